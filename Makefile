@@ -1,0 +1,142 @@
+# vigil: the only build system. `make help` lists the targets.
+#
+# Extra compiler flags go through EXTRA_CFLAGS (e.g. make EXTRA_CFLAGS=-march=native).
+# Sanitizer builds live in their own directories (build/san, build/tsan) so
+# they never mix objects with the plain build in build/.
+
+CC       ?= cc
+CXX      ?= c++
+BUILD    ?= build
+SAN      ?=
+EXTRA_CFLAGS ?=
+CFLAGS_BASE = -std=c11 -O2 -g -Wall -Wextra -Werror -D_POSIX_C_SOURCE=200809L -I. -MMD -MP
+PKGS     = yaml-0.1 libpcre2-8
+DEPS_OK  = $(BUILD)/.deps-ok
+
+ifeq ($(SAN),)
+  JEMALLOC = -ljemalloc
+  SANFLAGS =
+else
+  # Sanitizers bring their own allocator; jemalloc would hide what they catch.
+  JEMALLOC =
+  SANFLAGS = $(SAN) -fno-omit-frame-pointer -fno-sanitize-recover=all
+endif
+
+CFLAGS  = $(CFLAGS_BASE) $(SANFLAGS) $(EXTRA_CFLAGS)
+LDLIBS  = $(shell pkg-config --libs $(PKGS) 2>/dev/null) $(JEMALLOC) -lm -lpthread
+LDFLAGS = $(SANFLAGS)
+
+LIB_SRC = $(wildcard core/*.c parse/*.c aggregate/*.c sink/*.c ingest/*.c)
+LIB_OBJ = $(LIB_SRC:%.c=$(BUILD)/%.o)
+TEST_SRC = $(wildcard tests/test_*.c)
+TEST_BIN = $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
+
+.PHONY: all deps test test-unit test-integration asan ubsan tsan fuzz bench bench-parse \
+	format format-check clean help
+
+all: vigil bench/gen
+
+help:
+	@echo "make              build ./vigil and bench/gen (installs missing packages first)"
+	@echo "make deps         install missing Debian packages (apt-get; idempotent)"
+	@echo "make test         unit + integration tests, plain and under ASan+UBSan"
+	@echo "make asan|ubsan|tsan  the test suite under one sanitizer"
+	@echo "make fuzz         libFuzzer on the parser (FUZZ_SECONDS=60)"
+	@echo "make bench        every benchmark; make bench-parse for the parse stage"
+	@echo "make format | format-check | clean"
+
+# Install what is missing, once per build directory; a package removed later
+# is caught by `make deps`, which always asks dpkg.
+deps:
+	@scripts/deps.sh
+
+$(DEPS_OK): scripts/deps.sh
+	@scripts/deps.sh
+	@mkdir -p $(BUILD) && touch $@
+
+vigil: $(BUILD)/vigil
+	@ln -sf $(BUILD)/vigil vigil
+
+$(BUILD)/vigil: $(BUILD)/vigil.o $(LIB_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/%.o: %.c | $(DEPS_OK)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+# Criterion test binaries: one per module.
+$(BUILD)/tests/%: tests/%.c $(LIB_OBJ) | $(DEPS_OK)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(LIB_OBJ) $(LDFLAGS) $(LDLIBS) -lcriterion
+
+bench/gen: bench/gen.c | $(DEPS_OK)
+	$(CC) -std=c11 -O2 -g -Wall -Wextra -Werror -D_POSIX_C_SOURCE=200809L -o $@ $< -lm
+
+# ---- tests ----------------------------------------------------------------
+
+test-unit: $(TEST_BIN)
+	@tests/run-unit.sh $(TEST_BIN)
+
+test-integration: $(BUILD)/vigil bench/gen
+	@VIGIL=$(BUILD)/vigil tests/run-integration.sh
+
+# The whole suite: plain, then ASan+UBSan (and TSan for threaded code, once
+# there is some). Ends with one "N passed, N failed" line.
+test: all
+	@tests/run-all.sh
+
+asan:
+	@$(MAKE) --no-print-directory BUILD=build/asan CC=clang SAN=-fsanitize=address test-unit test-integration
+
+ubsan:
+	@$(MAKE) --no-print-directory BUILD=build/ubsan CC=clang SAN=-fsanitize=undefined test-unit test-integration
+
+san:
+	@$(MAKE) --no-print-directory BUILD=build/san CC=clang SAN=-fsanitize=address,undefined test-unit test-integration
+
+tsan:
+	@$(MAKE) --no-print-directory BUILD=build/tsan CC=clang SAN=-fsanitize=thread test-unit
+
+# ---- fuzzing --------------------------------------------------------------
+
+FUZZ_SECONDS ?= 60
+FUZZ_LIB_SRC = $(filter-out ingest/%,$(LIB_SRC))
+
+build/fuzz/fuzz_parse: tests/fuzz/fuzz_parse.c $(FUZZ_LIB_SRC) | $(DEPS_OK)
+	@mkdir -p $(dir $@)
+	clang $(CFLAGS_BASE) -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -o $@ \
+		tests/fuzz/fuzz_parse.c $(FUZZ_LIB_SRC) $(shell pkg-config --libs $(PKGS)) -lm
+
+fuzz: build/fuzz/fuzz_parse
+	@mkdir -p build/fuzz/corpus
+	build/fuzz/fuzz_parse -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -timeout=10 \
+		-dict=tests/fuzz/json.dict build/fuzz/corpus tests/fuzz/seeds
+
+# ---- benchmarks -----------------------------------------------------------
+
+bench/bench_parse: bench/bench_parse.c $(LIB_OBJ) | $(DEPS_OK)
+	$(CC) $(CFLAGS) -o $@ $< $(LIB_OBJ) $(LDFLAGS) $(LDLIBS)
+
+bench/ref_simdjson: bench/ref_simdjson.cpp | $(DEPS_OK)
+	$(CXX) -std=c++17 -O3 -DNDEBUG -Wall -Wextra -o $@ $< $(shell pkg-config --cflags --libs simdjson)
+
+bench-parse: bench/gen bench/bench_parse bench/ref_simdjson
+	@bench/parse.sh
+
+bench: bench-parse
+
+# ---- housekeeping ---------------------------------------------------------
+
+FORMAT_SRC = $(wildcard *.c core/*.[ch] parse/*.[ch] aggregate/*.[ch] sink/*.[ch] ingest/*.[ch] \
+	tests/*.c tests/fuzz/*.c bench/*.c)
+
+format:
+	clang-format -i $(FORMAT_SRC)
+
+format-check:
+	clang-format --dry-run --Werror $(FORMAT_SRC)
+
+clean:
+	rm -rf build vigil bench/gen bench/bench_parse bench/ref_simdjson
+
+-include $(wildcard $(BUILD)/*.d $(BUILD)/*/*.d $(BUILD)/*/*/*.d)

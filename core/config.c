@@ -1,0 +1,1055 @@
+/* vigil: configuration loading. See config.h.
+ *
+ * Adding a setting means adding one row to a section table below: its key,
+ * type, where it lands in struct vg_config, its default written as YAML,
+ * its range and the comment `vigil config --default` prints above it. */
+#define _POSIX_C_SOURCE 200809L
+#include "core/config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <yaml.h>
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+
+#include "core/err.h"
+
+/* ---- names -------------------------------------------------------------- */
+
+static const char *const field_names[VG_F_COUNT] = {
+	[VG_F_TIME] = "time",
+	[VG_F_LEVEL] = "level",
+	[VG_F_CATEGORY] = "category",
+	[VG_F_SERVICE] = "service",
+	[VG_F_LOGGER] = "logger",
+	[VG_F_MESSAGE] = "message",
+	[VG_F_STATUS] = "status",
+	[VG_F_ENDPOINT] = "endpoint",
+	[VG_F_METHOD] = "method",
+	[VG_F_DURATION] = "duration",
+	[VG_F_EXCEPTION] = "exception",
+	[VG_F_REQUEST_ID] = "request_id",
+	[VG_F_USER_ID] = "user_id",
+};
+
+const char *vg_field_name(int field)
+{
+	return (field >= 0 && field < VG_F_COUNT) ? field_names[field] : "unknown";
+}
+
+int vg_field_from_name(const char *name)
+{
+	for (int f = 0; f < VG_F_COUNT; f++) {
+		if (strcmp(field_names[f], name) == 0)
+			return f;
+	}
+	return -1;
+}
+
+static const char *const level_names[VG_LEVEL_COUNT] = {
+	"UNKNOWN", "TRACE", "DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL",
+};
+
+const char *vg_level_name(int level)
+{
+	return (level >= 0 && level < VG_LEVEL_COUNT) ? level_names[level] : "UNKNOWN";
+}
+
+int vg_level_from_name(const char *name)
+{
+	for (int l = 0; l < VG_LEVEL_COUNT; l++) {
+		if (strcasecmp(level_names[l], name) == 0)
+			return l;
+	}
+	return -1;
+}
+
+int vg_config_category_index(const struct vg_config *cfg, const char *name)
+{
+	for (size_t i = 0; i < cfg->categories.n; i++) {
+		if (strcmp(cfg->categories.v[i], name) == 0)
+			return (int)i;
+	}
+	return -1;
+}
+
+/* ---- the tables --------------------------------------------------------- */
+
+enum ktype {
+	K_UINT,      /* unsigned integer, range min..max */
+	K_SIZE,      /* bytes: an integer, or with a KiB/MiB/GiB suffix */
+	K_STRING,    /* a non-empty string */
+	K_STRLIST,   /* a list of strings */
+	K_ALIASES,   /* a mapping alias -> category */
+	K_RULES,     /* classification rules */
+	K_RETENTION, /* retention policy rows */
+};
+
+struct key {
+	const char *name;
+	enum ktype type;
+	size_t off;      /* where the value lands in struct vg_config */
+	size_t line_off; /* where its line lands (an int), or NO_LINE */
+	const char *def; /* default as YAML; a leading newline makes it a block */
+	const char *doc; /* comment lines printed above it */
+	unsigned long long min, max;
+};
+
+#define NO_LINE SIZE_MAX
+#define OFF(m) offsetof(struct vg_config, m)
+
+struct section {
+	const char *name;
+	const char *doc;
+	const struct key *keys;
+	size_t n_keys;
+};
+
+#define FIELD_KEY(f, member, def_, doc_)                                                            \
+	{ #member, K_STRLIST, OFF(paths[f]), NO_LINE, def_, doc_, 0, 0 }
+
+static const struct key fields_keys[] = {
+	FIELD_KEY(VG_F_TIME, time, "[timestamp, \"@timestamp\", time, ts]",
+		  "Event time: RFC 3339, or epoch seconds/milliseconds (numbers or strings)."),
+	FIELD_KEY(VG_F_LEVEL, level, "[level, severity, levelname, log.level]",
+		  "Level: names (info, WARN, err...) or numbers (syslog 0-7, pino 10-60)."),
+	FIELD_KEY(VG_F_CATEGORY, category, "[category, log_type]",
+		  "Category, when the record names it (checked against classify.categories)."),
+	FIELD_KEY(VG_F_SERVICE, service, "[service, app, service.name]", "Service name."),
+	FIELD_KEY(VG_F_LOGGER, logger, "[logger, log.logger]", "Logger name."),
+	FIELD_KEY(VG_F_MESSAGE, message, "[message, msg]", "Message text."),
+	FIELD_KEY(VG_F_STATUS, status, "[http.status, status, status_code]",
+		  "HTTP status code (4xx and 5xx drive error rates)."),
+	FIELD_KEY(VG_F_ENDPOINT, endpoint, "[http.path, path, api_endpoint, url]",
+		  "HTTP path; normalised (/orders/123 -> /orders/:id, query dropped)."),
+	FIELD_KEY(VG_F_METHOD, method, "[http.method, method]", "HTTP method."),
+	FIELD_KEY(VG_F_DURATION, duration, "[duration_ms, http.duration_ms, duration, latency_ms, response_time]",
+		  "Duration in milliseconds."),
+	FIELD_KEY(VG_F_EXCEPTION, exception, "[exception.type]", "Exception type."),
+	FIELD_KEY(VG_F_REQUEST_ID, request_id, "[request_id]", "Request id."),
+	FIELD_KEY(VG_F_USER_ID, user_id, "[user_id]", "User id."),
+};
+
+static const struct key classify_keys[] = {
+	{"categories", K_STRLIST, OFF(categories), NO_LINE, "[application, security, access, database]",
+	 "The known categories (lower case: letters, digits, '_' and '-'). They name archive\n"
+	 "directories, so keep the list short.",
+	 0, 0},
+	{"aliases", K_ALIASES, OFF(aliases), NO_LINE,
+	 "{app: application, auth: security, audit: security, http: access, db: database, sql: database}",
+	 "Other names records use for a category (matched case-insensitively).", 0, 0},
+	{"default", K_STRING, OFF(default_category), OFF(default_category_line), "application",
+	 "The category of a record that names none and matches no rule.", 0, 0},
+	{"rules", K_RULES, OFF(rules), NO_LINE,
+	 "\n"
+	 "- category: security\n"
+	 "  any:\n"
+	 "    logger: '(?i)(^|[._:/-])(auth\\w*|security|audit|iam|oauth2?|sso|login\\w*|session)($|[._:/-])'\n"
+	 "    message: '(?i)authenticat|\\blog(ged)?[ -]?in\\b|password|\\btoken\\b|permission denied|access denied|unauthori[sz]ed|forbidden|brute[ -]?force|account (is )?locked|\\bmfa\\b|privilege'\n"
+	 "- category: database\n"
+	 "  any:\n"
+	 "    logger: '(?i)(^|[._:/-])(db|database|sql\\w*|postgres\\w*|pg\\w*|mysql|jdbc|hibernate|orm|mongo\\w*|redis)($|[._:/-])'\n"
+	 "    message: '(?i)slow query|query took|\\bdeadlock|connection pool|\\b(select|insert into|update|delete from)\\b.*\\b(from|set|where|values)\\b'\n"
+	 "- category: access\n"
+	 "  any:\n"
+	 "    logger: '(?i)(^|[._:/-])(access\\w*|http|nginx|gunicorn|uvicorn|gin|express|requests?)($|[._:/-])|AccessLog'\n"
+	 "    message: '^(GET|HEAD|POST|PUT|PATCH|DELETE|OPTIONS) /'\n",
+	 "Rules for records that name no category, tried in order; the first match wins.\n"
+	 "Each rule has `any:` or `all:`, a map of field name to PCRE2 pattern.",
+	 0, 0},
+	{"regex_match_limit", K_UINT, OFF(regex_match_limit), NO_LINE, "100000",
+	 "PCRE2 match limit per pattern and record (stops catastrophic backtracking).", 1, 100000000},
+	{"regex_depth_limit", K_UINT, OFF(regex_depth_limit), NO_LINE, "1000",
+	 "PCRE2 depth limit per pattern and record.", 1, 1000000},
+};
+
+static const struct key retention_keys[] = {
+	{"policy", K_RETENTION, OFF(retention), NO_LINE,
+	 "\n"
+	 "- {category: application, levels: [TRACE, DEBUG, INFO], days: 30}\n"
+	 "- {category: application, levels: [WARNING], days: 90}\n"
+	 "- {category: application, levels: [ERROR], days: 180}\n"
+	 "- {category: application, levels: [CRITICAL], days: 365}\n"
+	 "- {category: security, days: 365}\n"
+	 "- {category: access, days: 90}\n"
+	 "- {category: database, days: 90}\n",
+	 "Days to keep a record, by category and level; the first matching row wins.\n"
+	 "A row without `levels` matches every level (UNKNOWN included).",
+	 0, 0},
+	{"default_days", K_UINT, OFF(retention_default_days), NO_LINE, "90",
+	 "Days to keep a record no row matches (an application record of unknown level).", 1, 36500},
+};
+
+static const struct key limits_keys[] = {
+	{"max_record_bytes", K_SIZE, OFF(max_record_bytes), NO_LINE, "1MiB",
+	 "Longest record accepted; longer ones are rejected (reason `size`).", 2, 64ull << 20},
+	{"max_depth", K_UINT, OFF(max_depth), NO_LINE, "64",
+	 "Deepest nesting of objects and arrays accepted (reason `depth`).", 1, 1024},
+};
+
+#define SECTION(n, d, k) { n, d, k, sizeof(k) / sizeof((k)[0]) }
+
+static const struct section sections[] = {
+	SECTION("fields",
+		"Where vigil looks for each field: JSON paths, the first listed found wins.\n"
+		"A dotted path matches nested objects ({\"http\":{\"status\":500}}) and a literal\n"
+		"dotted key ({\"http.status\":500}).",
+		fields_keys),
+	SECTION("classify", "Level and category classification.", classify_keys),
+	SECTION("retention", "Retention classes.", retention_keys),
+	SECTION("limits", "Limits on input records.", limits_keys),
+};
+
+#define N_SECTIONS (sizeof(sections) / sizeof(sections[0]))
+
+/* ---- writing the default ------------------------------------------------ */
+
+static void write_comment(FILE *out, const char *indent, const char *doc)
+{
+	const char *s = doc;
+
+	while (*s) {
+		const char *nl = strchr(s, '\n');
+		size_t n = nl ? (size_t)(nl - s) : strlen(s);
+
+		fprintf(out, "%s# %.*s\n", indent, (int)n, s);
+		s += n + (nl ? 1 : 0);
+	}
+}
+
+int vg_config_write_default(FILE *out)
+{
+	fputs("# vigil configuration. Every key is optional: a key left out keeps the value\n"
+	      "# shown here. Check a file with `vigil config --check FILE`.\n",
+	      out);
+	for (size_t s = 0; s < N_SECTIONS; s++) {
+		const struct section *sec = &sections[s];
+
+		fputc('\n', out);
+		write_comment(out, "", sec->doc);
+		fprintf(out, "%s:\n", sec->name);
+		for (size_t k = 0; k < sec->n_keys; k++) {
+			const struct key *key = &sec->keys[k];
+
+			write_comment(out, "  ", key->doc);
+			if (key->def[0] != '\n') {
+				fprintf(out, "  %s: %s\n", key->name, key->def);
+				continue;
+			}
+			fprintf(out, "  %s:\n", key->name);
+			for (const char *l = key->def + 1; *l;) {
+				const char *nl = strchr(l, '\n');
+				size_t n = nl ? (size_t)(nl - l) : strlen(l);
+
+				fprintf(out, "    %.*s\n", (int)n, l);
+				l += n + (nl ? 1 : 0);
+			}
+		}
+	}
+	return ferror(out) ? VG_ERR_IO : VG_OK;
+}
+
+/* ---- loading ------------------------------------------------------------ */
+
+struct loader {
+	yaml_document_t *doc;
+	const char *name;
+	bool is_default; /* lines from the built-in defaults are stored as 0 */
+	struct vg_config *cfg;
+	char *err;
+	size_t errlen;
+};
+
+static int line_of(const struct loader *L, const yaml_node_t *n)
+{
+	return L->is_default ? 0 : (int)n->start_mark.line + 1;
+}
+
+#if defined(__GNUC__)
+__attribute__((format(printf, 3, 4)))
+#endif
+static int fail_at(struct loader *L, int line, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (line > 0)
+		n = snprintf(L->err, L->errlen, "%s:%d: ", L->name, line);
+	else
+		n = snprintf(L->err, L->errlen, "%s: (built-in default) ", L->name);
+	if (n < 0 || (size_t)n >= L->errlen)
+		return VG_ERR_CONFIG;
+	va_start(ap, fmt);
+	vsnprintf(L->err + n, L->errlen - (size_t)n, fmt, ap);
+	va_end(ap);
+	return VG_ERR_CONFIG;
+}
+
+#if defined(__GNUC__)
+__attribute__((format(printf, 3, 4)))
+#endif
+static int fail(struct loader *L, const yaml_node_t *n, const char *fmt, ...)
+{
+	va_list ap;
+	char msg[512];
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	return fail_at(L, line_of(L, n), "%s", msg);
+}
+
+static const char *scalar(const yaml_node_t *n)
+{
+	return n && n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value : NULL;
+}
+
+static bool is_null(const yaml_node_t *n)
+{
+	const char *s = scalar(n);
+
+	return s && n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
+	       (s[0] == '\0' || strcmp(s, "~") == 0 || strcmp(s, "null") == 0);
+}
+
+static const char *type_name(const yaml_node_t *n)
+{
+	switch (n->type) {
+	case YAML_SCALAR_NODE: return is_null(n) ? "nothing" : "a scalar";
+	case YAML_SEQUENCE_NODE: return "a list";
+	case YAML_MAPPING_NODE: return "a mapping";
+	default: return "nothing";
+	}
+}
+
+static char *xstrdup(const char *s)
+{
+	size_t n = strlen(s) + 1;
+	char *d = malloc(n);
+
+	if (d)
+		memcpy(d, s, n);
+	return d;
+}
+
+static void strlist_free(struct vg_strlist *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->v[i]);
+	free(l->v);
+	l->v = NULL;
+	l->n = 0;
+}
+
+static void rules_free(struct vg_cfg_rule *r, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(r[i].category);
+		for (size_t j = 0; j < r[i].n_conds; j++)
+			free(r[i].conds[j].pattern);
+		free(r[i].conds);
+	}
+	free(r);
+}
+
+static void retention_free(struct vg_cfg_retention *r, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(r[i].category);
+	free(r);
+}
+
+/* Iterate a mapping's pairs, refusing non-scalar and duplicate keys. */
+#define PAIRS_FOR(doc, map, pair)                                                                   \
+	for (yaml_node_pair_t *pair = (map)->data.mapping.pairs.start; pair < (map)->data.mapping.pairs.top; pair++)
+
+static int check_mapping_keys(struct loader *L, yaml_node_t *map, const char *what)
+{
+	PAIRS_FOR(L->doc, map, a)
+	{
+		yaml_node_t *k = yaml_document_get_node(L->doc, a->key);
+		const char *ks = scalar(k);
+
+		if (!ks)
+			return fail(L, k, "%s: keys must be plain names, found %s", what, type_name(k));
+		for (yaml_node_pair_t *b = map->data.mapping.pairs.start; b < a; b++) {
+			const char *prev = scalar(yaml_document_get_node(L->doc, b->key));
+
+			if (prev && strcmp(prev, ks) == 0)
+				return fail(L, k, "%s: duplicate key '%s'", what, ks);
+		}
+	}
+	return VG_OK;
+}
+
+static int parse_uint(struct loader *L, yaml_node_t *n, const char *what, unsigned long long min,
+		      unsigned long long max, bool size, unsigned long long *out)
+{
+	const char *s = scalar(n);
+	char *end;
+
+	if (!s || is_null(n) || !isdigit((unsigned char)s[0]))
+		return fail(L, n, "%s: expected %s, got %s%s%s", what, size ? "a size (e.g. 1MiB)" : "a whole number",
+			    s ? "'" : type_name(n), s ? s : "", s ? "'" : "");
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	unsigned long long mult = 1;
+
+	if (size && *end) {
+		if (strcmp(end, "B") == 0)
+			mult = 1;
+		else if (strcmp(end, "KiB") == 0)
+			mult = 1ull << 10;
+		else if (strcmp(end, "MiB") == 0)
+			mult = 1ull << 20;
+		else if (strcmp(end, "GiB") == 0)
+			mult = 1ull << 30;
+		else
+			return fail(L, n, "%s: unknown size unit in '%s' (use B, KiB, MiB or GiB)", what, s);
+		end += strlen(end);
+	}
+	if (*end || errno == ERANGE || (mult > 1 && v > ULLONG_MAX / mult))
+		return fail(L, n, "%s: expected %s, got '%s'", what, size ? "a size (e.g. 1MiB)" : "a whole number",
+			    s);
+	v *= mult;
+	if (v < min || v > max)
+		return fail(L, n, "%s: %s is out of range (%llu..%llu)", what, s, min, max);
+	*out = v;
+	return VG_OK;
+}
+
+static int parse_strlist(struct loader *L, yaml_node_t *n, const char *what, struct vg_strlist *out)
+{
+	struct vg_strlist l = {.line = line_of(L, n)};
+
+	if (n->type != YAML_SEQUENCE_NODE)
+		return fail(L, n, "%s: expected a list, got %s", what, type_name(n));
+	size_t cnt = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
+
+	l.v = calloc(cnt ? cnt : 1, sizeof(char *));
+	if (!l.v)
+		return VG_ERR_NOMEM;
+	for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top; it++) {
+		yaml_node_t *e = yaml_document_get_node(L->doc, *it);
+		const char *s = scalar(e);
+
+		if (!s || is_null(e) || !*s) {
+			strlist_free(&l);
+			return fail(L, e, "%s: list items must be non-empty strings, found %s", what, type_name(e));
+		}
+		if (!(l.v[l.n] = xstrdup(s))) {
+			strlist_free(&l);
+			return VG_ERR_NOMEM;
+		}
+		l.n++;
+	}
+	strlist_free(out);
+	*out = l;
+	return VG_OK;
+}
+
+static int parse_aliases(struct loader *L, yaml_node_t *n, const char *what, struct vg_strlist *out)
+{
+	struct vg_strlist l = {.line = line_of(L, n)};
+	int rc;
+
+	if (n->type != YAML_MAPPING_NODE)
+		return fail(L, n, "%s: expected a mapping of alias: category, got %s", what, type_name(n));
+	if ((rc = check_mapping_keys(L, n, what)) != VG_OK)
+		return rc;
+	size_t cnt = (size_t)(n->data.mapping.pairs.top - n->data.mapping.pairs.start);
+
+	l.v = calloc(2 * cnt + 1, sizeof(char *));
+	if (!l.v)
+		return VG_ERR_NOMEM;
+	PAIRS_FOR(L->doc, n, pr)
+	{
+		yaml_node_t *v = yaml_document_get_node(L->doc, pr->value);
+		const char *ks = scalar(yaml_document_get_node(L->doc, pr->key));
+		const char *vs = scalar(v);
+
+		if (!vs || is_null(v)) {
+			strlist_free(&l);
+			return fail(L, v, "%s: alias '%s' must name a category", what, ks);
+		}
+		l.v[l.n] = xstrdup(ks);
+		l.v[l.n + 1] = xstrdup(vs);
+		l.n += 2;
+		if (!l.v[l.n - 2] || !l.v[l.n - 1]) {
+			strlist_free(&l);
+			return VG_ERR_NOMEM;
+		}
+		for (char *c = l.v[l.n - 2]; *c; c++)
+			*c = (char)tolower((unsigned char)*c);
+	}
+	strlist_free(out);
+	*out = l;
+	return VG_OK;
+}
+
+static int parse_rule(struct loader *L, yaml_node_t *n, struct vg_cfg_rule *r)
+{
+	int rc;
+
+	r->line = line_of(L, n);
+	if (n->type != YAML_MAPPING_NODE)
+		return fail(L, n, "classify.rules: each rule is a mapping with category and any/all, got %s",
+			    type_name(n));
+	if ((rc = check_mapping_keys(L, n, "classify.rules")) != VG_OK)
+		return rc;
+	yaml_node_t *conds = NULL;
+
+	PAIRS_FOR(L->doc, n, pr)
+	{
+		yaml_node_t *k = yaml_document_get_node(L->doc, pr->key);
+		yaml_node_t *v = yaml_document_get_node(L->doc, pr->value);
+		const char *ks = scalar(k);
+
+		if (strcmp(ks, "category") == 0) {
+			const char *vs = scalar(v);
+
+			if (!vs || is_null(v))
+				return fail(L, v, "classify.rules: category must be a name");
+			if (!(r->category = xstrdup(vs)))
+				return VG_ERR_NOMEM;
+		} else if (strcmp(ks, "any") == 0 || strcmp(ks, "all") == 0) {
+			if (conds)
+				return fail(L, k, "classify.rules: a rule has either any: or all:, not both");
+			conds = v;
+			r->all = ks[1] == 'l';
+		} else {
+			return fail(L, k, "classify.rules: unknown key '%s' (expected category, any or all)", ks);
+		}
+	}
+	if (!r->category)
+		return fail(L, n, "classify.rules: rule without a category");
+	if (!conds)
+		return fail(L, n, "classify.rules: rule for '%s' has neither any: nor all:", r->category);
+	if (conds->type != YAML_MAPPING_NODE || conds->data.mapping.pairs.top == conds->data.mapping.pairs.start)
+		return fail(L, conds, "classify.rules: any:/all: must map field names to patterns, got %s",
+			    type_name(conds));
+	if ((rc = check_mapping_keys(L, conds, "classify.rules")) != VG_OK)
+		return rc;
+	size_t cnt = (size_t)(conds->data.mapping.pairs.top - conds->data.mapping.pairs.start);
+
+	if (!(r->conds = calloc(cnt, sizeof(*r->conds))))
+		return VG_ERR_NOMEM;
+	PAIRS_FOR(L->doc, conds, pr)
+	{
+		yaml_node_t *k = yaml_document_get_node(L->doc, pr->key);
+		yaml_node_t *v = yaml_document_get_node(L->doc, pr->value);
+		const char *ks = scalar(k), *vs = scalar(v);
+		int f = vg_field_from_name(ks);
+
+		if (f < 0)
+			return fail(L, k, "classify.rules: unknown field '%s' (fields are the keys of the fields section)",
+				    ks);
+		if (!vs || is_null(v) || !*vs)
+			return fail(L, v, "classify.rules: pattern for %s must be a non-empty string", ks);
+		struct vg_cfg_cond *c = &r->conds[r->n_conds++];
+
+		c->field = f;
+		c->line = line_of(L, v);
+		if (!(c->pattern = xstrdup(vs)))
+			return VG_ERR_NOMEM;
+	}
+	return VG_OK;
+}
+
+static int parse_rules(struct loader *L, yaml_node_t *n, struct vg_config *cfg)
+{
+	if (n->type != YAML_SEQUENCE_NODE)
+		return fail(L, n, "classify.rules: expected a list of rules, got %s", type_name(n));
+	size_t cnt = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
+	struct vg_cfg_rule *r = calloc(cnt ? cnt : 1, sizeof(*r));
+	size_t i = 0;
+	int rc = VG_OK;
+
+	if (!r)
+		return VG_ERR_NOMEM;
+	for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top; it++, i++) {
+		if ((rc = parse_rule(L, yaml_document_get_node(L->doc, *it), &r[i])) != VG_OK) {
+			rules_free(r, i + 1);
+			return rc;
+		}
+	}
+	rules_free(cfg->rules, cfg->n_rules);
+	cfg->rules = r;
+	cfg->n_rules = cnt;
+	return VG_OK;
+}
+
+static int parse_retention_row(struct loader *L, yaml_node_t *n, struct vg_cfg_retention *r)
+{
+	static const char what[] = "retention.policy";
+	bool have_days = false;
+	int rc;
+
+	r->line = line_of(L, n);
+	r->levels = ~0u;
+	if (n->type != YAML_MAPPING_NODE)
+		return fail(L, n, "%s: each row is a mapping {category, levels, days}, got %s", what, type_name(n));
+	if ((rc = check_mapping_keys(L, n, what)) != VG_OK)
+		return rc;
+	PAIRS_FOR(L->doc, n, pr)
+	{
+		yaml_node_t *k = yaml_document_get_node(L->doc, pr->key);
+		yaml_node_t *v = yaml_document_get_node(L->doc, pr->value);
+		const char *ks = scalar(k);
+
+		if (strcmp(ks, "category") == 0) {
+			const char *vs = scalar(v);
+
+			if (!vs || is_null(v))
+				return fail(L, v, "%s: category must be a name", what);
+			if (!(r->category = xstrdup(vs)))
+				return VG_ERR_NOMEM;
+		} else if (strcmp(ks, "levels") == 0) {
+			if (v->type != YAML_SEQUENCE_NODE)
+				return fail(L, v, "%s: levels must be a list of level names", what);
+			r->levels = 0;
+			for (yaml_node_item_t *it = v->data.sequence.items.start; it < v->data.sequence.items.top;
+			     it++) {
+				yaml_node_t *e = yaml_document_get_node(L->doc, *it);
+				const char *es = scalar(e);
+				int lv = es ? vg_level_from_name(es) : -1;
+
+				if (lv < 0)
+					return fail(L, e,
+						    "%s: unknown level '%s' (TRACE, DEBUG, INFO, WARNING, ERROR, CRITICAL, "
+						    "UNKNOWN)",
+						    what, es ? es : type_name(e));
+				r->levels |= 1u << lv;
+			}
+		} else if (strcmp(ks, "days") == 0) {
+			unsigned long long d;
+
+			if ((rc = parse_uint(L, v, "retention.policy: days", 1, 36500, false, &d)) != VG_OK)
+				return rc;
+			r->days = (unsigned)d;
+			have_days = true;
+		} else {
+			return fail(L, k, "%s: unknown key '%s' (expected category, levels, days)", what, ks);
+		}
+	}
+	if (!have_days)
+		return fail(L, n, "%s: row without days", what);
+	return VG_OK;
+}
+
+static int parse_retention(struct loader *L, yaml_node_t *n, struct vg_config *cfg)
+{
+	if (n->type != YAML_SEQUENCE_NODE)
+		return fail(L, n, "retention.policy: expected a list of rows, got %s", type_name(n));
+	size_t cnt = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
+	struct vg_cfg_retention *r = calloc(cnt ? cnt : 1, sizeof(*r));
+	size_t i = 0;
+	int rc;
+
+	if (!r)
+		return VG_ERR_NOMEM;
+	for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top; it++, i++) {
+		if ((rc = parse_retention_row(L, yaml_document_get_node(L->doc, *it), &r[i])) != VG_OK) {
+			retention_free(r, i + 1);
+			return rc;
+		}
+	}
+	retention_free(cfg->retention, cfg->n_retention);
+	cfg->retention = r;
+	cfg->n_retention = cnt;
+	return VG_OK;
+}
+
+static int apply_key(struct loader *L, const struct section *sec, const struct key *key, yaml_node_t *v)
+{
+	char what[128];
+	void *dst = (char *)L->cfg + key->off;
+	unsigned long long u;
+	int rc;
+
+	snprintf(what, sizeof(what), "%s.%s", sec->name, key->name);
+	if (key->line_off != NO_LINE)
+		*(int *)(void *)((char *)L->cfg + key->line_off) = line_of(L, v);
+	switch (key->type) {
+	case K_UINT:
+	case K_SIZE:
+		if ((rc = parse_uint(L, v, what, key->min, key->max, key->type == K_SIZE, &u)) != VG_OK)
+			return rc;
+		if (key->type == K_SIZE)
+			*(size_t *)dst = (size_t)u;
+		else
+			*(unsigned *)dst = (unsigned)u; /* K_UINT ranges stay below UINT_MAX */
+		return VG_OK;
+	case K_STRING: {
+		const char *s = scalar(v);
+		char *d;
+
+		if (!s || is_null(v) || !*s)
+			return fail(L, v, "%s: expected a non-empty string, got %s", what, type_name(v));
+		if (!(d = xstrdup(s)))
+			return VG_ERR_NOMEM;
+		free(*(char **)dst);
+		*(char **)dst = d;
+		return VG_OK;
+	}
+	case K_STRLIST: return parse_strlist(L, v, what, dst);
+	case K_ALIASES: return parse_aliases(L, v, what, dst);
+	case K_RULES: return parse_rules(L, v, L->cfg);
+	case K_RETENTION: return parse_retention(L, v, L->cfg);
+	}
+	return VG_ERR_INVALID;
+}
+
+static const struct section *find_section(const char *name)
+{
+	for (size_t s = 0; s < N_SECTIONS; s++) {
+		if (strcmp(sections[s].name, name) == 0)
+			return &sections[s];
+	}
+	return NULL;
+}
+
+static void list_names(char *buf, size_t len, const struct section *sec)
+{
+	size_t o = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < (sec ? sec->n_keys : N_SECTIONS) && o < len; i++) {
+		const char *n = sec ? sec->keys[i].name : sections[i].name;
+		int w = snprintf(buf + o, len - o, "%s%s", i ? ", " : "", n);
+
+		if (w < 0)
+			break;
+		o += (size_t)w;
+	}
+}
+
+static int apply_document(struct loader *L)
+{
+	yaml_node_t *root = yaml_document_get_root_node(L->doc);
+	char names[512];
+	int rc;
+
+	if (!root || is_null(root))
+		return VG_OK; /* an empty file: all defaults */
+	if (root->type != YAML_MAPPING_NODE)
+		return fail(L, root, "the top level must be a mapping of sections, got %s", type_name(root));
+	if ((rc = check_mapping_keys(L, root, "top level")) != VG_OK)
+		return rc;
+	PAIRS_FOR(L->doc, root, sp)
+	{
+		yaml_node_t *sk = yaml_document_get_node(L->doc, sp->key);
+		yaml_node_t *sv = yaml_document_get_node(L->doc, sp->value);
+		const struct section *sec = find_section(scalar(sk));
+
+		if (!sec) {
+			list_names(names, sizeof(names), NULL);
+			return fail(L, sk, "unknown section '%s' (expected one of: %s)", scalar(sk), names);
+		}
+		if (is_null(sv))
+			continue;
+		if (sv->type != YAML_MAPPING_NODE)
+			return fail(L, sv, "section %s must be a mapping of keys, got %s", sec->name, type_name(sv));
+		if ((rc = check_mapping_keys(L, sv, sec->name)) != VG_OK)
+			return rc;
+		PAIRS_FOR(L->doc, sv, kp)
+		{
+			yaml_node_t *kk = yaml_document_get_node(L->doc, kp->key);
+			const char *ks = scalar(kk);
+			const struct key *key = NULL;
+
+			for (size_t i = 0; i < sec->n_keys; i++) {
+				if (strcmp(sec->keys[i].name, ks) == 0)
+					key = &sec->keys[i];
+			}
+			if (!key) {
+				list_names(names, sizeof(names), sec);
+				return fail(L, kk, "unknown key '%s' in section %s (expected one of: %s)", ks, sec->name,
+					    names);
+			}
+			if ((rc = apply_key(L, sec, key, yaml_document_get_node(L->doc, kp->value))) != VG_OK)
+				return rc;
+		}
+	}
+	return VG_OK;
+}
+
+static int load_text(struct loader *L, const char *text, size_t len)
+{
+	yaml_parser_t parser;
+	yaml_document_t doc;
+	int rc;
+
+	if (!yaml_parser_initialize(&parser))
+		return VG_ERR_NOMEM;
+	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
+	if (!yaml_parser_load(&parser, &doc)) {
+		int line = (int)parser.problem_mark.line + 1;
+
+		rc = fail_at(L, L->is_default ? 0 : line, "YAML syntax: %s%s%s",
+			     parser.problem ? parser.problem : "unknown error", parser.context ? " " : "",
+			     parser.context ? parser.context : "");
+		yaml_parser_delete(&parser);
+		return rc;
+	}
+	L->doc = &doc;
+	rc = apply_document(L);
+	/* A second document in one file is almost certainly a mistake. */
+	if (rc == VG_OK) {
+		yaml_document_t extra;
+
+		if (yaml_parser_load(&parser, &extra)) {
+			if (yaml_document_get_root_node(&extra))
+				rc = fail_at(L, (int)extra.start_mark.line + 1,
+					     "more than one YAML document; vigil reads one");
+			yaml_document_delete(&extra);
+		}
+	}
+	yaml_document_delete(&doc);
+	yaml_parser_delete(&parser);
+	L->doc = NULL;
+	return rc;
+}
+
+/* ---- cross-key validation ---------------------------------------------- */
+
+static bool valid_category_name(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > 64)
+		return false;
+	for (; *s; s++) {
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '_' || *s == '-'))
+			return false;
+	}
+	return true;
+}
+
+static int check_paths(struct loader *L)
+{
+	struct vg_config *c = L->cfg;
+
+	for (int f = 0; f < VG_F_COUNT; f++) {
+		for (size_t i = 0; i < c->paths[f].n; i++) {
+			const char *p = c->paths[f].v[i];
+			size_t comp = 0;
+
+			for (const char *s = p;; s++) {
+				if (*s == '.' || *s == '\0') {
+					if (comp == 0 || comp > 63)
+						return fail_at(L, c->paths[f].line,
+							       "fields.%s: path '%s' has an %s component", field_names[f],
+							       p, comp ? "over-long (64+ bytes)" : "empty");
+					comp = 0;
+					if (!*s)
+						break;
+				} else {
+					comp++;
+				}
+			}
+			for (int g = 0; g < VG_F_COUNT; g++) {
+				for (size_t j = 0; j < c->paths[g].n; j++) {
+					if ((g != f || j != i) && strcmp(c->paths[g].v[j], p) == 0)
+						return fail_at(L, c->paths[f].line,
+							       "fields.%s: path '%s' is also listed %s%s", field_names[f],
+							       p, g == f ? "twice" : "under fields.",
+							       g == f ? "" : field_names[g]);
+				}
+			}
+		}
+		if (c->paths[f].n > 32)
+			return fail_at(L, c->paths[f].line, "fields.%s: at most 32 paths", field_names[f]);
+	}
+	return VG_OK;
+}
+
+static int check_pattern(struct loader *L, const struct vg_cfg_cond *c)
+{
+	int errcode;
+	PCRE2_SIZE off;
+	pcre2_code *re = pcre2_compile((PCRE2_SPTR)c->pattern, PCRE2_ZERO_TERMINATED, PCRE2_UTF, &errcode, &off,
+				       NULL);
+
+	if (!re) {
+		PCRE2_UCHAR msg[256];
+
+		pcre2_get_error_message(errcode, msg, sizeof(msg));
+		return fail_at(L, c->line, "classify.rules: bad pattern for %s at offset %zu: %s",
+			       field_names[c->field], (size_t)off, (const char *)msg);
+	}
+	pcre2_code_free(re);
+	return VG_OK;
+}
+
+static int validate(struct loader *L)
+{
+	struct vg_config *c = L->cfg;
+	int rc;
+
+	if ((rc = check_paths(L)) != VG_OK)
+		return rc;
+	if (c->categories.n == 0 || c->categories.n > 250)
+		return fail_at(L, c->categories.line, "classify.categories: list 1 to 250 categories");
+	for (size_t i = 0; i < c->categories.n; i++) {
+		if (!valid_category_name(c->categories.v[i]))
+			return fail_at(L, c->categories.line,
+				       "classify.categories: '%s' is not a valid name (lower-case letters, digits, "
+				       "'_', '-'; at most 64)",
+				       c->categories.v[i]);
+		for (size_t j = 0; j < i; j++) {
+			if (strcmp(c->categories.v[i], c->categories.v[j]) == 0)
+				return fail_at(L, c->categories.line, "classify.categories: '%s' listed twice",
+					       c->categories.v[i]);
+		}
+	}
+	for (size_t i = 0; i + 1 < c->aliases.n; i += 2) {
+		if (vg_config_category_index(c, c->aliases.v[i + 1]) < 0)
+			return fail_at(L, c->aliases.line, "classify.aliases: '%s' maps to unknown category '%s'",
+				       c->aliases.v[i], c->aliases.v[i + 1]);
+	}
+	if (vg_config_category_index(c, c->default_category) < 0)
+		return fail_at(L, c->default_category_line, "classify.default: unknown category '%s'",
+			       c->default_category);
+	for (size_t i = 0; i < c->n_rules; i++) {
+		const struct vg_cfg_rule *r = &c->rules[i];
+
+		if (vg_config_category_index(c, r->category) < 0)
+			return fail_at(L, r->line, "classify.rules: unknown category '%s' (not in classify.categories)",
+				       r->category);
+		for (size_t j = 0; j < r->n_conds; j++) {
+			if ((rc = check_pattern(L, &r->conds[j])) != VG_OK)
+				return rc;
+		}
+	}
+	for (size_t i = 0; i < c->n_retention; i++) {
+		const struct vg_cfg_retention *r = &c->retention[i];
+
+		if (r->category && vg_config_category_index(c, r->category) < 0)
+			return fail_at(L, r->line, "retention.policy: unknown category '%s' (not in classify.categories)",
+				       r->category);
+	}
+	return VG_OK;
+}
+
+/* ---- entry points ------------------------------------------------------- */
+
+static int load_defaults(struct loader *L)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *mem = open_memstream(&text, &len);
+	int rc;
+
+	if (!mem)
+		return VG_ERR_NOMEM;
+	rc = vg_config_write_default(mem);
+	if (fclose(mem) != 0 || rc != VG_OK) {
+		free(text);
+		return VG_ERR_NOMEM;
+	}
+	L->is_default = true;
+	rc = load_text(L, text, len);
+	L->is_default = false;
+	free(text);
+	return rc;
+}
+
+int vg_config_load_string(struct vg_config **out, const char *yaml, size_t len, const char *name,
+			  char *errbuf, size_t errlen)
+{
+	struct vg_config *cfg = calloc(1, sizeof(*cfg));
+	struct loader L = {.name = name, .cfg = cfg, .err = errbuf, .errlen = errlen};
+	int rc;
+
+	*out = NULL;
+	if (errlen)
+		errbuf[0] = '\0';
+	if (!cfg)
+		return VG_ERR_NOMEM;
+	if (!(cfg->source = xstrdup(name))) {
+		rc = VG_ERR_NOMEM;
+		goto out_free_cfg;
+	}
+	if ((rc = load_defaults(&L)) != VG_OK)
+		goto out_free_cfg;
+	if (yaml && (rc = load_text(&L, yaml, len)) != VG_OK)
+		goto out_free_cfg;
+	if ((rc = validate(&L)) != VG_OK)
+		goto out_free_cfg;
+	*out = cfg;
+	return VG_OK;
+
+out_free_cfg:
+	if (rc == VG_ERR_NOMEM)
+		snprintf(errbuf, errlen, "%s: out of memory", name);
+	vg_config_free(cfg);
+	return rc;
+}
+
+int vg_config_load(struct vg_config **out, const char *path, char *errbuf, size_t errlen)
+{
+	FILE *f;
+	char *text = NULL;
+	size_t len = 0, cap = 0;
+	int rc;
+
+	if (!path)
+		return vg_config_load_string(out, NULL, 0, "<default>", errbuf, errlen);
+	*out = NULL;
+	if (!(f = fopen(path, "rb"))) {
+		snprintf(errbuf, errlen, "%s: cannot open: %s", path, strerror(errno));
+		return VG_ERR_IO;
+	}
+	for (;;) {
+		if (len == cap) {
+			char *t = realloc(text, cap ? cap * 2 : 8192);
+
+			if (!t) {
+				free(text);
+				fclose(f);
+				snprintf(errbuf, errlen, "%s: out of memory", path);
+				return VG_ERR_NOMEM;
+			}
+			text = t;
+			cap = cap ? cap * 2 : 8192;
+		}
+		size_t n = fread(text + len, 1, cap - len, f);
+
+		len += n;
+		if (n == 0)
+			break;
+	}
+	if (ferror(f)) {
+		snprintf(errbuf, errlen, "%s: read error: %s", path, strerror(errno));
+		free(text);
+		fclose(f);
+		return VG_ERR_IO;
+	}
+	fclose(f);
+	rc = vg_config_load_string(out, text, len, path, errbuf, errlen);
+	free(text);
+	return rc;
+}
+
+void vg_config_free(struct vg_config *cfg)
+{
+	if (!cfg)
+		return;
+	for (int f = 0; f < VG_F_COUNT; f++)
+		strlist_free(&cfg->paths[f]);
+	strlist_free(&cfg->categories);
+	strlist_free(&cfg->aliases);
+	free(cfg->default_category);
+	rules_free(cfg->rules, cfg->n_rules);
+	retention_free(cfg->retention, cfg->n_retention);
+	free(cfg->source);
+	free(cfg);
+}

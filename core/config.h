@@ -1,0 +1,111 @@
+/* vigil: configuration.
+ *
+ * One YAML file, read with libyaml. Every key of every section is declared
+ * once in a table (key, type, default, range, documentation) in config.c;
+ * the defaults are themselves YAML text, so `vigil config --default` prints
+ * exactly what vigil runs with when no file is given, and loading a file
+ * means loading the defaults and then the file over them (a key in the file
+ * replaces the whole default value, lists included).
+ *
+ * Unknown sections and keys, duplicate keys, wrong types, out-of-range
+ * values, unknown names (fields, levels, categories) and regular
+ * expressions PCRE2 refuses are errors reported as "FILE:LINE: reason".
+ *
+ * A loaded vg_config is immutable; share it read-only between threads. */
+#ifndef VG_CONFIG_H
+#define VG_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "core/record.h"
+
+/* A list of strings and the line it was written on. */
+struct vg_strlist {
+	char **v;
+	size_t n;
+	int line;
+};
+
+/* One condition of a classification rule: field (enum vg_field) must match
+ * the PCRE2 pattern. */
+struct vg_cfg_cond {
+	int field;
+	char *pattern;
+	int line;
+};
+
+/* A classification rule: when all (or any) of its conditions match, the
+ * record gets the category. */
+struct vg_cfg_rule {
+	char *category;
+	bool all;
+	struct vg_cfg_cond *conds;
+	size_t n_conds;
+	int line;
+};
+
+/* A retention row: records of the category (NULL for any) whose level bit
+ * (1 << enum vg_level) is in levels are kept days. */
+struct vg_cfg_retention {
+	char *category;
+	unsigned levels;
+	unsigned days;
+	int line;
+};
+
+struct vg_config {
+	char *source; /* the file the configuration came from, or "<default>" */
+
+	/* fields */
+	struct vg_strlist paths[VG_F_COUNT];
+
+	/* classify */
+	struct vg_strlist categories;
+	struct vg_strlist aliases; /* pairs: v[2i] is an alias of v[2i+1] */
+	char *default_category;
+	int default_category_line;
+	struct vg_cfg_rule *rules;
+	size_t n_rules;
+	unsigned regex_match_limit;
+	unsigned regex_depth_limit;
+
+	/* retention */
+	struct vg_cfg_retention *retention;
+	size_t n_retention;
+	unsigned retention_default_days;
+
+	/* limits */
+	size_t max_record_bytes;
+	unsigned max_depth;
+};
+
+/* Load the defaults, then path over them (path NULL: defaults only).
+ * Returns 0 and a new configuration in *out (free with vg_config_free), or
+ * VG_ERR_CONFIG / VG_ERR_IO / VG_ERR_NOMEM with "FILE:LINE: reason" in
+ * errbuf. */
+int vg_config_load(struct vg_config **out, const char *path, char *errbuf, size_t errlen);
+
+/* Like vg_config_load, from YAML text in memory; name is used in errors. */
+int vg_config_load_string(struct vg_config **out, const char *yaml, size_t len, const char *name,
+			  char *errbuf, size_t errlen);
+
+/* Free a configuration; NULL is a no-op. */
+void vg_config_free(struct vg_config *cfg);
+
+/* Write the complete, commented default configuration. Returns 0 or
+ * VG_ERR_IO. */
+int vg_config_write_default(FILE *out);
+
+/* The name of a field ("duration") and its inverse (-1 when unknown). */
+const char *vg_field_name(int field);
+int vg_field_from_name(const char *name);
+
+/* Level from its upper- or lower-case name ("warning"); -1 when unknown. */
+int vg_level_from_name(const char *name);
+
+/* Index of a category in cfg->categories, or -1. */
+int vg_config_category_index(const struct vg_config *cfg, const char *name);
+
+#endif

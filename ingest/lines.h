@@ -1,0 +1,31 @@
+/* vigil: a newline-delimited record reader over a file descriptor (files,
+ * pipes, standard input).
+ *
+ * Lines are returned as views into the reader's buffer, valid until the
+ * next call. A line longer than max_line is not buffered whole: the reader
+ * returns its first max_line + 1 bytes flagged as oversize and skips the
+ * rest, so memory stays bounded whatever the input. The final line needs no
+ * newline. Not thread-safe. */
+#ifndef VG_LINES_H
+#define VG_LINES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/str.h"
+
+struct vg_lines;
+
+/* Read from fd (not closed by the reader). Returns 0 or VG_ERR_NOMEM. */
+int vg_lines_open(struct vg_lines **out, int fd, size_t max_line);
+void vg_lines_close(struct vg_lines *r);
+
+/* The next line, without its '\n'. Returns 1 with *line (and *oversize)
+ * set, 0 at end of input, or VG_ERR_IO (errno set). */
+int vg_lines_next(struct vg_lines *r, vg_str *line, bool *oversize);
+
+/* Bytes consumed so far, newlines included. */
+uint64_t vg_lines_bytes(const struct vg_lines *r);
+
+#endif

@@ -1,0 +1,464 @@
+#include "parse/classify.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+
+#include "core/clock.h"
+#include "core/err.h"
+#include "parse/endpoint.h"
+#include "parse/json.h"
+#include "parse/level.h"
+
+struct cond {
+	int field;
+	pcre2_code *re;
+};
+
+struct rule {
+	int category;
+	bool all;
+	struct cond *conds;
+	size_t n_conds;
+};
+
+struct vg_classifier {
+	const struct vg_config *cfg;
+	struct rule *rules;
+	size_t n_rules;
+	uint16_t *retention; /* [category][level] */
+	size_t n_categories;
+	bool jit;
+	uint32_t fields_used; /* bit per field any rule reads */
+};
+
+struct vg_classify_ctx {
+	const struct vg_classifier *c;
+	pcre2_match_data *md;
+	pcre2_match_context *mctx;
+	pcre2_jit_stack *jit_stack;
+	char *scratch;
+	size_t scratch_cap, scratch_used;
+	/* Decoded text of each field for this record, filled on first use. */
+	vg_str text[VG_F_COUNT];
+	uint32_t text_ready;
+	struct vg_classify_stats stats;
+};
+
+static void rules_free(struct rule *r, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		for (size_t j = 0; j < r[i].n_conds; j++)
+			pcre2_code_free(r[i].conds[j].re);
+		free(r[i].conds);
+	}
+	free(r);
+}
+
+void vg_classifier_destroy(struct vg_classifier *c)
+{
+	if (!c)
+		return;
+	rules_free(c->rules, c->n_rules);
+	free(c->retention);
+	free(c);
+}
+
+static void build_retention(struct vg_classifier *c)
+{
+	const struct vg_config *cfg = c->cfg;
+
+	for (size_t cat = 0; cat < c->n_categories; cat++) {
+		for (int lv = 0; lv < VG_LEVEL_COUNT; lv++) {
+			unsigned days = cfg->retention_default_days;
+
+			for (size_t i = 0; i < cfg->n_retention; i++) {
+				const struct vg_cfg_retention *r = &cfg->retention[i];
+
+				if ((!r->category || strcmp(r->category, cfg->categories.v[cat]) == 0) &&
+				    (r->levels & (1u << lv))) {
+					days = r->days;
+					break;
+				}
+			}
+			c->retention[cat * VG_LEVEL_COUNT + (size_t)lv] = (uint16_t)days;
+		}
+	}
+}
+
+int vg_classifier_create(struct vg_classifier **out, const struct vg_config *cfg, char *errbuf,
+			 size_t errlen)
+{
+	struct vg_classifier *c = calloc(1, sizeof(*c));
+	uint32_t jit_ok = 0;
+	int rc = VG_ERR_NOMEM;
+
+	*out = NULL;
+	if (!c)
+		return VG_ERR_NOMEM;
+	c->cfg = cfg;
+	c->n_categories = cfg->categories.n;
+	pcre2_config(PCRE2_CONFIG_JIT, &jit_ok);
+	c->jit = jit_ok != 0;
+	c->retention = calloc(c->n_categories * VG_LEVEL_COUNT, sizeof(*c->retention));
+	c->rules = calloc(cfg->n_rules ? cfg->n_rules : 1, sizeof(*c->rules));
+	if (!c->retention || !c->rules)
+		goto out_free;
+	build_retention(c);
+	for (size_t i = 0; i < cfg->n_rules; i++) {
+		const struct vg_cfg_rule *cr = &cfg->rules[i];
+		struct rule *r = &c->rules[i];
+
+		c->n_rules = i + 1;
+		r->category = vg_config_category_index(cfg, cr->category);
+		r->all = cr->all;
+		if (!(r->conds = calloc(cr->n_conds, sizeof(*r->conds))))
+			goto out_free;
+		for (size_t j = 0; j < cr->n_conds; j++) {
+			const struct vg_cfg_cond *cc = &cr->conds[j];
+			int err;
+			PCRE2_SIZE off;
+
+			r->conds[j].field = cc->field;
+			c->fields_used |= 1u << cc->field;
+			r->conds[j].re = pcre2_compile((PCRE2_SPTR)cc->pattern, PCRE2_ZERO_TERMINATED,
+						       PCRE2_UTF | PCRE2_NO_UTF_CHECK, &err, &off, NULL);
+			r->n_conds = j + 1;
+			if (!r->conds[j].re) {
+				PCRE2_UCHAR msg[256];
+
+				pcre2_get_error_message(err, msg, sizeof(msg));
+				snprintf(errbuf, errlen, "%s:%d: classify.rules: bad pattern for %s at offset %zu: %s",
+					 cfg->source, cc->line, vg_field_name(cc->field), (size_t)off, (char *)msg);
+				rc = VG_ERR_CONFIG;
+				goto out_free;
+			}
+			/* Without JIT (some platforms) the interpreter runs the same
+			 * patterns, only slower. */
+			if (c->jit && pcre2_jit_compile(r->conds[j].re, PCRE2_JIT_COMPLETE) != 0)
+				c->jit = false;
+		}
+	}
+	*out = c;
+	return VG_OK;
+
+out_free:
+	vg_classifier_destroy(c);
+	return rc;
+}
+
+unsigned vg_classifier_retention(const struct vg_classifier *c, int category, int level)
+{
+	if (category < 0 || (size_t)category >= c->n_categories || level < 0 || level >= VG_LEVEL_COUNT)
+		return c->cfg->retention_default_days;
+	return c->retention[(size_t)category * VG_LEVEL_COUNT + (size_t)level];
+}
+
+const char *vg_classifier_category_name(const struct vg_classifier *c, int i)
+{
+	if (i < 0 || (size_t)i >= c->n_categories)
+		return "unknown";
+	return c->cfg->categories.v[i];
+}
+
+size_t vg_classifier_category_count(const struct vg_classifier *c)
+{
+	return c->n_categories;
+}
+
+int vg_classify_ctx_create(struct vg_classify_ctx **out, const struct vg_classifier *c)
+{
+	struct vg_classify_ctx *ctx = calloc(1, sizeof(*ctx));
+
+	*out = NULL;
+	if (!ctx)
+		return VG_ERR_NOMEM;
+	ctx->c = c;
+	ctx->md = pcre2_match_data_create(4, NULL);
+	ctx->mctx = pcre2_match_context_create(NULL);
+	if (c->jit)
+		ctx->jit_stack = pcre2_jit_stack_create(32 * 1024, 512 * 1024, NULL);
+	ctx->scratch_cap = 64 * 1024;
+	ctx->scratch = malloc(ctx->scratch_cap);
+	if (!ctx->md || !ctx->mctx || (c->jit && !ctx->jit_stack) || !ctx->scratch) {
+		vg_classify_ctx_destroy(ctx);
+		return VG_ERR_NOMEM;
+	}
+	pcre2_set_match_limit(ctx->mctx, c->cfg->regex_match_limit);
+	pcre2_set_depth_limit(ctx->mctx, c->cfg->regex_depth_limit);
+	if (ctx->jit_stack)
+		pcre2_jit_stack_assign(ctx->mctx, NULL, ctx->jit_stack);
+	*out = ctx;
+	return VG_OK;
+}
+
+void vg_classify_ctx_destroy(struct vg_classify_ctx *ctx)
+{
+	if (!ctx)
+		return;
+	pcre2_match_data_free(ctx->md);
+	pcre2_match_context_free(ctx->mctx);
+	pcre2_jit_stack_free(ctx->jit_stack);
+	free(ctx->scratch);
+	free(ctx);
+}
+
+const struct vg_classify_stats *vg_classify_ctx_stats(const struct vg_classify_ctx *ctx)
+{
+	return &ctx->stats;
+}
+
+/* Make sure scratch holds everything one record can need: every decoded
+ * string is no longer than its raw bytes, plus the endpoint and method.
+ * Called at the start of a record, so growing moves no live view; it
+ * happens only for records larger than any seen before. */
+static int scratch_reserve(struct vg_classify_ctx *ctx, const struct vg_record *rec)
+{
+	size_t need = VG_ENDPOINT_MAX + 16;
+
+	for (int f = 0; f < VG_F_COUNT; f++) {
+		if (rec->f[f].type == VG_J_STRING)
+			need += rec->f[f].raw.len;
+	}
+	ctx->scratch_used = 0;
+	if (need <= ctx->scratch_cap)
+		return VG_OK;
+	size_t cap = ctx->scratch_cap;
+
+	while (cap < need)
+		cap *= 2;
+	char *s = malloc(cap);
+
+	if (!s)
+		return VG_ERR_NOMEM;
+	free(ctx->scratch);
+	ctx->scratch = s;
+	ctx->scratch_cap = cap;
+	return VG_OK;
+}
+
+/* n bytes of scratch; scratch_reserve() made room for them. */
+static char *scratch_take(struct vg_classify_ctx *ctx, size_t n)
+{
+	if (ctx->scratch_used + n > ctx->scratch_cap)
+		return NULL;
+	char *p = ctx->scratch + ctx->scratch_used;
+
+	ctx->scratch_used += n;
+	return p;
+}
+
+/* The text of a field for matching: raw bytes, or decoded when escaped. */
+static vg_str field_text(struct vg_classify_ctx *ctx, const struct vg_record *rec, int f)
+{
+	const struct vg_value *v = &rec->f[f];
+
+	if (ctx->text_ready & (1u << f))
+		return ctx->text[f];
+	vg_str t = v->raw;
+
+	if (v->type == VG_J_STRING && (v->flags & VG_V_ESCAPED)) {
+		char *d = scratch_take(ctx, v->raw.len);
+
+		t = d ? vg_str_make(d, vg_json_decode(v->raw, d)) : VG_STR_NULL;
+	}
+	ctx->text[f] = t;
+	ctx->text_ready |= 1u << f;
+	return t;
+}
+
+static int match(struct vg_classify_ctx *ctx, const pcre2_code *re, vg_str s)
+{
+	int rc;
+
+	if (ctx->c->jit)
+		rc = pcre2_jit_match(re, (PCRE2_SPTR)(s.p ? s.p : ""), s.len, 0, 0, ctx->md, ctx->mctx);
+	else
+		rc = pcre2_match(re, (PCRE2_SPTR)(s.p ? s.p : ""), s.len, 0, PCRE2_NO_UTF_CHECK, ctx->md, ctx->mctx);
+	if (rc >= 0)
+		return 1;
+	if (rc != PCRE2_ERROR_NOMATCH)
+		ctx->stats.regex_limit++;
+	return 0;
+}
+
+static int category_from_rules(struct vg_classify_ctx *ctx, const struct vg_record *rec)
+{
+	const struct vg_classifier *c = ctx->c;
+
+	for (size_t i = 0; i < c->n_rules; i++) {
+		const struct rule *r = &c->rules[i];
+		bool hit = r->all;
+
+		for (size_t j = 0; j < r->n_conds; j++) {
+			const struct cond *cd = &r->conds[j];
+			bool m = rec->f[cd->field].type != VG_J_NONE &&
+				 match(ctx, cd->re, field_text(ctx, rec, cd->field));
+
+			if (r->all && !m) {
+				hit = false;
+				break;
+			}
+			if (!r->all && m) {
+				hit = true;
+				break;
+			}
+		}
+		if (hit)
+			return r->category;
+	}
+	return -1;
+}
+
+/* The category a record names itself, or -1 (unknown value or none). */
+static int category_given(struct vg_classify_ctx *ctx, const struct vg_record *rec)
+{
+	const struct vg_config *cfg = ctx->c->cfg;
+	const struct vg_value *v = &rec->f[VG_F_CATEGORY];
+	char low[72];
+
+	if (v->type != VG_J_STRING)
+		return -1;
+	vg_str t = field_text(ctx, rec, VG_F_CATEGORY);
+
+	while (t.len && (t.p[0] == ' ' || t.p[0] == '\t')) {
+		t.p++;
+		t.len--;
+	}
+	while (t.len && (t.p[t.len - 1] == ' ' || t.p[t.len - 1] == '\t'))
+		t.len--;
+	if (t.len == 0 || t.len >= sizeof(low))
+		return -1;
+	for (size_t i = 0; i < t.len; i++)
+		low[i] = (char)vg_ascii_lower((unsigned char)t.p[i]);
+	vg_str l = vg_str_make(low, t.len);
+
+	for (size_t i = 0; i < cfg->categories.n; i++) {
+		if (vg_str_eq_cstr(l, cfg->categories.v[i]))
+			return (int)i;
+	}
+	for (size_t i = 0; i + 1 < cfg->aliases.n; i += 2) {
+		if (vg_str_eq_cstr(l, cfg->aliases.v[i]))
+			return vg_config_category_index(cfg, cfg->aliases.v[i + 1]);
+	}
+	return -1;
+}
+
+/* A number from a number value or a numeric string ("500", "12.5"). */
+static double value_number(const struct vg_value *v)
+{
+	if (v->type == VG_J_NUMBER)
+		return v->num;
+	if (v->type != VG_J_STRING || v->raw.len == 0 || v->raw.len > 32 || (v->flags & VG_V_ESCAPED))
+		return NAN;
+	char tmp[40];
+	char *end;
+
+	memcpy(tmp, v->raw.p, v->raw.len);
+	tmp[v->raw.len] = '\0';
+	double d = strtod(tmp, &end);
+
+	return (*end == '\0' && end != tmp) ? d : NAN;
+}
+
+static int64_t value_time(struct vg_classify_ctx *ctx, const struct vg_record *rec)
+{
+	const struct vg_value *v = &rec->f[VG_F_TIME];
+
+	if (v->type == VG_J_NUMBER)
+		return vg_clock_from_epoch(v->num);
+	if (v->type != VG_J_STRING)
+		return VG_TIME_NONE;
+	vg_str t = field_text(ctx, rec, VG_F_TIME);
+
+	if (t.len > 0 && t.p[0] >= '0' && t.p[0] <= '9' && t.len >= 20 && t.p[4] == '-')
+		return vg_clock_parse_rfc3339(t.p, t.len);
+	double d = value_number(v);
+
+	return isnan(d) ? VG_TIME_NONE : vg_clock_from_epoch(d);
+}
+
+/* A decoded string value in scratch (or a raw view when unescaped). */
+static vg_str value_string(struct vg_classify_ctx *ctx, const struct vg_record *rec, int f)
+{
+	const struct vg_value *v = &rec->f[f];
+
+	if (v->type == VG_J_STRING)
+		return field_text(ctx, rec, f);
+	if (v->type == VG_J_NUMBER)
+		return v->raw;
+	return VG_STR_NULL;
+}
+
+static vg_str value_method(struct vg_classify_ctx *ctx, const struct vg_record *rec)
+{
+	vg_str m = value_string(ctx, rec, VG_F_METHOD);
+	char *d;
+
+	if (m.len == 0 || m.len > 16 || !(d = scratch_take(ctx, m.len)))
+		return VG_STR_NULL;
+	for (size_t i = 0; i < m.len; i++) {
+		unsigned char ch = (unsigned char)m.p[i];
+
+		if (!((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z')))
+			return VG_STR_NULL;
+		d[i] = (char)(ch & ~0x20);
+	}
+	return vg_str_make(d, m.len);
+}
+
+int vg_classify(struct vg_classify_ctx *ctx, struct vg_record *rec)
+{
+	const struct vg_classifier *c = ctx->c;
+	int rc = VG_OK;
+
+	ctx->text_ready = 0;
+	if (scratch_reserve(ctx, rec) != VG_OK)
+		rc = VG_ERR_NOMEM; /* strings that do not fit are left empty */
+
+	rec->level = (uint8_t)vg_level_parse(&rec->f[VG_F_LEVEL]);
+	if (rec->level == VG_LEVEL_UNKNOWN)
+		ctx->stats.unknown_level++;
+
+	int cat = category_given(ctx, rec);
+
+	rec->category_src = VG_CAT_GIVEN;
+	if (cat < 0) {
+		if (rec->f[VG_F_CATEGORY].type != VG_J_NONE)
+			ctx->stats.unknown_category++;
+		cat = category_from_rules(ctx, rec);
+		rec->category_src = VG_CAT_RULE;
+		if (cat < 0) {
+			cat = vg_config_category_index(c->cfg, c->cfg->default_category);
+			rec->category_src = VG_CAT_DEFAULT;
+		}
+	}
+	rec->category = (uint8_t)cat;
+	rec->retention_days = (uint16_t)vg_classifier_retention(c, cat, rec->level);
+
+	double st = value_number(&rec->f[VG_F_STATUS]);
+
+	rec->status = (st >= 100 && st <= 599 && st == (double)(int)st) ? (int)st : 0;
+	double dur = value_number(&rec->f[VG_F_DURATION]);
+
+	rec->duration_ms = (dur >= 0 && !isinf(dur)) ? dur : NAN;
+	rec->ts_ms = value_time(ctx, rec);
+	rec->service = value_string(ctx, rec, VG_F_SERVICE);
+	rec->method = value_method(ctx, rec);
+	rec->endpoint = VG_STR_NULL;
+	vg_str path = value_string(ctx, rec, VG_F_ENDPOINT);
+
+	if (path.len > 0 && rec->f[VG_F_ENDPOINT].type == VG_J_STRING) {
+		char *d = scratch_take(ctx, VG_ENDPOINT_MAX);
+
+		if (d)
+			rec->endpoint = vg_str_make(d, vg_endpoint_normalize(path.p, path.len, d));
+		else
+			rc = VG_ERR_NOMEM;
+	}
+	return rc;
+}

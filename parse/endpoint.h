@@ -1,0 +1,23 @@
+/* vigil: endpoint normalisation.
+ *
+ * Turns a request path or URL into a low-cardinality endpoint label:
+ *   - scheme and host of an absolute URL are dropped ("https://h/x" -> "/x");
+ *   - the query string and fragment are dropped;
+ *   - a path segment that is a decimal number, a UUID, or a hex id of 8 or
+ *     more characters with at least one digit becomes ":id"
+ *     ("/api/v1/events/123" -> "/api/v1/events/:id");
+ *   - the result is cut at VG_ENDPOINT_MAX bytes (at a segment boundary
+ *     when possible).
+ * Reentrant; no allocation. */
+#ifndef VG_ENDPOINT_H
+#define VG_ENDPOINT_H
+
+#include <stddef.h>
+
+#define VG_ENDPOINT_MAX 256
+
+/* Normalise in[0..len) into out, which holds at least VG_ENDPOINT_MAX
+ * bytes. Returns the length written (0 for an empty path). */
+size_t vg_endpoint_normalize(const char *in, size_t len, char *out);
+
+#endif

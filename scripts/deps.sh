@@ -1,0 +1,36 @@
+#!/bin/sh
+# Install the Debian packages vigil's build, tests and benchmarks need.
+# Idempotent: when nothing is missing it only asks dpkg and exits (well
+# under a second). apt-get update runs once, and only when something is
+# missing. Uses sudo when not root.
+set -eu
+
+PKGS="make gcc g++ pkg-config clang libclang-rt-14-dev \
+libyaml-dev libpcre2-dev libzstd-dev libjemalloc-dev libcriterion-dev \
+librdkafka-dev libsimdjson-dev zstd kcat"
+
+missing=""
+for p in $PKGS; do
+	# dpkg-query prints "install ok installed" only for a fully installed package.
+	st=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+	case "$st" in
+	*"ok installed") ;;
+	*) missing="$missing $p" ;;
+	esac
+done
+
+[ -z "$missing" ] && exit 0
+
+echo "deps: installing:$missing" >&2
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+	command -v sudo >/dev/null 2>&1 || {
+		echo "deps: not root and no sudo; install as root:$missing" >&2
+		exit 1
+	}
+	SUDO=sudo
+fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -qq --no-install-recommends $missing >&2
