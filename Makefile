@@ -92,7 +92,7 @@ ubsan:
 	@$(MAKE) --no-print-directory BUILD=build/ubsan CC=clang SAN=-fsanitize=undefined test-unit test-integration
 
 san:
-	@$(MAKE) --no-print-directory BUILD=build/san CC=clang SAN=-fsanitize=address,undefined test-unit test-integration
+	@TRUTH_RECORDS=$${TRUTH_RECORDS:-200000} $(MAKE) --no-print-directory BUILD=build/san CC=clang SAN=-fsanitize=address,undefined test-unit test-integration
 
 tsan:
 	@$(MAKE) --no-print-directory BUILD=build/tsan CC=clang SAN=-fsanitize=thread test-unit

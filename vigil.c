@@ -135,6 +135,8 @@ static void emit_reject(struct classify_run *run, int reason, uint64_t line, siz
 {
 	run->rejected++;
 	run->by_reason[reason]++;
+	if (run->quiet)
+		return;
 	vg_buf_puts(&run->err, "{\"error\":\"");
 	vg_buf_puts(&run->err, vg_json_reason_str(reason));
 	vg_buf_puts(&run->err, "\",\"line\":");

@@ -149,19 +149,20 @@ static const struct key classify_keys[] = {
 	 "The category of a record that names none and matches no rule.", 0, 0},
 	{"rules", K_RULES, OFF(rules), NO_LINE,
 	 "\n"
-	 "- category: security\n"
-	 "  any:\n"
-	 "    logger: '(?i)(^|[._:/-])(auth\\w*|security|audit|iam|oauth2?|sso|login\\w*|session)($|[._:/-])'\n"
-	 "    message: '(?i)authenticat|\\blog(ged)?[ -]?in\\b|password|\\btoken\\b|permission denied|access denied|unauthori[sz]ed|forbidden|brute[ -]?force|account (is )?locked|\\bmfa\\b|privilege'\n"
-	 "- category: database\n"
-	 "  any:\n"
-	 "    logger: '(?i)(^|[._:/-])(db|database|sql\\w*|postgres\\w*|pg\\w*|mysql|jdbc|hibernate|orm|mongo\\w*|redis)($|[._:/-])'\n"
-	 "    message: '(?i)slow query|query took|\\bdeadlock|connection pool|\\b(select|insert into|update|delete from)\\b.*\\b(from|set|where|values)\\b'\n"
 	 "- category: access\n"
 	 "  any:\n"
-	 "    logger: '(?i)(^|[._:/-])(access\\w*|http|nginx|gunicorn|uvicorn|gin|express|requests?)($|[._:/-])|AccessLog'\n"
-	 "    message: '^(GET|HEAD|POST|PUT|PATCH|DELETE|OPTIONS) /'\n",
+	 "    logger: '(?i)(?:^|[._:/$-])(?:access(?:_?log\\w*)?|http|nginx|gunicorn|uvicorn|gin|express|requests?)(?:$|[._:/$-])'\n"
+	 "    message: '^(?:GET|HEAD|POST|PUT|PATCH|DELETE|OPTIONS) /'\n"
+	 "- category: security\n"
+	 "  any:\n"
+	 "    logger: '(?i)(?:^|[._:/$-])(?:auth\\w*|security|audit\\w*|iam|oauth2?|sso|login\\w*|session)(?:$|[._:/$-])'\n"
+	 "    message: '(?i)\\b(?:(?:un)?authenticat|log(?:ged)?[ -]?in\\b|password|token\\b|permission denied|access denied|unauthori[sz]ed|forbidden|brute[ -]?force|account (?:is )?locked|mfa\\b|privilege)'\n"
+	 "- category: database\n"
+	 "  any:\n"
+	 "    logger: '(?i)(?:^|[._:/$-])(?:db|database|sql\\w*|postgres\\w*|pg\\w*|mysql|jdbc|hibernate|orm|mongo\\w*|redis|hikari\\w*)(?:$|[._:/$-])'\n"
+	 "    message: '(?i)\\b(?:slow query|query took|deadlock|connection pool|(?:select|insert into|update|delete from)\\b.*\\b(?:from|set|where|values)\\b)'\n",
 	 "Rules for records that name no category, tried in order; the first match wins.\n"
+	 "Access comes first: an HTTP request line is an access record whatever its path says.\n"
 	 "Each rule has `any:` or `all:`, a map of field name to PCRE2 pattern.",
 	 0, 0},
 	{"regex_match_limit", K_UINT, OFF(regex_match_limit), NO_LINE, "100000",

@@ -69,6 +69,7 @@ enum vg_level {
 };
 
 struct vg_record {
+	vg_str raw; /* the whole message, as given to the extractor */
 	struct vg_value f[VG_F_COUNT];
 	/* Filled by classification. */
 	uint8_t level;          /* enum vg_level */

@@ -218,12 +218,10 @@ const struct vg_classify_stats *vg_classify_ctx_stats(const struct vg_classify_c
  * happens only for records larger than any seen before. */
 static int scratch_reserve(struct vg_classify_ctx *ctx, const struct vg_record *rec)
 {
-	size_t need = VG_ENDPOINT_MAX + 16;
+	/* Extracted strings do not overlap, so together they are shorter
+	 * than the record. */
+	size_t need = rec->raw.len + VG_ENDPOINT_MAX + 16;
 
-	for (int f = 0; f < VG_F_COUNT; f++) {
-		if (rec->f[f].type == VG_J_STRING)
-			need += rec->f[f].raw.len;
-	}
 	ctx->scratch_used = 0;
 	if (need <= ctx->scratch_cap)
 		return VG_OK;

@@ -3,92 +3,84 @@
 #include <stdbool.h>
 #include <string.h>
 
-static bool is_hex(char c)
-{
-	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
+/* Character classes, one table look-up per byte. */
+enum { C_DIGIT = 1, C_HEX = 2, C_STOP = 4 /* '/', '?', '#': a segment ends */ };
 
-static bool is_id(const char *s, size_t n)
-{
-	bool all_digits = true, all_hex = true, any_digit = false;
+static const unsigned char cls[256] = {
+	['0'] = C_DIGIT | C_HEX, ['1'] = C_DIGIT | C_HEX, ['2'] = C_DIGIT | C_HEX, ['3'] = C_DIGIT | C_HEX,
+	['4'] = C_DIGIT | C_HEX, ['5'] = C_DIGIT | C_HEX, ['6'] = C_DIGIT | C_HEX, ['7'] = C_DIGIT | C_HEX,
+	['8'] = C_DIGIT | C_HEX, ['9'] = C_DIGIT | C_HEX, ['a'] = C_HEX,           ['b'] = C_HEX,
+	['c'] = C_HEX,           ['d'] = C_HEX,           ['e'] = C_HEX,           ['f'] = C_HEX,
+	['A'] = C_HEX,           ['B'] = C_HEX,           ['C'] = C_HEX,           ['D'] = C_HEX,
+	['E'] = C_HEX,           ['F'] = C_HEX,           ['/'] = C_STOP,          ['?'] = C_STOP,
+	['#'] = C_STOP,
+};
 
-	if (n == 0)
+/* UUID: 8-4-4-4-12 hex digits (the caller checked length 36). */
+static bool is_uuid(const unsigned char *s)
+{
+	if (s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-')
 		return false;
-	for (size_t i = 0; i < n; i++) {
-		bool d = s[i] >= '0' && s[i] <= '9';
-
-		all_digits &= d;
-		any_digit |= d;
-		all_hex &= is_hex(s[i]);
+	for (size_t i = 0; i < 36; i++) {
+		if (i != 8 && i != 13 && i != 18 && i != 23 && !(cls[s[i]] & C_HEX))
+			return false;
 	}
-	if (all_digits)
-		return true;
-	if (all_hex && n >= 8 && any_digit)
-		return true;
-	/* UUID: 8-4-4-4-12 hex digits. */
-	if (n == 36 && s[8] == '-' && s[13] == '-' && s[18] == '-' && s[23] == '-') {
-		for (size_t i = 0; i < n; i++) {
-			if (i != 8 && i != 13 && i != 18 && i != 23 && !is_hex(s[i]))
-				return false;
-		}
-		return true;
-	}
-	return false;
+	return true;
 }
 
 size_t vg_endpoint_normalize(const char *in, size_t len, char *out)
 {
-	const char *p = in, *end;
+	const unsigned char *p = (const unsigned char *)in, *end = p + len;
 	size_t o = 0;
 
-	/* Query and fragment first, so a '/' inside them is never a segment. */
-	for (size_t i = 0; i < len; i++) {
-		if (in[i] == '?' || in[i] == '#') {
-			len = i;
-			break;
+	/* An absolute URL: skip "scheme://host". Paths start with '/', so
+	 * only look when they do not. */
+	if (len > 0 && *p != '/') {
+		for (const unsigned char *s = p; s + 2 < end && *s != '/' && *s != '?' && *s != '#'; s++) {
+			if (s[0] == ':' && s[1] == '/' && s[2] == '/') {
+				p = s + 3;
+				while (p < end && *p != '/' && *p != '?' && *p != '#')
+					p++;
+				if (p == end || *p != '/') {
+					out[0] = '/';
+					return 1; /* "https://host": the root */
+				}
+				break;
+			}
 		}
 	}
-	end = in + len;
-	const char *scheme = NULL;
+	for (;;) {
+		const unsigned char *seg = p;
+		unsigned all = C_DIGIT | C_HEX, any = 0, t = 0;
 
-	for (const char *s = p; s + 2 < end && *s != '/'; s++) {
-		if (s[0] == ':' && s[1] == '/' && s[2] == '/') {
-			scheme = s + 3;
-			break;
+		while (p < end && !((t = cls[*p]) & C_STOP)) {
+			all &= t;
+			any |= t;
+			p++;
 		}
-	}
-	if (scheme) {
-		p = memchr(scheme, '/', (size_t)(end - scheme));
-		if (!p)
-			p = end; /* "https://host": the root */
-		if (p == end) {
-			out[0] = '/';
-			return 1;
-		}
-	}
-	while (p < end) {
-		const char *slash = memchr(p, '/', (size_t)(end - p));
-		const char *seg_end = slash ? slash : end;
-		size_t n = (size_t)(seg_end - p);
-		const char *src = p;
+		size_t n = (size_t)(p - seg);
+		const unsigned char *src = seg;
 
-		if (is_id(p, n)) {
-			src = ":id";
+		/* An id: all digits; or 8+ hex with a digit; or a UUID. */
+		if (n > 0 && ((all & C_DIGIT) || ((all & C_HEX) && n >= 8 && (any & C_DIGIT)) ||
+			      (n == 36 && is_uuid(seg)))) {
+			src = (const unsigned char *)":id";
 			n = 3;
 		}
-		if (o + n + (slash ? 1 : 0) > VG_ENDPOINT_MAX) {
+		bool slash = p < end && *p == '/';
+
+		if (o + n + slash > VG_ENDPOINT_MAX) {
 			if (o == 0) { /* one giant segment: cut it */
-				n = VG_ENDPOINT_MAX;
-				memcpy(out, src, n);
-				o = n;
+				memcpy(out, src, VG_ENDPOINT_MAX);
+				o = VG_ENDPOINT_MAX;
 			}
-			break;
+			return o;
 		}
 		memcpy(out + o, src, n);
 		o += n;
-		if (slash)
-			out[o++] = '/';
-		p = slash ? slash + 1 : end;
+		if (!slash)
+			return o; /* end, query or fragment */
+		out[o++] = '/';
+		p++;
 	}
-	return o;
 }

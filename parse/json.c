@@ -22,7 +22,6 @@
 #define NO_NODE UINT16_MAX
 #define NO_FIELD UINT8_MAX
 #define KEY_LEN_MAX 64 /* longest path component; longer keys never match */
-#define LEN_SLOTS 32   /* keys are bucketed by length below this */
 
 /* A child edge of the path trie: a key, the field it feeds (if the path
  * ends here) and the node its object value descends into (if longer paths
@@ -35,12 +34,18 @@ struct edge {
 	uint16_t child; /* node index or NO_NODE */
 };
 
-/* A trie node: its edges sorted by key length, with per-length ranges so a
- * lookup compares only keys of the right length. */
+/* A trie node: a small open hash table of its edges, keyed on length,
+ * first and last byte. Most keys in a record are not configured paths, and
+ * for them a lookup is one hash and one empty slot. */
+#define HASH_SLOTS 256 /* power of two; a sparse table keeps misses to one probe */
 struct node {
-	uint16_t first, count; /* range in paths->edges */
-	uint16_t by_len[LEN_SLOTS + 1][2];
+	uint16_t slot[HASH_SLOTS]; /* edge index + 1, or 0 when empty */
 };
+
+static inline unsigned key_hash(const unsigned char *k, size_t len)
+{
+	return ((unsigned)k[0] * 5u + (unsigned)k[len - 1] * 3u + (unsigned)len * 17u) & (HASH_SLOTS - 1);
+}
 
 struct vg_json_paths {
 	struct node *nodes;
@@ -221,15 +226,21 @@ int vg_json_paths_create(struct vg_json_paths **out, const char *const *const pa
 	jp->n_edges = b.n;
 	for (size_t i = 0; i < b.n; i++) {
 		struct node *nd = &jp->nodes[b.edges[i].node];
-		size_t slot = b.edges[i].e.key_len < LEN_SLOTS ? b.edges[i].e.key_len : LEN_SLOTS;
+		const struct edge *e = &b.edges[i].e;
+		unsigned h = key_hash((const unsigned char *)e->key, e->key_len);
+		unsigned probes = 0;
 
-		jp->edges[i] = b.edges[i].e;
-		if (nd->count == 0)
-			nd->first = (uint16_t)i;
-		nd->count++;
-		if (nd->by_len[slot][1] == 0)
-			nd->by_len[slot][0] = (uint16_t)i;
-		nd->by_len[slot][1]++;
+		jp->edges[i] = *e;
+		while (nd->slot[h] != 0) {
+			h = (h + 1) & (HASH_SLOTS - 1);
+			if (++probes == HASH_SLOTS / 2) {
+				snprintf(errbuf, errlen, "too many field paths under one object (at most %d)",
+					 HASH_SLOTS / 2);
+				rc = VG_ERR_CONFIG;
+				goto out_free_paths;
+			}
+		}
+		nd->slot[h] = (uint16_t)(i + 1);
 	}
 	rc = VG_OK;
 	*out = jp;
@@ -251,17 +262,53 @@ void vg_json_paths_destroy(struct vg_json_paths *jp)
 	free(jp);
 }
 
-static const struct edge *paths_lookup(const struct vg_json_paths *jp, uint16_t node, const char *key,
-				       size_t len)
+/* a[0..len) == b[0..len), with overlapping word loads that stay inside
+ * both keys (len >= 1). */
+static inline bool key_eq(const char *a, const unsigned char *b, size_t len)
+{
+	uint64_t x, y, x2, y2;
+
+	if (len >= 8) {
+		for (size_t i = 0; i + 8 < len; i += 8) {
+			memcpy(&x, a + i, 8);
+			memcpy(&y, b + i, 8);
+			if (x != y)
+				return false;
+		}
+		memcpy(&x, a + len - 8, 8);
+		memcpy(&y, b + len - 8, 8);
+		return x == y;
+	}
+	if (len >= 4) {
+		uint32_t p, q, p2, q2;
+
+		memcpy(&p, a, 4);
+		memcpy(&q, b, 4);
+		memcpy(&p2, a + len - 4, 4);
+		memcpy(&q2, b + len - 4, 4);
+		return p == q && p2 == q2;
+	}
+	x = (unsigned char)a[0];
+	y = b[0];
+	x2 = (unsigned char)a[len - 1] | (uint64_t)(unsigned char)a[len / 2] << 8;
+	y2 = b[len - 1] | (uint64_t)b[len / 2] << 8;
+	return x == y && x2 == y2;
+}
+
+static inline __attribute__((always_inline)) const struct edge *paths_lookup(const struct vg_json_paths *jp, uint16_t node, const char *key,
+					      size_t len)
 {
 	const struct node *nd = &jp->nodes[node];
-	size_t slot = len < LEN_SLOTS ? len : LEN_SLOTS;
-	const struct edge *e = &jp->edges[nd->by_len[slot][0]];
-	const struct edge *end = e + nd->by_len[slot][1];
+	const unsigned char *k = (const unsigned char *)key;
+	unsigned h = key_hash(k, len);
+	uint16_t ix;
 
-	for (; e < end; e++) {
-		if (e->key_len == len && e->key[0] == key[0] && memcmp(e->key, key, len) == 0)
+	while ((ix = nd->slot[h]) != 0) {
+		const struct edge *e = &jp->edges[ix - 1];
+
+		if (e->key_len == len && key_eq(e->key, k, len))
 			return e;
+		h = (h + 1) & (HASH_SLOTS - 1);
 	}
 	return NULL;
 }
@@ -278,6 +325,8 @@ static inline bool is_ws(unsigned char c)
 
 static inline const unsigned char *skip_ws(const unsigned char *p, const unsigned char *end)
 {
+	if (LIKELY(p < end && *p > ' '))
+		return p; /* compact JSON: nothing to skip */
 	while (p < end && is_ws(*p))
 		p++;
 	return p;
@@ -382,7 +431,7 @@ static inline unsigned special16(const unsigned char *p)
 /* Scan a string whose opening quote is at p[-1]. On success returns the
  * position of the closing quote and ORs VG_V_ESCAPED into *flags when an
  * escape was seen; on failure returns NULL with *reason and *at set. */
-static const unsigned char *scan_string(const unsigned char *p, const unsigned char *end, uint8_t *flags,
+static const unsigned char *scan_string_slow(const unsigned char *p, const unsigned char *end, uint8_t *flags,
 					int *reason, const unsigned char **at)
 {
 	for (;;) {
@@ -464,10 +513,69 @@ bad_escape:
 	}
 }
 
+/* The common case inline: plain ASCII up to the closing quote, 16 bytes at
+ * a time. Escapes, non-ASCII, control bytes and the last few bytes of the
+ * input go to scan_string_slow(). */
+static inline const unsigned char *scan_string(const unsigned char *p, const unsigned char *end, uint8_t *flags,
+					       int *reason, const unsigned char **at)
+{
+#if defined(__SSE2__)
+	while (LIKELY(end - p >= 16)) {
+		unsigned m = special16(p);
+
+		if (LIKELY(m)) {
+			p += __builtin_ctz(m);
+			if (LIKELY(*p == '"'))
+				return p;
+			break; /* an escape, a control byte or non-ASCII */
+		}
+		p += 16;
+	}
+#endif
+	return scan_string_slow(p, end, flags, reason, at);
+}
+
 static const double pow10_exact[] = {
 	1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
 	1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
 };
+
+static inline bool is_digit(unsigned char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+/* Validate the rest of a number after its sign: the grammar only. */
+static const unsigned char *skip_number(const unsigned char *p, const unsigned char *end)
+{
+	if (*p == '0') {
+		p++;
+		if (p < end && is_digit(*p))
+			return NULL; /* leading zero */
+	} else if (is_digit(*p)) {
+		while (p < end && is_digit(*p))
+			p++;
+	} else {
+		return NULL;
+	}
+	if (p < end && *p == '.') {
+		p++;
+		if (p == end || !is_digit(*p))
+			return NULL;
+		while (p < end && is_digit(*p))
+			p++;
+	}
+	if (p < end && (*p == 'e' || *p == 'E')) {
+		p++;
+		if (p < end && (*p == '+' || *p == '-'))
+			p++;
+		if (p == end || !is_digit(*p))
+			return NULL;
+		while (p < end && is_digit(*p))
+			p++;
+	}
+	return p;
+}
 
 /* Scan a number starting at p. Returns the first byte after it, or NULL
  * (reason VG_JR_NUMBER) when malformed. When want is set, stores its value
@@ -487,6 +595,8 @@ static const unsigned char *scan_number(const unsigned char *p, const unsigned c
 		if (++p == end)
 			return NULL;
 	}
+	if (!want)
+		return skip_number(p, end);
 	if (*p == '0') {
 		p++;
 		if (p < end && *p >= '0' && *p <= '9')
@@ -528,9 +638,6 @@ static const unsigned char *scan_number(const unsigned char *p, const unsigned c
 		while (p < end && *p >= '0' && *p <= '9')
 			p++;
 	}
-	if (!want)
-		return p;
-
 	long e10 = exp - frac;
 
 	if (!has_exp && mant < (1ull << 53) && e10 >= -22 && e10 <= 22) {
@@ -590,6 +697,7 @@ int vg_json_extract(const struct vg_json_paths *jp, const struct vg_json_limits 
 	const struct edge *edge = NULL; /* the key just read, when it matched */
 	int reason = VG_JR_OK;
 
+	rec->raw = vg_str_make(buf, len);
 	for (int f = 0; f < VG_F_COUNT; f++)
 		rec->f[f].type = VG_J_NONE;
 	if (max_depth > VG_JSON_MAX_DEPTH_CEILING)
@@ -631,8 +739,11 @@ object_first:
 	/* fall through */
 key:
 	if (UNLIKELY(p == end || *p != '"')) {
-		reason = VG_JR_SYNTAX;
-		goto fail_at_p;
+		p = skip_ws(p, end);
+		if (p == end || *p != '"') {
+			reason = VG_JR_SYNTAX;
+			goto fail_at_p;
+		}
 	}
 	{
 		const unsigned char *ks = ++p;
@@ -671,7 +782,6 @@ key:
 		}
 		p++;
 	}
-	p = skip_ws(p, end);
 
 value:
 	if (UNLIKELY(p == end)) {
@@ -679,6 +789,12 @@ value:
 		goto fail_at_p;
 	}
 	switch (*p) {
+	case ' ':
+	case '\t':
+	case '\n':
+	case '\r':
+		p = skip_ws(p, end);
+		goto value;
 	case '"': {
 		const unsigned char *s = ++p;
 		uint8_t flags = 0;
@@ -761,7 +877,7 @@ value:
 
 after_value:
 	/* Compact JSON puts the separator right after the value. */
-	if (UNLIKELY(p < end && is_ws(*p)))
+	if (UNLIKELY(p < end && *p <= ' '))
 		p = skip_ws(p, end);
 	if (UNLIKELY(p == end)) {
 		reason = VG_JR_SYNTAX; /* truncated */
@@ -769,7 +885,6 @@ after_value:
 	}
 	if (*p == ',') {
 		p++;
-		p = skip_ws(p, end);
 		if (stack[depth - 1].array) {
 			edge = NULL;
 			goto value;

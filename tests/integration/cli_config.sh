@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# vigil config: the shipped file is the default, and errors carry file:line.
+. "$(dirname "$0")/../lib.sh"
+
+"$VIGIL" config --default >"$TMP/default.yaml"
+check "config/vigil.yaml is exactly vigil config --default" cmp -s "$TMP/default.yaml" "$ROOT/config/vigil.yaml"
+check "shipped config passes --check" "$VIGIL" config --check "$ROOT/config/vigil.yaml"
+
+printf 'classify:\n  rules:\n    - category: security\n      any:\n        message: "(oops"\n' >"$TMP/re.yaml"
+out=$("$VIGIL" config --check "$TMP/re.yaml" 2>&1)
+expect_eq "bad regex exits 1" "$?" 1
+case "$out" in "$TMP/re.yaml:5: classify.rules: bad pattern for message"*) ok "bad regex names file and line" ;;
+*) fail "bad regex names file and line" "$out" ;; esac
+
+printf 'limits:\n  max_dept: 3\n' >"$TMP/typo.yaml"
+out=$("$VIGIL" config --check "$TMP/typo.yaml" 2>&1)
+case "$out" in "$TMP/typo.yaml:2: unknown key 'max_dept'"*) ok "typo is an error, not ignored" ;;
+*) fail "typo is an error, not ignored" "$out" ;; esac
+
+"$VIGIL" config --check /nonexistent.yaml >/dev/null 2>&1
+expect_eq "missing config file exits non-zero" "$?" 3
+"$VIGIL" config >/dev/null 2>&1
+expect_eq "config without arguments is a usage error" "$?" 2

@@ -1,0 +1,243 @@
+/* Tests for parse/classify: categories, rules, retention, derived values. */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/clock.h"
+#include "core/config.h"
+#include "core/err.h"
+#include "parse/classify.h"
+#include "parse/json.h"
+
+static struct vg_config *cfg;
+static struct vg_json_paths *paths;
+static struct vg_classifier *cls;
+static struct vg_classify_ctx *ctx;
+
+static void open_with(const char *yaml)
+{
+	char err[1024];
+	const char *const *p[VG_F_COUNT];
+	size_t n[VG_F_COUNT];
+
+	cr_assert_eq(vg_config_load_string(&cfg, yaml, yaml ? strlen(yaml) : 0, "t.yaml", err, sizeof(err)), VG_OK,
+		     "%s", err);
+	for (int f = 0; f < VG_F_COUNT; f++) {
+		p[f] = (const char *const *)cfg->paths[f].v;
+		n[f] = cfg->paths[f].n;
+	}
+	cr_assert_eq(vg_json_paths_create(&paths, p, n, err, sizeof(err)), VG_OK, "%s", err);
+	cr_assert_eq(vg_classifier_create(&cls, cfg, err, sizeof(err)), VG_OK, "%s", err);
+	cr_assert_eq(vg_classify_ctx_create(&ctx, cls), VG_OK);
+}
+
+static void setup(void)
+{
+	open_with(NULL);
+}
+
+static void teardown(void)
+{
+	vg_classify_ctx_destroy(ctx);
+	vg_classifier_destroy(cls);
+	vg_json_paths_destroy(paths);
+	vg_config_free(cfg);
+}
+
+TestSuite(classify, .init = setup, .fini = teardown);
+
+static struct vg_record rec;
+
+static struct vg_record *classify(const char *doc)
+{
+	static const struct vg_json_limits lim = {.max_bytes = 1 << 20, .max_depth = 64};
+	struct vg_json_error e;
+
+	cr_assert_eq(vg_json_extract(paths, &lim, doc, strlen(doc), &rec, &e), VG_OK, "%s", doc);
+	vg_classify(ctx, &rec);
+	return &rec;
+}
+
+static const char *cat(const char *doc)
+{
+	return vg_classifier_category_name(cls, classify(doc)->category);
+}
+
+Test(classify, given_category_with_case_space_and_aliases)
+{
+	cr_expect_str_eq(cat("{\"category\":\"security\"}"), "security");
+	cr_expect_eq(rec.category_src, VG_CAT_GIVEN);
+	cr_expect_str_eq(cat("{\"category\":\"Security\"}"), "security");
+	cr_expect_str_eq(cat("{\"log_type\":\" ACCESS \"}"), "access");
+	cr_expect_str_eq(cat("{\"category\":\"db\"}"), "database");
+	cr_expect_str_eq(cat("{\"category\":\"Auth\"}"), "security");
+	cr_expect_str_eq(cat("{\"category\":\"app\"}"), "application");
+	cr_expect_str_eq(cat("{\"category\":\"d\\u0062\"}"), "database");
+	/* The given category wins over rules that would say otherwise. */
+	cr_expect_str_eq(cat("{\"category\":\"application\",\"logger\":\"auth\"}"), "application");
+}
+
+Test(classify, unknown_given_category_falls_back_to_rules_and_is_counted)
+{
+	uint64_t before = vg_classify_ctx_stats(ctx)->unknown_category;
+
+	cr_expect_str_eq(cat("{\"category\":\"weird\",\"logger\":\"db.query\"}"), "database");
+	cr_expect_eq(rec.category_src, VG_CAT_RULE);
+	cr_expect_str_eq(cat("{\"category\":42}"), "application");
+	cr_expect_eq(rec.category_src, VG_CAT_DEFAULT);
+	cr_expect_eq(vg_classify_ctx_stats(ctx)->unknown_category, before + 2);
+}
+
+Test(classify, shipped_rules_infer_the_four_categories)
+{
+	static const struct {
+		const char *doc, *want;
+	} t[] = {
+		{"{\"logger\":\"auth\",\"message\":\"token refreshed\"}", "security"},
+		{"{\"logger\":\"com.acme.auth.LoginController\",\"message\":\"ok\"}", "security"},
+		{"{\"logger\":\"security.audit\",\"message\":\"x\"}", "security"},
+		{"{\"logger\":\"orders.api\",\"message\":\"Authentication failed for user alice from 10.1.2.3\"}",
+		 "security"},
+		{"{\"logger\":\"web\",\"message\":\"permission denied: user carol lacks role admin\"}", "security"},
+		{"{\"logger\":\"x\",\"message\":\"account locked after 5 failed attempts\"}", "security"},
+		{"{\"logger\":\"db.query\",\"message\":\"done\"}", "database"},
+		{"{\"logger\":\"sqlalchemy.engine\",\"message\":\"x\"}", "database"},
+		{"{\"logger\":\"org.hibernate.SQL\",\"message\":\"x\"}", "database"},
+		{"{\"logger\":\"worker\",\"message\":\"slow query (1234 ms): SELECT id FROM orders WHERE a = $1\"}",
+		 "database"},
+		{"{\"logger\":\"worker\",\"message\":\"deadlock detected, retrying transaction\"}", "database"},
+		{"{\"logger\":\"http.access\",\"message\":\"x\"}", "access"},
+		{"{\"logger\":\"uvicorn.access\",\"message\":\"x\"}", "access"},
+		{"{\"logger\":\"com.acme.web.AccessLogFilter\",\"message\":\"x\"}", "access"},
+		{"{\"logger\":\"svc\",\"message\":\"GET /api/v1/orders/1 200 3.2ms\"}", "access"},
+		/* regression: an access line for a token endpoint is access, not security */
+		{"{\"logger\":\"com.acme.web.AccessLogFilter\",\"message\":\"POST /oauth2/token 201 19.5ms\"}",
+		 "access"},
+		{"{\"logger\":\"com.zaxxer.hikari.pool.HikariPool\",\"message\":\"x\"}", "database"},
+		{"{\"logger\":\"orders.service\",\"message\":\"order 123 created\"}", "application"},
+		{"{\"logger\":\"inventory.worker\",\"message\":\"cache miss for key product:abc\"}", "application"},
+		{"{\"message\":\"worker started\"}", "application"},
+		{"{}", "application"},
+	};
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+		cr_expect_str_eq(cat(t[i].doc), t[i].want, "%s", t[i].doc);
+}
+
+Test(classify, first_matching_rule_wins)
+{
+	/* security is listed before database */
+	cr_expect_str_eq(cat("{\"logger\":\"db.query\",\"message\":\"invalid password for db user\"}"), "security");
+}
+
+Test(classify, all_rules_need_every_condition)
+{
+	teardown();
+	open_with("classify:\n  rules:\n    - category: security\n      all:\n        logger: '^audit'\n"
+		  "        message: 'changed'\n");
+	cr_expect_str_eq(cat("{\"logger\":\"audit\",\"message\":\"role changed\"}"), "security");
+	cr_expect_str_eq(cat("{\"logger\":\"audit\",\"message\":\"viewed\"}"), "application");
+	cr_expect_str_eq(cat("{\"message\":\"role changed\"}"), "application");
+}
+
+Test(classify, regex_limits_stop_backtracking_and_are_counted)
+{
+	teardown();
+	open_with("classify:\n  regex_match_limit: 1000\n  rules:\n    - category: security\n      any:\n"
+		  "        message: '^(a+)+$'\n");
+	char doc[200] = "{\"message\":\"";
+	size_t o = strlen(doc);
+
+	for (int i = 0; i < 60; i++)
+		doc[o++] = 'a';
+	memcpy(doc + o, "b\"}", 4);
+	cr_expect_str_eq(cat(doc), "application");
+	cr_expect_geq(vg_classify_ctx_stats(ctx)->regex_limit, 1u);
+}
+
+Test(classify, retention_table_matches_the_design)
+{
+	static const struct {
+		const char *cat;
+		int level;
+		unsigned days;
+	} t[] = {
+		{"application", VG_LEVEL_TRACE, 30},     {"application", VG_LEVEL_DEBUG, 30},
+		{"application", VG_LEVEL_INFO, 30},      {"application", VG_LEVEL_WARNING, 90},
+		{"application", VG_LEVEL_ERROR, 180},    {"application", VG_LEVEL_CRITICAL, 365},
+		{"application", VG_LEVEL_UNKNOWN, 90},   {"security", VG_LEVEL_INFO, 365},
+		{"security", VG_LEVEL_CRITICAL, 365},    {"security", VG_LEVEL_UNKNOWN, 365},
+		{"access", VG_LEVEL_INFO, 90},           {"access", VG_LEVEL_ERROR, 90},
+		{"database", VG_LEVEL_WARNING, 90},      {"database", VG_LEVEL_DEBUG, 90},
+	};
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+		cr_expect_eq(vg_classifier_retention(cls, vg_config_category_index(cfg, t[i].cat), t[i].level),
+			     t[i].days, "%s/%d", t[i].cat, t[i].level);
+	/* and through a record */
+	cr_expect_eq(classify("{\"level\":\"error\",\"category\":\"application\"}")->retention_days, 180);
+	cr_expect_eq(classify("{\"level\":60,\"message\":\"x\"}")->retention_days, 365);
+}
+
+Test(classify, level_and_unknown_level_counted)
+{
+	uint64_t before = vg_classify_ctx_stats(ctx)->unknown_level;
+
+	cr_expect_eq(classify("{\"levelname\":\"WARNING\"}")->level, VG_LEVEL_WARNING);
+	cr_expect_eq(classify("{\"severity\":3}")->level, VG_LEVEL_ERROR);
+	cr_expect_eq(classify("{\"log\":{\"level\":\"FATAL\"}}")->level, VG_LEVEL_CRITICAL);
+	cr_expect_eq(classify("{\"level\":\"loud\"}")->level, VG_LEVEL_UNKNOWN);
+	cr_expect_eq(classify("{}")->level, VG_LEVEL_UNKNOWN);
+	cr_expect_eq(vg_classify_ctx_stats(ctx)->unknown_level, before + 2);
+}
+
+Test(classify, derived_http_values)
+{
+	struct vg_record *r = classify("{\"http\":{\"method\":\"get\",\"path\":\"/api/v1/orders/42?x=1\","
+				       "\"status\":503,\"duration_ms\":12.5},\"service\":\"orders\"}");
+
+	cr_expect_eq(r->status, 503);
+	cr_expect_eq(r->duration_ms, 12.5);
+	cr_expect(vg_str_eq_cstr(r->endpoint, "/api/v1/orders/:id"));
+	cr_expect(vg_str_eq_cstr(r->method, "GET"));
+	cr_expect(vg_str_eq_cstr(r->service, "orders"));
+
+	r = classify("{\"status_code\":\"404\",\"response_time\":\"7.25\",\"url\":\"https://h/a/1\"}");
+	cr_expect_eq(r->status, 404);
+	cr_expect_eq(r->duration_ms, 7.25);
+	cr_expect(vg_str_eq_cstr(r->endpoint, "/a/:id"));
+
+	r = classify("{\"status\":\"OK\",\"duration_ms\":-3,\"method\":\"G3T\",\"path\":\"\\/x\\/9\"}");
+	cr_expect_eq(r->status, 0);
+	cr_expect(isnan(r->duration_ms));
+	cr_expect_eq(r->method.len, 0u);
+	cr_expect(vg_str_eq_cstr(r->endpoint, "/x/:id")); /* escapes decoded first */
+
+	r = classify("{\"status\":700,\"service\":\"caf\\u00e9\"}");
+	cr_expect_eq(r->status, 0);
+	cr_expect(vg_str_eq_cstr(r->service, "caf\xc3\xa9"));
+}
+
+Test(classify, event_time_forms)
+{
+	cr_expect_eq(classify("{\"timestamp\":\"2026-11-01T00:00:00.123456Z\"}")->ts_ms, 1793491200123LL);
+	cr_expect_eq(classify("{\"time\":1793491200123}")->ts_ms, 1793491200123LL);
+	cr_expect_eq(classify("{\"ts\":1793491200.25}")->ts_ms, 1793491200250LL);
+	cr_expect_eq(classify("{\"@timestamp\":\"1793491200\"}")->ts_ms, 1793491200000LL);
+	cr_expect_eq(classify("{\"time\":\"yesterday\"}")->ts_ms, VG_TIME_NONE);
+	cr_expect_eq(classify("{}")->ts_ms, VG_TIME_NONE);
+}
+
+Test(classify, large_escaped_record_grows_scratch)
+{
+	static char doc[300000];
+	size_t o = 0;
+
+	o += (size_t)sprintf(doc, "{\"service\":\"");
+	for (int i = 0; i < 40000; i++)
+		o += (size_t)sprintf(doc + o, "\\u00e9");
+	o += (size_t)sprintf(doc + o, "\",\"path\":\"/a/1\"}");
+	struct vg_record *r = classify(doc);
+
+	cr_expect_eq(r->service.len, 80000u);
+	cr_expect(vg_str_eq_cstr(r->endpoint, "/a/:id"));
+}

@@ -1,0 +1,242 @@
+/* Tests for core/config: defaults, overrides, and errors with file and line. */
+#define _POSIX_C_SOURCE 200809L
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/config.h"
+#include "core/err.h"
+
+static char err[1024];
+
+static int load(const char *yaml, struct vg_config **out)
+{
+	return vg_config_load_string(out, yaml, strlen(yaml), "t.yaml", err, sizeof(err));
+}
+
+/* Load must fail with an error that starts with "t.yaml:LINE: " and
+ * mentions `needle`. */
+static void expect_error(const char *yaml, int line, const char *needle)
+{
+	struct vg_config *c = NULL;
+	char prefix[32];
+
+	cr_expect_eq(load(yaml, &c), VG_ERR_CONFIG, "accepted:\n%s", yaml);
+	cr_expect_null(c);
+	vg_config_free(c);
+	snprintf(prefix, sizeof(prefix), "t.yaml:%d: ", line);
+	cr_expect(strncmp(err, prefix, strlen(prefix)) == 0, "want prefix '%s', got '%s'", prefix, err);
+	cr_expect(strstr(err, needle) != NULL, "want '%s' in '%s'", needle, err);
+}
+
+Test(config, defaults_load)
+{
+	struct vg_config *c;
+
+	cr_assert_eq(vg_config_load(&c, NULL, err, sizeof(err)), VG_OK, "%s", err);
+	cr_expect_eq(c->max_depth, 64u);
+	cr_expect_eq(c->max_record_bytes, (size_t)1 << 20);
+	cr_expect_eq(c->categories.n, 4u);
+	cr_expect_str_eq(c->default_category, "application");
+	cr_expect_eq(c->n_rules, 3u);
+	cr_expect_eq(c->n_retention, 7u);
+	cr_expect_eq(c->paths[VG_F_TIME].n, 4u);
+	cr_expect_str_eq(c->paths[VG_F_TIME].v[1], "@timestamp");
+	cr_expect_eq(vg_config_category_index(c, "database"), 3);
+	vg_config_free(c);
+}
+
+Test(config, default_text_round_trips)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	struct vg_config *c;
+
+	cr_assert_eq(vg_config_write_default(f), VG_OK);
+	fclose(f);
+	cr_expect(strstr(text, "max_depth: 64") != NULL);
+	cr_expect_eq(vg_config_load_string(&c, text, len, "default.yaml", err, sizeof(err)), VG_OK, "%s", err);
+	vg_config_free(c);
+	free(text);
+}
+
+Test(config, empty_and_comment_only_files_are_defaults)
+{
+	struct vg_config *c;
+
+	cr_expect_eq(load("", &c), VG_OK, "%s", err);
+	vg_config_free(c);
+	cr_expect_eq(load("# nothing here\n", &c), VG_OK, "%s", err);
+	vg_config_free(c);
+}
+
+Test(config, values_override_defaults)
+{
+	struct vg_config *c;
+
+	cr_assert_eq(load("limits:\n  max_depth: 8\n  max_record_bytes: 64KiB\n"
+			  "fields:\n  level: [lvl]\n",
+			  &c),
+		     VG_OK, "%s", err);
+	cr_expect_eq(c->max_depth, 8u);
+	cr_expect_eq(c->max_record_bytes, (size_t)64 << 10);
+	cr_expect_eq(c->paths[VG_F_LEVEL].n, 1u);
+	cr_expect_str_eq(c->paths[VG_F_LEVEL].v[0], "lvl");
+	cr_expect_eq(c->paths[VG_F_TIME].n, 4u); /* untouched */
+	vg_config_free(c);
+}
+
+Test(config, custom_categories_rules_and_retention)
+{
+	struct vg_config *c;
+
+	cr_assert_eq(load("classify:\n"
+			  "  categories: [app, audit]\n"
+			  "  aliases: {AUD: audit}\n"
+			  "  default: app\n"
+			  "  rules:\n"
+			  "    - category: audit\n"
+			  "      all:\n"
+			  "        logger: '^audit'\n"
+			  "        message: 'changed'\n"
+			  "retention:\n"
+			  "  policy:\n"
+			  "    - {category: audit, days: 2000}\n"
+			  "    - {levels: [error, critical], days: 100}\n"
+			  "  default_days: 7\n",
+			  &c),
+		     VG_OK, "%s", err);
+	cr_expect_eq(c->n_rules, 1u);
+	cr_expect(c->rules[0].all);
+	cr_expect_eq(c->rules[0].n_conds, 2u);
+	cr_expect_eq(c->rules[0].conds[1].field, VG_F_MESSAGE);
+	cr_expect_str_eq(c->aliases.v[0], "aud"); /* aliases are case-insensitive */
+	cr_expect_null(c->retention[1].category);
+	cr_expect_eq(c->retention[1].levels, (1u << VG_LEVEL_ERROR) | (1u << VG_LEVEL_CRITICAL));
+	cr_expect_eq(c->retention_default_days, 7u);
+	vg_config_free(c);
+}
+
+Test(config, unknown_section_and_key)
+{
+	expect_error("limits:\n  max_depth: 3\nlimitz:\n  x: 1\n", 3, "unknown section 'limitz'");
+	expect_error("classify:\n  default: application\n  defualt: x\n", 3, "unknown key 'defualt'");
+	expect_error("fields:\n  levle: [x]\n", 2, "unknown key 'levle' in section fields");
+}
+
+Test(config, wrong_types)
+{
+	expect_error("limits:\n  max_depth: deep\n", 2, "expected a whole number");
+	expect_error("limits:\n  max_depth: -1\n", 2, "expected a whole number");
+	expect_error("limits:\n  max_depth: 1.5\n", 2, "expected a whole number");
+	expect_error("limits:\n  max_depth: [1]\n", 2, "a list");
+	expect_error("fields:\n  level: level\n", 2, "expected a list");
+	expect_error("fields:\n  level: [a, [b]]\n", 2, "non-empty strings");
+	expect_error("classify:\n  default: [a]\n", 2, "expected a non-empty string");
+	expect_error("limits: 5\n", 1, "must be a mapping");
+	expect_error("- a\n- b\n", 1, "top level must be a mapping");
+	expect_error("limits:\n  max_record_bytes: 1MB\n", 2, "unknown size unit");
+}
+
+Test(config, out_of_range)
+{
+	expect_error("limits:\n  max_depth: 0\n", 2, "out of range (1..1024)");
+	expect_error("limits:\n  max_depth: 5000\n", 2, "out of range");
+	expect_error("limits:\n  max_record_bytes: 1GiB\n", 2, "out of range");
+	expect_error("retention:\n  default_days: 0\n", 2, "out of range");
+	expect_error("limits:\n  max_depth: 99999999999999999999999\n", 2, "expected a whole number");
+}
+
+Test(config, bad_regex_reports_its_line)
+{
+	expect_error("classify:\n"
+		     "  rules:\n"
+		     "    - category: security\n"
+		     "      any:\n"
+		     "        logger: 'ok'\n"
+		     "        message: '(unclosed'\n",
+		     6, "bad pattern for message");
+}
+
+Test(config, rule_errors)
+{
+	expect_error("classify:\n  rules:\n    - category: nosuch\n      any: {logger: x}\n", 3, "unknown category 'nosuch'");
+	expect_error("classify:\n  rules:\n    - category: security\n      any: {loger: x}\n", 4, "unknown field 'loger'");
+	expect_error("classify:\n  rules:\n    - category: security\n", 3, "neither any: nor all:");
+	expect_error("classify:\n  rules:\n    - category: security\n      any: {logger: x}\n      all: {logger: y}\n", 5,
+		     "not both");
+	expect_error("classify:\n  rules:\n    - {category: security, any: {logger: x}, weight: 2}\n", 3,
+		     "unknown key 'weight'");
+}
+
+Test(config, category_errors)
+{
+	expect_error("classify:\n  categories: [app, Bad Name]\n  default: app\n  rules: []\n"
+		     "retention:\n  policy: []\n",
+		     2, "not a valid name");
+	expect_error("classify:\n  categories: [app, app]\n", 2, "listed twice");
+	expect_error("classify:\n  default: nosuch\n", 2, "unknown category 'nosuch'");
+	expect_error("classify:\n  aliases: {x: nosuch}\n", 2, "unknown category 'nosuch'");
+}
+
+Test(config, categories_change_must_carry_dependent_settings)
+{
+	/* Dropping a category the default rules use is refused, and the error
+	 * says it comes from the built-in defaults. */
+	struct vg_config *c = NULL;
+
+	cr_expect_eq(load("classify:\n  categories: [application]\n", &c), VG_ERR_CONFIG);
+	cr_expect(strstr(err, "built-in default") != NULL, "%s", err);
+}
+
+Test(config, retention_errors)
+{
+	expect_error("retention:\n  policy:\n    - {category: access, levels: [LOUD], days: 3}\n", 3, "unknown level 'LOUD'");
+	expect_error("retention:\n  policy:\n    - {category: access}\n", 3, "row without days");
+	expect_error("retention:\n  policy:\n    - {category: nosuch, days: 3}\n", 3, "unknown category 'nosuch'");
+	expect_error("retention:\n  policy:\n    - {category: access, days: 99999}\n", 3, "out of range");
+}
+
+Test(config, duplicate_keys_are_errors)
+{
+	expect_error("limits:\n  max_depth: 3\n  max_depth: 4\n", 3, "duplicate key 'max_depth'");
+	expect_error("limits: {}\nlimits: {}\n", 2, "duplicate key 'limits'");
+}
+
+Test(config, field_path_errors)
+{
+	expect_error("fields:\n  level: [a..b]\n", 2, "empty component");
+	expect_error("fields:\n  level: [service]\n", 2, "also listed under fields.service");
+}
+
+Test(config, yaml_syntax_error_has_a_line)
+{
+	expect_error("limits:\n  max_depth: 3\n  - broken\n", 3, "YAML syntax");
+	expect_error("limits: {max_depth: 3\n", 2, "YAML syntax");
+}
+
+Test(config, multiple_documents_refused)
+{
+	expect_error("limits: {}\n---\nlimits: {}\n", 2, "more than one YAML document");
+}
+
+Test(config, missing_file)
+{
+	struct vg_config *c;
+
+	cr_expect_eq(vg_config_load(&c, "/nonexistent/vigil.yaml", err, sizeof(err)), VG_ERR_IO);
+	cr_expect(strstr(err, "/nonexistent/vigil.yaml: cannot open") != NULL, "%s", err);
+}
+
+Test(config, names)
+{
+	cr_expect_eq(vg_field_from_name("duration"), VG_F_DURATION);
+	cr_expect_eq(vg_field_from_name("nope"), -1);
+	cr_expect_str_eq(vg_field_name(VG_F_USER_ID), "user_id");
+	cr_expect_eq(vg_level_from_name("warning"), VG_LEVEL_WARNING);
+	cr_expect_eq(vg_level_from_name("CRITICAL"), VG_LEVEL_CRITICAL);
+	cr_expect_eq(vg_level_from_name("warn"), -1);
+	cr_expect_str_eq(vg_level_name(VG_LEVEL_ERROR), "ERROR");
+}

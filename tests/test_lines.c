@@ -1,0 +1,104 @@
+/* Tests for ingest/lines: NDJSON framing with bounded memory. */
+#define _POSIX_C_SOURCE 200809L
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/err.h"
+#include "ingest/lines.h"
+
+/* A reader over a temporary file holding data. */
+static struct vg_lines *reader_over(const char *data, size_t len, size_t max_line)
+{
+	char path[] = "/tmp/vigil-lines-XXXXXX";
+	int fd = mkstemp(path);
+	struct vg_lines *r;
+
+	cr_assert_geq(fd, 0);
+	unlink(path);
+	cr_assert_eq(write(fd, data, len), (ssize_t)len);
+	lseek(fd, 0, SEEK_SET);
+	cr_assert_eq(vg_lines_open(&r, fd, max_line), VG_OK);
+	return r;
+}
+
+static void expect_line(struct vg_lines *r, const char *want, bool want_over)
+{
+	vg_str l;
+	bool over;
+
+	cr_assert_eq(vg_lines_next(r, &l, &over), 1);
+	cr_expect_eq(over, want_over);
+	if (!want_over)
+		cr_expect(vg_str_eq_cstr(l, want), "got '%.*s' want '%s'", (int)l.len, l.p, want);
+}
+
+Test(lines, splits_and_keeps_last_line_without_newline)
+{
+	const char d[] = "{\"a\":1}\n\n{\"b\":2}\r\n{\"c\":3}";
+	struct vg_lines *r = reader_over(d, sizeof(d) - 1, 100);
+	vg_str l;
+	bool over;
+
+	expect_line(r, "{\"a\":1}", false);
+	expect_line(r, "", false);
+	expect_line(r, "{\"b\":2}\r", false);
+	expect_line(r, "{\"c\":3}", false);
+	cr_expect_eq(vg_lines_next(r, &l, &over), 0);
+	cr_expect_eq(vg_lines_bytes(r), sizeof(d) - 1);
+	vg_lines_close(r);
+}
+
+Test(lines, oversize_lines_are_flagged_and_skipped)
+{
+	size_t big = 10u << 20;
+	char *d = malloc(big + 64);
+	size_t o = 0;
+
+	o += (size_t)sprintf(d, "short\n");
+	memset(d + o, 'x', big);
+	o += big;
+	d[o++] = '\n';
+	o += (size_t)sprintf(d + o, "after\n");
+	struct vg_lines *r = reader_over(d, o, 1000);
+	vg_str l;
+	bool over;
+
+	expect_line(r, "short", false);
+	cr_assert_eq(vg_lines_next(r, &l, &over), 1);
+	cr_expect(over);
+	cr_expect_eq(l.len, 1001u);
+	expect_line(r, "after", false);
+	cr_expect_eq(vg_lines_next(r, &l, &over), 0);
+	cr_expect_eq(vg_lines_bytes(r), o);
+	vg_lines_close(r);
+	free(d);
+}
+
+Test(lines, line_of_exactly_max_is_accepted)
+{
+	char d[12] = "0123456789\n";
+	struct vg_lines *r = reader_over(d, 11, 10);
+
+	expect_line(r, "0123456789", false);
+	vg_lines_close(r);
+	r = reader_over(d, 11, 9);
+	expect_line(r, NULL, true);
+	vg_lines_close(r);
+}
+
+Test(lines, oversize_final_line_without_newline)
+{
+	char d[64];
+
+	memset(d, 'y', sizeof(d));
+	struct vg_lines *r = reader_over(d, sizeof(d), 10);
+	vg_str l;
+	bool over;
+
+	expect_line(r, NULL, true);
+	cr_expect_eq(vg_lines_next(r, &l, &over), 0);
+	vg_lines_close(r);
+}
