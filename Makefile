@@ -31,7 +31,7 @@ LIB_OBJ = $(LIB_SRC:%.c=$(BUILD)/%.o)
 TEST_SRC = $(wildcard tests/test_*.c)
 TEST_BIN = $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps test test-unit test-integration asan ubsan tsan fuzz bench bench-parse \
+.PHONY: all demo readme deps test test-unit test-integration asan ubsan tsan fuzz bench bench-parse \
 	format format-check clean help
 
 all: vigil bench/gen
@@ -125,7 +125,29 @@ bench-parse: bench/gen bench/bench_parse bench/ref_simdjson
 
 bench: bench-parse
 
+# ---- demo -----------------------------------------------------------------
+
+# Quick start: classify a generated sample (the full pipeline demo replaces
+# this once ingest, archive and alerts exist).
+DEMO_RECORDS ?= 100000
+
+demo: all
+	@mkdir -p build/demo
+	@bench/gen --count $(DEMO_RECORDS) --seed 42 >build/demo/sample.ndjson
+	@echo "== vigil classify build/demo/sample.ndjson ($(DEMO_RECORDS) generated records); first 5 lines:"
+	@./vigil classify build/demo/sample.ndjson >build/demo/classified.ndjson 2>build/demo/summary.json
+	@head -n 5 build/demo/classified.ndjson
+	@echo "== summary (standard error):"
+	@tail -n 1 build/demo/summary.json
+	@echo "== records by category and level:"
+	@sed -E 's/^\{"level":"([A-Z]+)","category":"([^"]*)".*/\2 \1/' build/demo/classified.ndjson | \
+		sort | uniq -c | sort -rn | head -n 12
+
 # ---- housekeeping ---------------------------------------------------------
+
+# Regenerate README.md's configuration reference from the binary.
+readme: $(BUILD)/vigil
+	@scripts/readme-config.sh $(BUILD)/vigil README.md >README.md.tmp && mv README.md.tmp README.md
 
 FORMAT_SRC = $(wildcard *.c core/*.[ch] parse/*.[ch] aggregate/*.[ch] sink/*.[ch] ingest/*.[ch] \
 	tests/*.c tests/fuzz/*.c bench/*.c)

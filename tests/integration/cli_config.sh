@@ -21,3 +21,7 @@ case "$out" in "$TMP/typo.yaml:2: unknown key 'max_dept'"*) ok "typo is an error
 expect_eq "missing config file exits non-zero" "$?" 3
 "$VIGIL" config >/dev/null 2>&1
 expect_eq "config without arguments is a usage error" "$?" 2
+
+# README's configuration reference is generated; it must match the binary.
+"$ROOT/scripts/readme-config.sh" "$VIGIL" "$ROOT/README.md" >"$TMP/readme"
+check "README configuration reference is vigil config --default" cmp -s "$TMP/readme" "$ROOT/README.md"
