@@ -1,17 +1,22 @@
 /* vigil: command-line entry point and subcommands. */
-#define _POSIX_C_SOURCE 200809L
+#define _GNU_SOURCE /* memrchr */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include <pthread.h>
+
+#include "aggregate/window.h"
 #include "core/buf.h"
 #include "core/clock.h"
 #include "core/config.h"
 #include "core/err.h"
+#include "core/ring.h"
 #include "ingest/lines.h"
 #include "parse/classify.h"
 #include "parse/json.h"
@@ -26,6 +31,8 @@ static const char usage[] =
 	"\n"
 	"commands:\n"
 	"  classify [-c FILE] [--quiet] [LOG...]  parse and classify NDJSON logs (files or stdin)\n"
+	"  aggregate [-c FILE] [--window D] [--threads N] [--exact] [--quiet] [LOG...]\n"
+	"                                         windows of counts, error rates and latency quantiles\n"
 	"  config --default                       print the complete default configuration\n"
 	"  config --check FILE                    validate a configuration file\n"
 	"  version                                print the version\n";
@@ -273,6 +280,556 @@ static int cmd_classify(int argc, char **argv)
 	return status;
 }
 
+/* ---- vigil aggregate --------------------------------------------------- */
+
+#define CHUNK_BYTES (1u << 20)
+#define CHUNKS_PER_WORKER 4
+#define CLOSE_EVERY_MS 50
+
+/* A chunk of whole lines handed to a worker. */
+struct chunk {
+	char *buf;
+	size_t len, cap;
+};
+
+struct agg_run;
+
+struct agg_worker {
+	struct agg_run *run;
+	struct vg_wworker *ww;
+	struct vg_classify_ctx *ctx;
+	struct vg_ring *in;       /* chunks to parse; NULL ends */
+	uint64_t records, rejected, by_reason[VG_JR_COUNT];
+	int err;
+	pthread_t thread;
+};
+
+struct agg_run {
+	struct stage st; /* config, paths, classifier (shared); ctx for thread 1 */
+	struct vg_windows *win;
+	bool exact, quiet;
+	unsigned threads;
+	struct agg_worker *workers;
+	struct vg_ring *free_chunks;
+	struct vg_buf out;
+	uint64_t bytes;
+	uint64_t oversize;
+	int64_t last_close_ms;
+};
+
+static void put_label(struct vg_buf *b, const char *key, vg_str v)
+{
+	vg_buf_puts(b, ",\"");
+	vg_buf_puts(b, key);
+	vg_buf_puts(b, "\":");
+	put_str_or_null(b, v);
+}
+
+/* Quantiles and rates printed with 6 significant digits: far finer than
+ * the sketch's accuracy, and stable to compare. */
+static void put_num(struct vg_buf *b, double v)
+{
+	char tmp[32];
+
+	if (isnan(v) || isinf(v)) {
+		vg_buf_puts(b, "null");
+		return;
+	}
+	vg_buf_put(b, tmp, (size_t)snprintf(tmp, sizeof(tmp), "%.6g", v));
+}
+
+static int cmp_str(vg_str a, vg_str b)
+{
+	size_t n = a.len < b.len ? a.len : b.len;
+	int c = n ? memcmp(a.p, b.p, n) : 0;
+
+	return c ? c : (a.len > b.len) - (a.len < b.len);
+}
+
+static int cmp_entry(const void *x, const void *y)
+{
+	const struct vg_agg_key *a = &(*(struct vg_agg_entry *const *)x)->key;
+	const struct vg_agg_key *b = &(*(struct vg_agg_entry *const *)y)->key;
+	int c;
+
+	if (a->kind != b->kind)
+		return a->kind - b->kind;
+	if ((c = cmp_str(a->service, b->service)) != 0)
+		return c;
+	if ((c = cmp_str(a->endpoint, b->endpoint)) != 0)
+		return c;
+	if ((c = cmp_str(a->method, b->method)) != 0)
+		return c;
+	if (a->category != b->category)
+		return a->category - b->category;
+	if (a->level != b->level)
+		return a->level - b->level;
+	return a->counter - b->counter;
+}
+
+/* Print a closed window as NDJSON rows, one per key, sorted. */
+static int emit_window(struct vg_window *win, void *arg)
+{
+	struct agg_run *run = arg;
+	struct vg_buf *b = &run->out;
+	size_t n = vg_table_size(win->table);
+	struct vg_agg_entry **rows = malloc((n ? n : 1) * sizeof(*rows));
+	char start[32], end[32];
+
+	if (!rows)
+		return VG_ERR_NOMEM;
+	for (size_t i = 0; i < n; i++)
+		rows[i] = vg_table_entry(win->table, i);
+	qsort(rows, n, sizeof(*rows), cmp_entry);
+	vg_clock_format_rfc3339(win->start_ms, start);
+	vg_clock_format_rfc3339(win->end_ms, end);
+	for (size_t i = 0; i < n && !run->quiet; i++) {
+		struct vg_agg_entry *e = rows[i];
+
+		vg_buf_puts(b, "{\"window_start\":\"");
+		vg_buf_puts(b, start);
+		vg_buf_puts(b, "\",\"window_end\":\"");
+		vg_buf_puts(b, end);
+		vg_buf_putc(b, '"');
+		if (e->key.kind == VG_AGG_COUNTER) {
+			vg_buf_puts(b, ",\"counter\":");
+			vg_buf_put_json_str(b, vg_str_cstr(run->st.cfg->counters[e->key.counter].name));
+		}
+		put_label(b, "service", e->key.service);
+		if (e->key.kind == VG_AGG_HTTP) {
+			put_label(b, "endpoint", e->key.endpoint);
+			put_label(b, "method", e->key.method);
+		} else if (e->key.kind == VG_AGG_LOG) {
+			vg_buf_puts(b, ",\"category\":");
+			vg_buf_put_json_str(b, vg_str_cstr(vg_classifier_category_name(run->st.classifier,
+										       e->key.category)));
+			vg_buf_puts(b, ",\"level\":\"");
+			vg_buf_puts(b, vg_level_name(e->key.level));
+			vg_buf_putc(b, '"');
+		}
+		vg_buf_puts(b, ",\"count\":");
+		vg_buf_put_u64(b, e->count);
+		if (e->key.kind == VG_AGG_HTTP) {
+			vg_buf_puts(b, ",\"errors_4xx\":");
+			vg_buf_put_u64(b, e->errors_4xx);
+			vg_buf_puts(b, ",\"errors_5xx\":");
+			vg_buf_put_u64(b, e->errors_5xx);
+			vg_buf_puts(b, ",\"error_rate\":");
+			put_num(b, e->count ? (double)e->errors_5xx / (double)e->count : 0);
+			vg_buf_puts(b, ",\"p50\":");
+			put_num(b, vg_agg_quantile(e, 0.50, run->exact));
+			vg_buf_puts(b, ",\"p95\":");
+			put_num(b, vg_agg_quantile(e, 0.95, run->exact));
+			vg_buf_puts(b, ",\"p99\":");
+			put_num(b, vg_agg_quantile(e, 0.99, run->exact));
+			vg_buf_puts(b, ",\"max\":");
+			put_num(b, e->latency.count ? e->latency.max : NAN);
+		}
+		vg_buf_puts(b, "}\n");
+	}
+	free(rows);
+	if (b->len >= (1u << 20) && vg_buf_write_fd(b, STDOUT_FILENO) != VG_OK)
+		return VG_ERR_IO;
+	return VG_OK;
+}
+
+static void agg_close(struct agg_run *run, bool flush)
+{
+	int64_t now = (int64_t)(vg_clock_mono_s() * 1000);
+
+	if (!flush && now - run->last_close_ms < CLOSE_EVERY_MS)
+		return;
+	run->last_close_ms = now;
+	int rc = vg_windows_close(run->win, flush, emit_window, run);
+
+	if (rc != VG_OK)
+		fprintf(stderr, "vigil aggregate: closing windows: %s\n", vg_err_str(rc));
+}
+
+/* Parse, classify and aggregate one line. */
+static void agg_line(struct agg_worker *w, const char *p, size_t len)
+{
+	struct vg_record rec;
+	struct vg_json_error jerr;
+
+	w->records++;
+	if (vg_json_extract(w->run->st.paths, &w->run->st.limits, p, len, &rec, &jerr) != VG_OK) {
+		w->rejected++;
+		w->by_reason[jerr.reason]++;
+		return;
+	}
+	vg_classify(w->ctx, &rec);
+	if (vg_wworker_add(w->ww, &rec, VG_TIME_NONE) != VG_OK)
+		w->err = VG_ERR_NOMEM;
+}
+
+static void agg_chunk(struct agg_worker *w, const struct chunk *c)
+{
+	const char *s = c->buf, *end = c->buf + c->len;
+
+	vg_wworker_begin(w->ww);
+	while (s < end) {
+		const char *nl = memchr(s, '\n', (size_t)(end - s));
+		size_t l = (size_t)(nl - s); /* chunks hold whole lines */
+
+		agg_line(w, s, l);
+		s = nl + 1;
+	}
+	vg_wworker_end(w->ww);
+}
+
+static void *agg_worker_main(void *arg)
+{
+	struct agg_worker *w = arg;
+	struct chunk *c;
+
+	while ((c = vg_ring_take(w->in)) != NULL) {
+		agg_chunk(w, c);
+		c->len = 0;
+		vg_ring_put(w->run->free_chunks, c);
+	}
+	vg_wworker_finish(w->ww);
+	return NULL;
+}
+
+/* One thread: read lines and aggregate them inline. */
+static int agg_fd_inline(struct agg_run *run, int fd, const char *name)
+{
+	struct agg_worker *w = &run->workers[0];
+	struct vg_lines *lines;
+	vg_str line;
+	bool oversize;
+	uint64_t batch = 0;
+	int rc;
+
+	if (vg_lines_open(&lines, fd, run->st.limits.max_bytes) != VG_OK)
+		return VG_ERR_NOMEM;
+	vg_wworker_begin(w->ww);
+	while ((rc = vg_lines_next(lines, &line, &oversize)) == 1) {
+		if (oversize) {
+			run->oversize++;
+			continue;
+		}
+		agg_line(w, line.p, line.len);
+		if (++batch % 4096 == 0) {
+			vg_wworker_end(w->ww);
+			agg_close(run, false);
+			vg_wworker_begin(w->ww);
+		}
+	}
+	vg_wworker_end(w->ww);
+	if (rc == VG_ERR_IO)
+		fprintf(stderr, "vigil aggregate: %s: read error: %s\n", name, strerror(errno));
+	run->bytes += vg_lines_bytes(lines);
+	vg_lines_close(lines);
+	return rc < 0 ? rc : VG_OK;
+}
+
+static void agg_dispatch(struct agg_run *run, struct chunk *c, unsigned *next)
+{
+	vg_ring_put(run->workers[*next].in, c);
+	*next = (*next + 1) % run->threads;
+	agg_close(run, false);
+}
+
+/* Several threads: read straight into chunk buffers and hand each worker
+ * whole lines, cut at the chunk's last newline; the partial line moves to
+ * the next chunk. A line longer than a chunk is skipped and counted as
+ * oversize, like vg_lines does. */
+static int agg_fd_chunked(struct agg_run *run, int fd, const char *name, unsigned *next)
+{
+	struct chunk *c = vg_ring_take(run->free_chunks);
+	bool skipping = false;
+	int rc = VG_OK;
+
+	for (;;) {
+		ssize_t n = read(fd, c->buf + c->len, c->cap - 1 - c->len); /* room for a final '\n' */
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			fprintf(stderr, "vigil aggregate: %s: read error: %s\n", name, strerror(errno));
+			rc = VG_ERR_IO;
+			break;
+		}
+		run->bytes += (uint64_t)n;
+		size_t start = c->len;
+
+		c->len += (size_t)n;
+		if (skipping) {
+			char *nl = memchr(c->buf + start, '\n', c->len - start);
+
+			if (!nl) {
+				c->len = 0;
+				if (n == 0)
+					break;
+				continue;
+			}
+			skipping = false;
+			size_t rest = c->len - (size_t)(nl + 1 - c->buf);
+
+			memmove(c->buf, nl + 1, rest);
+			c->len = rest;
+		}
+		if (n == 0) { /* end of input: a last line without '\n' */
+			if (c->len > 0) {
+				c->buf[c->len++] = '\n';
+				agg_dispatch(run, c, next);
+			} else {
+				vg_ring_put(run->free_chunks, c);
+			}
+			return VG_OK;
+		}
+		if (c->len < CHUNK_BYTES)
+			continue; /* fill the chunk first */
+		char *last = memrchr(c->buf, '\n', c->len);
+
+		if (!last) {
+			run->oversize++; /* a line longer than a chunk */
+			skipping = true;
+			c->len = 0;
+			continue;
+		}
+		struct chunk *d = vg_ring_take(run->free_chunks);
+		size_t whole = (size_t)(last + 1 - c->buf);
+
+		d->len = c->len - whole;
+		memcpy(d->buf, last + 1, d->len);
+		c->len = whole;
+		agg_dispatch(run, c, next);
+		c = d;
+	}
+	vg_ring_put(run->free_chunks, c);
+	return rc;
+}
+
+static int agg_fd(struct agg_run *run, int fd, const char *name, unsigned *next)
+{
+	return run->threads == 1 ? agg_fd_inline(run, fd, name) : agg_fd_chunked(run, fd, name, next);
+}
+
+static void agg_summary(struct agg_run *run, double seconds)
+{
+	struct vg_windows_stats ws;
+	struct vg_buf b = {0};
+	uint64_t records = run->oversize, rejected = run->oversize, by_reason[VG_JR_COUNT] = {0};
+	bool first = true;
+
+	by_reason[VG_JR_SIZE] = run->oversize;
+	for (unsigned i = 0; i < run->threads; i++) {
+		records += run->workers[i].records;
+		rejected += run->workers[i].rejected;
+		for (int r = 0; r < VG_JR_COUNT; r++)
+			by_reason[r] += run->workers[i].by_reason[r];
+	}
+	vg_windows_get_stats(run->win, &ws);
+	vg_buf_puts(&b, "{\"records\":");
+	vg_buf_put_u64(&b, records);
+	vg_buf_puts(&b, ",\"rejected\":");
+	vg_buf_put_u64(&b, rejected);
+	vg_buf_puts(&b, ",\"rejected_by_reason\":{");
+	for (int r = 1; r < VG_JR_COUNT; r++) {
+		if (!by_reason[r])
+			continue;
+		vg_buf_puts(&b, first ? "\"" : ",\"");
+		vg_buf_puts(&b, vg_json_reason_str(r));
+		vg_buf_puts(&b, "\":");
+		vg_buf_put_u64(&b, by_reason[r]);
+		first = false;
+	}
+	vg_buf_puts(&b, "},\"aggregated\":");
+	vg_buf_put_u64(&b, ws.records);
+	vg_buf_puts(&b, ",\"late\":");
+	vg_buf_put_u64(&b, ws.late);
+	vg_buf_puts(&b, ",\"no_time\":");
+	vg_buf_put_u64(&b, ws.no_time);
+	vg_buf_puts(&b, ",\"windows\":");
+	vg_buf_put_u64(&b, ws.closed);
+	vg_buf_puts(&b, ",\"keys_overflow\":");
+	vg_buf_put_u64(&b, ws.overflow);
+	vg_buf_puts(&b, ",\"threads\":");
+	vg_buf_put_u64(&b, run->threads);
+	vg_buf_puts(&b, ",\"bytes\":");
+	vg_buf_put_u64(&b, run->bytes);
+	vg_buf_puts(&b, ",\"seconds\":");
+	vg_buf_put_double(&b, (double)(int64_t)(seconds * 1e6) / 1e6);
+	vg_buf_puts(&b, ",\"mb_per_s\":");
+	vg_buf_put_double(&b, seconds > 0 ? (double)(int64_t)((double)run->bytes / 1e6 / seconds * 100) / 100 : 0);
+	vg_buf_puts(&b, "}\n");
+	vg_buf_write_fd(&b, STDERR_FILENO);
+	vg_buf_free(&b);
+}
+
+static int agg_setup(struct agg_run *run, int64_t window_ms)
+{
+	struct vg_windows_params wp = {
+		.window_ms = window_ms > 0 ? window_ms : run->st.cfg->window_ms,
+		.lateness_ms = run->st.cfg->lateness_ms,
+		.idle_timeout_ms = run->st.cfg->idle_timeout_ms,
+		.workers = run->threads,
+		.table = {.map = vg_sketch_map_get(run->st.cfg->accuracy), .max_keys = run->st.cfg->max_keys,
+			  .exact = run->exact},
+	};
+
+	if (!wp.table.map) {
+		fprintf(stderr, "vigil aggregate: aggregate.accuracy %g is finer than the sketch supports\n",
+			run->st.cfg->accuracy);
+		return VG_ERR_CONFIG;
+	}
+	if (vg_windows_create(&run->win, &wp) != VG_OK)
+		return VG_ERR_NOMEM;
+	if (!(run->workers = calloc(run->threads, sizeof(*run->workers))))
+		return VG_ERR_NOMEM;
+	if (vg_ring_create(&run->free_chunks, (size_t)run->threads * CHUNKS_PER_WORKER) != VG_OK)
+		return VG_ERR_NOMEM;
+	for (unsigned i = 0; i < run->threads; i++) {
+		struct agg_worker *w = &run->workers[i];
+
+		w->run = run;
+		w->ww = vg_windows_worker(run->win, i);
+		if (i == 0) {
+			w->ctx = run->st.ctx;
+		} else if (vg_classify_ctx_create(&w->ctx, run->st.classifier) != VG_OK) {
+			return VG_ERR_NOMEM;
+		}
+		if (run->threads == 1)
+			continue;
+		if (vg_ring_create(&w->in, CHUNKS_PER_WORKER) != VG_OK)
+			return VG_ERR_NOMEM;
+		for (int k = 0; k < CHUNKS_PER_WORKER; k++) {
+			struct chunk *c = calloc(1, sizeof(*c));
+
+			/* A chunk holds CHUNK_BYTES plus one longest record, so a
+			 * partial line carried over always fits. */
+			size_t cap = CHUNK_BYTES + run->st.limits.max_bytes + 2;
+
+			if (!c || !(c->buf = malloc(cap))) {
+				free(c);
+				return VG_ERR_NOMEM;
+			}
+			c->cap = cap;
+			vg_ring_put(run->free_chunks, c);
+		}
+		if (pthread_create(&w->thread, NULL, agg_worker_main, w) != 0)
+			return VG_ERR_NOMEM;
+	}
+	return VG_OK;
+}
+
+static void agg_teardown(struct agg_run *run)
+{
+	size_t n_chunks = run->threads > 1 ? (size_t)run->threads * CHUNKS_PER_WORKER : 0;
+
+	for (unsigned i = 0; run->workers && i < run->threads; i++) {
+		if (i > 0)
+			vg_classify_ctx_destroy(run->workers[i].ctx);
+		vg_ring_destroy(run->workers[i].in);
+	}
+	for (size_t k = 0; run->free_chunks && k < n_chunks; k++) {
+		struct chunk *c = vg_ring_take(run->free_chunks);
+
+		free(c->buf);
+		free(c);
+	}
+	vg_ring_destroy(run->free_chunks);
+	free(run->workers);
+	vg_windows_destroy(run->win);
+	vg_buf_free(&run->out);
+	stage_close(&run->st);
+}
+
+static int cmd_aggregate(int argc, char **argv)
+{
+	struct agg_run run;
+	const char *config_path = NULL;
+	int64_t window_ms = 0;
+	long threads = 1;
+	int i, rc = VG_OK, status = EXIT_OK;
+	unsigned next = 0;
+
+	memset(&run, 0, sizeof(run));
+	for (i = 1; i < argc; i++) {
+		if ((strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--config") == 0) && i + 1 < argc) {
+			config_path = argv[++i];
+		} else if (strcmp(argv[i], "--window") == 0 && i + 1 < argc) {
+			window_ms = vg_config_parse_duration(argv[++i]);
+			if (window_ms < 100) {
+				fprintf(stderr, "vigil aggregate: --window: expected a duration of 100ms or more, got '%s'\n",
+					argv[i]);
+				return EXIT_USAGE;
+			}
+		} else if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc) {
+			char *end;
+
+			threads = strtol(argv[++i], &end, 10);
+			if (*end || threads < 1 || threads > 256) {
+				fprintf(stderr, "vigil aggregate: --threads: expected 1 to 256, got '%s'\n", argv[i]);
+				return EXIT_USAGE;
+			}
+		} else if (strcmp(argv[i], "--exact") == 0) {
+			run.exact = true;
+		} else if (strcmp(argv[i], "--quiet") == 0 || strcmp(argv[i], "-q") == 0) {
+			run.quiet = true;
+		} else if (strcmp(argv[i], "--") == 0) {
+			i++;
+			break;
+		} else if (argv[i][0] == '-' && argv[i][1] != '\0') {
+			fprintf(stderr, "vigil aggregate: unknown option '%s'\n%s", argv[i], usage);
+			return EXIT_USAGE;
+		} else {
+			break;
+		}
+	}
+	run.threads = (unsigned)threads;
+	if (stage_open(&run.st, config_path) != VG_OK)
+		return EXIT_CONFIG;
+	if ((rc = agg_setup(&run, window_ms)) != VG_OK) {
+		if (rc == VG_ERR_NOMEM)
+			fprintf(stderr, "vigil aggregate: out of memory\n");
+		agg_teardown(&run);
+		return rc == VG_ERR_CONFIG ? EXIT_CONFIG : EXIT_IO;
+	}
+	double t0 = vg_clock_mono_s();
+
+	if (i == argc) {
+		rc = agg_fd(&run, STDIN_FILENO, "<stdin>", &next);
+	} else {
+		for (; i < argc && rc == VG_OK; i++) {
+			bool is_stdin = strcmp(argv[i], "-") == 0;
+			int fd = is_stdin ? STDIN_FILENO : open(argv[i], O_RDONLY | O_CLOEXEC);
+
+			if (fd < 0) {
+				fprintf(stderr, "vigil aggregate: %s: %s\n", argv[i], strerror(errno));
+				status = EXIT_IO;
+				continue;
+			}
+			rc = agg_fd(&run, fd, argv[i], &next);
+			if (!is_stdin)
+				close(fd);
+		}
+	}
+	if (run.threads == 1) {
+		vg_wworker_finish(run.workers[0].ww);
+	} else {
+		for (unsigned k = 0; k < run.threads; k++)
+			vg_ring_put(run.workers[k].in, NULL);
+		for (unsigned k = 0; k < run.threads; k++)
+			pthread_join(run.workers[k].thread, NULL);
+	}
+	agg_close(&run, true);
+	for (unsigned k = 0; k < run.threads; k++) {
+		if (run.workers[k].err) {
+			fprintf(stderr, "vigil aggregate: out of memory while aggregating\n");
+			status = EXIT_IO;
+		}
+	}
+	if (rc != VG_OK || vg_buf_write_fd(&run.out, STDOUT_FILENO) != VG_OK)
+		status = EXIT_IO;
+	agg_summary(&run, vg_clock_mono_s() - t0);
+	agg_teardown(&run);
+	return status;
+}
+
 /* ---- vigil config ------------------------------------------------------ */
 
 static int cmd_config(int argc, char **argv)
@@ -305,6 +862,8 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(argv[1], "classify") == 0)
 		return cmd_classify(argc - 1, argv + 1);
+	if (strcmp(argv[1], "aggregate") == 0)
+		return cmd_aggregate(argc - 1, argv + 1);
 	if (strcmp(argv[1], "config") == 0)
 		return cmd_config(argc - 1, argv + 1);
 	if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {

@@ -90,6 +90,9 @@ enum ktype {
 	K_ALIASES,   /* a mapping alias -> category */
 	K_RULES,     /* classification rules */
 	K_RETENTION, /* retention policy rows */
+	K_DURATION,  /* "10s", "5m"...: milliseconds in an int64_t, range min..max ms */
+	K_FRACTION,  /* a number strictly between 0 and 1, in a double */
+	K_COUNTERS,  /* pattern counters */
 };
 
 struct key {
@@ -195,6 +198,33 @@ static const struct key limits_keys[] = {
 	 "Deepest nesting of objects and arrays accepted (reason `depth`).", 1, 1024},
 };
 
+static const struct key aggregate_keys[] = {
+	{"window", K_DURATION, OFF(window_ms), NO_LINE, "10s",
+	 "Base (tumbling) window. Rule windows (1m, 5m, 1h...) are merges of base windows.", 100, 3600000},
+	{"lateness", K_DURATION, OFF(lateness_ms), NO_LINE, "5s",
+	 "Allowed lateness: a window closes when the watermark (the event time every worker\n"
+	 "has reached, minus this) passes its end. Later records are counted as late.",
+	 0, 3600000},
+	{"idle_timeout", K_DURATION, OFF(idle_timeout_ms), NO_LINE, "30s",
+	 "A worker with no records for this long stops holding the watermark back, and a\n"
+	 "stream quiet for this long closes its windows by the clock.",
+	 100, 86400000},
+	{"max_keys", K_UINT, OFF(max_keys), NO_LINE, "10000",
+	 "Keys per window and kind; past it, keys fold into __other__ (counted).", 16, 10000000},
+	{"accuracy", K_FRACTION, OFF(accuracy), NO_LINE, "0.01",
+	 "Relative accuracy of latency quantiles (0.01 = 1%; the sketch guarantees it).", 0, 0},
+	{"counters", K_COUNTERS, OFF(counters), NO_LINE,
+	 "\n"
+	 "- name: auth_failures\n"
+	 "  match: {category: security}\n"
+	 "  field: message\n"
+	 "  pattern: '(?i)authentication failed|invalid (?:password|credentials)|account (?:is )?locked'\n",
+	 "Named pattern counters, counted per service in every window: records whose labels\n"
+	 "match `match` (service, category, level) and, when given, whose `field` matches\n"
+	 "`pattern` (PCRE2). At most 32.",
+	 0, 0},
+};
+
 #define SECTION(n, d, k) { n, d, k, sizeof(k) / sizeof((k)[0]) }
 
 static const struct section sections[] = {
@@ -206,6 +236,7 @@ static const struct section sections[] = {
 	SECTION("classify", "Level and category classification.", classify_keys),
 	SECTION("retention", "Retention classes.", retention_keys),
 	SECTION("limits", "Limits on input records.", limits_keys),
+	SECTION("aggregate", "Windows, error rates, latency percentiles and pattern counters.", aggregate_keys),
 };
 
 #define N_SECTIONS (sizeof(sections) / sizeof(sections[0]))
@@ -423,6 +454,183 @@ static int parse_uint(struct loader *L, yaml_node_t *n, const char *what, unsign
 	if (v < min || v > max)
 		return fail(L, n, "%s: %s is out of range (%llu..%llu)", what, s, min, max);
 	*out = v;
+	return VG_OK;
+}
+
+int64_t vg_config_parse_duration(const char *s)
+{
+	char *end;
+
+	if (!s || !isdigit((unsigned char)s[0]))
+		return -1;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	unsigned long long mult;
+
+	if (errno == ERANGE)
+		return -1;
+	if (strcmp(end, "ms") == 0)
+		mult = 1;
+	else if (strcmp(end, "s") == 0)
+		mult = 1000;
+	else if (strcmp(end, "m") == 0)
+		mult = 60000;
+	else if (strcmp(end, "h") == 0)
+		mult = 3600000;
+	else if (strcmp(end, "d") == 0)
+		mult = 86400000;
+	else
+		return -1;
+	if (v > (unsigned long long)INT64_MAX / mult)
+		return -1;
+	return (int64_t)(v * mult);
+}
+
+static int parse_duration(struct loader *L, yaml_node_t *n, const char *what, const struct key *key,
+			  int64_t *out)
+{
+	const char *s = scalar(n);
+	int64_t v = vg_config_parse_duration(s);
+
+	if (v < 0)
+		return fail(L, n, "%s: expected a duration like 500ms, 10s, 5m, 1h or 3d, got %s%s%s", what,
+			    s ? "'" : type_name(n), s ? s : "", s ? "'" : "");
+	if ((unsigned long long)v < key->min || (unsigned long long)v > key->max)
+		return fail(L, n, "%s: %s is out of range (%llums..%llums)", what, s, key->min, key->max);
+	*out = v;
+	return VG_OK;
+}
+
+static int parse_fraction(struct loader *L, yaml_node_t *n, const char *what, double *out)
+{
+	const char *s = scalar(n);
+	char *end;
+	double v = s ? strtod(s, &end) : 0;
+
+	if (!s || is_null(n) || end == s || *end)
+		return fail(L, n, "%s: expected a number, got %s%s%s", what, s ? "'" : type_name(n), s ? s : "",
+			    s ? "'" : "");
+	if (!(v > 0 && v < 1))
+		return fail(L, n, "%s: %s is out of range (strictly between 0 and 1)", what, s);
+	*out = v;
+	return VG_OK;
+}
+
+static void counters_free(struct vg_cfg_counter *c, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(c[i].name);
+		free(c[i].service);
+		free(c[i].category_name);
+		free(c[i].pattern);
+	}
+	free(c);
+}
+
+static int parse_counter(struct loader *L, yaml_node_t *n, struct vg_cfg_counter *c)
+{
+	static const char what[] = "aggregate.counters";
+	int rc;
+
+	c->line = line_of(L, n);
+	c->category = c->level = c->field = -1;
+	if (n->type != YAML_MAPPING_NODE)
+		return fail(L, n, "%s: each counter is a mapping {name, match, field, pattern}, got %s", what,
+			    type_name(n));
+	if ((rc = check_mapping_keys(L, n, what)) != VG_OK)
+		return rc;
+	PAIRS_FOR(L->doc, n, pr)
+	{
+		yaml_node_t *k = yaml_document_get_node(L->doc, pr->key);
+		yaml_node_t *v = yaml_document_get_node(L->doc, pr->value);
+		const char *ks = scalar(k), *vs = scalar(v);
+
+		if (strcmp(ks, "match") == 0) {
+			if (v->type != YAML_MAPPING_NODE)
+				return fail(L, v, "%s: match must map service/category/level to values", what);
+			if ((rc = check_mapping_keys(L, v, what)) != VG_OK)
+				return rc;
+			PAIRS_FOR(L->doc, v, mp)
+			{
+				yaml_node_t *mk = yaml_document_get_node(L->doc, mp->key);
+				yaml_node_t *mv = yaml_document_get_node(L->doc, mp->value);
+				const char *mks = scalar(mk), *mvs = scalar(mv);
+
+				if (!mvs || is_null(mv) || !*mvs)
+					return fail(L, mv, "%s: match.%s must be a value", what, mks);
+				if (strcmp(mks, "service") == 0) {
+					if (!(c->service = xstrdup(mvs)))
+						return VG_ERR_NOMEM;
+				} else if (strcmp(mks, "category") == 0) {
+					if (!(c->category_name = xstrdup(mvs)))
+						return VG_ERR_NOMEM;
+				} else if (strcmp(mks, "level") == 0) {
+					if ((c->level = vg_level_from_name(mvs)) < 0)
+						return fail(L, mv, "%s: unknown level '%s'", what, mvs);
+				} else {
+					return fail(L, mk, "%s: match on unknown label '%s' (service, category, level)",
+						    what, mks);
+				}
+			}
+			continue;
+		}
+		if (!vs || is_null(v) || !*vs)
+			return fail(L, v, "%s: %s must be a non-empty string", what, ks);
+		if (strcmp(ks, "name") == 0) {
+			for (const char *p = vs; *p; p++) {
+				if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_'))
+					return fail(L, v, "%s: name '%s' must be lower-case letters, digits and '_'",
+						    what, vs);
+			}
+			if (!(c->name = xstrdup(vs)))
+				return VG_ERR_NOMEM;
+		} else if (strcmp(ks, "field") == 0) {
+			if ((c->field = vg_field_from_name(vs)) < 0)
+				return fail(L, v, "%s: unknown field '%s'", what, vs);
+		} else if (strcmp(ks, "pattern") == 0) {
+			if (!(c->pattern = xstrdup(vs)))
+				return VG_ERR_NOMEM;
+		} else {
+			return fail(L, k, "%s: unknown key '%s' (expected name, match, field, pattern)", what, ks);
+		}
+	}
+	if (!c->name)
+		return fail(L, n, "%s: counter without a name", what);
+	if ((c->pattern != NULL) != (c->field >= 0))
+		return fail(L, n, "%s: counter '%s' needs both field and pattern, or neither", what, c->name);
+	return VG_OK;
+}
+
+static int parse_counters(struct loader *L, yaml_node_t *n, struct vg_config *cfg)
+{
+	if (n->type != YAML_SEQUENCE_NODE)
+		return fail(L, n, "aggregate.counters: expected a list, got %s", type_name(n));
+	size_t cnt = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
+
+	if (cnt > VG_MAX_COUNTERS)
+		return fail(L, n, "aggregate.counters: at most %d counters", VG_MAX_COUNTERS);
+	struct vg_cfg_counter *c = calloc(cnt ? cnt : 1, sizeof(*c));
+	size_t i = 0;
+	int rc;
+
+	if (!c)
+		return VG_ERR_NOMEM;
+	for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top; it++, i++) {
+		if ((rc = parse_counter(L, yaml_document_get_node(L->doc, *it), &c[i])) != VG_OK) {
+			counters_free(c, i + 1);
+			return rc;
+		}
+		for (size_t j = 0; j < i; j++) {
+			if (strcmp(c[j].name, c[i].name) == 0) {
+				rc = fail_at(L, c[i].line, "aggregate.counters: name '%s' used twice", c[i].name);
+				counters_free(c, i + 1);
+				return rc;
+			}
+		}
+	}
+	counters_free(cfg->counters, cfg->n_counters);
+	cfg->counters = c;
+	cfg->n_counters = cnt;
 	return VG_OK;
 }
 
@@ -704,6 +912,9 @@ static int apply_key(struct loader *L, const struct section *sec, const struct k
 	case K_ALIASES: return parse_aliases(L, v, what, dst);
 	case K_RULES: return parse_rules(L, v, L->cfg);
 	case K_RETENTION: return parse_retention(L, v, L->cfg);
+	case K_DURATION: return parse_duration(L, v, what, key, dst);
+	case K_FRACTION: return parse_fraction(L, v, what, dst);
+	case K_COUNTERS: return parse_counters(L, v, L->cfg);
 	}
 	return VG_ERR_INVALID;
 }
@@ -872,19 +1083,18 @@ static int check_paths(struct loader *L)
 	return VG_OK;
 }
 
-static int check_pattern(struct loader *L, const struct vg_cfg_cond *c)
+static int check_pattern(struct loader *L, const char *pattern, int line, const char *what, int field)
 {
 	int errcode;
 	PCRE2_SIZE off;
-	pcre2_code *re = pcre2_compile((PCRE2_SPTR)c->pattern, PCRE2_ZERO_TERMINATED, PCRE2_UTF, &errcode, &off,
-				       NULL);
+	pcre2_code *re = pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED, PCRE2_UTF, &errcode, &off, NULL);
 
 	if (!re) {
 		PCRE2_UCHAR msg[256];
 
 		pcre2_get_error_message(errcode, msg, sizeof(msg));
-		return fail_at(L, c->line, "classify.rules: bad pattern for %s at offset %zu: %s",
-			       field_names[c->field], (size_t)off, (const char *)msg);
+		return fail_at(L, line, "%s: bad pattern for %s at offset %zu: %s", what, field_names[field],
+			       (size_t)off, (const char *)msg);
 	}
 	pcre2_code_free(re);
 	return VG_OK;
@@ -926,7 +1136,8 @@ static int validate(struct loader *L)
 			return fail_at(L, r->line, "classify.rules: unknown category '%s' (not in classify.categories)",
 				       r->category);
 		for (size_t j = 0; j < r->n_conds; j++) {
-			if ((rc = check_pattern(L, &r->conds[j])) != VG_OK)
+			if ((rc = check_pattern(L, r->conds[j].pattern, r->conds[j].line, "classify.rules",
+						r->conds[j].field)) != VG_OK)
 				return rc;
 		}
 	}
@@ -936,6 +1147,16 @@ static int validate(struct loader *L)
 		if (r->category && vg_config_category_index(c, r->category) < 0)
 			return fail_at(L, r->line, "retention.policy: unknown category '%s' (not in classify.categories)",
 				       r->category);
+	}
+	for (size_t i = 0; i < c->n_counters; i++) {
+		struct vg_cfg_counter *k = &c->counters[i];
+
+		if (k->category_name && (k->category = vg_config_category_index(c, k->category_name)) < 0)
+			return fail_at(L, k->line, "aggregate.counters: unknown category '%s' in counter '%s'",
+				       k->category_name, k->name);
+		if (k->pattern &&
+		    (rc = check_pattern(L, k->pattern, k->line, "aggregate.counters", k->field)) != VG_OK)
+			return rc;
 	}
 	return VG_OK;
 }
@@ -1051,6 +1272,7 @@ void vg_config_free(struct vg_config *cfg)
 	free(cfg->default_category);
 	rules_free(cfg->rules, cfg->n_rules);
 	retention_free(cfg->retention, cfg->n_retention);
+	counters_free(cfg->counters, cfg->n_counters);
 	free(cfg->source);
 	free(cfg);
 }

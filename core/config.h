@@ -17,6 +17,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "core/record.h"
@@ -55,6 +56,22 @@ struct vg_cfg_retention {
 	int line;
 };
 
+/* A named pattern counter: records whose labels equal the selector (NULL =
+ * any) and whose field matches the pattern (none = every record) are
+ * counted per service in every window. */
+struct vg_cfg_counter {
+	char *name;
+	char *service;
+	int category; /* index in categories, or -1 */
+	int level;    /* enum vg_level, or -1 */
+	char *category_name;
+	int field;     /* enum vg_field, or -1 */
+	char *pattern; /* PCRE2, or NULL */
+	int line;
+};
+
+#define VG_MAX_COUNTERS 32
+
 struct vg_config {
 	char *source; /* the file the configuration came from, or "<default>" */
 
@@ -79,6 +96,15 @@ struct vg_config {
 	/* limits */
 	size_t max_record_bytes;
 	unsigned max_depth;
+
+	/* aggregate */
+	int64_t window_ms;
+	int64_t lateness_ms;
+	int64_t idle_timeout_ms;
+	unsigned max_keys;
+	double accuracy;
+	struct vg_cfg_counter *counters;
+	size_t n_counters;
 };
 
 /* Load the defaults, then path over them (path NULL: defaults only).
@@ -97,6 +123,10 @@ void vg_config_free(struct vg_config *cfg);
 /* Write the complete, commented default configuration. Returns 0 or
  * VG_ERR_IO. */
 int vg_config_write_default(FILE *out);
+
+/* Parse a duration ("500ms", "10s", "5m", "1h", "3d") into milliseconds.
+ * Returns -1 when s is not one. */
+int64_t vg_config_parse_duration(const char *s);
 
 /* The name of a field ("duration") and its inverse (-1 when unknown). */
 const char *vg_field_name(int field);

@@ -82,6 +82,7 @@ struct vg_record {
 	vg_str endpoint;      /* normalised endpoint (scratch), empty when absent */
 	vg_str service;       /* decoded service name, empty when absent */
 	vg_str method;        /* HTTP method, upper-case (scratch), empty when absent */
+	uint32_t counters;    /* bit i: aggregate.counters[i] matches this record */
 };
 
 /* The upper-case name of a level ("WARNING"); "UNKNOWN" for out of range. */

@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <string.h>
 
 typedef struct vg_str {
@@ -28,9 +29,46 @@ static inline vg_str vg_str_cstr(const char *s)
 	return (vg_str){s, s ? strlen(s) : 0};
 }
 
+/* Load n <= 8 bytes of p as the low bytes of a word, reading only
+ * p[0..n): two overlapping loads for 4..8, bytes below that. */
+static inline uint64_t vg_load_tail(const void *p, size_t n)
+{
+	const unsigned char *b = (const unsigned char *)p;
+	uint32_t lo, hi;
+
+	if (n >= 4) {
+		memcpy(&lo, b, 4);
+		memcpy(&hi, b + n - 4, 4);
+		return (uint64_t)lo | (uint64_t)hi << 32;
+	}
+	if (n == 0)
+		return 0;
+	return (uint64_t)b[0] | (uint64_t)b[n >> 1] << 8 | (uint64_t)b[n - 1] << 16;
+}
+
+/* a[0..n) == b[0..n), by words that never read past either end: for the
+ * short labels and keys of the hot paths, cheaper than a memcmp call. */
+static inline bool vg_bytes_eq(const void *a, const void *b, size_t n)
+{
+	const unsigned char *x = (const unsigned char *)a, *y = (const unsigned char *)b;
+	uint64_t u, v;
+
+	if (n <= 8)
+		return vg_load_tail(x, n) == vg_load_tail(y, n);
+	for (size_t i = 0; i + 8 < n; i += 8) {
+		memcpy(&u, x + i, 8);
+		memcpy(&v, y + i, 8);
+		if (u != v)
+			return false;
+	}
+	memcpy(&u, x + n - 8, 8);
+	memcpy(&v, y + n - 8, 8);
+	return u == v;
+}
+
 static inline bool vg_str_eq(vg_str a, vg_str b)
 {
-	return a.len == b.len && (a.len == 0 || memcmp(a.p, b.p, a.len) == 0);
+	return a.len == b.len && vg_bytes_eq(a.p, b.p, a.len);
 }
 
 static inline bool vg_str_eq_cstr(vg_str a, const char *s)

@@ -30,6 +30,7 @@ struct vg_classifier {
 	const struct vg_config *cfg;
 	struct rule *rules;
 	size_t n_rules;
+	pcre2_code *counter_re[VG_MAX_COUNTERS]; /* NULL: the counter has no pattern */
 	uint16_t *retention; /* [category][level] */
 	size_t n_categories;
 	bool jit;
@@ -64,6 +65,8 @@ void vg_classifier_destroy(struct vg_classifier *c)
 	if (!c)
 		return;
 	rules_free(c->rules, c->n_rules);
+	for (size_t i = 0; i < VG_MAX_COUNTERS; i++)
+		pcre2_code_free(c->counter_re[i]);
 	free(c->retention);
 	free(c);
 }
@@ -142,6 +145,24 @@ int vg_classifier_create(struct vg_classifier **out, const struct vg_config *cfg
 			if (c->jit && pcre2_jit_compile(r->conds[j].re, PCRE2_JIT_COMPLETE) != 0)
 				c->jit = false;
 		}
+	}
+	for (size_t i = 0; i < cfg->n_counters; i++) {
+		const struct vg_cfg_counter *k = &cfg->counters[i];
+		int err;
+		PCRE2_SIZE off;
+
+		if (!k->pattern)
+			continue;
+		c->counter_re[i] = pcre2_compile((PCRE2_SPTR)k->pattern, PCRE2_ZERO_TERMINATED,
+						 PCRE2_UTF | PCRE2_NO_UTF_CHECK, &err, &off, NULL);
+		if (!c->counter_re[i]) {
+			snprintf(errbuf, errlen, "%s:%d: aggregate.counters: bad pattern in '%s'", cfg->source, k->line,
+				 k->name);
+			rc = VG_ERR_CONFIG;
+			goto out_free;
+		}
+		if (c->jit && pcre2_jit_compile(c->counter_re[i], PCRE2_JIT_COMPLETE) != 0)
+			c->jit = false;
 	}
 	*out = c;
 	return VG_OK;
@@ -409,6 +430,26 @@ static vg_str value_method(struct vg_classify_ctx *ctx, const struct vg_record *
 	return vg_str_make(d, m.len);
 }
 
+/* Which aggregate.counters the record matches. */
+static uint32_t match_counters(struct vg_classify_ctx *ctx, const struct vg_record *rec)
+{
+	const struct vg_config *cfg = ctx->c->cfg;
+	uint32_t bits = 0;
+
+	for (size_t i = 0; i < cfg->n_counters; i++) {
+		const struct vg_cfg_counter *k = &cfg->counters[i];
+
+		if ((k->category >= 0 && k->category != rec->category) || (k->level >= 0 && k->level != rec->level) ||
+		    (k->service && !vg_str_eq_cstr(rec->service, k->service)))
+			continue;
+		if (k->field >= 0 && (rec->f[k->field].type == VG_J_NONE ||
+				      !match(ctx, ctx->c->counter_re[i], field_text(ctx, rec, k->field))))
+			continue;
+		bits |= 1u << i;
+	}
+	return bits;
+}
+
 int vg_classify(struct vg_classify_ctx *ctx, struct vg_record *rec)
 {
 	const struct vg_classifier *c = ctx->c;
@@ -458,5 +499,6 @@ int vg_classify(struct vg_classify_ctx *ctx, struct vg_record *rec)
 		else
 			rc = VG_ERR_NOMEM;
 	}
+	rec->counters = ctx->c->cfg->n_counters ? match_counters(ctx, rec) : 0;
 	return rc;
 }

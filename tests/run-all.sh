@@ -16,6 +16,7 @@ step() {
 step "unit tests" make --no-print-directory test-unit
 step "integration tests" make --no-print-directory test-integration
 step "unit + integration under ASan+UBSan" make --no-print-directory san
+step "threaded code under ThreadSanitizer" make --no-print-directory tsan
 passed=0 failed=0
 while read -r p f; do
 	passed=$((passed + p))

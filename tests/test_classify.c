@@ -241,3 +241,22 @@ Test(classify, large_escaped_record_grows_scratch)
 	cr_expect_eq(r->service.len, 80000u);
 	cr_expect(vg_str_eq_cstr(r->endpoint, "/a/:id"));
 }
+
+Test(classify, pattern_counters_set_their_bits)
+{
+	teardown();
+	open_with("aggregate:\n  counters:\n"
+		  "    - {name: auth_failures, match: {category: security}, field: message,"
+		  " pattern: '(?i)authentication failed'}\n"
+		  "    - {name: orders_errors, match: {service: orders, level: error}}\n");
+	cr_expect_eq(classify("{\"category\":\"security\",\"message\":\"Authentication FAILED for bob\"}")->counters,
+		     1u);
+	cr_expect_eq(classify("{\"category\":\"security\",\"message\":\"login ok\"}")->counters, 0u);
+	cr_expect_eq(classify("{\"category\":\"access\",\"message\":\"authentication failed\"}")->counters, 0u);
+	cr_expect_eq(classify("{\"service\":\"orders\",\"level\":\"error\"}")->counters, 2u);
+	cr_expect_eq(classify("{\"service\":\"orders\",\"level\":\"info\"}")->counters, 0u);
+	cr_expect_eq(classify("{\"service\":\"orders\",\"level\":\"error\",\"category\":\"security\","
+			      "\"message\":\"authentication failed\"}")
+			     ->counters,
+		     3u);
+}

@@ -105,7 +105,9 @@ Test(config, custom_categories_rules_and_retention)
 			  "  policy:\n"
 			  "    - {category: audit, days: 2000}\n"
 			  "    - {levels: [error, critical], days: 100}\n"
-			  "  default_days: 7\n",
+			  "  default_days: 7\n"
+			  "aggregate:\n"
+			  "  counters: []\n",
 			  &c),
 		     VG_OK, "%s", err);
 	cr_expect_eq(c->n_rules, 1u);
@@ -239,4 +241,59 @@ Test(config, names)
 	cr_expect_eq(vg_level_from_name("CRITICAL"), VG_LEVEL_CRITICAL);
 	cr_expect_eq(vg_level_from_name("warn"), -1);
 	cr_expect_str_eq(vg_level_name(VG_LEVEL_ERROR), "ERROR");
+}
+
+Test(config, aggregate_section)
+{
+	struct vg_config *c;
+
+	cr_assert_eq(vg_config_load(&c, NULL, err, sizeof(err)), VG_OK, "%s", err);
+	cr_expect_eq(c->window_ms, 10000);
+	cr_expect_eq(c->lateness_ms, 5000);
+	cr_expect_eq(c->max_keys, 10000u);
+	cr_expect_eq(c->accuracy, 0.01);
+	cr_expect_eq(c->n_counters, 1u);
+	cr_expect_str_eq(c->counters[0].name, "auth_failures");
+	cr_expect_eq(c->counters[0].category, vg_config_category_index(c, "security"));
+	cr_expect_eq(c->counters[0].field, VG_F_MESSAGE);
+	vg_config_free(c);
+	cr_assert_eq(load("aggregate:\n  window: 1m\n  lateness: 500ms\n  accuracy: 0.005\n"
+			  "  counters:\n    - name: slow_db\n      match: {category: database, level: warning}\n",
+			  &c),
+		     VG_OK, "%s", err);
+	cr_expect_eq(c->window_ms, 60000);
+	cr_expect_eq(c->lateness_ms, 500);
+	cr_expect_eq(c->counters[0].level, VG_LEVEL_WARNING);
+	cr_expect_eq(c->counters[0].field, -1);
+	vg_config_free(c);
+}
+
+Test(config, aggregate_errors)
+{
+	expect_error("aggregate:\n  window: 10\n", 2, "expected a duration");
+	expect_error("aggregate:\n  window: 10x\n", 2, "expected a duration");
+	expect_error("aggregate:\n  window: 50ms\n", 2, "out of range");
+	expect_error("aggregate:\n  accuracy: 1.5\n", 2, "out of range");
+	expect_error("aggregate:\n  accuracy: high\n", 2, "expected a number");
+	expect_error("aggregate:\n  counters:\n    - {name: x, field: message}\n", 3, "both field and pattern");
+	expect_error("aggregate:\n  counters:\n    - {name: x, match: {category: nosuch}}\n", 3,
+		     "unknown category 'nosuch'");
+	expect_error("aggregate:\n  counters:\n    - {name: x, match: {host: a}}\n", 3, "unknown label 'host'");
+	expect_error("aggregate:\n  counters:\n    - {name: x, field: message, pattern: '(x'}\n", 3,
+		     "bad pattern for message");
+	expect_error("aggregate:\n  counters:\n    - {name: Bad}\n", 3, "lower-case");
+	expect_error("aggregate:\n  counters:\n    - {name: a}\n    - {name: a}\n", 4, "used twice");
+}
+
+Test(config, durations)
+{
+	cr_expect_eq(vg_config_parse_duration("500ms"), 500);
+	cr_expect_eq(vg_config_parse_duration("10s"), 10000);
+	cr_expect_eq(vg_config_parse_duration("5m"), 300000);
+	cr_expect_eq(vg_config_parse_duration("1h"), 3600000);
+	cr_expect_eq(vg_config_parse_duration("3d"), 259200000);
+	cr_expect_eq(vg_config_parse_duration("10"), -1);
+	cr_expect_eq(vg_config_parse_duration("-1s"), -1);
+	cr_expect_eq(vg_config_parse_duration("1.5s"), -1);
+	cr_expect_eq(vg_config_parse_duration(""), -1);
 }

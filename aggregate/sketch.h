@@ -1,0 +1,81 @@
+/* vigil: a mergeable quantile sketch with a relative-accuracy guarantee.
+ *
+ * Values are counted in exponential buckets of base g = 2^(2^-scale): bucket
+ * i holds [g^i, g^(i+1)). Scale is the smallest that keeps the relative
+ * error (g - 1) / (g + 1) within the requested accuracy (1% needs scale 6,
+ * which gives 0.54%). A quantile is answered with the harmonic middle of the
+ * bucket holding the element of rank floor(q * (count - 1)), clamped to the
+ * exact minimum and maximum, so it is within the accuracy of that element.
+ *
+ * Insert is O(1) and calls no log(): the bucket comes from the double's
+ * exponent bits and a table over the top mantissa bits. The buckets are a
+ * dense span of at most VG_SKETCH_MAX_BUCKETS; when a value would widen it
+ * past that, the lowest buckets are collapsed into the lowest one kept
+ * (counted in `collapsed`), so high quantiles stay exact to the bound.
+ *
+ * Inputs: 0 and values below VG_SKETCH_MIN_VALUE count in a zero bucket
+ * (quantile 0); negative, NaN and infinite values are rejected and counted
+ * in `rejected`, never inserted.
+ *
+ * Merge adds buckets: merging sketches of the same scale gives exactly the
+ * sketch of the union. Not thread-safe: one writer, or external handover. */
+#ifndef VG_SKETCH_H
+#define VG_SKETCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define VG_SKETCH_MAX_BUCKETS 2048
+#define VG_SKETCH_MIN_VALUE 1e-9
+#define VG_SKETCH_MAX_SCALE 10
+
+/* Mapping tables for one scale, shared read-only by every sketch of it. */
+struct vg_sketch_map;
+
+/* The mapping for the smallest scale whose relative error is at most
+ * accuracy (0 < accuracy < 1). Returns NULL when accuracy is out of range
+ * or finer than scale VG_SKETCH_MAX_SCALE allows (0.034%). Maps are built
+ * once per scale and live until exit; thread-safe. */
+const struct vg_sketch_map *vg_sketch_map_get(double accuracy);
+
+int vg_sketch_map_scale(const struct vg_sketch_map *m);
+/* The guaranteed relative error of the mapping, (g - 1) / (g + 1). */
+double vg_sketch_map_error(const struct vg_sketch_map *m);
+
+struct vg_sketch {
+	const struct vg_sketch_map *map;
+	uint64_t *bins;  /* bins[k] counts bucket offset + k, k < len */
+	int32_t offset;  /* bucket index of bins[0] */
+	uint32_t len;    /* buckets in use */
+	uint64_t *store; /* allocation; bins points into it, with room on both sides */
+	uint32_t cap;    /* buckets in store */
+	uint64_t count; /* values inserted, zero bucket included */
+	uint64_t zero;  /* values in the zero bucket */
+	uint64_t rejected;
+	uint64_t collapsed; /* values moved down by collapsing */
+	double sum, min, max;
+};
+
+/* Initialise an empty sketch (no allocation until the first value). */
+void vg_sketch_init(struct vg_sketch *s, const struct vg_sketch_map *map);
+/* Free its buckets; the sketch can be initialised again. */
+void vg_sketch_free(struct vg_sketch *s);
+/* Empty it, keeping the allocation for reuse. */
+void vg_sketch_reset(struct vg_sketch *s);
+
+/* Add one value. Returns 0, or VG_ERR_NOMEM when the bucket span could not
+ * grow (the value is then counted in `rejected`). */
+int vg_sketch_add(struct vg_sketch *s, double v);
+
+/* Add every value of src into dst (same mapping). Returns 0,
+ * VG_ERR_INVALID on different mappings, or VG_ERR_NOMEM. */
+int vg_sketch_merge(struct vg_sketch *dst, const struct vg_sketch *src);
+
+/* The q-quantile (0 <= q <= 1) of the values, NaN when empty. */
+double vg_sketch_quantile(const struct vg_sketch *s, double q);
+
+/* The bucket index of a positive value (exposed for tests). */
+int32_t vg_sketch_index(const struct vg_sketch_map *m, double v);
+
+#endif

@@ -1,0 +1,381 @@
+#include "aggregate/table.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/err.h"
+
+#define ARENA_CHUNK (64u << 10)
+
+struct arena_chunk {
+	struct arena_chunk *next;
+	size_t used, cap;
+	char data[];
+};
+
+/* Per (window, kind) key counts, for the cardinality cap. A table holds a
+ * handful of windows at a time, so a short list does. */
+struct wcount {
+	int64_t window;
+	uint32_t keys[VG_AGG_KINDS];
+};
+
+struct vg_table {
+	struct vg_table_params p;
+	struct vg_agg_entry *entries; /* insertion order; reused after reset */
+	size_t n, cap, ever;          /* ever: entries initialised (sketches allocated) */
+	uint32_t *slots;              /* open addressing: entry index + 1, 0 empty */
+	size_t n_slots;               /* power of two, at least 2x n */
+	struct arena_chunk *arena, *arena_cur;
+	struct wcount *wc;
+	size_t n_wc, cap_wc;
+	uint64_t overflow;
+};
+
+static uint64_t mix(uint64_t h, uint64_t v)
+{
+	h ^= v + 0x9E3779B97F4A7C15ull + (h << 6) + (h >> 2);
+	h *= 0xBF58476D1CE4E5B9ull;
+	return h ^ (h >> 31);
+}
+
+static uint64_t hash_str(uint64_t h, vg_str s)
+{
+	size_t i = 0;
+	uint64_t w;
+
+	for (; i + 8 < s.len; i += 8) {
+		memcpy(&w, s.p + i, 8);
+		h = mix(h, w);
+	}
+	/* The last 1..8 bytes (overlapping earlier ones is fine for a hash). */
+	w = s.len >= 8 ? 0 : vg_load_tail(s.p, s.len);
+	if (s.len >= 8)
+		memcpy(&w, s.p + s.len - 8, 8);
+	return mix(h, w ^ ((uint64_t)s.len << 56));
+}
+
+uint64_t vg_agg_hash_service(vg_str service)
+{
+	return hash_str(0x51ED27A3C4B1F96Dull, service);
+}
+
+uint64_t vg_agg_hash_finish(const struct vg_agg_key *k, uint64_t h)
+{
+	h = mix(h, (uint64_t)k->window ^ ((uint64_t)k->kind << 56 | (uint64_t)k->category << 48 |
+					  (uint64_t)k->level << 40 | (uint64_t)k->counter << 32));
+	if (k->kind == VG_AGG_HTTP) {
+		h = hash_str(h, k->endpoint);
+		h = hash_str(h, k->method);
+	}
+	return h;
+}
+
+uint64_t vg_agg_key_hash(const struct vg_agg_key *k)
+{
+	return vg_agg_hash_finish(k, vg_agg_hash_service(k->service));
+}
+
+static bool key_eq(const struct vg_agg_key *a, const struct vg_agg_key *b)
+{
+	return a->window == b->window && a->kind == b->kind && a->category == b->category && a->level == b->level &&
+	       a->counter == b->counter && vg_str_eq(a->service, b->service) &&
+	       vg_str_eq(a->endpoint, b->endpoint) && vg_str_eq(a->method, b->method);
+}
+
+int vg_table_create(struct vg_table **out, const struct vg_table_params *p)
+{
+	struct vg_table *t = calloc(1, sizeof(*t));
+
+	*out = NULL;
+	if (!t)
+		return VG_ERR_NOMEM;
+	t->p = *p;
+	t->n_slots = 1024;
+	t->slots = calloc(t->n_slots, sizeof(*t->slots));
+	if (!t->slots) {
+		free(t);
+		return VG_ERR_NOMEM;
+	}
+	*out = t;
+	return VG_OK;
+}
+
+void vg_table_destroy(struct vg_table *t)
+{
+	if (!t)
+		return;
+	for (size_t i = 0; i < t->ever; i++) {
+		vg_sketch_free(&t->entries[i].latency);
+		free(t->entries[i].samples);
+	}
+	free(t->entries);
+	free(t->slots);
+	free(t->wc);
+	for (struct arena_chunk *c = t->arena, *next; c; c = next) {
+		next = c->next;
+		free(c);
+	}
+	free(t);
+}
+
+void vg_table_reset(struct vg_table *t)
+{
+	if (t->n)
+		memset(t->slots, 0, t->n_slots * sizeof(*t->slots));
+	t->n = 0;
+	t->n_wc = 0;
+	t->overflow = 0;
+	for (struct arena_chunk *c = t->arena; c; c = c->next)
+		c->used = 0;
+	t->arena_cur = t->arena;
+}
+
+static char *arena_copy(struct vg_table *t, vg_str s)
+{
+	struct arena_chunk *c = t->arena_cur;
+
+	while (c && c->used + s.len > c->cap)
+		c = c->next;
+	if (!c) {
+		size_t cap = s.len > ARENA_CHUNK ? s.len : ARENA_CHUNK;
+
+		if (!(c = malloc(sizeof(*c) + cap)))
+			return NULL;
+		c->used = 0;
+		c->cap = cap;
+		c->next = NULL;
+		/* Append, so chunks are reused in order after a reset. */
+		struct arena_chunk **tail = &t->arena;
+
+		while (*tail)
+			tail = &(*tail)->next;
+		*tail = c;
+	}
+	t->arena_cur = c;
+	char *d = c->data + c->used;
+
+	if (s.len)
+		memcpy(d, s.p, s.len);
+	c->used += s.len;
+	return d;
+}
+
+static int grow_slots(struct vg_table *t)
+{
+	size_t n = t->n_slots * 2;
+	uint32_t *s = calloc(n, sizeof(*s));
+
+	if (!s)
+		return VG_ERR_NOMEM;
+	for (size_t i = 0; i < t->n; i++) {
+		size_t h = (size_t)t->entries[i].hash & (n - 1);
+
+		while (s[h])
+			h = (h + 1) & (n - 1);
+		s[h] = (uint32_t)(i + 1);
+	}
+	free(t->slots);
+	t->slots = s;
+	t->n_slots = n;
+	return VG_OK;
+}
+
+static struct wcount *window_count(struct vg_table *t, int64_t window)
+{
+	for (size_t i = t->n_wc; i-- > 0;) {
+		if (t->wc[i].window == window)
+			return &t->wc[i];
+	}
+	if (t->n_wc == t->cap_wc) {
+		size_t cap = t->cap_wc ? t->cap_wc * 2 : 8;
+		struct wcount *w = realloc(t->wc, cap * sizeof(*w));
+
+		if (!w)
+			return NULL;
+		t->wc = w;
+		t->cap_wc = cap;
+	}
+	struct wcount *w = &t->wc[t->n_wc++];
+
+	memset(w, 0, sizeof(*w));
+	w->window = window;
+	return w;
+}
+
+static struct vg_agg_entry *insert(struct vg_table *t, const struct vg_agg_key *key, uint64_t h, size_t slot)
+{
+	if (t->n == t->cap) {
+		size_t cap = t->cap ? t->cap * 2 : 256;
+		struct vg_agg_entry *e = realloc(t->entries, cap * sizeof(*e));
+
+		if (!e)
+			return NULL;
+		t->entries = e;
+		t->cap = cap;
+	}
+	struct vg_agg_entry *e = &t->entries[t->n];
+
+	if (t->n == t->ever) {
+		memset(e, 0, sizeof(*e));
+		vg_sketch_init(&e->latency, t->p.map);
+		t->ever++;
+	} else {
+		vg_sketch_reset(&e->latency);
+		e->n_samples = 0;
+	}
+	e->key = *key;
+	e->hash = h;
+	e->count = e->errors_4xx = e->errors_5xx = 0;
+	e->key.service.p = arena_copy(t, key->service);
+	e->key.endpoint.p = arena_copy(t, key->endpoint);
+	e->key.method.p = arena_copy(t, key->method);
+	if ((key->service.len && !e->key.service.p) || (key->endpoint.len && !e->key.endpoint.p) ||
+	    (key->method.len && !e->key.method.p))
+		return NULL;
+	t->slots[slot] = (uint32_t)(t->n + 1);
+	t->n++;
+	return e;
+}
+
+static struct vg_agg_entry *lookup(struct vg_table *t, const struct vg_agg_key *key, uint64_t h, size_t *slot)
+{
+	size_t mask = t->n_slots - 1, i = (size_t)h & mask;
+	uint32_t ix;
+
+	while ((ix = t->slots[i]) != 0) {
+		struct vg_agg_entry *e = &t->entries[ix - 1];
+
+		if (e->hash == h && key_eq(&e->key, key))
+			return e;
+		i = (i + 1) & mask;
+	}
+	*slot = i;
+	return NULL;
+}
+
+struct vg_agg_entry *vg_table_get(struct vg_table *t, const struct vg_agg_key *key)
+{
+	return vg_table_get_hashed(t, key, vg_agg_key_hash(key));
+}
+
+struct vg_agg_entry *vg_table_get_hashed(struct vg_table *t, const struct vg_agg_key *key, uint64_t h)
+{
+	size_t slot;
+	struct vg_agg_entry *e = lookup(t, key, h, &slot);
+
+	if (e)
+		return e;
+	if (2 * (t->n + 1) > t->n_slots) {
+		if (grow_slots(t) != VG_OK)
+			return NULL;
+		lookup(t, key, h, &slot);
+	}
+	struct wcount *wc = window_count(t, key->window);
+
+	if (!wc)
+		return NULL;
+	if (wc->keys[key->kind] >= t->p.max_keys) {
+		/* Past the cap: this window's __other__ entry of the kind. */
+		struct vg_agg_key other = *key;
+
+		t->overflow++;
+		other.service = VG_STR_LIT(VG_AGG_OTHER);
+		other.endpoint = key->kind == VG_AGG_HTTP ? VG_STR_LIT(VG_AGG_OTHER) : VG_STR_NULL;
+		other.method = key->kind == VG_AGG_HTTP ? VG_STR_LIT(VG_AGG_OTHER) : VG_STR_NULL;
+		h = vg_agg_key_hash(&other);
+		if ((e = lookup(t, &other, h, &slot)) != NULL)
+			return e;
+		return insert(t, &other, h, slot); /* the cap's one extra key */
+	}
+	wc->keys[key->kind]++;
+	return insert(t, key, h, slot);
+}
+
+int vg_table_add_latency(struct vg_table *t, struct vg_agg_entry *e, double ms)
+{
+	if (isnan(ms))
+		return VG_OK;
+	if (t->p.exact && ms >= 0 && !isinf(ms)) {
+		if (e->n_samples == e->cap_samples) {
+			size_t cap = e->cap_samples ? e->cap_samples * 2 : 64;
+			double *s = realloc(e->samples, cap * sizeof(*s));
+
+			if (!s)
+				return VG_ERR_NOMEM;
+			e->samples = s;
+			e->cap_samples = cap;
+		}
+		e->samples[e->n_samples++] = ms;
+	}
+	return vg_sketch_add(&e->latency, ms);
+}
+
+int vg_table_merge(struct vg_table *dst, const struct vg_table *src, int64_t from, int64_t to)
+{
+	dst->overflow += src->overflow;
+	for (size_t i = 0; i < src->n; i++) {
+		const struct vg_agg_entry *s = &src->entries[i];
+
+		if (s->key.window < from || s->key.window >= to)
+			continue;
+		struct vg_agg_entry *d = vg_table_get_hashed(dst, &s->key, s->hash);
+
+		if (!d)
+			return VG_ERR_NOMEM;
+		d->count += s->count;
+		d->errors_4xx += s->errors_4xx;
+		d->errors_5xx += s->errors_5xx;
+		if (vg_sketch_merge(&d->latency, &s->latency) != VG_OK)
+			return VG_ERR_NOMEM;
+		for (size_t k = 0; k < s->n_samples; k++) {
+			if (d->n_samples == d->cap_samples) {
+				size_t cap = d->cap_samples ? d->cap_samples * 2 : 64;
+
+				while (cap < d->n_samples + s->n_samples - k)
+					cap *= 2;
+				double *p = realloc(d->samples, cap * sizeof(*p));
+
+				if (!p)
+					return VG_ERR_NOMEM;
+				d->samples = p;
+				d->cap_samples = cap;
+			}
+			d->samples[d->n_samples++] = s->samples[k];
+		}
+	}
+	return VG_OK;
+}
+
+size_t vg_table_size(const struct vg_table *t)
+{
+	return t->n;
+}
+
+struct vg_agg_entry *vg_table_entry(const struct vg_table *t, size_t i)
+{
+	return i < t->n ? &t->entries[i] : NULL;
+}
+
+uint64_t vg_table_overflow(const struct vg_table *t)
+{
+	return t->overflow;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+double vg_agg_quantile(struct vg_agg_entry *e, double q, bool exact)
+{
+	if (!exact)
+		return vg_sketch_quantile(&e->latency, q);
+	if (e->n_samples == 0)
+		return NAN;
+	qsort(e->samples, e->n_samples, sizeof(double), cmp_double);
+	return e->samples[(size_t)(q * (double)(e->n_samples - 1))];
+}

@@ -1,0 +1,106 @@
+/* vigil: the aggregation table.
+ *
+ * A hash table of aggregates keyed by (window, kind, labels): HTTP request
+ * stats per (service, endpoint, method), record counts per (service,
+ * category, level), and pattern counters per (counter, service). Label
+ * strings are copied into the table's own arena on first insert, so keys
+ * never point into message buffers.
+ *
+ * Reset empties the table but keeps every allocation (entries, sketch
+ * buckets, arena, sample arrays) for reuse: after warm-up a table does not
+ * allocate. Past max_keys distinct keys of one kind in one window, new keys
+ * fold into "__other__" labels and are counted in `overflow`.
+ *
+ * Not thread-safe: one writer (a worker's shard) or the closer after a
+ * quiescent handover. */
+#ifndef VG_TABLE_H
+#define VG_TABLE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "aggregate/sketch.h"
+#include "core/str.h"
+
+enum vg_agg_kind {
+	VG_AGG_HTTP = 0, /* service, endpoint, method */
+	VG_AGG_LOG,      /* service, category, level */
+	VG_AGG_COUNTER,  /* counter, service */
+	VG_AGG_KINDS
+};
+
+/* The labels of one aggregate. Strings are views: into the caller's
+ * memory when passed to vg_table_get, into the table's arena in an entry. */
+struct vg_agg_key {
+	int64_t window; /* window index: start / window length */
+	uint8_t kind;   /* enum vg_agg_kind */
+	uint8_t category;
+	uint8_t level;
+	uint8_t counter;
+	vg_str service, endpoint, method;
+};
+
+/* One aggregate. */
+struct vg_agg_entry {
+	struct vg_agg_key key;
+	uint64_t hash;
+	uint64_t count;
+	uint64_t errors_4xx, errors_5xx;
+	struct vg_sketch latency; /* HTTP: durations in ms */
+	double *samples;          /* exact mode: every duration */
+	size_t n_samples, cap_samples;
+};
+
+struct vg_table_params {
+	const struct vg_sketch_map *map;
+	unsigned max_keys; /* per window and kind */
+	bool exact;        /* keep every duration sample too */
+};
+
+struct vg_table;
+
+int vg_table_create(struct vg_table **out, const struct vg_table_params *p);
+void vg_table_destroy(struct vg_table *t);
+
+/* Empty the table, keeping its memory. */
+void vg_table_reset(struct vg_table *t);
+
+/* The entry for key, inserted (zeroed) when new. Returns NULL only on
+ * allocation failure. A key past the per-window cap returns the window's
+ * __other__ entry of that kind. */
+struct vg_agg_entry *vg_table_get(struct vg_table *t, const struct vg_agg_key *key);
+
+/* The same with the key's hash already computed by vg_agg_key_hash (or
+ * from a shared prefix with vg_agg_hash_service / vg_agg_hash_finish). */
+struct vg_agg_entry *vg_table_get_hashed(struct vg_table *t, const struct vg_agg_key *key, uint64_t hash);
+
+/* Hashing in two steps, so a record's keys share the service's hash:
+ * vg_agg_key_hash(k) == vg_agg_hash_finish(k, vg_agg_hash_service(k->service)). */
+uint64_t vg_agg_hash_service(vg_str service);
+uint64_t vg_agg_hash_finish(const struct vg_agg_key *k, uint64_t service_hash);
+uint64_t vg_agg_key_hash(const struct vg_agg_key *k);
+
+/* Record one duration sample on an HTTP entry (sketch, and exact samples
+ * when the table keeps them). NaN (no duration) is ignored. */
+int vg_table_add_latency(struct vg_table *t, struct vg_agg_entry *e, double ms);
+
+/* Add every entry of src whose window is in [from, to) into dst (the
+ * same parameters). Returns 0 or VG_ERR_NOMEM. */
+int vg_table_merge(struct vg_table *dst, const struct vg_table *src, int64_t from, int64_t to);
+
+/* Entries in insertion order: vg_table_entry(t, i) for i < vg_table_size(t). */
+size_t vg_table_size(const struct vg_table *t);
+struct vg_agg_entry *vg_table_entry(const struct vg_table *t, size_t i);
+
+/* Keys folded into __other__ since the last reset. */
+uint64_t vg_table_overflow(const struct vg_table *t);
+
+/* The label value keys past the cap are folded into. */
+#define VG_AGG_OTHER "__other__"
+
+/* q-quantile of an entry's latencies: from the sketch, or exact (sorting
+ * the samples in place) when exact is set. NaN when there are none. */
+double vg_agg_quantile(struct vg_agg_entry *e, double q, bool exact);
+
+#endif

@@ -1,0 +1,495 @@
+#define _POSIX_C_SOURCE 200809L
+#include "aggregate/window.h"
+
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/clock.h"
+#include "core/err.h"
+
+/* Worker state word: IDLE, ENTERING (between announcing itself and
+ * reading the epoch), or IN(e) while writing into shard[e & 1]. */
+#define ST_IDLE 0u
+#define ST_ENTERING 1u
+#define ST_IN(e) (((uint64_t)(e) + 1) << 1)
+
+struct vg_wworker {
+	struct vg_windows *w;
+	struct vg_table *shard[2];
+	struct vg_table *cur;
+	uint64_t epoch;
+	int64_t max_ts;  /* largest event time seen (worker-private) */
+	int64_t last_ts; /* event time of the previous record, for fallback */
+	uint64_t records, late, no_time;
+	/* Published to the closer. */
+	_Atomic uint64_t state;
+	_Atomic int64_t progress_ts;
+	_Atomic int64_t active_ms; /* monotonic time of the last batch with records */
+	_Atomic uint64_t pub_records, pub_late, pub_no_time;
+	_Atomic bool finished;
+	bool had_records; /* in this batch */
+	/* Pad so two workers never share a cache line. */
+	char pad[64];
+};
+
+struct pending {
+	int64_t window;
+	struct vg_table *table;
+};
+
+struct vg_windows {
+	struct vg_windows_params p;
+	struct vg_wworker *workers;
+	_Atomic uint64_t epoch;
+	_Atomic int64_t open_from; /* windows below this are emitted */
+	/* Closer-owned. */
+	struct pending *pending;
+	size_t n_pending, cap_pending;
+	struct vg_table **spare; /* reset tables for reuse */
+	size_t n_spare, cap_spare;
+	int64_t *wins; /* scratch: windows present in a shard */
+	size_t cap_wins;
+	uint64_t closed, merged_late, overflow;
+	int64_t watermark;
+	bool flipped;      /* a flip awaits its quiescent point */
+	int64_t flip_wm;   /* watermark computed just before that flip */
+	bool flip_all_done;
+	int64_t idle_since_ms, idle_base_ts; /* clock-driven watermark while all idle */
+};
+
+static int64_t floor_div(int64_t a, int64_t b)
+{
+	int64_t q = a / b;
+
+	return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
+}
+
+static int64_t mono_ms(void)
+{
+	return (int64_t)(vg_clock_mono_s() * 1000.0);
+}
+
+int vg_windows_create(struct vg_windows **out, const struct vg_windows_params *p)
+{
+	struct vg_windows *w = calloc(1, sizeof(*w));
+	int rc = VG_ERR_NOMEM;
+
+	*out = NULL;
+	if (!w)
+		return VG_ERR_NOMEM;
+	if (p->workers == 0 || p->window_ms <= 0) {
+		free(w);
+		return VG_ERR_INVALID;
+	}
+	w->p = *p;
+	w->watermark = INT64_MIN;
+	w->idle_since_ms = -1;
+	atomic_init(&w->epoch, 0);
+	atomic_init(&w->open_from, INT64_MIN);
+	if (!(w->workers = calloc(p->workers, sizeof(*w->workers))))
+		goto out_free;
+	for (unsigned i = 0; i < p->workers; i++) {
+		struct vg_wworker *ww = &w->workers[i];
+
+		ww->w = w;
+		ww->max_ts = ww->last_ts = VG_TIME_NONE;
+		atomic_init(&ww->state, ST_IDLE);
+		atomic_init(&ww->progress_ts, VG_TIME_NONE);
+		atomic_init(&ww->active_ms, mono_ms());
+		atomic_init(&ww->finished, false);
+		for (int k = 0; k < 2; k++) {
+			if (vg_table_create(&ww->shard[k], &p->table) != VG_OK)
+				goto out_free;
+		}
+	}
+	*out = w;
+	return VG_OK;
+
+out_free:
+	vg_windows_destroy(w);
+	return rc;
+}
+
+void vg_windows_destroy(struct vg_windows *w)
+{
+	if (!w)
+		return;
+	for (unsigned i = 0; w->workers && i < w->p.workers; i++) {
+		vg_table_destroy(w->workers[i].shard[0]);
+		vg_table_destroy(w->workers[i].shard[1]);
+	}
+	free(w->workers);
+	for (size_t i = 0; i < w->n_pending; i++)
+		vg_table_destroy(w->pending[i].table);
+	free(w->pending);
+	for (size_t i = 0; i < w->n_spare; i++)
+		vg_table_destroy(w->spare[i]);
+	free(w->spare);
+	free(w->wins);
+	free(w);
+}
+
+struct vg_wworker *vg_windows_worker(struct vg_windows *w, unsigned i)
+{
+	return i < w->p.workers ? &w->workers[i] : NULL;
+}
+
+/* ---- worker side -------------------------------------------------------- */
+
+void vg_wworker_begin(struct vg_wworker *ww)
+{
+	/* Announce first, then read the epoch: with sequentially consistent
+	 * order, the closer either sees ENTERING (and waits) or this load
+	 * sees its new epoch. */
+	atomic_store(&ww->state, ST_ENTERING);
+	ww->epoch = atomic_load(&ww->w->epoch);
+	atomic_store(&ww->state, ST_IN(ww->epoch));
+	ww->cur = ww->shard[ww->epoch & 1];
+	ww->had_records = false;
+}
+
+int vg_wworker_add(struct vg_wworker *ww, const struct vg_record *rec, int64_t fallback_ms)
+{
+	struct vg_windows *w = ww->w;
+	int64_t ts = rec->ts_ms;
+
+	if (ts == VG_TIME_NONE) {
+		ww->no_time++;
+		ts = fallback_ms != VG_TIME_NONE ? fallback_ms : ww->last_ts != VG_TIME_NONE ? ww->last_ts
+											: vg_clock_now_ms();
+	}
+	ww->last_ts = ts;
+	ww->had_records = true;
+	int64_t win = floor_div(ts, w->p.window_ms);
+
+	/* Late: the window ended more than the allowed lateness before the
+	 * newest event this worker has seen (decided by the stream alone, not
+	 * by when the closer runs), or it has been emitted already. */
+	if ((ww->max_ts != VG_TIME_NONE && (win + 1) * w->p.window_ms <= ww->max_ts - w->p.lateness_ms) ||
+	    win < atomic_load_explicit(&w->open_from, memory_order_relaxed)) {
+		ww->late++;
+		return VG_OK;
+	}
+	if (ts > ww->max_ts)
+		ww->max_ts = ts;
+	ww->records++;
+
+	struct vg_table *t = ww->cur;
+	struct vg_agg_key k = {.window = win, .kind = VG_AGG_LOG, .category = rec->category, .level = rec->level,
+			       .service = rec->service};
+	uint64_t hs = vg_agg_hash_service(rec->service); /* shared by the record's keys */
+	struct vg_agg_entry *e = vg_table_get_hashed(t, &k, vg_agg_hash_finish(&k, hs));
+
+	if (!e)
+		return VG_ERR_NOMEM;
+	e->count++;
+	if (rec->status) {
+		k.kind = VG_AGG_HTTP;
+		k.category = k.level = 0;
+		k.endpoint = rec->endpoint;
+		k.method = rec->method;
+		if (!(e = vg_table_get_hashed(t, &k, vg_agg_hash_finish(&k, hs))))
+			return VG_ERR_NOMEM;
+		e->count++;
+		e->errors_4xx += rec->status >= 400 && rec->status < 500;
+		e->errors_5xx += rec->status >= 500;
+		if (vg_table_add_latency(t, e, rec->duration_ms) != VG_OK)
+			return VG_ERR_NOMEM;
+	}
+	for (uint32_t bits = rec->counters; bits; bits &= bits - 1) {
+		struct vg_agg_key c = {.window = win, .kind = VG_AGG_COUNTER,
+				       .counter = (uint8_t)__builtin_ctz(bits), .service = rec->service};
+
+		if (!(e = vg_table_get_hashed(t, &c, vg_agg_hash_finish(&c, hs))))
+			return VG_ERR_NOMEM;
+		e->count++;
+	}
+	return VG_OK;
+}
+
+void vg_wworker_end(struct vg_wworker *ww)
+{
+	atomic_store_explicit(&ww->progress_ts, ww->max_ts, memory_order_release);
+	atomic_store_explicit(&ww->pub_records, ww->records, memory_order_relaxed);
+	atomic_store_explicit(&ww->pub_late, ww->late, memory_order_relaxed);
+	atomic_store_explicit(&ww->pub_no_time, ww->no_time, memory_order_relaxed);
+	if (ww->had_records)
+		atomic_store_explicit(&ww->active_ms, mono_ms(), memory_order_relaxed);
+	/* Release: the closer that sees IDLE sees the shard writes too. */
+	atomic_store_explicit(&ww->state, ST_IDLE, memory_order_release);
+}
+
+void vg_wworker_finish(struct vg_wworker *ww)
+{
+	atomic_store(&ww->finished, true);
+}
+
+/* ---- closer side -------------------------------------------------------- */
+
+static struct vg_table *take_table(struct vg_windows *w)
+{
+	struct vg_table *t = NULL;
+
+	if (w->n_spare)
+		return w->spare[--w->n_spare];
+	if (vg_table_create(&t, &w->p.table) != VG_OK)
+		return NULL;
+	return t;
+}
+
+static void give_table(struct vg_windows *w, struct vg_table *t)
+{
+	vg_table_reset(t);
+	if (w->n_spare == w->cap_spare) {
+		size_t cap = w->cap_spare ? w->cap_spare * 2 : 8;
+		struct vg_table **s = realloc(w->spare, cap * sizeof(*s));
+
+		if (!s) {
+			vg_table_destroy(t);
+			return;
+		}
+		w->spare = s;
+		w->cap_spare = cap;
+	}
+	w->spare[w->n_spare++] = t;
+}
+
+/* The pending table of a window, created in order. */
+static struct vg_table *pending_for(struct vg_windows *w, int64_t win)
+{
+	size_t i = 0;
+
+	while (i < w->n_pending && w->pending[i].window < win)
+		i++;
+	if (i < w->n_pending && w->pending[i].window == win)
+		return w->pending[i].table;
+	if (w->n_pending == w->cap_pending) {
+		size_t cap = w->cap_pending ? w->cap_pending * 2 : 8;
+		struct pending *p = realloc(w->pending, cap * sizeof(*p));
+
+		if (!p)
+			return NULL;
+		w->pending = p;
+		w->cap_pending = cap;
+	}
+	struct vg_table *t = take_table(w);
+
+	if (!t)
+		return NULL;
+	memmove(&w->pending[i + 1], &w->pending[i], (w->n_pending - i) * sizeof(*w->pending));
+	w->pending[i].window = win;
+	w->pending[i].table = t;
+	w->n_pending++;
+	return t;
+}
+
+/* Merge a quiescent shard into the pending windows and reset it. */
+static int drain_shard(struct vg_windows *w, struct vg_table *shard)
+{
+	int64_t open_from = atomic_load(&w->open_from);
+	size_t n = vg_table_size(shard), nw = 0;
+
+	w->overflow += vg_table_overflow(shard);
+	/* The distinct windows in the shard (few: usually one or two). */
+	for (size_t i = 0; i < n; i++) {
+		int64_t win = vg_table_entry(shard, i)->key.window;
+		size_t k = 0;
+
+		while (k < nw && w->wins[k] != win)
+			k++;
+		if (k < nw)
+			continue;
+		if (nw == w->cap_wins) {
+			size_t cap = w->cap_wins ? w->cap_wins * 2 : 16;
+			int64_t *p = realloc(w->wins, cap * sizeof(*p));
+
+			if (!p)
+				return VG_ERR_NOMEM;
+			w->wins = p;
+			w->cap_wins = cap;
+		}
+		w->wins[nw++] = win;
+	}
+	for (size_t k = 0; k < nw; k++) {
+		int64_t win = w->wins[k];
+
+		if (win < open_from) {
+			/* Written just as the window closed: late after all.
+			 * Every record has exactly one LOG entry, so those count
+			 * records. */
+			for (size_t i = 0; i < n; i++) {
+				const struct vg_agg_entry *e = vg_table_entry(shard, i);
+
+				if (e->key.window == win && e->key.kind == VG_AGG_LOG)
+					w->merged_late += e->count;
+			}
+			continue;
+		}
+		struct vg_table *t = pending_for(w, win);
+
+		if (!t || vg_table_merge(t, shard, win, win + 1) != VG_OK)
+			return VG_ERR_NOMEM;
+	}
+	vg_table_reset(shard);
+	return VG_OK;
+}
+
+/* The watermark from the workers' published progress. */
+static int64_t compute_watermark(struct vg_windows *w, bool *all_done)
+{
+	int64_t now = mono_ms(), lo = INT64_MAX, hi = INT64_MIN;
+	bool any_active = false;
+
+	*all_done = true;
+	for (unsigned i = 0; i < w->p.workers; i++) {
+		struct vg_wworker *ww = &w->workers[i];
+		int64_t prog = atomic_load_explicit(&ww->progress_ts, memory_order_acquire);
+		bool fin = atomic_load(&ww->finished);
+
+		if (prog != VG_TIME_NONE && prog > hi)
+			hi = prog;
+		if (fin)
+			continue;
+		*all_done = false;
+		if (now - atomic_load_explicit(&ww->active_ms, memory_order_relaxed) >= w->p.idle_timeout_ms)
+			continue; /* idle: does not hold the watermark back */
+		any_active = true;
+		if (prog == VG_TIME_NONE)
+			lo = INT64_MIN; /* active but no event time yet: hold everything */
+		else if (prog < lo)
+			lo = prog;
+	}
+	if (hi == INT64_MIN)
+		return INT64_MIN;
+	if (any_active) {
+		w->idle_since_ms = -1;
+		return lo == INT64_MIN ? INT64_MIN : lo - w->p.lateness_ms;
+	}
+	/* Everyone idle or finished: let the clock move the watermark. */
+	if (w->idle_since_ms < 0) {
+		w->idle_since_ms = now;
+		w->idle_base_ts = hi;
+	}
+	return w->idle_base_ts - w->p.lateness_ms + (now - w->idle_since_ms);
+}
+
+/* Have all workers left the batches they were in when the epoch became
+ * `old + 1`? */
+static bool quiescent(struct vg_windows *w, uint64_t old)
+{
+	for (unsigned i = 0; i < w->p.workers; i++) {
+		/* Acquire pairs with the worker's release in vg_wworker_end. */
+		uint64_t st = atomic_load_explicit(&w->workers[i].state, memory_order_acquire);
+
+		if (st == ST_ENTERING || st == ST_IN(old))
+			return false;
+	}
+	return true;
+}
+
+/* Start a phase: note the watermark, then flip. The watermark comes from
+ * progress published before the flip: every record it covers was written
+ * in a batch that has ended, so it is in a shard the phase drains. Progress
+ * read after the flip could cover records still in the new shards. */
+static void flip(struct vg_windows *w)
+{
+	w->flip_wm = compute_watermark(w, &w->flip_all_done);
+	atomic_store(&w->epoch, atomic_load(&w->epoch) + 1);
+	w->flipped = true;
+}
+
+static int emit_closed(struct vg_windows *w, int64_t wm, vg_window_fn fn, void *arg)
+{
+	int rc = VG_OK;
+
+	if (wm > w->watermark)
+		w->watermark = wm;
+	while (w->n_pending > 0) {
+		int64_t win = w->pending[0].window;
+		int64_t start = win * w->p.window_ms, end = start + w->p.window_ms;
+
+		if (!(w->watermark >= end))
+			break;
+		struct vg_window out = {.start_ms = start, .end_ms = end, .table = w->pending[0].table};
+
+		/* Close first: records for it from now on are late. */
+		atomic_store(&w->open_from, win + 1);
+		rc = fn ? fn(&out, arg) : VG_OK;
+		w->closed++;
+		give_table(w, w->pending[0].table);
+		memmove(&w->pending[0], &w->pending[1], (w->n_pending - 1) * sizeof(*w->pending));
+		w->n_pending--;
+		if (rc != VG_OK)
+			return rc;
+	}
+	/* Nothing pending but time moved on: windows below the watermark are
+	 * closed too, so their stragglers count as late. */
+	if (w->watermark != INT64_MIN && w->watermark != INT64_MAX && w->n_pending == 0) {
+		int64_t below = floor_div(w->watermark, w->p.window_ms);
+
+		if (below > atomic_load(&w->open_from))
+			atomic_store(&w->open_from, below);
+	}
+	return VG_OK;
+}
+
+/* Finish the current phase: drain the old shards and emit. */
+static int finish_phase(struct vg_windows *w, bool flush, vg_window_fn fn, void *arg)
+{
+	uint64_t old = atomic_load(&w->epoch) - 1;
+	int rc;
+
+	for (unsigned i = 0; i < w->p.workers; i++) {
+		if ((rc = drain_shard(w, w->workers[i].shard[old & 1])) != VG_OK)
+			return rc;
+	}
+	w->flipped = false;
+	return emit_closed(w, (flush || w->flip_all_done) ? INT64_MAX : w->flip_wm, fn, arg);
+}
+
+int vg_windows_close(struct vg_windows *w, bool flush, vg_window_fn fn, void *arg)
+{
+	int rc;
+
+	if (!flush) {
+		/* Never wait: finish the phase if its workers are quiescent,
+		 * then start the next one. */
+		if (w->flipped) {
+			if (!quiescent(w, atomic_load(&w->epoch) - 1))
+				return VG_OK;
+			if ((rc = finish_phase(w, false, fn, arg)) != VG_OK)
+				return rc;
+		}
+		flip(w);
+		return VG_OK;
+	}
+	/* Flush: two full phases, waiting, so every shard is drained. */
+	for (int phase = 0; phase < 2; phase++) {
+		if (!w->flipped)
+			flip(w);
+		while (!quiescent(w, atomic_load(&w->epoch) - 1))
+			sched_yield();
+		if ((rc = finish_phase(w, phase == 1, fn, arg)) != VG_OK)
+			return rc;
+	}
+	return VG_OK;
+}
+
+void vg_windows_get_stats(struct vg_windows *w, struct vg_windows_stats *out)
+{
+	memset(out, 0, sizeof(*out));
+	for (unsigned i = 0; i < w->p.workers; i++) {
+		struct vg_wworker *ww = &w->workers[i];
+
+		out->records += atomic_load_explicit(&ww->pub_records, memory_order_relaxed);
+		out->late += atomic_load_explicit(&ww->pub_late, memory_order_relaxed);
+		out->no_time += atomic_load_explicit(&ww->pub_no_time, memory_order_relaxed);
+	}
+	out->records -= w->merged_late;
+	out->late += w->merged_late;
+	out->closed = w->closed;
+	out->overflow = w->overflow;
+	out->watermark_ms = w->watermark;
+}

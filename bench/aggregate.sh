@@ -1,0 +1,44 @@
+#!/bin/sh
+# make bench-aggregate: in one run on the same corpus, interleaved, median of
+# BENCH_RUNS (default 5): parse + classify alone (vigil classify --quiet),
+# parse + classify + aggregate with 1 and 2 threads (vigil aggregate
+# --quiet), and the sketch's insert cost.
+set -eu
+RECORDS=${BENCH_RECORDS:-1000000}
+RUNS=${BENCH_RUNS:-5}
+DIR=${BENCH_DIR:-bench/data}
+[ "$RUNS" -ge 3 ] || RUNS=3
+mkdir -p "$DIR"
+corpus="$DIR/corpus-$RECORDS.ndjson"
+if [ ! -s "$corpus" ] || [ bench/gen -nt "$corpus" ]; then
+	echo "aggregate.sh: generating $corpus" >&2
+	bench/gen --count "$RECORDS" --seed 1 >"$corpus.tmp" && mv "$corpus.tmp" "$corpus"
+fi
+res="$DIR/aggregate-results.txt"
+: >"$res"
+secs() { sed -n 's/.*"seconds":\([0-9.]*\).*/\1/p'; }
+i=0
+while [ "$i" -lt "$RUNS" ]; do
+	i=$((i + 1))
+	[ -t 2 ] && printf 'aggregate.sh: run %d/%d\r' "$i" "$RUNS" >&2
+	echo "classify $(./vigil classify --quiet "$corpus" 2>&1 >/dev/null | tail -n 1 | secs)" >>"$res"
+	echo "agg1 $(./vigil aggregate --quiet --threads 1 "$corpus" 2>&1 >/dev/null | tail -n 1 | secs)" >>"$res"
+	echo "agg2 $(./vigil aggregate --quiet --threads 2 "$corpus" 2>&1 >/dev/null | tail -n 1 | secs)" >>"$res"
+done
+[ -t 2 ] && printf '\n' >&2
+median() { awk -v k="$1" '$1 == k { print $2 }' "$res" | sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
+c=$(median classify) a1=$(median agg1) a2=$(median agg2)
+sk=$(bench/bench_sketch | sed -n 's/.*"ns_per_op":\([0-9.]*\).*/\1/p')
+bytes=$(wc -c <"$corpus")
+awk -v n="$RECORDS" -v b="$bytes" -v c="$c" -v a1="$a1" -v a2="$a2" -v sk="$sk" -v runs="$RUNS" 'BEGIN {
+	printf "aggregate benchmark: %d records, %.1f MB, median of %d runs (interleaved)\n", n, b / 1e6, runs
+	printf "%-36s %12s %9s %9s\n", "stage", "records/s", "MB/s", "seconds"
+	printf "%-36s %12.0f %9.1f %9.3f\n", "parse + classify", n / c, b / 1e6 / c, c
+	printf "%-36s %12.0f %9.1f %9.3f\n", "parse + classify + aggregate, 1 thr", n / a1, b / 1e6 / a1, a1
+	printf "%-36s %12.0f %9.1f %9.3f\n", "parse + classify + aggregate, 2 thr", n / a2, b / 1e6 / a2, a2
+	printf "aggregation adds %.1f%% to parse + classify (target <= 15%%)\n", (a1 - c) / c * 100
+	printf "2 threads: %.2fx one thread (target >= 1.7x)\n", a1 / a2
+	printf "sketch insert: %.1f ns/op\n", sk
+	printf "per core vs Fluent Bit stream processor (255k rec/s, stated): %.1fx\n", n / a1 / 255000
+	printf "{\"records\":%d,\"classify_s\":%s,\"aggregate_1t_s\":%s,\"aggregate_2t_s\":%s,\"overhead_pct\":%.1f,\"scaling_2t\":%.2f,\"sketch_ns\":%s}\n", n, c, a1, a2, (a1 - c) / c * 100, a1 / a2, sk > "/dev/stderr"
+}' 2>"$DIR/aggregate-summary.json"

@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# vigil aggregate: quantiles within the sketch's accuracy of --exact, counts
+# and error rates identical, the same rows with 1 and 2 threads, and the
+# command's behaviour. AGG_RECORDS sets the size (default 1,000,000).
+. "$(dirname "$0")/../lib.sh"
+n=${AGG_RECORDS:-1000000}
+
+"$GEN" --count "$n" --seed 3 >"$TMP/logs.ndjson"
+"$VIGIL" aggregate "$TMP/logs.ndjson" >"$TMP/sketch" 2>"$TMP/sketch.err"
+expect_eq "aggregate exits 0" "$?" 0
+"$VIGIL" aggregate --exact "$TMP/logs.ndjson" >"$TMP/exact" 2>/dev/null
+expect_eq "aggregate --exact exits 0" "$?" 0
+expect_eq "same rows with and without --exact" "$(wc -l <"$TMP/sketch")" "$(wc -l <"$TMP/exact")"
+
+# HTTP rows to "key count 4xx 5xx rate p50 p95 p99 max", joined on the key.
+http_rows() {
+	grep '"endpoint"' "$1" | sed -E 's/^\{"window_start":"([^"]*)".*"service":("[^"]*"|null),"endpoint":("[^"]*"|null),"method":("[^"]*"|null),"count":([0-9]+),"errors_4xx":([0-9]+),"errors_5xx":([0-9]+),"error_rate":([^,]*),"p50":([^,]*),"p95":([^,]*),"p99":([^,]*),"max":([^}]*)\}$/\1|\2|\3|\4 \5 \6 \7 \8 \9/' | sort
+}
+http_rows "$TMP/sketch" >"$TMP/s.rows"
+http_rows "$TMP/exact" >"$TMP/e.rows"
+grep '"endpoint"' "$TMP/sketch" | sed -E 's/.*"p50":([^,]*),"p95":([^,]*),"p99":([^,]*),"max":([^}]*)\}$/\1 \2 \3 \4/' | sort >"$TMP/s.q"
+grep '"endpoint"' "$TMP/exact" | sed -E 's/.*"p50":([^,]*),"p95":([^,]*),"p99":([^,]*),"max":([^}]*)\}$/\1 \2 \3 \4/' | sort >/dev/null
+# Put quantiles next to each other by key.
+quant() { grep '"endpoint"' "$1" | sed -E 's/^\{"window_start":"([^"]*)".*"service":("[^"]*"|null),"endpoint":("[^"]*"|null),"method":("[^"]*"|null),"count":([0-9]+),"errors_4xx":([0-9]+),"errors_5xx":([0-9]+),"error_rate":([^,]*),"p50":([^,]*),"p95":([^,]*),"p99":([^,]*),"max":([^}]*)\}$/\1|\2|\3|\4 \5 \6 \7 \8 \9 \10 \11 \12/' | sort; }
+quant "$TMP/sketch" >"$TMP/sq"
+quant "$TMP/exact" >"$TMP/eq"
+join "$TMP/sq" "$TMP/eq" | awk '
+	{ keys++
+	  if ($2 != $10 || $3 != $11 || $4 != $12 || $5 != $13) { cnt++; if (cnt <= 3) print "note count/rate differ: " $0 }
+	  if ($2 >= 100) {
+		checked++
+		for (i = 6; i <= 9; i++) {
+			e = $(i + 8); s = $i
+			if (e == "null" || s == "null") { bad++; continue }
+			err = (s > e ? s - e : e - s) / (e > 0 ? e : 1)
+			if (err > worst) worst = err
+			if (err > 0.01) { bad++; if (bad <= 3) print "note quantile off: " $0 }
+		}
+	  } }
+	END { printf "summary %d %d %d %d %.5f\n", keys, checked, cnt + 0, bad + 0, worst }' >"$TMP/cmp"
+grep '^note' "$TMP/cmp" || true
+read -r _ keys checked cnt bad worst < <(grep '^summary' "$TMP/cmp")
+echo "note aggregate: $keys HTTP keys, $checked with 100+ samples; worst quantile error $worst"
+expect_eq "every HTTP row of the sketch run has an --exact twin" "$keys" "$(wc -l <"$TMP/eq")"
+expect_eq "counts, 4xx, 5xx and error rates identical to --exact" "$cnt" 0
+expect_eq "every quantile within 1% of --exact (keys with 100+ samples)" "$bad" 0
+if [ "$checked" -gt 100 ]; then ok "enough keys compared"; else fail "enough keys compared" "$checked"; fi
+# Non-HTTP rows are identical.
+cmp -s <(grep -v '"endpoint"' "$TMP/sketch" | sort) <(grep -v '"endpoint"' "$TMP/exact" | sort)
+expect_eq "record-count and counter rows identical to --exact" "$?" 0
+
+"$VIGIL" aggregate --threads 2 "$TMP/logs.ndjson" 2>"$TMP/t2.err" | sort >"$TMP/t2"
+cmp -s "$TMP/t2" <(sort "$TMP/sketch")
+expect_eq "same rows with --threads 2 and --threads 1" "$?" 0
+
+# Every record is counted once: record-count rows add up to the input.
+total=$(grep '"level"' "$TMP/sketch" | sed -E 's/.*"count":([0-9]+)\}$/\1/' | awk '{ s += $1 } END { print s }')
+expect_eq "record-count rows add up to every record" "$total" "$n"
+check "summary is the last line" grep -q '^{"records":'"$n"',"rejected":0,.*"late":0,.*"windows":' <(tail -n 1 "$TMP/sketch.err")
+check "pattern counter rows present" grep -q '"counter":"auth_failures"' "$TMP/sketch"
+
+# --window chooses the window length.
+head -n 120000 "$TMP/logs.ndjson" >"$TMP/small.ndjson"
+"$VIGIL" aggregate --window 1m "$TMP/small.ndjson" >"$TMP/w1m" 2>/dev/null
+first=$(head -n 1 "$TMP/w1m" | sed -E 's/.*"window_start":"([^"]*)","window_end":"([^"]*)".*/\1 \2/')
+expect_eq "--window 1m: windows are one minute" "$first" "2026-11-01T00:00:00.000Z 2026-11-01T00:01:00.000Z"
+"$VIGIL" aggregate --window 5x "$TMP/small.ndjson" >/dev/null 2>&1
+expect_eq "bad --window is a usage error" "$?" 2
+"$VIGIL" aggregate --threads 0 "$TMP/small.ndjson" >/dev/null 2>&1
+expect_eq "bad --threads is a usage error" "$?" 2
+
+# Late records: one far behind the stream is counted, not aggregated.
+{ head -n 30000 "$TMP/small.ndjson"; echo '{"timestamp":"2026-10-31T00:00:00Z","level":"info","service":"late"}'; } >"$TMP/late.ndjson"
+"$VIGIL" aggregate "$TMP/late.ndjson" >"$TMP/late.out" 2>"$TMP/late.err"
+check "a record past its window's close is counted late" grep -q '"late":1,' "$TMP/late.err"
+if grep -q '"service":"late"' "$TMP/late.out"; then fail "a late record is not aggregated" "found"; else ok "a late record is not aggregated"; fi
+
+# Bad records are counted, never aggregated, never fatal.
+printf '{"level":"info","timestamp":"2026-11-01T00:00:01Z","service":"a"}\n{bad\n[1]\n' >"$TMP/bad.ndjson"
+"$VIGIL" aggregate "$TMP/bad.ndjson" >"$TMP/bad.out" 2>"$TMP/bad.err"
+expect_eq "bad records: exit 0" "$?" 0
+check "bad records counted by reason" grep -q '"rejected":2,"rejected_by_reason":{"not_object":1,"syntax":1}' "$TMP/bad.err"
