@@ -145,6 +145,13 @@ void vg_sketch_reset(struct vg_sketch *s)
 	s->max = -INFINITY;
 }
 
+static inline uint32_t sat_add(uint32_t a, uint64_t b)
+{
+	uint64_t s = (uint64_t)a + b;
+
+	return s > UINT32_MAX ? UINT32_MAX : (uint32_t)s;
+}
+
 /* Invariant: every store slot outside bins[0..len) is zero. */
 
 /* Re-home the used buckets in a store of at least `need` buckets, with
@@ -159,7 +166,7 @@ static int restore(struct vg_sketch *s, uint32_t need, uint32_t below)
 		cap = 2 * VG_SKETCH_MAX_BUCKETS;
 	if (below + s->len > cap)
 		below = cap - s->len;
-	uint64_t *st = calloc(cap, sizeof(*st));
+	uint32_t *st = calloc(cap, sizeof(*st));
 
 	if (!st)
 		return VG_ERR_NOMEM;
@@ -271,7 +278,7 @@ static int64_t slot_for(struct vg_sketch *s, int32_t i)
 			s->bins = s->store + s->cap / 2;
 			s->len = 1;
 		}
-		s->bins[0] += folded;
+		s->bins[0] = sat_add(s->bins[0], folded);
 		s->collapsed += folded;
 		need = VG_SKETCH_MAX_BUCKETS;
 	}
@@ -295,7 +302,8 @@ int vg_sketch_add(struct vg_sketch *s, double v)
 			s->rejected++;
 			return VG_ERR_NOMEM;
 		}
-		s->bins[k]++;
+		if (s->bins[k] != UINT32_MAX)
+			s->bins[k]++;
 	}
 	s->count++;
 	s->sum += v;
@@ -324,10 +332,10 @@ int vg_sketch_merge(struct vg_sketch *dst, const struct vg_sketch *src)
 			return VG_ERR_NOMEM;
 		if (dst->offset <= src->offset &&
 		    (int64_t)src->offset + src->len <= (int64_t)dst->offset + dst->len) {
-			uint64_t *d = dst->bins + (src->offset - dst->offset);
+			uint32_t *d = dst->bins + (src->offset - dst->offset);
 
 			for (uint32_t k = 0; k < src->len; k++)
-				d[k] += src->bins[k];
+				d[k] = sat_add(d[k], src->bins[k]);
 			goto counts;
 		}
 		for (uint32_t k = 0; k < src->len; k++) {
@@ -337,7 +345,7 @@ int vg_sketch_merge(struct vg_sketch *dst, const struct vg_sketch *src)
 
 			if (d < 0)
 				return VG_ERR_NOMEM;
-			dst->bins[d] += src->bins[k];
+			dst->bins[d] = sat_add(dst->bins[d], src->bins[k]);
 		}
 	}
 counts:
@@ -351,6 +359,14 @@ counts:
 	if (src->max > dst->max)
 		dst->max = src->max;
 	return VG_OK;
+}
+
+void vg_sketch_swap(struct vg_sketch *a, struct vg_sketch *b)
+{
+	struct vg_sketch t = *a;
+
+	*a = *b;
+	*b = t;
 }
 
 double vg_sketch_quantile(const struct vg_sketch *s, double q)

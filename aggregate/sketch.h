@@ -18,7 +18,10 @@
  * in `rejected`, never inserted.
  *
  * Merge adds buckets: merging sketches of the same scale gives exactly the
- * sketch of the union. Not thread-safe: one writer, or external handover. */
+ * sketch of the union. Bucket counts are 32-bit and saturate (a bucket of a
+ * one-hour range reaches 2^32 only past a million requests a second for one
+ * key); count, zero and the other totals are 64-bit. Not thread-safe: one
+ * writer, or external handover. */
 #ifndef VG_SKETCH_H
 #define VG_SKETCH_H
 
@@ -45,10 +48,10 @@ double vg_sketch_map_error(const struct vg_sketch_map *m);
 
 struct vg_sketch {
 	const struct vg_sketch_map *map;
-	uint64_t *bins;  /* bins[k] counts bucket offset + k, k < len */
+	uint32_t *bins;  /* bins[k] counts bucket offset + k, k < len (saturating) */
 	int32_t offset;  /* bucket index of bins[0] */
 	uint32_t len;    /* buckets in use */
-	uint64_t *store; /* allocation; bins points into it, with room on both sides */
+	uint32_t *store; /* allocation; bins points into it, with room on both sides */
 	uint32_t cap;    /* buckets in store */
 	uint64_t count; /* values inserted, zero bucket included */
 	uint64_t zero;  /* values in the zero bucket */
@@ -71,6 +74,10 @@ int vg_sketch_add(struct vg_sketch *s, double v);
 /* Add every value of src into dst (same mapping). Returns 0,
  * VG_ERR_INVALID on different mappings, or VG_ERR_NOMEM. */
 int vg_sketch_merge(struct vg_sketch *dst, const struct vg_sketch *src);
+
+/* Exchange the contents of two sketches of the same mapping (O(1)): how a
+ * new aggregate takes over a shard's sketch instead of copying it. */
+void vg_sketch_swap(struct vg_sketch *a, struct vg_sketch *b);
 
 /* The q-quantile (0 <= q <= 1) of the values, NaN when empty. */
 double vg_sketch_quantile(const struct vg_sketch *s, double q);

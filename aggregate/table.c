@@ -25,7 +25,7 @@ struct vg_table {
 	struct vg_table_params p;
 	struct vg_agg_entry *entries; /* insertion order; reused after reset */
 	size_t n, cap, ever;          /* ever: entries initialised (sketches allocated) */
-	uint32_t *slots;              /* open addressing: entry index + 1, 0 empty */
+	uint64_t *slots;              /* open addressing: hash tag << 32 | (entry index + 1); 0 empty */
 	size_t n_slots;               /* power of two, at least 2x n */
 	struct arena_chunk *arena, *arena_cur;
 	struct wcount *wc;
@@ -162,10 +162,17 @@ static char *arena_copy(struct vg_table *t, vg_str s)
 	return d;
 }
 
+/* A slot: the hash's top half as a tag, so most mismatches are decided
+ * without touching the entry, and the entry's index + 1. */
+static inline uint64_t slot_make(uint64_t hash, size_t ix)
+{
+	return (hash & 0xFFFFFFFF00000000ull) | (uint64_t)(ix + 1);
+}
+
 static int grow_slots(struct vg_table *t)
 {
 	size_t n = t->n_slots * 2;
-	uint32_t *s = calloc(n, sizeof(*s));
+	uint64_t *s = calloc(n, sizeof(*s));
 
 	if (!s)
 		return VG_ERR_NOMEM;
@@ -174,7 +181,7 @@ static int grow_slots(struct vg_table *t)
 
 		while (s[h])
 			h = (h + 1) & (n - 1);
-		s[h] = (uint32_t)(i + 1);
+		s[h] = slot_make(t->entries[i].hash, i);
 	}
 	free(t->slots);
 	t->slots = s;
@@ -234,7 +241,7 @@ static struct vg_agg_entry *insert(struct vg_table *t, const struct vg_agg_key *
 	if ((key->service.len && !e->key.service.p) || (key->endpoint.len && !e->key.endpoint.p) ||
 	    (key->method.len && !e->key.method.p))
 		return NULL;
-	t->slots[slot] = (uint32_t)(t->n + 1);
+	t->slots[slot] = slot_make(h, t->n);
 	t->n++;
 	return e;
 }
@@ -242,13 +249,15 @@ static struct vg_agg_entry *insert(struct vg_table *t, const struct vg_agg_key *
 static struct vg_agg_entry *lookup(struct vg_table *t, const struct vg_agg_key *key, uint64_t h, size_t *slot)
 {
 	size_t mask = t->n_slots - 1, i = (size_t)h & mask;
-	uint32_t ix;
+	uint64_t sl, tag = h & 0xFFFFFFFF00000000ull;
 
-	while ((ix = t->slots[i]) != 0) {
-		struct vg_agg_entry *e = &t->entries[ix - 1];
+	while ((sl = t->slots[i]) != 0) {
+		if ((sl & 0xFFFFFFFF00000000ull) == tag) {
+			struct vg_agg_entry *e = &t->entries[(uint32_t)sl - 1];
 
-		if (e->hash == h && key_eq(&e->key, key))
-			return e;
+			if (e->hash == h && key_eq(&e->key, key))
+				return e;
+		}
 		i = (i + 1) & mask;
 	}
 	*slot = i;
@@ -312,11 +321,25 @@ int vg_table_add_latency(struct vg_table *t, struct vg_agg_entry *e, double ms)
 	return vg_sketch_add(&e->latency, ms);
 }
 
-int vg_table_merge(struct vg_table *dst, const struct vg_table *src, int64_t from, int64_t to)
+static void swap_payload(struct vg_agg_entry *a, struct vg_agg_entry *b)
+{
+	double *sp = a->samples;
+	size_t n = a->n_samples, cap = a->cap_samples;
+
+	vg_sketch_swap(&a->latency, &b->latency);
+	a->samples = b->samples;
+	a->n_samples = b->n_samples;
+	a->cap_samples = b->cap_samples;
+	b->samples = sp;
+	b->n_samples = n;
+	b->cap_samples = cap;
+}
+
+static int merge(struct vg_table *dst, struct vg_table *src, int64_t from, int64_t to, bool steal)
 {
 	dst->overflow += src->overflow;
 	for (size_t i = 0; i < src->n; i++) {
-		const struct vg_agg_entry *s = &src->entries[i];
+		struct vg_agg_entry *s = &src->entries[i];
 
 		if (s->key.window < from || s->key.window >= to)
 			continue;
@@ -324,6 +347,16 @@ int vg_table_merge(struct vg_table *dst, const struct vg_table *src, int64_t fro
 
 		if (!d)
 			return VG_ERR_NOMEM;
+		if (steal && d->count == 0 && d->latency.count == 0 && d->latency.rejected == 0 &&
+		    d->n_samples == 0) {
+			/* New in dst: take src's payload, leave dst's empty one
+			 * (already zero) for src to reuse. */
+			d->count = s->count;
+			d->errors_4xx = s->errors_4xx;
+			d->errors_5xx = s->errors_5xx;
+			swap_payload(d, s);
+			continue;
+		}
 		d->count += s->count;
 		d->errors_4xx += s->errors_4xx;
 		d->errors_5xx += s->errors_5xx;
@@ -346,6 +379,17 @@ int vg_table_merge(struct vg_table *dst, const struct vg_table *src, int64_t fro
 		}
 	}
 	return VG_OK;
+}
+
+int vg_table_merge(struct vg_table *dst, const struct vg_table *src, int64_t from, int64_t to)
+{
+	/* Without stealing, src is only read. */
+	return merge(dst, (struct vg_table *)src, from, to, false);
+}
+
+int vg_table_absorb(struct vg_table *dst, struct vg_table *src, int64_t from, int64_t to)
+{
+	return merge(dst, src, from, to, true);
 }
 
 size_t vg_table_size(const struct vg_table *t)

@@ -41,12 +41,12 @@ struct vg_agg_key {
 	vg_str service, endpoint, method;
 };
 
-/* One aggregate. */
+/* One aggregate. The fields a lookup and an update touch come first. */
 struct vg_agg_entry {
-	struct vg_agg_key key;
 	uint64_t hash;
 	uint64_t count;
 	uint64_t errors_4xx, errors_5xx;
+	struct vg_agg_key key;
 	struct vg_sketch latency; /* HTTP: durations in ms */
 	double *samples;          /* exact mode: every duration */
 	size_t n_samples, cap_samples;
@@ -88,6 +88,10 @@ int vg_table_add_latency(struct vg_table *t, struct vg_agg_entry *e, double ms);
 /* Add every entry of src whose window is in [from, to) into dst (the
  * same parameters). Returns 0 or VG_ERR_NOMEM. */
 int vg_table_merge(struct vg_table *dst, const struct vg_table *src, int64_t from, int64_t to);
+
+/* Like vg_table_merge, but src is about to be reset: an entry new to dst
+ * takes over src's sketch and samples (O(1)) instead of copying them. */
+int vg_table_absorb(struct vg_table *dst, struct vg_table *src, int64_t from, int64_t to);
 
 /* Entries in insertion order: vg_table_entry(t, i) for i < vg_table_size(t). */
 size_t vg_table_size(const struct vg_table *t);

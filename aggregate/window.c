@@ -329,7 +329,7 @@ static int drain_shard(struct vg_windows *w, struct vg_table *shard)
 		}
 		struct vg_table *t = pending_for(w, win);
 
-		if (!t || vg_table_merge(t, shard, win, win + 1) != VG_OK)
+		if (!t || vg_table_absorb(t, shard, win, win + 1) != VG_OK)
 			return VG_ERR_NOMEM;
 	}
 	vg_table_reset(shard);

@@ -268,7 +268,7 @@ Test(sketch, reset_keeps_memory_and_forgets_values)
 
 	vg_sketch_init(&s, vg_sketch_map_get(0.01));
 	fill(&s, 1000, 7);
-	uint64_t *store = s.store;
+	uint32_t *store = s.store;
 
 	vg_sketch_reset(&s);
 	cr_expect_eq(s.count, 0);

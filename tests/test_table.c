@@ -96,7 +96,7 @@ Test(table, reset_reuses_memory)
 
 	for (int i = 1; i <= 100; i++)
 		vg_table_add_latency(t, e, i);
-	uint64_t *store = e->latency.store;
+	uint32_t *store = e->latency.store;
 
 	vg_table_reset(t);
 	cr_expect_eq(vg_table_size(t), 0u);
