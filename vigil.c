@@ -11,6 +11,7 @@
 
 #include <pthread.h>
 
+#include "aggregate/store.h"
 #include "aggregate/window.h"
 #include "core/buf.h"
 #include "core/clock.h"
@@ -307,6 +308,7 @@ struct agg_worker {
 struct agg_run {
 	struct stage st; /* config, paths, classifier (shared); ctx for thread 1 */
 	struct vg_windows *win;
+	struct vg_wstore *store; /* closed windows kept for rule windows */
 	bool exact, quiet;
 	unsigned threads;
 	struct agg_worker *workers;
@@ -428,6 +430,8 @@ static int emit_window(struct vg_window *win, void *arg)
 		vg_buf_puts(b, "}\n");
 	}
 	free(rows);
+	if (vg_wstore_add(run->store, win) != VG_OK)
+		return VG_ERR_NOMEM;
 	if (b->len >= (1u << 20) && vg_buf_write_fd(b, STDOUT_FILENO) != VG_OK)
 		return VG_ERR_IO;
 	return VG_OK;
@@ -647,6 +651,8 @@ static void agg_summary(struct agg_run *run, double seconds)
 	vg_buf_put_u64(&b, ws.closed);
 	vg_buf_puts(&b, ",\"keys_overflow\":");
 	vg_buf_put_u64(&b, ws.overflow);
+	vg_buf_puts(&b, ",\"store_bytes\":");
+	vg_buf_put_u64(&b, vg_wstore_bytes(run->store));
 	vg_buf_puts(&b, ",\"threads\":");
 	vg_buf_put_u64(&b, run->threads);
 	vg_buf_puts(&b, ",\"bytes\":");
@@ -676,7 +682,10 @@ static int agg_setup(struct agg_run *run, int64_t window_ms)
 			run->st.cfg->accuracy);
 		return VG_ERR_CONFIG;
 	}
-	if (vg_windows_create(&run->win, &wp) != VG_OK)
+	struct vg_wstore_params sp = {.window_ms = wp.window_ms, .ring_ms = 3600000, .retain_ms = 3 * 86400000LL,
+				      .map = wp.table.map};
+
+	if (vg_windows_create(&run->win, &wp) != VG_OK || vg_wstore_create(&run->store, &sp) != VG_OK)
 		return VG_ERR_NOMEM;
 	if (!(run->workers = calloc(run->threads, sizeof(*run->workers))))
 		return VG_ERR_NOMEM;
@@ -734,6 +743,7 @@ static void agg_teardown(struct agg_run *run)
 	vg_ring_destroy(run->free_chunks);
 	free(run->workers);
 	vg_windows_destroy(run->win);
+	vg_wstore_destroy(run->store);
 	vg_buf_free(&run->out);
 	stage_close(&run->st);
 }

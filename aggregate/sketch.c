@@ -361,6 +361,16 @@ counts:
 	return VG_OK;
 }
 
+int vg_sketch_add_bucket(struct vg_sketch *s, int32_t i, uint64_t n)
+{
+	int64_t k = slot_for(s, i);
+
+	if (k < 0)
+		return VG_ERR_NOMEM;
+	s->bins[k] = sat_add(s->bins[k], n);
+	return VG_OK;
+}
+
 void vg_sketch_swap(struct vg_sketch *a, struct vg_sketch *b)
 {
 	struct vg_sketch t = *a;

@@ -79,6 +79,11 @@ int vg_sketch_merge(struct vg_sketch *dst, const struct vg_sketch *src);
  * new aggregate takes over a shard's sketch instead of copying it. */
 void vg_sketch_swap(struct vg_sketch *a, struct vg_sketch *b);
 
+/* Add n values known to fall in bucket index i (rebuilding a sketch from
+ * stored buckets). Does not touch count, sum, min or max: the caller sets
+ * those. Returns 0 or VG_ERR_NOMEM. */
+int vg_sketch_add_bucket(struct vg_sketch *s, int32_t i, uint64_t n);
+
 /* The q-quantile (0 <= q <= 1) of the values, NaN when empty. */
 double vg_sketch_quantile(const struct vg_sketch *s, double q);
 

@@ -1,0 +1,386 @@
+#include "aggregate/store.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/err.h"
+
+#define TIER1_MS (60 * 1000)        /* roll-up width from the hour to 6 h */
+#define TIER1_SPAN_MS (6 * 3600000) /* then */
+#define TIER2_MS (10 * 60 * 1000)   /* to retain_ms */
+
+/* One aggregate of a frozen window. */
+struct fentry {
+	struct vg_agg_key key; /* labels point into the window's string block */
+	uint64_t count, errors_4xx, errors_5xx;
+	uint64_t l_count, l_zero, l_rejected, l_collapsed;
+	double l_sum, l_min, l_max;
+	uint32_t pair_off, n_pairs; /* into the window's pairs */
+};
+
+/* A closed window or roll-up bucket, frozen. */
+struct frozen {
+	int64_t start_ms, end_ms;
+	bool latency; /* sketches kept */
+	struct fentry *e;
+	size_t n;
+	char *strings;
+	uint32_t *pairs; /* (bucket index as uint32, count) */
+	size_t n_pairs;
+	size_t bytes;
+};
+
+/* A tier: frozen parts in time order. */
+struct tier {
+	struct frozen *v;
+	size_t n, cap;
+};
+
+/* A roll-up bucket being filled. */
+struct acc {
+	struct vg_table *t;
+	int64_t start_ms, end_ms; /* end: of the last part added; start == end: empty */
+};
+
+struct vg_wstore {
+	struct vg_wstore_params p;
+	struct tier ring, t1, t2;
+	struct acc a1, a2;
+	size_t bytes;
+};
+
+static void frozen_free(struct frozen *f)
+{
+	free(f->e);
+	free(f->strings);
+	free(f->pairs);
+	memset(f, 0, sizeof(*f));
+}
+
+static size_t label_len(const struct vg_agg_key *k)
+{
+	return k->service.len + k->endpoint.len + k->method.len;
+}
+
+/* Freeze the entries of table t (all of them) as [start, end). */
+static int freeze(struct frozen *f, const struct vg_table *t, int64_t start, int64_t end, bool latency)
+{
+	size_t n = vg_table_size(t), strings = 0, pairs = 0;
+
+	memset(f, 0, sizeof(*f));
+	f->start_ms = start;
+	f->end_ms = end;
+	f->latency = latency;
+	for (size_t i = 0; i < n; i++) {
+		const struct vg_agg_entry *e = vg_table_entry(t, i);
+
+		strings += label_len(&e->key);
+		if (latency) {
+			for (uint32_t k = 0; k < e->latency.len; k++)
+				pairs += e->latency.bins[k] != 0;
+		}
+	}
+	f->e = calloc(n ? n : 1, sizeof(*f->e));
+	f->strings = malloc(strings ? strings : 1);
+	f->pairs = malloc((pairs ? pairs : 1) * 2 * sizeof(*f->pairs));
+	if (!f->e || !f->strings || !f->pairs) {
+		frozen_free(f);
+		return VG_ERR_NOMEM;
+	}
+	char *sp = f->strings;
+
+	for (size_t i = 0; i < n; i++) {
+		const struct vg_agg_entry *e = vg_table_entry(t, i);
+		struct fentry *fe = &f->e[f->n++];
+		vg_str *labels[3] = {&fe->key.service, &fe->key.endpoint, &fe->key.method};
+
+		fe->key = e->key;
+		for (int l = 0; l < 3; l++) {
+			vg_str *v = labels[l];
+
+			if (v->len)
+				memcpy(sp, v->p, v->len);
+			v->p = sp;
+			sp += v->len;
+		}
+		fe->count = e->count;
+		fe->errors_4xx = e->errors_4xx;
+		fe->errors_5xx = e->errors_5xx;
+		if (!latency)
+			continue;
+		const struct vg_sketch *s = &e->latency;
+
+		fe->l_count = s->count;
+		fe->l_zero = s->zero;
+		fe->l_rejected = s->rejected;
+		fe->l_collapsed = s->collapsed;
+		fe->l_sum = s->sum;
+		fe->l_min = s->min;
+		fe->l_max = s->max;
+		fe->pair_off = (uint32_t)f->n_pairs;
+		for (uint32_t k = 0; k < s->len; k++) {
+			if (!s->bins[k])
+				continue;
+			f->pairs[2 * f->n_pairs] = (uint32_t)(s->offset + (int32_t)k);
+			f->pairs[2 * f->n_pairs + 1] = s->bins[k];
+			f->n_pairs++;
+		}
+		fe->n_pairs = (uint32_t)(f->n_pairs - fe->pair_off);
+	}
+	f->bytes = n * sizeof(*f->e) + strings + f->n_pairs * 2 * sizeof(*f->pairs) + sizeof(*f);
+	return VG_OK;
+}
+
+/* Add a frozen part into out under window 0 (with sketches when both the
+ * part has them and latency is wanted). */
+static int thaw_into(const struct frozen *f, struct vg_table *out, bool latency)
+{
+	for (size_t i = 0; i < f->n; i++) {
+		const struct fentry *fe = &f->e[i];
+		struct vg_agg_key k = fe->key;
+
+		k.window = 0;
+		struct vg_agg_entry *d = vg_table_get(out, &k);
+
+		if (!d)
+			return VG_ERR_NOMEM;
+		d->count += fe->count;
+		d->errors_4xx += fe->errors_4xx;
+		d->errors_5xx += fe->errors_5xx;
+		if (!latency || !f->latency || fe->l_count + fe->l_rejected == 0)
+			continue;
+		struct vg_sketch *s = &d->latency;
+
+		for (uint32_t j = 0; j < fe->n_pairs; j++) {
+			const uint32_t *pr = &f->pairs[2 * (fe->pair_off + j)];
+
+			if (vg_sketch_add_bucket(s, (int32_t)pr[0], pr[1]) != VG_OK)
+				return VG_ERR_NOMEM;
+		}
+		s->count += fe->l_count;
+		s->zero += fe->l_zero;
+		s->rejected += fe->l_rejected;
+		s->collapsed += fe->l_collapsed;
+		s->sum += fe->l_sum;
+		if (fe->l_min < s->min)
+			s->min = fe->l_min;
+		if (fe->l_max > s->max)
+			s->max = fe->l_max;
+	}
+	return VG_OK;
+}
+
+/* Add the entries of a live table into out under window 0. */
+static int table_into(const struct vg_table *t, struct vg_table *out)
+{
+	for (size_t i = 0; i < vg_table_size(t); i++) {
+		const struct vg_agg_entry *e = vg_table_entry(t, i);
+		struct vg_agg_key k = e->key;
+
+		k.window = 0;
+		struct vg_agg_entry *d = vg_table_get(out, &k);
+
+		if (!d)
+			return VG_ERR_NOMEM;
+		d->count += e->count;
+		d->errors_4xx += e->errors_4xx;
+		d->errors_5xx += e->errors_5xx;
+	}
+	return VG_OK;
+}
+
+static int tier_push(struct tier *t, struct frozen *f)
+{
+	if (t->n == t->cap) {
+		size_t cap = t->cap ? t->cap * 2 : 64;
+		struct frozen *v = realloc(t->v, cap * sizeof(*v));
+
+		if (!v)
+			return VG_ERR_NOMEM;
+		t->v = v;
+		t->cap = cap;
+	}
+	t->v[t->n++] = *f;
+	return VG_OK;
+}
+
+static struct frozen tier_pop(struct tier *t)
+{
+	struct frozen f = t->v[0];
+
+	memmove(&t->v[0], &t->v[1], (t->n - 1) * sizeof(*t->v));
+	t->n--;
+	return f;
+}
+
+int vg_wstore_create(struct vg_wstore **out, const struct vg_wstore_params *p)
+{
+	struct vg_wstore *s = calloc(1, sizeof(*s));
+	struct vg_table_params tp = {.map = p->map, .max_keys = UINT32_MAX / 2};
+
+	*out = NULL;
+	if (!s)
+		return VG_ERR_NOMEM;
+	s->p = *p;
+	if (vg_table_create(&s->a1.t, &tp) != VG_OK || vg_table_create(&s->a2.t, &tp) != VG_OK) {
+		vg_wstore_destroy(s);
+		return VG_ERR_NOMEM;
+	}
+	*out = s;
+	return VG_OK;
+}
+
+static void tier_free(struct tier *t)
+{
+	for (size_t i = 0; i < t->n; i++)
+		frozen_free(&t->v[i]);
+	free(t->v);
+}
+
+void vg_wstore_destroy(struct vg_wstore *s)
+{
+	if (!s)
+		return;
+	tier_free(&s->ring);
+	tier_free(&s->t1);
+	tier_free(&s->t2);
+	vg_table_destroy(s->a1.t);
+	vg_table_destroy(s->a2.t);
+	free(s);
+}
+
+static int64_t floor_to(int64_t t, int64_t w)
+{
+	int64_t q = t / w;
+
+	return (t % w != 0 && t < 0 ? q - 1 : q) * w;
+}
+
+/* Close a roll-up bucket into its tier. */
+static int acc_flush(struct vg_wstore *s, struct acc *a, struct tier *t)
+{
+	struct frozen f;
+
+	if (a->start_ms == a->end_ms)
+		return VG_OK;
+	if (freeze(&f, a->t, a->start_ms, a->end_ms, false) != VG_OK)
+		return VG_ERR_NOMEM;
+	if (tier_push(t, &f) != VG_OK) {
+		frozen_free(&f);
+		return VG_ERR_NOMEM;
+	}
+	s->bytes += f.bytes;
+	vg_table_reset(a->t);
+	a->start_ms = a->end_ms = 0;
+	return VG_OK;
+}
+
+/* Roll a frozen part into a bucket of width w, closing the bucket first
+ * when the part starts a new one. The part is freed. */
+static int roll(struct vg_wstore *s, struct acc *a, struct tier *t, int64_t w, struct frozen *f)
+{
+	int64_t bucket = floor_to(f->start_ms, w);
+	int rc;
+
+	if (a->start_ms != a->end_ms && bucket != a->start_ms && (rc = acc_flush(s, a, t)) != VG_OK)
+		return rc;
+	if (a->start_ms == a->end_ms)
+		a->start_ms = bucket;
+	a->end_ms = f->end_ms;
+	rc = thaw_into(f, a->t, false);
+	s->bytes -= f->bytes;
+	frozen_free(f);
+	return rc;
+}
+
+int vg_wstore_add(struct vg_wstore *s, const struct vg_window *win)
+{
+	struct frozen f;
+	int rc;
+
+	if (freeze(&f, win->table, win->start_ms, win->end_ms, true) != VG_OK)
+		return VG_ERR_NOMEM;
+	if (tier_push(&s->ring, &f) != VG_OK) {
+		frozen_free(&f);
+		return VG_ERR_NOMEM;
+	}
+	s->bytes += f.bytes;
+	int64_t now = win->end_ms;
+
+	while (s->ring.n && s->ring.v[0].end_ms <= now - s->p.ring_ms) {
+		struct frozen old = tier_pop(&s->ring);
+
+		if ((rc = roll(s, &s->a1, &s->t1, TIER1_MS, &old)) != VG_OK)
+			return rc;
+	}
+	/* A bucket that can get no more windows moves to its tier now. */
+	if (s->a1.start_ms != s->a1.end_ms && s->a1.start_ms + TIER1_MS <= now - s->p.ring_ms &&
+	    (rc = acc_flush(s, &s->a1, &s->t1)) != VG_OK)
+		return rc;
+	while (s->t1.n && s->t1.v[0].end_ms <= now - TIER1_SPAN_MS) {
+		struct frozen old = tier_pop(&s->t1);
+
+		if ((rc = roll(s, &s->a2, &s->t2, TIER2_MS, &old)) != VG_OK)
+			return rc;
+	}
+	if (s->a2.start_ms != s->a2.end_ms && s->a2.start_ms + TIER2_MS <= now - TIER1_SPAN_MS &&
+	    (rc = acc_flush(s, &s->a2, &s->t2)) != VG_OK)
+		return rc;
+	while (s->t2.n && s->t2.v[0].end_ms <= now - s->p.retain_ms) {
+		struct frozen old = tier_pop(&s->t2);
+
+		s->bytes -= old.bytes;
+		frozen_free(&old);
+	}
+	return VG_OK;
+}
+
+static void cover_add(struct vg_wstore_cover *c, int64_t from, int64_t to, bool latency)
+{
+	if (c->windows == 0 || from < c->from_ms)
+		c->from_ms = from;
+	if (c->windows == 0 || to > c->to_ms)
+		c->to_ms = to;
+	c->latency = (c->windows == 0 || c->latency) && latency;
+	c->windows++;
+}
+
+static int tier_merge(const struct tier *t, int64_t from, int64_t to, struct vg_table *out,
+		      struct vg_wstore_cover *c)
+{
+	for (size_t i = 0; i < t->n; i++) {
+		const struct frozen *f = &t->v[i];
+
+		if (f->start_ms < from || f->end_ms > to)
+			continue;
+		if (thaw_into(f, out, true) != VG_OK)
+			return VG_ERR_NOMEM;
+		cover_add(c, f->start_ms, f->end_ms, f->latency);
+	}
+	return VG_OK;
+}
+
+int vg_wstore_merge(struct vg_wstore *s, int64_t from, int64_t to, struct vg_table *out,
+		    struct vg_wstore_cover *cover)
+{
+	const struct acc *accs[2] = {&s->a2, &s->a1};
+
+	memset(cover, 0, sizeof(*cover));
+	if (tier_merge(&s->t2, from, to, out, cover) != VG_OK || tier_merge(&s->t1, from, to, out, cover) != VG_OK)
+		return VG_ERR_NOMEM;
+	for (int i = 0; i < 2; i++) {
+		const struct acc *a = accs[i];
+
+		if (a->start_ms == a->end_ms || a->start_ms < from || a->end_ms > to)
+			continue;
+		if (table_into(a->t, out) != VG_OK)
+			return VG_ERR_NOMEM;
+		cover_add(cover, a->start_ms, a->end_ms, false);
+	}
+	return tier_merge(&s->ring, from, to, out, cover);
+}
+
+size_t vg_wstore_bytes(const struct vg_wstore *s)
+{
+	return s->bytes;
+}

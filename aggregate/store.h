@@ -1,0 +1,63 @@
+/* vigil: closed windows kept for rule evaluation.
+ *
+ * Rules look at windows from 1 minute to 3 days. The store keeps every
+ * closed base window of the last hour (`ring_ms`), with latency sketches,
+ * and rolls older ones up into counts-only buckets: 1 minute wide up to
+ * 6 hours, 10 minutes wide up to `retain_ms` (3 days); older buckets are
+ * dropped. Stored windows are frozen compactly: labels in one string block
+ * per window, a sketch as its non-empty (bucket, count) pairs.
+ *
+ * Memory: per stored window, about 100 bytes a key plus 8 bytes per
+ * non-empty latency bucket (base windows only). With K keys per window and
+ * B non-empty buckets per HTTP key, the hour of base windows takes
+ * (3600 / window_s) x K x (100 + 8B) bytes and the roll-ups 696 x K x 100
+ * bytes. Keys per window are capped by aggregate.max_keys, so the store is
+ * bounded; vg_wstore_bytes() reports what it holds.
+ *
+ * A range query merges every stored window or bucket inside [from, to)
+ * into a table, all under window index 0, and says what it covered and
+ * whether latency was available for all of it (ranges reaching past the
+ * hour have counts but no quantiles).
+ *
+ * One thread (the closer / the alert engine): not thread-safe. */
+#ifndef VG_STORE_H
+#define VG_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "aggregate/table.h"
+#include "aggregate/window.h"
+
+struct vg_wstore_params {
+	int64_t window_ms; /* base window */
+	int64_t ring_ms;   /* base windows kept with sketches (default 1 h) */
+	int64_t retain_ms; /* roll-ups kept (default 3 d) */
+	const struct vg_sketch_map *map;
+};
+
+struct vg_wstore_cover {
+	int64_t from_ms, to_ms; /* what the merged windows span (from == to: nothing) */
+	unsigned windows;       /* stored windows and buckets merged */
+	bool latency;           /* every merged part had its sketches */
+};
+
+struct vg_wstore;
+
+int vg_wstore_create(struct vg_wstore **out, const struct vg_wstore_params *p);
+void vg_wstore_destroy(struct vg_wstore *s);
+
+/* Freeze a closed window into the store (its table is only read), rolling
+ * up and dropping what has aged. Windows must come in time order. */
+int vg_wstore_add(struct vg_wstore *s, const struct vg_window *win);
+
+/* Merge what lies in [from_ms, to_ms) into out (parameters as the windows'
+ * tables; entries land under window 0). Returns 0 or VG_ERR_NOMEM. */
+int vg_wstore_merge(struct vg_wstore *s, int64_t from_ms, int64_t to_ms, struct vg_table *out,
+		    struct vg_wstore_cover *cover);
+
+/* Bytes held by stored windows and roll-ups. */
+size_t vg_wstore_bytes(const struct vg_wstore *s);
+
+#endif
