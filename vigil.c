@@ -10,6 +10,9 @@
 #include <unistd.h>
 
 #include <pthread.h>
+#include <stdatomic.h>
+#include <sys/stat.h>
+#include <time.h>
 
 #include "aggregate/store.h"
 #include "aggregate/window.h"
@@ -285,12 +288,15 @@ static int cmd_classify(int argc, char **argv)
 
 #define CHUNK_BYTES (1u << 20)
 #define CHUNKS_PER_WORKER 4
+#define MAX_THREADS 256
 #define CLOSE_EVERY_MS 50
 
-/* A chunk of whole lines handed to a worker. */
+/* A chunk of whole lines handed to a worker: its own buffer, or a slice
+ * of a mapped input file. */
 struct chunk {
 	char *buf;
 	size_t len, cap;
+	char *own; /* the chunk's buffer, restored when it comes back */
 };
 
 struct agg_run;
@@ -300,9 +306,10 @@ struct agg_worker {
 	struct vg_wworker *ww;
 	struct vg_classify_ctx *ctx;
 	struct vg_ring *in;       /* chunks to parse; NULL ends */
-	uint64_t records, rejected, by_reason[VG_JR_COUNT];
+	uint64_t records, rejected, oversize, by_reason[VG_JR_COUNT];
 	int err;
-	pthread_t thread;
+	pthread_t thread, file_thread;
+	struct chunk *buf; /* reading a regular file: this worker's buffer */
 };
 
 struct agg_run {
@@ -317,6 +324,10 @@ struct agg_run {
 	uint64_t bytes;
 	uint64_t oversize;
 	int64_t last_close_ms;
+	/* Reading one regular file with several workers. */
+	int file_fd;
+	uint64_t file_size, n_ranges;
+	_Atomic uint64_t next_range; /* ranges past n_ranges count finished workers */
 };
 
 static void put_label(struct vg_buf *b, const char *key, vg_str v)
@@ -382,7 +393,8 @@ static int emit_window(struct vg_window *win, void *arg)
 		return VG_ERR_NOMEM;
 	for (size_t i = 0; i < n; i++)
 		rows[i] = vg_table_entry(win->table, i);
-	qsort(rows, n, sizeof(*rows), cmp_entry);
+	if (!run->quiet)
+		qsort(rows, n, sizeof(*rows), cmp_entry);
 	vg_clock_format_rfc3339(win->start_ms, start);
 	vg_clock_format_rfc3339(win->end_ms, end);
 	for (size_t i = 0; i < n && !run->quiet; i++) {
@@ -474,10 +486,10 @@ static void agg_chunk(struct agg_worker *w, const struct chunk *c)
 	vg_wworker_begin(w->ww);
 	while (s < end) {
 		const char *nl = memchr(s, '\n', (size_t)(end - s));
-		size_t l = (size_t)(nl - s); /* chunks hold whole lines */
+		size_t l = nl ? (size_t)(nl - s) : (size_t)(end - s); /* the last may lack '\n' */
 
 		agg_line(w, s, l);
-		s = nl + 1;
+		s += l + 1;
 	}
 	vg_wworker_end(w->ww);
 }
@@ -490,6 +502,7 @@ static void *agg_worker_main(void *arg)
 	while ((c = vg_ring_take(w->in)) != NULL) {
 		agg_chunk(w, c);
 		c->len = 0;
+		c->buf = c->own;
 		vg_ring_put(w->run->free_chunks, c);
 	}
 	vg_wworker_finish(w->ww);
@@ -575,9 +588,10 @@ static int agg_fd_chunked(struct agg_run *run, int fd, const char *name, unsigne
 			memmove(c->buf, nl + 1, rest);
 			c->len = rest;
 		}
-		if (n == 0) { /* end of input: a last line without '\n' */
+		if (n == 0) { /* end of input */
 			if (c->len > 0) {
-				c->buf[c->len++] = '\n';
+				if (c->buf[c->len - 1] != '\n')
+					c->buf[c->len++] = '\n'; /* a last line without one */
 				agg_dispatch(run, c, next);
 			} else {
 				vg_ring_put(run->free_chunks, c);
@@ -607,9 +621,108 @@ static int agg_fd_chunked(struct agg_run *run, int fd, const char *name, unsigne
 	return rc;
 }
 
+/* Several threads over a regular file: each worker claims 1 MiB ranges in
+ * order from a shared counter and preads them itself, so reading is as
+ * parallel as parsing. A range's lines are those that start inside it;
+ * the line crossing its end is read on (up to one longest record) and
+ * finished by this worker, and the next range skips to its first newline.
+ * A worker's ranges increase, so its event times stay in order. */
+static void agg_range(struct agg_worker *w, int fd, uint64_t k, struct chunk *c)
+{
+	struct agg_run *run = w->run;
+	uint64_t off = k * CHUNK_BYTES, end = off + CHUNK_BYTES;
+	uint64_t from = off ? off - 1 : 0; /* one byte back: was the range start a line start? */
+	size_t want = (size_t)(end - from) + run->st.limits.max_bytes + 1, got = 0;
+
+	if (want > c->cap)
+		want = c->cap;
+	while (got < want) {
+		ssize_t n = pread(fd, c->own + got, want - got, (off_t)(from + got));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			w->err = VG_ERR_IO;
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	const char *p = c->own, *lim = c->own + got, *stop = c->own + (end - from);
+
+	if (off) { /* skip the tail of a line that started in the range before */
+		const char *nl = memchr(p, '\n', got);
+
+		p = nl ? nl + 1 : lim;
+	}
+	vg_wworker_begin(w->ww);
+	while (p < lim && p < stop) {
+		const char *nl = memchr(p, '\n', (size_t)(lim - p));
+		size_t l = nl ? (size_t)(nl - p) : (size_t)(lim - p);
+
+		if (!nl && from + got < run->file_size) {
+			/* no newline within a record's length past the range: an
+			 * oversize line (its rest is skipped by the next range) */
+			w->oversize++;
+			break;
+		}
+		agg_line(w, p, l);
+		p += l + 1;
+	}
+	vg_wworker_end(w->ww);
+}
+
+static void *agg_file_worker(void *arg)
+{
+	struct agg_worker *w = arg;
+	struct agg_run *run = w->run;
+	uint64_t k;
+
+	while ((k = atomic_fetch_add(&run->next_range, 1)) < run->n_ranges)
+		agg_range(w, run->file_fd, k, w->buf);
+	vg_wworker_finish(w->ww);
+	return NULL;
+}
+
 static int agg_fd(struct agg_run *run, int fd, const char *name, unsigned *next)
 {
-	return run->threads == 1 ? agg_fd_inline(run, fd, name) : agg_fd_chunked(run, fd, name, next);
+	struct stat st;
+
+	if (run->threads == 1)
+		return agg_fd_inline(run, fd, name);
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || lseek(fd, 0, SEEK_CUR) != 0)
+		return agg_fd_chunked(run, fd, name, next);
+	/* A regular file: the chunk workers idle while file workers read it. */
+	run->file_fd = fd;
+	run->file_size = (uint64_t)st.st_size;
+	run->n_ranges = ((uint64_t)st.st_size + CHUNK_BYTES - 1) / CHUNK_BYTES;
+	atomic_store(&run->next_range, 0);
+	for (unsigned i = 0; i < run->threads; i++) {
+		struct agg_worker *w = &run->workers[i];
+
+		w->buf = vg_ring_take(run->free_chunks);
+		if (pthread_create(&w->file_thread, NULL, agg_file_worker, w) != 0) {
+			w->err = VG_ERR_NOMEM;
+			agg_file_worker(w); /* run it here instead */
+			w->file_thread = pthread_self();
+		}
+	}
+	/* Close windows while they work; a timer, not synchronisation. */
+	while (atomic_load(&run->next_range) < run->n_ranges + run->threads) {
+		struct timespec ts = {0, 20 * 1000 * 1000};
+
+		agg_close(run, false);
+		nanosleep(&ts, NULL);
+	}
+	for (unsigned i = 0; i < run->threads; i++) {
+		struct agg_worker *w = &run->workers[i];
+
+		if (!pthread_equal(w->file_thread, pthread_self()))
+			pthread_join(w->file_thread, NULL);
+		vg_ring_put(run->free_chunks, w->buf);
+		w->buf = NULL;
+	}
+	run->bytes += (uint64_t)st.st_size;
+	return VG_OK;
 }
 
 static void agg_summary(struct agg_run *run, double seconds)
@@ -621,8 +734,9 @@ static void agg_summary(struct agg_run *run, double seconds)
 
 	by_reason[VG_JR_SIZE] = run->oversize;
 	for (unsigned i = 0; i < run->threads; i++) {
-		records += run->workers[i].records;
-		rejected += run->workers[i].rejected;
+		records += run->workers[i].records + run->workers[i].oversize;
+		rejected += run->workers[i].rejected + run->workers[i].oversize;
+		by_reason[VG_JR_SIZE] += run->workers[i].oversize;
 		for (int r = 0; r < VG_JR_COUNT; r++)
 			by_reason[r] += run->workers[i].by_reason[r];
 	}
@@ -716,6 +830,7 @@ static int agg_setup(struct agg_run *run, int64_t window_ms)
 				free(c);
 				return VG_ERR_NOMEM;
 			}
+			c->own = c->buf;
 			c->cap = cap;
 			vg_ring_put(run->free_chunks, c);
 		}
@@ -737,7 +852,7 @@ static void agg_teardown(struct agg_run *run)
 	for (size_t k = 0; run->free_chunks && k < n_chunks; k++) {
 		struct chunk *c = vg_ring_take(run->free_chunks);
 
-		free(c->buf);
+		free(c->own);
 		free(c);
 	}
 	vg_ring_destroy(run->free_chunks);
@@ -772,7 +887,7 @@ static int cmd_aggregate(int argc, char **argv)
 			char *end;
 
 			threads = strtol(argv[++i], &end, 10);
-			if (*end || threads < 1 || threads > 256) {
+			if (*end || threads < 1 || threads > MAX_THREADS) {
 				fprintf(stderr, "vigil aggregate: --threads: expected 1 to 256, got '%s'\n", argv[i]);
 				return EXIT_USAGE;
 			}

@@ -55,7 +55,6 @@ struct vg_windows {
 	int64_t watermark;
 	bool flipped;      /* a flip awaits its quiescent point */
 	int64_t flip_wm;   /* watermark computed just before that flip */
-	bool flip_all_done;
 	int64_t idle_since_ms, idle_base_ts; /* clock-driven watermark while all idle */
 };
 
@@ -140,6 +139,8 @@ struct vg_wworker *vg_windows_worker(struct vg_windows *w, unsigned i)
 
 void vg_wworker_begin(struct vg_wworker *ww)
 {
+	if (atomic_load_explicit(&ww->finished, memory_order_relaxed))
+		atomic_store(&ww->finished, false); /* more input after all */
 	/* Announce first, then read the epoch: with sequentially consistent
 	 * order, the closer either sees ENTERING (and waits) or this load
 	 * sees its new epoch. */
@@ -336,25 +337,27 @@ static int drain_shard(struct vg_windows *w, struct vg_table *shard)
 	return VG_OK;
 }
 
-/* The watermark from the workers' published progress. */
-static int64_t compute_watermark(struct vg_windows *w, bool *all_done)
+/* The watermark from the workers' published progress. Finished and idle
+ * workers do not hold it back; when none is active it is the newest
+ * progress minus the lateness, and while every unfinished worker is idle
+ * it also moves on with the clock. */
+static int64_t compute_watermark(struct vg_windows *w)
 {
 	int64_t now = mono_ms(), lo = INT64_MAX, hi = INT64_MIN;
-	bool any_active = false;
+	bool any_active = false, any_idle = false;
 
-	*all_done = true;
 	for (unsigned i = 0; i < w->p.workers; i++) {
 		struct vg_wworker *ww = &w->workers[i];
 		int64_t prog = atomic_load_explicit(&ww->progress_ts, memory_order_acquire);
-		bool fin = atomic_load(&ww->finished);
 
 		if (prog != VG_TIME_NONE && prog > hi)
 			hi = prog;
-		if (fin)
+		if (atomic_load(&ww->finished))
 			continue;
-		*all_done = false;
-		if (now - atomic_load_explicit(&ww->active_ms, memory_order_relaxed) >= w->p.idle_timeout_ms)
-			continue; /* idle: does not hold the watermark back */
+		if (now - atomic_load_explicit(&ww->active_ms, memory_order_relaxed) >= w->p.idle_timeout_ms) {
+			any_idle = true;
+			continue;
+		}
 		any_active = true;
 		if (prog == VG_TIME_NONE)
 			lo = INT64_MIN; /* active but no event time yet: hold everything */
@@ -367,7 +370,9 @@ static int64_t compute_watermark(struct vg_windows *w, bool *all_done)
 		w->idle_since_ms = -1;
 		return lo == INT64_MIN ? INT64_MIN : lo - w->p.lateness_ms;
 	}
-	/* Everyone idle or finished: let the clock move the watermark. */
+	if (!any_idle)
+		return hi - w->p.lateness_ms; /* all finished */
+	/* Everyone idle: let the clock move the watermark. */
 	if (w->idle_since_ms < 0) {
 		w->idle_since_ms = now;
 		w->idle_base_ts = hi;
@@ -395,7 +400,7 @@ static bool quiescent(struct vg_windows *w, uint64_t old)
  * read after the flip could cover records still in the new shards. */
 static void flip(struct vg_windows *w)
 {
-	w->flip_wm = compute_watermark(w, &w->flip_all_done);
+	w->flip_wm = compute_watermark(w);
 	atomic_store(&w->epoch, atomic_load(&w->epoch) + 1);
 	w->flipped = true;
 }
@@ -446,7 +451,7 @@ static int finish_phase(struct vg_windows *w, bool flush, vg_window_fn fn, void 
 			return rc;
 	}
 	w->flipped = false;
-	return emit_closed(w, (flush || w->flip_all_done) ? INT64_MAX : w->flip_wm, fn, arg);
+	return emit_closed(w, flush ? INT64_MAX : w->flip_wm, fn, arg);
 }
 
 int vg_windows_close(struct vg_windows *w, bool flush, vg_window_fn fn, void *arg)

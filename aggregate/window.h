@@ -75,7 +75,8 @@ void vg_wworker_begin(struct vg_wworker *ww);
  * (Kafka), or VG_TIME_NONE. Returns 0 or VG_ERR_NOMEM. */
 int vg_wworker_add(struct vg_wworker *ww, const struct vg_record *rec, int64_t fallback_ms);
 void vg_wworker_end(struct vg_wworker *ww);
-/* This worker has no more input: it no longer holds the watermark. */
+/* This worker has no more input for now: it stops holding the watermark
+ * back until its next vg_wworker_begin. */
 void vg_wworker_finish(struct vg_wworker *ww);
 
 /* Closer side (one thread). Without flush it never waits: it finishes the

@@ -23,6 +23,13 @@ for t in 2 3; do
 	cmp -s "$tmp/one" "$tmp/many"
 	result $? "vigil aggregate --threads $t output equals --threads 1"
 done
+# Through a pipe: the main thread hands chunks to the workers over a ring.
+cat "$tmp/in.ndjson" | "$VIGIL" aggregate --threads 2 2>"$tmp/errp" | sort >"$tmp/many"
+rc=${PIPESTATUS[1]}
+[ "$rc" -eq 0 ] || tail -n 30 "$tmp/errp"
+result "$rc" "vigil aggregate --threads 2 from a pipe under TSan"
+cmp -s "$tmp/one" "$tmp/many"
+result $? "vigil aggregate --threads 2 from a pipe equals --threads 1"
 echo "tsan: $passed passed, $failed failed"
 [ -n "${TEST_RESULTS:-}" ] && echo "$passed $failed" >>"$TEST_RESULTS"
 [ "$failed" -eq 0 ]

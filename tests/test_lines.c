@@ -102,3 +102,24 @@ Test(lines, oversize_final_line_without_newline)
 	cr_expect_eq(vg_lines_next(r, &l, &over), 0);
 	vg_lines_close(r);
 }
+
+/* Pipes and standard input: the same framing as files. */
+Test(lines, pipes_frame_like_files)
+{
+	int fds[2];
+	const char d[] = "{\"a\":1}\nxxxxxxxxxxxxxxxxxxxxxxxx\n{\"b\":2}";
+	struct vg_lines *r;
+	vg_str l;
+	bool over;
+
+	cr_assert_eq(pipe(fds), 0);
+	cr_assert_eq(write(fds[1], d, sizeof(d) - 1), (ssize_t)(sizeof(d) - 1));
+	close(fds[1]);
+	cr_assert_eq(vg_lines_open(&r, fds[0], 10), VG_OK);
+	expect_line(r, "{\"a\":1}", false);
+	expect_line(r, NULL, true);
+	expect_line(r, "{\"b\":2}", false);
+	cr_expect_eq(vg_lines_next(r, &l, &over), 0);
+	vg_lines_close(r);
+	close(fds[0]);
+}

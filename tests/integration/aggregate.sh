@@ -80,3 +80,32 @@ printf '{"level":"info","timestamp":"2026-11-01T00:00:01Z","service":"a"}\n{bad\
 "$VIGIL" aggregate "$TMP/bad.ndjson" >"$TMP/bad.out" 2>"$TMP/bad.err"
 expect_eq "bad records: exit 0" "$?" 0
 check "bad records counted by reason" grep -q '"rejected":2,"rejected_by_reason":{"not_object":1,"syntax":1}' "$TMP/bad.err"
+
+# Several threads read a regular file in 1 MiB ranges: a line ending on
+# either side of a range boundary, or longer than a record may be, must be
+# counted once with any thread count, and pipes must agree.
+"$GEN" --count 4000 --seed 12 >"$TMP/lines.ndjson"
+for nl_at in 1048574 1048575 1048576 1048577; do
+	: >"$TMP/edge"
+	while read -r line; do
+		size=$(($(wc -c <"$TMP/edge") + ${#line} + 1))
+		[ "$size" -lt $((nl_at - 200)) ] || break
+		printf '%s\n' "$line" >>"$TMP/edge"
+	done <"$TMP/lines.ndjson"
+	pad=$((nl_at - $(wc -c <"$TMP/edge") - 31))
+	printf '{"level":"info","message":"%s"}\n' "$(head -c "$pad" /dev/zero | tr '\0' z)" >>"$TMP/edge"
+	head -n 1000 "$TMP/lines.ndjson" >>"$TMP/edge"
+	want=$(wc -l <"$TMP/edge")
+	for t in 1 2 3; do
+		got=$("$VIGIL" aggregate --quiet --threads "$t" "$TMP/edge" 2>&1 | sed -n 's/.*"aggregated":\([0-9]*\).*/\1/p')
+		expect_eq "newline at byte $nl_at, --threads $t: every line once" "$got" "$want"
+	done
+done
+{ head -n 3000 "$TMP/lines.ndjson"; printf '{"a":"%s"}\n' "$(head -c 2000000 /dev/zero | tr '\0' x)"; tail -n 1000 "$TMP/lines.ndjson"; } >"$TMP/big"
+for t in 1 3; do
+	"$VIGIL" aggregate --quiet --threads "$t" "$TMP/big" 2>"$TMP/big.err$t"
+	check "a 2 MB line with --threads $t: one size rejection, the rest aggregated" \
+		grep -q '"records":4001,"rejected":1,"rejected_by_reason":{"size":1},"aggregated":4000' "$TMP/big.err$t"
+done
+got=$(cat "$TMP/big" | "$VIGIL" aggregate --quiet --threads 2 2>&1 | grep -o '"rejected":1,"rejected_by_reason":{"size":1},"aggregated":4000')
+expect_eq "the same through a pipe with --threads 2" "$got" '"rejected":1,"rejected_by_reason":{"size":1},"aggregated":4000'
