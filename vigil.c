@@ -21,7 +21,12 @@
 #include "core/config.h"
 #include "core/err.h"
 #include "core/ring.h"
+#include "ingest/broker.h"
+#include "ingest/kafka.h"
 #include "ingest/lines.h"
+
+#include <librdkafka/rdkafka.h>
+#include <signal.h>
 #include "parse/classify.h"
 #include "parse/json.h"
 
@@ -37,6 +42,10 @@ static const char usage[] =
 	"  classify [-c FILE] [--quiet] [LOG...]  parse and classify NDJSON logs (files or stdin)\n"
 	"  aggregate [-c FILE] [--window D] [--threads N] [--exact] [--quiet] [LOG...]\n"
 	"                                         windows of counts, error rates and latency quantiles\n"
+	"  run [-c FILE] [--brokers B] [--group G] [--topic T]... [--workers N] [--exit-at-end]\n"
+	"      [--windows FILE] [--records FILE]  consume the Kafka topics as a consumer group\n"
+	"  broker [--brokers N] [--topic NAME:PARTITIONS]...  run the embedded Kafka broker\n"
+	"  produce --brokers B --topic T [--rate N] [LOG...]  produce NDJSON lines as messages\n"
 	"  config --default                       print the complete default configuration\n"
 	"  config --check FILE                    validate a configuration file\n"
 	"  version                                print the version\n";
@@ -321,6 +330,8 @@ struct agg_run {
 	struct agg_worker *workers;
 	struct vg_ring *free_chunks;
 	struct vg_buf out;
+	int out_fd;        /* where window rows go */
+	bool no_chunk_threads; /* vigil run: the Kafka module runs the workers */
 	uint64_t bytes;
 	uint64_t oversize;
 	int64_t last_close_ms;
@@ -444,7 +455,7 @@ static int emit_window(struct vg_window *win, void *arg)
 	free(rows);
 	if (vg_wstore_add(run->store, win) != VG_OK)
 		return VG_ERR_NOMEM;
-	if (b->len >= (1u << 20) && vg_buf_write_fd(b, STDOUT_FILENO) != VG_OK)
+	if (b->len >= (1u << 20) && vg_buf_write_fd(b, run->out_fd) != VG_OK)
 		return VG_ERR_IO;
 	return VG_OK;
 }
@@ -475,7 +486,7 @@ static void agg_line(struct agg_worker *w, const char *p, size_t len)
 		return;
 	}
 	vg_classify(w->ctx, &rec);
-	if (vg_wworker_add(w->ww, &rec, VG_TIME_NONE) != VG_OK)
+	if (vg_wworker_add(w->ww, &rec, VG_TIME_NONE, 0) != VG_OK)
 		w->err = VG_ERR_NOMEM;
 }
 
@@ -725,7 +736,9 @@ static int agg_fd(struct agg_run *run, int fd, const char *name, unsigned *next)
 	return VG_OK;
 }
 
-static void agg_summary(struct agg_run *run, double seconds)
+/* The summary line on standard error; extra: more JSON members to append
+ * (vigil run's committed offsets), or NULL. */
+static void agg_summary(struct agg_run *run, double seconds, const char *extra)
 {
 	struct vg_windows_stats ws;
 	struct vg_buf b = {0};
@@ -775,6 +788,8 @@ static void agg_summary(struct agg_run *run, double seconds)
 	vg_buf_put_double(&b, (double)(int64_t)(seconds * 1e6) / 1e6);
 	vg_buf_puts(&b, ",\"mb_per_s\":");
 	vg_buf_put_double(&b, seconds > 0 ? (double)(int64_t)((double)run->bytes / 1e6 / seconds * 100) / 100 : 0);
+	if (extra)
+		vg_buf_puts(&b, extra);
 	vg_buf_puts(&b, "}\n");
 	vg_buf_write_fd(&b, STDERR_FILENO);
 	vg_buf_free(&b);
@@ -815,7 +830,7 @@ static int agg_setup(struct agg_run *run, int64_t window_ms)
 		} else if (vg_classify_ctx_create(&w->ctx, run->st.classifier) != VG_OK) {
 			return VG_ERR_NOMEM;
 		}
-		if (run->threads == 1)
+		if (run->threads == 1 || run->no_chunk_threads)
 			continue;
 		if (vg_ring_create(&w->in, CHUNKS_PER_WORKER) != VG_OK)
 			return VG_ERR_NOMEM;
@@ -842,7 +857,7 @@ static int agg_setup(struct agg_run *run, int64_t window_ms)
 
 static void agg_teardown(struct agg_run *run)
 {
-	size_t n_chunks = run->threads > 1 ? (size_t)run->threads * CHUNKS_PER_WORKER : 0;
+	size_t n_chunks = run->threads > 1 && !run->no_chunk_threads ? (size_t)run->threads * CHUNKS_PER_WORKER : 0;
 
 	for (unsigned i = 0; run->workers && i < run->threads; i++) {
 		if (i > 0)
@@ -873,6 +888,7 @@ static int cmd_aggregate(int argc, char **argv)
 	unsigned next = 0;
 
 	memset(&run, 0, sizeof(run));
+	run.out_fd = STDOUT_FILENO;
 	for (i = 1; i < argc; i++) {
 		if ((strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--config") == 0) && i + 1 < argc) {
 			config_path = argv[++i];
@@ -948,11 +964,446 @@ static int cmd_aggregate(int argc, char **argv)
 			status = EXIT_IO;
 		}
 	}
-	if (rc != VG_OK || vg_buf_write_fd(&run.out, STDOUT_FILENO) != VG_OK)
+	if (rc != VG_OK || vg_buf_write_fd(&run.out, run.out_fd) != VG_OK)
 		status = EXIT_IO;
-	agg_summary(&run, vg_clock_mono_s() - t0);
+	agg_summary(&run, vg_clock_mono_s() - t0, NULL);
 	agg_teardown(&run);
 	return status;
+}
+
+/* ---- signals ----------------------------------------------------------- */
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_stop_signal(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
+}
+
+/* SIGTERM and SIGINT set stop_requested; blocking calls return EINTR. */
+static void catch_stop_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_stop_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+/* ---- vigil broker ------------------------------------------------------ */
+
+static int cmd_broker(int argc, char **argv)
+{
+	struct vg_broker *b;
+	char err[512], line[1024];
+	long n = 1;
+	int status = EXIT_OK;
+
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--brokers") == 0 && i + 1 < argc) {
+			n = strtol(argv[++i], NULL, 10);
+			if (n < 1 || n > 16) {
+				fprintf(stderr, "vigil broker: --brokers: 1 to 16\n");
+				return EXIT_USAGE;
+			}
+		} else if (strcmp(argv[i], "--topic") == 0 && i + 1 < argc) {
+			i++; /* created below, once the cluster runs */
+		} else {
+			fprintf(stderr, "vigil broker: unknown option '%s'\n%s", argv[i], usage);
+			return EXIT_USAGE;
+		}
+	}
+	catch_stop_signals();
+	if (vg_broker_start(&b, (int)n, err, sizeof(err)) != VG_OK) {
+		fprintf(stderr, "vigil broker: %s\n", err);
+		return EXIT_IO;
+	}
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--topic") != 0)
+			continue;
+		const char *spec = argv[++i], *colon = strchr(spec, ':');
+		long parts = colon ? strtol(colon + 1, NULL, 10) : 1;
+
+		snprintf(line, sizeof(line), "topic %.*s %ld", (int)(colon ? colon - spec : (long)strlen(spec)), spec,
+			 parts);
+		if (parts < 1 || vg_broker_command(b, line, err, sizeof(err)) != VG_OK) {
+			fprintf(stderr, "vigil broker: --topic %s: %s\n", spec, parts < 1 ? "bad partition count" : err);
+			vg_broker_stop(b);
+			return EXIT_USAGE;
+		}
+	}
+	/* First line: the bootstrap servers. Then commands on stdin, one answer
+	 * each ("ok" or "error: ..."), until SIGTERM. */
+	printf("%s\n", vg_broker_bootstraps(b));
+	fflush(stdout);
+	bool stdin_open = true;
+
+	while (!stop_requested) {
+		if (!stdin_open) {
+			pause();
+			continue;
+		}
+		if (!fgets(line, sizeof(line), stdin)) {
+			if (feof(stdin))
+				stdin_open = false;
+			clearerr(stdin);
+			continue;
+		}
+		line[strcspn(line, "\r\n")] = '\0';
+		if (!line[0])
+			continue;
+		if (vg_broker_command(b, line, err, sizeof(err)) == VG_OK)
+			printf("ok\n");
+		else
+			printf("error: %s\n", err);
+		fflush(stdout);
+	}
+	vg_broker_stop(b);
+	return status;
+}
+
+/* ---- vigil produce ----------------------------------------------------- */
+
+static _Atomic uint64_t produce_failed;
+
+static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
+{
+	(void)rk;
+	(void)opaque;
+	if (m->err) {
+		if (atomic_fetch_add(&produce_failed, 1) < 10)
+			fprintf(stderr, "vigil produce: delivery failed: %s\n", rd_kafka_err2str(m->err));
+	}
+}
+
+static int cmd_produce(int argc, char **argv)
+{
+	const char *brokers = NULL, *topic = NULL;
+	double rate = 0;
+	int i;
+	char err[512];
+
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--brokers") == 0 && i + 1 < argc) {
+			brokers = argv[++i];
+		} else if (strcmp(argv[i], "--topic") == 0 && i + 1 < argc) {
+			topic = argv[++i];
+		} else if (strcmp(argv[i], "--rate") == 0 && i + 1 < argc) {
+			rate = strtod(argv[++i], NULL);
+		} else if (argv[i][0] == '-' && argv[i][1] != '\0') {
+			fprintf(stderr, "vigil produce: unknown option '%s'\n%s", argv[i], usage);
+			return EXIT_USAGE;
+		} else {
+			break;
+		}
+	}
+	if (!brokers || !topic || rate < 0) {
+		fprintf(stderr, "vigil produce: --brokers and --topic are required\n%s", usage);
+		return EXIT_USAGE;
+	}
+	catch_stop_signals();
+	rd_kafka_conf_t *conf = rd_kafka_conf_new();
+
+	if (rd_kafka_conf_set(conf, "bootstrap.servers", brokers, err, sizeof(err)) ||
+	    rd_kafka_conf_set(conf, "linger.ms", "5", err, sizeof(err)) ||
+	    rd_kafka_conf_set(conf, "sticky.partitioning.linger.ms", "0", err, sizeof(err)) ||
+	    rd_kafka_conf_set(conf, "partitioner", "random", err, sizeof(err)) ||
+	    rd_kafka_conf_set(conf, "enable.idempotence", "true", err, sizeof(err))) {
+		fprintf(stderr, "vigil produce: %s\n", err);
+		rd_kafka_conf_destroy(conf);
+		return EXIT_CONFIG;
+	}
+	rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
+	rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err));
+
+	if (!rk) {
+		fprintf(stderr, "vigil produce: %s\n", err);
+		rd_kafka_conf_destroy(conf);
+		return EXIT_CONFIG;
+	}
+	uint64_t produced = 0;
+	double t0 = vg_clock_mono_s();
+	int status = EXIT_OK;
+
+	for (int f = i; f <= argc && !stop_requested; f++) {
+		if (f == argc && i != argc)
+			break;
+		bool is_stdin = f == argc || strcmp(argv[f], "-") == 0;
+		int fd = is_stdin ? STDIN_FILENO : open(argv[f], O_RDONLY | O_CLOEXEC);
+		struct vg_lines *lines;
+		vg_str line;
+		bool over;
+
+		if (fd < 0) {
+			fprintf(stderr, "vigil produce: %s: %s\n", argv[f], strerror(errno));
+			status = EXIT_IO;
+			continue;
+		}
+		if (vg_lines_open(&lines, fd, 16u << 20) != VG_OK)
+			break;
+		while (!stop_requested && vg_lines_next(lines, &line, &over) == 1) {
+			if (rate > 0) { /* pace to the rate: sleep until this message's slot */
+				double due = t0 + (double)produced / rate, now = vg_clock_mono_s();
+
+				if (due > now) {
+					struct timespec ts = {(time_t)(due - now), (long)((due - now - (double)(time_t)(due - now)) * 1e9)};
+
+					nanosleep(&ts, NULL);
+				}
+			}
+			while (rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_VALUE((void *)line.p, line.len),
+						 RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END) ==
+			       RD_KAFKA_RESP_ERR__QUEUE_FULL)
+				rd_kafka_poll(rk, 50); /* backpressure: wait for deliveries */
+			produced++;
+			rd_kafka_poll(rk, 0);
+		}
+		vg_lines_close(lines);
+		if (!is_stdin)
+			close(fd);
+		if (f == argc)
+			break;
+	}
+	if (rd_kafka_flush(rk, 60000) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+		fprintf(stderr, "vigil produce: %d messages not delivered in 60 s\n", rd_kafka_outq_len(rk));
+		status = EXIT_IO;
+	}
+	uint64_t failed = atomic_load(&produce_failed);
+
+	fprintf(stderr, "{\"produced\":%llu,\"failed\":%llu,\"seconds\":%.3f}\n", (unsigned long long)produced,
+		(unsigned long long)failed, vg_clock_mono_s() - t0);
+	rd_kafka_destroy(rk);
+	return failed ? EXIT_IO : status;
+}
+
+/* ---- vigil run --------------------------------------------------------- */
+
+struct run_ctx {
+	struct agg_run agg;
+	FILE *records; /* --records: every processed record's raw bytes */
+	pthread_mutex_t records_mu;
+	_Atomic uint64_t dead_logged;
+};
+
+static void *run_worker_start(unsigned worker, void *arg)
+{
+	struct run_ctx *rc = arg;
+
+	return worker < rc->agg.threads ? &rc->agg.workers[worker] : NULL;
+}
+
+static void run_batch(void *state, const struct vg_kafka_msg *msgs, size_t n)
+{
+	struct agg_worker *w = state;
+	struct run_ctx *rc = (struct run_ctx *)(void *)w->run; /* agg is the first member */
+	struct vg_record rec;
+	struct vg_json_error jerr;
+	struct vg_buf raw = {0};
+
+	vg_wworker_begin(w->ww);
+	for (size_t i = 0; i < n; i++) {
+		const struct vg_kafka_msg *m = &msgs[i];
+
+		w->records++;
+		if (vg_json_extract(w->run->st.paths, &w->run->st.limits, m->payload, m->len, &rec, &jerr) != VG_OK) {
+			/* Dead letter: counted by reason (the archive keeps the
+			 * raw bytes once it exists); logged at a bounded rate. */
+			w->rejected++;
+			w->by_reason[jerr.reason]++;
+			if (atomic_fetch_add(&rc->dead_logged, 1) < 20)
+				fprintf(stderr, "{\"level\":\"WARNING\",\"component\":\"ingest\",\"msg\":\"record rejected\","
+						"\"reason\":\"%s\",\"topic\":\"%s\",\"partition\":%d,\"offset\":%lld}\n",
+					vg_json_reason_str(jerr.reason), m->topic, m->partition, (long long)m->offset);
+			continue;
+		}
+		vg_classify(w->ctx, &rec);
+		if (vg_wworker_add(w->ww, &rec, m->ts_ms, m->partition) != VG_OK)
+			w->err = VG_ERR_NOMEM;
+		if (rc->records) {
+			vg_buf_put(&raw, m->payload, m->len);
+			vg_buf_putc(&raw, '\n');
+		}
+	}
+	vg_wworker_end(w->ww);
+	if (rc->records && raw.len) {
+		pthread_mutex_lock(&rc->records_mu);
+		fwrite(raw.p, 1, raw.len, rc->records);
+		fflush(rc->records);
+		pthread_mutex_unlock(&rc->records_mu);
+	}
+	vg_buf_free(&raw);
+}
+
+static void run_worker_stop(void *state)
+{
+	vg_wworker_finish(((struct agg_worker *)state)->ww);
+}
+
+static void run_tick(void *arg)
+{
+	agg_close(arg, false);
+}
+
+static int set_str(char **dst, const char *v)
+{
+	char *d = strdup(v);
+
+	if (!d)
+		return VG_ERR_NOMEM;
+	free(*dst);
+	*dst = d;
+	return VG_OK;
+}
+
+/* A watchdog for the graceful stop: past the bound, say so and leave. */
+static void *stop_watchdog(void *arg)
+{
+	int64_t ms = *(int64_t *)arg;
+	struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
+
+	nanosleep(&ts, NULL);
+	fprintf(stderr, "vigil run: graceful stop took longer than %lld ms; exiting\n", (long long)ms);
+	_exit(EXIT_IO);
+	return NULL;
+}
+
+static int cmd_run(int argc, char **argv)
+{
+	struct run_ctx rc;
+	const char *config_path = NULL, *windows_path = NULL, *records_path = NULL;
+	const char *brokers = NULL, *group = NULL;
+	const char *topics[64];
+	size_t n_topics = 0;
+	long workers = -1;
+	bool exit_at_end = false;
+	int status = EXIT_OK;
+	char err[1024];
+
+	memset(&rc, 0, sizeof(rc));
+	rc.agg.out_fd = STDOUT_FILENO;
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+
+		if ((strcmp(a, "-c") == 0 || strcmp(a, "--config") == 0) && i + 1 < argc)
+			config_path = argv[++i];
+		else if (strcmp(a, "--brokers") == 0 && i + 1 < argc)
+			brokers = argv[++i];
+		else if (strcmp(a, "--group") == 0 && i + 1 < argc)
+			group = argv[++i];
+		else if (strcmp(a, "--topic") == 0 && i + 1 < argc && n_topics < 64)
+			topics[n_topics++] = argv[++i];
+		else if (strcmp(a, "--workers") == 0 && i + 1 < argc)
+			workers = strtol(argv[++i], NULL, 10);
+		else if (strcmp(a, "--windows") == 0 && i + 1 < argc)
+			windows_path = argv[++i];
+		else if (strcmp(a, "--records") == 0 && i + 1 < argc)
+			records_path = argv[++i];
+		else if (strcmp(a, "--exit-at-end") == 0)
+			exit_at_end = true;
+		else {
+			fprintf(stderr, "vigil run: unknown option '%s'\n%s", a, usage);
+			return EXIT_USAGE;
+		}
+	}
+	if (workers == 0 || workers > MAX_THREADS) {
+		fprintf(stderr, "vigil run: --workers: 1 to %d\n", MAX_THREADS);
+		return EXIT_USAGE;
+	}
+	if (stage_open(&rc.agg.st, config_path) != VG_OK)
+		return EXIT_CONFIG;
+	struct vg_config *cfg = rc.agg.st.cfg;
+
+	if ((brokers && set_str(&cfg->kafka_brokers, brokers)) || (group && set_str(&cfg->kafka_group, group)))
+		goto out_nomem;
+	if (n_topics) {
+		for (size_t t = 0; t < cfg->kafka_topics.n; t++)
+			free(cfg->kafka_topics.v[t]);
+		cfg->kafka_topics.n = 0;
+		char **v = realloc(cfg->kafka_topics.v, n_topics * sizeof(*v));
+
+		if (!v)
+			goto out_nomem;
+		cfg->kafka_topics.v = v;
+		for (size_t t = 0; t < n_topics; t++) {
+			if (!(v[t] = strdup(topics[t])))
+				goto out_nomem;
+			cfg->kafka_topics.n++;
+		}
+	}
+	if (workers > 0)
+		cfg->workers = (unsigned)workers;
+	rc.agg.threads = cfg->workers ? cfg->workers : (unsigned)sysconf(_SC_NPROCESSORS_ONLN);
+	if (rc.agg.threads == 0)
+		rc.agg.threads = 1;
+	cfg->workers = rc.agg.threads;
+	rc.agg.no_chunk_threads = true;
+	rc.agg.quiet = windows_path == NULL;
+	if (windows_path && strcmp(windows_path, "-") != 0 &&
+	    (rc.agg.out_fd = open(windows_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0) {
+		fprintf(stderr, "vigil run: %s: %s\n", windows_path, strerror(errno));
+		stage_close(&rc.agg.st);
+		return EXIT_IO;
+	}
+	if (records_path && !(rc.records = fopen(records_path, "w"))) {
+		fprintf(stderr, "vigil run: %s: %s\n", records_path, strerror(errno));
+		stage_close(&rc.agg.st);
+		return EXIT_IO;
+	}
+	pthread_mutex_init(&rc.records_mu, NULL);
+	if (agg_setup(&rc.agg, 0) != VG_OK)
+		goto out_nomem;
+	struct vg_kafka_handler h = {.worker_start = run_worker_start, .batch = run_batch,
+				     .worker_stop = run_worker_stop, .arg = &rc};
+	struct vg_kafka *k;
+	int r = vg_kafka_open(&k, cfg, &h, err, sizeof(err));
+
+	if (r != VG_OK) {
+		fprintf(stderr, "vigil run: %s\n", r == VG_ERR_NOMEM ? "out of memory" : err);
+		agg_teardown(&rc.agg);
+		return r == VG_ERR_CONFIG ? EXIT_CONFIG : EXIT_IO;
+	}
+	catch_stop_signals();
+	double t0 = vg_clock_mono_s();
+
+	if (vg_kafka_run(k, &stop_requested, exit_at_end, run_tick, &rc.agg) != VG_OK)
+		status = EXIT_IO;
+	/* Graceful stop, bounded. */
+	pthread_t dog;
+	int64_t bound = cfg->shutdown_timeout_ms;
+	char committed[16384], extra[17000];
+
+	pthread_create(&dog, NULL, stop_watchdog, &bound);
+	pthread_detach(dog);
+	if (vg_kafka_stop(k, committed, sizeof(committed)) != VG_OK)
+		status = EXIT_IO;
+	agg_close(&rc.agg, true);
+	if (vg_buf_write_fd(&rc.agg.out, rc.agg.out_fd) != VG_OK)
+		status = EXIT_IO;
+	struct vg_kafka_stats ks;
+
+	vg_kafka_get_stats(k, &ks);
+	rc.agg.bytes = ks.bytes;
+	snprintf(extra, sizeof(extra), ",\"kafka_errors\":%llu,\"skipped_revoked\":%llu,\"rebalances\":%llu,"
+				       "\"commits_failed\":%llu,\"committed\":{%s}",
+		 (unsigned long long)ks.errors, (unsigned long long)ks.skipped, (unsigned long long)ks.rebalances,
+		 (unsigned long long)ks.commits_failed, committed);
+	agg_summary(&rc.agg, vg_clock_mono_s() - t0, extra);
+	vg_kafka_close(k);
+	if (rc.records)
+		fclose(rc.records);
+	if (rc.agg.out_fd != STDOUT_FILENO)
+		close(rc.agg.out_fd);
+	agg_teardown(&rc.agg);
+	return status;
+
+out_nomem:
+	fprintf(stderr, "vigil run: out of memory\n");
+	stage_close(&rc.agg.st);
+	return EXIT_IO;
 }
 
 /* ---- vigil config ------------------------------------------------------ */
@@ -989,6 +1440,12 @@ int main(int argc, char **argv)
 		return cmd_classify(argc - 1, argv + 1);
 	if (strcmp(argv[1], "aggregate") == 0)
 		return cmd_aggregate(argc - 1, argv + 1);
+	if (strcmp(argv[1], "run") == 0)
+		return cmd_run(argc - 1, argv + 1);
+	if (strcmp(argv[1], "broker") == 0)
+		return cmd_broker(argc - 1, argv + 1);
+	if (strcmp(argv[1], "produce") == 0)
+		return cmd_produce(argc - 1, argv + 1);
 	if (strcmp(argv[1], "config") == 0)
 		return cmd_config(argc - 1, argv + 1);
 	if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {

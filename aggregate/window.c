@@ -15,13 +15,23 @@
 #define ST_ENTERING 1u
 #define ST_IN(e) (((uint64_t)(e) + 1) << 1)
 
+/* One input stream of a worker (worker-private). */
+struct stream {
+	int32_t id;
+	int64_t max_ts;    /* largest event time seen on it */
+	int64_t last_ts;   /* the previous record's, for records without one */
+	int64_t active_ms; /* monotonic time of its last record */
+};
+
 struct vg_wworker {
 	struct vg_windows *w;
 	struct vg_table *shard[2];
 	struct vg_table *cur;
 	uint64_t epoch;
-	int64_t max_ts;  /* largest event time seen (worker-private) */
-	int64_t last_ts; /* event time of the previous record, for fallback */
+	struct stream *streams;
+	size_t n_streams, cap_streams;
+	struct stream *last; /* the stream of the previous record */
+	int64_t now_ms;      /* clock at batch start */
 	uint64_t records, late, no_time;
 	/* Published to the closer. */
 	_Atomic uint64_t state;
@@ -93,7 +103,6 @@ int vg_windows_create(struct vg_windows **out, const struct vg_windows_params *p
 		struct vg_wworker *ww = &w->workers[i];
 
 		ww->w = w;
-		ww->max_ts = ww->last_ts = VG_TIME_NONE;
 		atomic_init(&ww->state, ST_IDLE);
 		atomic_init(&ww->progress_ts, VG_TIME_NONE);
 		atomic_init(&ww->active_ms, mono_ms());
@@ -118,6 +127,7 @@ void vg_windows_destroy(struct vg_windows *w)
 	for (unsigned i = 0; w->workers && i < w->p.workers; i++) {
 		vg_table_destroy(w->workers[i].shard[0]);
 		vg_table_destroy(w->workers[i].shard[1]);
+		free(w->workers[i].streams);
 	}
 	free(w->workers);
 	for (size_t i = 0; i < w->n_pending; i++)
@@ -149,32 +159,60 @@ void vg_wworker_begin(struct vg_wworker *ww)
 	atomic_store(&ww->state, ST_IN(ww->epoch));
 	ww->cur = ww->shard[ww->epoch & 1];
 	ww->had_records = false;
+	ww->now_ms = mono_ms();
 }
 
-int vg_wworker_add(struct vg_wworker *ww, const struct vg_record *rec, int64_t fallback_ms)
+static struct stream *stream_get(struct vg_wworker *ww, int32_t id)
+{
+	if (ww->last && ww->last->id == id)
+		return ww->last;
+	for (size_t i = 0; i < ww->n_streams; i++) {
+		if (ww->streams[i].id == id)
+			return ww->last = &ww->streams[i];
+	}
+	if (ww->n_streams == ww->cap_streams) {
+		size_t cap = ww->cap_streams ? ww->cap_streams * 2 : 8;
+		struct stream *s = realloc(ww->streams, cap * sizeof(*s));
+
+		if (!s)
+			return NULL;
+		ww->streams = s;
+		ww->cap_streams = cap;
+	}
+	struct stream *s = &ww->streams[ww->n_streams++];
+
+	*s = (struct stream){.id = id, .max_ts = VG_TIME_NONE, .last_ts = VG_TIME_NONE, .active_ms = ww->now_ms};
+	return ww->last = s;
+}
+
+int vg_wworker_add(struct vg_wworker *ww, const struct vg_record *rec, int64_t fallback_ms, int32_t stream)
 {
 	struct vg_windows *w = ww->w;
+	struct stream *st = stream_get(ww, stream);
 	int64_t ts = rec->ts_ms;
 
+	if (!st)
+		return VG_ERR_NOMEM;
 	if (ts == VG_TIME_NONE) {
 		ww->no_time++;
-		ts = fallback_ms != VG_TIME_NONE ? fallback_ms : ww->last_ts != VG_TIME_NONE ? ww->last_ts
+		ts = fallback_ms != VG_TIME_NONE ? fallback_ms : st->last_ts != VG_TIME_NONE ? st->last_ts
 											: vg_clock_now_ms();
 	}
-	ww->last_ts = ts;
+	st->last_ts = ts;
+	st->active_ms = ww->now_ms;
 	ww->had_records = true;
 	int64_t win = floor_div(ts, w->p.window_ms);
 
 	/* Late: the window ended more than the allowed lateness before the
-	 * newest event this worker has seen (decided by the stream alone, not
-	 * by when the closer runs), or it has been emitted already. */
-	if ((ww->max_ts != VG_TIME_NONE && (win + 1) * w->p.window_ms <= ww->max_ts - w->p.lateness_ms) ||
+	 * newest event of this stream (decided by the stream alone, not by
+	 * when the closer runs), or it has been emitted already. */
+	if ((st->max_ts != VG_TIME_NONE && (win + 1) * w->p.window_ms <= st->max_ts - w->p.lateness_ms) ||
 	    win < atomic_load_explicit(&w->open_from, memory_order_relaxed)) {
 		ww->late++;
 		return VG_OK;
 	}
-	if (ts > ww->max_ts)
-		ww->max_ts = ts;
+	if (ts > st->max_ts)
+		st->max_ts = ts;
 	ww->records++;
 
 	struct vg_table *t = ww->cur;
@@ -210,9 +248,28 @@ int vg_wworker_add(struct vg_wworker *ww, const struct vg_record *rec, int64_t f
 	return VG_OK;
 }
 
+/* The worker's progress: the slowest of its active streams (all of them
+ * when none is active). */
+static int64_t worker_progress(const struct vg_wworker *ww)
+{
+	int64_t lo = INT64_MAX, hi = VG_TIME_NONE;
+
+	for (size_t i = 0; i < ww->n_streams; i++) {
+		const struct stream *s = &ww->streams[i];
+
+		if (s->max_ts == VG_TIME_NONE)
+			continue;
+		if (s->max_ts > hi)
+			hi = s->max_ts;
+		if (ww->now_ms - s->active_ms < ww->w->p.idle_timeout_ms && s->max_ts < lo)
+			lo = s->max_ts;
+	}
+	return lo != INT64_MAX ? lo : hi;
+}
+
 void vg_wworker_end(struct vg_wworker *ww)
 {
-	atomic_store_explicit(&ww->progress_ts, ww->max_ts, memory_order_release);
+	atomic_store_explicit(&ww->progress_ts, worker_progress(ww), memory_order_release);
 	atomic_store_explicit(&ww->pub_records, ww->records, memory_order_relaxed);
 	atomic_store_explicit(&ww->pub_late, ww->late, memory_order_relaxed);
 	atomic_store_explicit(&ww->pub_no_time, ww->no_time, memory_order_relaxed);

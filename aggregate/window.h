@@ -13,14 +13,16 @@
  * and updates plain counters in its own shard; per batch it publishes its
  * state and progress with three atomic stores.
  *
- * Watermark: each worker's progress is the largest event time it has seen;
- * the watermark is the smallest progress of the workers that are not idle,
- * minus the allowed lateness, so a worker that runs ahead never closes a
- * window another still feeds. A worker with no records for idle_timeout
+ * Watermark: event time is ordered per stream (a Kafka partition, a file),
+ * not per worker. Each stream's progress is the largest event time seen on
+ * it; a worker's progress is the smallest over its streams active within
+ * the idle timeout; the watermark is the smallest progress of the workers
+ * that are not idle, minus the allowed lateness, so a stream or worker that
+ * runs ahead never closes a window another still feeds. A worker with no records for idle_timeout
  * stops holding it back; when every worker is idle the watermark moves with
  * the clock, so a quiet stream still closes its windows. A record is late
  * (counted, never aggregated) when its window ended more than the lateness
- * before the newest event time its worker has seen, or was emitted already.
+ * before the newest event time of its stream, or was emitted already.
  *
  * Event time: the record's time, else the time given by the caller
  * (a Kafka timestamp), else the worker's previous event time (replayed
@@ -71,9 +73,10 @@ struct vg_wworker *vg_windows_worker(struct vg_windows *w, unsigned i);
 
 /* Worker side. A batch is begin, any number of add, end. */
 void vg_wworker_begin(struct vg_wworker *ww);
-/* Aggregate one classified record. fallback_ms is the transport's time
- * (Kafka), or VG_TIME_NONE. Returns 0 or VG_ERR_NOMEM. */
-int vg_wworker_add(struct vg_wworker *ww, const struct vg_record *rec, int64_t fallback_ms);
+/* Aggregate one classified record of a stream (a partition; 0 for a
+ * single input). fallback_ms is the transport's time (Kafka), or
+ * VG_TIME_NONE. Returns 0 or VG_ERR_NOMEM. */
+int vg_wworker_add(struct vg_wworker *ww, const struct vg_record *rec, int64_t fallback_ms, int32_t stream);
 void vg_wworker_end(struct vg_wworker *ww);
 /* This worker has no more input for now: it stops holding the watermark
  * back until its next vg_wworker_begin. */

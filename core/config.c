@@ -93,6 +93,7 @@ enum ktype {
 	K_DURATION,  /* "10s", "5m"...: milliseconds in an int64_t, range min..max ms */
 	K_FRACTION,  /* a number strictly between 0 and 1, in a double */
 	K_COUNTERS,  /* pattern counters */
+	K_STRMAP,    /* a mapping of string to string, kept as written */
 };
 
 struct key {
@@ -225,6 +226,28 @@ static const struct key aggregate_keys[] = {
 	 0, 0},
 };
 
+static const struct key kafka_keys[] = {
+	{"brokers", K_STRING, OFF(kafka_brokers), NO_LINE, "localhost:9092",
+	 "Bootstrap servers (host:port, comma-separated). `vigil broker` prints an embedded one.", 0, 0},
+	{"group_id", K_STRING, OFF(kafka_group), NO_LINE, "vigil",
+	 "Consumer group. Instances with the same group share the partitions.", 0, 0},
+	{"topics", K_STRLIST, OFF(kafka_topics), NO_LINE, "[logs]",
+	 "Topics to consume; a name starting with ^ is a regular expression.", 0, 0},
+	{"properties", K_STRMAP, OFF(kafka_properties), NO_LINE, "{}",
+	 "Any librdkafka consumer property, passed through unchanged (security.protocol,\n"
+	 "sasl.*, ssl.*, fetch sizes...). vigil sets enable.auto.offset.store=false itself:\n"
+	 "offsets are stored only once records are processed. A new group starts at the\n"
+	 "earliest offset unless auto.offset.reset says otherwise.",
+	 0, 0},
+	{"workers", K_UINT, OFF(workers), NO_LINE, "0",
+	 "Worker threads; partition p goes to worker p mod workers. 0: one per core.", 0, 256},
+	{"batch", K_UINT, OFF(kafka_batch), NO_LINE, "1000", "Most messages a worker takes at once.", 1, 100000},
+	{"commit_interval", K_DURATION, OFF(commit_interval_ms), NO_LINE, "1s",
+	 "How often stored offsets are committed (also on revoke and at shutdown).", 100, 3600000},
+	{"shutdown_timeout", K_DURATION, OFF(shutdown_timeout_ms), NO_LINE, "10s",
+	 "Bound on a graceful stop (drain, commit, leave the group).", 1000, 600000},
+};
+
 #define SECTION(n, d, k) { n, d, k, sizeof(k) / sizeof((k)[0]) }
 
 static const struct section sections[] = {
@@ -237,6 +260,7 @@ static const struct section sections[] = {
 	SECTION("retention", "Retention classes.", retention_keys),
 	SECTION("limits", "Limits on input records.", limits_keys),
 	SECTION("aggregate", "Windows, error rates, latency percentiles and pattern counters.", aggregate_keys),
+	SECTION("kafka", "The Kafka consumer group (vigil run).", kafka_keys),
 };
 
 #define N_SECTIONS (sizeof(sections) / sizeof(sections[0]))
@@ -664,13 +688,13 @@ static int parse_strlist(struct loader *L, yaml_node_t *n, const char *what, str
 	return VG_OK;
 }
 
-static int parse_aliases(struct loader *L, yaml_node_t *n, const char *what, struct vg_strlist *out)
+static int parse_aliases(struct loader *L, yaml_node_t *n, const char *what, struct vg_strlist *out, bool lower)
 {
 	struct vg_strlist l = {.line = line_of(L, n)};
 	int rc;
 
 	if (n->type != YAML_MAPPING_NODE)
-		return fail(L, n, "%s: expected a mapping of alias: category, got %s", what, type_name(n));
+		return fail(L, n, "%s: expected a mapping, got %s", what, type_name(n));
 	if ((rc = check_mapping_keys(L, n, what)) != VG_OK)
 		return rc;
 	size_t cnt = (size_t)(n->data.mapping.pairs.top - n->data.mapping.pairs.start);
@@ -686,7 +710,7 @@ static int parse_aliases(struct loader *L, yaml_node_t *n, const char *what, str
 
 		if (!vs || is_null(v)) {
 			strlist_free(&l);
-			return fail(L, v, "%s: alias '%s' must name a category", what, ks);
+			return fail(L, v, "%s: '%s' needs a value", what, ks);
 		}
 		l.v[l.n] = xstrdup(ks);
 		l.v[l.n + 1] = xstrdup(vs);
@@ -695,7 +719,7 @@ static int parse_aliases(struct loader *L, yaml_node_t *n, const char *what, str
 			strlist_free(&l);
 			return VG_ERR_NOMEM;
 		}
-		for (char *c = l.v[l.n - 2]; *c; c++)
+		for (char *c = l.v[l.n - 2]; lower && *c; c++)
 			*c = (char)tolower((unsigned char)*c);
 	}
 	strlist_free(out);
@@ -909,7 +933,8 @@ static int apply_key(struct loader *L, const struct section *sec, const struct k
 		return VG_OK;
 	}
 	case K_STRLIST: return parse_strlist(L, v, what, dst);
-	case K_ALIASES: return parse_aliases(L, v, what, dst);
+	case K_ALIASES: return parse_aliases(L, v, what, dst, true);
+	case K_STRMAP: return parse_aliases(L, v, what, dst, false);
 	case K_RULES: return parse_rules(L, v, L->cfg);
 	case K_RETENTION: return parse_retention(L, v, L->cfg);
 	case K_DURATION: return parse_duration(L, v, what, key, dst);
@@ -1273,6 +1298,10 @@ void vg_config_free(struct vg_config *cfg)
 	rules_free(cfg->rules, cfg->n_rules);
 	retention_free(cfg->retention, cfg->n_retention);
 	counters_free(cfg->counters, cfg->n_counters);
+	free(cfg->kafka_brokers);
+	free(cfg->kafka_group);
+	strlist_free(&cfg->kafka_topics);
+	strlist_free(&cfg->kafka_properties);
 	free(cfg->source);
 	free(cfg);
 }

@@ -105,6 +105,16 @@ struct vg_config {
 	double accuracy;
 	struct vg_cfg_counter *counters;
 	size_t n_counters;
+
+	/* kafka */
+	char *kafka_brokers;
+	char *kafka_group;
+	struct vg_strlist kafka_topics;
+	struct vg_strlist kafka_properties; /* pairs: v[2i] = v[2i+1] */
+	unsigned workers;                   /* 0: one per core */
+	unsigned kafka_batch;
+	int64_t commit_interval_ms;
+	int64_t shutdown_timeout_ms;
 };
 
 /* Load the defaults, then path over them (path NULL: defaults only).

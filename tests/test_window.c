@@ -48,9 +48,9 @@ Test(window, watermark_lateness_and_late_records)
 	 * the watermark is 14.999 - 5 = 9.999 s: still open. */
 	vg_wworker_begin(ww);
 	r.ts_ms = t0 + 1000;
-	vg_wworker_add(ww, &r, VG_TIME_NONE);
+	vg_wworker_add(ww, &r, VG_TIME_NONE, 0);
 	r.ts_ms = t0 + 14999;
-	vg_wworker_add(ww, &r, VG_TIME_NONE);
+	vg_wworker_add(ww, &r, VG_TIME_NONE, 0);
 	vg_wworker_end(ww);
 	vg_windows_close(w, false, count_windows, &closed); /* flip */
 	vg_windows_close(w, false, count_windows, &closed); /* drain and emit */
@@ -58,7 +58,7 @@ Test(window, watermark_lateness_and_late_records)
 	/* 15 s: the watermark reaches 10 s and window 0 closes */
 	vg_wworker_begin(ww);
 	r.ts_ms = t0 + 15000;
-	vg_wworker_add(ww, &r, VG_TIME_NONE);
+	vg_wworker_add(ww, &r, VG_TIME_NONE, 0);
 	vg_wworker_end(ww);
 	vg_windows_close(w, false, count_windows, &closed);
 	vg_windows_close(w, false, count_windows, &closed);
@@ -66,7 +66,7 @@ Test(window, watermark_lateness_and_late_records)
 	/* a record for window 0 now is late, never aggregated */
 	vg_wworker_begin(ww);
 	r.ts_ms = t0 + 500;
-	vg_wworker_add(ww, &r, VG_TIME_NONE);
+	vg_wworker_add(ww, &r, VG_TIME_NONE, 0);
 	vg_wworker_end(ww);
 	vg_wworker_finish(ww);
 	vg_windows_close(w, true, count_windows, &closed);
@@ -89,9 +89,9 @@ Test(window, records_without_time_use_the_previous_one)
 	memset(&r, 0, sizeof(r));
 	vg_wworker_begin(ww);
 	r.ts_ms = 1793491200000LL + 25000;
-	vg_wworker_add(ww, &r, VG_TIME_NONE);
+	vg_wworker_add(ww, &r, VG_TIME_NONE, 0);
 	r.ts_ms = VG_TIME_NONE;
-	vg_wworker_add(ww, &r, VG_TIME_NONE);
+	vg_wworker_add(ww, &r, VG_TIME_NONE, 0);
 	vg_wworker_end(ww);
 	vg_wworker_finish(ww);
 	struct vg_windows_stats st;
@@ -120,7 +120,7 @@ Test(window, a_quiet_stream_closes_by_the_clock)
 	memset(&r, 0, sizeof(r));
 	vg_wworker_begin(ww);
 	r.ts_ms = 1000050; /* window [1000000, 1000100) */
-	vg_wworker_add(ww, &r, VG_TIME_NONE);
+	vg_wworker_add(ww, &r, VG_TIME_NONE, 0);
 	vg_wworker_end(ww);
 	/* No more records: once idle, the clock moves the watermark on. Wait
 	 * for the condition, bounded. */

@@ -1,0 +1,86 @@
+/* vigil: the Kafka consumer group.
+ *
+ * Joins the group configured in the `kafka` section, forwards each
+ * assigned partition's queue to worker `partition mod workers` (so order
+ * within a partition is kept and no two workers share one), and runs the
+ * workers: each takes a batch of messages, hands it to the pipeline's batch
+ * function (run to completion), then stores, per partition, the offset
+ * after the last message of the batch. Offsets are never stored before the
+ * batch function returns, and committed on an interval, synchronously on
+ * revoke and at shutdown: at-least-once.
+ *
+ * Rebalance (eager and cooperative-sticky alike): on revoke, forwarding of
+ * the revoked partitions stops, every worker finishes the batch it is in,
+ * messages of revoked partitions still queued are skipped (their new owner
+ * starts from the committed offset), stored offsets are committed, then the
+ * partitions are released. Partitions not revoked keep flowing.
+ *
+ * Threads: vg_kafka_run and vg_kafka_close on one thread (the main one,
+ * which also serves rebalance events); batch functions on the workers. */
+#ifndef VG_KAFKA_H
+#define VG_KAFKA_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/config.h"
+
+/* One message as the pipeline sees it: views valid during the batch call. */
+struct vg_kafka_msg {
+	const char *payload;
+	size_t len;
+	const char *topic;
+	int32_t partition;
+	int64_t offset;
+	int64_t ts_ms; /* the message timestamp, or VG_TIME_NONE */
+};
+
+struct vg_kafka_handler {
+	/* Per-worker state, created on the worker thread. NULL: failure. */
+	void *(*worker_start)(unsigned worker, void *arg);
+	/* Process a batch; when it returns, its offsets may be stored. */
+	void (*batch)(void *worker_state, const struct vg_kafka_msg *msgs, size_t n);
+	/* A worker between batches: its state is quiescent (no batch running). */
+	void (*worker_idle)(void *worker_state);
+	void (*worker_stop)(void *worker_state);
+	void *arg;
+};
+
+struct vg_kafka;
+
+/* Create the consumer and its workers (not yet subscribed). workers 0:
+ * one per core. Returns 0, or VG_ERR_CONFIG with librdkafka's message for
+ * a property it refuses, or VG_ERR_NOMEM. */
+int vg_kafka_open(struct vg_kafka **out, const struct vg_config *cfg, const struct vg_kafka_handler *h,
+		  char *errbuf, size_t errlen);
+
+/* Subscribe and consume until *stop is set (a signal handler may set it)
+ * or, with exit_at_end, until every assigned partition has reached its end
+ * offset. tick(arg) runs on this thread every ~50 ms (the windows' closer).
+ * Returns 0 or VG_ERR_IO (fatal consumer error, message on stderr). */
+int vg_kafka_run(struct vg_kafka *k, volatile sig_atomic_t *stop, bool exit_at_end, void (*tick)(void *),
+		 void *tick_arg);
+
+/* Graceful stop: stop fetching, let workers finish, commit stored offsets
+ * synchronously, leave the group; bounded by kafka.shutdown_timeout.
+ * Writes the committed offsets as "topic/partition":offset pairs (JSON
+ * object members, comma-separated) into out. Returns 0 or VG_ERR_IO. */
+int vg_kafka_stop(struct vg_kafka *k, char *out, size_t outlen);
+
+/* Free everything (after vg_kafka_stop); NULL is a no-op. */
+void vg_kafka_close(struct vg_kafka *k);
+
+struct vg_kafka_stats {
+	uint64_t messages;   /* handed to batch functions */
+	uint64_t bytes;      /* their payload bytes */
+	uint64_t skipped;    /* of revoked partitions, left to the new owner */
+	uint64_t errors;     /* consumer errors reported */
+	uint64_t rebalances; /* assignments and revocations */
+	uint64_t commits_failed;
+};
+
+void vg_kafka_get_stats(struct vg_kafka *k, struct vg_kafka_stats *out);
+
+#endif
