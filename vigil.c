@@ -1388,9 +1388,9 @@ static int cmd_run(int argc, char **argv)
 	vg_kafka_get_stats(k, &ks);
 	rc.agg.bytes = ks.bytes;
 	snprintf(extra, sizeof(extra), ",\"kafka_errors\":%llu,\"skipped_revoked\":%llu,\"rebalances\":%llu,"
-				       "\"commits_failed\":%llu,\"committed\":{%s}",
+				       "\"commits\":%llu,\"commits_failed\":%llu,\"committed\":{%s}",
 		 (unsigned long long)ks.errors, (unsigned long long)ks.skipped, (unsigned long long)ks.rebalances,
-		 (unsigned long long)ks.commits_failed, committed);
+		 (unsigned long long)ks.commits, (unsigned long long)ks.commits_failed, committed);
 	agg_summary(&rc.agg, vg_clock_mono_s() - t0, extra);
 	vg_kafka_close(k);
 	if (rc.records)

@@ -45,7 +45,7 @@ struct vg_kafka {
 	_Atomic size_t n_parts;
 	_Atomic int stopping;
 	_Atomic int assigned_once;
-	_Atomic uint64_t messages, bytes, skipped, errors, rebalances, commits_failed;
+	_Atomic uint64_t messages, bytes, skipped, errors, rebalances, commits_failed, commits;
 };
 
 /* ---- partitions --------------------------------------------------------- */
@@ -292,6 +292,41 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic
 	}
 }
 
+/* Client-level errors (a broker down, a connection refused): librdkafka
+ * recovers from most by itself; vigil counts and logs them, the first few
+ * in full. */
+static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
+{
+	struct vg_kafka *k = opaque;
+	uint64_t n = atomic_fetch_add(&k->errors, 1);
+
+	(void)rk;
+	if (n < 20 || err == RD_KAFKA_RESP_ERR__FATAL)
+		fprintf(stderr, "{\"level\":\"WARNING\",\"component\":\"ingest\",\"msg\":\"kafka error\",\"error\":\"%s\","
+				"\"reason\":\"%s\"}\n",
+			rd_kafka_err2name((rd_kafka_resp_err_t)err), reason);
+	if (err == RD_KAFKA_RESP_ERR__FATAL)
+		atomic_store(&k->stopping, 1);
+}
+
+/* Results of commits, the automatic ones included. */
+static void commit_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t *offsets,
+		      void *opaque)
+{
+	struct vg_kafka *k = opaque;
+
+	(void)rk;
+	(void)offsets;
+	if (!err) {
+		atomic_fetch_add(&k->commits, 1);
+	} else if (err != RD_KAFKA_RESP_ERR__NO_OFFSET) {
+		if (atomic_fetch_add(&k->commits_failed, 1) < 20)
+			fprintf(stderr, "{\"level\":\"WARNING\",\"component\":\"ingest\",\"msg\":\"commit failed\","
+					"\"error\":\"%s\"}\n",
+				rd_kafka_err2name(err));
+	}
+}
+
 /* ---- lifecycle ---------------------------------------------------------- */
 
 static int conf_set(rd_kafka_conf_t *conf, const char *key, const char *val, char *errbuf, size_t errlen,
@@ -357,6 +392,8 @@ int vg_kafka_open(struct vg_kafka **out, const struct vg_config *cfg, const stru
 	if (conf_set(conf, "enable.auto.offset.store", "false", errbuf, errlen, cfg->source))
 		goto out_conf;
 	rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
+	rd_kafka_conf_set_error_cb(conf, error_cb);
+	rd_kafka_conf_set_offset_commit_cb(conf, commit_cb);
 	rd_kafka_conf_set_opaque(conf, k);
 	if (!(k->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof(err)))) {
 		snprintf(errbuf, errlen, "%s: kafka: %s", cfg->source, err);
@@ -529,4 +566,5 @@ void vg_kafka_get_stats(struct vg_kafka *k, struct vg_kafka_stats *out)
 	out->errors = atomic_load(&k->errors);
 	out->rebalances = atomic_load(&k->rebalances);
 	out->commits_failed = atomic_load(&k->commits_failed);
+	out->commits = atomic_load(&k->commits);
 }

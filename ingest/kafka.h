@@ -79,6 +79,7 @@ struct vg_kafka_stats {
 	uint64_t errors;     /* consumer errors reported */
 	uint64_t rebalances; /* assignments and revocations */
 	uint64_t commits_failed;
+	uint64_t commits; /* succeeded, automatic ones included */
 };
 
 void vg_kafka_get_stats(struct vg_kafka *k, struct vg_kafka_stats *out);

@@ -715,11 +715,16 @@ int vg_json_extract(const struct vg_json_paths *jp, const struct vg_json_limits 
 	}
 	if (*p != '{') {
 		unsigned char c = *p;
+		size_t left = (size_t)(end - p);
 
-		reason = (c == '[' || c == '"' || c == '-' || (c >= '0' && c <= '9') || c == 't' || c == 'f' ||
-			  c == 'n')
-				 ? VG_JR_NOT_OBJECT
-				 : VG_JR_SYNTAX;
+		/* Not an object: name it so when it starts like a JSON value
+		 * (a literal must be spelled out; "not json" is syntax). */
+		if (c == '[' || c == '"' || c == '-' || (c >= '0' && c <= '9') ||
+		    (left >= 4 && (memcmp(p, "true", 4) == 0 || memcmp(p, "null", 4) == 0)) ||
+		    (left >= 5 && memcmp(p, "false", 5) == 0))
+			reason = VG_JR_NOT_OBJECT;
+		else
+			reason = VG_JR_SYNTAX;
 		goto fail_at_p;
 	}
 	if (max_depth < 1) {

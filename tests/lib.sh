@@ -21,3 +21,58 @@ check() {
 expect_eq() {
 	if [ "$2" = "$3" ]; then ok "$1"; else fail "$1" "got '$2', want '$3'"; fi
 }
+
+# ---- processes a test starts: all stopped on exit ----------------------
+PIDS=()
+cleanup() {
+	local p
+	for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
+	for p in "${PIDS[@]}"; do
+		for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+		kill -KILL "$p" 2>/dev/null
+	done
+	exec 9>&- 2>/dev/null
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+# wait_for SECONDS COMMAND...: poll the condition every 50 ms, bounded.
+wait_for() {
+	local limit=$(($1 * 20))
+	shift
+	for _ in $(seq "$limit"); do
+		"$@" && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+# start_broker ARGS...: the embedded broker, controlled through fd 9;
+# sets BROKERS to its bootstrap servers.
+start_broker() {
+	mkfifo "$TMP/broker.in"
+	"${BROKER_VIGIL:-$VIGIL}" broker "$@" <"$TMP/broker.in" >"$TMP/broker.out" 2>"$TMP/broker.err" &
+	PIDS+=($!)
+	exec 9>"$TMP/broker.in"
+	wait_for 10 test -s "$TMP/broker.out" || { echo "FAIL broker: did not start"; return 1; }
+	BROKERS=$(head -n 1 "$TMP/broker.out")
+}
+
+# broker_cmd LINE: send a command and wait for its answer.
+broker_cmd() {
+	local before
+	before=$(wc -l <"$TMP/broker.out")
+	echo "$1" >&9
+	wait_for 10 test "$(wc -l <"$TMP/broker.out")" -gt "$before" || return 1
+	tail -n 1 "$TMP/broker.out" | grep -q '^ok$'
+}
+
+# lines FILE: its line count (0 when missing).
+lines() { if [ -f "$1" ]; then wc -l <"$1"; else echo 0; fi; }
+at_least() { [ "$(lines "$1")" -ge "$2" ]; }
+
+# kcat producing NDJSON lines as messages, spread over the partitions.
+produce() { kcat -P -b "$BROKERS" -t "$1" -X sticky.partitioning.linger.ms=0 -X partitioner=random -l "$2"; }
+
+# Event ids in a records file, sorted.
+ids() { grep -o '"event_id":"[^"]*"' "$@" | cut -d'"' -f4 | sort; }

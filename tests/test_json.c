@@ -89,6 +89,9 @@ Test(json, rejects_non_objects_at_top)
 	REJECT("null", VG_JR_NOT_OBJECT);
 	REJECT("true", VG_JR_NOT_OBJECT);
 	REJECT("hello", VG_JR_SYNTAX);
+	REJECT("not json", VG_JR_SYNTAX); /* regression: was not_object from its first byte */
+	REJECT("nul", VG_JR_SYNTAX);
+	REJECT("falsey", VG_JR_NOT_OBJECT);
 	REJECT("\xef\xbb\xbf{}", VG_JR_SYNTAX); /* a byte-order mark is not JSON */
 }
 
