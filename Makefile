@@ -32,7 +32,7 @@ TEST_SRC = $(wildcard tests/test_*.c)
 TEST_BIN = $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 
 .PHONY: all demo readme deps test test-unit test-integration test-tsan asan ubsan tsan fuzz bench bench-parse \
-	bench-aggregate \
+	bench-aggregate bench-kafka \
 	format format-check clean help
 
 all: vigil bench/gen
@@ -136,28 +136,22 @@ bench-parse: bench/gen bench/bench_parse bench/ref_simdjson
 bench/bench_sketch: bench/bench_sketch.c $(LIB_OBJ) | $(DEPS_OK)
 	$(CC) $(CFLAGS) -o $@ $< $(LIB_OBJ) $(LDFLAGS) $(LDLIBS)
 
-bench-aggregate: all bench/bench_sketch
+bench-aggregate: all bench/bench_sketch bench/bare_consumer
 	@bench/aggregate.sh
 
-bench: bench-parse bench-aggregate
+bench/bare_consumer: bench/bare_consumer.c | $(DEPS_OK)
+	$(CC) $(CFLAGS) -o $@ $< $(shell pkg-config --libs rdkafka)
+
+bench-kafka: all bench/bare_consumer
+	@bench/kafka.sh
+
+bench: bench-parse bench-aggregate bench-kafka
 
 # ---- demo -----------------------------------------------------------------
 
-# Quick start: classify a generated sample (the full pipeline demo replaces
-# this once ingest, archive and alerts exist).
-DEMO_RECORDS ?= 100000
-
+# Quick start: the embedded broker, a generated log stream, vigil run.
 demo: all
-	@mkdir -p build/demo
-	@bench/gen --count $(DEMO_RECORDS) --seed 42 >build/demo/sample.ndjson
-	@echo "== vigil classify build/demo/sample.ndjson ($(DEMO_RECORDS) generated records); first 5 lines:"
-	@./vigil classify build/demo/sample.ndjson >build/demo/classified.ndjson 2>build/demo/summary.json
-	@head -n 5 build/demo/classified.ndjson
-	@echo "== summary (standard error):"
-	@tail -n 1 build/demo/summary.json
-	@echo "== records by category and level:"
-	@sed -E 's/^\{"level":"([A-Z]+)","category":"([^"]*)".*/\2 \1/' build/demo/classified.ndjson | \
-		sort | uniq -c | sort -rn | head -n 12
+	@scripts/demo.sh
 
 # ---- housekeeping ---------------------------------------------------------
 
@@ -175,6 +169,6 @@ format-check:
 	clang-format --dry-run --Werror $(FORMAT_SRC)
 
 clean:
-	rm -rf build vigil bench/gen bench/bench_parse bench/ref_simdjson bench/bench_sketch
+	rm -rf build vigil bench/gen bench/bench_parse bench/ref_simdjson bench/bench_sketch bench/bare_consumer bench/bare_consumer
 
 -include $(wildcard $(BUILD)/*.d $(BUILD)/*/*.d $(BUILD)/*/*/*.d)

@@ -1184,6 +1184,9 @@ static int cmd_produce(int argc, char **argv)
 
 struct run_ctx {
 	struct agg_run agg;
+	struct vg_kafka *kafka;
+	int64_t lag_max;      /* largest total lag seen (owned partitions) */
+	int64_t lag_last_ms;
 	FILE *records; /* --records: every processed record's raw bytes */
 	pthread_mutex_t records_mu;
 	_Atomic uint64_t dead_logged;
@@ -1245,7 +1248,18 @@ static void run_worker_stop(void *state)
 
 static void run_tick(void *arg)
 {
-	agg_close(arg, false);
+	struct run_ctx *rc = arg;
+	int64_t now = vg_clock_now_ms();
+
+	agg_close(&rc->agg, false);
+	if (now - rc->lag_last_ms >= 1000) { /* lag of owned partitions, once a second */
+		size_t parts;
+		int64_t lag = vg_kafka_lag(rc->kafka, &parts);
+
+		if (lag > rc->lag_max)
+			rc->lag_max = lag;
+		rc->lag_last_ms = now;
+	}
 }
 
 static int set_str(char **dst, const char *v)
@@ -1369,12 +1383,16 @@ static int cmd_run(int argc, char **argv)
 	catch_stop_signals();
 	double t0 = vg_clock_mono_s();
 
-	if (vg_kafka_run(k, &stop_requested, exit_at_end, run_tick, &rc.agg) != VG_OK)
+	rc.kafka = k;
+	if (vg_kafka_run(k, &stop_requested, exit_at_end, run_tick, &rc) != VG_OK)
 		status = EXIT_IO;
 	/* Graceful stop, bounded. */
 	pthread_t dog;
 	int64_t bound = cfg->shutdown_timeout_ms;
 	char committed[16384], extra[17000];
+
+	size_t lag_parts;
+	int64_t lag_end = vg_kafka_lag(k, &lag_parts); /* while the partitions are still ours */
 
 	pthread_create(&dog, NULL, stop_watchdog, &bound);
 	pthread_detach(dog);
@@ -1388,9 +1406,11 @@ static int cmd_run(int argc, char **argv)
 	vg_kafka_get_stats(k, &ks);
 	rc.agg.bytes = ks.bytes;
 	snprintf(extra, sizeof(extra), ",\"kafka_errors\":%llu,\"skipped_revoked\":%llu,\"rebalances\":%llu,"
-				       "\"commits\":%llu,\"commits_failed\":%llu,\"committed\":{%s}",
+				       "\"commits\":%llu,\"commits_failed\":%llu,\"consume_seconds\":%.6f,"
+				       "\"lag_max\":%lld,\"lag_end\":%lld,\"committed\":{%s}",
 		 (unsigned long long)ks.errors, (unsigned long long)ks.skipped, (unsigned long long)ks.rebalances,
-		 (unsigned long long)ks.commits, (unsigned long long)ks.commits_failed, committed);
+		 (unsigned long long)ks.commits, (unsigned long long)ks.commits_failed, ks.busy_seconds,
+		 (long long)rc.lag_max, (long long)lag_end, committed);
 	agg_summary(&rc.agg, vg_clock_mono_s() - t0, extra);
 	vg_kafka_close(k);
 	if (rc.records)

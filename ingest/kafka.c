@@ -46,6 +46,7 @@ struct vg_kafka {
 	_Atomic int stopping;
 	_Atomic int assigned_once;
 	_Atomic uint64_t messages, bytes, skipped, errors, rebalances, commits_failed, commits;
+	_Atomic int64_t first_us, last_us; /* monotonic, of the first and last message processed */
 };
 
 /* ---- partitions --------------------------------------------------------- */
@@ -176,8 +177,17 @@ static void *worker_main(void *arg)
 			done[i] = true;
 			m++;
 		}
-		if (m)
+		if (m) {
+			int64_t t = (int64_t)(vg_clock_mono_s() * 1e6), zero = 0;
+
+			atomic_compare_exchange_strong(&k->first_us, &zero, t);
 			k->h.batch(state, vm, m);
+			t = (int64_t)(vg_clock_mono_s() * 1e6);
+			int64_t cur = atomic_load(&k->last_us);
+
+			while (t > cur && !atomic_compare_exchange_weak(&k->last_us, &cur, t))
+				;
+		}
 		atomic_fetch_add_explicit(&k->messages, m, memory_order_relaxed);
 		store_offsets(k, msgs, (size_t)n, done);
 		for (ssize_t i = 0; i < n; i++)
@@ -512,7 +522,28 @@ int vg_kafka_stop(struct vg_kafka *k, char *out, size_t outlen)
 	}
 	rd_kafka_resp_err_t err = rd_kafka_commit(k->rk, NULL, 0);
 
-	if (err && err != RD_KAFKA_RESP_ERR__NO_OFFSET) {
+	/* A rebalance under way (another member joining or leaving) makes the
+	 * commit's generation stale: serve the rebalance, then commit again. */
+	for (int tries = 0; tries < 4 && (err == RD_KAFKA_RESP_ERR_ILLEGAL_GENERATION ||
+					  err == RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS ||
+					  err == RD_KAFKA_RESP_ERR_UNKNOWN_MEMBER_ID);
+	     tries++) {
+		rd_kafka_message_t *m = rd_kafka_consumer_poll(k->rk, 500);
+
+		if (m)
+			rd_kafka_message_destroy(m); /* workers are gone: not processed, not stored */
+		err = rd_kafka_commit(k->rk, NULL, 0);
+	}
+	if (err == RD_KAFKA_RESP_ERR_ILLEGAL_GENERATION || err == RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS ||
+	    err == RD_KAFKA_RESP_ERR_UNKNOWN_MEMBER_ID) {
+		/* Not a failure of this member: its partitions' next owner starts
+		 * from the last commit, so records since are read twice, never
+		 * lost. Said loudly. */
+		atomic_fetch_add(&k->commits_failed, 1);
+		fprintf(stderr, "{\"level\":\"WARNING\",\"component\":\"ingest\",\"msg\":\"final commit lost to a "
+				"rebalance; records since the last commit will be read again\",\"error\":\"%s\"}\n",
+			rd_kafka_err2name(err));
+	} else if (err && err != RD_KAFKA_RESP_ERR__NO_OFFSET) {
 		atomic_fetch_add(&k->commits_failed, 1);
 		fprintf(stderr, "vigil: final commit: %s\n", rd_kafka_err2str(err));
 		rc = VG_ERR_IO;
@@ -567,4 +598,36 @@ void vg_kafka_get_stats(struct vg_kafka *k, struct vg_kafka_stats *out)
 	out->rebalances = atomic_load(&k->rebalances);
 	out->commits_failed = atomic_load(&k->commits_failed);
 	out->commits = atomic_load(&k->commits);
+	int64_t f = atomic_load(&k->first_us), l = atomic_load(&k->last_us);
+
+	out->busy_seconds = f && l > f ? (double)(l - f) / 1e6 : 0;
+}
+
+int64_t vg_kafka_lag(struct vg_kafka *k, size_t *partitions)
+{
+	size_t n = atomic_load_explicit(&k->n_parts, memory_order_acquire);
+	rd_kafka_topic_partition_list_t *owned = rd_kafka_topic_partition_list_new(16);
+	int64_t lag = 0;
+
+	*partitions = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (atomic_load(&k->parts[i].owned))
+			rd_kafka_topic_partition_list_add(owned, k->parts[i].topic, k->parts[i].partition);
+	}
+	if (owned->cnt > 0 && rd_kafka_position(k->rk, owned) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+		for (int i = 0; i < owned->cnt; i++) {
+			const rd_kafka_topic_partition_t *tp = &owned->elems[i];
+			int64_t lo, hi;
+
+			if (rd_kafka_get_watermark_offsets(k->rk, tp->topic, tp->partition, &lo, &hi) != 0 || hi < 0)
+				continue;
+			int64_t pos = tp->offset >= 0 ? tp->offset : lo;
+
+			if (hi > pos)
+				lag += hi - pos;
+			(*partitions)++;
+		}
+	}
+	rd_kafka_topic_partition_list_destroy(owned);
+	return lag;
 }

@@ -80,8 +80,15 @@ struct vg_kafka_stats {
 	uint64_t rebalances; /* assignments and revocations */
 	uint64_t commits_failed;
 	uint64_t commits; /* succeeded, automatic ones included */
+	double busy_seconds; /* from the first message processed to the end of the last batch */
 };
 
 void vg_kafka_get_stats(struct vg_kafka *k, struct vg_kafka_stats *out);
+
+/* Consumer lag, summed over the partitions this instance owns now: the
+ * high watermark (as of the last fetch) minus the consumer's position.
+ * Partitions not owned are not counted. Call from the vg_kafka_run thread
+ * (the tick). Returns the lag and, in *partitions, how many were summed. */
+int64_t vg_kafka_lag(struct vg_kafka *k, size_t *partitions);
 
 #endif

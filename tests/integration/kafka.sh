@@ -3,7 +3,7 @@
 # 127.0.0.1), with kcat as the producer. The broker keeps only the last
 # 5 MiB per partition, so these tests consume while producing.
 . "$(dirname "$0")/../lib.sh"
-start_broker --brokers 3 --topic logs:6 --topic mixed:2 --topic stream:6 --topic group:6 --topic faults:6 --topic backfill:2 || exit 1
+start_broker --brokers 3 --topic logs:6 --topic mixed:2 --topic stream:6 --topic group:6 --topic faults:6 --topic backfill:2 --topic coop:6 || exit 1
 # Short group timeouts so a killed member's partitions move quickly.
 cat >"$TMP/fast.yaml" <<'YAML'
 kafka:
@@ -170,9 +170,40 @@ wait "$pid"
 expect_eq "--exit-at-end: exits 0 by itself" "$?" 0
 expect_eq "--exit-at-end: every record processed" "$(lines "$TMP/g.records")" 5000
 expect_eq "--exit-at-end: committed to the end" "$(committed_sum "$TMP/g.err")" 5000
+check "--exit-at-end: no lag left on owned partitions" grep -q '"lag_end":0,' <(tail -n 1 "$TMP/g.err")
 
 # 7. An invalid librdkafka property is refused at start with its message.
 printf 'kafka:\n  properties: {no.such.property: "1"}\n' >"$TMP/badprop.yaml"
 "$VIGIL" run -c "$TMP/badprop.yaml" --brokers "$BROKERS" 2>"$TMP/badprop.err"
 expect_eq "invalid kafka property: exit 1" "$?" 1
 check "invalid kafka property: librdkafka's message" grep -q "No such configuration property" "$TMP/badprop.err"
+
+# 8. The cooperative-sticky assignor: a second member joins mid-stream and
+# takes partitions incrementally; both stop gracefully; every id once.
+printf 'kafka:\n  properties: {partition.assignment.strategy: cooperative-sticky, session.timeout.ms: "6000", heartbeat.interval.ms: "500"}\n' >"$TMP/coop.yaml"
+"$GEN" --count 30000 --seed 37 --truth "$TMP/t8.tsv" >"$TMP/p8.ndjson"
+start_run h -c "$TMP/coop.yaml" --topic coop --group g8 || fail "run h" "no assignment"
+h_pid=$RUN_PID
+"$VIGIL" produce --brokers "$BROKERS" --topic coop --rate 3000 "$TMP/p8.ndjson" 2>/dev/null &
+prod=$!
+PIDS+=($prod)
+wait_for 30 at_least "$TMP/h.records" 5000
+start_run i -c "$TMP/coop.yaml" --topic coop --group g8 || fail "run i" "no assignment"
+i_pid=$RUN_PID
+# Cooperative rebalancing takes two rounds: wait until i owns partitions.
+wait_for 30 grep -q '"partitions assigned","partitions":\["' "$TMP/i.err" || fail "cooperative: new member gets partitions" "none"
+wait "$prod"
+all8() { [ "$(cat "$TMP/h.records" "$TMP/i.records" | ids | uniq | wc -l)" -ge 30000 ]; }
+wait_for 60 all8
+RUN_PID=$i_pid
+stop_run i
+expect_eq "cooperative: second member exits 0" "$RUN_STATUS" 0
+RUN_PID=$h_pid
+stop_run h
+expect_eq "cooperative: first member exits 0" "$RUN_STATUS" 0
+check "cooperative: the first member kept some partitions through the join" grep -q 'cooperative\|partitions assigned' "$TMP/h.err"
+cut -f5 "$TMP/t8.tsv" | sort >"$TMP/want8"
+cat "$TMP/h.records" "$TMP/i.records" | ids >"$TMP/got8"
+expect_eq "cooperative: every id processed" "$(comm -23 "$TMP/want8" <(uniq "$TMP/got8") | wc -l)" 0
+expect_eq "cooperative: none twice (graceful handover)" "$(uniq -d "$TMP/got8" | wc -l)" 0
+if [ "$(lines "$TMP/i.records")" -gt 0 ]; then ok "cooperative: the new member took a share"; else fail "cooperative: the new member took a share" "0 records"; fi

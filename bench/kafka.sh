@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# make bench-kafka: with the embedded broker, in one run, interleaved, median
+# of BENCH_RUNS (default 3): (a) a bare librdkafka consumer (bench/
+# bare_consumer) and (b) vigil run (consume, parse, classify, aggregate)
+# over the same records, each timed from its first message to its last.
+# The corpus goes to 128 partitions (about 2.8 MB each) because the
+# embedded broker keeps only the last 5 MiB of a partition.
+set -eu
+RECORDS=${BENCH_RECORDS:-1000000}
+RUNS=${BENCH_RUNS:-3}
+DIR=${BENCH_DIR:-bench/data}
+PARTS=${BENCH_PARTITIONS:-128}
+mkdir -p "$DIR"
+corpus="$DIR/corpus-$RECORDS.ndjson"
+if [ ! -s "$corpus" ] || [ bench/gen -nt "$corpus" ]; then
+	echo "kafka.sh: generating $corpus" >&2
+	bench/gen --count "$RECORDS" --seed 1 >"$corpus.tmp" && mv "$corpus.tmp" "$corpus"
+fi
+tmp=$(mktemp -d)
+broker=""
+cleanup() {
+	[ -n "$broker" ] && kill -TERM "$broker" 2>/dev/null && wait "$broker" 2>/dev/null
+	exec 9>&- 2>/dev/null || true
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+mkfifo "$tmp/in"
+./vigil broker --topic "bench:$PARTS" <"$tmp/in" >"$tmp/out" 2>"$tmp/err" &
+broker=$!
+exec 9>"$tmp/in"
+for _ in $(seq 100); do [ -s "$tmp/out" ] && break; sleep 0.1; done
+B=$(head -n 1 "$tmp/out")
+echo "kafka.sh: producing $RECORDS records into $PARTS partitions at $B" >&2
+./vigil produce --brokers "$B" --topic bench "$corpus" 2>"$tmp/produce.json"
+bytes=$(wc -c <"$corpus")
+res="$DIR/kafka-results.txt"
+: >"$res"
+field() { sed -n "s/.*\"$1\":\\([0-9.]*\\).*/\\1/p"; }
+for r in $(seq "$RUNS"); do
+	[ -t 2 ] && printf 'kafka.sh: run %d/%d\r' "$r" "$RUNS" >&2
+	/usr/bin/time -f '%U %S %M' -o "$tmp/time" bench/bare_consumer "$B" bench "bare$r" >"$tmp/bare.json"
+	read -r u s m <"$tmp/time"
+	echo "bare $(field messages <"$tmp/bare.json") $(field seconds <"$tmp/bare.json") $u $s $m" >>"$res"
+	/usr/bin/time -f '%U %S %M' -o "$tmp/time" ./vigil run --brokers "$B" --topic bench --group "vigil$r" \
+		--exit-at-end 2>"$tmp/vigil.err" >/dev/null
+	read -r u s m <"$tmp/time"
+	sum=$(tail -n 1 "$tmp/vigil.err")
+	echo "vigil $(echo "$sum" | field records) $(echo "$sum" | field consume_seconds) $u $s $m" >>"$res"
+done
+[ -t 2 ] && printf '\n' >&2
+awk -v bytes="$bytes" -v runs="$RUNS" -v parts="$PARTS" '
+	{ n[$1]++; k = $1 SUBSEP n[$1]; recs[k] = $2; secs[k] = $3; cpu[k] = $4 + $5; rss[k] = $6 }
+	function med(tool, arr,   i, m, v, t, j) {
+		m = n[tool]
+		for (i = 1; i <= m; i++) v[i] = arr[tool SUBSEP i]
+		for (i = 1; i <= m; i++) for (j = i + 1; j <= m; j++) if (v[j] < v[i]) { t = v[i]; v[i] = v[j]; v[j] = t }
+		return v[int((m + 1) / 2)]
+	}
+	END {
+		rb = med("bare", recs); sb = med("bare", secs); cb = med("bare", cpu); mb = med("bare", rss)
+		rv = med("vigil", recs); sv = med("vigil", secs); cv = med("vigil", cpu); mv = med("vigil", rss)
+		printf "kafka benchmark: %d records, %.1f MB, %d partitions, embedded broker, median of %d runs\n", rb, bytes / 1e6, parts, runs
+		printf "%-34s %11s %8s %14s %10s\n", "consumer", "msgs/s", "MB/s", "CPU s/1M rec", "peak RSS"
+		printf "%-34s %11.0f %8.1f %14.3f %8.0f MB\n", "bare librdkafka consumer", rb / sb, bytes / 1e6 / sb, cb / rb * 1e6, mb / 1024
+		printf "%-34s %11.0f %8.1f %14.3f %8.0f MB\n", "vigil run (parse+classify+aggregate)", rv / sv, bytes / 1e6 / sv, cv / rv * 1e6, mv / 1024
+		printf "ratio vigil / bare: %.2f (target >= 0.8)\n", (rv / sv) / (rb / sb)
+		if (rv != rb) printf "WARNING: vigil processed %d records, the bare consumer %d\n", rv, rb
+	}' "$res"

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# make demo: vigil's main job on an embedded default. Starts the embedded
+# Kafka broker, streams generated service logs into it, runs the pipeline
+# as a consumer group until it has read everything, and shows what came out.
+# Everything it starts, it stops.
+set -eu
+cd "$(dirname "$0")/.."
+RECORDS=${DEMO_RECORDS:-200000}
+out=build/demo
+mkdir -p "$out"
+tmp=$(mktemp -d)
+broker=""
+cleanup() {
+	[ -n "$broker" ] && kill -TERM "$broker" 2>/dev/null && wait "$broker" 2>/dev/null
+	exec 9>&- 2>/dev/null || true
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+mkfifo "$tmp/in"
+# 24 partitions: the embedded broker keeps the last 5 MiB of each.
+./vigil broker --topic logs:24 <"$tmp/in" >"$tmp/out" 2>"$out/broker.log" &
+broker=$!
+exec 9>"$tmp/in"
+for _ in $(seq 100); do [ -s "$tmp/out" ] && break; sleep 0.1; done
+B=$(head -n 1 "$tmp/out")
+echo "== embedded Kafka broker at $B (topic logs, 24 partitions)"
+echo "== producing $RECORDS generated service log records (bench/gen | vigil produce)"
+bench/gen --count "$RECORDS" --seed 42 | ./vigil produce --brokers "$B" --topic logs
+echo "== vigil run: consumer group 'demo', until every partition is at its end"
+./vigil run --brokers "$B" --topic logs --group demo --exit-at-end --windows "$out/windows.ndjson" \
+	2>"$out/run.log"
+echo "== summary (last line of $out/run.log):"
+tail -n 1 "$out/run.log"
+echo "== the slowest endpoints in the first window ($out/windows.ndjson):"
+head -n 400 "$out/windows.ndjson" | grep '"p99"' |
+	awk -F'"p99":' '{ split($2, a, ","); print a[1] "\t" $0 }' | sort -g | tail -n 3 | cut -f 2-
+echo "== 5xx error rates above 2% in any window:"
+grep '"error_rate"' "$out/windows.ndjson" | awk -F'"error_rate":' '{ split($2, a, ","); if (a[1] > 0.02) print }' | head -n 3
+echo "== records by category and level, all windows:"
+grep '"level"' "$out/windows.ndjson" | sed -E 's/.*"category":"([^"]*)","level":"([^"]*)","count":([0-9]+).*/\1 \2 \3/' |
+	awk '{ c[$1 " " $2] += $3 } END { for (k in c) printf "%8d %s\n", c[k], k }' | sort -rn | head -n 8
