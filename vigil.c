@@ -211,26 +211,36 @@ static int classify_fd(struct classify_run *run, int fd, const char *name)
 	return rc < 0 ? rc : VG_OK;
 }
 
-static void emit_summary(struct classify_run *run, double seconds)
+/* The summaries' common head: "records", "rejected" and
+ * "rejected_by_reason" as JSON members (no braces). */
+static void put_record_counts(struct vg_buf *b, uint64_t records, uint64_t rejected, const uint64_t *by_reason)
 {
-	struct vg_buf *b = &run->err;
 	bool first = true;
 
-	vg_buf_puts(b, "{\"records\":");
-	vg_buf_put_u64(b, run->records);
+	vg_buf_puts(b, "\"records\":");
+	vg_buf_put_u64(b, records);
 	vg_buf_puts(b, ",\"rejected\":");
-	vg_buf_put_u64(b, run->rejected);
+	vg_buf_put_u64(b, rejected);
 	vg_buf_puts(b, ",\"rejected_by_reason\":{");
 	for (int r = 1; r < VG_JR_COUNT; r++) {
-		if (!run->by_reason[r])
+		if (!by_reason[r])
 			continue;
 		vg_buf_puts(b, first ? "\"" : ",\"");
 		vg_buf_puts(b, vg_json_reason_str(r));
 		vg_buf_puts(b, "\":");
-		vg_buf_put_u64(b, run->by_reason[r]);
+		vg_buf_put_u64(b, by_reason[r]);
 		first = false;
 	}
-	vg_buf_puts(b, "},\"bytes\":");
+	vg_buf_putc(b, '}');
+}
+
+static void emit_summary(struct classify_run *run, double seconds)
+{
+	struct vg_buf *b = &run->err;
+
+	vg_buf_putc(b, '{');
+	put_record_counts(b, run->records, run->rejected, run->by_reason);
+	vg_buf_puts(b, ",\"bytes\":");
 	vg_buf_put_u64(b, run->bytes);
 	vg_buf_puts(b, ",\"seconds\":");
 	vg_buf_put_double(b, (double)(int64_t)(seconds * 1e6) / 1e6);
@@ -743,7 +753,6 @@ static void agg_summary(struct agg_run *run, double seconds, const char *extra)
 	struct vg_windows_stats ws;
 	struct vg_buf b = {0};
 	uint64_t records = run->oversize, rejected = run->oversize, by_reason[VG_JR_COUNT] = {0};
-	bool first = true;
 
 	by_reason[VG_JR_SIZE] = run->oversize;
 	for (unsigned i = 0; i < run->threads; i++) {
@@ -754,21 +763,9 @@ static void agg_summary(struct agg_run *run, double seconds, const char *extra)
 			by_reason[r] += run->workers[i].by_reason[r];
 	}
 	vg_windows_get_stats(run->win, &ws);
-	vg_buf_puts(&b, "{\"records\":");
-	vg_buf_put_u64(&b, records);
-	vg_buf_puts(&b, ",\"rejected\":");
-	vg_buf_put_u64(&b, rejected);
-	vg_buf_puts(&b, ",\"rejected_by_reason\":{");
-	for (int r = 1; r < VG_JR_COUNT; r++) {
-		if (!by_reason[r])
-			continue;
-		vg_buf_puts(&b, first ? "\"" : ",\"");
-		vg_buf_puts(&b, vg_json_reason_str(r));
-		vg_buf_puts(&b, "\":");
-		vg_buf_put_u64(&b, by_reason[r]);
-		first = false;
-	}
-	vg_buf_puts(&b, "},\"aggregated\":");
+	vg_buf_putc(&b, '{');
+	put_record_counts(&b, records, rejected, by_reason);
+	vg_buf_puts(&b, ",\"aggregated\":");
 	vg_buf_put_u64(&b, ws.records);
 	vg_buf_puts(&b, ",\"late\":");
 	vg_buf_put_u64(&b, ws.late);

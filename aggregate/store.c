@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "core/err.h"
+#include "core/mem.h"
 
 #define TIER1_MS (60 * 1000)        /* roll-up width from the hour to 6 h */
 #define TIER1_SPAN_MS (6 * 3600000) /* then */
@@ -191,15 +192,8 @@ static int table_into(const struct vg_table *t, struct vg_table *out)
 
 static int tier_push(struct tier *t, struct frozen *f)
 {
-	if (t->n == t->cap) {
-		size_t cap = t->cap ? t->cap * 2 : 64;
-		struct frozen *v = realloc(t->v, cap * sizeof(*v));
-
-		if (!v)
-			return VG_ERR_NOMEM;
-		t->v = v;
-		t->cap = cap;
-	}
+	if (vg_grow(&t->v, &t->cap, t->n + 1, sizeof(*t->v), 64) != 0)
+		return VG_ERR_NOMEM;
 	t->v[t->n++] = *f;
 	return VG_OK;
 }

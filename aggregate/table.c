@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "core/err.h"
+#include "core/mem.h"
 
 #define ARENA_CHUNK (64u << 10)
 
@@ -195,15 +196,8 @@ static struct wcount *window_count(struct vg_table *t, int64_t window)
 		if (t->wc[i].window == window)
 			return &t->wc[i];
 	}
-	if (t->n_wc == t->cap_wc) {
-		size_t cap = t->cap_wc ? t->cap_wc * 2 : 8;
-		struct wcount *w = realloc(t->wc, cap * sizeof(*w));
-
-		if (!w)
-			return NULL;
-		t->wc = w;
-		t->cap_wc = cap;
-	}
+	if (vg_grow(&t->wc, &t->cap_wc, t->n_wc + 1, sizeof(*t->wc), 8) != 0)
+		return NULL;
 	struct wcount *w = &t->wc[t->n_wc++];
 
 	memset(w, 0, sizeof(*w));
@@ -213,15 +207,8 @@ static struct wcount *window_count(struct vg_table *t, int64_t window)
 
 static struct vg_agg_entry *insert(struct vg_table *t, const struct vg_agg_key *key, uint64_t h, size_t slot)
 {
-	if (t->n == t->cap) {
-		size_t cap = t->cap ? t->cap * 2 : 256;
-		struct vg_agg_entry *e = realloc(t->entries, cap * sizeof(*e));
-
-		if (!e)
-			return NULL;
-		t->entries = e;
-		t->cap = cap;
-	}
+	if (vg_grow(&t->entries, &t->cap, t->n + 1, sizeof(*t->entries), 256) != 0)
+		return NULL;
 	struct vg_agg_entry *e = &t->entries[t->n];
 
 	if (t->n == t->ever) {
@@ -307,15 +294,8 @@ int vg_table_add_latency(struct vg_table *t, struct vg_agg_entry *e, double ms)
 	if (isnan(ms))
 		return VG_OK;
 	if (t->p.exact && ms >= 0 && !isinf(ms)) {
-		if (e->n_samples == e->cap_samples) {
-			size_t cap = e->cap_samples ? e->cap_samples * 2 : 64;
-			double *s = realloc(e->samples, cap * sizeof(*s));
-
-			if (!s)
-				return VG_ERR_NOMEM;
-			e->samples = s;
-			e->cap_samples = cap;
-		}
+		if (vg_grow(&e->samples, &e->cap_samples, e->n_samples + 1, sizeof(*e->samples), 64) != 0)
+			return VG_ERR_NOMEM;
 		e->samples[e->n_samples++] = ms;
 	}
 	return vg_sketch_add(&e->latency, ms);
@@ -362,20 +342,12 @@ static int merge(struct vg_table *dst, struct vg_table *src, int64_t from, int64
 		d->errors_5xx += s->errors_5xx;
 		if (vg_sketch_merge(&d->latency, &s->latency) != VG_OK)
 			return VG_ERR_NOMEM;
-		for (size_t k = 0; k < s->n_samples; k++) {
-			if (d->n_samples == d->cap_samples) {
-				size_t cap = d->cap_samples ? d->cap_samples * 2 : 64;
-
-				while (cap < d->n_samples + s->n_samples - k)
-					cap *= 2;
-				double *p = realloc(d->samples, cap * sizeof(*p));
-
-				if (!p)
-					return VG_ERR_NOMEM;
-				d->samples = p;
-				d->cap_samples = cap;
-			}
-			d->samples[d->n_samples++] = s->samples[k];
+		if (s->n_samples) {
+			if (vg_grow(&d->samples, &d->cap_samples, d->n_samples + s->n_samples, sizeof(*d->samples),
+				    64) != 0)
+				return VG_ERR_NOMEM;
+			memcpy(d->samples + d->n_samples, s->samples, s->n_samples * sizeof(*s->samples));
+			d->n_samples += s->n_samples;
 		}
 	}
 	return VG_OK;

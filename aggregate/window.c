@@ -8,6 +8,7 @@
 
 #include "core/clock.h"
 #include "core/err.h"
+#include "core/mem.h"
 
 /* Worker state word: IDLE, ENTERING (between announcing itself and
  * reading the epoch), or IN(e) while writing into shard[e & 1]. */
@@ -170,15 +171,8 @@ static struct stream *stream_get(struct vg_wworker *ww, int32_t id)
 		if (ww->streams[i].id == id)
 			return ww->last = &ww->streams[i];
 	}
-	if (ww->n_streams == ww->cap_streams) {
-		size_t cap = ww->cap_streams ? ww->cap_streams * 2 : 8;
-		struct stream *s = realloc(ww->streams, cap * sizeof(*s));
-
-		if (!s)
-			return NULL;
-		ww->streams = s;
-		ww->cap_streams = cap;
-	}
+	if (vg_grow(&ww->streams, &ww->cap_streams, ww->n_streams + 1, sizeof(*ww->streams), 8) != 0)
+		return NULL;
 	struct stream *s = &ww->streams[ww->n_streams++];
 
 	*s = (struct stream){.id = id, .max_ts = VG_TIME_NONE, .last_ts = VG_TIME_NONE, .active_ms = ww->now_ms};
@@ -300,16 +294,9 @@ static struct vg_table *take_table(struct vg_windows *w)
 static void give_table(struct vg_windows *w, struct vg_table *t)
 {
 	vg_table_reset(t);
-	if (w->n_spare == w->cap_spare) {
-		size_t cap = w->cap_spare ? w->cap_spare * 2 : 8;
-		struct vg_table **s = realloc(w->spare, cap * sizeof(*s));
-
-		if (!s) {
-			vg_table_destroy(t);
-			return;
-		}
-		w->spare = s;
-		w->cap_spare = cap;
+	if (vg_grow(&w->spare, &w->cap_spare, w->n_spare + 1, sizeof(*w->spare), 8) != 0) {
+		vg_table_destroy(t);
+		return;
 	}
 	w->spare[w->n_spare++] = t;
 }
@@ -323,15 +310,8 @@ static struct vg_table *pending_for(struct vg_windows *w, int64_t win)
 		i++;
 	if (i < w->n_pending && w->pending[i].window == win)
 		return w->pending[i].table;
-	if (w->n_pending == w->cap_pending) {
-		size_t cap = w->cap_pending ? w->cap_pending * 2 : 8;
-		struct pending *p = realloc(w->pending, cap * sizeof(*p));
-
-		if (!p)
-			return NULL;
-		w->pending = p;
-		w->cap_pending = cap;
-	}
+	if (vg_grow(&w->pending, &w->cap_pending, w->n_pending + 1, sizeof(*w->pending), 8) != 0)
+		return NULL;
 	struct vg_table *t = take_table(w);
 
 	if (!t)
@@ -359,15 +339,8 @@ static int drain_shard(struct vg_windows *w, struct vg_table *shard)
 			k++;
 		if (k < nw)
 			continue;
-		if (nw == w->cap_wins) {
-			size_t cap = w->cap_wins ? w->cap_wins * 2 : 16;
-			int64_t *p = realloc(w->wins, cap * sizeof(*p));
-
-			if (!p)
-				return VG_ERR_NOMEM;
-			w->wins = p;
-			w->cap_wins = cap;
-		}
+		if (vg_grow(&w->wins, &w->cap_wins, nw + 1, sizeof(*w->wins), 16) != 0)
+			return VG_ERR_NOMEM;
 		w->wins[nw++] = win;
 	}
 	for (size_t k = 0; k < nw; k++) {

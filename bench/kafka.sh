@@ -17,19 +17,10 @@ if [ ! -s "$corpus" ] || [ bench/gen -nt "$corpus" ]; then
 	bench/gen --count "$RECORDS" --seed 1 >"$corpus.tmp" && mv "$corpus.tmp" "$corpus"
 fi
 tmp=$(mktemp -d)
-broker=""
-cleanup() {
-	[ -n "$broker" ] && kill -TERM "$broker" 2>/dev/null && wait "$broker" 2>/dev/null
-	exec 9>&- 2>/dev/null || true
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-mkfifo "$tmp/in"
-./vigil broker --topic "bench:$PARTS" <"$tmp/in" >"$tmp/out" 2>"$tmp/err" &
-broker=$!
-exec 9>"$tmp/in"
-for _ in $(seq 100); do [ -s "$tmp/out" ] && break; sleep 0.1; done
-B=$(head -n 1 "$tmp/out")
+. scripts/embedded-broker.sh
+trap 'stop_embedded_broker; rm -rf "$tmp"' EXIT
+start_embedded_broker --topic "bench:$PARTS"
+B=$BROKERS
 echo "kafka.sh: producing $RECORDS records into $PARTS partitions at $B" >&2
 ./vigil produce --brokers "$B" --topic bench "$corpus" 2>"$tmp/produce.json"
 bytes=$(wc -c <"$corpus")

@@ -262,39 +262,6 @@ void vg_json_paths_destroy(struct vg_json_paths *jp)
 	free(jp);
 }
 
-/* a[0..len) == b[0..len), with overlapping word loads that stay inside
- * both keys (len >= 1). */
-static inline bool key_eq(const char *a, const unsigned char *b, size_t len)
-{
-	uint64_t x, y, x2, y2;
-
-	if (len >= 8) {
-		for (size_t i = 0; i + 8 < len; i += 8) {
-			memcpy(&x, a + i, 8);
-			memcpy(&y, b + i, 8);
-			if (x != y)
-				return false;
-		}
-		memcpy(&x, a + len - 8, 8);
-		memcpy(&y, b + len - 8, 8);
-		return x == y;
-	}
-	if (len >= 4) {
-		uint32_t p, q, p2, q2;
-
-		memcpy(&p, a, 4);
-		memcpy(&q, b, 4);
-		memcpy(&p2, a + len - 4, 4);
-		memcpy(&q2, b + len - 4, 4);
-		return p == q && p2 == q2;
-	}
-	x = (unsigned char)a[0];
-	y = b[0];
-	x2 = (unsigned char)a[len - 1] | (uint64_t)(unsigned char)a[len / 2] << 8;
-	y2 = b[len - 1] | (uint64_t)b[len / 2] << 8;
-	return x == y && x2 == y2;
-}
-
 static inline __attribute__((always_inline)) const struct edge *paths_lookup(const struct vg_json_paths *jp, uint16_t node, const char *key,
 					      size_t len)
 {
@@ -306,7 +273,7 @@ static inline __attribute__((always_inline)) const struct edge *paths_lookup(con
 	while ((ix = nd->slot[h]) != 0) {
 		const struct edge *e = &jp->edges[ix - 1];
 
-		if (e->key_len == len && key_eq(e->key, k, len))
+		if (e->key_len == len && vg_bytes_eq(e->key, k, len))
 			return e;
 		h = (h + 1) & (HASH_SLOTS - 1);
 	}

@@ -9,20 +9,11 @@ RECORDS=${DEMO_RECORDS:-200000}
 out=build/demo
 mkdir -p "$out"
 tmp=$(mktemp -d)
-broker=""
-cleanup() {
-	[ -n "$broker" ] && kill -TERM "$broker" 2>/dev/null && wait "$broker" 2>/dev/null
-	exec 9>&- 2>/dev/null || true
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-mkfifo "$tmp/in"
+. scripts/embedded-broker.sh
+trap 'stop_embedded_broker; rm -rf "$tmp"' EXIT
 # 24 partitions: the embedded broker keeps the last 5 MiB of each.
-./vigil broker --topic logs:24 <"$tmp/in" >"$tmp/out" 2>"$out/broker.log" &
-broker=$!
-exec 9>"$tmp/in"
-for _ in $(seq 100); do [ -s "$tmp/out" ] && break; sleep 0.1; done
-B=$(head -n 1 "$tmp/out")
+start_embedded_broker --topic logs:24
+B=$BROKERS
 echo "== embedded Kafka broker at $B (topic logs, 24 partitions)"
 echo "== producing $RECORDS generated service log records (bench/gen | vigil produce)"
 bench/gen --count "$RECORDS" --seed 42 | ./vigil produce --brokers "$B" --topic logs
