@@ -9,12 +9,14 @@ PKGS="make gcc g++ pkg-config clang libclang-rt-14-dev \
 libyaml-dev libpcre2-dev libzstd-dev libjemalloc-dev libcriterion-dev \
 librdkafka-dev libsimdjson-dev zstd kcat"
 
+# One dpkg query for all of them: a package is missing unless dpkg says
+# "install ok installed" for it.
+# shellcheck disable=SC2086
+installed=$(dpkg-query -W -f='${Package} ${Status}\n' $PKGS 2>/dev/null | awk '/ ok installed$/ { print $1 }')
 missing=""
 for p in $PKGS; do
-	# dpkg-query prints "install ok installed" only for a fully installed package.
-	st=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
-	case "$st" in
-	*"ok installed") ;;
+	case " $(echo $installed) " in
+	*" $p "*) ;;
 	*) missing="$missing $p" ;;
 	esac
 done
