@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "aggregate/store.h"
+#include "sink/archive.h"
 #include "aggregate/window.h"
 #include "core/buf.h"
 #include "core/clock.h"
@@ -43,7 +44,7 @@ static const char usage[] =
 	"  aggregate [-c FILE] [--window D] [--threads N] [--exact] [--quiet] [LOG...]\n"
 	"                                         windows of counts, error rates and latency quantiles\n"
 	"  run [-c FILE] [--brokers B] [--group G] [--topic T]... [--workers N] [--exit-at-end]\n"
-	"      [--windows FILE] [--records FILE]  consume the Kafka topics as a consumer group\n"
+	"      [--windows FILE] [--records FILE] [--archive DIR|off]  consume Kafka topics as a group\n"
 	"  broker [--brokers N] [--topic NAME:PARTITIONS]...  run the embedded Kafka broker\n"
 	"  produce --brokers B --topic T [--rate N] [LOG...]  produce NDJSON lines as messages\n"
 	"  config --default                       print the complete default configuration\n"
@@ -327,6 +328,9 @@ struct agg_worker {
 	struct vg_ring *in;       /* chunks to parse; NULL ends */
 	uint64_t records, rejected, oversize, by_reason[VG_JR_COUNT];
 	int err;
+	struct vg_archive *archive; /* vigil run: this worker's archive writer, or NULL */
+	int archive_err;            /* last archive error reported (rate limit) */
+	struct vg_archive_stats archive_stats; /* as the writer closed */
 	pthread_t thread, file_thread;
 	struct chunk *buf; /* reading a regular file: this worker's buffer */
 };
@@ -1189,6 +1193,21 @@ struct run_ctx {
 	_Atomic uint64_t dead_logged;
 };
 
+/* Archive errors (disk full...) stop durability until a sync succeeds;
+ * say so once per change, not per record. */
+static void archive_result(struct agg_worker *w, int rc)
+{
+	if (rc == w->archive_err)
+		return;
+	if (rc != VG_OK)
+		fprintf(stderr, "{\"level\":\"ERROR\",\"component\":\"archive\",\"msg\":\"archive write failed; "
+				"offsets are not committed until it recovers\",\"error\":\"%s\"}\n",
+			vg_err_str(rc));
+	else
+		fprintf(stderr, "{\"level\":\"INFO\",\"component\":\"archive\",\"msg\":\"archive writable again\"}\n");
+	w->archive_err = rc;
+}
+
 static void *run_worker_start(unsigned worker, void *arg)
 {
 	struct run_ctx *rc = arg;
@@ -1210,10 +1229,14 @@ static void run_batch(void *state, const struct vg_kafka_msg *msgs, size_t n)
 
 		w->records++;
 		if (vg_json_extract(w->run->st.paths, &w->run->st.limits, m->payload, m->len, &rec, &jerr) != VG_OK) {
-			/* Dead letter: counted by reason (the archive keeps the
-			 * raw bytes once it exists); logged at a bounded rate. */
+			/* Dead letter: counted by reason, the raw bytes kept in the
+			 * archive's dead-letter files, logged at a bounded rate. */
 			w->rejected++;
 			w->by_reason[jerr.reason]++;
+			if (w->archive)
+				archive_result(w, vg_archive_dead(w->archive, vg_str_make(m->payload, m->len),
+								  vg_json_reason_str(jerr.reason), m->topic,
+								  m->partition, m->offset, m->ts_ms));
 			if (atomic_fetch_add(&rc->dead_logged, 1) < 20)
 				fprintf(stderr, "{\"level\":\"WARNING\",\"component\":\"ingest\",\"msg\":\"record rejected\","
 						"\"reason\":\"%s\",\"topic\":\"%s\",\"partition\":%d,\"offset\":%lld}\n",
@@ -1223,12 +1246,20 @@ static void run_batch(void *state, const struct vg_kafka_msg *msgs, size_t n)
 		vg_classify(w->ctx, &rec);
 		if (vg_wworker_add(w->ww, &rec, m->ts_ms, m->partition) != VG_OK)
 			w->err = VG_ERR_NOMEM;
+		if (w->archive)
+			archive_result(w, vg_archive_append(w->archive, rec.raw, rec.retention_days,
+							    vg_classifier_category_name(w->run->st.classifier,
+											rec.category),
+							    rec.ts_ms != VG_TIME_NONE ? rec.ts_ms : m->ts_ms, rec.level,
+							    m->topic, m->partition, m->offset));
 		if (rc->records) {
 			vg_buf_put(&raw, m->payload, m->len);
 			vg_buf_putc(&raw, '\n');
 		}
 	}
 	vg_wworker_end(w->ww);
+	if (w->archive)
+		archive_result(w, vg_archive_sync(w->archive, false, vg_clock_now_ms()));
 	if (rc->records && raw.len) {
 		pthread_mutex_lock(&rc->records_mu);
 		fwrite(raw.p, 1, raw.len, rc->records);
@@ -1240,7 +1271,39 @@ static void run_batch(void *state, const struct vg_kafka_msg *msgs, size_t n)
 
 static void run_worker_stop(void *state)
 {
-	vg_wworker_finish(((struct agg_worker *)state)->ww);
+	struct agg_worker *w = state;
+
+	vg_wworker_finish(w->ww);
+	if (w->archive) {
+		vg_archive_get_stats(w->archive, &w->archive_stats);
+		archive_result(w, vg_archive_close(w->archive)); /* renames the .part files */
+		w->archive = NULL;
+	}
+}
+
+static void run_idle(void *state)
+{
+	struct agg_worker *w = state;
+
+	if (w->archive)
+		archive_result(w, vg_archive_sync(w->archive, false, vg_clock_now_ms()));
+}
+
+static void run_sync(void *state)
+{
+	struct agg_worker *w = state;
+
+	if (w->archive)
+		archive_result(w, vg_archive_sync(w->archive, true, vg_clock_now_ms()));
+}
+
+static void run_durable(void *state, void (*store)(void *ctx, const char *topic, int32_t partition, int64_t next),
+			void *ctx)
+{
+	struct agg_worker *w = state;
+
+	if (w->archive)
+		vg_archive_durable(w->archive, store, ctx);
 }
 
 static void run_tick(void *arg)
@@ -1257,6 +1320,34 @@ static void run_tick(void *arg)
 			rc->lag_max = lag;
 		rc->lag_last_ms = now;
 	}
+}
+
+/* One archive writer per worker, from the archive section. */
+static int open_archives(struct agg_run *run)
+{
+	const struct vg_config *cfg = run->st.cfg;
+	char instance[256], err[512];
+
+	if (strcmp(cfg->archive_instance, "auto") == 0) {
+		char host[200] = "vigil";
+
+		gethostname(host, sizeof(host) - 1);
+		host[sizeof(host) - 1] = '\0';
+		snprintf(instance, sizeof(instance), "%s-%ld", host, (long)getpid());
+	} else {
+		snprintf(instance, sizeof(instance), "%s", cfg->archive_instance);
+	}
+	struct vg_archive_params p = {.dir = cfg->archive_dir, .instance = instance, .level = (int)cfg->archive_level,
+				      .flush_bytes = cfg->archive_flush_bytes, .flush_ms = cfg->archive_flush_ms,
+				      .rotate_bytes = cfg->archive_rotate_bytes};
+
+	for (unsigned i = 0; i < run->threads; i++) {
+		if (vg_archive_open(&run->workers[i].archive, &p, i, err, sizeof(err)) != VG_OK) {
+			fprintf(stderr, "vigil run: %s\n", err);
+			return VG_ERR_IO;
+		}
+	}
+	return VG_OK;
 }
 
 static int set_str(char **dst, const char *v)
@@ -1286,7 +1377,7 @@ static int cmd_run(int argc, char **argv)
 {
 	struct run_ctx rc;
 	const char *config_path = NULL, *windows_path = NULL, *records_path = NULL;
-	const char *brokers = NULL, *group = NULL;
+	const char *brokers = NULL, *group = NULL, *archive_dir = NULL;
 	const char *topics[64];
 	size_t n_topics = 0;
 	long workers = -1;
@@ -1313,6 +1404,8 @@ static int cmd_run(int argc, char **argv)
 			windows_path = argv[++i];
 		else if (strcmp(a, "--records") == 0 && i + 1 < argc)
 			records_path = argv[++i];
+		else if (strcmp(a, "--archive") == 0 && i + 1 < argc)
+			archive_dir = argv[++i];
 		else if (strcmp(a, "--exit-at-end") == 0)
 			exit_at_end = true;
 		else {
@@ -1328,7 +1421,8 @@ static int cmd_run(int argc, char **argv)
 		return EXIT_CONFIG;
 	struct vg_config *cfg = rc.agg.st.cfg;
 
-	if ((brokers && set_str(&cfg->kafka_brokers, brokers)) || (group && set_str(&cfg->kafka_group, group)))
+	if ((brokers && set_str(&cfg->kafka_brokers, brokers)) || (group && set_str(&cfg->kafka_group, group)) ||
+	    (archive_dir && set_str(&cfg->archive_dir, archive_dir)))
 		goto out_nomem;
 	if (n_topics) {
 		for (size_t t = 0; t < cfg->kafka_topics.n; t++)
@@ -1367,8 +1461,16 @@ static int cmd_run(int argc, char **argv)
 	pthread_mutex_init(&rc.records_mu, NULL);
 	if (agg_setup(&rc.agg, 0) != VG_OK)
 		goto out_nomem;
+	bool archiving = strcmp(cfg->archive_dir, "off") != 0;
+
+	if (archiving && open_archives(&rc.agg) != VG_OK) {
+		agg_teardown(&rc.agg);
+		return EXIT_IO;
+	}
 	struct vg_kafka_handler h = {.worker_start = run_worker_start, .batch = run_batch,
-				     .worker_stop = run_worker_stop, .arg = &rc};
+				     .worker_stop = run_worker_stop, .worker_idle = run_idle,
+				     .durable = archiving ? run_durable : NULL, .sync = archiving ? run_sync : NULL,
+				     .arg = &rc};
 	struct vg_kafka *k;
 	int r = vg_kafka_open(&k, cfg, &h, err, sizeof(err));
 
@@ -1402,11 +1504,29 @@ static int cmd_run(int argc, char **argv)
 
 	vg_kafka_get_stats(k, &ks);
 	rc.agg.bytes = ks.bytes;
-	snprintf(extra, sizeof(extra), ",\"kafka_errors\":%llu,\"skipped_revoked\":%llu,\"rebalances\":%llu,"
+	struct vg_archive_stats as = {0};
+
+	for (unsigned i = 0; i < rc.agg.threads; i++) {
+		const struct vg_archive_stats *w = &rc.agg.workers[i].archive_stats;
+
+		as.records += w->records;
+		as.dead += w->dead;
+		as.frames += w->frames;
+		as.files += w->files;
+		as.bytes_in += w->bytes_in;
+		as.bytes_out += w->bytes_out;
+		as.write_errors += w->write_errors;
+	}
+	snprintf(extra, sizeof(extra), ",\"archive\":{\"records\":%llu,\"dead\":%llu,\"frames\":%llu,\"files\":%llu,"
+				       "\"bytes_in\":%llu,\"bytes_out\":%llu,\"write_errors\":%llu}"
+				       ",\"kafka_errors\":%llu,\"skipped_revoked\":%llu,\"rebalances\":%llu,"
 				       "\"commits\":%llu,\"commits_failed\":%llu,\"consume_seconds\":%.6f,"
 				       "\"lag_max\":%lld,\"lag_end\":%lld,\"committed\":{%s}",
-		 (unsigned long long)ks.errors, (unsigned long long)ks.skipped, (unsigned long long)ks.rebalances,
-		 (unsigned long long)ks.commits, (unsigned long long)ks.commits_failed, ks.busy_seconds,
+		 (unsigned long long)as.records, (unsigned long long)as.dead, (unsigned long long)as.frames,
+		 (unsigned long long)as.files, (unsigned long long)as.bytes_in, (unsigned long long)as.bytes_out,
+		 (unsigned long long)as.write_errors, (unsigned long long)ks.errors, (unsigned long long)ks.skipped,
+		 (unsigned long long)ks.rebalances, (unsigned long long)ks.commits, (unsigned long long)ks.commits_failed,
+		 ks.busy_seconds,
 		 (long long)rc.lag_max, (long long)lag_end, committed);
 	agg_summary(&rc.agg, vg_clock_mono_s() - t0, extra);
 	vg_kafka_close(k);

@@ -32,8 +32,9 @@ for r in $(seq "$RUNS"); do
 	/usr/bin/time -f '%U %S %M' -o "$tmp/time" bench/bare_consumer "$B" bench "bare$r" >"$tmp/bare.json"
 	read -r u s m <"$tmp/time"
 	echo "bare $(field messages <"$tmp/bare.json") $(field seconds <"$tmp/bare.json") $u $s $m" >>"$res"
+	rm -rf "$tmp/archive"
 	/usr/bin/time -f '%U %S %M' -o "$tmp/time" ./vigil run --brokers "$B" --topic bench --group "vigil$r" \
-		--exit-at-end 2>"$tmp/vigil.err" >/dev/null
+		--exit-at-end --archive "$tmp/archive" 2>"$tmp/vigil.err" >/dev/null
 	read -r u s m <"$tmp/time"
 	sum=$(tail -n 1 "$tmp/vigil.err")
 	echo "vigil $(echo "$sum" | field records) $(echo "$sum" | field consume_seconds) $u $s $m" >>"$res"
@@ -53,7 +54,7 @@ awk -v bytes="$bytes" -v runs="$RUNS" -v parts="$PARTS" '
 		printf "kafka benchmark: %d records, %.1f MB, %d partitions, embedded broker, median of %d runs\n", rb, bytes / 1e6, parts, runs
 		printf "%-34s %11s %8s %14s %10s\n", "consumer", "msgs/s", "MB/s", "CPU s/1M rec", "peak RSS"
 		printf "%-34s %11.0f %8.1f %14.3f %8.0f MB\n", "bare librdkafka consumer", rb / sb, bytes / 1e6 / sb, cb / rb * 1e6, mb / 1024
-		printf "%-34s %11.0f %8.1f %14.3f %8.0f MB\n", "vigil run (parse+classify+aggregate)", rv / sv, bytes / 1e6 / sv, cv / rv * 1e6, mv / 1024
+		printf "%-34s %11.0f %8.1f %14.3f %8.0f MB\n", "vigil run (+aggregate, +zstd archive)", rv / sv, bytes / 1e6 / sv, cv / rv * 1e6, mv / 1024
 		printf "ratio vigil / bare: %.2f (target >= 0.8)\n", (rv / sv) / (rb / sb)
 		if (rv != rb) printf "WARNING: vigil processed %d records, the bare consumer %d\n", rv, rb
 	}' "$res"

@@ -248,6 +248,25 @@ static const struct key kafka_keys[] = {
 	 "Bound on a graceful stop (drain, commit, leave the group).", 1000, 600000},
 };
 
+static const struct key archive_keys[] = {
+	{"dir", K_STRING, OFF(archive_dir), NO_LINE, "./archive",
+	 "Where vigil run keeps the zstd archive (off: no archive; then offsets are committed\n"
+	 "once records are processed, not once they are on disk).",
+	 0, 0},
+	{"instance", K_STRING, OFF(archive_instance), NO_LINE, "auto",
+	 "Prefix of archive file names; auto: <hostname>-<pid>, so instances and restarts\n"
+	 "sharing a directory never write the same file.",
+	 0, 0},
+	{"level", K_UINT, OFF(archive_level), NO_LINE, "3", "zstd compression level.", 1, 19},
+	{"flush_bytes", K_SIZE, OFF(archive_flush_bytes), NO_LINE, "4MiB",
+	 "Write a frame (and fsync) once a worker has this much pending...", 4096, 1ull << 30},
+	{"flush_ms", K_DURATION, OFF(archive_flush_ms), NO_LINE, "1s", "...or once its oldest pending record is this old.",
+	 10, 600000},
+	{"rotate_bytes", K_SIZE, OFF(archive_rotate_bytes), NO_LINE, "256MiB",
+	 "Close a file (rename .part to its final name) at this size; also when idle a minute.", 1ull << 16,
+	 1ull << 40},
+};
+
 #define SECTION(n, d, k) { n, d, k, sizeof(k) / sizeof((k)[0]) }
 
 static const struct section sections[] = {
@@ -261,6 +280,7 @@ static const struct section sections[] = {
 	SECTION("limits", "Limits on input records.", limits_keys),
 	SECTION("aggregate", "Windows, error rates, latency percentiles and pattern counters.", aggregate_keys),
 	SECTION("kafka", "The Kafka consumer group (vigil run).", kafka_keys),
+	SECTION("archive", "The compressed archive, by retention class, category and hour (vigil run).", archive_keys),
 };
 
 #define N_SECTIONS (sizeof(sections) / sizeof(sections[0]))
@@ -1302,6 +1322,8 @@ void vg_config_free(struct vg_config *cfg)
 	free(cfg->kafka_group);
 	strlist_free(&cfg->kafka_topics);
 	strlist_free(&cfg->kafka_properties);
+	free(cfg->archive_dir);
+	free(cfg->archive_instance);
 	free(cfg->source);
 	free(cfg);
 }

@@ -115,6 +115,14 @@ struct vg_config {
 	unsigned kafka_batch;
 	int64_t commit_interval_ms;
 	int64_t shutdown_timeout_ms;
+
+	/* archive */
+	char *archive_dir; /* "" or "off": no archive */
+	char *archive_instance;
+	unsigned archive_level;
+	size_t archive_flush_bytes;
+	int64_t archive_flush_ms;
+	size_t archive_rotate_bytes;
 };
 
 /* Load the defaults, then path over them (path NULL: defaults only).

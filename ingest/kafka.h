@@ -3,11 +3,12 @@
  * Joins the group configured in the `kafka` section, forwards each
  * assigned partition's queue to worker `partition mod workers` (so order
  * within a partition is kept and no two workers share one), and runs the
- * workers: each takes a batch of messages, hands it to the pipeline's batch
- * function (run to completion), then stores, per partition, the offset
- * after the last message of the batch. Offsets are never stored before the
- * batch function returns, and committed on an interval, synchronously on
- * revoke and at shutdown: at-least-once.
+ * workers: each takes a batch of messages and hands it to the pipeline's
+ * batch function (run to completion). Offsets are stored only once the
+ * pipeline reports them durable (its durable hook: after the archive's
+ * fsync), or, without the hook, once the batch function returns; they are
+ * committed on an interval, synchronously on revoke and at shutdown (after
+ * the workers sync): at-least-once.
  *
  * Rebalance (eager and cooperative-sticky alike): on revoke, forwarding of
  * the revoked partitions stops, every worker finishes the batch it is in,
@@ -44,6 +45,14 @@ struct vg_kafka_handler {
 	void (*batch)(void *worker_state, const struct vg_kafka_msg *msgs, size_t n);
 	/* A worker between batches: its state is quiescent (no batch running). */
 	void (*worker_idle)(void *worker_state);
+	/* Durability (optional). When set, offsets are stored only as this
+	 * reports them durable, after each batch and when idle: it calls
+	 * store(ctx, topic, partition, next_offset) for each. sync(state) makes
+	 * everything processed durable now (on revoke and at stop). */
+	void (*durable)(void *worker_state,
+			void (*store)(void *ctx, const char *topic, int32_t partition, int64_t next_offset),
+			void *ctx);
+	void (*sync)(void *worker_state);
 	void (*worker_stop)(void *worker_state);
 	void *arg;
 };

@@ -16,7 +16,7 @@ start_run() {
 	local name=$1
 	shift
 	"$VIGIL" run --brokers "$BROKERS" "$@" --records "$TMP/$name.records" --windows "$TMP/$name.windows" \
-		2>"$TMP/$name.err" &
+		--archive "$TMP/$name.archive" 2>"$TMP/$name.err" &
 	RUN_PID=$!
 	PIDS+=($RUN_PID)
 	wait_for 30 grep -q 'partitions assigned' "$TMP/$name.err"
@@ -55,6 +55,13 @@ expect_eq "no id processed twice" "$(uniq -d "$TMP/got1" | wc -l)" 0
 total=$(grep '"level"' "$TMP/a.windows" | sed -E 's/.*"count":([0-9]+)\}$/\1/' | awk '{ s += $1 } END { print s + 0 }')
 expect_eq "aggregates count every record once" "$total" 100000
 expect_eq "committed offsets add up to the end offsets" "$(committed_sum "$TMP/a.err")" 100000
+# The archive, read back with the stock zstd tool, holds every record byte
+# for byte (.part files included: zstdcat reads them frame by frame).
+find "$TMP/a.archive" -name '*.jsonl.zst*' ! -name '*.manifest.*' -print0 | xargs -0 zstdcat | sort >"$TMP/a.archived"
+sort "$TMP/p1.ndjson" >"$TMP/p1.sorted"
+check "zstdcat of the archive returns every record byte for byte" cmp -s "$TMP/a.archived" "$TMP/p1.sorted"
+check "archive files are renamed from .part at a clean stop" test -z "$(find "$TMP/a.archive" -name '*.part')"
+check "archive laid out by retention, category, day and hour" test -d "$TMP/a.archive/90d/access/2026-11-01/00"
 check "all six partitions committed" grep -q '"logs/0":.*"logs/5":' <(tail -n 1 "$TMP/a.err")
 
 # 2. Malformed messages in the stream: counted by reason, consumption goes on.
@@ -80,6 +87,8 @@ case "$s" in *'"rejected":6,"rejected_by_reason":{"empty":1,"size":1,"not_object
 *) fail "bad messages counted by reason" "$s" ;; esac
 expect_eq "valid records all processed" "$(lines "$TMP/b.records")" 2000
 expect_eq "committed offsets cover the bad messages too" "$(committed_sum "$TMP/b.err")" 2006
+deadn=$(find "$TMP/b.archive/dead-letter" -name '*.jsonl.zst' -print0 | xargs -0 zstdcat | grep -c '"raw_b64"')
+expect_eq "every bad message is in the dead-letter archive" "$deadn" 6
 
 # 3. SIGTERM mid-stream: exit 0 within the bound; committed = processed.
 "$GEN" --count 60000 --seed 33 >"$TMP/p3.ndjson"
@@ -99,7 +108,7 @@ if [ "$processed" -lt 60000 ]; then ok "stopped mid-stream ($processed of 60000)
 # 4. Two vigils in one group split the partitions; one is killed with
 # SIGKILL mid-stream; the survivor takes over. Every id is processed at
 # least once; duplicates are bounded by what was uncommitted at the kill.
-"$GEN" --count 60000 --seed 34 --truth "$TMP/t4.tsv" >"$TMP/p4.ndjson"
+"$GEN" --count 90000 --seed 34 --truth "$TMP/t4.tsv" >"$TMP/p4.ndjson"
 start_run d -c "$TMP/fast.yaml" --topic group --group g4 || fail "run d" "no assignment"
 d_pid=$RUN_PID
 start_run e -c "$TMP/fast.yaml" --topic group --group g4 || fail "run e" "no assignment"
@@ -108,15 +117,16 @@ wait_for 30 grep -q 'partitions revoked' "$TMP/d.err" # the first member gave ha
 "$VIGIL" produce --brokers "$BROKERS" --topic group --rate 15000 "$TMP/p4.ndjson" 2>/dev/null &
 prod=$!
 PIDS+=($prod)
-# Kill once both have consumed for a while, so commits have landed.
-wait_for 30 at_least "$TMP/d.records" 15000 && wait_for 30 at_least "$TMP/e.records" 15000 ||
+# Kill once both have consumed for a while, so archive syncs (1 s) and
+# commits (1 s) have landed.
+wait_for 30 at_least "$TMP/d.records" 30000 && wait_for 30 at_least "$TMP/e.records" 30000 ||
 	fail "both members consume" "d $(lines "$TMP/d.records"), e $(lines "$TMP/e.records")"
 kill -KILL "$d_pid"
 wait "$d_pid" 2>/dev/null
 killed_at=$(lines "$TMP/d.records")
 wait "$prod"
 cut -f5 "$TMP/t4.tsv" | sort >"$TMP/want4"
-all_seen() { [ "$(cat "$TMP/d.records" "$TMP/e.records" | ids | uniq | wc -l)" -ge 60000 ]; }
+all_seen() { [ "$(cat "$TMP/d.records" "$TMP/e.records" | ids | uniq | wc -l)" -ge 90000 ]; }
 wait_for 60 all_seen
 RUN_PID=$e_pid
 stop_run e
@@ -161,7 +171,7 @@ if [ "${errs% *}" -gt 0 ] || [ "${errs#* }" -gt 0 ]; then ok "errors counted ($e
 "$GEN" --count 5000 --seed 36 >"$TMP/p6.ndjson"
 produce backfill "$TMP/p6.ndjson"
 "$VIGIL" run --brokers "$BROKERS" --topic backfill --group g6 --exit-at-end --records "$TMP/g.records" \
-	2>"$TMP/g.err" &
+	--archive "$TMP/g.archive" 2>"$TMP/g.err" &
 pid=$!
 PIDS+=($pid)
 exited() { ! kill -0 "$pid" 2>/dev/null; }
@@ -174,36 +184,13 @@ check "--exit-at-end: no lag left on owned partitions" grep -q '"lag_end":0,' <(
 
 # 7. An invalid librdkafka property is refused at start with its message.
 printf 'kafka:\n  properties: {no.such.property: "1"}\n' >"$TMP/badprop.yaml"
-"$VIGIL" run -c "$TMP/badprop.yaml" --brokers "$BROKERS" 2>"$TMP/badprop.err"
+"$VIGIL" run -c "$TMP/badprop.yaml" --brokers "$BROKERS" --archive off 2>"$TMP/badprop.err"
 expect_eq "invalid kafka property: exit 1" "$?" 1
 check "invalid kafka property: librdkafka's message" grep -q "No such configuration property" "$TMP/badprop.err"
 
-# 8. The cooperative-sticky assignor: a second member joins mid-stream and
-# takes partitions incrementally; both stop gracefully; every id once.
-printf 'kafka:\n  properties: {partition.assignment.strategy: cooperative-sticky, session.timeout.ms: "6000", heartbeat.interval.ms: "500"}\n' >"$TMP/coop.yaml"
-"$GEN" --count 30000 --seed 37 --truth "$TMP/t8.tsv" >"$TMP/p8.ndjson"
-start_run h -c "$TMP/coop.yaml" --topic coop --group g8 || fail "run h" "no assignment"
-h_pid=$RUN_PID
-"$VIGIL" produce --brokers "$BROKERS" --topic coop --rate 3000 "$TMP/p8.ndjson" 2>/dev/null &
-prod=$!
-PIDS+=($prod)
-wait_for 30 at_least "$TMP/h.records" 5000
-start_run i -c "$TMP/coop.yaml" --topic coop --group g8 || fail "run i" "no assignment"
-i_pid=$RUN_PID
-# Cooperative rebalancing takes two rounds: wait until i owns partitions.
-wait_for 30 grep -q '"partitions assigned","partitions":\["' "$TMP/i.err" || fail "cooperative: new member gets partitions" "none"
-wait "$prod"
-all8() { [ "$(cat "$TMP/h.records" "$TMP/i.records" | ids | uniq | wc -l)" -ge 30000 ]; }
-wait_for 60 all8
-RUN_PID=$i_pid
-stop_run i
-expect_eq "cooperative: second member exits 0" "$RUN_STATUS" 0
-RUN_PID=$h_pid
-stop_run h
-expect_eq "cooperative: first member exits 0" "$RUN_STATUS" 0
-check "cooperative: the first member kept some partitions through the join" grep -q 'cooperative\|partitions assigned' "$TMP/h.err"
-cut -f5 "$TMP/t8.tsv" | sort >"$TMP/want8"
-cat "$TMP/h.records" "$TMP/i.records" | ids >"$TMP/got8"
-expect_eq "cooperative: every id processed" "$(comm -23 "$TMP/want8" <(uniq "$TMP/got8") | wc -l)" 0
-expect_eq "cooperative: none twice (graceful handover)" "$(uniq -d "$TMP/got8" | wc -l)" 0
-if [ "$(lines "$TMP/i.records")" -gt 0 ]; then ok "cooperative: the new member took a share"; else fail "cooperative: the new member took a share" "0 records"; fi
+# 8. The cooperative-sticky assignor lost records in these tests (librdkafka
+# 2.0.2 with per-partition queue forwarding); vigil refuses it until fixed.
+printf 'kafka:\n  properties: {partition.assignment.strategy: cooperative-sticky}\n' >"$TMP/coop.yaml"
+"$VIGIL" run -c "$TMP/coop.yaml" --brokers "$BROKERS" --archive off 2>"$TMP/coop.err"
+expect_eq "cooperative-sticky refused at start: exit 1" "$?" 1
+check "cooperative-sticky refused with the reason" grep -q "is refused: incremental (cooperative) rebalancing is not yet safe" "$TMP/coop.err"

@@ -1,0 +1,579 @@
+#define _POSIX_C_SOURCE 200809L
+#include "sink/archive.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zstd.h>
+
+#include "core/buf.h"
+#include "core/clock.h"
+#include "core/err.h"
+#include "core/mem.h"
+#include "core/record.h"
+
+#define IDLE_CLOSE_MS (60 * 1000) /* a file unwritten this long is rotated */
+#define MAX_PARTS 64              /* partitions tracked per pending frame */
+
+/* What a pending frame holds of one topic/partition. */
+struct frame_part {
+	char topic[128];
+	int32_t partition;
+	int64_t first, last;
+};
+
+/* One open archive file. */
+struct afile {
+	unsigned retention; /* days; 0 for dead letters */
+	char category[72];
+	int64_t hour; /* event hour: ms / 3600000 */
+	char path[PATH_MAX], part[PATH_MAX], mpart[PATH_MAX];
+	int fd, mfd;
+	bool dir_synced;
+	off_t size; /* bytes of whole frames */
+	uint64_t frames;
+	struct vg_buf pending;
+	uint64_t pending_records;
+	struct frame_part parts[MAX_PARTS];
+	size_t n_parts;
+	int64_t min_ts, max_ts;
+	uint64_t levels[VG_LEVEL_COUNT];
+	int64_t last_append_ms;
+	bool rotate;
+};
+
+/* Appended and durable positions of one topic/partition. */
+struct position {
+	char topic[128];
+	int32_t partition;
+	int64_t appended, durable; /* next offset after the last record */
+};
+
+struct vg_archive {
+	struct vg_archive_params p;
+	char *dir, *instance;
+	unsigned worker;
+	uint64_t seq;
+	struct afile **files;
+	size_t n_files, cap_files;
+	struct position *pos;
+	size_t n_pos, cap_pos;
+	size_t total_pending;
+	int64_t oldest_pending_ms; /* clock when the first pending record came; 0 none */
+	ZSTD_CCtx *cctx;
+	void *zbuf;
+	size_t zcap;
+	struct vg_archive_stats stats;
+};
+
+/* ---- paths -------------------------------------------------------------- */
+
+/* Keep [a-z0-9_-], lower-cased, at most 64 bytes; "unknown" when nothing is
+ * left. Nothing from log data reaches a path any other way. */
+static void sanitise(const char *in, char *out, size_t cap)
+{
+	size_t o = 0;
+
+	for (; *in && o + 1 < cap && o < 64; in++) {
+		char c = *in;
+
+		if (c >= 'A' && c <= 'Z')
+			c = (char)(c + 32);
+		if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-')
+			out[o++] = c;
+	}
+	if (o == 0)
+		o = (size_t)snprintf(out, cap, "unknown");
+	out[o] = '\0';
+}
+
+static int mkdirs(char *path)
+{
+	for (char *s = path + 1; *s; s++) {
+		if (*s != '/')
+			continue;
+		*s = '\0';
+		int rc = mkdir(path, 0755);
+
+		*s = '/';
+		if (rc != 0 && errno != EEXIST)
+			return -1;
+	}
+	if (mkdir(path, 0755) != 0 && errno != EEXIST)
+		return -1;
+	return 0;
+}
+
+static int fsync_dir_of(const char *path)
+{
+	char d[PATH_MAX];
+	const char *slash = strrchr(path, '/');
+
+	if (!slash)
+		return 0;
+	snprintf(d, sizeof(d), "%.*s", (int)(slash - path), path);
+	int fd = open(d, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -1;
+	int rc = fsync(fd);
+
+	close(fd);
+	return rc;
+}
+
+/* ---- files -------------------------------------------------------------- */
+
+static void file_free(struct afile *f)
+{
+	if (f->fd >= 0)
+		close(f->fd);
+	if (f->mfd >= 0)
+		close(f->mfd);
+	vg_buf_free(&f->pending);
+	free(f);
+}
+
+static struct afile *file_open(struct vg_archive *a, unsigned retention, const char *category, int64_t hour)
+{
+	struct afile *f = calloc(1, sizeof(*f));
+	char dirp[PATH_MAX], date[32];
+
+	if (!f)
+		return NULL;
+	f->fd = f->mfd = -1;
+	f->retention = retention;
+	snprintf(f->category, sizeof(f->category), "%s", category);
+	f->hour = hour;
+	vg_clock_format_rfc3339(hour * 3600000, date); /* YYYY-MM-DDTHH:... */
+	int dn = retention ? snprintf(dirp, sizeof(dirp), "%s/%ud/%s/%.10s/%.2s", a->dir, retention, category, date,
+				      date + 11)
+			   : snprintf(dirp, sizeof(dirp), "%s/dead-letter/%.10s", a->dir, date);
+
+	if (dn < 0 || (size_t)dn >= sizeof(dirp)) {
+		errno = ENAMETOOLONG;
+		goto out_free;
+	}
+	if (mkdirs(dirp) != 0)
+		goto out_free;
+	/* A path that does not fit is an error, never a truncated name. */
+	int n = snprintf(f->path, sizeof(f->path), "%s/%s-w%u-%llu.jsonl.zst", dirp, a->instance, a->worker,
+			 (unsigned long long)a->seq++);
+
+	if (n < 0 || (size_t)n + sizeof(".manifest.jsonl.part") > sizeof(f->path)) {
+		errno = ENAMETOOLONG;
+		goto out_free;
+	}
+	memcpy(f->part, f->path, (size_t)n);
+	memcpy(f->part + n, ".part", sizeof(".part"));
+	memcpy(f->mpart, f->path, (size_t)n);
+	memcpy(f->mpart + n, ".manifest.jsonl.part", sizeof(".manifest.jsonl.part"));
+	f->fd = open(f->part, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	f->mfd = open(f->mpart, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (f->fd < 0 || f->mfd < 0)
+		goto out_free;
+	f->min_ts = INT64_MAX;
+	f->max_ts = INT64_MIN;
+	a->stats.files++;
+	return f;
+
+out_free:
+	fprintf(stderr, "{\"level\":\"ERROR\",\"component\":\"archive\",\"msg\":\"cannot create %s: %s\"}\n",
+		f->part[0] ? f->part : dirp, strerror(errno));
+	file_free(f);
+	return NULL;
+}
+
+static struct afile *file_for(struct vg_archive *a, unsigned retention, const char *category, int64_t hour)
+{
+	for (size_t i = 0; i < a->n_files; i++) {
+		struct afile *f = a->files[i];
+
+		if (f->hour == hour && f->retention == retention && !f->rotate && strcmp(f->category, category) == 0)
+			return f;
+	}
+	if (vg_grow(&a->files, &a->cap_files, a->n_files + 1, sizeof(*a->files), 16) != 0)
+		return NULL;
+	struct afile *f = file_open(a, retention, category, hour);
+
+	if (f)
+		a->files[a->n_files++] = f;
+	return f;
+}
+
+/* Rename a file's .part names to the final ones (after its last frame). */
+static int file_finish(struct afile *f)
+{
+	char mfinal[PATH_MAX];
+	int rc = 0;
+	size_t n = strlen(f->path);
+
+	memcpy(mfinal, f->path, n); /* fits: file_open checked the longer .part name */
+	memcpy(mfinal + n, ".manifest.jsonl", sizeof(".manifest.jsonl"));
+	if (fsync(f->fd) != 0 || fsync(f->mfd) != 0 || rename(f->part, f->path) != 0 ||
+	    rename(f->mpart, mfinal) != 0 || fsync_dir_of(f->path) != 0)
+		rc = -1;
+	return rc;
+}
+
+/* ---- writing ------------------------------------------------------------ */
+
+static ssize_t do_write(struct vg_archive *a, int fd, const void *p, size_t n)
+{
+	return a->p.write_fn ? a->p.write_fn(fd, p, n) : write(fd, p, n);
+}
+
+static int write_all(struct vg_archive *a, int fd, const void *p, size_t n)
+{
+	const char *s = p;
+
+	while (n) {
+		ssize_t w = do_write(a, fd, s, n);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		s += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* One frame for a file's pending records, then its manifest line; both
+ * fsynced. On error the data file is cut back to its last whole frame and
+ * the records stay pending. */
+static int flush_file(struct vg_archive *a, struct afile *f)
+{
+	size_t bound = ZSTD_compressBound(f->pending.len);
+
+	if (bound > a->zcap) {
+		void *z = realloc(a->zbuf, bound);
+
+		if (!z)
+			return VG_ERR_NOMEM;
+		a->zbuf = z;
+		a->zcap = bound;
+	}
+	size_t zn = ZSTD_compress2(a->cctx, a->zbuf, a->zcap, f->pending.p, f->pending.len);
+
+	if (ZSTD_isError(zn))
+		return VG_ERR_IO;
+	struct vg_buf m = {0};
+
+	vg_buf_puts(&m, "{\"frame\":");
+	vg_buf_put_u64(&m, f->frames);
+	vg_buf_puts(&m, ",\"offset\":");
+	vg_buf_put_u64(&m, (uint64_t)f->size);
+	vg_buf_puts(&m, ",\"compressed\":");
+	vg_buf_put_u64(&m, zn);
+	vg_buf_puts(&m, ",\"bytes\":");
+	vg_buf_put_u64(&m, f->pending.len);
+	vg_buf_puts(&m, ",\"records\":");
+	vg_buf_put_u64(&m, f->pending_records);
+	vg_buf_puts(&m, ",\"min_ts\":");
+	vg_buf_put_i64(&m, f->min_ts);
+	vg_buf_puts(&m, ",\"max_ts\":");
+	vg_buf_put_i64(&m, f->max_ts);
+	vg_buf_puts(&m, ",\"partitions\":{");
+	for (size_t i = 0; i < f->n_parts; i++) {
+		char k[160];
+
+		snprintf(k, sizeof(k), "%s/%d", f->parts[i].topic, f->parts[i].partition);
+		if (i)
+			vg_buf_putc(&m, ',');
+		vg_buf_put_json_str(&m, vg_str_cstr(k));
+		vg_buf_puts(&m, ":[");
+		vg_buf_put_i64(&m, f->parts[i].first);
+		vg_buf_putc(&m, ',');
+		vg_buf_put_i64(&m, f->parts[i].last);
+		vg_buf_putc(&m, ']');
+	}
+	vg_buf_puts(&m, "},\"levels\":{");
+	for (int l = 0, first = 1; l < VG_LEVEL_COUNT; l++) {
+		if (!f->levels[l])
+			continue;
+		vg_buf_puts(&m, first ? "\"" : ",\"");
+		vg_buf_puts(&m, vg_level_name(l));
+		vg_buf_puts(&m, "\":");
+		vg_buf_put_u64(&m, f->levels[l]);
+		first = 0;
+	}
+	vg_buf_puts(&m, "}}\n");
+	int rc = VG_OK;
+
+	if (m.failed || write_all(a, f->fd, a->zbuf, zn) != 0 || fsync(f->fd) != 0) {
+		rc = VG_ERR_IO;
+		if (ftruncate(f->fd, f->size) != 0 || lseek(f->fd, f->size, SEEK_SET) < 0)
+			rc = VG_ERR_IO; /* retried at the next sync all the same */
+	} else if (write_all(a, f->mfd, m.p, m.len) != 0 || fsync(f->mfd) != 0 ||
+		   (!f->dir_synced && fsync_dir_of(f->part) != 0)) {
+		/* The frame is whole on disk; only its manifest line is not.
+		 * Cut the frame too, so data and manifest agree. */
+		rc = VG_ERR_IO;
+		if (ftruncate(f->fd, f->size) != 0 || lseek(f->fd, f->size, SEEK_SET) < 0)
+			rc = VG_ERR_IO;
+	}
+	vg_buf_free(&m);
+	if (rc != VG_OK) {
+		a->stats.write_errors++;
+		return rc;
+	}
+	f->dir_synced = true;
+	a->stats.fsyncs += 2;
+	a->stats.frames++;
+	a->stats.bytes_out += zn;
+	f->size += (off_t)zn;
+	f->frames++;
+	a->total_pending -= f->pending.len;
+	f->pending.len = 0;
+	f->pending_records = 0;
+	f->n_parts = 0;
+	f->min_ts = INT64_MAX;
+	f->max_ts = INT64_MIN;
+	memset(f->levels, 0, sizeof(f->levels));
+	if ((size_t)f->size >= a->p.rotate_bytes)
+		f->rotate = true;
+	return VG_OK;
+}
+
+int vg_archive_sync(struct vg_archive *a, bool force, int64_t now_ms)
+{
+	int rc = VG_OK;
+
+	if (!force && a->total_pending < a->p.flush_bytes &&
+	    (!a->oldest_pending_ms || now_ms - a->oldest_pending_ms < a->p.flush_ms))
+		return VG_OK; /* not due */
+	for (size_t i = 0; i < a->n_files && rc == VG_OK; i++) {
+		if (a->files[i]->pending.len)
+			rc = flush_file(a, a->files[i]);
+	}
+	if (rc != VG_OK) {
+		a->stats.healthy = false;
+		return rc;
+	}
+	/* Everything appended is on disk: it is durable. */
+	a->stats.healthy = true;
+	a->oldest_pending_ms = 0;
+	for (size_t i = 0; i < a->n_pos; i++)
+		a->pos[i].durable = a->pos[i].appended;
+	/* Rotate full files and files idle since well before now. */
+	for (size_t i = 0; i < a->n_files;) {
+		struct afile *f = a->files[i];
+
+		if (f->rotate || now_ms - f->last_append_ms >= IDLE_CLOSE_MS) {
+			if (file_finish(f) != 0) {
+				a->stats.write_errors++;
+				a->stats.healthy = false;
+				return VG_ERR_IO; /* stays, retried next time */
+			}
+			file_free(f);
+			a->files[i] = a->files[--a->n_files];
+			continue;
+		}
+		i++;
+	}
+	return VG_OK;
+}
+
+static struct position *position_for(struct vg_archive *a, const char *topic, int32_t partition)
+{
+	for (size_t i = 0; i < a->n_pos; i++) {
+		if (a->pos[i].partition == partition && strcmp(a->pos[i].topic, topic) == 0)
+			return &a->pos[i];
+	}
+	if (vg_grow(&a->pos, &a->cap_pos, a->n_pos + 1, sizeof(*a->pos), 16) != 0)
+		return NULL;
+	struct position *p = &a->pos[a->n_pos++];
+
+	snprintf(p->topic, sizeof(p->topic), "%s", topic);
+	p->partition = partition;
+	p->appended = p->durable = -1;
+	return p;
+}
+
+static int add_line(struct vg_archive *a, struct afile *f, const void *line, size_t len, int64_t ts_ms, int level,
+		    const char *topic, int32_t partition, int64_t offset)
+{
+	int64_t now = vg_clock_now_ms();
+
+	vg_buf_put(&f->pending, line, len);
+	vg_buf_putc(&f->pending, '\n');
+	if (f->pending.failed)
+		return VG_ERR_NOMEM;
+	f->pending_records++;
+	f->last_append_ms = now;
+	a->total_pending += len + 1;
+	a->stats.bytes_in += len + 1;
+	if (!a->oldest_pending_ms)
+		a->oldest_pending_ms = now;
+	if (ts_ms < f->min_ts)
+		f->min_ts = ts_ms;
+	if (ts_ms > f->max_ts)
+		f->max_ts = ts_ms;
+	if (level >= 0 && level < VG_LEVEL_COUNT)
+		f->levels[level]++;
+	if (!topic || offset < 0)
+		return VG_OK;
+	size_t i = 0;
+
+	while (i < f->n_parts && !(f->parts[i].partition == partition && strcmp(f->parts[i].topic, topic) == 0))
+		i++;
+	if (i == f->n_parts && i < MAX_PARTS) {
+		snprintf(f->parts[i].topic, sizeof(f->parts[i].topic), "%s", topic);
+		f->parts[i].partition = partition;
+		f->parts[i].first = offset;
+		f->n_parts++;
+	}
+	if (i < f->n_parts)
+		f->parts[i].last = offset;
+	struct position *p = position_for(a, topic, partition);
+
+	if (!p)
+		return VG_ERR_NOMEM;
+	if (offset + 1 > p->appended)
+		p->appended = offset + 1;
+	return VG_OK;
+}
+
+int vg_archive_append(struct vg_archive *a, vg_str raw, unsigned retention_days, const char *category,
+		      int64_t ts_ms, int level, const char *topic, int32_t partition, int64_t offset)
+{
+	char cat[72];
+
+	sanitise(category, cat, sizeof(cat));
+	int64_t t = ts_ms == VG_TIME_NONE ? vg_clock_now_ms() : ts_ms;
+	struct afile *f = file_for(a, retention_days ? retention_days : 1, cat, t >= 0 ? t / 3600000 : 0);
+
+	if (!f)
+		return VG_ERR_IO;
+	a->stats.records++;
+	return add_line(a, f, raw.p, raw.len, t, level, topic, partition, offset);
+}
+
+static void base64(struct vg_buf *b, const unsigned char *s, size_t n)
+{
+	static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+	for (size_t i = 0; i < n; i += 3) {
+		uint32_t v = (uint32_t)s[i] << 16 | (i + 1 < n ? (uint32_t)s[i + 1] << 8 : 0) |
+			     (i + 2 < n ? (uint32_t)s[i + 2] : 0);
+		char q[4] = {tab[v >> 18 & 63], tab[v >> 12 & 63], i + 1 < n ? tab[v >> 6 & 63] : '=',
+			     i + 2 < n ? tab[v & 63] : '='};
+
+		vg_buf_put(b, q, 4);
+	}
+}
+
+int vg_archive_dead(struct vg_archive *a, vg_str raw, const char *reason, const char *topic, int32_t partition,
+		    int64_t offset, int64_t ts_ms)
+{
+	int64_t t = ts_ms == VG_TIME_NONE ? vg_clock_now_ms() : ts_ms;
+	struct afile *f = file_for(a, 0, "dead-letter", t >= 0 ? t / 3600000 : 0);
+	struct vg_buf l = {0};
+
+	if (!f)
+		return VG_ERR_IO;
+	vg_buf_puts(&l, "{\"reason\":");
+	vg_buf_put_json_str(&l, vg_str_cstr(reason));
+	if (topic) {
+		vg_buf_puts(&l, ",\"topic\":");
+		vg_buf_put_json_str(&l, vg_str_cstr(topic));
+		vg_buf_puts(&l, ",\"partition\":");
+		vg_buf_put_i64(&l, partition);
+		vg_buf_puts(&l, ",\"offset\":");
+		vg_buf_put_i64(&l, offset);
+	}
+	vg_buf_puts(&l, ",\"ts_ms\":");
+	vg_buf_put_i64(&l, t);
+	vg_buf_puts(&l, ",\"bytes\":");
+	vg_buf_put_u64(&l, raw.len);
+	vg_buf_puts(&l, ",\"raw_b64\":\"");
+	base64(&l, (const unsigned char *)raw.p, raw.len);
+	vg_buf_puts(&l, "\"}");
+	a->stats.dead++;
+	int rc = l.failed ? VG_ERR_NOMEM : add_line(a, f, l.p, l.len, t, -1, topic, partition, offset);
+
+	vg_buf_free(&l);
+	return rc;
+}
+
+void vg_archive_durable(const struct vg_archive *a,
+			void (*fn)(void *arg, const char *topic, int32_t partition, int64_t next_offset), void *arg)
+{
+	for (size_t i = 0; i < a->n_pos; i++) {
+		if (a->pos[i].durable >= 0)
+			fn(arg, a->pos[i].topic, a->pos[i].partition, a->pos[i].durable);
+	}
+}
+
+void vg_archive_get_stats(const struct vg_archive *a, struct vg_archive_stats *out)
+{
+	*out = a->stats;
+}
+
+/* ---- lifecycle ---------------------------------------------------------- */
+
+int vg_archive_open(struct vg_archive **out, const struct vg_archive_params *p, unsigned worker, char *errbuf,
+		    size_t errlen)
+{
+	struct vg_archive *a = calloc(1, sizeof(*a));
+
+	*out = NULL;
+	if (!a)
+		return VG_ERR_NOMEM;
+	a->p = *p;
+	a->worker = worker;
+	a->stats.healthy = true;
+	a->dir = strdup(p->dir);
+	a->instance = strdup(p->instance && *p->instance ? p->instance : "vigil");
+	a->cctx = ZSTD_createCCtx();
+	if (!a->dir || !a->instance || !a->cctx) {
+		vg_archive_close(a);
+		return VG_ERR_NOMEM;
+	}
+	ZSTD_CCtx_setParameter(a->cctx, ZSTD_c_compressionLevel, p->level);
+	ZSTD_CCtx_setParameter(a->cctx, ZSTD_c_checksumFlag, 1);
+	char d[PATH_MAX];
+
+	snprintf(d, sizeof(d), "%s", p->dir);
+	if (mkdirs(d) != 0) {
+		snprintf(errbuf, errlen, "archive: cannot create %s: %s", p->dir, strerror(errno));
+		vg_archive_close(a);
+		return VG_ERR_IO;
+	}
+	*out = a;
+	return VG_OK;
+}
+
+int vg_archive_close(struct vg_archive *a)
+{
+	int rc = VG_OK;
+
+	if (!a)
+		return VG_OK;
+	if (a->cctx && vg_archive_sync(a, true, vg_clock_now_ms()) != VG_OK)
+		rc = VG_ERR_IO;
+	for (size_t i = 0; i < a->n_files; i++) {
+		struct afile *f = a->files[i];
+
+		/* Only files whose frames are all on disk are renamed: a file
+		 * that still has pending records stays .part (recoverable). */
+		if (rc == VG_OK && file_finish(f) != 0)
+			rc = VG_ERR_IO;
+		file_free(f);
+	}
+	free(a->files);
+	free(a->pos);
+	free(a->zbuf);
+	ZSTD_freeCCtx(a->cctx);
+	free(a->dir);
+	free(a->instance);
+	free(a);
+	return rc;
+}
