@@ -32,7 +32,7 @@ TEST_SRC = $(wildcard tests/test_*.c)
 TEST_BIN = $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 
 .PHONY: all demo readme deps test test-unit test-integration test-tsan asan ubsan tsan fuzz bench bench-parse \
-	bench-aggregate bench-kafka \
+	bench-aggregate bench-archive bench-kafka \
 	format format-check clean help
 
 all: vigil bench/gen
@@ -136,8 +136,14 @@ bench-parse: bench/gen bench/bench_parse bench/ref_simdjson
 bench/bench_sketch: bench/bench_sketch.c $(LIB_OBJ) | $(DEPS_OK)
 	$(CC) $(CFLAGS) -o $@ $< $(LIB_OBJ) $(LDFLAGS) $(LDLIBS)
 
-bench-aggregate: all bench/bench_sketch bench/bare_consumer
+bench-aggregate: all bench/bench_sketch bench/bare_consumer bench/bench_archive
 	@bench/aggregate.sh
+
+bench/bench_archive: bench/bench_archive.c $(LIB_OBJ) | $(DEPS_OK)
+	$(CC) $(CFLAGS) -o $@ $< $(LIB_OBJ) $(LDFLAGS) $(LDLIBS)
+
+bench-archive: all bench/bench_archive
+	@bench/archive.sh
 
 bench/bare_consumer: bench/bare_consumer.c | $(DEPS_OK)
 	$(CC) $(CFLAGS) -o $@ $< $(shell pkg-config --libs rdkafka)
@@ -145,7 +151,7 @@ bench/bare_consumer: bench/bare_consumer.c | $(DEPS_OK)
 bench-kafka: all bench/bare_consumer
 	@bench/kafka.sh
 
-bench: bench-parse bench-aggregate bench-kafka
+bench: bench-parse bench-aggregate bench-archive bench-kafka
 
 # ---- demo -----------------------------------------------------------------
 
@@ -169,6 +175,6 @@ format-check:
 	clang-format --dry-run --Werror $(FORMAT_SRC)
 
 clean:
-	rm -rf build vigil bench/gen bench/bench_parse bench/ref_simdjson bench/bench_sketch bench/bare_consumer bench/bare_consumer
+	rm -rf build vigil bench/gen bench/bench_parse bench/ref_simdjson bench/bench_sketch bench/bare_consumer bench/bench_archive bench/bare_consumer
 
 -include $(wildcard $(BUILD)/*.d $(BUILD)/*/*.d $(BUILD)/*/*/*.d)
