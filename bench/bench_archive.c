@@ -12,10 +12,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "bench/bench_common.h"
 #include "core/clock.h"
-#include "core/config.h"
-#include "parse/classify.h"
-#include "parse/json.h"
 #include "sink/archive.h"
 
 struct item {
@@ -25,15 +23,6 @@ struct item {
 	int64_t ts;
 };
 
-static double cpu_seconds(void)
-{
-	struct rusage ru;
-
-	getrusage(RUSAGE_SELF, &ru);
-	return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
-	       (double)ru.ru_stime.tv_usec / 1e6;
-}
-
 int main(int argc, char **argv)
 {
 	char err[1024];
@@ -42,41 +31,16 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: bench_archive CORPUS DIR LEVEL\n");
 		return 2;
 	}
-	int fd = open(argv[1], O_RDONLY);
-	struct stat st;
+	size_t len;
+	char *buf = bench_load(argv[1], &len);
+	struct bench_stage stg;
 
-	if (fd < 0 || fstat(fd, &st) != 0) {
-		perror(argv[1]);
-		return 1;
-	}
-	size_t len = (size_t)st.st_size;
-	char *buf = malloc(len + 1);
-
-	for (size_t o = 0; o < len;) {
-		ssize_t r = read(fd, buf + o, len - o);
-
-		if (r <= 0)
-			return 1;
-		o += (size_t)r;
-	}
-	close(fd);
-	struct vg_config *cfg;
-	struct vg_json_paths *paths;
-	struct vg_classifier *cls;
-	struct vg_classify_ctx *ctx;
-	const char *const *p[VG_F_COUNT];
-	size_t n[VG_F_COUNT];
-
-	if (vg_config_load(&cfg, NULL, err, sizeof(err)) != 0)
-		return 1;
-	for (int f = 0; f < VG_F_COUNT; f++) {
-		p[f] = (const char *const *)cfg->paths[f].v;
-		n[f] = cfg->paths[f].n;
-	}
-	if (vg_json_paths_create(&paths, p, n, err, sizeof(err)) || vg_classifier_create(&cls, cfg, err, sizeof(err)) ||
-	    vg_classify_ctx_create(&ctx, cls))
-		return 1;
-	struct vg_json_limits lim = {.max_bytes = cfg->max_record_bytes, .max_depth = cfg->max_depth};
+	bench_stage_open(&stg);
+	struct vg_config *cfg = stg.cfg;
+	struct vg_json_paths *paths = stg.paths;
+	struct vg_classifier *cls = stg.cls;
+	struct vg_classify_ctx *ctx = stg.ctx;
+	struct vg_json_limits lim = stg.lim;
 	size_t cap = 1 << 20, cnt = 0;
 	struct item *items = malloc(cap * sizeof(*items));
 	struct vg_record rec;
@@ -104,7 +68,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "%s\n", err);
 		return 1;
 	}
-	double c0 = cpu_seconds(), t0 = vg_clock_mono_s();
+	double c0 = bench_cpu_seconds(), t0 = vg_clock_mono_s();
 	int64_t now = vg_clock_now_ms();
 
 	for (size_t i = 0; i < cnt; i++) {
@@ -118,7 +82,7 @@ int main(int argc, char **argv)
 	}
 	if (vg_archive_close(a) != 0)
 		return 1;
-	double secs = vg_clock_mono_s() - t0, cpu = cpu_seconds() - c0;
+	double secs = vg_clock_mono_s() - t0, cpu = bench_cpu_seconds() - c0;
 
 	printf("{\"tool\":\"vigil-archive\",\"records\":%zu,\"bytes\":%zu,\"seconds\":%.6f,\"cpu_seconds\":%.6f}\n", cnt,
 	       len, secs, cpu);

@@ -11,29 +11,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "bench/bench_common.h"
 #include "core/clock.h"
-#include "core/config.h"
-#include "parse/classify.h"
-#include "parse/json.h"
-
-static double cpu_seconds(void)
-{
-	struct rusage ru;
-
-	getrusage(RUSAGE_SELF, &ru);
-	return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
-	       (double)ru.ru_stime.tv_usec / 1e6;
-}
 
 int main(int argc, char **argv)
 {
-	char err[1024];
-	struct vg_config *cfg;
-	struct vg_json_paths *paths;
-	struct vg_classifier *cls;
-	struct vg_classify_ctx *ctx;
-	const char *const *p[VG_F_COUNT];
-	size_t n[VG_F_COUNT];
 	int repeat = 1;
 	bool extract_only = false; /* diagnostics: leave classification out */
 
@@ -47,40 +29,14 @@ int main(int argc, char **argv)
 		else if (strcmp(argv[i], "--extract-only") == 0)
 			extract_only = true;
 	}
-	int fd = open(argv[1], O_RDONLY);
-	struct stat st;
+	size_t len;
+	char *buf = bench_load(argv[1], &len);
+	struct bench_stage st;
 
-	if (fd < 0 || fstat(fd, &st) != 0) {
-		perror(argv[1]);
-		return 1;
-	}
-	size_t len = (size_t)st.st_size;
-	char *buf = malloc(len + 1);
-
-	for (size_t off = 0; off < len;) {
-		ssize_t r = read(fd, buf + off, len - off);
-
-		if (r <= 0) {
-			perror("read");
-			return 1;
-		}
-		off += (size_t)r;
-	}
-	close(fd);
-	if (vg_config_load(&cfg, NULL, err, sizeof(err)) != 0) {
-		fprintf(stderr, "%s\n", err);
-		return 1;
-	}
-	for (int f = 0; f < VG_F_COUNT; f++) {
-		p[f] = (const char *const *)cfg->paths[f].v;
-		n[f] = cfg->paths[f].n;
-	}
-	if (vg_json_paths_create(&paths, p, n, err, sizeof(err)) != 0 ||
-	    vg_classifier_create(&cls, cfg, err, sizeof(err)) != 0 || vg_classify_ctx_create(&ctx, cls) != 0) {
-		fprintf(stderr, "setup: %s\n", err);
-		return 1;
-	}
-	struct vg_json_limits lim = {.max_bytes = cfg->max_record_bytes, .max_depth = cfg->max_depth};
+	bench_stage_open(&st);
+	struct vg_json_paths *paths = st.paths;
+	struct vg_classify_ctx *ctx = st.ctx;
+	struct vg_json_limits lim = st.lim;
 	unsigned long long records = 0, errors = 0, checksum = 0;
 	struct vg_record rec;
 	struct vg_json_error je;
@@ -94,7 +50,7 @@ int main(int argc, char **argv)
 			vg_classify(ctx, &rec);
 		s += l + 1;
 	}
-	double c0 = cpu_seconds(), t0 = vg_clock_mono_s();
+	double c0 = bench_cpu_seconds(), t0 = vg_clock_mono_s();
 
 	for (int rep = 0; rep < repeat; rep++) {
 		const char *s = buf, *end = buf + len;
@@ -116,15 +72,12 @@ int main(int argc, char **argv)
 			s += l + 1;
 		}
 	}
-	double secs = vg_clock_mono_s() - t0, cpu = cpu_seconds() - c0;
+	double secs = vg_clock_mono_s() - t0, cpu = bench_cpu_seconds() - c0;
 
 	printf("{\"tool\":\"vigil\",\"records\":%llu,\"errors\":%llu,\"bytes\":%llu,\"seconds\":%.6f,"
 	       "\"cpu_seconds\":%.6f,\"checksum\":%llu}\n",
 	       records, errors, (unsigned long long)len * (unsigned long long)repeat, secs, cpu, checksum);
-	vg_classify_ctx_destroy(ctx);
-	vg_classifier_destroy(cls);
-	vg_json_paths_destroy(paths);
-	vg_config_free(cfg);
+	bench_stage_close(&st);
 	free(buf);
 	return 0;
 }
