@@ -59,13 +59,23 @@ start_broker() {
 	BROKERS=$(head -n 1 "$TMP/broker.out")
 }
 
-# broker_cmd LINE: send a command and wait for its answer.
+# broker_cmd LINE: send a fault-injection command and wait for "ok"; up to
+# three tries (the mock cluster can be slow to act under the sanitizers).
+# On failure, say what the broker answered.
 broker_cmd() {
-	local before
-	before=$(wc -l <"$TMP/broker.out")
-	echo "$1" >&9
-	wait_for 10 test "$(wc -l <"$TMP/broker.out")" -gt "$before" || return 1
-	tail -n 1 "$TMP/broker.out" | grep -q '^ok$'
+	local before answer try
+	for try in 1 2 3; do
+		before=$(wc -l <"$TMP/broker.out")
+		echo "$1" >&9
+		if wait_for 20 test "$(wc -l <"$TMP/broker.out")" -gt "$before"; then
+			answer=$(tail -n 1 "$TMP/broker.out")
+			[ "$answer" = ok ] && return 0
+		else
+			answer="(no answer in 20 s)"
+		fi
+		echo "note broker '$1', try $try: $answer" >&2
+	done
+	return 1
 }
 
 # lines FILE: its line count (0 when missing).
