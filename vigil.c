@@ -103,6 +103,33 @@ out_err:
 	return rc;
 }
 
+/* Run fn on every input named (names[0..n); "-" is standard input), or on
+ * standard input when none is. Stops at the first input fn fails on and
+ * returns its code; an input that cannot be opened is reported on stderr
+ * as "vigil CMD: NAME: reason" and sets *status to EXIT_IO. */
+static int each_input(char **names, int n, const char *cmd, int (*fn)(void *arg, int fd, const char *name),
+		      void *arg, int *status)
+{
+	int rc = VG_OK;
+
+	if (n == 0)
+		return fn(arg, STDIN_FILENO, "<stdin>");
+	for (int i = 0; i < n && rc == VG_OK; i++) {
+		bool is_stdin = strcmp(names[i], "-") == 0;
+		int fd = is_stdin ? STDIN_FILENO : open(names[i], O_RDONLY | O_CLOEXEC);
+
+		if (fd < 0) {
+			fprintf(stderr, "vigil %s: %s: %s\n", cmd, names[i], strerror(errno));
+			*status = EXIT_IO;
+			continue;
+		}
+		rc = fn(arg, fd, names[i]);
+		if (!is_stdin)
+			close(fd);
+	}
+	return rc;
+}
+
 /* ---- vigil classify ---------------------------------------------------- */
 
 struct classify_run {
@@ -176,8 +203,9 @@ static int flush_outputs(struct classify_run *run, bool force)
 	return VG_OK;
 }
 
-static int classify_fd(struct classify_run *run, int fd, const char *name)
+static int classify_fd(void *arg, int fd, const char *name)
 {
+	struct classify_run *run = arg;
 	struct vg_lines *lines;
 	struct vg_record rec;
 	struct vg_json_error jerr;
@@ -276,23 +304,7 @@ static int cmd_classify(int argc, char **argv)
 		return EXIT_CONFIG;
 	double t0 = vg_clock_mono_s();
 
-	if (i == argc) {
-		rc = classify_fd(&run, STDIN_FILENO, "<stdin>");
-	} else {
-		for (; i < argc && rc == VG_OK; i++) {
-			bool is_stdin = strcmp(argv[i], "-") == 0;
-			int fd = is_stdin ? STDIN_FILENO : open(argv[i], O_RDONLY | O_CLOEXEC);
-
-			if (fd < 0) {
-				fprintf(stderr, "vigil classify: %s: %s\n", argv[i], strerror(errno));
-				status = EXIT_IO;
-				continue;
-			}
-			rc = classify_fd(&run, fd, argv[i]);
-			if (!is_stdin)
-				close(fd);
-		}
-	}
+	rc = each_input(argv + i, argc - i, "classify", classify_fd, &run, &status);
 	if (rc != VG_OK)
 		status = EXIT_IO;
 	emit_summary(&run, vg_clock_mono_s() - t0);
@@ -349,6 +361,7 @@ struct agg_run {
 	uint64_t bytes;
 	uint64_t oversize;
 	int64_t last_close_ms;
+	unsigned next_worker; /* the chunk path's round robin */
 	/* Reading one regular file with several workers. */
 	int file_fd;
 	uint64_t file_size, n_ranges;
@@ -708,8 +721,11 @@ static void *agg_file_worker(void *arg)
 	return NULL;
 }
 
-static int agg_fd(struct agg_run *run, int fd, const char *name, unsigned *next)
+static int agg_fd(void *arg, int fd, const char *name)
 {
+	struct agg_run *run = arg;
+	unsigned *next = &run->next_worker;
+
 	struct stat st;
 
 	if (run->threads == 1)
@@ -886,7 +902,6 @@ static int cmd_aggregate(int argc, char **argv)
 	int64_t window_ms = 0;
 	long threads = 1;
 	int i, rc = VG_OK, status = EXIT_OK;
-	unsigned next = 0;
 
 	memset(&run, 0, sizeof(run));
 	run.out_fd = STDOUT_FILENO;
@@ -933,23 +948,7 @@ static int cmd_aggregate(int argc, char **argv)
 	}
 	double t0 = vg_clock_mono_s();
 
-	if (i == argc) {
-		rc = agg_fd(&run, STDIN_FILENO, "<stdin>", &next);
-	} else {
-		for (; i < argc && rc == VG_OK; i++) {
-			bool is_stdin = strcmp(argv[i], "-") == 0;
-			int fd = is_stdin ? STDIN_FILENO : open(argv[i], O_RDONLY | O_CLOEXEC);
-
-			if (fd < 0) {
-				fprintf(stderr, "vigil aggregate: %s: %s\n", argv[i], strerror(errno));
-				status = EXIT_IO;
-				continue;
-			}
-			rc = agg_fd(&run, fd, argv[i], &next);
-			if (!is_stdin)
-				close(fd);
-		}
-	}
+	rc = each_input(argv + i, argc - i, "aggregate", agg_fd, &run, &status);
 	if (run.threads == 1) {
 		vg_wworker_finish(run.workers[0].ww);
 	} else {
@@ -1081,6 +1080,48 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
 	}
 }
 
+struct produce_run {
+	rd_kafka_t *rk;
+	const char *topic;
+	double rate;
+	double t0;
+	uint64_t produced;
+};
+
+/* Produce every line of one input; stops early (VG_ERR_LIMIT) on SIGTERM. */
+static int produce_fd(void *arg, int fd, const char *name)
+{
+	struct produce_run *pr = arg;
+	struct vg_lines *lines;
+	vg_str line;
+	bool over;
+
+	(void)name;
+	if (stop_requested)
+		return VG_ERR_LIMIT;
+	if (vg_lines_open(&lines, fd, 16u << 20) != VG_OK)
+		return VG_ERR_NOMEM;
+	while (!stop_requested && vg_lines_next(lines, &line, &over) == 1) {
+		if (pr->rate > 0) { /* pace to the rate: sleep until this message's slot */
+			double due = pr->t0 + (double)pr->produced / pr->rate, now = vg_clock_mono_s();
+
+			if (due > now) {
+				struct timespec ts = {(time_t)(due - now), (long)((due - now - (double)(time_t)(due - now)) * 1e9)};
+
+				nanosleep(&ts, NULL);
+			}
+		}
+		while (rd_kafka_producev(pr->rk, RD_KAFKA_V_TOPIC(pr->topic), RD_KAFKA_V_VALUE((void *)line.p, line.len),
+					 RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END) ==
+		       RD_KAFKA_RESP_ERR__QUEUE_FULL)
+			rd_kafka_poll(pr->rk, 50); /* backpressure: wait for deliveries */
+		pr->produced++;
+		rd_kafka_poll(pr->rk, 0);
+	}
+	vg_lines_close(lines);
+	return stop_requested ? VG_ERR_LIMIT : VG_OK;
+}
+
 static int cmd_produce(int argc, char **argv)
 {
 	const char *brokers = NULL, *topic = NULL;
@@ -1126,49 +1167,13 @@ static int cmd_produce(int argc, char **argv)
 		rd_kafka_conf_destroy(conf);
 		return EXIT_CONFIG;
 	}
-	uint64_t produced = 0;
-	double t0 = vg_clock_mono_s();
+	struct produce_run pr = {.rk = rk, .topic = topic, .rate = rate, .t0 = vg_clock_mono_s()};
 	int status = EXIT_OK;
 
-	for (int f = i; f <= argc && !stop_requested; f++) {
-		if (f == argc && i != argc)
-			break;
-		bool is_stdin = f == argc || strcmp(argv[f], "-") == 0;
-		int fd = is_stdin ? STDIN_FILENO : open(argv[f], O_RDONLY | O_CLOEXEC);
-		struct vg_lines *lines;
-		vg_str line;
-		bool over;
+	each_input(argv + i, argc - i, "produce", produce_fd, &pr, &status);
+	uint64_t produced = pr.produced;
+	double t0 = pr.t0;
 
-		if (fd < 0) {
-			fprintf(stderr, "vigil produce: %s: %s\n", argv[f], strerror(errno));
-			status = EXIT_IO;
-			continue;
-		}
-		if (vg_lines_open(&lines, fd, 16u << 20) != VG_OK)
-			break;
-		while (!stop_requested && vg_lines_next(lines, &line, &over) == 1) {
-			if (rate > 0) { /* pace to the rate: sleep until this message's slot */
-				double due = t0 + (double)produced / rate, now = vg_clock_mono_s();
-
-				if (due > now) {
-					struct timespec ts = {(time_t)(due - now), (long)((due - now - (double)(time_t)(due - now)) * 1e9)};
-
-					nanosleep(&ts, NULL);
-				}
-			}
-			while (rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_VALUE((void *)line.p, line.len),
-						 RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END) ==
-			       RD_KAFKA_RESP_ERR__QUEUE_FULL)
-				rd_kafka_poll(rk, 50); /* backpressure: wait for deliveries */
-			produced++;
-			rd_kafka_poll(rk, 0);
-		}
-		vg_lines_close(lines);
-		if (!is_stdin)
-			close(fd);
-		if (f == argc)
-			break;
-	}
 	if (rd_kafka_flush(rk, 60000) != RD_KAFKA_RESP_ERR_NO_ERROR) {
 		fprintf(stderr, "vigil produce: %d messages not delivered in 60 s\n", rd_kafka_outq_len(rk));
 		status = EXIT_IO;

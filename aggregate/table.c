@@ -374,6 +374,16 @@ struct vg_agg_entry *vg_table_entry(const struct vg_table *t, size_t i)
 	return i < t->n ? &t->entries[i] : NULL;
 }
 
+size_t vg_table_window_count(const struct vg_table *t)
+{
+	return t->n_wc;
+}
+
+int64_t vg_table_window(const struct vg_table *t, size_t i)
+{
+	return t->wc[i].window;
+}
+
 uint64_t vg_table_overflow(const struct vg_table *t)
 {
 	return t->overflow;

@@ -97,6 +97,11 @@ int vg_table_absorb(struct vg_table *dst, struct vg_table *src, int64_t from, in
 size_t vg_table_size(const struct vg_table *t);
 struct vg_agg_entry *vg_table_entry(const struct vg_table *t, size_t i);
 
+/* The distinct windows the table holds entries of: vg_table_window(t, i)
+ * for i < vg_table_window_count(t), in order of first insertion. */
+size_t vg_table_window_count(const struct vg_table *t);
+int64_t vg_table_window(const struct vg_table *t, size_t i);
+
 /* Keys folded into __other__ since the last reset. */
 uint64_t vg_table_overflow(const struct vg_table *t);
 

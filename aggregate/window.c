@@ -60,8 +60,6 @@ struct vg_windows {
 	size_t n_pending, cap_pending;
 	struct vg_table **spare; /* reset tables for reuse */
 	size_t n_spare, cap_spare;
-	int64_t *wins; /* scratch: windows present in a shard */
-	size_t cap_wins;
 	uint64_t closed, merged_late, overflow;
 	int64_t watermark;
 	bool flipped;      /* a flip awaits its quiescent point */
@@ -137,7 +135,6 @@ void vg_windows_destroy(struct vg_windows *w)
 	for (size_t i = 0; i < w->n_spare; i++)
 		vg_table_destroy(w->spare[i]);
 	free(w->spare);
-	free(w->wins);
 	free(w);
 }
 
@@ -327,24 +324,11 @@ static struct vg_table *pending_for(struct vg_windows *w, int64_t win)
 static int drain_shard(struct vg_windows *w, struct vg_table *shard)
 {
 	int64_t open_from = atomic_load(&w->open_from);
-	size_t n = vg_table_size(shard), nw = 0;
+	size_t n = vg_table_size(shard), nw = vg_table_window_count(shard);
 
 	w->overflow += vg_table_overflow(shard);
-	/* The distinct windows in the shard (few: usually one or two). */
-	for (size_t i = 0; i < n; i++) {
-		int64_t win = vg_table_entry(shard, i)->key.window;
-		size_t k = 0;
-
-		while (k < nw && w->wins[k] != win)
-			k++;
-		if (k < nw)
-			continue;
-		if (vg_grow(&w->wins, &w->cap_wins, nw + 1, sizeof(*w->wins), 16) != 0)
-			return VG_ERR_NOMEM;
-		w->wins[nw++] = win;
-	}
 	for (size_t k = 0; k < nw; k++) {
-		int64_t win = w->wins[k];
+		int64_t win = vg_table_window(shard, k);
 
 		if (win < open_from) {
 			/* Written just as the window closed: late after all.

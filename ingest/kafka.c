@@ -87,6 +87,20 @@ static struct part *part_get(struct vg_kafka *k, const char *topic, int32_t part
 
 /* ---- workers ------------------------------------------------------------ */
 
+/* Store a list of offsets for commit, and free it. */
+static void offsets_store(struct vg_kafka *k, rd_kafka_topic_partition_list_t *list)
+{
+	if (list->cnt > 0) {
+		rd_kafka_resp_err_t err = rd_kafka_offsets_store(k->rk, list);
+
+		/* A partition revoked meanwhile refuses the store: its new
+		 * owner starts from the committed offset, so nothing is lost. */
+		if (err && err != RD_KAFKA_RESP_ERR__STATE)
+			fprintf(stderr, "vigil: storing offsets: %s\n", rd_kafka_err2str(err));
+	}
+	rd_kafka_topic_partition_list_destroy(list);
+}
+
 /* Store, per partition, the offset after the last message processed. */
 static void store_offsets(struct vg_kafka *k, rd_kafka_message_t **msgs, size_t n, const bool *done)
 {
@@ -105,15 +119,7 @@ static void store_offsets(struct vg_kafka *k, rd_kafka_message_t **msgs, size_t 
 		if (m->offset + 1 > tp->offset)
 			tp->offset = m->offset + 1;
 	}
-	if (list->cnt > 0) {
-		rd_kafka_resp_err_t err = rd_kafka_offsets_store(k->rk, list);
-
-		/* A partition revoked meanwhile refuses the store: its new
-		 * owner starts from the committed offset, so nothing is lost. */
-		if (err && err != RD_KAFKA_RESP_ERR__STATE)
-			fprintf(stderr, "vigil: storing offsets: %s\n", rd_kafka_err2str(err));
-	}
-	rd_kafka_topic_partition_list_destroy(list);
+	offsets_store(k, list);
 }
 
 /* The durable hook's store callback: one offset into a list. */
@@ -128,14 +134,7 @@ static void store_durable(struct vg_kafka *k, void *state)
 	rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(16);
 
 	k->h.durable(state, add_durable, list);
-	if (list->cnt > 0) {
-		rd_kafka_resp_err_t err = rd_kafka_offsets_store(k->rk, list);
-
-		/* A partition no longer ours refuses: fine (see store_offsets). */
-		if (err && err != RD_KAFKA_RESP_ERR__STATE)
-			fprintf(stderr, "vigil: storing offsets: %s\n", rd_kafka_err2str(err));
-	}
-	rd_kafka_topic_partition_list_destroy(list);
+	offsets_store(k, list);
 }
 
 /* Honour a sync request: make everything processed durable, store it. */
