@@ -265,6 +265,8 @@ static const struct key archive_keys[] = {
 	{"rotate_bytes", K_SIZE, OFF(archive_rotate_bytes), NO_LINE, "256MiB",
 	 "Close a file (rename .part to its final name) at this size; also when idle a minute.", 1ull << 16,
 	 1ull << 40},
+	{"dead_letter_days", K_UINT, OFF(archive_dead_letter_days), NO_LINE, "30",
+	 "How long vigil prune keeps dead-letter files (records that failed to parse).", 1, 36500},
 };
 
 #define SECTION(n, d, k) { n, d, k, sizeof(k) / sizeof((k)[0]) }

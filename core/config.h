@@ -123,6 +123,7 @@ struct vg_config {
 	size_t archive_flush_bytes;
 	int64_t archive_flush_ms;
 	size_t archive_rotate_bytes;
+	unsigned archive_dead_letter_days;
 };
 
 /* Load the defaults, then path over them (path NULL: defaults only).

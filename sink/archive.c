@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zstd.h>
@@ -161,21 +162,34 @@ static struct afile *file_open(struct vg_archive *a, unsigned retention, const c
 	}
 	if (mkdirs(dirp) != 0)
 		goto out_free;
-	/* A path that does not fit is an error, never a truncated name. */
-	int n = snprintf(f->path, sizeof(f->path), "%s/%s-w%u-%llu.jsonl.zst", dirp, a->instance, a->worker,
-			 (unsigned long long)a->seq++);
+	/* A name already taken (a restart with a fixed instance name) is never
+	 * overwritten: the next sequence number is tried. */
+	for (;;) {
+		/* A path that does not fit is an error, never a truncated name. */
+		int n = snprintf(f->path, sizeof(f->path), "%s/%s-w%u-%llu.jsonl.zst", dirp, a->instance, a->worker,
+				 (unsigned long long)a->seq++);
+		struct stat st;
 
-	if (n < 0 || (size_t)n + sizeof(".manifest.jsonl.part") > sizeof(f->path)) {
-		errno = ENAMETOOLONG;
-		goto out_free;
+		if (n < 0 || (size_t)n + sizeof(".manifest.jsonl.part") > sizeof(f->path)) {
+			errno = ENAMETOOLONG;
+			goto out_free;
+		}
+		memcpy(f->part, f->path, (size_t)n);
+		memcpy(f->part + n, ".part", sizeof(".part"));
+		memcpy(f->mpart, f->path, (size_t)n);
+		memcpy(f->mpart + n, ".manifest.jsonl.part", sizeof(".manifest.jsonl.part"));
+		if (stat(f->path, &st) == 0)
+			continue;
+		f->fd = open(f->part, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+		if (f->fd < 0 && errno == EEXIST)
+			continue;
+		break;
 	}
-	memcpy(f->part, f->path, (size_t)n);
-	memcpy(f->part + n, ".part", sizeof(".part"));
-	memcpy(f->mpart, f->path, (size_t)n);
-	memcpy(f->mpart + n, ".manifest.jsonl.part", sizeof(".manifest.jsonl.part"));
-	f->fd = open(f->part, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	/* The lock tells `vigil verify --repair` this .part is live. */
+	if (f->fd < 0 || flock(f->fd, LOCK_EX | LOCK_NB) != 0)
+		goto out_free;
 	f->mfd = open(f->mpart, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (f->fd < 0 || f->mfd < 0)
+	if (f->mfd < 0)
 		goto out_free;
 	f->min_ts = INT64_MAX;
 	f->max_ts = INT64_MIN;
