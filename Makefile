@@ -117,10 +117,17 @@ build/fuzz/fuzz_parse: tests/fuzz/fuzz_parse.c $(FUZZ_LIB_SRC) | $(DEPS_OK)
 	clang $(CFLAGS_BASE) -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -o $@ \
 		tests/fuzz/fuzz_parse.c $(FUZZ_LIB_SRC) $(shell pkg-config --libs $(PKGS)) -lm
 
-fuzz: build/fuzz/fuzz_parse
-	@mkdir -p build/fuzz/corpus
+build/fuzz/fuzz_manifest: tests/fuzz/fuzz_manifest.c $(FUZZ_LIB_SRC) | $(DEPS_OK)
+	@mkdir -p $(dir $@)
+	clang $(CFLAGS_BASE) -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -o $@ \
+		tests/fuzz/fuzz_manifest.c $(FUZZ_LIB_SRC) $(shell pkg-config --libs $(PKGS)) -lm
+# Each target for FUZZ_SECONDS: the record parser, then the archive reader's.
+fuzz: build/fuzz/fuzz_parse build/fuzz/fuzz_manifest
+	@mkdir -p build/fuzz/corpus build/fuzz/corpus-manifest
 	build/fuzz/fuzz_parse -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -timeout=10 \
 		-dict=tests/fuzz/json.dict build/fuzz/corpus tests/fuzz/seeds
+	build/fuzz/fuzz_manifest -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -timeout=10 \
+		-dict=tests/fuzz/json.dict build/fuzz/corpus-manifest tests/fuzz/seeds-manifest
 
 # ---- benchmarks -----------------------------------------------------------
 

@@ -307,7 +307,7 @@ int vg_reader_frame_parse(const char *line, size_t len, struct vg_reader_frame *
 	int64_t v;
 
 	memset(fr, 0, sizeof(*fr));
-	if (len < 2 || memcmp(line, "{\"frame\":", 9) != 0 || line[len - 1] != '}')
+	if (len < 10 || memcmp(line, "{\"frame\":", 9) != 0 || line[len - 1] != '}')
 		return -1;
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
 		if (get_field(line, len, keys[i], &v) != 0 || v < 0)

@@ -108,7 +108,7 @@ check "crash: every produced record is in the archive" cmp -s <(sort "$TMP/c.ndj
 echo "note crash: $C records, 1 SIGKILL, $(($(lines "$TMP/c.got") - $(lines "$TMP/c.uniq"))) duplicates, $(grep -c repaired "$TMP/c.v2.err") files repaired"
 
 # ---- 4. a full disk (RLIMIT_FSIZE): commits stop, then resume ---------------
-# Small frames so files grow past the 1 MiB limit within the stream; the
+# Small frames so files grow past the 64 KiB limit within the stream; the
 # limit is lifted with prlimit while vigil runs.
 cat >"$TMP/full.yaml" <<'YAML'
 archive: {flush_bytes: 64KiB, flush_ms: 100ms}
@@ -119,7 +119,7 @@ F=$((N / 10))
 "$GEN" --count "$F" --seed 53 >"$TMP/f.ndjson"
 produce full "$TMP/f.ndjson"
 (
-	ulimit -S -f 1024
+	ulimit -S -f 64
 	exec "$VIGIL" run -c "$TMP/full.yaml" --brokers "$BROKERS" --topic full --group full \
 		--archive "$TMP/f.archive" 2>"$TMP/f1.err"
 ) &
@@ -134,7 +134,7 @@ wait "$RUN_PID" 2>/dev/null
 "$VIGIL" verify --repair "$TMP/f.archive" >/dev/null 2>&1
 "$VIGIL" cat "$TMP/f.archive" | sort -u >"$TMP/f.before"
 (
-	ulimit -S -f 1024
+	ulimit -S -f 64
 	exec "$VIGIL" run -c "$TMP/full.yaml" --brokers "$BROKERS" --topic full --group full \
 		--archive "$TMP/f.archive" 2>"$TMP/f2.err"
 ) &
