@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,7 @@
 
 #define IDLE_CLOSE_MS (60 * 1000) /* a file unwritten this long is rotated */
 #define MAX_PARTS 64              /* partitions tracked per pending frame */
+#define PENDING_CAP 8             /* flush_bytes a writer holds at most, all files together */
 
 /* What a pending frame holds of one topic/partition. */
 struct frame_part {
@@ -36,7 +38,11 @@ struct afile {
 	char path[PATH_MAX], part[PATH_MAX], mpart[PATH_MAX];
 	int fd, mfd;
 	bool dir_synced;
-	off_t size; /* bytes of whole frames */
+	off_t size, msize;                  /* bytes of whole frames / manifest lines written */
+	off_t durable_size, mdurable_size;  /* of those, fsynced */
+	struct vg_buf unsynced, munsynced;  /* what was written past them, kept until fsynced */
+	bool rewrite;                       /* an fsync failed: write unsynced again first */
+	bool in_job;                        /* in the sync job in flight */
 	uint64_t frames;
 	struct vg_buf pending;
 	uint64_t pending_records;
@@ -52,7 +58,27 @@ struct afile {
 struct position {
 	char topic[128];
 	int32_t partition;
-	int64_t appended, durable; /* next offset after the last record */
+	int64_t appended, submitted, durable; /* next offset after the last record */
+};
+
+/* The fsyncs of one sync point, run on the syncer thread while the worker
+ * goes on compressing: fds and directories to fsync, and the result. */
+struct sync_item {
+	int fd, mfd;
+	const char *dir_of; /* a new file's path: fsync its directory; NULL: done */
+	struct afile *file; /* the worker's; the syncer never touches it */
+	int rc;             /* set by the syncer */
+};
+
+struct syncer {
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool running, busy, stop; /* busy: a job submitted and not finished */
+	struct sync_item *items;
+	size_t n, cap;
+	int rc;
+	int (*fsync_fn)(int fd);
 };
 
 struct vg_archive {
@@ -69,6 +95,8 @@ struct vg_archive {
 	ZSTD_CCtx *cctx;
 	void *zbuf;
 	size_t zcap;
+	struct syncer sy;
+	bool job; /* a sync job in flight (not yet harvested) */
 	struct vg_archive_stats stats;
 };
 
@@ -137,6 +165,8 @@ static void file_free(struct afile *f)
 	if (f->mfd >= 0)
 		close(f->mfd);
 	vg_buf_free(&f->pending);
+	vg_buf_free(&f->unsynced);
+	vg_buf_free(&f->munsynced);
 	free(f);
 }
 
@@ -259,9 +289,37 @@ static int write_all(struct vg_archive *a, int fd, const void *p, size_t n)
 	return 0;
 }
 
-/* One frame for a file's pending records, then its manifest line; both
- * fsynced. On error the data file is cut back to its last whole frame and
- * the records stay pending. */
+/* Cut a file back to what was written whole (a failed write leaves a torn
+ * tail otherwise); the next sync writes the rest again. */
+static void cut_back(struct afile *f, off_t size, off_t msize)
+{
+	if (ftruncate(f->fd, size) != 0 || lseek(f->fd, size, SEEK_SET) < 0 || ftruncate(f->mfd, msize) != 0 ||
+	    lseek(f->mfd, msize, SEEK_SET) < 0) {
+		/* Nothing better to do: the next write fails the same way and
+		 * nothing past the durable sizes is ever reported durable. */
+	}
+}
+
+/* After a failed fsync: the bytes past the durable sizes cannot be trusted
+ * (the kernel may have dropped them), so cut the file there and write
+ * them again from what was kept. */
+static int rewrite_file(struct vg_archive *a, struct afile *f)
+{
+	cut_back(f, f->durable_size, f->mdurable_size);
+	if (write_all(a, f->fd, f->unsynced.p, f->unsynced.len) != 0 ||
+	    write_all(a, f->mfd, f->munsynced.p, f->munsynced.len) != 0) {
+		cut_back(f, f->durable_size, f->mdurable_size);
+		return VG_ERR_IO;
+	}
+	f->size = f->durable_size + (off_t)f->unsynced.len;
+	f->msize = f->mdurable_size + (off_t)f->munsynced.len;
+	f->rewrite = false;
+	return VG_OK;
+}
+
+/* One frame for a file's pending records, then its manifest line (not yet
+ * fsynced: the sync job does that). On error the file is cut back to its
+ * last whole frame and line, and the records stay pending. */
 static int flush_file(struct vg_archive *a, struct afile *f)
 {
 	size_t bound = ZSTD_compressBound(f->pending.len);
@@ -319,30 +377,30 @@ static int flush_file(struct vg_archive *a, struct afile *f)
 		first = 0;
 	}
 	vg_buf_puts(&m, "}}\n");
-	int rc = VG_OK;
-
-	if (m.failed || write_all(a, f->fd, a->zbuf, zn) != 0 || fsync(f->fd) != 0) {
-		rc = VG_ERR_IO;
-		if (ftruncate(f->fd, f->size) != 0 || lseek(f->fd, f->size, SEEK_SET) < 0)
-			rc = VG_ERR_IO; /* retried at the next sync all the same */
-	} else if (write_all(a, f->mfd, m.p, m.len) != 0 || fsync(f->mfd) != 0 ||
-		   (!f->dir_synced && fsync_dir_of(f->part) != 0)) {
-		/* The frame is whole on disk; only its manifest line is not.
-		 * Cut the frame too, so data and manifest agree. */
-		rc = VG_ERR_IO;
-		if (ftruncate(f->fd, f->size) != 0 || lseek(f->fd, f->size, SEEK_SET) < 0)
-			rc = VG_ERR_IO;
+	vg_buf_put(&f->unsynced, a->zbuf, zn);
+	vg_buf_put(&f->munsynced, m.p, m.len);
+	if (m.failed || f->unsynced.failed || f->munsynced.failed) {
+		vg_buf_free(&m);
+		f->unsynced.len = (size_t)(f->size - f->durable_size);
+		f->munsynced.len = (size_t)(f->msize - f->mdurable_size);
+		f->unsynced.failed = f->munsynced.failed = false;
+		return VG_ERR_NOMEM;
 	}
-	vg_buf_free(&m);
-	if (rc != VG_OK) {
+	/* Frame first, then its line: a line never describes a frame that is
+	 * not wholly written before it. */
+	if (write_all(a, f->fd, a->zbuf, zn) != 0 || write_all(a, f->mfd, m.p, m.len) != 0) {
+		cut_back(f, f->size, f->msize);
+		f->unsynced.len -= zn;
+		f->munsynced.len -= m.len;
+		vg_buf_free(&m);
 		a->stats.write_errors++;
-		return rc;
+		return VG_ERR_IO;
 	}
-	f->dir_synced = true;
-	a->stats.fsyncs += 2;
 	a->stats.frames++;
 	a->stats.bytes_out += zn;
 	f->size += (off_t)zn;
+	f->msize += (off_t)m.len;
+	vg_buf_free(&m);
 	f->frames++;
 	a->total_pending -= f->pending.len;
 	f->pending.len = 0;
@@ -356,31 +414,173 @@ static int flush_file(struct vg_archive *a, struct afile *f)
 	return VG_OK;
 }
 
-int vg_archive_sync(struct vg_archive *a, bool force, int64_t now_ms)
-{
-	int rc = VG_OK;
+/* ---- the syncer thread -------------------------------------------------- */
 
-	if (!force && a->total_pending < a->p.flush_bytes &&
-	    (!a->oldest_pending_ms || now_ms - a->oldest_pending_ms < a->p.flush_ms))
-		return VG_OK; /* not due */
-	for (size_t i = 0; i < a->n_files && rc == VG_OK; i++) {
-		if (a->files[i]->pending.len)
-			rc = flush_file(a, a->files[i]);
+static void *syncer_main(void *arg)
+{
+	struct syncer *sy = arg;
+
+	pthread_mutex_lock(&sy->mu);
+	for (;;) {
+		while (!sy->busy && !sy->stop)
+			pthread_cond_wait(&sy->cv, &sy->mu);
+		if (!sy->busy)
+			break; /* stop, nothing left to do */
+		pthread_mutex_unlock(&sy->mu);
+		int rc = VG_OK;
+
+		/* The items are the worker's to change only once busy is false. */
+		for (size_t i = 0; i < sy->n; i++) {
+			struct sync_item *it = &sy->items[i];
+
+			it->rc = VG_OK;
+			if (sy->fsync_fn(it->fd) != 0 || sy->fsync_fn(it->mfd) != 0 ||
+			    (it->dir_of && fsync_dir_of(it->dir_of) != 0))
+				rc = it->rc = VG_ERR_IO;
+		}
+		pthread_mutex_lock(&sy->mu);
+		sy->rc = rc;
+		sy->busy = false;
+		pthread_cond_broadcast(&sy->cv);
+	}
+	pthread_mutex_unlock(&sy->mu);
+	return NULL;
+}
+
+static bool syncer_done(struct syncer *sy, bool wait)
+{
+	pthread_mutex_lock(&sy->mu);
+	while (wait && sy->busy)
+		pthread_cond_wait(&sy->cv, &sy->mu);
+	bool done = !sy->busy;
+
+	pthread_mutex_unlock(&sy->mu);
+	return done;
+}
+
+/* Hand the files written since their last fsync to the syncer. all: every
+ * pending record was written, so the positions appended so far become
+ * durable with this job. */
+static int syncer_submit(struct vg_archive *a, bool all)
+{
+	struct syncer *sy = &a->sy;
+	size_t n = 0;
+
+	for (size_t i = 0; i < a->n_files; i++) {
+		struct afile *f = a->files[i];
+
+		f->in_job = f->unsynced.len || f->munsynced.len;
+		if (!f->in_job)
+			continue;
+		if (vg_grow(&sy->items, &sy->cap, n + 1, sizeof(*sy->items), 16) != 0)
+			return VG_ERR_NOMEM;
+		sy->items[n++] = (struct sync_item){f->fd, f->mfd, f->dir_synced ? NULL : f->part, f, VG_OK};
+	}
+	for (size_t i = 0; all && i < a->n_pos; i++)
+		a->pos[i].submitted = a->pos[i].appended;
+	if (n == 0) {
+		/* Everything written is already fsynced. */
+		for (size_t i = 0; i < a->n_pos; i++)
+			a->pos[i].durable = a->pos[i].submitted;
+		return VG_OK;
+	}
+	pthread_mutex_lock(&sy->mu);
+	sy->n = n;
+	sy->busy = true;
+	pthread_cond_broadcast(&sy->cv);
+	pthread_mutex_unlock(&sy->mu);
+	a->job = true;
+	return VG_OK;
+}
+
+/* The finished job's outcome (read after syncer_done: ordered by its
+ * mutex): files whose fsyncs succeeded are durable up to what they had
+ * written, the others are written again at the next sync point; the
+ * positions advance only when every file succeeded. */
+static int harvest(struct vg_archive *a)
+{
+	int rc = a->sy.rc;
+
+	a->job = false;
+	for (size_t i = 0; i < a->sy.n; i++) {
+		struct afile *f = a->sy.items[i].file;
+
+		f->in_job = false;
+		if (a->sy.items[i].rc != VG_OK) {
+			f->rewrite = true;
+			continue;
+		}
+		f->durable_size = f->size;
+		f->mdurable_size = f->msize;
+		f->unsynced.len = f->munsynced.len = 0;
+		f->dir_synced = true;
+		a->stats.fsyncs += 2;
 	}
 	if (rc != VG_OK) {
+		a->stats.write_errors++;
 		a->stats.healthy = false;
 		return rc;
 	}
-	/* Everything appended is on disk: it is durable. */
-	a->stats.healthy = true;
-	a->oldest_pending_ms = 0;
 	for (size_t i = 0; i < a->n_pos; i++)
-		a->pos[i].durable = a->pos[i].appended;
-	/* Rotate full files and files idle since well before now. */
+		a->pos[i].durable = a->pos[i].submitted;
+	return VG_OK;
+}
+
+int vg_archive_sync(struct vg_archive *a, bool force, int64_t now_ms)
+{
+	int rc = VG_OK;
+	bool some = false;
+
+	if (a->job && syncer_done(&a->sy, false))
+		rc = harvest(a);
+	/* A file with flush_bytes pending gets its frame; every file does once
+	 * the oldest pending record is flush_ms old, or all files together
+	 * hold PENDING_CAP frames' worth (memory), or on force. Only when
+	 * every file is written do the positions advance. */
+	bool all = force || a->total_pending >= PENDING_CAP * a->p.flush_bytes ||
+		   (a->oldest_pending_ms && now_ms - a->oldest_pending_ms >= a->p.flush_ms);
+
+	for (size_t i = 0; i < a->n_files; i++)
+		some |= a->files[i]->rewrite || a->files[i]->pending.len >= a->p.flush_bytes;
+	if (!all && !some)
+		return rc; /* not due */
+	if (a->job) {
+		syncer_done(&a->sy, true);
+		rc = harvest(a);
+	}
+	/* Write every frame due (the syncer is idle: the files are ours). */
+	int wrc = VG_OK;
+
+	for (size_t i = 0; i < a->n_files && wrc == VG_OK; i++) {
+		struct afile *f = a->files[i];
+
+		if (f->rewrite)
+			wrc = rewrite_file(a, f);
+		if (wrc == VG_OK && f->pending.len && (all || f->pending.len >= a->p.flush_bytes))
+			wrc = flush_file(a, f);
+	}
+	if (wrc != VG_OK) {
+		a->stats.healthy = false;
+		return wrc; /* what was written is synced with the rest next time */
+	}
+	if (all)
+		a->oldest_pending_ms = 0;
+	if ((wrc = syncer_submit(a, all)) != VG_OK)
+		return wrc;
+	if (force && a->job) {
+		syncer_done(&a->sy, true);
+		rc = harvest(a); /* the state now is what a forced sync reports */
+	}
+	if (rc != VG_OK)
+		return rc;
+	a->stats.healthy = true;
+	/* Rotate full files and files idle since well before now, once all
+	 * they hold is durable. */
 	for (size_t i = 0; i < a->n_files;) {
 		struct afile *f = a->files[i];
 
-		if (f->rotate || now_ms - f->last_append_ms >= IDLE_CLOSE_MS) {
+		if (!f->in_job && !f->rewrite && !f->pending.len && !f->unsynced.len &&
+		    (f->rotate || now_ms - f->last_append_ms >= IDLE_CLOSE_MS)) {
 			if (file_finish(f) != 0) {
 				a->stats.write_errors++;
 				a->stats.healthy = false;
@@ -407,7 +607,7 @@ static struct position *position_for(struct vg_archive *a, const char *topic, in
 
 	snprintf(p->topic, sizeof(p->topic), "%s", topic);
 	p->partition = partition;
-	p->appended = p->durable = -1;
+	p->appended = p->submitted = p->durable = -1;
 	return p;
 }
 
@@ -551,6 +751,14 @@ int vg_archive_open(struct vg_archive **out, const struct vg_archive_params *p, 
 		vg_archive_close(a);
 		return VG_ERR_NOMEM;
 	}
+	a->sy.fsync_fn = p->fsync_fn ? p->fsync_fn : fsync;
+	if (pthread_mutex_init(&a->sy.mu, NULL) != 0 || pthread_cond_init(&a->sy.cv, NULL) != 0 ||
+	    pthread_create(&a->sy.thread, NULL, syncer_main, &a->sy) != 0) {
+		snprintf(errbuf, errlen, "archive: cannot start the syncer thread");
+		vg_archive_close(a);
+		return VG_ERR_NOMEM;
+	}
+	a->sy.running = true;
 	ZSTD_CCtx_setParameter(a->cctx, ZSTD_c_compressionLevel, p->level);
 	ZSTD_CCtx_setParameter(a->cctx, ZSTD_c_checksumFlag, 1);
 	char d[PATH_MAX];
@@ -571,7 +779,7 @@ int vg_archive_close(struct vg_archive *a)
 
 	if (!a)
 		return VG_OK;
-	if (a->cctx && vg_archive_sync(a, true, vg_clock_now_ms()) != VG_OK)
+	if (a->sy.running && vg_archive_sync(a, true, vg_clock_now_ms()) != VG_OK)
 		rc = VG_ERR_IO;
 	for (size_t i = 0; i < a->n_files; i++) {
 		struct afile *f = a->files[i];
@@ -582,6 +790,16 @@ int vg_archive_close(struct vg_archive *a)
 			rc = VG_ERR_IO;
 		file_free(f);
 	}
+	if (a->sy.running) {
+		pthread_mutex_lock(&a->sy.mu);
+		a->sy.stop = true;
+		pthread_cond_broadcast(&a->sy.cv);
+		pthread_mutex_unlock(&a->sy.mu);
+		pthread_join(a->sy.thread, NULL);
+		pthread_mutex_destroy(&a->sy.mu);
+		pthread_cond_destroy(&a->sy.cv);
+	}
+	free(a->sy.items);
 	free(a->files);
 	free(a->pos);
 	free(a->zbuf);

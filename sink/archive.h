@@ -38,8 +38,10 @@ struct vg_archive_params {
 	size_t flush_bytes;   /* sync once this much is pending */
 	int64_t flush_ms;     /* or once the oldest pending record is this old */
 	size_t rotate_bytes;  /* a file this large is closed and a new one begun */
-	/* Fault injection for tests: replaces write(2) when set. */
+	/* Fault injection for tests: replace write(2) and fsync(2) when set
+	 * (fsync_fn runs on the writer's syncer thread). */
 	ssize_t (*write_fn)(int fd, const void *p, size_t n);
+	int (*fsync_fn)(int fd);
 };
 
 struct vg_archive;

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# ThreadSanitizer pass: the concurrent windows driver, and vigil aggregate
+# ThreadSanitizer pass: the concurrent windows driver, the archive writer's
+# syncer, and vigil aggregate
 # with 2 and 3 threads on generated records (output must equal 1 thread's).
 # Appends "PASSED FAILED" to $TEST_RESULTS when set.
 set -u
@@ -13,6 +14,8 @@ result() {
 }
 "$TSAN_WINDOW"
 result $? "concurrent windows driver"
+"$TSAN_ARCHIVE"
+result $? "archive writer and its syncer thread, with failing fsyncs"
 bench/gen --count 60000 --seed 11 >"$tmp/in.ndjson"
 "$VIGIL" aggregate --threads 1 "$tmp/in.ndjson" 2>/dev/null | sort >"$tmp/one"
 for t in 2 3; do

@@ -266,6 +266,92 @@ Test(archive, disk_full_stops_durability_and_recovers)
 	free(data);
 }
 
+/* A disk whose fsync fails (EIO) while `eio` is set. */
+static int eio;
+
+static int flaky_fsync(int fd)
+{
+	if (eio) {
+		errno = EIO;
+		return -1;
+	}
+	return fsync(fd);
+}
+
+Test(archive, a_failed_fsync_is_never_durable_and_is_written_again)
+{
+	struct vg_archive *a;
+	char err[256], path[PATH_MAX];
+	struct vg_archive_params p = {.dir = dir, .instance = "t", .level = 3, .flush_bytes = 1 << 20,
+				      .flush_ms = 1000, .rotate_bytes = 1 << 30, .fsync_fn = flaky_fsync};
+	struct durable d = {{-1, -1, -1, -1, -1, -1, -1, -1}};
+
+	cr_assert_eq(vg_archive_open(&a, &p, 0, err, sizeof(err)), VG_OK, "%s", err);
+	for (int i = 0; i < 10; i++)
+		vg_archive_append(a, VG_STR_LIT("{\"first\":1}"), 30, "application", T0, VG_LEVEL_INFO, "t", 0, i);
+	cr_assert_eq(vg_archive_sync(a, true, T0), VG_OK);
+	eio = 1;
+	for (int i = 10; i < 20; i++)
+		vg_archive_append(a, VG_STR_LIT("{\"second\":1}"), 30, "application", T0, VG_LEVEL_INFO, "t", 0, i);
+	cr_expect_eq(vg_archive_sync(a, true, T0), VG_ERR_IO);
+	vg_archive_durable(a, on_durable, &d);
+	cr_expect_eq(d.next[0], 10, "a frame whose fsync failed is not durable");
+	cr_expect_eq(vg_archive_sync(a, true, T0), VG_ERR_IO, "still failing");
+	eio = 0;
+	cr_assert_eq(vg_archive_sync(a, true, T0), VG_OK);
+	vg_archive_durable(a, on_durable, &d);
+	cr_expect_eq(d.next[0], 20);
+	cr_assert_eq(vg_archive_close(a), VG_OK);
+	cr_assert_eq(find(dir, ".jsonl.zst", path), 1);
+	size_t len;
+	int frames;
+	char *data = decode(path, &len, &frames);
+
+	cr_expect_eq(frames, 2, "the rewritten frame replaced the untrusted one, not added to it");
+	int seconds = 0;
+
+	for (char *s = data; s < data + len; s = strchr(s, '\n') + 1)
+		seconds += strncmp(s, "{\"second\":1}", 12) == 0;
+	cr_expect_eq(seconds, 10);
+	free(data);
+	cr_assert_eq(find(dir, ".manifest.jsonl", path), 1);
+	FILE *m = fopen(path, "r");
+	int lines = 0;
+	char ml[1024];
+
+	while (fgets(ml, sizeof(ml), m))
+		lines++;
+	fclose(m);
+	cr_expect_eq(lines, 2, "one manifest line per frame");
+}
+
+Test(archive, size_flushes_one_file_and_advances_nothing_alone)
+{
+	struct vg_archive *a;
+	char err[256];
+	struct vg_archive_params p = {.dir = dir, .instance = "t", .level = 1, .flush_bytes = 4096,
+				      .flush_ms = 1000, .rotate_bytes = 1 << 30};
+	struct durable d = {{-1, -1, -1, -1, -1, -1, -1, -1}};
+	char big[512];
+
+	memset(big, 'x', sizeof(big));
+	memcpy(big, "{\"b\":\"", 6);
+	memcpy(big + sizeof(big) - 2, "\"}", 2);
+	cr_assert_eq(vg_archive_open(&a, &p, 0, err, sizeof(err)), VG_OK, "%s", err);
+	vg_archive_append(a, VG_STR_LIT("{\"small\":1}"), 30, "security", T0, VG_LEVEL_INFO, "t", 0, 0);
+	for (int i = 1; i < 20; i++)
+		vg_archive_append(a, vg_str_make(big, sizeof(big)), 30, "access", T0, VG_LEVEL_INFO, "t", 0, i);
+	/* access is past flush_bytes, security is not, and nothing is old. */
+	cr_assert_eq(vg_archive_sync(a, false, T0), VG_OK);
+	vg_archive_sync(a, false, T0); /* harvests the job */
+	vg_archive_durable(a, on_durable, &d);
+	cr_expect_eq(d.next[0], -1, "offset 0 (in security) is not written yet: nothing is durable");
+	cr_assert_eq(vg_archive_sync(a, true, T0), VG_OK);
+	vg_archive_durable(a, on_durable, &d);
+	cr_expect_eq(d.next[0], 20);
+	cr_assert_eq(vg_archive_close(a), VG_OK);
+}
+
 Test(archive, dead_letters_keep_the_raw_bytes)
 {
 	struct vg_archive *a = open_archive(NULL);
