@@ -27,7 +27,7 @@ LDLIBS  = $(shell pkg-config --libs $(PKGS) 2>/dev/null) $(JEMALLOC) -lm -lpthre
 LDFLAGS = $(SANFLAGS)
 
 LIB_SRC = $(wildcard core/*.c parse/*.c aggregate/*.c sink/*.c ingest/*.c)
-LIB_OBJ = $(LIB_SRC:%.c=$(BUILD)/%.o)
+LIB_OBJ = $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/rules_builtin.o
 TEST_SRC = $(wildcard tests/test_*.c)
 TEST_BIN = $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 
@@ -60,6 +60,14 @@ vigil: $(BUILD)/vigil
 
 $(BUILD)/vigil: $(BUILD)/vigil.o $(LIB_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# The shipped rules, compiled in (vigil_rules_builtin).
+$(BUILD)/gen/rules_builtin.c: config/rules.yaml scripts/embed.sh
+	@mkdir -p $(dir $@)
+	scripts/embed.sh vg_rules_builtin $< >$@
+
+$(BUILD)/gen/rules_builtin.o: $(BUILD)/gen/rules_builtin.c | $(DEPS_OK)
+	$(CC) $(CFLAGS) -c -o $@ $<
 
 $(BUILD)/%.o: %.c | $(DEPS_OK)
 	@mkdir -p $(dir $@)
@@ -112,7 +120,7 @@ $(BUILD)/tsan_window: tests/tsan/tsan_window.c tests/window_scenario.h $(LIB_OBJ
 # ---- fuzzing --------------------------------------------------------------
 
 FUZZ_SECONDS ?= 60
-FUZZ_LIB_SRC = $(filter-out ingest/%,$(LIB_SRC))
+FUZZ_LIB_SRC = $(filter-out ingest/%,$(LIB_SRC)) build/gen/rules_builtin.c
 
 build/fuzz/fuzz_parse: tests/fuzz/fuzz_parse.c $(FUZZ_LIB_SRC) | $(DEPS_OK)
 	@mkdir -p $(dir $@)

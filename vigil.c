@@ -17,6 +17,7 @@
 #include "aggregate/store.h"
 #include "sink/archive.h"
 #include "sink/reader.h"
+#include "sink/rules.h"
 #include "aggregate/window.h"
 #include "core/buf.h"
 #include "core/clock.h"
@@ -46,10 +47,11 @@ static const char usage[] =
 	"\n"
 	"commands:\n"
 	"  classify [-c FILE] [--quiet] [LOG...]  parse and classify NDJSON logs (files or stdin)\n"
-	"  aggregate [-c FILE] [--window D] [--threads N] [--exact] [--quiet] [LOG...]\n"
+	"  aggregate [-c FILE] [--window D] [--threads N] [--exact] [--quiet] [--alerts FILE] [LOG...]\n"
 	"                                         windows of counts, error rates and latency quantiles\n"
 	"  run [-c FILE] [--brokers B] [--group G] [--topic T]... [--workers N] [--exit-at-end]\n"
-	"      [--windows FILE] [--records FILE] [--archive DIR|off]  consume Kafka topics as a group\n"
+	"      [--windows FILE] [--records FILE] [--alerts FILE] [--archive DIR|off]\n"
+	"                                         consume Kafka topics as a group\n"
 	"  broker [--brokers N] [--topic NAME:PARTITIONS]...  run the embedded Kafka broker\n"
 	"  produce --brokers B --topic T [--rate N] [LOG...]  produce NDJSON lines as messages\n"
 	"  verify [--repair] DIR                  check every archive frame against its manifest\n"
@@ -361,6 +363,13 @@ struct agg_run {
 	struct stage st; /* config, paths, classifier (shared); ctx for thread 1 */
 	struct vg_windows *win;
 	struct vg_wstore *store; /* closed windows kept for rule windows */
+	struct vg_rules *rules;
+	struct vg_alerts *alerts;
+	const char **counter_names;
+	const char *alerts_path; /* NDJSON of alert changes; NULL: logged on stderr */
+	int alerts_fd;
+	struct vg_buf alerts_out;
+	uint64_t alerts_by_state[3];
 	bool exact, quiet;
 	unsigned threads;
 	struct agg_worker *workers;
@@ -428,6 +437,61 @@ static int cmp_entry(const void *x, const void *y)
 	return a->counter - b->counter;
 }
 
+/* An alert changed state: one NDJSON line to --alerts, or a log line. */
+static void emit_alert(void *arg, const struct vg_alert *al)
+{
+	struct agg_run *run = arg;
+	struct vg_buf *b = &run->alerts_out;
+
+	run->alerts_by_state[al->state]++;
+	if (run->alerts_fd < 0)
+		vg_buf_puts(b, al->state == VG_ALERT_PENDING ? "{\"level\":\"INFO\",\"component\":\"alerts\",\"alert\":"
+							    : "{\"level\":\"WARNING\",\"component\":\"alerts\",\"alert\":");
+	vg_alert_json(al, b);
+	if (run->alerts_fd < 0)
+		vg_buf_putc(b, '}');
+	vg_buf_putc(b, '\n');
+}
+
+static int flush_alerts(struct agg_run *run)
+{
+	return vg_buf_write_fd(&run->alerts_out, run->alerts_fd < 0 ? STDERR_FILENO : run->alerts_fd);
+}
+
+/* Compile the configured rules and start the engine. */
+static int alerts_setup(struct agg_run *run, const struct vg_table_params *tp, int64_t window_ms)
+{
+	const struct vg_config *cfg = run->st.cfg;
+	char err[1024];
+	int rc;
+
+	if (!(run->counter_names = calloc(cfg->n_counters + 1, sizeof(char *))))
+		return VG_ERR_NOMEM;
+	for (size_t i = 0; i < cfg->n_counters; i++)
+		run->counter_names[i] = cfg->counters[i].name;
+	struct vg_rules_env env = {.categories = (const char *const *)cfg->categories.v,
+				   .n_categories = cfg->categories.n,
+				   .counters = run->counter_names,
+				   .n_counters = cfg->n_counters,
+				   .window_ms = window_ms,
+				   .ring_ms = 3600000};
+
+	rc = vg_rules_load(&run->rules, (const char *const *)cfg->rule_files.v, cfg->rule_files.n, &env, err,
+			   sizeof(err));
+	if (rc != VG_OK) {
+		fprintf(stderr, "vigil: %s\n", rc == VG_ERR_NOMEM ? "out of memory" : err);
+		return rc == VG_ERR_NOMEM ? rc : VG_ERR_CONFIG;
+	}
+	if (vg_alerts_create(&run->alerts, run->rules, tp) != VG_OK)
+		return VG_ERR_NOMEM;
+	if (run->alerts_path &&
+	    (run->alerts_fd = open(run->alerts_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0) {
+		fprintf(stderr, "vigil: --alerts %s: %s\n", run->alerts_path, strerror(errno));
+		return VG_ERR_CONFIG;
+	}
+	return VG_OK;
+}
+
 /* Print a closed window as NDJSON rows, one per key, sorted. */
 static int emit_window(struct vg_window *win, void *arg)
 {
@@ -492,6 +556,12 @@ static int emit_window(struct vg_window *win, void *arg)
 	free(rows);
 	if (vg_wstore_add(run->store, win) != VG_OK)
 		return VG_ERR_NOMEM;
+	/* Rules run at the window's end, in event time: a replay alerts as
+	 * the live stream did. */
+	if (run->alerts && vg_alerts_eval(run->alerts, run->store, win->end_ms, emit_alert, run) != VG_OK)
+		return VG_ERR_NOMEM;
+	if (run->alerts_out.len && flush_alerts(run) != VG_OK)
+		return VG_ERR_IO;
 	if (b->len >= (1u << 20) && vg_buf_write_fd(b, run->out_fd) != VG_OK)
 		return VG_ERR_IO;
 	return VG_OK;
@@ -807,6 +877,15 @@ static void agg_summary(struct agg_run *run, double seconds, const char *extra)
 	vg_buf_put_u64(&b, ws.overflow);
 	vg_buf_puts(&b, ",\"store_bytes\":");
 	vg_buf_put_u64(&b, vg_wstore_bytes(run->store));
+	vg_buf_puts(&b, ",\"rules\":");
+	vg_buf_put_u64(&b, vg_rules_count(run->rules));
+	vg_buf_puts(&b, ",\"alerts\":{\"pending\":");
+	vg_buf_put_u64(&b, run->alerts_by_state[VG_ALERT_PENDING]);
+	vg_buf_puts(&b, ",\"firing\":");
+	vg_buf_put_u64(&b, run->alerts_by_state[VG_ALERT_FIRING]);
+	vg_buf_puts(&b, ",\"resolved\":");
+	vg_buf_put_u64(&b, run->alerts_by_state[VG_ALERT_RESOLVED]);
+	vg_buf_putc(&b, '}');
 	vg_buf_puts(&b, ",\"threads\":");
 	vg_buf_put_u64(&b, run->threads);
 	vg_buf_puts(&b, ",\"bytes\":");
@@ -824,6 +903,7 @@ static void agg_summary(struct agg_run *run, double seconds, const char *extra)
 
 static int agg_setup(struct agg_run *run, int64_t window_ms)
 {
+	run->alerts_fd = -1;
 	struct vg_windows_params wp = {
 		.window_ms = window_ms > 0 ? window_ms : run->st.cfg->window_ms,
 		.lateness_ms = run->st.cfg->lateness_ms,
@@ -843,6 +923,10 @@ static int agg_setup(struct agg_run *run, int64_t window_ms)
 
 	if (vg_windows_create(&run->win, &wp) != VG_OK || vg_wstore_create(&run->store, &sp) != VG_OK)
 		return VG_ERR_NOMEM;
+	int rc = alerts_setup(run, &wp.table, wp.window_ms);
+
+	if (rc != VG_OK)
+		return rc;
 	if (!(run->workers = calloc(run->threads, sizeof(*run->workers))))
 		return VG_ERR_NOMEM;
 	if (vg_ring_create(&run->free_chunks, (size_t)run->threads * CHUNKS_PER_WORKER) != VG_OK)
@@ -901,6 +985,12 @@ static void agg_teardown(struct agg_run *run)
 	free(run->workers);
 	vg_windows_destroy(run->win);
 	vg_wstore_destroy(run->store);
+	vg_alerts_destroy(run->alerts);
+	vg_rules_destroy(run->rules);
+	free(run->counter_names);
+	if (run->alerts_fd >= 0)
+		close(run->alerts_fd);
+	vg_buf_free(&run->alerts_out);
 	vg_buf_free(&run->out);
 	stage_close(&run->st);
 }
@@ -935,6 +1025,8 @@ static int cmd_aggregate(int argc, char **argv)
 			}
 		} else if (strcmp(argv[i], "--exact") == 0) {
 			run.exact = true;
+		} else if (strcmp(argv[i], "--alerts") == 0 && i + 1 < argc) {
+			run.alerts_path = argv[++i];
 		} else if (strcmp(argv[i], "--quiet") == 0 || strcmp(argv[i], "-q") == 0) {
 			run.quiet = true;
 		} else if (strcmp(argv[i], "--") == 0) {
@@ -1420,6 +1512,8 @@ static int cmd_run(int argc, char **argv)
 			workers = strtol(argv[++i], NULL, 10);
 		else if (strcmp(a, "--windows") == 0 && i + 1 < argc)
 			windows_path = argv[++i];
+		else if (strcmp(a, "--alerts") == 0 && i + 1 < argc)
+			rc.agg.alerts_path = argv[++i];
 		else if (strcmp(a, "--records") == 0 && i + 1 < argc)
 			records_path = argv[++i];
 		else if (strcmp(a, "--archive") == 0 && i + 1 < argc)

@@ -339,7 +339,7 @@ static void cover_add(struct vg_wstore_cover *c, int64_t from, int64_t to, bool 
 	c->windows++;
 }
 
-static int tier_merge(const struct tier *t, int64_t from, int64_t to, struct vg_table *out,
+static int tier_merge(const struct tier *t, int64_t from, int64_t to, bool latency, struct vg_table *out,
 		      struct vg_wstore_cover *c)
 {
 	for (size_t i = 0; i < t->n; i++) {
@@ -347,20 +347,21 @@ static int tier_merge(const struct tier *t, int64_t from, int64_t to, struct vg_
 
 		if (f->start_ms < from || f->end_ms > to)
 			continue;
-		if (thaw_into(f, out, true) != VG_OK)
+		if (thaw_into(f, out, latency) != VG_OK)
 			return VG_ERR_NOMEM;
-		cover_add(c, f->start_ms, f->end_ms, f->latency);
+		cover_add(c, f->start_ms, f->end_ms, f->latency && latency);
 	}
 	return VG_OK;
 }
 
-int vg_wstore_merge(struct vg_wstore *s, int64_t from, int64_t to, struct vg_table *out,
+int vg_wstore_merge(struct vg_wstore *s, int64_t from, int64_t to, bool latency, struct vg_table *out,
 		    struct vg_wstore_cover *cover)
 {
 	const struct acc *accs[2] = {&s->a2, &s->a1};
 
 	memset(cover, 0, sizeof(*cover));
-	if (tier_merge(&s->t2, from, to, out, cover) != VG_OK || tier_merge(&s->t1, from, to, out, cover) != VG_OK)
+	if (tier_merge(&s->t2, from, to, latency, out, cover) != VG_OK ||
+	    tier_merge(&s->t1, from, to, latency, out, cover) != VG_OK)
 		return VG_ERR_NOMEM;
 	for (int i = 0; i < 2; i++) {
 		const struct acc *a = accs[i];
@@ -371,7 +372,7 @@ int vg_wstore_merge(struct vg_wstore *s, int64_t from, int64_t to, struct vg_tab
 			return VG_ERR_NOMEM;
 		cover_add(cover, a->start_ms, a->end_ms, false);
 	}
-	return tier_merge(&s->ring, from, to, out, cover);
+	return tier_merge(&s->ring, from, to, latency, out, cover);
 }
 
 size_t vg_wstore_bytes(const struct vg_wstore *s)

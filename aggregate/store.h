@@ -53,8 +53,9 @@ void vg_wstore_destroy(struct vg_wstore *s);
 int vg_wstore_add(struct vg_wstore *s, const struct vg_window *win);
 
 /* Merge what lies in [from_ms, to_ms) into out (parameters as the windows'
- * tables; entries land under window 0). Returns 0 or VG_ERR_NOMEM. */
-int vg_wstore_merge(struct vg_wstore *s, int64_t from_ms, int64_t to_ms, struct vg_table *out,
+ * tables; entries land under window 0); latency false skips the sketches
+ * (counts only, much cheaper). Returns 0 or VG_ERR_NOMEM. */
+int vg_wstore_merge(struct vg_wstore *s, int64_t from_ms, int64_t to_ms, bool latency, struct vg_table *out,
 		    struct vg_wstore_cover *cover);
 
 /* Bytes held by stored windows and roll-ups. */

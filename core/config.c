@@ -269,6 +269,13 @@ static const struct key archive_keys[] = {
 	 "How long vigil prune keeps dead-letter files (records that failed to parse).", 1, 36500},
 };
 
+static const struct key rules_keys[] = {
+	{"files", K_STRLIST, OFF(rule_files), NO_LINE, "[builtin]",
+	 "Alert rule files (YAML, Prometheus-style groups); builtin: the shipped\n"
+	 "config/rules.yaml. Evaluated on every closed base window.",
+	 0, 0},
+};
+
 #define SECTION(n, d, k) { n, d, k, sizeof(k) / sizeof((k)[0]) }
 
 static const struct section sections[] = {
@@ -283,6 +290,7 @@ static const struct section sections[] = {
 	SECTION("aggregate", "Windows, error rates, latency percentiles and pattern counters.", aggregate_keys),
 	SECTION("kafka", "The Kafka consumer group (vigil run).", kafka_keys),
 	SECTION("archive", "The compressed archive, by retention class, category and hour (vigil run).", archive_keys),
+	SECTION("rules", "Alert rules.", rules_keys),
 };
 
 #define N_SECTIONS (sizeof(sections) / sizeof(sections[0]))
@@ -1323,6 +1331,7 @@ void vg_config_free(struct vg_config *cfg)
 	free(cfg->kafka_brokers);
 	free(cfg->kafka_group);
 	strlist_free(&cfg->kafka_topics);
+	strlist_free(&cfg->rule_files);
 	strlist_free(&cfg->kafka_properties);
 	free(cfg->archive_dir);
 	free(cfg->archive_instance);

@@ -124,6 +124,9 @@ struct vg_config {
 	int64_t archive_flush_ms;
 	size_t archive_rotate_bytes;
 	unsigned archive_dead_letter_days;
+
+	/* rules */
+	struct vg_strlist rule_files;
 };
 
 /* Load the defaults, then path over them (path NULL: defaults only).

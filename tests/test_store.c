@@ -108,7 +108,7 @@ Test(store, last_five_minutes_equal_the_windows_merged)
 	struct vg_wstore_cover c;
 
 	cr_assert_eq(vg_table_create(&got, &tp), 0);
-	cr_assert_eq(vg_wstore_merge(s, (n - 30) * WIN, n * WIN, got, &c), 0);
+	cr_assert_eq(vg_wstore_merge(s, (n - 30) * WIN, n * WIN, true, got, &c), 0);
 	cr_expect_eq(c.windows, 30u);
 	cr_expect(c.latency);
 	cr_expect_eq(c.from_ms, (n - 30) * WIN);
@@ -127,7 +127,7 @@ Test(store, past_the_hour_counts_roll_up_without_latency)
 	struct vg_wstore_cover c;
 
 	cr_assert_eq(vg_table_create(&got, &tp), 0);
-	cr_assert_eq(vg_wstore_merge(s, (n - 3 * 360) * WIN, n * WIN, got, &c), 0);
+	cr_assert_eq(vg_wstore_merge(s, (n - 3 * 360) * WIN, n * WIN, true, got, &c), 0);
 	cr_expect_not(c.latency, "ranges past the hour have counts only");
 	cr_expect_eq(c.from_ms, (n - 3 * 360) * WIN);
 	cr_expect_eq(c.to_ms, n * WIN);
@@ -137,7 +137,7 @@ Test(store, past_the_hour_counts_roll_up_without_latency)
 	/* 6 h .. 7 h ago is in 10-minute buckets: a 10-minute aligned range */
 	cr_assert_eq(vg_table_create(&got, &tp), 0);
 	want = direct(0, 60);
-	cr_assert_eq(vg_wstore_merge(s, 0, 60 * WIN, got, &c), 0);
+	cr_assert_eq(vg_wstore_merge(s, 0, 60 * WIN, true, got, &c), 0);
 	cr_expect_eq(c.windows, 1u, "one 10-minute bucket");
 	expect_tables_equal(got, want, false);
 	vg_table_destroy(got);
@@ -171,7 +171,7 @@ Test(store, retention_drops_old_buckets_and_memory_stays_bounded, .timeout = 60)
 	struct vg_wstore_cover c;
 
 	cr_assert_eq(vg_table_create(&got, &tp), 0);
-	cr_assert_eq(vg_wstore_merge(s, 0, 24 * HOUR, got, &c), 0);
+	cr_assert_eq(vg_wstore_merge(s, 0, 24 * HOUR, true, got, &c), 0);
 	cr_expect_eq(c.windows, 0u, "the first day is past retention");
 	vg_table_destroy(got);
 	vg_table_destroy(t);

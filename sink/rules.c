@@ -1,0 +1,1365 @@
+/* vigil: alert rules and the alert engine (see rules.h). */
+#include "sink/rules.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+#include <yaml.h>
+
+#include "core/buf.h"
+#include "core/clock.h"
+#include "core/config.h"
+#include "core/err.h"
+#include "core/mem.h"
+#include "core/record.h"
+
+/* ---- rules -------------------------------------------------------------- */
+
+enum cond { C_ERROR_RATE, C_LATENCY, C_COUNT, C_ABSENT, C_BURN };
+enum of { OF_5XX, OF_4XX, OF_BOTH, OF_LEVEL };
+enum label { L_SERVICE, L_ENDPOINT, L_METHOD, L_CATEGORY, L_LEVEL, L_COUNT };
+enum op { OP_EQ, OP_NE, OP_RE, OP_NRE };
+
+static const char *const label_names[L_COUNT] = {"service", "endpoint", "method", "category", "level"};
+
+#define MAX_SELS 8
+#define MAX_PAIRS 4
+#define MAX_STATIC 12
+
+struct sel {
+	int label, op;
+	char *value;
+	pcre2_code *re;
+};
+
+struct pair {
+	int64_t long_ms, short_ms;
+	double factor;
+};
+
+struct rule {
+	char *name;
+	int cond, of, kind; /* kind: enum vg_agg_kind of the entries read */
+	int64_t window_ms, lookback_ms;
+	double threshold, quantile, objective;
+	bool below;
+	uint64_t min_count;
+	int counter; /* -1: records of the selector */
+	struct pair pairs[MAX_PAIRS];
+	size_t n_pairs;
+	struct sel sels[MAX_SELS];
+	size_t n_sels;
+	int by[L_COUNT];
+	size_t n_by;
+	int64_t for_ms, keep_ms, escalate_ms;
+	int severity; /* 1..4 */
+	char *lnames[MAX_STATIC], *lvalues[MAX_STATIC];
+	size_t n_labels;
+	char *anames[MAX_STATIC], *atemplates[MAX_STATIC];
+	size_t n_ann;
+};
+
+struct vg_rules {
+	struct rule *r;
+	size_t n, cap;
+	struct vg_rules_env env;
+};
+
+static void rule_free(struct rule *r)
+{
+	free(r->name);
+	for (size_t i = 0; i < r->n_sels; i++) {
+		free(r->sels[i].value);
+		pcre2_code_free(r->sels[i].re);
+	}
+	for (size_t i = 0; i < r->n_labels; i++) {
+		free(r->lnames[i]);
+		free(r->lvalues[i]);
+	}
+	for (size_t i = 0; i < r->n_ann; i++) {
+		free(r->anames[i]);
+		free(r->atemplates[i]);
+	}
+}
+
+void vg_rules_destroy(struct vg_rules *r)
+{
+	if (!r)
+		return;
+	for (size_t i = 0; i < r->n; i++)
+		rule_free(&r->r[i]);
+	free(r->r);
+	free(r);
+}
+
+size_t vg_rules_count(const struct vg_rules *r)
+{
+	return r ? r->n : 0;
+}
+
+/* ---- loading ------------------------------------------------------------ */
+
+struct loader {
+	yaml_document_t doc;
+	const char *name;
+	char *errbuf;
+	size_t errlen;
+	const struct vg_rules_env *env;
+	int64_t escalation[5]; /* per severity, from the file's `escalation` */
+};
+
+__attribute__((format(printf, 3, 4))) static int fail(struct loader *L, const yaml_node_t *n, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	snprintf(L->errbuf, L->errlen, "%s:%lu: %s", L->name, n ? (unsigned long)n->start_mark.line + 1 : 0UL, msg);
+	return VG_ERR_CONFIG;
+}
+
+static yaml_node_t *node(struct loader *L, int id)
+{
+	return yaml_document_get_node(&L->doc, id);
+}
+
+static const char *scalar(const yaml_node_t *n)
+{
+	return n && n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value : NULL;
+}
+
+/* Calls fn(L, key, value, arg) for each pair of mapping n. */
+static int each_pair(struct loader *L, yaml_node_t *n, const char *what,
+		     int (*fn)(struct loader *L, const char *k, yaml_node_t *kn, yaml_node_t *v, void *arg), void *arg)
+{
+	if (!n || n->type != YAML_MAPPING_NODE)
+		return fail(L, n, "%s: expected a mapping", what);
+	for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
+		yaml_node_t *k = node(L, p->key), *v = node(L, p->value);
+		const char *ks = scalar(k);
+
+		if (!ks)
+			return fail(L, k, "%s: keys must be plain strings", what);
+		int rc = fn(L, ks, k, v, arg);
+
+		if (rc != VG_OK)
+			return rc;
+	}
+	return VG_OK;
+}
+
+static int get_duration(struct loader *L, yaml_node_t *v, const char *what, int64_t *out)
+{
+	const char *s = scalar(v);
+
+	if (!s || (*out = vg_config_parse_duration(s)) < 0)
+		return fail(L, v, "%s: expected a duration (500ms, 10s, 5m, 1h, 3d), got '%s'", what, s ? s : "?");
+	return VG_OK;
+}
+
+static int get_number(struct loader *L, yaml_node_t *v, const char *what, double *out)
+{
+	const char *s = scalar(v);
+	char *end;
+
+	if (!s || !*s)
+		return fail(L, v, "%s: expected a number", what);
+	errno = 0;
+	*out = strtod(s, &end);
+	if (*end || errno || !isfinite(*out))
+		return fail(L, v, "%s: expected a number, got '%s'", what, s);
+	return VG_OK;
+}
+
+/* A latency threshold: a duration ("500ms", "2s") or a number of ms. */
+static int get_ms(struct loader *L, yaml_node_t *v, const char *what, double *out)
+{
+	const char *s = scalar(v);
+	char *end;
+
+	if (s && *s) {
+		double d = strtod(s, &end);
+
+		if (!*end && isfinite(d)) {
+			*out = d;
+			return VG_OK;
+		}
+	}
+	int64_t ms;
+	int rc = get_duration(L, v, what, &ms);
+
+	*out = (double)ms;
+	return rc;
+}
+
+static int severity_of(const char *s)
+{
+	static const char *const words[] = {"", "critical", "high", "medium", "low"};
+
+	if (!s)
+		return 0;
+	if ((s[0] == 'P' || s[0] == 'p') && s[1] >= '1' && s[1] <= '4' && !s[2])
+		return s[1] - '0';
+	for (int i = 1; i <= 4; i++)
+		if (strcasecmp(s, words[i]) == 0)
+			return i;
+	return 0;
+}
+
+static int label_of(const char *s)
+{
+	for (int i = 0; i < L_COUNT; i++)
+		if (strcmp(s, label_names[i]) == 0)
+			return i;
+	return -1;
+}
+
+static bool label_allowed(const struct rule *r, int label)
+{
+	if (r->kind == VG_AGG_HTTP)
+		return label <= L_METHOD;
+	if (r->kind == VG_AGG_COUNTER)
+		return label == L_SERVICE;
+	return label == L_SERVICE || label == L_CATEGORY || label == L_LEVEL;
+}
+
+/* The condition's own mapping. */
+struct cond_ctx {
+	struct rule *r;
+	bool have_threshold;
+};
+
+static int pair_key(struct loader *L, const char *k, yaml_node_t *kn, yaml_node_t *v, void *arg)
+{
+	struct pair *p = arg;
+
+	if (strcmp(k, "long") == 0)
+		return get_duration(L, v, "burn_rate.windows.long", &p->long_ms);
+	if (strcmp(k, "short") == 0)
+		return get_duration(L, v, "burn_rate.windows.short", &p->short_ms);
+	if (strcmp(k, "factor") == 0)
+		return get_number(L, v, "burn_rate.windows.factor", &p->factor);
+	return fail(L, kn, "burn_rate.windows: unknown key '%s' (long, short, factor)", k);
+}
+
+static int cond_key(struct loader *L, const char *k, yaml_node_t *kn, yaml_node_t *v, void *arg)
+{
+	struct cond_ctx *c = arg;
+	struct rule *r = c->r;
+	double d;
+	int rc;
+
+	if (strcmp(k, "window") == 0)
+		return get_duration(L, v, "window", &r->window_ms);
+	if (strcmp(k, "above") == 0 || strcmp(k, "below") == 0) {
+		r->below = k[0] == 'b';
+		c->have_threshold = true;
+		return r->cond == C_LATENCY ? get_ms(L, v, k, &r->threshold) : get_number(L, v, k, &r->threshold);
+	}
+	if (strcmp(k, "min_count") == 0) {
+		if ((rc = get_number(L, v, "min_count", &d)) != VG_OK)
+			return rc;
+		if (d < 0)
+			return fail(L, v, "min_count: expected 0 or more");
+		r->min_count = (uint64_t)d;
+		return VG_OK;
+	}
+	if (strcmp(k, "of") == 0 && (r->cond == C_ERROR_RATE || r->cond == C_BURN)) {
+		const char *s = scalar(v);
+		static const char *const ofs[] = {"5xx", "4xx", "both", "level"};
+
+		for (int i = 0; s && i < 4; i++)
+			if (strcmp(s, ofs[i]) == 0 && (i != OF_LEVEL || r->cond == C_ERROR_RATE)) {
+				r->of = i;
+				r->kind = i == OF_LEVEL ? VG_AGG_LOG : VG_AGG_HTTP;
+				return VG_OK;
+			}
+		return fail(L, v, "of: expected 5xx, 4xx, both%s", r->cond == C_ERROR_RATE ? " or level" : "");
+	}
+	if (strcmp(k, "quantile") == 0 && r->cond == C_LATENCY) {
+		if ((rc = get_number(L, v, "quantile", &r->quantile)) != VG_OK)
+			return rc;
+		if (!(r->quantile > 0 && r->quantile < 1))
+			return fail(L, v, "quantile: expected a number between 0 and 1 (0.95), got %g", r->quantile);
+		return VG_OK;
+	}
+	if (strcmp(k, "counter") == 0 && r->cond == C_COUNT) {
+		const char *s = scalar(v);
+
+		for (size_t i = 0; s && i < L->env->n_counters; i++)
+			if (strcmp(s, L->env->counters[i]) == 0) {
+				r->counter = (int)i;
+				r->kind = VG_AGG_COUNTER;
+				return VG_OK;
+			}
+		return fail(L, v, "counter: '%s' is not one of aggregate.counters", s ? s : "?");
+	}
+	if (strcmp(k, "lookback") == 0 && r->cond == C_ABSENT)
+		return get_duration(L, v, "lookback", &r->lookback_ms);
+	if (strcmp(k, "objective") == 0 && r->cond == C_BURN) {
+		if ((rc = get_number(L, v, "objective", &r->objective)) != VG_OK)
+			return rc;
+		if (!(r->objective > 0 && r->objective < 1))
+			return fail(L, v, "objective: expected a share between 0 and 1 (0.999)");
+		return VG_OK;
+	}
+	if (strcmp(k, "windows") == 0 && r->cond == C_BURN) {
+		if (!v || v->type != YAML_SEQUENCE_NODE)
+			return fail(L, v, "burn_rate.windows: expected a list of {long, short, factor}");
+		for (yaml_node_item_t *it = v->data.sequence.items.start; it < v->data.sequence.items.top; it++) {
+			if (r->n_pairs == MAX_PAIRS)
+				return fail(L, v, "burn_rate.windows: at most %d pairs", MAX_PAIRS);
+			struct pair *p = &r->pairs[r->n_pairs++];
+			yaml_node_t *pn = node(L, *it);
+
+			if ((rc = each_pair(L, pn, "burn_rate.windows", pair_key, p)) != VG_OK)
+				return rc;
+			if (!p->long_ms || !p->short_ms || !(p->factor > 0) || p->short_ms >= p->long_ms)
+				return fail(L, pn, "burn_rate.windows: each pair needs long > short and a factor > 0");
+		}
+		return VG_OK;
+	}
+	return fail(L, kn, "unknown key '%s' in this condition", k);
+}
+
+static int parse_selector(struct loader *L, struct rule *r, const char *k, yaml_node_t *kn, yaml_node_t *v)
+{
+	const char *s = scalar(v);
+	int label = label_of(k);
+
+	if (label < 0 || !label_allowed(r, label))
+		return fail(L, kn, "where: '%s' is not a label of this condition", k);
+	if (!s)
+		return fail(L, v, "where.%s: expected a string (value, !=value, =~regex, !~regex)", k);
+	if (r->n_sels == MAX_SELS)
+		return fail(L, kn, "where: at most %d selectors", MAX_SELS);
+	struct sel *sl = &r->sels[r->n_sels];
+
+	sl->label = label;
+	sl->op = OP_EQ;
+	if (strncmp(s, "!=", 2) == 0)
+		sl->op = OP_NE, s += 2;
+	else if (strncmp(s, "=~", 2) == 0)
+		sl->op = OP_RE, s += 2;
+	else if (strncmp(s, "!~", 2) == 0)
+		sl->op = OP_NRE, s += 2;
+	else if (s[0] == '=')
+		s += 1;
+	if (!(sl->value = strdup(s)))
+		return VG_ERR_NOMEM;
+	r->n_sels++;
+	if (sl->op == OP_RE || sl->op == OP_NRE) {
+		int code;
+		PCRE2_SIZE off;
+
+		sl->re = pcre2_compile((PCRE2_SPTR)s, PCRE2_ZERO_TERMINATED, PCRE2_UTF, &code, &off, NULL);
+		if (!sl->re) {
+			PCRE2_UCHAR msg[256];
+
+			pcre2_get_error_message(code, msg, sizeof(msg));
+			return fail(L, v, "where.%s: regex at offset %zu: %s", k, (size_t)off, (char *)msg);
+		}
+		pcre2_jit_compile(sl->re, PCRE2_JIT_COMPLETE);
+	}
+	return VG_OK;
+}
+
+static int where_key(struct loader *L, const char *k, yaml_node_t *kn, yaml_node_t *v, void *arg)
+{
+	return parse_selector(L, arg, k, kn, v);
+}
+
+/* A template is valid when every {{ ... }} is $value or $labels.NAME. */
+static bool template_ok(const char *t)
+{
+	for (const char *p = strstr(t, "{{"); p; p = strstr(p, "{{")) {
+		const char *e = strstr(p, "}}");
+
+		if (!e)
+			return false;
+		p += 2;
+		while (*p == ' ')
+			p++;
+		if (strncmp(p, "$value", 6) == 0)
+			p += 6;
+		else if (strncmp(p, "$labels.", 8) == 0)
+			for (p += 8; *p == '_' || (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+				     (*p >= '0' && *p <= '9');
+			     p++)
+				;
+		else
+			return false;
+		while (*p == ' ')
+			p++;
+		if (p != e)
+			return false;
+		p = e + 2;
+	}
+	return true;
+}
+
+static int strmap_key(struct loader *L, const char *k, yaml_node_t *kn, yaml_node_t *v, void *arg)
+{
+	struct rule *r = ((void **)arg)[0];
+	bool ann = ((void **)arg)[1] != NULL;
+	const char *s = scalar(v);
+	size_t *n = ann ? &r->n_ann : &r->n_labels;
+
+	if (!s)
+		return fail(L, v, "%s.%s: expected a string", ann ? "annotations" : "labels", k);
+	if (*n == MAX_STATIC)
+		return fail(L, kn, "at most %d %s", MAX_STATIC, ann ? "annotations" : "labels");
+	if (ann && !template_ok(s))
+		return fail(L, v, "annotations.%s: templates may use {{ $value }} and {{ $labels.NAME }} only", k);
+	if (!ann && (strcmp(k, "alertname") == 0 || strcmp(k, "escalated") == 0))
+		return fail(L, kn, "labels: '%s' is set by the engine", k);
+	if (!ann && strcmp(k, "severity") == 0) {
+		if (!(r->severity = severity_of(s)))
+			return fail(L, v, "labels.severity: expected P1..P4 (or critical, high, medium, low)");
+		return VG_OK;
+	}
+	char **names = ann ? r->anames : r->lnames, **vals = ann ? r->atemplates : r->lvalues;
+
+	names[*n] = strdup(k);
+	vals[*n] = strdup(s);
+	(*n)++;
+	return names[*n - 1] && vals[*n - 1] ? VG_OK : VG_ERR_NOMEM;
+}
+
+static int rule_key(struct loader *L, const char *k, yaml_node_t *kn, yaml_node_t *v, void *arg)
+{
+	struct rule *r = arg;
+	static const char *const conds[] = {"error_rate", "latency", "count", "absent", "burn_rate"};
+
+	for (int c = 0; c < 5; c++) {
+		if (strcmp(k, conds[c]) != 0)
+			continue;
+		if (r->cond >= 0)
+			return fail(L, kn, "one condition per rule (this one has two)");
+		struct cond_ctx cc = {.r = r};
+
+		r->cond = c;
+		r->kind = c == C_COUNT || c == C_ABSENT ? VG_AGG_LOG : VG_AGG_HTTP;
+		int rc = each_pair(L, v, k, cond_key, &cc);
+
+		if (rc != VG_OK)
+			return rc;
+		if (!cc.have_threshold && c != C_ABSENT && c != C_BURN)
+			return fail(L, v, "%s: needs 'above' or 'below'", k);
+		return VG_OK;
+	}
+	if (strcmp(k, "alert") == 0) {
+		const char *s = scalar(v);
+
+		if (!s || !*s)
+			return fail(L, v, "alert: expected a name");
+		return (r->name = strdup(s)) ? VG_OK : VG_ERR_NOMEM;
+	}
+	if (strcmp(k, "for") == 0)
+		return get_duration(L, v, "for", &r->for_ms);
+	if (strcmp(k, "keep_firing_for") == 0)
+		return get_duration(L, v, "keep_firing_for", &r->keep_ms);
+	if (strcmp(k, "escalate_after") == 0)
+		return get_duration(L, v, "escalate_after", &r->escalate_ms);
+	if (strcmp(k, "labels") == 0 || strcmp(k, "annotations") == 0) {
+		void *a[2] = {r, k[0] == 'a' ? r : NULL};
+
+		return each_pair(L, v, k, strmap_key, a);
+	}
+	if (strcmp(k, "where") == 0 || strcmp(k, "by") == 0)
+		return VG_OK; /* after the condition, which says which labels exist */
+	return fail(L, kn, "unknown key '%s' in a rule", k);
+}
+
+/* where and by, once the condition is known. */
+static int rule_labels(struct loader *L, yaml_node_t *n, struct rule *r)
+{
+	for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
+		yaml_node_t *k = node(L, p->key), *v = node(L, p->value);
+		const char *ks = scalar(k);
+		int rc;
+
+		if (strcmp(ks, "where") == 0 && (rc = each_pair(L, v, "where", where_key, r)) != VG_OK)
+			return rc;
+		if (strcmp(ks, "by") != 0)
+			continue;
+		if (!v || v->type != YAML_SEQUENCE_NODE)
+			return fail(L, v, "by: expected a list of labels");
+		r->n_by = 0;
+		for (yaml_node_item_t *it = v->data.sequence.items.start; it < v->data.sequence.items.top; it++) {
+			yaml_node_t *ln = node(L, *it);
+			int label = scalar(ln) ? label_of(scalar(ln)) : -1;
+
+			if (label < 0 || !label_allowed(r, label))
+				return fail(L, ln, "by: '%s' is not a label of this condition",
+					    scalar(ln) ? scalar(ln) : "?");
+			if (r->n_by < L_COUNT)
+				r->by[r->n_by++] = label;
+		}
+	}
+	return VG_OK;
+}
+
+static int parse_rule(struct loader *L, yaml_node_t *n, struct vg_rules *rs)
+{
+	if (vg_grow(&rs->r, &rs->cap, rs->n + 1, sizeof(*rs->r), 16) != 0)
+		return VG_ERR_NOMEM;
+	struct rule *r = &rs->r[rs->n++];
+
+	memset(r, 0, sizeof(*r));
+	r->cond = -1;
+	r->counter = -1;
+	r->min_count = 10;
+	r->objective = 0.999;
+	r->n_by = 1; /* by: [service] */
+	int rc = each_pair(L, n, "rule", rule_key, r);
+
+	if (rc != VG_OK)
+		return rc;
+	if (!r->name)
+		return fail(L, n, "a rule needs 'alert' (its name)");
+	if (r->cond < 0)
+		return fail(L, n, "rule %s: needs a condition (error_rate, latency, count, absent or burn_rate)",
+			    r->name);
+	if (!r->severity)
+		return fail(L, n, "rule %s: needs labels.severity (P1..P4)", r->name);
+	if ((rc = rule_labels(L, n, r)) != VG_OK)
+		return rc;
+	if (r->cond == C_BURN) {
+		if (!r->n_pairs)
+			return fail(L, n, "rule %s: burn_rate needs windows: [{long, short, factor}]", r->name);
+		r->window_ms = r->pairs[0].long_ms;
+	}
+	if (r->window_ms < L->env->window_ms)
+		return fail(L, n, "rule %s: needs a window of at least the base window (%lld ms)", r->name,
+			    (long long)L->env->window_ms);
+	if (r->cond == C_LATENCY && r->window_ms > L->env->ring_ms)
+		return fail(L, n, "rule %s: latency windows reach back at most %lld min (quantiles are kept an hour)",
+			    r->name, (long long)(L->env->ring_ms / 60000));
+	if (r->cond == C_LATENCY && r->quantile == 0)
+		return fail(L, n, "rule %s: latency needs a quantile (0.95)", r->name);
+	if (r->cond == C_ABSENT && !r->lookback_ms)
+		r->lookback_ms = 3600000;
+	if (!r->escalate_ms)
+		r->escalate_ms = L->escalation[r->severity];
+	for (size_t i = 0; i + 1 < rs->n; i++)
+		if (strcmp(rs->r[i].name, r->name) == 0)
+			return fail(L, n, "rule %s: the name is used twice", r->name);
+	return VG_OK;
+}
+
+static int escalation_key(struct loader *L, const char *k, yaml_node_t *kn, yaml_node_t *v, void *arg)
+{
+	int s = severity_of(k);
+
+	(void)arg;
+	if (!s)
+		return fail(L, kn, "escalation: '%s' is not a severity (P1..P4)", k);
+	return get_duration(L, v, "escalation", &L->escalation[s]);
+}
+
+static int top_key(struct loader *L, const char *k, yaml_node_t *kn, yaml_node_t *v, void *arg)
+{
+	struct vg_rules *rs = arg;
+
+	if (strcmp(k, "escalation") == 0)
+		return VG_OK; /* read first, in parse_top */
+	if (strcmp(k, "groups") != 0)
+		return fail(L, kn, "unknown key '%s' (groups, escalation)", k);
+	if (!v || v->type != YAML_SEQUENCE_NODE)
+		return fail(L, v, "groups: expected a list");
+	for (yaml_node_item_t *g = v->data.sequence.items.start; g < v->data.sequence.items.top; g++) {
+		yaml_node_t *gn = node(L, *g), *rules = NULL;
+
+		if (!gn || gn->type != YAML_MAPPING_NODE)
+			return fail(L, gn, "groups: each group is a mapping with name and rules");
+		for (yaml_node_pair_t *p = gn->data.mapping.pairs.start; p < gn->data.mapping.pairs.top; p++) {
+			const char *ks = scalar(node(L, p->key));
+
+			if (ks && strcmp(ks, "rules") == 0)
+				rules = node(L, p->value);
+			else if (!ks || strcmp(ks, "name") != 0)
+				return fail(L, node(L, p->key), "groups: unknown key '%s' (name, rules)", ks ? ks : "?");
+		}
+		if (!rules || rules->type != YAML_SEQUENCE_NODE)
+			return fail(L, gn, "groups: a group needs a list of rules");
+		for (yaml_node_item_t *it = rules->data.sequence.items.start; it < rules->data.sequence.items.top;
+		     it++) {
+			int rc = parse_rule(L, node(L, *it), rs);
+
+			if (rc != VG_OK)
+				return rc;
+		}
+	}
+	return VG_OK;
+}
+
+static int parse_into(struct vg_rules *rs, const char *text, size_t len, const char *name,
+		      const struct vg_rules_env *env, char *errbuf, size_t errlen)
+{
+	struct loader L = {.name = name, .errbuf = errbuf, .errlen = errlen, .env = env};
+	yaml_parser_t p;
+	int rc;
+
+	if (!yaml_parser_initialize(&p))
+		return VG_ERR_NOMEM;
+	yaml_parser_set_input_string(&p, (const unsigned char *)text, len);
+	if (!yaml_parser_load(&p, &L.doc)) {
+		snprintf(errbuf, errlen, "%s:%lu: YAML syntax: %s", name, (unsigned long)p.problem_mark.line + 1,
+			 p.problem ? p.problem : "error");
+		yaml_parser_delete(&p);
+		return VG_ERR_CONFIG;
+	}
+	yaml_node_t *root = yaml_document_get_root_node(&L.doc);
+
+	if (!root) {
+		rc = VG_OK; /* an empty file: no rules */
+		goto out;
+	}
+	if (root->type == YAML_MAPPING_NODE)
+		for (yaml_node_pair_t *q = root->data.mapping.pairs.start; q < root->data.mapping.pairs.top; q++) {
+			const char *ks = scalar(node(&L, q->key));
+
+			if (ks && strcmp(ks, "escalation") == 0 &&
+			    (rc = each_pair(&L, node(&L, q->value), "escalation", escalation_key, NULL)) != VG_OK)
+				goto out;
+		}
+	rc = each_pair(&L, root, "rules file", top_key, rs);
+out:
+	yaml_document_delete(&L.doc);
+	yaml_parser_delete(&p);
+	return rc;
+}
+
+int vg_rules_parse(struct vg_rules **out, const char *text, size_t len, const char *name,
+		   const struct vg_rules_env *env, char *errbuf, size_t errlen)
+{
+	struct vg_rules *rs = calloc(1, sizeof(*rs));
+	int rc;
+
+	*out = NULL;
+	if (!rs)
+		return VG_ERR_NOMEM;
+	rs->env = *env;
+	if ((rc = parse_into(rs, text, len, name, env, errbuf, errlen)) != VG_OK) {
+		vg_rules_destroy(rs);
+		return rc;
+	}
+	*out = rs;
+	return VG_OK;
+}
+
+int vg_rules_load(struct vg_rules **out, const char *const *files, size_t n, const struct vg_rules_env *env,
+		  char *errbuf, size_t errlen)
+{
+	struct vg_rules *rs = calloc(1, sizeof(*rs));
+	int rc = VG_OK;
+
+	*out = NULL;
+	if (!rs)
+		return VG_ERR_NOMEM;
+	rs->env = *env;
+	for (size_t i = 0; i < n && rc == VG_OK; i++) {
+		if (strcmp(files[i], "builtin") == 0) {
+			rc = parse_into(rs, vg_rules_builtin, strlen(vg_rules_builtin), "builtin rules", env, errbuf,
+					errlen);
+			continue;
+		}
+		FILE *f = fopen(files[i], "rb");
+		struct vg_buf b = {0};
+		char chunk[65536];
+		size_t got;
+
+		if (!f) {
+			snprintf(errbuf, errlen, "%s: %s", files[i], strerror(errno));
+			rc = VG_ERR_IO;
+			break;
+		}
+		while ((got = fread(chunk, 1, sizeof(chunk), f)) > 0)
+			vg_buf_put(&b, chunk, got);
+		if (ferror(f) || b.failed) {
+			snprintf(errbuf, errlen, "%s: read error", files[i]);
+			rc = VG_ERR_IO;
+		}
+		fclose(f);
+		if (rc == VG_OK)
+			rc = parse_into(rs, b.p ? b.p : "", b.len, files[i], env, errbuf, errlen);
+		vg_buf_free(&b);
+	}
+	if (rc != VG_OK) {
+		vg_rules_destroy(rs);
+		return rc;
+	}
+	*out = rs;
+	return VG_OK;
+}
+
+/* ---- evaluation: groups ------------------------------------------------- */
+
+/* The labels of one table entry. */
+static vg_str entry_label(const struct vg_rules_env *env, const struct vg_agg_entry *e, int label)
+{
+	switch (label) {
+	case L_SERVICE: return e->key.service;
+	case L_ENDPOINT: return e->key.endpoint;
+	case L_METHOD: return e->key.method;
+	case L_CATEGORY:
+		return vg_str_cstr(e->key.category < env->n_categories ? env->categories[e->key.category] : "unknown");
+	default: return vg_str_cstr(vg_level_name(e->key.level));
+	}
+}
+
+static bool sel_match(const struct vg_rules_env *env, const struct rule *r, const struct vg_agg_entry *e,
+		      pcre2_match_data *md)
+{
+	for (size_t i = 0; i < r->n_sels; i++) {
+		const struct sel *s = &r->sels[i];
+		vg_str v = entry_label(env, e, s->label);
+		bool hit;
+
+		if (s->op == OP_EQ || s->op == OP_NE)
+			hit = s->label == L_LEVEL ? v.len == strlen(s->value) && strncasecmp(v.p, s->value, v.len) == 0
+						  : vg_str_eq_cstr(v, s->value);
+		else
+			hit = pcre2_match(s->re, (PCRE2_SPTR)v.p, v.len, 0, 0, md, NULL) >= 0;
+		if (hit != (s->op == OP_EQ || s->op == OP_RE))
+			return false;
+	}
+	return true;
+}
+
+/* One alert instance's aggregate over a range. */
+struct group {
+	char *key; /* the `by` values, each NUL-terminated, back to back */
+	size_t key_len;
+	uint64_t count, bad;
+	struct vg_sketch latency;
+	bool has_latency;
+};
+
+struct groups {
+	struct group *g;
+	size_t n, cap;
+	size_t *index; /* open addressing: position + 1, 0 empty */
+	size_t index_cap;
+};
+
+static uint64_t fnv(const void *p, size_t n, uint64_t h)
+{
+	const unsigned char *s = p;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ s[i]) * 0x100000001b3ULL;
+	return h;
+}
+
+#define FNV0 0xcbf29ce484222325ULL
+
+static void groups_free(struct groups *gs)
+{
+	for (size_t i = 0; i < gs->n; i++) {
+		free(gs->g[i].key);
+		if (gs->g[i].has_latency)
+			vg_sketch_free(&gs->g[i].latency);
+	}
+	free(gs->g);
+	free(gs->index);
+	memset(gs, 0, sizeof(*gs));
+}
+
+static struct group *groups_find(const struct groups *gs, const char *key, size_t len)
+{
+	if (!gs->index_cap)
+		return NULL;
+	for (size_t h = fnv(key, len, FNV0) & (gs->index_cap - 1);; h = (h + 1) & (gs->index_cap - 1)) {
+		size_t at = gs->index[h];
+
+		if (!at)
+			return NULL;
+		struct group *g = &gs->g[at - 1];
+
+		if (g->key_len == len && memcmp(g->key, key, len) == 0)
+			return g;
+	}
+}
+
+static int groups_reindex(struct groups *gs, size_t cap)
+{
+	size_t *ix = calloc(cap, sizeof(*ix));
+
+	if (!ix)
+		return VG_ERR_NOMEM;
+	free(gs->index);
+	gs->index = ix;
+	gs->index_cap = cap;
+	for (size_t i = 0; i < gs->n; i++) {
+		size_t h = fnv(gs->g[i].key, gs->g[i].key_len, FNV0) & (cap - 1);
+
+		while (ix[h])
+			h = (h + 1) & (cap - 1);
+		ix[h] = i + 1;
+	}
+	return VG_OK;
+}
+
+static struct group *groups_get(struct groups *gs, const char *key, size_t len)
+{
+	struct group *g = groups_find(gs, key, len);
+
+	if (g)
+		return g;
+	if ((gs->n + 1) * 2 > gs->index_cap && groups_reindex(gs, gs->index_cap ? gs->index_cap * 2 : 64) != VG_OK)
+		return NULL;
+	if (vg_grow(&gs->g, &gs->cap, gs->n + 1, sizeof(*gs->g), 16) != 0)
+		return NULL;
+	g = &gs->g[gs->n];
+	memset(g, 0, sizeof(*g));
+	if (!(g->key = malloc(len ? len : 1)))
+		return NULL;
+	memcpy(g->key, key, len);
+	g->key_len = len;
+	size_t h = fnv(key, len, FNV0) & (gs->index_cap - 1);
+
+	while (gs->index[h])
+		h = (h + 1) & (gs->index_cap - 1);
+	gs->index[h] = ++gs->n;
+	return g;
+}
+
+/* ---- the engine --------------------------------------------------------- */
+
+enum { I_INACTIVE, I_PENDING, I_FIRING };
+
+struct instance {
+	uint64_t fp;
+	size_t rule;
+	int state;
+	int64_t active_at, fired_at, last_active;
+	double value;
+	int escalations;
+	char *key; /* the group key: `by` values */
+	size_t key_len;
+	bool seen;
+};
+
+/* Merged ranges of one evaluation: rules often share their windows. */
+#define RANGE_CACHE 8
+
+struct range {
+	int64_t from, to;
+	bool latency, valid;
+	struct vg_table *t;
+};
+
+struct vg_alerts {
+	const struct vg_rules *rules;
+	struct range ranges[RANGE_CACHE];
+	size_t next_range;
+	pcre2_match_data *md;
+	struct instance *in;
+	size_t n_in, cap_in;
+	struct vg_buf text; /* annotations of the alert being emitted */
+};
+
+int vg_alerts_create(struct vg_alerts **out, const struct vg_rules *rules, const struct vg_table_params *tp)
+{
+	struct vg_alerts *a = calloc(1, sizeof(*a));
+	struct vg_table_params p = *tp;
+
+	*out = NULL;
+	if (!a)
+		return VG_ERR_NOMEM;
+	p.exact = false;
+	p.max_keys = UINT32_MAX / 4; /* merged ranges: the windows were capped already */
+	a->rules = rules;
+	a->md = pcre2_match_data_create(8, NULL);
+	for (size_t i = 0; a->md && i < RANGE_CACHE; i++) {
+		if (vg_table_create(&a->ranges[i].t, &p) != VG_OK) {
+			vg_alerts_destroy(a);
+			return VG_ERR_NOMEM;
+		}
+	}
+	if (!a->md) {
+		vg_alerts_destroy(a);
+		return VG_ERR_NOMEM;
+	}
+	*out = a;
+	return VG_OK;
+}
+
+void vg_alerts_destroy(struct vg_alerts *a)
+{
+	if (!a)
+		return;
+	for (size_t i = 0; i < a->n_in; i++)
+		free(a->in[i].key);
+	free(a->in);
+	for (size_t i = 0; i < RANGE_CACHE; i++)
+		vg_table_destroy(a->ranges[i].t);
+	pcre2_match_data_free(a->md);
+	vg_buf_free(&a->text);
+	free(a);
+}
+
+/* Merge [from, to) of store and sum it into groups by the rule's `by`. */
+static int collect(struct vg_alerts *a, const struct rule *r, struct vg_wstore *store, int64_t from, int64_t to,
+		   struct groups *gs)
+{
+	const struct vg_rules_env *env = &a->rules->env;
+	bool latency = r->cond == C_LATENCY;
+	struct vg_table *t = NULL;
+	char key[1024];
+
+	for (size_t i = 0; i < RANGE_CACHE && !t; i++) {
+		const struct range *rg = &a->ranges[i];
+
+		if (rg->valid && rg->from == from && rg->to == to && (rg->latency || !latency))
+			t = rg->t;
+	}
+	if (!t) {
+		struct range *rg = &a->ranges[a->next_range++ % RANGE_CACHE];
+		struct vg_wstore_cover cover;
+
+		vg_table_reset(rg->t);
+		rg->valid = false;
+		if (vg_wstore_merge(store, from, to, latency, rg->t, &cover) != VG_OK)
+			return VG_ERR_NOMEM;
+		*rg = (struct range){from, to, latency, true, rg->t};
+		t = rg->t;
+	}
+	for (size_t i = 0, n = vg_table_size(t); i < n; i++) {
+		struct vg_agg_entry *e = vg_table_entry(t, i);
+
+		if (e->key.kind != r->kind || (r->kind == VG_AGG_COUNTER && (int)e->key.counter != r->counter) ||
+		    !sel_match(env, r, e, a->md))
+			continue;
+		size_t len = 0;
+
+		for (size_t b = 0; b < r->n_by; b++) {
+			vg_str v = entry_label(env, e, r->by[b]);
+			size_t take = v.len < sizeof(key) / L_COUNT - 1 ? v.len : sizeof(key) / L_COUNT - 1;
+
+			memcpy(key + len, v.p, take);
+			len += take;
+			key[len++] = '\0';
+		}
+		struct group *g = groups_get(gs, key, len);
+
+		if (!g)
+			return VG_ERR_NOMEM;
+		g->count += e->count;
+		if (r->kind == VG_AGG_HTTP) {
+			g->bad += r->of == OF_4XX	? e->errors_4xx
+				  : r->of == OF_BOTH ? e->errors_4xx + e->errors_5xx
+						     : e->errors_5xx;
+			if (r->cond == C_LATENCY) {
+				if (!g->has_latency) {
+					vg_sketch_init(&g->latency, e->latency.map);
+					g->has_latency = true;
+				}
+				if (vg_sketch_merge(&g->latency, &e->latency) != VG_OK)
+					return VG_ERR_NOMEM;
+			}
+		} else if (r->kind == VG_AGG_LOG && e->key.level >= VG_LEVEL_ERROR) {
+			g->bad += e->count;
+		}
+	}
+	return VG_OK;
+}
+
+static bool beyond(const struct rule *r, double v)
+{
+	return r->below ? v < r->threshold : v > r->threshold;
+}
+
+/* The groups for which r holds at now, with their values. */
+static int condition(struct vg_alerts *a, const struct rule *r, struct vg_wstore *store, int64_t now,
+		     struct groups *active, double **values)
+{
+	struct groups w = {0}, o = {0};
+	int rc = VG_OK;
+	size_t cap = 0;
+
+	*values = NULL;
+#define ACTIVATE(G, V)                                                                                           \
+	do {                                                                                                     \
+		struct group *ag_ = groups_get(active, (G)->key, (G)->key_len);                                  \
+		if (!ag_ || vg_grow(values, &cap, active->n, sizeof(double), 16) != 0) {                         \
+			rc = VG_ERR_NOMEM;                                                                       \
+			goto out;                                                                                \
+		}                                                                                                \
+		(*values)[ag_ - active->g] = (V);                                                                \
+	} while (0)
+
+	if (r->cond == C_BURN) {
+		for (size_t p = 0; p < r->n_pairs; p++) {
+			groups_free(&w);
+			groups_free(&o);
+			if ((rc = collect(a, r, store, now - r->pairs[p].long_ms, now, &w)) != VG_OK ||
+			    (rc = collect(a, r, store, now - r->pairs[p].short_ms, now, &o)) != VG_OK)
+				goto out;
+			double budget = 1 - r->objective;
+
+			for (size_t i = 0; i < w.n; i++) {
+				struct group *gl = &w.g[i], *gsh = groups_find(&o, gl->key, gl->key_len);
+
+				if (!gsh || gl->count < r->min_count || gsh->count < r->min_count ||
+				    groups_find(active, gl->key, gl->key_len))
+					continue;
+				double bl = (double)gl->bad / (double)gl->count / budget,
+				       bs = (double)gsh->bad / (double)gsh->count / budget;
+
+				if (bl > r->pairs[p].factor && bs > r->pairs[p].factor)
+					ACTIVATE(gl, bl);
+			}
+		}
+		goto out;
+	}
+	if ((rc = collect(a, r, store, now - r->window_ms, now, &w)) != VG_OK)
+		goto out;
+	if (r->cond == C_ABSENT) {
+		if ((rc = collect(a, r, store, now - r->window_ms - r->lookback_ms, now - r->window_ms, &o)) != VG_OK)
+			goto out;
+		for (size_t i = 0; i < o.n; i++) {
+			struct group *g = groups_find(&w, o.g[i].key, o.g[i].key_len);
+
+			if (o.g[i].count && (!g || !g->count))
+				ACTIVATE(&o.g[i], 0.0);
+		}
+		goto out;
+	}
+	for (size_t i = 0; i < w.n; i++) {
+		struct group *g = &w.g[i];
+		double v;
+
+		if (r->cond == C_COUNT) {
+			v = (double)g->count;
+		} else if (r->cond == C_LATENCY) {
+			if (!g->has_latency || g->latency.count < r->min_count)
+				continue;
+			v = vg_sketch_quantile(&g->latency, r->quantile);
+		} else {
+			if (g->count < r->min_count || !g->count)
+				continue;
+			v = (double)g->bad / (double)g->count;
+		}
+		if (!isnan(v) && beyond(r, v))
+			ACTIVATE(g, v);
+	}
+out:
+#undef ACTIVATE
+	groups_free(&w);
+	groups_free(&o);
+	return rc;
+}
+
+static struct instance *instance_find(struct vg_alerts *a, size_t rule, const char *key, size_t len)
+{
+	for (size_t i = 0; i < a->n_in; i++) {
+		struct instance *in = &a->in[i];
+
+		if (in->rule == rule && in->key_len == len && memcmp(in->key, key, len) == 0)
+			return in;
+	}
+	return NULL;
+}
+
+/* Render a template into b. */
+static void render(struct vg_buf *b, const char *t, const struct vg_alert *al)
+{
+	for (const char *p = t; *p;) {
+		const char *o = strstr(p, "{{");
+
+		if (!o) {
+			vg_buf_puts(b, p);
+			break;
+		}
+		vg_buf_put(b, p, (size_t)(o - p));
+		const char *e = strstr(o, "}}"), *s = o + 2;
+
+		while (*s == ' ')
+			s++;
+		if (strncmp(s, "$value", 6) == 0) {
+			char num[32];
+
+			snprintf(num, sizeof(num), "%.4g", al->value);
+			vg_buf_puts(b, num);
+		} else {
+			size_t n = strcspn(s + 8, " }");
+
+			for (size_t i = 0; i < al->n_labels; i++)
+				if (strlen(al->label_names[i]) == n && strncmp(al->label_names[i], s + 8, n) == 0)
+					vg_buf_puts(b, al->label_values[i]);
+		}
+		p = e + 2; /* templates were checked at load */
+	}
+}
+
+static int cmp_label(const void *x, const void *y)
+{
+	const char *const *a = x, *const *b = y;
+
+	return strcmp(a[0], b[0]);
+}
+
+static bool by_label(const struct rule *r, const char *name)
+{
+	for (size_t b = 0; b < r->n_by; b++)
+		if (strcmp(label_names[r->by[b]], name) == 0)
+			return true;
+	return false;
+}
+
+/* Build the notification for an instance and hand it to emit. */
+static void notify(struct vg_alerts *a, const struct instance *in, enum vg_alert_state state, int64_t now,
+		   void (*emit)(void *arg, const struct vg_alert *al), void *arg)
+{
+	const struct rule *r = &a->rules->r[in->rule];
+	static const char *const sev[] = {"", "P1", "P2", "P3", "P4"};
+	int severity = r->severity - in->escalations < 1 ? 1 : r->severity - in->escalations;
+	const char *pairs[VG_ALERT_MAX_LABELS][2];
+	size_t n = 0;
+	struct vg_alert al = {.name = r->name, .state = state, .severity = sev[severity],
+			      .escalated = in->escalations > 0, .fingerprint = in->fp, .value = in->value,
+			      .active_at = in->active_at, .fired_at = in->fired_at,
+			      .resolved_at = state == VG_ALERT_RESOLVED ? now : 0};
+	const char *k = in->key;
+
+	pairs[n][0] = "alertname";
+	pairs[n++][1] = r->name;
+	pairs[n][0] = "severity";
+	pairs[n++][1] = sev[severity];
+	for (size_t b = 0; b < r->n_by && n < VG_ALERT_MAX_LABELS; b++, k += strlen(k) + 1) {
+		pairs[n][0] = label_names[r->by[b]];
+		pairs[n++][1] = k;
+	}
+	for (size_t i = 0; i < r->n_labels && n < VG_ALERT_MAX_LABELS - 1; i++) {
+		if (by_label(r, r->lnames[i]))
+			continue; /* the instance's own value wins */
+		pairs[n][0] = r->lnames[i];
+		pairs[n++][1] = r->lvalues[i];
+	}
+	if (in->escalations && n < VG_ALERT_MAX_LABELS) {
+		pairs[n][0] = "escalated";
+		pairs[n++][1] = "true";
+	}
+	qsort(pairs, n, sizeof(pairs[0]), cmp_label);
+	al.n_labels = n;
+	for (size_t i = 0; i < n; i++) {
+		al.label_names[i] = pairs[i][0];
+		al.label_values[i] = pairs[i][1];
+	}
+	/* Annotations rendered back to back in a->text, then pointed at. */
+	size_t offs[MAX_STATIC];
+
+	a->text.len = 0;
+	for (size_t i = 0; i < r->n_ann; i++) {
+		offs[i] = a->text.len;
+		render(&a->text, r->atemplates[i], &al);
+		vg_buf_putc(&a->text, '\0');
+	}
+	if (!a->text.failed) {
+		al.n_annotations = r->n_ann;
+		for (size_t i = 0; i < r->n_ann; i++) {
+			al.annotation_names[i] = r->anames[i];
+			al.annotation_values[i] = a->text.p + offs[i];
+		}
+	}
+	emit(arg, &al);
+}
+
+/* The fingerprint: the sorted labels as first set (severity unescalated). */
+static uint64_t fingerprint(const struct rule *r, const char *key, size_t len)
+{
+	const char *pairs[VG_ALERT_MAX_LABELS][2];
+	static const char *const sev[] = {"", "P1", "P2", "P3", "P4"};
+	size_t n = 0;
+	uint64_t h = FNV0;
+
+	pairs[n][0] = "alertname";
+	pairs[n++][1] = r->name;
+	pairs[n][0] = "severity";
+	pairs[n++][1] = sev[r->severity];
+	for (const char *k = key; k < key + len && n < VG_ALERT_MAX_LABELS; k += strlen(k) + 1, n++) {
+		pairs[n][0] = label_names[r->by[n - 2]];
+		pairs[n][1] = k;
+	}
+	for (size_t i = 0; i < r->n_labels && n < VG_ALERT_MAX_LABELS; i++) {
+		if (by_label(r, r->lnames[i]))
+			continue;
+		pairs[n][0] = r->lnames[i];
+		pairs[n++][1] = r->lvalues[i];
+	}
+	qsort(pairs, n, sizeof(pairs[0]), cmp_label);
+	for (size_t i = 0; i < n; i++) {
+		h = fnv(pairs[i][0], strlen(pairs[i][0]) + 1, h);
+		h = fnv(pairs[i][1], strlen(pairs[i][1]) + 1, h);
+	}
+	return h;
+}
+
+int vg_alerts_eval(struct vg_alerts *a, struct vg_wstore *store, int64_t now,
+		   void (*emit)(void *arg, const struct vg_alert *al), void *arg)
+{
+	for (size_t i = 0; i < a->n_in; i++)
+		a->in[i].seen = false;
+	for (size_t i = 0; i < RANGE_CACHE; i++)
+		a->ranges[i].valid = false; /* the store has a new window */
+	for (size_t ri = 0; ri < a->rules->n; ri++) {
+		const struct rule *r = &a->rules->r[ri];
+		struct groups active = {0};
+		double *values = NULL;
+		int rc = condition(a, r, store, now, &active, &values);
+
+		if (rc != VG_OK) {
+			groups_free(&active);
+			free(values);
+			return rc;
+		}
+		for (size_t g = 0; g < active.n; g++) {
+			struct group *gr = &active.g[g];
+			struct instance *in = instance_find(a, ri, gr->key, gr->key_len);
+
+			if (!in) {
+				if (vg_grow(&a->in, &a->cap_in, a->n_in + 1, sizeof(*a->in), 16) != 0) {
+					groups_free(&active);
+					free(values);
+					return VG_ERR_NOMEM;
+				}
+				in = &a->in[a->n_in++];
+				memset(in, 0, sizeof(*in));
+				in->rule = ri;
+				in->key = gr->key; /* taken over from the group */
+				in->key_len = gr->key_len;
+				gr->key = NULL;
+				in->fp = fingerprint(r, in->key, in->key_len);
+			}
+			in->seen = true;
+			in->value = values[g];
+			in->last_active = now;
+			if (in->state == I_INACTIVE) {
+				in->state = I_PENDING;
+				in->active_at = now;
+				if (r->for_ms)
+					notify(a, in, VG_ALERT_PENDING, now, emit, arg);
+			}
+			if (in->state == I_PENDING && now - in->active_at >= r->for_ms) {
+				in->state = I_FIRING;
+				in->fired_at = now;
+				notify(a, in, VG_ALERT_FIRING, now, emit, arg);
+			} else if (in->state == I_FIRING && r->escalate_ms && r->severity - in->escalations > 1 &&
+				   now - in->fired_at >= r->escalate_ms * (in->escalations + 1)) {
+				in->escalations++;
+				notify(a, in, VG_ALERT_FIRING, now, emit, arg);
+			}
+		}
+		groups_free(&active);
+		free(values);
+	}
+	/* Instances the conditions no longer hold for. */
+	size_t keep = 0;
+
+	for (size_t i = 0; i < a->n_in; i++) {
+		struct instance *in = &a->in[i];
+		const struct rule *r = &a->rules->r[in->rule];
+		bool drop = false;
+
+		if (!in->seen) {
+			if (in->state == I_PENDING) {
+				drop = true; /* never fired: nothing to resolve */
+			} else if (now - in->last_active >= r->keep_ms) {
+				notify(a, in, VG_ALERT_RESOLVED, now, emit, arg);
+				drop = true;
+			}
+		}
+		if (drop)
+			free(in->key);
+		else
+			a->in[keep++] = *in;
+	}
+	a->n_in = keep;
+	return VG_OK;
+}
+
+void vg_alerts_each(struct vg_alerts *a, void (*fn)(void *arg, const struct vg_alert *al), void *arg)
+{
+	for (size_t i = 0; i < a->n_in; i++)
+		notify(a, &a->in[i], a->in[i].state == I_FIRING ? VG_ALERT_FIRING : VG_ALERT_PENDING,
+		       a->in[i].last_active, fn, arg);
+}
+
+void vg_alerts_counts(const struct vg_alerts *a, size_t *pending, size_t *firing)
+{
+	*pending = *firing = 0;
+	for (size_t i = 0; i < a->n_in; i++) {
+		if (a->in[i].state == I_FIRING)
+			(*firing)++;
+		else
+			(*pending)++;
+	}
+}
+
+static void put_time(struct vg_buf *b, const char *name, int64_t ms)
+{
+	char t[32];
+
+	vg_clock_format_rfc3339(ms, t);
+	vg_buf_puts(b, ",\"");
+	vg_buf_puts(b, name);
+	vg_buf_puts(b, "\":\"");
+	vg_buf_puts(b, t);
+	vg_buf_putc(b, '"');
+}
+
+void vg_alert_json(const struct vg_alert *al, struct vg_buf *b)
+{
+	static const char *const states[] = {"pending", "firing", "resolved"};
+	char fp[20];
+
+	vg_buf_puts(b, "{\"alertname\":");
+	vg_buf_put_json_str(b, vg_str_cstr(al->name));
+	vg_buf_puts(b, ",\"state\":\"");
+	vg_buf_puts(b, states[al->state]);
+	vg_buf_puts(b, "\",\"severity\":\"");
+	vg_buf_puts(b, al->severity);
+	snprintf(fp, sizeof(fp), "%016llx", (unsigned long long)al->fingerprint);
+	vg_buf_puts(b, "\",\"fingerprint\":\"");
+	vg_buf_puts(b, fp);
+	vg_buf_puts(b, "\",\"value\":");
+	if (isfinite(al->value))
+		vg_buf_put_double(b, al->value);
+	else
+		vg_buf_puts(b, "null");
+	vg_buf_puts(b, ",\"labels\":{");
+	for (size_t i = 0; i < al->n_labels; i++) {
+		if (i)
+			vg_buf_putc(b, ',');
+		vg_buf_put_json_str(b, vg_str_cstr(al->label_names[i]));
+		vg_buf_putc(b, ':');
+		vg_buf_put_json_str(b, vg_str_cstr(al->label_values[i]));
+	}
+	vg_buf_puts(b, "},\"annotations\":{");
+	for (size_t i = 0; i < al->n_annotations; i++) {
+		if (i)
+			vg_buf_putc(b, ',');
+		vg_buf_put_json_str(b, vg_str_cstr(al->annotation_names[i]));
+		vg_buf_putc(b, ':');
+		vg_buf_put_json_str(b, vg_str_cstr(al->annotation_values[i]));
+	}
+	vg_buf_putc(b, '}');
+	put_time(b, "activeAt", al->active_at);
+	if (al->fired_at)
+		put_time(b, "startsAt", al->fired_at);
+	if (al->state == VG_ALERT_RESOLVED)
+		put_time(b, "endsAt", al->resolved_at);
+	vg_buf_putc(b, '}');
+}

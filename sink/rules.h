@@ -1,0 +1,122 @@
+/* vigil: alert rules and the alert engine.
+ *
+ * Rules are YAML in the shape Prometheus users know:
+ *
+ *   groups:
+ *     - name: http
+ *       rules:
+ *         - alert: HighErrorRate
+ *           error_rate: {of: 5xx, window: 5m, above: 0.01, min_count: 20}
+ *           where: {service: "!~^test-", method: "GET"}
+ *           by: [service]
+ *           for: 5m
+ *           keep_firing_for: 0s
+ *           escalate_after: 30m
+ *           labels: {severity: P1, team: web}
+ *           annotations: {summary: "5xx at {{ $value }} on {{ $labels.service }}"}
+ *
+ * One condition per rule: error_rate (of 5xx, 4xx, both, or level: the
+ * share of ERROR-and-above records), latency (quantile of durations in
+ * ms), count (records of a selector, or a named pattern counter), absent
+ * (a group seen in the lookback before the window and silent in it), or
+ * burn_rate (an SLO objective and pairs of long and short windows that
+ * must both burn faster than their factor). `where` selects on labels
+ * (service, endpoint, method for HTTP conditions; service, category, level
+ * for record conditions) with "value" or "=value", "!=value", "=~regex",
+ * "!~regex" (PCRE2, anchored at neither end); `by` chooses the labels that
+ * make separate alert instances (default: service).
+ *
+ * The engine evaluates every rule whenever a base window closes, at that
+ * window's end in event time, over windows merged from the store: replaying
+ * a file gives the alerts the live stream gave. An instance goes inactive
+ * -> pending (condition true) -> firing (true for `for`) -> resolved
+ * (false for `keep_firing_for`). A firing alert unresolved past
+ * `escalate_after` is sent again one severity higher (P4 -> P3 -> P2 ->
+ * P1), labelled escalated="true". Fingerprints hash the sorted labels
+ * (alertname, the `by` labels and the rule's labels, severity as first
+ * set), so they stay stable across escalation.
+ *
+ * Not thread-safe: one engine per closer thread. */
+#ifndef VG_RULES_H
+#define VG_RULES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "aggregate/store.h"
+
+/* What the rules need to know of the pipeline's configuration. */
+struct vg_rules_env {
+	const char *const *categories; /* category names by index */
+	size_t n_categories;
+	const char *const *counters; /* pattern counter names by index */
+	size_t n_counters;
+	int64_t window_ms; /* base window */
+	int64_t ring_ms;   /* how far back the store keeps latency (1 h) */
+};
+
+struct vg_rules;
+
+/* Compile rules from YAML text; name is the file name used in errors
+ * ("NAME:LINE: reason"). Returns 0, VG_ERR_CONFIG (errbuf set) or
+ * VG_ERR_NOMEM. */
+int vg_rules_parse(struct vg_rules **out, const char *text, size_t len, const char *name,
+		   const struct vg_rules_env *env, char *errbuf, size_t errlen);
+
+/* Compile rules from files ("builtin": the shipped config/rules.yaml,
+ * compiled in). Same returns; VG_ERR_IO when a file cannot be read. */
+int vg_rules_load(struct vg_rules **out, const char *const *files, size_t n, const struct vg_rules_env *env,
+		  char *errbuf, size_t errlen);
+
+void vg_rules_destroy(struct vg_rules *r);
+size_t vg_rules_count(const struct vg_rules *r);
+
+/* The shipped rules (config/rules.yaml). */
+extern const char vg_rules_builtin[];
+
+enum vg_alert_state { VG_ALERT_PENDING, VG_ALERT_FIRING, VG_ALERT_RESOLVED };
+
+#define VG_ALERT_MAX_LABELS 16
+
+/* One notification: views valid during the emit call. */
+struct vg_alert {
+	const char *name;
+	enum vg_alert_state state;
+	const char *severity; /* "P1".."P4" */
+	bool escalated;
+	uint64_t fingerprint;
+	double value;
+	int64_t active_at, fired_at, resolved_at; /* ms; 0 when not yet */
+	size_t n_labels;                          /* sorted by name; alertname and severity included */
+	const char *label_names[VG_ALERT_MAX_LABELS], *label_values[VG_ALERT_MAX_LABELS];
+	size_t n_annotations;
+	const char *annotation_names[VG_ALERT_MAX_LABELS], *annotation_values[VG_ALERT_MAX_LABELS];
+};
+
+struct vg_alerts;
+
+/* An engine for rules (which must outlive it). Returns 0 or VG_ERR_NOMEM. */
+int vg_alerts_create(struct vg_alerts **out, const struct vg_rules *rules, const struct vg_table_params *tp);
+void vg_alerts_destroy(struct vg_alerts *a);
+
+/* Evaluate every rule at now_ms (the end of the base window just closed)
+ * over store. Calls emit for every change: an instance becoming pending,
+ * firing, escalated, or resolved. Returns 0 or VG_ERR_NOMEM. */
+int vg_alerts_eval(struct vg_alerts *a, struct vg_wstore *store, int64_t now_ms,
+		   void (*emit)(void *arg, const struct vg_alert *al), void *arg);
+
+/* Calls fn for every instance pending or firing now (for re-sending and
+ * for /alerts). */
+void vg_alerts_each(struct vg_alerts *a, void (*fn)(void *arg, const struct vg_alert *al), void *arg);
+
+/* Counts by state, for metrics. */
+void vg_alerts_counts(const struct vg_alerts *a, size_t *pending, size_t *firing);
+
+/* Append al as one JSON object (no newline): alertname, state, labels,
+ * annotations, value, fingerprint (16 hex digits), startsAt / endsAt
+ * (RFC 3339). */
+struct vg_buf;
+void vg_alert_json(const struct vg_alert *al, struct vg_buf *b);
+
+#endif

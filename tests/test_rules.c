@@ -1,0 +1,406 @@
+/* Tests for sink/rules: loading (errors with file and line), conditions,
+ * selectors, the state machine, escalation, templates, fingerprints and
+ * burn-rate maths, on hand-built series of windows. */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/buf.h"
+#include "core/err.h"
+#include "core/record.h"
+#include "sink/rules.h"
+
+#define WIN 10000LL
+#define MIN 60000LL
+#define HOUR 3600000LL
+
+static const char *const cats[] = {"access", "security", "application"};
+static const char *const counters[] = {"auth_failures"};
+static const struct vg_rules_env env = {.categories = cats,
+					.n_categories = 3,
+					.counters = counters,
+					.n_counters = 1,
+					.window_ms = WIN,
+					.ring_ms = HOUR};
+static struct vg_table_params tp;
+
+static void setup(void)
+{
+	tp = (struct vg_table_params){.map = vg_sketch_map_get(0.01), .max_keys = 10000};
+}
+
+TestSuite(rules, .init = setup);
+
+static struct vg_rules *parse_ok(const char *yaml)
+{
+	struct vg_rules *r;
+	char err[512] = "";
+
+	cr_assert_eq(vg_rules_parse(&r, yaml, strlen(yaml), "t.yaml", &env, err, sizeof(err)), VG_OK, "%s", err);
+	return r;
+}
+
+static void parse_fails(const char *yaml, const char *want)
+{
+	struct vg_rules *r;
+	char err[512] = "";
+
+	cr_expect_eq(vg_rules_parse(&r, yaml, strlen(yaml), "t.yaml", &env, err, sizeof(err)), VG_ERR_CONFIG,
+		     "accepted: %s", yaml);
+	cr_expect(strstr(err, want) != NULL, "error '%s' does not contain '%s'", err, want);
+}
+
+#define RULE(body) "groups:\n  - name: g\n    rules:\n      - alert: A\n        labels: {severity: P3}\n" body
+
+Test(rules, the_shipped_rules_load)
+{
+	const char *files[] = {"builtin"};
+	struct vg_rules *r;
+	char err[512] = "";
+
+	cr_assert_eq(vg_rules_load(&r, files, 1, &env, err, sizeof(err)), VG_OK, "%s", err);
+	cr_expect_eq(vg_rules_count(r), 8);
+	vg_rules_destroy(r);
+}
+
+Test(rules, errors_name_the_file_and_line)
+{
+	parse_fails(RULE("        error_rate: {of: 5xx, window: 1m, above: 0.01}\n        bogus: 1\n"),
+		    "t.yaml:7: unknown key 'bogus'");
+	parse_fails(RULE("        latency: {quantile: 0.95, window: 2h, above: 1s}\n"), "at most 60 min");
+	parse_fails(RULE("        latency: {quantile: 1.5, window: 1m, above: 1s}\n"), "t.yaml:6: quantile");
+	parse_fails(RULE("        error_rate: {of: 5xx, window: 1m}\n"), "needs 'above' or 'below'");
+	parse_fails(RULE("        error_rate: {of: 5xx, window: 1s, above: 0.1}\n"), "at least the base window");
+	parse_fails(RULE("        error_rate: {of: 5xx, window: 1m, above: 0.1}\n        where: {level: ERROR}\n"),
+		    "'level' is not a label of this condition");
+	parse_fails(RULE("        count: {window: 1m, above: 1}\n        where: {service: \"=~(\"}\n"), "regex");
+	parse_fails(RULE("        count: {counter: nope, window: 1m, above: 1}\n"), "not one of aggregate.counters");
+	parse_fails(RULE("        count: {window: 1m, above: 1}\n        annotations: {s: \"{{ .Value }}\"}\n"),
+		    "templates may use");
+	parse_fails(RULE("        count: {window: 1m, above: 1}\n        for: soon\n"), "expected a duration");
+	parse_fails("groups:\n  - name: g\n    rules:\n      - alert: A\n        count: {window: 1m, above: 1}\n",
+		    "needs labels.severity");
+	parse_fails("groups: [", "t.yaml:2: YAML syntax"); /* libyaml notices at the end */
+}
+
+/* A store fed window by window; each window's contents from a callback. */
+struct series {
+	struct vg_wstore *store;
+	struct vg_table *t;
+	struct vg_alerts *alerts;
+	struct vg_rules *rules;
+	struct vg_buf log; /* every notification, one JSON line each */
+	int firing, resolved, pending;
+	int64_t now;
+};
+
+static void on_alert(void *arg, const struct vg_alert *al)
+{
+	struct series *s = arg;
+
+	vg_alert_json(al, &s->log);
+	vg_buf_putc(&s->log, '\n');
+	if (al->state == VG_ALERT_FIRING)
+		s->firing++;
+	else if (al->state == VG_ALERT_RESOLVED)
+		s->resolved++;
+	else
+		s->pending++;
+}
+
+static void series_open(struct series *s, const char *yaml)
+{
+	struct vg_wstore_params p = {.window_ms = WIN, .ring_ms = HOUR, .retain_ms = 72 * HOUR, .map = tp.map};
+
+	memset(s, 0, sizeof(*s));
+	s->rules = parse_ok(yaml);
+	cr_assert_eq(vg_wstore_create(&s->store, &p), VG_OK);
+	cr_assert_eq(vg_table_create(&s->t, &tp), VG_OK);
+	cr_assert_eq(vg_alerts_create(&s->alerts, s->rules, &tp), VG_OK);
+}
+
+static void series_close(struct series *s)
+{
+	vg_alerts_destroy(s->alerts);
+	vg_rules_destroy(s->rules);
+	vg_table_destroy(s->t);
+	vg_wstore_destroy(s->store);
+	vg_buf_free(&s->log);
+}
+
+static void http(struct series *s, const char *service, const char *endpoint, uint64_t count, uint64_t e5xx,
+		 double latency_ms)
+{
+	struct vg_agg_key k = {.window = s->now / WIN, .kind = VG_AGG_HTTP, .service = vg_str_cstr(service),
+			       .endpoint = vg_str_cstr(endpoint), .method = VG_STR_LIT("GET")};
+	struct vg_agg_entry *e = vg_table_get(s->t, &k);
+
+	e->count += count;
+	e->errors_5xx += e5xx;
+	for (uint64_t i = 0; i < count && !isnan(latency_ms); i++)
+		vg_table_add_latency(s->t, e, latency_ms);
+}
+
+static void logs(struct series *s, const char *service, int category, int level, uint64_t count)
+{
+	struct vg_agg_key k = {.window = s->now / WIN, .kind = VG_AGG_LOG, .service = vg_str_cstr(service),
+			       .category = (uint8_t)category, .level = (uint8_t)level};
+
+	vg_table_get(s->t, &k)->count += count;
+}
+
+/* Close the current window and evaluate. */
+static void tick(struct series *s)
+{
+	struct vg_window w = {.start_ms = s->now, .end_ms = s->now + WIN, .table = s->t};
+
+	cr_assert_eq(vg_wstore_add(s->store, &w), VG_OK);
+	s->now += WIN;
+	cr_assert_eq(vg_alerts_eval(s->alerts, s->store, s->now, on_alert, s), VG_OK);
+	vg_table_reset(s->t);
+}
+
+#define ERR_RULE                                                                                                 \
+	RULE("        error_rate: {of: 5xx, window: 1m, above: 0.05, min_count: 10}\n"                          \
+	     "        for: 1m\n"                                                                                 \
+	     "        annotations: {summary: \"{{ $labels.service }} at {{ $value }}\"}\n")
+
+Test(rules, pending_firing_resolved)
+{
+	struct series s;
+
+	series_open(&s, ERR_RULE);
+	for (int i = 0; i < 12; i++) { /* 2 minutes healthy */
+		http(&s, "web", "/a", 100, 1, 5);
+		tick(&s);
+	}
+	cr_expect_eq(s.pending + s.firing, 0, "1%% 5xx is under 5%%: nothing");
+	int fired_at = -1;
+
+	for (int i = 0; i < 18; i++) { /* a 3-minute burst of 20% */
+		http(&s, "web", "/a", 100, 20, 5);
+		tick(&s);
+		if (s.firing && fired_at < 0)
+			fired_at = i;
+	}
+	cr_expect_eq(s.pending, 1);
+	cr_expect_eq(s.firing, 1, "fires once, not every window");
+	/* The 1m rate passes 5% in the first burst window (20/(100*6)... no:
+	 * 5 healthy windows + 1 burst = 25/600 = 4.2%; two burst windows =
+	 * 44/600 = 7.3%): pending then, firing one minute later. */
+	cr_expect_eq(fired_at, 1 + 6, "pending at burst window 1, firing 1m later (got %d)", fired_at);
+	cr_expect(strstr(s.log.p, "\"summary\":\"web at 0.") != NULL, "%.*s", (int)s.log.len, s.log.p);
+	for (int i = 0; i < 12 && !s.resolved; i++) {
+		http(&s, "web", "/a", 100, 0, 5);
+		tick(&s);
+	}
+	cr_expect_eq(s.resolved, 1);
+	cr_expect(strstr(s.log.p, "\"state\":\"resolved\"") != NULL);
+	cr_expect(strstr(s.log.p, "\"endsAt\":") != NULL);
+	series_close(&s);
+}
+
+Test(rules, a_short_blip_stays_pending_and_is_dropped)
+{
+	struct series s;
+
+	series_open(&s, ERR_RULE);
+	for (int i = 0; i < 6; i++) {
+		http(&s, "web", "/a", 100, i == 5 ? 60 : 0, 5);
+		tick(&s);
+	}
+	cr_expect_eq(s.pending, 1);
+	for (int i = 0; i < 12; i++) {
+		http(&s, "web", "/a", 100, 0, 5);
+		tick(&s);
+	}
+	cr_expect_eq(s.firing, 0, "never true for 1m");
+	cr_expect_eq(s.resolved, 0, "a pending alert that never fired resolves nothing");
+	series_close(&s);
+}
+
+Test(rules, keep_firing_for_holds_a_flapping_alert)
+{
+	struct series s;
+
+	series_open(&s, RULE("        error_rate: {of: 5xx, window: 10s, above: 0.5, min_count: 1}\n"
+			     "        keep_firing_for: 30s\n"));
+	http(&s, "web", "/a", 10, 10, 5);
+	tick(&s);
+	cr_expect_eq(s.firing, 1, "for: 0 fires at once");
+	for (int i = 0; i < 2; i++) { /* 20 s quiet: still firing */
+		http(&s, "web", "/a", 10, 0, 5);
+		tick(&s);
+	}
+	cr_expect_eq(s.resolved, 0);
+	http(&s, "web", "/a", 10, 0, 5);
+	tick(&s);
+	cr_expect_eq(s.resolved, 1, "resolved once quiet for keep_firing_for");
+	series_close(&s);
+}
+
+Test(rules, selectors_and_by_make_separate_instances)
+{
+	struct series s;
+
+	series_open(&s, RULE("        error_rate: {of: 5xx, window: 10s, above: 0.5, min_count: 1}\n"
+			     "        where: {service: \"!~^test-\", endpoint: \"!=/health\"}\n"
+			     "        by: [service, endpoint]\n"));
+	http(&s, "web", "/a", 10, 10, 5);
+	http(&s, "web", "/b", 10, 10, 5);
+	http(&s, "web", "/health", 10, 10, 5);
+	http(&s, "test-web", "/a", 10, 10, 5);
+	http(&s, "api", "/a", 10, 0, 5);
+	tick(&s);
+	cr_expect_eq(s.firing, 2, "web /a and web /b only:\n%.*s", (int)s.log.len, s.log.p);
+	cr_expect(strstr(s.log.p, "\"endpoint\":\"/b\"") != NULL);
+	cr_expect(strstr(s.log.p, "test-web") == NULL);
+	cr_expect(strstr(s.log.p, "/health") == NULL);
+	series_close(&s);
+}
+
+Test(rules, latency_quantile)
+{
+	struct series s;
+
+	series_open(&s, RULE("        latency: {quantile: 0.95, window: 1m, above: 500ms, min_count: 10}\n"
+			     "        by: [service, endpoint]\n"));
+	for (int i = 0; i < 6; i++) {
+		http(&s, "web", "/fast", 100, 0, 20);
+		http(&s, "web", "/slow", 90, 0, 100);
+		http(&s, "web", "/slow", 10, 0, 900); /* 10%% at 900 ms: p95 is 900 */
+		tick(&s);
+	}
+	cr_expect_eq(s.firing, 1);
+	cr_expect(strstr(s.log.p, "\"endpoint\":\"/slow\"") != NULL);
+	double v = strtod(strstr(s.log.p, "\"value\":") + 8, NULL);
+
+	cr_expect(fabs(v - 900) <= 9, "p95 %g within 1%% of 900", v);
+	series_close(&s);
+}
+
+Test(rules, count_absent_and_log_error_rate)
+{
+	struct series s;
+
+	series_open(&s, "groups:\n  - name: g\n    rules:\n"
+			"      - alert: Sec\n        count: {window: 1m, above: 5}\n"
+			"        where: {category: security, level: error}\n        labels: {severity: P2}\n"
+			"      - alert: Quiet\n        absent: {window: 1m, lookback: 10m}\n"
+			"        labels: {severity: P2}\n"
+			"      - alert: Errs\n        error_rate: {of: level, window: 1m, above: 0.2, min_count: 1}\n"
+			"        labels: {severity: P3}\n");
+	for (int i = 0; i < 6; i++) {
+		logs(&s, "web", 1, VG_LEVEL_ERROR, 1); /* 6 security errors a minute */
+		logs(&s, "web", 1, VG_LEVEL_INFO, 10);
+		logs(&s, "db", 2, VG_LEVEL_INFO, 10);
+		tick(&s);
+	}
+	cr_expect(strstr(s.log.p, "\"alertname\":\"Sec\",\"state\":\"firing\"") != NULL, "%.*s", (int)s.log.len,
+		  s.log.p);
+	cr_expect(strstr(s.log.p, "Quiet") == NULL, "nobody is silent yet");
+	cr_expect(strstr(s.log.p, "Errs") == NULL, "1 in 11 is under 20%%");
+	for (int i = 0; i < 6; i++) { /* db goes silent, web logs errors only */
+		logs(&s, "web", 2, VG_LEVEL_ERROR, 10);
+		tick(&s);
+	}
+	cr_expect(strstr(s.log.p, "\"alertname\":\"Quiet\",\"state\":\"firing\"") != NULL);
+	cr_expect(strstr(s.log.p, "\"service\":\"db\"") != NULL);
+	cr_expect(strstr(s.log.p, "\"alertname\":\"Errs\",\"state\":\"firing\"") != NULL);
+	series_close(&s);
+}
+
+/* Burn rate, by hand: objective 99% (budget 1%), pair 10m/1m factor 5.
+ * 100 requests a window; 4% errors burn at 4x, under the factor. */
+Test(rules, burn_rate_needs_both_windows)
+{
+	struct series s;
+	const char *yaml = RULE("        burn_rate:\n          objective: 0.99\n"
+				"          windows: [{long: 10m, short: 1m, factor: 5}]\n          min_count: 10\n");
+
+	series_open(&s, yaml);
+	for (int i = 0; i < 60; i++) {
+		http(&s, "web", "/a", 100, 4, 5);
+		tick(&s);
+	}
+	cr_expect_eq(s.firing, 0, "4x < 5");
+	/* k windows at 20%: the long window burns 4 + 16k/60, past 5 at k = 4
+	 * (5.0667x); the short one is past 5 from k = 1. */
+	int fired_at = 0;
+
+	for (int k = 1; k <= 6; k++) {
+		http(&s, "web", "/a", 100, 20, 5);
+		tick(&s);
+		if (s.firing && !fired_at)
+			fired_at = k;
+	}
+	cr_expect_eq(s.firing, 1);
+	cr_expect_eq(fired_at, 4);
+	double v = strtod(strstr(s.log.p, "\"value\":") + 8, NULL);
+
+	cr_expect(fabs(v - (4 + 64.0 / 60)) < 1e-9, "long-window burn %g, want 5.0667", v);
+	series_close(&s);
+
+	/* A short spike alone: the short window burns, the long one does not. */
+	series_open(&s, yaml);
+	for (int i = 0; i < 60; i++) {
+		http(&s, "web", "/a", 100, 0, 5);
+		tick(&s);
+	}
+	for (int i = 0; i < 3; i++) {
+		http(&s, "web", "/a", 100, 50, 5);
+		tick(&s);
+	}
+	cr_expect_eq(s.firing, 0, "long window (150/6000 = 2.5x) under 5");
+	series_close(&s);
+}
+
+Test(rules, escalation_and_stable_fingerprints)
+{
+	struct series s;
+
+	series_open(&s, RULE("        error_rate: {of: 5xx, window: 10s, above: 0.5, min_count: 1}\n"
+			     "        escalate_after: 1m\n"));
+	for (int i = 0; i < 14; i++) {
+		http(&s, "web", "/a", 10, 10, 5);
+		tick(&s);
+	}
+	cr_expect_eq(s.firing, 3, "fired, escalated at 1m and 2m:\n%.*s", (int)s.log.len, s.log.p);
+	const char *p3 = strstr(s.log.p, "\"severity\":\"P3\""), *p2 = strstr(s.log.p, "\"severity\":\"P2\""),
+		   *p1 = strstr(s.log.p, "\"severity\":\"P1\"");
+
+	cr_expect(p3 && p2 && p1 && p3 < p2 && p2 < p1);
+	cr_expect(strstr(s.log.p, "\"escalated\":\"true\"") != NULL);
+	/* one fingerprint throughout */
+	const char *f = strstr(s.log.p, "\"fingerprint\":\"");
+	char fp[17];
+
+	memcpy(fp, f + 15, 16);
+	fp[16] = 0;
+	int n = 0;
+
+	for (const char *q = s.log.p; (q = strstr(q, "\"fingerprint\":\"")); q += 15)
+		n += strncmp(q + 15, fp, 16) == 0;
+	cr_expect_eq(n, 3);
+	series_close(&s);
+}
+
+Test(rules, a_replay_gives_the_same_alerts)
+{
+	struct series a, b;
+
+	for (int run = 0; run < 2; run++) {
+		struct series *s = run ? &b : &a;
+
+		series_open(s, ERR_RULE);
+		for (int i = 0; i < 60; i++) {
+			http(s, i % 2 ? "web" : "api", "/a", 100, (uint64_t)((i / 10) % 2 ? 30 : 0), 5);
+			tick(s);
+		}
+	}
+	cr_expect_eq(a.log.len, b.log.len);
+	cr_expect(a.log.len && memcmp(a.log.p, b.log.p, a.log.len) == 0);
+	series_close(&a);
+	series_close(&b);
+}
