@@ -10,7 +10,7 @@ BUILD    ?= build
 SAN      ?=
 EXTRA_CFLAGS ?=
 CFLAGS_BASE = -std=c11 -O2 -g -Wall -Wextra -Werror -D_POSIX_C_SOURCE=200809L -I. -MMD -MP
-PKGS     = yaml-0.1 libpcre2-8 rdkafka libzstd
+PKGS     = yaml-0.1 libpcre2-8 rdkafka libzstd libcurl
 DEPS_OK  = $(BUILD)/.deps-ok
 
 ifeq ($(SAN),)
@@ -86,8 +86,13 @@ bench/gen: bench/gen.c | $(DEPS_OK)
 test-unit: $(TEST_BIN)
 	@tests/run-unit.sh $(TEST_BIN)
 
-test-integration: $(BUILD)/vigil bench/gen
-	@VIGIL=$(BUILD)/vigil tests/run-integration.sh
+test-integration: $(BUILD)/vigil bench/gen $(BUILD)/http_sink
+	@VIGIL=$(BUILD)/vigil HTTP_SINK=$(BUILD)/http_sink tests/run-integration.sh
+
+# A webhook receiver for the alert tests.
+$(BUILD)/http_sink: tests/tools/http_sink.c | $(DEPS_OK)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $<
 
 # The whole suite: plain, then ASan+UBSan (and TSan for threaded code, once
 # there is some). Ends with one "N passed, N failed" line.

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <sys/stat.h>
@@ -17,6 +18,7 @@
 #include "aggregate/store.h"
 #include "sink/archive.h"
 #include "sink/reader.h"
+#include "sink/notify.h"
 #include "sink/rules.h"
 #include "aggregate/window.h"
 #include "core/buf.h"
@@ -365,6 +367,7 @@ struct agg_run {
 	struct vg_wstore *store; /* closed windows kept for rule windows */
 	struct vg_rules *rules;
 	struct vg_alerts *alerts;
+	struct vg_notify *notify;
 	const char **counter_names;
 	const char *alerts_path; /* NDJSON of alert changes; NULL: logged on stderr */
 	int alerts_fd;
@@ -444,6 +447,8 @@ static void emit_alert(void *arg, const struct vg_alert *al)
 	struct vg_buf *b = &run->alerts_out;
 
 	run->alerts_by_state[al->state]++;
+	if (run->notify && al->state != VG_ALERT_PENDING)
+		vg_notify_push(run->notify, al); /* logged there on failure */
 	if (run->alerts_fd < 0)
 		vg_buf_puts(b, al->state == VG_ALERT_PENDING ? "{\"level\":\"INFO\",\"component\":\"alerts\",\"alert\":"
 							    : "{\"level\":\"WARNING\",\"component\":\"alerts\",\"alert\":");
@@ -488,6 +493,22 @@ static int alerts_setup(struct agg_run *run, const struct vg_table_params *tp, i
 	    (run->alerts_fd = open(run->alerts_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0) {
 		fprintf(stderr, "vigil: --alerts %s: %s\n", run->alerts_path, strerror(errno));
 		return VG_ERR_CONFIG;
+	}
+	struct vg_notify_params np = {
+		.alertmanager_url = strcmp(cfg->notify_alertmanager, "off") ? cfg->notify_alertmanager : NULL,
+		.resend_ms = cfg->notify_resend_ms,
+		.webhooks = (const char *const *)cfg->notify_webhooks.v,
+		.n_webhooks = cfg->notify_webhooks.n,
+		.file = strcmp(cfg->notify_file, "off") ? cfg->notify_file : NULL,
+		.outbox_dir = cfg->notify_outbox_dir,
+		.outbox_max = cfg->notify_outbox_max,
+		.timeout_ms = cfg->notify_timeout_ms,
+		.generator_url = "",
+	};
+
+	if ((rc = vg_notify_create(&run->notify, &np, err, sizeof(err))) != VG_OK) {
+		fprintf(stderr, "vigil: %s\n", err);
+		return rc == VG_ERR_NOMEM ? rc : VG_ERR_CONFIG;
 	}
 	return VG_OK;
 }
@@ -628,6 +649,24 @@ static void *agg_worker_main(void *arg)
 }
 
 /* One thread: read lines and aggregate them inline. */
+/* A quiet input (one thread): close what windows are due meanwhile. */
+static void agg_inline_idle(void *arg)
+{
+	struct agg_run *run = arg;
+
+	vg_wworker_end(run->workers[0].ww);
+	agg_close(run, false);
+	vg_wworker_begin(run->workers[0].ww);
+}
+
+/* A quiet input (worker threads): close what windows are due meanwhile. */
+static void agg_chunked_idle(void *arg)
+{
+	agg_close(arg, false);
+}
+
+#define IDLE_MS 100 /* how often a quiet input lets windows close */
+
 static int agg_fd_inline(struct agg_run *run, int fd, const char *name)
 {
 	struct agg_worker *w = &run->workers[0];
@@ -639,6 +678,7 @@ static int agg_fd_inline(struct agg_run *run, int fd, const char *name)
 
 	if (vg_lines_open(&lines, fd, run->st.limits.max_bytes) != VG_OK)
 		return VG_ERR_NOMEM;
+	vg_lines_set_idle(lines, IDLE_MS, agg_inline_idle, run);
 	vg_wworker_begin(w->ww);
 	while ((rc = vg_lines_next(lines, &line, &oversize)) == 1) {
 		if (oversize) {
@@ -678,6 +718,25 @@ static int agg_fd_chunked(struct agg_run *run, int fd, const char *name, unsigne
 	int rc = VG_OK;
 
 	for (;;) {
+		struct pollfd pf = {.fd = fd, .events = POLLIN};
+
+		/* A quiet pipe: hand over the whole lines read so far, then let
+		 * windows close while it stays quiet. A busy input fills chunks. */
+		if (poll(&pf, 1, 0) == 0) {
+			char *last = c->len ? memrchr(c->buf, '\n', c->len) : NULL;
+
+			if (last && !skipping) {
+				struct chunk *d = vg_ring_take(run->free_chunks);
+				size_t whole = (size_t)(last + 1 - c->buf);
+
+				d->len = c->len - whole;
+				memcpy(d->buf, last + 1, d->len);
+				c->len = whole;
+				agg_dispatch(run, c, next);
+				c = d;
+			}
+			vg_fd_wait(fd, IDLE_MS, agg_chunked_idle, run);
+		}
 		ssize_t n = read(fd, c->buf + c->len, c->cap - 1 - c->len); /* room for a final '\n' */
 
 		if (n < 0 && errno == EINTR)
@@ -985,6 +1044,10 @@ static void agg_teardown(struct agg_run *run)
 	free(run->workers);
 	vg_windows_destroy(run->win);
 	vg_wstore_destroy(run->store);
+	if (run->notify && !vg_notify_drain(run->notify, 5000))
+		fprintf(stderr, "{\"level\":\"WARNING\",\"component\":\"notify\",\"msg\":\"undelivered alerts stay "
+				"in the outbox for the next start\"}\n");
+	vg_notify_destroy(run->notify);
 	vg_alerts_destroy(run->alerts);
 	vg_rules_destroy(run->rules);
 	free(run->counter_names);

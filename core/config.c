@@ -276,6 +276,23 @@ static const struct key rules_keys[] = {
 	 0, 0},
 };
 
+static const struct key notify_keys[] = {
+	{"alertmanager_url", K_STRING, OFF(notify_alertmanager), NO_LINE, "off",
+	 "Alertmanager to POST alerts to (API v2), e.g. http://127.0.0.1:9093; off: none.", 0, 0},
+	{"resend_interval", K_DURATION, OFF(notify_resend_ms), NO_LINE, "1m",
+	 "Firing alerts are sent to Alertmanager again this often (it expects it).", 1000, 86400000},
+	{"webhooks", K_STRLIST, OFF(notify_webhooks), NO_LINE, "[]",
+	 "URLs that get Alertmanager's webhook payload (version 4) for every alert change.", 0, 0},
+	{"file", K_STRING, OFF(notify_file), NO_LINE, "off",
+	 "NDJSON of every alert change to this file (- for standard output); off: none.", 0, 0},
+	{"outbox_dir", K_STRING, OFF(notify_outbox_dir), NO_LINE, "./outbox",
+	 "Alert changes are kept here (fsynced) until every notifier has them.", 0, 0},
+	{"outbox_max", K_UINT, OFF(notify_outbox_max), NO_LINE, "100000",
+	 "Undelivered alert changes kept at most; past it the oldest are dropped (logged).", 100, 100000000},
+	{"timeout", K_DURATION, OFF(notify_timeout_ms), NO_LINE, "5s", "Per HTTP request to a notifier.", 100,
+	 600000},
+};
+
 #define SECTION(n, d, k) { n, d, k, sizeof(k) / sizeof((k)[0]) }
 
 static const struct section sections[] = {
@@ -291,6 +308,9 @@ static const struct section sections[] = {
 	SECTION("kafka", "The Kafka consumer group (vigil run).", kafka_keys),
 	SECTION("archive", "The compressed archive, by retention class, category and hour (vigil run).", archive_keys),
 	SECTION("rules", "Alert rules.", rules_keys),
+	SECTION("notify", "Where alerts go (vigil run and vigil aggregate). Deliveries are retried with\n"
+			  "backoff from a persistent outbox; a slow notifier never blocks ingest.",
+		notify_keys),
 };
 
 #define N_SECTIONS (sizeof(sections) / sizeof(sections[0]))
@@ -1332,6 +1352,10 @@ void vg_config_free(struct vg_config *cfg)
 	free(cfg->kafka_group);
 	strlist_free(&cfg->kafka_topics);
 	strlist_free(&cfg->rule_files);
+	strlist_free(&cfg->notify_webhooks);
+	free(cfg->notify_alertmanager);
+	free(cfg->notify_file);
+	free(cfg->notify_outbox_dir);
 	strlist_free(&cfg->kafka_properties);
 	free(cfg->archive_dir);
 	free(cfg->archive_instance);

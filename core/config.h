@@ -127,6 +127,15 @@ struct vg_config {
 
 	/* rules */
 	struct vg_strlist rule_files;
+
+	/* notify */
+	char *notify_alertmanager; /* "off": none */
+	int64_t notify_resend_ms;
+	struct vg_strlist notify_webhooks;
+	char *notify_file; /* "off": none */
+	char *notify_outbox_dir;
+	unsigned notify_outbox_max;
+	int64_t notify_timeout_ms;
 };
 
 /* Load the defaults, then path over them (path NULL: defaults only).

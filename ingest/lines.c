@@ -2,6 +2,7 @@
 #include "ingest/lines.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -16,7 +17,31 @@ struct vg_lines {
 	bool eof;
 	bool skipping; /* inside an oversize line: discard up to its newline */
 	uint64_t bytes;
+	void (*idle)(void *arg);
+	void *idle_arg;
+	int idle_ms;
 };
+
+void vg_fd_wait(int fd, int interval_ms, void (*idle)(void *arg), void *arg)
+{
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+
+	for (int timeout = 0;; timeout = interval_ms) {
+		int n = poll(&p, 1, timeout);
+
+		if (n != 0 && !(n < 0 && errno == EINTR))
+			return; /* readable, hung up, or an error read() will report */
+		if (n == 0)
+			idle(arg);
+	}
+}
+
+void vg_lines_set_idle(struct vg_lines *r, int interval_ms, void (*idle)(void *arg), void *arg)
+{
+	r->idle = idle;
+	r->idle_arg = arg;
+	r->idle_ms = interval_ms;
+}
 
 int vg_lines_open(struct vg_lines **out, int fd, size_t max_line)
 {
@@ -60,6 +85,8 @@ static ssize_t fill(struct vg_lines *r)
 		r->end -= r->start;
 		r->start = 0;
 	}
+	if (r->idle)
+		vg_fd_wait(r->fd, r->idle_ms, r->idle, r->idle_arg);
 	for (;;) {
 		ssize_t n = read(r->fd, r->buf + r->end, r->cap - r->end);
 

@@ -1,0 +1,741 @@
+/* vigil: the alert feed's notifiers (see notify.h). */
+#include "sink/notify.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+
+#include "core/buf.h"
+#include "core/clock.h"
+#include "core/err.h"
+#include "core/mem.h"
+
+enum kind { K_ALERTMANAGER, K_WEBHOOK, K_FILE };
+
+/* One alert change, as each kind of notifier sends it. Immutable once
+ * queued; freed only by the notifier thread. */
+struct entry {
+	uint64_t seq, fp;
+	bool resolved;
+	char *body[3]; /* by enum kind */
+};
+
+struct notifier {
+	enum kind kind;
+	char name[16];
+	char *url;
+	uint64_t cursor; /* last seq delivered */
+	int cursor_fd;
+	int64_t next_try_ms, backoff_ms;
+	uint64_t sent, retried, failed, dropped;
+	bool failing;
+	CURL *curl;
+};
+
+/* Alertmanager's firing alerts, re-sent every resend interval. */
+struct firing {
+	uint64_t fp;
+	char *body;
+};
+
+struct vg_notify {
+	struct vg_notify_params p;
+	struct notifier nf[VG_NOTIFY_MAX];
+	size_t n;
+	int outbox_fd;
+	FILE *file;
+	pthread_t thread;
+	bool running;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool stop;
+	struct entry **q; /* undelivered by someone, in seq order */
+	size_t nq, capq;
+	uint64_t last_seq;
+	struct firing *firing;
+	size_t n_firing, cap_firing;
+	int64_t last_resend_ms;
+	unsigned rng;
+	char *outbox_path;
+};
+
+/* ---- bodies ------------------------------------------------------------- */
+
+static void put_pairs(struct vg_buf *b, const char *const *names, const char *const *values, size_t n)
+{
+	vg_buf_putc(b, '{');
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			vg_buf_putc(b, ',');
+		vg_buf_put_json_str(b, vg_str_cstr(names[i]));
+		vg_buf_putc(b, ':');
+		vg_buf_put_json_str(b, vg_str_cstr(values[i]));
+	}
+	vg_buf_putc(b, '}');
+}
+
+static void put_time(struct vg_buf *b, const char *key, int64_t ms)
+{
+	char t[32];
+
+	vg_clock_format_rfc3339(ms, t);
+	vg_buf_puts(b, key);
+	vg_buf_putc(b, '"');
+	vg_buf_puts(b, t);
+	vg_buf_putc(b, '"');
+}
+
+/* Alertmanager API v2: one postableAlert. */
+static void am_body(struct vg_buf *b, const struct vg_alert *al, const char *generator)
+{
+	vg_buf_puts(b, "{\"labels\":");
+	put_pairs(b, al->label_names, al->label_values, al->n_labels);
+	vg_buf_puts(b, ",\"annotations\":");
+	put_pairs(b, al->annotation_names, al->annotation_values, al->n_annotations);
+	put_time(b, ",\"startsAt\":", al->fired_at ? al->fired_at : al->active_at);
+	if (al->state == VG_ALERT_RESOLVED)
+		put_time(b, ",\"endsAt\":", al->resolved_at);
+	vg_buf_puts(b, ",\"generatorURL\":");
+	vg_buf_put_json_str(b, vg_str_cstr(generator ? generator : ""));
+	vg_buf_putc(b, '}');
+}
+
+/* Alertmanager's webhook payload (version 4) for one alert. */
+static void webhook_body(struct vg_buf *b, const struct vg_alert *al, const char *generator)
+{
+	const char *status = al->state == VG_ALERT_RESOLVED ? "resolved" : "firing";
+	char fp[20];
+
+	snprintf(fp, sizeof(fp), "%016llx", (unsigned long long)al->fingerprint);
+	vg_buf_puts(b, "{\"version\":\"4\",\"groupKey\":");
+	vg_buf_put_json_str(b, vg_str_cstr(fp));
+	vg_buf_puts(b, ",\"truncatedAlerts\":0,\"status\":\"");
+	vg_buf_puts(b, status);
+	vg_buf_puts(b, "\",\"receiver\":\"vigil\",\"groupLabels\":{\"alertname\":");
+	vg_buf_put_json_str(b, vg_str_cstr(al->name));
+	vg_buf_puts(b, "},\"commonLabels\":");
+	put_pairs(b, al->label_names, al->label_values, al->n_labels);
+	vg_buf_puts(b, ",\"commonAnnotations\":");
+	put_pairs(b, al->annotation_names, al->annotation_values, al->n_annotations);
+	vg_buf_puts(b, ",\"externalURL\":\"\",\"alerts\":[{\"status\":\"");
+	vg_buf_puts(b, status);
+	vg_buf_puts(b, "\",\"labels\":");
+	put_pairs(b, al->label_names, al->label_values, al->n_labels);
+	vg_buf_puts(b, ",\"annotations\":");
+	put_pairs(b, al->annotation_names, al->annotation_values, al->n_annotations);
+	put_time(b, ",\"startsAt\":", al->fired_at ? al->fired_at : al->active_at);
+	if (al->state == VG_ALERT_RESOLVED)
+		put_time(b, ",\"endsAt\":", al->resolved_at);
+	else
+		vg_buf_puts(b, ",\"endsAt\":\"0001-01-01T00:00:00Z\"");
+	vg_buf_puts(b, ",\"generatorURL\":");
+	vg_buf_put_json_str(b, vg_str_cstr(generator ? generator : ""));
+	vg_buf_puts(b, ",\"fingerprint\":");
+	vg_buf_put_json_str(b, vg_str_cstr(fp));
+	vg_buf_puts(b, "}]}");
+}
+
+/* ---- the outbox --------------------------------------------------------- */
+
+static void entry_free(struct entry *e)
+{
+	if (!e)
+		return;
+	for (int k = 0; k < 3; k++)
+		free(e->body[k]);
+	free(e);
+}
+
+/* One outbox line: seq, fingerprint, resolved, then the three bodies,
+ * tab-separated (JSON text never holds a raw tab). */
+static int outbox_append(struct vg_notify *n, const struct entry *e)
+{
+	struct vg_buf b = {0};
+	char head[64];
+
+	snprintf(head, sizeof(head), "%llu\t%016llx\t%d", (unsigned long long)e->seq, (unsigned long long)e->fp,
+		 e->resolved);
+	vg_buf_puts(&b, head);
+	for (int k = 0; k < 3; k++) {
+		vg_buf_putc(&b, '\t');
+		vg_buf_puts(&b, e->body[k]);
+	}
+	vg_buf_putc(&b, '\n');
+	int rc = b.failed ? VG_ERR_NOMEM : VG_OK;
+	size_t off = 0;
+
+	while (rc == VG_OK && off < b.len) {
+		ssize_t w = write(n->outbox_fd, b.p + off, b.len - off);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			rc = VG_ERR_IO;
+		else
+			off += (size_t)w;
+	}
+	if (rc == VG_OK && fsync(n->outbox_fd) != 0)
+		rc = VG_ERR_IO;
+	vg_buf_free(&b);
+	return rc;
+}
+
+static struct entry *entry_parse(char *line)
+{
+	struct entry *e = calloc(1, sizeof(*e));
+	char *f[6], *save = NULL;
+	int k = 0;
+
+	if (!e)
+		return NULL;
+	for (char *t = strtok_r(line, "\t", &save); t && k < 6; t = strtok_r(NULL, "\t", &save))
+		f[k++] = t;
+	if (k != 6) {
+		free(e);
+		return NULL;
+	}
+	e->seq = strtoull(f[0], NULL, 10);
+	e->fp = strtoull(f[1], NULL, 16);
+	e->resolved = f[2][0] == '1';
+	for (int i = 0; i < 3; i++)
+		if (!(e->body[i] = strdup(f[3 + i]))) {
+			entry_free(e);
+			return NULL;
+		}
+	return e;
+}
+
+static int queue_add(struct vg_notify *n, struct entry *e)
+{
+	if (vg_grow(&n->q, &n->capq, n->nq + 1, sizeof(*n->q), 64) != 0)
+		return VG_ERR_NOMEM;
+	n->q[n->nq++] = e;
+	if (e->seq > n->last_seq)
+		n->last_seq = e->seq;
+	return VG_OK;
+}
+
+static void cursor_write(struct notifier *nf)
+{
+	char s[32];
+	int len = snprintf(s, sizeof(s), "%llu\n", (unsigned long long)nf->cursor);
+
+	/* Not fsynced: after a crash an entry may be delivered twice, which
+	 * receivers dedupe by fingerprint; never lost. */
+	if (nf->cursor_fd >= 0 && (pwrite(nf->cursor_fd, s, (size_t)len, 0) != len || ftruncate(nf->cursor_fd, len)))
+		fprintf(stderr, "{\"level\":\"WARNING\",\"component\":\"notify\",\"msg\":\"cannot save the "
+				"%s cursor\"}\n",
+			nf->name);
+}
+
+/* Read the outbox and the cursors an earlier run left. */
+static int outbox_open(struct vg_notify *n, char *errbuf, size_t errlen)
+{
+	const char *dir = n->p.outbox_dir;
+	char path[PATH_MAX];
+
+	if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
+		snprintf(errbuf, errlen, "notify.outbox_dir %s: %s", dir, strerror(errno));
+		return VG_ERR_IO;
+	}
+	uint64_t max_cursor = 0;
+
+	for (size_t i = 0; i < n->n; i++) {
+		struct notifier *nf = &n->nf[i];
+		char s[32] = "";
+
+		snprintf(path, sizeof(path), "%s/cursor-%s", dir, nf->name);
+		nf->cursor_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+		if (nf->cursor_fd < 0) {
+			snprintf(errbuf, errlen, "%s: %s", path, strerror(errno));
+			return VG_ERR_IO;
+		}
+		if (pread(nf->cursor_fd, s, sizeof(s) - 1, 0) > 0)
+			nf->cursor = strtoull(s, NULL, 10);
+		if (nf->cursor > max_cursor)
+			max_cursor = nf->cursor;
+	}
+	snprintf(path, sizeof(path), "%s/outbox.jsonl", dir);
+	if (!(n->outbox_path = strdup(path)))
+		return VG_ERR_NOMEM;
+	FILE *f = fopen(path, "r");
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t len;
+
+	n->last_seq = max_cursor;
+	while (f && (len = getline(&line, &cap, f)) > 0) {
+		if (line[len - 1] != '\n')
+			break; /* a line cut by a crash: never acknowledged, so never pushed */
+		line[len - 1] = '\0';
+		struct entry *e = entry_parse(line);
+
+		if (!e || queue_add(n, e) != VG_OK) {
+			entry_free(e);
+			continue;
+		}
+	}
+	free(line);
+	if (f)
+		fclose(f);
+	n->outbox_fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	if (n->outbox_fd < 0) {
+		snprintf(errbuf, errlen, "%s: %s", path, strerror(errno));
+		return VG_ERR_IO;
+	}
+	if (n->nq)
+		fprintf(stderr, "{\"level\":\"INFO\",\"component\":\"notify\",\"msg\":\"outbox from an earlier run\","
+				"\"entries\":%zu}\n",
+			n->nq);
+	return VG_OK;
+}
+
+/* ---- delivery ----------------------------------------------------------- */
+
+static size_t discard(char *p, size_t size, size_t n, void *arg)
+{
+	(void)p;
+	(void)arg;
+	return size * n;
+}
+
+/* What a delivery came to. */
+enum outcome { DELIVERED, RETRY, REFUSED };
+
+static enum outcome http_post(struct notifier *nf, const char *url, const char *body, int64_t timeout_ms)
+{
+	struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
+	long code = 0;
+
+	curl_easy_reset(nf->curl);
+	curl_easy_setopt(nf->curl, CURLOPT_URL, url);
+	curl_easy_setopt(nf->curl, CURLOPT_POSTFIELDS, body);
+	curl_easy_setopt(nf->curl, CURLOPT_HTTPHEADER, h);
+	curl_easy_setopt(nf->curl, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
+	curl_easy_setopt(nf->curl, CURLOPT_CONNECTTIMEOUT_MS, (long)timeout_ms);
+	curl_easy_setopt(nf->curl, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(nf->curl, CURLOPT_WRITEFUNCTION, discard);
+	CURLcode rc = curl_easy_perform(nf->curl);
+
+	if (rc == CURLE_OK)
+		curl_easy_getinfo(nf->curl, CURLINFO_RESPONSE_CODE, &code);
+	curl_slist_free_all(h);
+	if (rc == CURLE_OK && code >= 200 && code < 300)
+		return DELIVERED;
+	/* A request the receiver refuses as such (400, 404, 422...) fails the
+	 * same way every time: count it and go on. 408 and 429 are retried. */
+	if (rc == CURLE_OK && code >= 400 && code < 500 && code != 408 && code != 429) {
+		fprintf(stderr, "{\"level\":\"ERROR\",\"component\":\"notify\",\"msg\":\"%s refused an alert\","
+				"\"status\":%ld}\n",
+			nf->name, code);
+		return REFUSED;
+	}
+	return RETRY;
+}
+
+static enum outcome deliver(struct vg_notify *n, struct notifier *nf, const char *body)
+{
+	char url[2048];
+
+	switch (nf->kind) {
+	case K_ALERTMANAGER: {
+		struct vg_buf b = {0};
+
+		vg_buf_putc(&b, '[');
+		vg_buf_puts(&b, body);
+		vg_buf_putc(&b, ']');
+		vg_buf_putc(&b, '\0');
+		snprintf(url, sizeof(url), "%s/api/v2/alerts", nf->url);
+		enum outcome o = b.failed ? RETRY : http_post(nf, url, b.p, n->p.timeout_ms);
+
+		vg_buf_free(&b);
+		return o;
+	}
+	case K_WEBHOOK: return http_post(nf, nf->url, body, n->p.timeout_ms);
+	default: return fprintf(n->file, "%s\n", body) > 0 && fflush(n->file) == 0 ? DELIVERED : RETRY;
+	}
+}
+
+/* Track Alertmanager's firing set from what was delivered to it. */
+static void track_firing(struct vg_notify *n, const struct entry *e)
+{
+	size_t i = 0;
+
+	while (i < n->n_firing && n->firing[i].fp != e->fp)
+		i++;
+	if (e->resolved) {
+		if (i < n->n_firing) {
+			free(n->firing[i].body);
+			n->firing[i] = n->firing[--n->n_firing];
+		}
+		return;
+	}
+	char *body = strdup(e->body[K_ALERTMANAGER]);
+
+	if (!body)
+		return;
+	if (i < n->n_firing) {
+		free(n->firing[i].body);
+		n->firing[i].body = body;
+	} else if (vg_grow(&n->firing, &n->cap_firing, n->n_firing + 1, sizeof(*n->firing), 16) == 0) {
+		n->firing[n->n_firing++] = (struct firing){e->fp, body};
+	} else {
+		free(body);
+	}
+}
+
+static void resend(struct vg_notify *n, struct notifier *nf)
+{
+	struct vg_buf b = {0};
+	char url[2048];
+
+	vg_buf_putc(&b, '[');
+	for (size_t i = 0; i < n->n_firing; i++) {
+		if (i)
+			vg_buf_putc(&b, ',');
+		vg_buf_puts(&b, n->firing[i].body);
+	}
+	vg_buf_putc(&b, ']');
+	vg_buf_putc(&b, '\0');
+	snprintf(url, sizeof(url), "%s/api/v2/alerts", nf->url);
+	if (!b.failed && http_post(nf, url, b.p, n->p.timeout_ms) == DELIVERED)
+		nf->sent++;
+	else
+		nf->retried++; /* the next re-send or delivery tries again */
+	vg_buf_free(&b);
+}
+
+/* The entry after nf's cursor, or NULL (called locked). */
+static struct entry *next_for(struct vg_notify *n, const struct notifier *nf)
+{
+	for (size_t i = 0; i < n->nq; i++)
+		if (n->q[i]->seq > nf->cursor)
+			return n->q[i];
+	return NULL;
+}
+
+/* Free what every notifier has delivered; empty the outbox file when all
+ * is (called locked). */
+static void compact(struct vg_notify *n)
+{
+	uint64_t low = UINT64_MAX;
+	size_t keep = 0;
+
+	for (size_t i = 0; i < n->n; i++)
+		if (n->nf[i].cursor < low)
+			low = n->nf[i].cursor;
+	for (size_t i = 0; i < n->nq; i++) {
+		if (n->q[i]->seq <= low)
+			entry_free(n->q[i]);
+		else
+			n->q[keep++] = n->q[i];
+	}
+	if (keep == 0 && n->nq > 0 && ftruncate(n->outbox_fd, 0) == 0)
+		fsync(n->outbox_fd);
+	n->nq = keep;
+}
+
+static int64_t jittered(struct vg_notify *n, int64_t ms)
+{
+	return ms * 8 / 10 + (int64_t)(rand_r(&n->rng) % (unsigned)(ms * 4 / 10 + 1));
+}
+
+static void *notify_main(void *arg)
+{
+	struct vg_notify *n = arg;
+
+	pthread_mutex_lock(&n->mu);
+	while (!n->stop) {
+		int64_t now = vg_clock_now_ms(), wake = now + 1000;
+		bool progressed = false;
+
+		for (size_t i = 0; i < n->n && !n->stop; i++) {
+			struct notifier *nf = &n->nf[i];
+			struct entry *e;
+
+			if (nf->next_try_ms > now) {
+				if (nf->next_try_ms < wake)
+					wake = nf->next_try_ms;
+				continue;
+			}
+			while (!n->stop && (e = next_for(n, nf))) {
+				pthread_mutex_unlock(&n->mu);
+				enum outcome o = deliver(n, nf, e->body[nf->kind]);
+
+				pthread_mutex_lock(&n->mu);
+				if (o == RETRY) {
+					nf->retried++;
+					nf->failing = true;
+					nf->backoff_ms = nf->backoff_ms ? nf->backoff_ms * 2 : 1000;
+					if (nf->backoff_ms > 60000)
+						nf->backoff_ms = 60000;
+					nf->next_try_ms = vg_clock_now_ms() + jittered(n, nf->backoff_ms);
+					if (nf->next_try_ms < wake)
+						wake = nf->next_try_ms;
+					break;
+				}
+				if (nf->failing)
+					fprintf(stderr, "{\"level\":\"INFO\",\"component\":\"notify\",\"msg\":\"%s "
+							"delivering again\"}\n",
+						nf->name);
+				nf->failing = false;
+				nf->backoff_ms = 0;
+				if (o == DELIVERED)
+					nf->sent++;
+				else
+					nf->failed++;
+				nf->cursor = e->seq;
+				cursor_write(nf);
+				if (nf->kind == K_ALERTMANAGER && o == DELIVERED)
+					track_firing(n, e);
+				progressed = true;
+			}
+			if (nf->kind == K_ALERTMANAGER && !nf->failing && n->n_firing && !next_for(n, nf)) {
+				if (now - n->last_resend_ms >= n->p.resend_ms) {
+					n->last_resend_ms = now;
+					pthread_mutex_unlock(&n->mu);
+					resend(n, nf);
+					pthread_mutex_lock(&n->mu);
+				}
+				if (n->last_resend_ms + n->p.resend_ms < wake)
+					wake = n->last_resend_ms + n->p.resend_ms;
+			}
+		}
+		if (progressed) {
+			compact(n);
+			pthread_cond_broadcast(&n->cv);
+			continue;
+		}
+		struct timespec ts;
+		int64_t w = wake > now ? wake : now + 10;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		int64_t at = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + (w - now);
+
+		ts.tv_sec = at / 1000;
+		ts.tv_nsec = (at % 1000) * 1000000;
+		pthread_cond_timedwait(&n->cv, &n->mu, &ts);
+	}
+	pthread_mutex_unlock(&n->mu);
+	return NULL;
+}
+
+/* ---- the API ------------------------------------------------------------ */
+
+static int add_notifier(struct vg_notify *n, enum kind kind, const char *url, const char *name)
+{
+	struct notifier *nf = &n->nf[n->n];
+
+	memset(nf, 0, sizeof(*nf));
+	nf->kind = kind;
+	nf->cursor_fd = -1;
+	snprintf(nf->name, sizeof(nf->name), "%s", name);
+	if (url && !(nf->url = strdup(url)))
+		return VG_ERR_NOMEM;
+	if (url) {
+		size_t l = strlen(nf->url);
+
+		while (l && nf->url[l - 1] == '/' && kind == K_ALERTMANAGER)
+			nf->url[--l] = '\0';
+		if (!(nf->curl = curl_easy_init()))
+			return VG_ERR_NOMEM;
+	}
+	n->n++;
+	return VG_OK;
+}
+
+int vg_notify_create(struct vg_notify **out, const struct vg_notify_params *p, char *errbuf, size_t errlen)
+{
+	struct vg_notify *n;
+	int rc = VG_OK;
+
+	*out = NULL;
+	if (!p->alertmanager_url && !p->n_webhooks && !p->file)
+		return VG_OK;
+	if (p->n_webhooks > VG_NOTIFY_MAX - 2) {
+		snprintf(errbuf, errlen, "notify.webhooks: at most %d", VG_NOTIFY_MAX - 2);
+		return VG_ERR_CONFIG;
+	}
+	if (!(n = calloc(1, sizeof(*n))))
+		return VG_ERR_NOMEM;
+	n->p = *p;
+	n->outbox_fd = -1;
+	n->rng = (unsigned)time(NULL);
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	if (p->alertmanager_url)
+		rc = add_notifier(n, K_ALERTMANAGER, p->alertmanager_url, "alertmanager");
+	for (size_t i = 0; rc == VG_OK && i < p->n_webhooks; i++) {
+		char name[16];
+
+		snprintf(name, sizeof(name), "webhook%u", (unsigned)(i % 100));
+		rc = add_notifier(n, K_WEBHOOK, p->webhooks[i], name);
+	}
+	if (rc == VG_OK && p->file) {
+		rc = add_notifier(n, K_FILE, NULL, "file");
+		n->file = strcmp(p->file, "-") == 0 ? stdout : fopen(p->file, "a");
+		if (!n->file) {
+			snprintf(errbuf, errlen, "notify.file %s: %s", p->file, strerror(errno));
+			rc = VG_ERR_IO;
+		}
+	}
+	if (rc == VG_OK)
+		rc = outbox_open(n, errbuf, errlen);
+	if (rc == VG_OK && (pthread_mutex_init(&n->mu, NULL) != 0 || pthread_cond_init(&n->cv, NULL) != 0 ||
+			    pthread_create(&n->thread, NULL, notify_main, n) != 0))
+		rc = VG_ERR_NOMEM;
+	n->running = rc == VG_OK;
+	if (rc != VG_OK) {
+		if (rc == VG_ERR_NOMEM)
+			snprintf(errbuf, errlen, "notify: out of memory");
+		vg_notify_destroy(n);
+		return rc;
+	}
+	*out = n;
+	return VG_OK;
+}
+
+int vg_notify_push(struct vg_notify *n, const struct vg_alert *al)
+{
+	struct entry *e = calloc(1, sizeof(*e));
+	struct vg_buf b[3] = {{0}, {0}, {0}};
+	int rc = VG_ERR_NOMEM;
+
+	if (!e)
+		return rc;
+	am_body(&b[K_ALERTMANAGER], al, n->p.generator_url);
+	webhook_body(&b[K_WEBHOOK], al, n->p.generator_url);
+	vg_alert_json(al, &b[K_FILE]);
+	for (int k = 0; k < 3; k++) {
+		vg_buf_putc(&b[k], '\0');
+		if (b[k].failed)
+			goto out;
+		e->body[k] = b[k].p; /* taken over */
+		b[k] = (struct vg_buf){0};
+	}
+	e->fp = al->fingerprint;
+	e->resolved = al->state == VG_ALERT_RESOLVED;
+	pthread_mutex_lock(&n->mu);
+	e->seq = n->last_seq + 1;
+	if ((rc = outbox_append(n, e)) == VG_OK) {
+		/* Bounded: past the bound, drop the oldest, loudly. */
+		while (n->nq >= n->p.outbox_max && n->nq) {
+			struct entry *old = n->q[0];
+
+			for (size_t i = 0; i < n->n; i++)
+				if (n->nf[i].cursor < old->seq) {
+					n->nf[i].cursor = old->seq;
+					n->nf[i].dropped++;
+					cursor_write(&n->nf[i]);
+				}
+			fprintf(stderr, "{\"level\":\"ERROR\",\"component\":\"notify\",\"msg\":\"outbox full: dropped "
+					"the oldest undelivered alert\",\"seq\":%llu}\n",
+				(unsigned long long)old->seq);
+			memmove(n->q, n->q + 1, (n->nq - 1) * sizeof(*n->q));
+			n->nq--;
+			entry_free(old);
+		}
+		rc = queue_add(n, e);
+		if (rc == VG_OK)
+			e = NULL;
+		pthread_cond_broadcast(&n->cv);
+	} else {
+		fprintf(stderr, "{\"level\":\"ERROR\",\"component\":\"notify\",\"msg\":\"cannot write the outbox\","
+				"\"path\":\"%s\",\"error\":\"%s\"}\n",
+			n->outbox_path, strerror(errno));
+	}
+	pthread_mutex_unlock(&n->mu);
+out:
+	for (int k = 0; k < 3; k++)
+		vg_buf_free(&b[k]);
+	entry_free(e);
+	return rc;
+}
+
+bool vg_notify_drain(struct vg_notify *n, int64_t timeout_ms)
+{
+	int64_t until = vg_clock_now_ms() + timeout_ms;
+	bool done = false;
+
+	pthread_mutex_lock(&n->mu);
+	for (;;) {
+		done = true;
+		for (size_t i = 0; i < n->n; i++)
+			done &= n->nf[i].cursor >= n->last_seq;
+		int64_t now = vg_clock_now_ms();
+
+		if (done || now >= until)
+			break;
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		int64_t at = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + (until - now < 100 ? until - now : 100);
+
+		ts.tv_sec = at / 1000;
+		ts.tv_nsec = (at % 1000) * 1000000;
+		pthread_cond_timedwait(&n->cv, &n->mu, &ts);
+	}
+	pthread_mutex_unlock(&n->mu);
+	return done;
+}
+
+void vg_notify_get_stats(struct vg_notify *n, struct vg_notify_stats *out)
+{
+	memset(out, 0, sizeof(*out));
+	pthread_mutex_lock(&n->mu);
+	out->n = n->n;
+	for (size_t i = 0; i < n->n; i++) {
+		const struct notifier *nf = &n->nf[i];
+
+		memcpy(out->name[i], nf->name, sizeof(out->name[i]));
+		out->sent[i] = nf->sent;
+		out->retried[i] = nf->retried;
+		out->failed[i] = nf->failed;
+		out->dropped[i] = nf->dropped;
+		out->failing[i] = nf->failing;
+		out->pending[i] = n->last_seq - nf->cursor;
+	}
+	pthread_mutex_unlock(&n->mu);
+}
+
+void vg_notify_destroy(struct vg_notify *n)
+{
+	if (!n)
+		return;
+	if (n->running) {
+		pthread_mutex_lock(&n->mu);
+		n->stop = true;
+		pthread_cond_broadcast(&n->cv);
+		pthread_mutex_unlock(&n->mu);
+		pthread_join(n->thread, NULL);
+		pthread_mutex_destroy(&n->mu);
+		pthread_cond_destroy(&n->cv);
+	}
+	for (size_t i = 0; i < n->n; i++) {
+		free(n->nf[i].url);
+		if (n->nf[i].curl)
+			curl_easy_cleanup(n->nf[i].curl);
+		if (n->nf[i].cursor_fd >= 0)
+			close(n->nf[i].cursor_fd);
+	}
+	for (size_t i = 0; i < n->nq; i++)
+		entry_free(n->q[i]);
+	for (size_t i = 0; i < n->n_firing; i++)
+		free(n->firing[i].body);
+	free(n->firing);
+	free(n->q);
+	if (n->file && n->file != stdout)
+		fclose(n->file);
+	if (n->outbox_fd >= 0)
+		close(n->outbox_fd);
+	free(n->outbox_path);
+	free(n);
+}

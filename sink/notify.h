@@ -1,0 +1,73 @@
+/* vigil: the alert feed's notifiers.
+ *
+ * Every alert change the engine decides is written to a persistent outbox
+ * (<outbox>/outbox.jsonl, fsynced) before vg_notify_push returns, and one
+ * notifier thread delivers it to each configured notifier in order:
+ *
+ *  - Alertmanager API v2: POST <url>/api/v2/alerts with the alert's labels,
+ *    annotations, startsAt, endsAt (resolved) and generatorURL; firing
+ *    alerts are re-sent every resend interval, as Alertmanager expects;
+ *  - webhooks: POST of Alertmanager's webhook payload (version "4", one
+ *    alert per request), so existing receivers work;
+ *  - a file (or standard output): one NDJSON line per change.
+ *
+ * A failed delivery is retried with exponential backoff and jitter (1 s up
+ * to 60 s); each notifier keeps its own place (<outbox>/cursor-N), so a
+ * dead one never holds back the others, and ingest never waits for any.
+ * What was pushed before a crash is delivered after the restart. The
+ * outbox is bounded (entries): past it the oldest undelivered entries are
+ * dropped, counted and logged (never silently).
+ *
+ * vg_notify_push from one thread (the closer); the rest is internal. */
+#ifndef VG_NOTIFY_H
+#define VG_NOTIFY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sink/rules.h"
+
+struct vg_notify_params {
+	const char *alertmanager_url; /* base URL (http://127.0.0.1:9093); NULL: none */
+	int64_t resend_ms;            /* Alertmanager re-send of firing alerts */
+	const char *const *webhooks;  /* URLs */
+	size_t n_webhooks;
+	const char *file;       /* NDJSON path, "-" for standard output; NULL: none */
+	const char *outbox_dir; /* created when missing */
+	size_t outbox_max;      /* entries kept undelivered at most */
+	int64_t timeout_ms;     /* per HTTP request */
+	const char *generator_url;
+};
+
+#define VG_NOTIFY_MAX 10 /* notifiers: Alertmanager, file, and up to 8 webhooks */
+
+struct vg_notify_stats {
+	size_t n;
+	char name[VG_NOTIFY_MAX][16]; /* "alertmanager", "webhook0", "file" */
+	uint64_t sent[VG_NOTIFY_MAX], retried[VG_NOTIFY_MAX], failed[VG_NOTIFY_MAX], dropped[VG_NOTIFY_MAX];
+	uint64_t pending[VG_NOTIFY_MAX]; /* outbox entries not yet delivered */
+	bool failing[VG_NOTIFY_MAX];     /* the last attempt failed */
+};
+
+struct vg_notify;
+
+/* Open the outbox (delivering what an earlier run left), start the
+ * notifier thread. Returns 0, VG_ERR_IO / VG_ERR_CONFIG (errbuf set) or
+ * VG_ERR_NOMEM. With no notifier configured *out is NULL and 0 returned. */
+int vg_notify_create(struct vg_notify **out, const struct vg_notify_params *p, char *errbuf, size_t errlen);
+
+/* Queue one alert change for every notifier: in the outbox, fsynced, when
+ * this returns 0; VG_ERR_IO otherwise (logged). Never waits on delivery. */
+int vg_notify_push(struct vg_notify *n, const struct vg_alert *al);
+
+/* Wait until every notifier has delivered everything queued, or
+ * timeout_ms passed. Returns true when all was delivered. */
+bool vg_notify_drain(struct vg_notify *n, int64_t timeout_ms);
+
+void vg_notify_get_stats(struct vg_notify *n, struct vg_notify_stats *out);
+
+/* Stop the thread; what is undelivered stays in the outbox. NULL: no-op. */
+void vg_notify_destroy(struct vg_notify *n);
+
+#endif

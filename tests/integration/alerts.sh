@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# The alert feed against a real Alertmanager (Debian's prometheus-alertmanager
+# on 127.0.0.1), whose webhook receiver is a listener of this test
+# (tests/tools/http_sink). vigil aggregate reads a stream through a FIFO, so
+# the test decides when each phase of event time arrives: a 5xx burst fires
+# an alert that shows in Alertmanager and reaches the webhook through its
+# routing; the recovery resolves it; an alert decided while Alertmanager is
+# down is delivered once it is back.
+. "$(dirname "$0")/../lib.sh"
+: "${HTTP_SINK:?HTTP_SINK must point at the http_sink test tool}"
+command -v prometheus-alertmanager >/dev/null || { fail "alertmanager" "prometheus-alertmanager is not installed"; exit 0; }
+
+"$HTTP_SINK" "$TMP/hooks" >"$TMP/sink.port" 2>"$TMP/sink.err" &
+PIDS+=($!)
+wait_for 10 test -s "$TMP/sink.port" || { fail "webhook listener" "did not start"; exit 0; }
+SINK_PORT=$(head -n 1 "$TMP/sink.port")
+
+cat >"$TMP/am.yml" <<YAML
+route:
+  receiver: sink
+  group_by: [alertname, service]
+  group_wait: 1s
+  group_interval: 1s
+  repeat_interval: 1h
+receivers:
+  - name: sink
+    webhook_configs:
+      - url: http://127.0.0.1:$SINK_PORT/
+        send_resolved: true
+YAML
+AM_PID=
+# start_am: Alertmanager on a free loopback port (AM_PORT), no gossip.
+start_am() {
+	local try
+	for try in 1 2 3 4 5; do
+		AM_PORT=${AM_PORT:-$((20000 + RANDOM % 20000))}
+		prometheus-alertmanager --config.file="$TMP/am.yml" --storage.path="$TMP/am" \
+			--web.listen-address="127.0.0.1:$AM_PORT" --cluster.listen-address= --log.level=warn \
+			>>"$TMP/am.log" 2>&1 8>&- &
+		AM_PID=$!
+		PIDS+=($AM_PID)
+		wait_for 20 curl -sf "http://127.0.0.1:$AM_PORT/-/ready" -o /dev/null && return 0
+		kill "$AM_PID" 2>/dev/null
+		wait "$AM_PID" 2>/dev/null
+		[ "$try" -lt 5 ] && AM_PORT=
+	done
+	return 1
+}
+start_am || { fail "alertmanager" "did not start: $(tail -n 3 "$TMP/am.log")"; exit 0; }
+am_alerts() { curl -sf "http://127.0.0.1:$AM_PORT/api/v2/alerts?active=true&silenced=false&inhibited=false"; }
+
+cat >"$TMP/rules.yaml" <<'YAML'
+groups:
+  - name: t
+    rules:
+      - alert: ShopErrors
+        error_rate: {of: 5xx, window: 30s, above: 0.5, min_count: 5}
+        for: 20s
+        labels: {severity: P2, team: shop}
+        annotations: {summary: "{{ $labels.service }}: 5xx at {{ $value }}"}
+YAML
+cat >"$TMP/vigil.yaml" <<YAML
+rules: {files: [$TMP/rules.yaml]}
+notify:
+  alertmanager_url: http://127.0.0.1:$AM_PORT
+  resend_interval: 2s
+  webhooks: [http://127.0.0.1:$SINK_PORT/direct]
+  outbox_dir: $TMP/outbox
+  timeout: 2s
+YAML
+
+# records FROM_S TO_S SERVICE STATUS: 10 a second of event time from
+# 2026-11-01T00:00:00Z + FROM_S, into the FIFO.
+T0=1793491200
+records() {
+	awk -v a="$1" -v b="$2" -v svc="$3" -v st="$4" -v t0=$T0 'BEGIN {
+		for (t = a * 10; t < b * 10; t++)
+			printf "{\"ts\":%d.%d,\"service\":\"%s\",\"method\":\"GET\",\"path\":\"/buy\",\"status\":%d,\"duration_ms\":12,\"message\":\"x\"}\n", t0 + int(t / 10), t % 10, svc, st
+	}' >&8
+}
+
+mkfifo "$TMP/in"
+"$VIGIL" aggregate -c "$TMP/vigil.yaml" --quiet --alerts "$TMP/alerts.ndjson" <"$TMP/in" 2>"$TMP/vigil.err" &
+VPID=$!
+PIDS+=($VPID)
+exec 8>"$TMP/in"
+
+# 1. Healthy, then a burst: firing in Alertmanager and at the webhook.
+records 0 60 shop 200
+records 60 120 shop 500
+records 120 130 shop 200 # moves the watermark past the burst
+wait_for 30 grep -q '"state":"firing"' "$TMP/alerts.ndjson" || fail "burst: vigil fires" "$(cat "$TMP/vigil.err")"
+check "the alert fires after 'for' (pending first)" grep -q '"alertname":"ShopErrors","state":"pending"' "$TMP/alerts.ndjson"
+wait_for 30 eval 'am_alerts | grep -q ShopErrors'
+am_alerts >"$TMP/am1.json"
+check "Alertmanager has the alert (GET /api/v2/alerts)" grep -q '"alertname":"ShopErrors"' "$TMP/am1.json"
+check "with the rule's labels" grep -q '"team":"shop"' "$TMP/am1.json"
+check "and the instance's labels" grep -q '"service":"shop"' "$TMP/am1.json"
+check "and the rendered annotation" grep -q '"summary":"shop: 5xx at ' "$TMP/am1.json"
+wait_for 30 eval 'grep -q "\"receiver\":\"sink\".*\"status\":\"firing\"" "$TMP/hooks"' ||
+	wait_for 5 grep -q '"status":"firing".*"receiver":"sink"' "$TMP/hooks"
+check "the webhook gets it through Alertmanager's routing" grep -q '"receiver":"sink"' "$TMP/hooks"
+check "the direct webhook gets vigil's own payload (version 4)" grep -q '"version":"4","groupKey":"[0-9a-f]*","truncatedAlerts":0,"status":"firing","receiver":"vigil"' "$TMP/hooks"
+
+# 2. Recovery: resolved everywhere.
+records 130 220 shop 200
+wait_for 30 grep -q '"state":"resolved"' "$TMP/alerts.ndjson"
+check "vigil resolves the alert" grep -q '"alertname":"ShopErrors","state":"resolved"' "$TMP/alerts.ndjson"
+wait_for 30 eval '! am_alerts | grep -q "\"alertname\":\"ShopErrors\""'
+check "Alertmanager no longer has it active" eval '! am_alerts | grep -q "\"alertname\":\"ShopErrors\""'
+wait_for 30 eval 'grep "\"receiver\":\"sink\"" "$TMP/hooks" | grep -q "\"status\":\"resolved\""'
+check "the webhook gets the resolution through Alertmanager" eval 'grep "\"receiver\":\"sink\"" "$TMP/hooks" | grep -q "\"status\":\"resolved\""'
+
+# 3. Alertmanager down while a new alert fires: delivered once it is back.
+kill "$AM_PID"
+wait "$AM_PID" 2>/dev/null
+records 220 280 cart 200
+records 280 340 cart 500
+records 340 350 cart 200
+wait_for 30 eval 'grep -q "\"service\":\"cart\".*" "$TMP/alerts.ndjson" && grep "cart" "$TMP/alerts.ndjson" | grep -q firing'
+check "vigil fires while Alertmanager is down" eval 'grep cart "$TMP/alerts.ndjson" | grep -q "\"state\":\"firing\""'
+check "the outbox holds it (on disk)" grep -q cart "$TMP/outbox/outbox.jsonl"
+start_am || fail "alertmanager restart" "$(tail -n 3 "$TMP/am.log")"
+wait_for 60 eval 'am_alerts | grep -q "\"service\":\"cart\""'
+check "delivered after Alertmanager returns" eval 'am_alerts | grep -q "\"service\":\"cart\""'
+
+exec 8>&-
+wait "$VPID"
+expect_eq "vigil aggregate exits 0 when its input ends" "$?" 0
+check "the summary counts the alerts" grep -q '"alerts":{"pending":2,"firing":2,"resolved":1}' "$TMP/vigil.err"
+retried=$(grep -c 'alertmanager delivering again' "$TMP/vigil.err")
+expect_eq "the notifier logs that it recovered" "$retried" 1
