@@ -27,9 +27,15 @@
  *   gen_verify*()            length / UTF-8 / JSON checks
  *   main()                   CLI, output buffering, truth file
  *
- * Future --rate R belongs in main()'s loop (pacing the writes); future
- * --incident KIND@START+DURATION belongs in gen_mix_at(), which hands
- * gen_make_event() the distribution knobs in force at the record's time.
+ * Healthy traffic fires none of vigil's shipped alert rules
+ * (config/rules.yaml), with margin: 5xx at 0.025% per service and spread
+ * out, a handful of failed logins per service in 5 minutes, under 2.5%
+ * ERROR-and-above records per service, p95 per endpoint under ~350 ms and
+ * p99 under ~700 ms. --incident KIND[:SERVICE]@START+DURATION (see
+ * --help) changes the per-service knobs in gen_mix_at(), which hands
+ * gen_make_event() the distribution in force at the record's time; the
+ * clock has its own PRNG stream, so incidents never move timestamps.
+ * Future --rate R belongs in main()'s loop (pacing the writes).
  *
  * Build: cc -std=c11 -O2 -Wall -Wextra -D_POSIX_C_SOURCE=200809L gen.c -lm
  */
@@ -618,6 +624,7 @@ enum { GEN_HTTP_NONE, GEN_HTTP_NESTED, GEN_HTTP_PINO, GEN_HTTP_GO_FLAT };
 
 typedef struct gen_event {
 	uint64_t seq;
+	int dropped;       /* a silent incident: generated, not written */
 	char event_id[18]; /* "e" + 16 hex */
 	int64_t t_us;      /* event time, epoch microseconds */
 	int svc;
@@ -676,16 +683,48 @@ typedef struct gen_event {
 /* State and distribution knobs                                       */
 /* ------------------------------------------------------------------ */
 
-/* Distribution knobs. An incident scenario would return a modified copy
- * for records inside its time range (see gen_mix_at). */
+/* Distribution knobs. Incidents (--incident) change the per-service ones
+ * for records inside their time range; see gen_mix_at(). */
 typedef struct gen_mix {
 	double cat_weight[GEN_NCATS];
 	double p_cat_present;
-	double p_5xx, p_4xx;   /* per access record */
+	double p_4xx;          /* per access record */
 	double p_latency_tail; /* share of requests with a Pareto slowdown */
-	double latency_scale;  /* multiplies every endpoint's median */
 	double p_raw_utf8, p_escaped_utf8;
+	/* Per service; all zero in healthy traffic. */
+	double p_5xx[GEN_NSVC];    /* extra 5xx, drawn per request */
+	double slow_ms[GEN_NSVC];  /* median of a delay added to every request */
+	double p_authfail[GEN_NSVC]; /* share of security records that are
+				      * failed logins */
+	int silent[GEN_NSVC];      /* records dropped, not written */
 } gen_mix;
+
+/* Healthy traffic returns a 5xx for about one request in GEN_5XX_GAP per
+ * service (0.025%, a quarter of a 99.9% SLO's budget), spread out: the
+ * gap to the next one is drawn in [0.5, 1.5) x GEN_5XX_GAP requests of
+ * that service. Independent draws would put two 5xx into the first 2000
+ * requests of some service in a good share of streams, and a young
+ * stream's 3d/6h burn-rate windows hold only those requests. */
+#define GEN_5XX_GAP 4000.0
+
+typedef enum gen_incident_kind {
+	GEN_INC_5XX,      /* 8% of the service's requests fail with a 5xx */
+	GEN_INC_LATENCY,  /* every request of the service ~600 ms slower */
+	GEN_INC_AUTH,     /* 25% of its security records are failed logins */
+	GEN_INC_SILENT,   /* the service logs nothing (records dropped) */
+	GEN_INC_SLOWBURN, /* 0.75% of the service's requests fail with a 5xx */
+	GEN_NINC
+} gen_incident_kind;
+
+static const char *const gen_incident_names[GEN_NINC] = {"5xx", "latency", "auth", "silent", "slowburn"};
+
+typedef struct gen_incident {
+	gen_incident_kind kind;
+	int svc;
+	int64_t from_us, to_us; /* event time offsets from the stream start */
+} gen_incident;
+
+#define GEN_MAX_INCIDENTS 16
 
 typedef struct gen_state {
 	uint64_t seed;
@@ -697,20 +736,25 @@ typedef struct gen_state {
 	double elapsed_us;  /* cumulative inter-arrival time */
 	double mean_gap_us;
 	gen_mix mix;
+	/* Healthy 5xx schedule: requests seen per service, and the request
+	 * number of the next 5xx. The only content that depends on earlier
+	 * records. */
+	uint64_t http_n[GEN_NSVC], next_5xx[GEN_NSVC];
+	gen_incident incidents[GEN_MAX_INCIDENTS];
+	size_t n_incidents;
+	gen_mix scratch; /* the mix with incidents applied */
 } gen_state;
 
 static void gen_state_init(gen_state *st, uint64_t seed, uint64_t start_ms)
 {
 	static const gen_mix base = {
-		.cat_weight = {[GEN_CAT_APPLICATION] = 0.40,
-			       [GEN_CAT_SECURITY] = 0.08,
-			       [GEN_CAT_ACCESS] = 0.45,
+		.cat_weight = {[GEN_CAT_APPLICATION] = 0.42,
+			       [GEN_CAT_SECURITY] = 0.03,
+			       [GEN_CAT_ACCESS] = 0.48,
 			       [GEN_CAT_DATABASE] = 0.07},
 		.p_cat_present = 0.80,
-		.p_5xx = 0.01,
 		.p_4xx = 0.05,
 		.p_latency_tail = 0.01,
-		.latency_scale = 1.0,
 		.p_raw_utf8 = 0.03,
 		.p_escaped_utf8 = 0.02,
 	};
@@ -722,18 +766,51 @@ static void gen_state_init(gen_state *st, uint64_t seed, uint64_t start_ms)
 	st->start_us = (int64_t)start_ms * 1000;
 	st->mean_gap_us = 1000.0;
 	st->mix = base;
+	for (int s = 0; s < GEN_NSVC; s++) {
+		double u = (double)(gen_mix64(seed * 31 + (uint64_t)s + 0xA5A5ull) >> 11) * (1.0 / 9007199254740992.0);
+		st->next_5xx[s] = (uint64_t)(GEN_5XX_GAP * (0.5 + u));
+	}
 }
 
-/* Hook for --incident: the knobs in force at time t_us. */
-static const gen_mix *gen_mix_at(const gen_state *st, int64_t t_us)
+/* The knobs in force at t_us: the base mix, or a copy in *scratch with
+ * the incidents active at t_us applied. */
+static const gen_mix *gen_mix_at(const gen_state *st, int64_t t_us, gen_mix *scratch)
 {
-	(void)t_us;
-	return &st->mix;
+	int64_t off = t_us - st->start_us;
+	const gen_mix *m = &st->mix;
+	for (size_t i = 0; i < st->n_incidents; i++) {
+		const gen_incident *inc = &st->incidents[i];
+		if (off < inc->from_us || off >= inc->to_us)
+			continue;
+		if (m != scratch) {
+			*scratch = st->mix;
+			m = scratch;
+		}
+		switch (inc->kind) {
+		case GEN_INC_5XX:
+			scratch->p_5xx[inc->svc] = 0.08;
+			break;
+		case GEN_INC_SLOWBURN:
+			scratch->p_5xx[inc->svc] = 0.0075;
+			break;
+		case GEN_INC_LATENCY:
+			scratch->slow_ms[inc->svc] = 600.0;
+			break;
+		case GEN_INC_AUTH:
+			scratch->p_authfail[inc->svc] = 0.25;
+			break;
+		default:
+			scratch->silent[inc->svc] = 1;
+			break;
+		}
+	}
+	return m;
 }
 
 /* Per-record generation context. */
 typedef struct gen_ctx {
 	gen_rng rng;
+	gen_state *st;
 	gen_event *ev;
 	const gen_mix *mix;
 	int unicode_names; /* names come from the non-ASCII pool */
@@ -973,10 +1050,10 @@ static const gen_endpoint gen_endpoints[] = {
 	{GEN_SVC_WEB, "POST", "/api/v1/cart/{uuid}/items", NULL, 0, 40, 0.7, 2},
 	{GEN_SVC_NOTIFY, "POST", "/api/v1/notifications", NULL, 0, 45, 0.8, 3},
 	{GEN_SVC_NOTIFY, "GET", "/api/v1/notifications/{id}", NULL, 0, 20, 0.6, 2},
-	{GEN_SVC_PAYMENTS, "POST", "/api/v2/payments", NULL, 0, 80, 1.0, 4},
-	{GEN_SVC_PAYMENTS, "POST", "/api/v2/payments/{id}/refund", NULL, 0, 75, 0.9, 1},
+	{GEN_SVC_PAYMENTS, "POST", "/api/v2/payments", NULL, 0, 80, 0.8, 4},
+	{GEN_SVC_PAYMENTS, "POST", "/api/v2/payments/{id}/refund", NULL, 0, 75, 0.8, 1},
 	{GEN_SVC_PAYMENTS, "GET", "/api/v2/payments/{id}", NULL, 0, 22, 0.6, 4},
-	{GEN_SVC_SEARCH, "GET", "/api/v1/search", "?q={term}&page={page}", 1, 65, 0.9, 8},
+	{GEN_SVC_SEARCH, "GET", "/api/v1/search", "?q={term}&page={page}", 1, 65, 0.8, 8},
 	{GEN_SVC_SEARCH, "GET", "/api/v1/suggest", "?prefix={pfx}", 1, 15, 0.5, 5},
 	{GEN_SVC_AUTH, "POST", "/oauth2/token", NULL, 0, 40, 0.6, 5},
 	{GEN_SVC_AUTH, "GET", "/.well-known/jwks.json", NULL, 0, 15, 0.5, 2},
@@ -986,15 +1063,25 @@ static const gen_endpoint gen_endpoints[] = {
 	{-1, "GET", "/health", NULL, 0, 15, 0.5, 6},
 };
 
-static int gen_http_status(gen_rng *r, const gen_mix *mix, const char *method)
+/* Status of a request to svc: a scheduled healthy 5xx (see GEN_5XX_GAP),
+ * an incident's extra 5xx, a 4xx, or success. */
+static int gen_http_status(gen_ctx *c, int svc, const char *method)
 {
 	static const int s5xx[] = {500, 500, 500, 500, 500, 502, 502, 503, 503, 504};
 	static const int s4xx[] = {404, 404, 404, 404, 404, 404, 404, 404, 400, 400, 400, 400,
 				   401, 401, 401, 403, 403, 409, 422, 429};
+	gen_rng *r = &c->rng;
+	gen_state *st = c->st;
 	double u = gen_unif(r);
-	if (u < mix->p_5xx)
+	double p5 = c->mix->p_5xx[svc];
+	if (++st->http_n[svc] >= st->next_5xx[svc]) {
+		double j = gen_unif(r);
+		st->next_5xx[svc] += (uint64_t)(GEN_5XX_GAP * (0.5 + j));
+		p5 = 1.0;
+	}
+	if (u < p5)
 		return GEN_PICK(r, s5xx);
-	if (u < mix->p_5xx + mix->p_4xx)
+	if (u < p5 + c->mix->p_4xx)
 		return GEN_PICK(r, s4xx);
 	if (strcmp(method, "POST") == 0)
 		return gen_chance(r, 0.85) ? 201 : 200;
@@ -1042,16 +1129,23 @@ static void gen_make_access(gen_ctx *c)
 		gen_expand(c, &pb, ep->query);
 
 	/* Latency: lognormal body, plus a Pareto-scaled tail for ~1% of
-	 * requests (GC pauses, lock waits, retries) capped at a minute. */
-	double d = gen_lognormal(r, ep->median_ms * c->mix->latency_scale, ep->sigma);
+	 * requests (GC pauses, lock waits, retries) capped at a minute. A
+	 * latency incident adds a slow dependency's delay to every request;
+	 * added, not multiplied, so every endpoint slows alike and the tail
+	 * keeps its share. */
+	double d = gen_lognormal(r, ep->median_ms, ep->sigma);
 	if (gen_chance(r, c->mix->p_latency_tail))
 		d *= gen_pareto(r, 4.0, 1.1);
+	if (c->mix->slow_ms[ev->svc] > 0) {
+		double extra = gen_lognormal(r, c->mix->slow_ms[ev->svc], 0.25);
+		d += extra;
+	}
 	if (d > 60000.0)
 		d = 60000.0;
 	if (d < 0.05)
 		d = 0.05;
 	ev->dur_ms = d;
-	ev->status = gen_http_status(r, c->mix, ep->method);
+	ev->status = gen_http_status(c, ev->svc, ep->method);
 	ev->level = ev->status >= 500 ? GEN_ERROR : GEN_INFO;
 
 	gen_sb mb;
@@ -1095,7 +1189,10 @@ typedef struct gen_sec_event {
 	double weight;
 } gen_sec_event;
 
-/* Successes INFO, failures WARNING, lockouts ERROR, brute force CRITICAL. */
+/* Successes INFO, failures WARNING, lockouts ERROR, brute force CRITICAL.
+ * A healthy fleet: failed logins are rare (a handful per service in five
+ * minutes; the shipped AuthFailureSurge rule fires above 50), lockouts
+ * and brute force rarer still. */
 static const gen_sec_event gen_sec_events[] = {
 	{"login succeeded for user {name}", NULL, GEN_INFO, GEN_SEC_AUTHN, 35},
 	{"user {name} logged out", NULL, GEN_INFO, GEN_SEC_AUTHN, 7},
@@ -1103,15 +1200,18 @@ static const gen_sec_event gen_sec_events[] = {
 	{"password changed for user {name}", NULL, GEN_INFO, GEN_SEC_AUDIT, 5},
 	{"role {role} granted to user {name}", "role \"{role}\" granted to user \"{name}\"", GEN_INFO,
 	 GEN_SEC_AUDIT, 3},
-	{"Authentication failed for user {name} from {ip}", NULL, GEN_WARNING, GEN_SEC_AUTHN, 20},
-	{"invalid token presented by client {cid}", NULL, GEN_WARNING, GEN_SEC_TOKEN, 8},
+	{"Authentication failed for user {name} from {ip}", NULL, GEN_WARNING, GEN_SEC_AUTHN, 0.1},
+	{"invalid token presented by client {cid}", NULL, GEN_WARNING, GEN_SEC_TOKEN, 3},
 	{"permission denied: user {name} lacks role {role}",
-	 "permission denied: user \"{name}\" lacks role \"{role}\"", GEN_WARNING, GEN_SEC_AUTHZ, 7},
-	{"account locked after {lock} failed attempts for user {name}", NULL, GEN_ERROR, GEN_SEC_AUTHN, 5},
-	{"token signature verification failed for client {cid}", NULL, GEN_ERROR, GEN_SEC_TOKEN, 2},
+	 "permission denied: user \"{name}\" lacks role \"{role}\"", GEN_WARNING, GEN_SEC_AUTHZ, 3},
+	{"account locked after {lock} failed attempts for user {name}", NULL, GEN_ERROR, GEN_SEC_AUTHN, 0.02},
+	{"token signature verification failed for client {cid}", NULL, GEN_ERROR, GEN_SEC_TOKEN, 0.3},
 	{"brute force detected from {ip} ({cnt} failed logins in 60s)", NULL, GEN_CRITICAL,
-	 GEN_SEC_AUTHN, 3},
+	 GEN_SEC_AUTHN, 0.01},
 };
+
+/* The failed-login template, for auth incidents. */
+#define GEN_SEC_AUTHFAIL 5
 
 static const char *gen_security_logger(gen_style st, int group)
 {
@@ -1126,8 +1226,8 @@ static const char *gen_security_logger(gen_style st, int group)
 static void gen_make_security(gen_ctx *c)
 {
 	static const double svc_w[GEN_NSVC] = {
-		[GEN_SVC_AUTH] = 50, [GEN_SVC_USERS] = 25, [GEN_SVC_WEB] = 8,
-		[GEN_SVC_PAYMENTS] = 7, [GEN_SVC_ORDERS] = 5, [GEN_SVC_SEARCH] = 5,
+		[GEN_SVC_AUTH] = 40, [GEN_SVC_USERS] = 25, [GEN_SVC_WEB] = 12,
+		[GEN_SVC_PAYMENTS] = 9, [GEN_SVC_ORDERS] = 7, [GEN_SVC_SEARCH] = 7,
 	};
 	gen_event *ev = c->ev;
 	gen_rng *r = &c->rng;
@@ -1137,6 +1237,8 @@ static void gen_make_security(gen_ctx *c)
 	const gen_sec_event *se = &gen_sec_events[gen_weighted(r, w, GEN_N(w))];
 
 	ev->svc = (int)gen_weighted(r, svc_w, GEN_NSVC);
+	if (c->mix->p_authfail[ev->svc] > 0 && gen_chance(r, c->mix->p_authfail[ev->svc]))
+		se = &gen_sec_events[GEN_SEC_AUTHFAIL];
 	ev->level = se->level;
 	ev->logger = gen_security_logger(gen_services[ev->svc].style, se->group);
 	gen_set_msg(c, c->quote && se->quoted ? se->quoted : se->tmpl);
@@ -1166,13 +1268,13 @@ static const gen_db_event gen_db_events[] = {
 	{"connected to postgres primary db-1:5432 (server version 16.4)", GEN_INFO, GEN_DB_POOL,
 	 GEN_DUR_NONE, 5},
 	{"executing statement: {sql}", GEN_DEBUG, GEN_DB_QUERY, GEN_DUR_NONE, 10},
-	{"connection pool exhausted (max={max})", GEN_ERROR, GEN_DB_POOL, GEN_DUR_NONE, 6},
+	{"connection pool exhausted (max={max})", GEN_ERROR, GEN_DB_POOL, GEN_DUR_NONE, 0.6},
 	{"deadlock detected, retrying transaction (attempt {att})", GEN_ERROR, GEN_DB_QUERY,
-	 GEN_DUR_NONE, 6},
+	 GEN_DUR_NONE, 0.6},
 	{"serialization failure on concurrent update, transaction rolled back", GEN_ERROR,
-	 GEN_DB_QUERY, GEN_DUR_NONE, 3},
+	 GEN_DB_QUERY, GEN_DUR_NONE, 0.3},
 	{"primary db-1:5432 unreachable, failing over to replica db-2", GEN_CRITICAL, GEN_DB_POOL,
-	 GEN_DUR_NONE, 1},
+	 GEN_DUR_NONE, 0.05},
 };
 
 static const char *gen_db_logger(gen_rng *r, gen_style st, int group)
@@ -1249,12 +1351,14 @@ static const char *const gen_app_critical[] = {
 
 static gen_level gen_app_level(gen_rng *r)
 {
-	/* Tuned so that, mixed with the other categories, the overall split
-	 * is ~85% INFO, 5% DEBUG, 6% WARNING, 3.5% ERROR, 0.5% CRITICAL and
-	 * ~0.1% TRACE (TRACE is only kept by pino and ECS services). */
+	/* A healthy fleet: mixed with the other categories, the overall split
+	 * is ~87% INFO, 5% DEBUG, 7% WARNING, under 1% ERROR and CRITICAL and
+	 * ~0.1% TRACE (TRACE is only kept by pino and ECS services); no
+	 * service's ERROR-and-above share nears the 5% of the shipped
+	 * ErrorLogRate rule. */
 	static const double w[GEN_NLEVELS] = {
-		[GEN_TRACE] = 0.006, [GEN_DEBUG] = 0.105, [GEN_INFO] = 0.840,
-		[GEN_WARNING] = 0.010, [GEN_ERROR] = 0.033, [GEN_CRITICAL] = 0.006,
+		[GEN_TRACE] = 0.006, [GEN_DEBUG] = 0.105, [GEN_INFO] = 0.868,
+		[GEN_WARNING] = 0.010, [GEN_ERROR] = 0.010, [GEN_CRITICAL] = 0.001,
 	};
 	return (gen_level)gen_weighted(r, w, GEN_NLEVELS);
 }
@@ -1571,7 +1675,8 @@ static void gen_make_event(gen_state *st, uint64_t seq, gen_event *ev)
 
 	gen_rng_seed(&c.rng, st->rng_base + seq * 4 * 0x9E3779B97F4A7C15ull);
 	c.ev = ev;
-	c.mix = gen_mix_at(st, ev->t_us);
+	c.st = st;
+	c.mix = gen_mix_at(st, ev->t_us, &st->scratch);
 	double u = gen_unif(&c.rng);
 	c.unicode_names = u < c.mix->p_raw_utf8 + c.mix->p_escaped_utf8;
 	ev->esc_unicode = c.unicode_names && u >= c.mix->p_raw_utf8;
@@ -1598,6 +1703,7 @@ static void gen_make_event(gen_state *st, uint64_t seq, gen_event *ev)
 		break;
 	}
 	ev->level = gen_style_clamp(gen_services[ev->svc].style, ev->level);
+	ev->dropped = c.mix->silent[ev->svc];
 	gen_pick_category_field(&c);
 	gen_pick_style_details(&c);
 	gen_pick_optional(&c);
@@ -2134,13 +2240,19 @@ typedef struct gen_opts {
 	uint64_t count, seed, start_ms;
 	const char *truth;
 	int check;
+	gen_incident incidents[GEN_MAX_INCIDENTS];
+	size_t n_incidents;
 } gen_opts;
 
 static void gen_usage(FILE *f)
 {
-	fputs("usage: gen [--count N] [--seed S] [--start EPOCH_MS] [--truth FILE] [--check] [--help]\n"
+	fputs("usage: gen [--count N] [--seed S] [--start EPOCH_MS] [--truth FILE] [--check]\n"
+	      "           [--incident KIND[:SERVICE]@START+DURATION]... [--help]\n"
 	      "\n"
-	      "Writes N deterministic, realistic JSON service log records (NDJSON) to stdout.\n"
+	      "Writes N deterministic, realistic JSON service log records (NDJSON) to stdout,\n"
+	      "about 1000 per second of event time. Healthy traffic fires none of vigil's\n"
+	      "shipped alert rules (config/rules.yaml); an incident makes it fire the ones\n"
+	      "named below.\n"
 	      "\n"
 	      "  --count N         records to generate (default 1000)\n"
 	      "  --seed S          PRNG seed, 0..2^64-1 (default 1); same seed+count, same bytes\n"
@@ -2150,8 +2262,128 @@ static void gen_usage(FILE *f)
 	      "                    per record to FILE\n"
 	      "  --check           generate and verify every line (200..400 bytes, valid JSON\n"
 	      "                    and UTF-8) without printing; exit 1 on a violation\n"
+	      "  --incident SPEC   an incident from START to START+DURATION of event time after\n"
+	      "                    the first record (durations like 90s, 10m, 1h30m); repeatable,\n"
+	      "                    up to 16. Incidents change records' content, never their\n"
+	      "                    timestamps; only silent drops records. KIND[:SERVICE]:\n"
+	      "      5xx           8% of SERVICE's requests fail (default orders). Fires\n"
+	      "                    HTTP5xxErrorRate once it lasts 5m, AvailabilityBurnRatePage,\n"
+	      "                    and AvailabilityBurnRateTicket (whose 3d/6h windows hold the\n"
+	      "                    whole stream when it is shorter than 6h)\n"
+	      "      latency       every request of SERVICE ~600 ms slower (default payments):\n"
+	      "                    HTTPLatencyP95 for each of its endpoints after 5m; not P99\n"
+	      "      auth          25% of SERVICE's security records are failed logins (default\n"
+	      "                    auth-service; one of auth-service, user-service, web-frontend,\n"
+	      "                    payments, orders, search): AuthFailureSurge after about 1m\n"
+	      "      silent        SERVICE writes nothing (default notifications; its records\n"
+	      "                    are generated and dropped, so fewer than N lines come out):\n"
+	      "                    ServiceSilent after 5m\n"
+	      "      slowburn      0.75% of SERVICE's requests fail (default orders): under\n"
+	      "                    HTTP5xxErrorRate's 1%, over the page's 6h/30m pair (x6 =\n"
+	      "                    0.6%) once the burn since the stream start is, i.e. after\n"
+	      "                    about 4x the clean lead-in: AvailabilityBurnRatePage (that\n"
+	      "                    pair only) and AvailabilityBurnRateTicket\n"
+	      "                    e.g. --count 1200000 --incident 5xx@5m+8m\n"
 	      "  --help            this text\n",
 	      f);
+}
+
+/* A duration: one or more NUMBER UNIT pieces (ms, s, m, h), or "0", in
+ * microseconds. Returns 0 on a malformed or huge value. */
+static int gen_parse_duration(const char *s, const char *end, int64_t *out)
+{
+	int64_t total = 0;
+	if (s == end)
+		return 0;
+	if (end - s == 1 && *s == '0') {
+		*out = 0;
+		return 1;
+	}
+	while (s < end) {
+		int64_t v = 0;
+		const char *d = s;
+		while (s < end && *s >= '0' && *s <= '9') {
+			if (v > 1000000000)
+				return 0;
+			v = v * 10 + (*s++ - '0');
+		}
+		if (s == d)
+			return 0;
+		int64_t unit;
+		if (end - s >= 2 && s[0] == 'm' && s[1] == 's')
+			unit = 1000, s += 2;
+		else if (*s == 's')
+			unit = 1000000, s++;
+		else if (*s == 'm')
+			unit = 60000000, s++;
+		else if (*s == 'h')
+			unit = 3600000000, s++;
+		else
+			return 0;
+		total += v * unit;
+		if (total > (int64_t)1000 * 24 * 3600000000)
+			return 0;
+	}
+	*out = total;
+	return 1;
+}
+
+/* Services an incident kind can target: HTTP ones for 5xx, latency and
+ * slowburn, those with security records for auth, any for silent. */
+static int gen_incident_fits(gen_incident_kind kind, int svc)
+{
+	switch (kind) {
+	case GEN_INC_AUTH:
+		return svc == GEN_SVC_AUTH || svc == GEN_SVC_USERS || svc == GEN_SVC_WEB ||
+		       svc == GEN_SVC_PAYMENTS || svc == GEN_SVC_ORDERS || svc == GEN_SVC_SEARCH;
+	case GEN_INC_SILENT:
+		return 1;
+	default:
+		return svc != GEN_SVC_DBPROXY;
+	}
+}
+
+/* KIND[:SERVICE]@START+DURATION into *inc; NULL or the reason it is bad. */
+static const char *gen_parse_incident(const char *spec, gen_incident *inc)
+{
+	static const int default_svc[GEN_NINC] = {
+		[GEN_INC_5XX] = GEN_SVC_ORDERS, [GEN_INC_LATENCY] = GEN_SVC_PAYMENTS,
+		[GEN_INC_AUTH] = GEN_SVC_AUTH, [GEN_INC_SILENT] = GEN_SVC_NOTIFY,
+		[GEN_INC_SLOWBURN] = GEN_SVC_ORDERS,
+	};
+	const char *at = strchr(spec, '@');
+	if (!at)
+		return "expected KIND[:SERVICE]@START+DURATION";
+	const char *colon = memchr(spec, ':', (size_t)(at - spec));
+	const char *kend = colon ? colon : at;
+	int kind = -1;
+	for (int k = 0; k < GEN_NINC; k++)
+		if (strlen(gen_incident_names[k]) == (size_t)(kend - spec) &&
+		    memcmp(spec, gen_incident_names[k], (size_t)(kend - spec)) == 0)
+			kind = k;
+	if (kind < 0)
+		return "unknown kind (5xx, latency, auth, silent, slowburn)";
+	inc->kind = (gen_incident_kind)kind;
+	inc->svc = default_svc[kind];
+	if (colon) {
+		inc->svc = -1;
+		for (int s = 0; s < GEN_NSVC; s++)
+			if (strlen(gen_services[s].name) == (size_t)(at - colon - 1) &&
+			    memcmp(colon + 1, gen_services[s].name, (size_t)(at - colon - 1)) == 0)
+				inc->svc = s;
+		if (inc->svc < 0)
+			return "unknown service (orders, inventory, web-frontend, notifications, payments, "
+			       "search, auth-service, user-service, db-proxy)";
+		if (!gen_incident_fits(inc->kind, inc->svc))
+			return "this kind does not apply to that service (see --help)";
+	}
+	const char *plus = strchr(at, '+');
+	int64_t dur;
+	if (!plus || !gen_parse_duration(at + 1, plus, &inc->from_us) ||
+	    !gen_parse_duration(plus + 1, plus + 1 + strlen(plus + 1), &dur))
+		return "expected START+DURATION as durations like 90s, 10m or 1h30m";
+	inc->to_us = inc->from_us + dur;
+	return NULL;
 }
 
 /* Decimal digits only (no sign, no spaces), no overflow. */
@@ -2180,6 +2412,7 @@ static int gen_parse_args(int argc, char **argv, gen_opts *o)
 	o->start_ms = GEN_DEFAULT_START_MS;
 	o->truth = NULL;
 	o->check = 0;
+	o->n_incidents = 0;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
@@ -2190,7 +2423,7 @@ static int gen_parse_args(int argc, char **argv, gen_opts *o)
 			o->check = 1;
 			continue;
 		}
-		static const char *const names[] = {"--count", "--seed", "--start", "--truth"};
+		static const char *const names[] = {"--count", "--seed", "--start", "--truth", "--incident"};
 		const char *val = NULL;
 		size_t which;
 		for (which = 0; which < GEN_N(names); which++) {
@@ -2213,6 +2446,19 @@ static int gen_parse_args(int argc, char **argv, gen_opts *o)
 		if (!val) {
 			fprintf(stderr, "gen: %s needs a value\n", names[which]);
 			return 2;
+		}
+		if (which == 4) {
+			if (o->n_incidents == GEN_MAX_INCIDENTS) {
+				fprintf(stderr, "gen: at most %d incidents\n", GEN_MAX_INCIDENTS);
+				return 2;
+			}
+			const char *why = gen_parse_incident(val, &o->incidents[o->n_incidents]);
+			if (why) {
+				fprintf(stderr, "gen: --incident '%s': %s\n", val, why);
+				return 2;
+			}
+			o->n_incidents++;
+			continue;
 		}
 		if (which == 3) {
 			if (!*val) {
@@ -2257,10 +2503,16 @@ int main(int argc, char **argv)
 
 	gen_state st;
 	gen_state_init(&st, o.seed, o.start_ms);
+	memcpy(st.incidents, o.incidents, o.n_incidents * sizeof o.incidents[0]);
+	st.n_incidents = o.n_incidents;
+	uint64_t written = 0;
 	static gen_event ev;
 	char line[GEN_LINE_CAP];
 	for (uint64_t i = 0; i < o.count; i++) {
 		gen_make_event(&st, i, &ev);
+		if (ev.dropped)
+			continue;
+		written++;
 		size_t n = gen_render(&ev, line, sizeof line - 1);
 		const char *why = gen_verify(line, n, o.check);
 		if (why) {
@@ -2291,6 +2543,6 @@ int main(int argc, char **argv)
 		}
 	}
 	if (o.check)
-		fprintf(stderr, "gen: check ok: %llu records\n", (unsigned long long)o.count);
+		fprintf(stderr, "gen: check ok: %llu records\n", (unsigned long long)written);
 	return 0;
 }

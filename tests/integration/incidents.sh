@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# The shipped alert rules against bench/gen's scenarios: healthy traffic
+# fires nothing; each --incident kind fires exactly the alerts bench/gen
+# --help names for it, labelled with the targeted service. About 1000
+# records per second of event time, so 600000 records are 10 minutes.
+. "$(dirname "$0")/../lib.sh"
+seed=${INCIDENT_SEED:-3}
+
+# scenario NAME RECORDS [--incident SPEC]: generate, aggregate with
+# --alerts, leave the alert changes in $TMP/NAME.alerts.
+scenario() {
+	local name=$1 n=$2
+	shift 2
+	"$GEN" --count "$n" --seed "$seed" "$@" >"$TMP/$name.ndjson"
+	"$VIGIL" aggregate --quiet --alerts "$TMP/$name.alerts" "$TMP/$name.ndjson" 2>"$TMP/$name.err"
+	expect_eq "$name: aggregate exits 0" "$?" 0
+	echo "note $name: $n records generated, $(lines "$TMP/$name.ndjson") written;" \
+		"alert changes $(grep -o '"alerts":{[^}]*}' "$TMP/$name.err" | cut -d: -f2-)"
+}
+
+# Alert names that reached firing, sorted, space-separated.
+firing() { grep '"state":"firing"' "$1" | grep -o '"alertname":"[^"]*"' | cut -d'"' -f4 | sort -u | tr '\n' ' ' | sed 's/ $//'; }
+
+# expect_incident NAME SERVICE WANT: the firing set is WANT and every
+# firing alert is labelled service=SERVICE.
+expect_incident() {
+	local f="$TMP/$1.alerts"
+	grep '"state":"firing"' "$f" | sed -E 's/.*"labels":(\{[^}]*\}).*/note \1/' | sort -u
+	expect_eq "$1: fires exactly $3" "$(firing "$f")" "$3"
+	local others
+	others=$(grep '"state":"firing"' "$f" | grep -vc "\"service\":\"$2\"")
+	expect_eq "$1: every firing alert is labelled service=$2" "$others" 0
+}
+
+scenario healthy 900000
+expect_eq "healthy: no alert fires" "$(grep -c '"state":"firing"' "$TMP/healthy.alerts")" 0
+expect_eq "healthy: no alert even pends" "$(lines "$TMP/healthy.alerts")" 0
+
+scenario 5xx 660000 --incident 5xx@2m+8m
+expect_incident 5xx orders "AvailabilityBurnRatePage AvailabilityBurnRateTicket HTTP5xxErrorRate"
+
+scenario latency 600000 --incident latency:search@2m+7m
+expect_incident latency search "HTTPLatencyP95"
+expect_eq "latency: every search endpoint is slow" \
+	"$(grep '"state":"firing"' "$TMP/latency.alerts" | grep -o '"endpoint":"[^"]*"' | sort -u | wc -l)" 3
+
+scenario auth 360000 --incident auth@2m+3m
+expect_incident auth auth-service "AuthFailureSurge"
+
+scenario silent 540000 --incident silent:inventory@2m+6m
+expect_incident silent inventory "ServiceSilent"
+expect_eq "silent: no inventory record from 2m to 8m" \
+	"$(grep '"service":"inventory"' "$TMP/silent.ndjson" | grep -c '"timestamp":"2026-11-01T00:0[2-7]:')" 0
+check "silent: inventory logs before and after" \
+	grep -q '"timestamp":"2026-11-01T00:08:.*"service":"inventory"' "$TMP/silent.ndjson"
+
+scenario slowburn 600000 --incident slowburn@1m+9m
+expect_incident slowburn orders "AvailabilityBurnRatePage AvailabilityBurnRateTicket"
+# The page fires through its 6h/30m pair (burn over 6) only, not 1h/5m (14.4).
+check "slowburn: the page burns under 14.4x" \
+	awk -F'"value":' '/"alertname":"AvailabilityBurnRatePage","state":"firing"/ { split($2, v, ","); if (v[1] + 0 >= 14.4) bad = 1; n++ } END { exit !(n > 0 && !bad) }' "$TMP/slowburn.alerts"
