@@ -61,6 +61,7 @@ static const char usage[] =
 	"      [--dead-letter] DIR                records from the archive as NDJSON\n"
 	"  prune [-c FILE] [--now T] [--dry-run] DIR  delete archive files past their retention\n"
 	"  stats DIR                              archive size, ratio, records by class, category, level\n"
+	"  rules [-c FILE] --check | --test TESTFILE...  check the alert rules, or run rule tests\n"
 	"  config --default                       print the complete default configuration\n"
 	"  config --check FILE                    validate a configuration file\n"
 	"  version                                print the version\n";
@@ -463,24 +464,35 @@ static int flush_alerts(struct agg_run *run)
 	return vg_buf_write_fd(&run->alerts_out, run->alerts_fd < 0 ? STDERR_FILENO : run->alerts_fd);
 }
 
+#define STORE_RING_MS 3600000 /* base windows kept with quantiles */
+
+/* What rules see of the configuration; *names (the counters') is the
+ * caller's to free. Returns 0 or VG_ERR_NOMEM. */
+static int rules_env(const struct vg_config *cfg, int64_t window_ms, struct vg_rules_env *env, const char ***names)
+{
+	if (!(*names = calloc(cfg->n_counters + 1, sizeof(char *))))
+		return VG_ERR_NOMEM;
+	for (size_t i = 0; i < cfg->n_counters; i++)
+		(*names)[i] = cfg->counters[i].name;
+	*env = (struct vg_rules_env){.categories = (const char *const *)cfg->categories.v,
+				     .n_categories = cfg->categories.n,
+				     .counters = *names,
+				     .n_counters = cfg->n_counters,
+				     .window_ms = window_ms,
+				     .ring_ms = STORE_RING_MS};
+	return VG_OK;
+}
+
 /* Compile the configured rules and start the engine. */
 static int alerts_setup(struct agg_run *run, const struct vg_table_params *tp, int64_t window_ms)
 {
 	const struct vg_config *cfg = run->st.cfg;
+	struct vg_rules_env env;
 	char err[1024];
 	int rc;
 
-	if (!(run->counter_names = calloc(cfg->n_counters + 1, sizeof(char *))))
+	if (rules_env(cfg, window_ms, &env, &run->counter_names) != VG_OK)
 		return VG_ERR_NOMEM;
-	for (size_t i = 0; i < cfg->n_counters; i++)
-		run->counter_names[i] = cfg->counters[i].name;
-	struct vg_rules_env env = {.categories = (const char *const *)cfg->categories.v,
-				   .n_categories = cfg->categories.n,
-				   .counters = run->counter_names,
-				   .n_counters = cfg->n_counters,
-				   .window_ms = window_ms,
-				   .ring_ms = 3600000};
-
 	rc = vg_rules_load(&run->rules, (const char *const *)cfg->rule_files.v, cfg->rule_files.n, &env, err,
 			   sizeof(err));
 	if (rc != VG_OK) {
@@ -977,7 +989,7 @@ static int agg_setup(struct agg_run *run, int64_t window_ms)
 			run->st.cfg->accuracy);
 		return VG_ERR_CONFIG;
 	}
-	struct vg_wstore_params sp = {.window_ms = wp.window_ms, .ring_ms = 3600000, .retain_ms = 3 * 86400000LL,
+	struct vg_wstore_params sp = {.window_ms = wp.window_ms, .ring_ms = STORE_RING_MS, .retain_ms = 3 * 86400000LL,
 				      .map = wp.table.map};
 
 	if (vg_windows_create(&run->win, &wp) != VG_OK || vg_wstore_create(&run->store, &sp) != VG_OK)
@@ -2255,6 +2267,79 @@ out:
 	return status;
 }
 
+/* ---- vigil rules ------------------------------------------------------- */
+
+static int cmd_rules(int argc, char **argv)
+{
+	const char *config = NULL, **names = NULL;
+	bool check = false;
+	int first_test = 0, status = EXIT_OK;
+
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "-c") == 0 && i + 1 < argc) {
+			config = argv[++i];
+		} else if (strcmp(argv[i], "--check") == 0) {
+			check = true;
+		} else if (strcmp(argv[i], "--test") == 0 && i + 1 < argc) {
+			first_test = i + 1;
+			break;
+		} else {
+			check = false;
+			break;
+		}
+	}
+	if (!check && !first_test) {
+		fprintf(stderr, "usage: vigil rules [-c FILE] --check | --test TESTFILE...\n");
+		return EXIT_USAGE;
+	}
+	struct vg_config *cfg;
+	struct vg_rules_env env;
+	char err[1024];
+
+	if (vg_config_load(&cfg, config, err, sizeof(err)) != VG_OK) {
+		fprintf(stderr, "vigil: %s\n", err);
+		return EXIT_CONFIG;
+	}
+	struct vg_table_params tp = {.map = vg_sketch_map_get(cfg->accuracy), .max_keys = cfg->max_keys};
+
+	if (!tp.map || rules_env(cfg, cfg->window_ms, &env, &names) != VG_OK) {
+		vg_config_free(cfg);
+		return EXIT_IO;
+	}
+	if (check) {
+		struct vg_rules *r;
+		int rc = vg_rules_load(&r, (const char *const *)cfg->rule_files.v, cfg->rule_files.n, &env, err,
+				       sizeof(err));
+
+		if (rc != VG_OK) {
+			fprintf(stderr, "vigil: %s\n", err);
+			status = rc == VG_ERR_IO ? EXIT_IO : EXIT_CONFIG;
+		} else {
+			printf("%zu rules: ok\n", vg_rules_count(r));
+		}
+		vg_rules_destroy(r);
+	}
+	for (int i = first_test; first_test && i < argc; i++) {
+		char *report;
+		int tests, failures;
+		int rc = vg_rules_test(argv[i], &env, &tp, &report, &tests, &failures, err, sizeof(err));
+
+		if (rc != VG_OK) {
+			fprintf(stderr, "vigil: %s\n", err);
+			status = rc == VG_ERR_IO ? EXIT_IO : EXIT_CONFIG;
+			continue;
+		}
+		fputs(report, stdout);
+		printf("%s: %d tests, %d failed\n", argv[i], tests, failures);
+		free(report);
+		if (failures && status == EXIT_OK)
+			status = EXIT_CONFIG;
+	}
+	free(names);
+	vg_config_free(cfg);
+	return status;
+}
+
 /* ---- vigil config ------------------------------------------------------ */
 
 static int cmd_config(int argc, char **argv)
@@ -2297,6 +2382,8 @@ int main(int argc, char **argv)
 		return cmd_produce(argc - 1, argv + 1);
 	if (strcmp(argv[1], "config") == 0)
 		return cmd_config(argc - 1, argv + 1);
+	if (strcmp(argv[1], "rules") == 0)
+		return cmd_rules(argc - 1, argv + 1);
 	if (strcmp(argv[1], "verify") == 0)
 		return cmd_verify(argc - 1, argv + 1);
 	if (strcmp(argv[1], "cat") == 0)

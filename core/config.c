@@ -533,31 +533,40 @@ static int parse_uint(struct loader *L, yaml_node_t *n, const char *what, unsign
 
 int64_t vg_config_parse_duration(const char *s)
 {
-	char *end;
+	static const struct {
+		const char *unit;
+		unsigned long long mult;
+	} units[] = {{"ms", 1}, {"s", 1000}, {"m", 60000}, {"h", 3600000}, {"d", 86400000}};
+	unsigned long long total = 0;
 
-	if (!s || !isdigit((unsigned char)s[0]))
+	if (!s || !*s)
 		return -1;
-	errno = 0;
-	unsigned long long v = strtoull(s, &end, 10);
-	unsigned long long mult;
+	/* One or more NUMBER UNIT parts, largest first by habit: 1h30m, 10m20s. */
+	while (*s) {
+		char *end;
 
-	if (errno == ERANGE)
-		return -1;
-	if (strcmp(end, "ms") == 0)
-		mult = 1;
-	else if (strcmp(end, "s") == 0)
-		mult = 1000;
-	else if (strcmp(end, "m") == 0)
-		mult = 60000;
-	else if (strcmp(end, "h") == 0)
-		mult = 3600000;
-	else if (strcmp(end, "d") == 0)
-		mult = 86400000;
-	else
-		return -1;
-	if (v > (unsigned long long)INT64_MAX / mult)
-		return -1;
-	return (int64_t)(v * mult);
+		if (!isdigit((unsigned char)s[0]))
+			return -1;
+		errno = 0;
+		unsigned long long v = strtoull(s, &end, 10);
+		size_t u = 0, ul;
+
+		if (errno == ERANGE)
+			return -1;
+		/* "ms" before "m": the longer unit that matches. */
+		for (u = 0; u < sizeof(units) / sizeof(units[0]); u++) {
+			ul = strlen(units[u].unit);
+			if (strncmp(end, units[u].unit, ul) == 0 && !(u == 2 && end[1] == 's'))
+				break;
+		}
+		if (u == sizeof(units) / sizeof(units[0]))
+			return -1;
+		if (v > ((unsigned long long)INT64_MAX - total) / units[u].mult)
+			return -1;
+		total += v * units[u].mult;
+		s = end + ul;
+	}
+	return (int64_t)total;
 }
 
 static int parse_duration(struct loader *L, yaml_node_t *n, const char *what, const struct key *key,

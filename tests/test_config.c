@@ -296,4 +296,11 @@ Test(config, durations)
 	cr_expect_eq(vg_config_parse_duration("-1s"), -1);
 	cr_expect_eq(vg_config_parse_duration("1.5s"), -1);
 	cr_expect_eq(vg_config_parse_duration(""), -1);
+	/* compound: 1h30m, 10m20s, 1m1ms */
+	cr_expect_eq(vg_config_parse_duration("1h30m"), 5400000);
+	cr_expect_eq(vg_config_parse_duration("10m20s"), 620000);
+	cr_expect_eq(vg_config_parse_duration("1m1ms"), 60001);
+	cr_expect_eq(vg_config_parse_duration("5mm"), -1);
+	cr_expect_eq(vg_config_parse_duration("1h 30m"), -1);
+	cr_expect_eq(vg_config_parse_duration("99999999999999999d"), -1);
 }

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# vigil rules: --check on the configured rules, --test on rule test files
+# (the shipped rules' own tests, and a test that must fail).
+. "$(dirname "$0")/../lib.sh"
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+
+"$VIGIL" rules --check >"$TMP/check.out" 2>&1
+expect_eq "rules --check: the shipped rules are valid" "$(cat "$TMP/check.out")" "8 rules: ok"
+
+"$VIGIL" rules --test "$ROOT/config/rules.test.yaml" >"$TMP/test.out" 2>&1
+expect_eq "rules --test: the shipped rules pass their own tests (exit 0)" "$?" 0
+check "rules --test: every test ran" grep -q 'rules.test.yaml: 7 tests, 0 failed' "$TMP/test.out"
+
+cat >"$TMP/bad.yaml" <<'YAML'
+groups:
+  - name: g
+    rules:
+      - alert: A
+        error_rate: {of: 5xx, window: 1m, above: lots}
+        labels: {severity: P2}
+YAML
+printf 'rules:\n  files: [%s]\n' "$TMP/bad.yaml" >"$TMP/bad-config.yaml"
+"$VIGIL" rules -c "$TMP/bad-config.yaml" --check 2>"$TMP/bad.err"
+expect_eq "rules --check: a bad rule exits 1" "$?" 1
+check "rules --check: names the file, line and reason" grep -q "$TMP/bad.yaml:5: above: expected a number, got 'lots'" "$TMP/bad.err"
+"$VIGIL" aggregate -c "$TMP/bad-config.yaml" </dev/null 2>"$TMP/agg.err"
+expect_eq "a bad rule is refused at start" "$?" 1
+check "with file and line" grep -q "bad.yaml:5:" "$TMP/agg.err"
+
+# A test whose expectation is wrong fails, and says what fired instead.
+cat >"$TMP/wrong.test.yaml" <<'YAML'
+rule_files: [builtin]
+tests:
+  - name: expects nothing during a burst
+    series:
+      - http: {service: orders, endpoint: /x}
+        values: "100/50x60"
+    expect:
+      - {at: 10m, firing: []}
+YAML
+"$VIGIL" rules --test "$TMP/wrong.test.yaml" >"$TMP/wrong.out" 2>&1
+expect_eq "rules --test: a failing test exits 1" "$?" 1
+check "rules --test: the report names the test and what fired" \
+	grep -q 'FAIL expects nothing during a burst (.*wrong.test.yaml:8, at 600s): expected 0 firing, got' "$TMP/wrong.out"
+check "rules --test: and lists the alerts" grep -q '^alertname=HTTP5xxErrorRate,service=orders,severity=P1$' "$TMP/wrong.out"
