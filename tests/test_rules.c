@@ -101,6 +101,8 @@ static void on_alert(void *arg, const struct vg_alert *al)
 
 	vg_alert_json(al, &s->log);
 	vg_buf_putc(&s->log, '\n');
+	vg_buf_putc(&s->log, '\0'); /* kept a C string for strstr */
+	s->log.len--;
 	if (al->state == VG_ALERT_FIRING)
 		s->firing++;
 	else if (al->state == VG_ALERT_RESOLVED)
