@@ -511,6 +511,7 @@ static int alerts_setup(struct agg_run *run, const struct vg_table_params *tp, i
 		.resend_ms = cfg->notify_resend_ms,
 		.webhooks = (const char *const *)cfg->notify_webhooks.v,
 		.n_webhooks = cfg->notify_webhooks.n,
+		.webhook_secret = strcmp(cfg->notify_webhook_secret, "off") ? cfg->notify_webhook_secret : NULL,
 		.file = strcmp(cfg->notify_file, "off") ? cfg->notify_file : NULL,
 		.outbox_dir = cfg->notify_outbox_dir,
 		.outbox_max = cfg->notify_outbox_max,

@@ -283,6 +283,9 @@ static const struct key notify_keys[] = {
 	 "Firing alerts are sent to Alertmanager again this often (it expects it).", 1000, 86400000},
 	{"webhooks", K_STRLIST, OFF(notify_webhooks), NO_LINE, "[]",
 	 "URLs that get Alertmanager's webhook payload (version 4) for every alert change.", 0, 0},
+	{"webhook_secret", K_STRING, OFF(notify_webhook_secret), NO_LINE, "off",
+	 "Sign webhook requests: X-Vigil-Signature: sha256=<hex HMAC-SHA256 of the body>; off: unsigned.", 0,
+	 0},
 	{"file", K_STRING, OFF(notify_file), NO_LINE, "off",
 	 "NDJSON of every alert change to this file (- for standard output); off: none.", 0, 0},
 	{"outbox_dir", K_STRING, OFF(notify_outbox_dir), NO_LINE, "./outbox",
@@ -1364,6 +1367,7 @@ void vg_config_free(struct vg_config *cfg)
 	strlist_free(&cfg->notify_webhooks);
 	free(cfg->notify_alertmanager);
 	free(cfg->notify_file);
+	free(cfg->notify_webhook_secret);
 	free(cfg->notify_outbox_dir);
 	strlist_free(&cfg->kafka_properties);
 	free(cfg->archive_dir);

@@ -133,6 +133,7 @@ struct vg_config {
 	int64_t notify_resend_ms;
 	struct vg_strlist notify_webhooks;
 	char *notify_file; /* "off": none */
+	char *notify_webhook_secret; /* "off": unsigned */
 	char *notify_outbox_dir;
 	unsigned notify_outbox_max;
 	int64_t notify_timeout_ms;

@@ -13,6 +13,8 @@
 #include <unistd.h>
 
 #include <curl/curl.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #include "core/buf.h"
 #include "core/clock.h"
@@ -311,10 +313,23 @@ static size_t discard(char *p, size_t size, size_t n, void *arg)
 /* What a delivery came to. */
 enum outcome { DELIVERED, RETRY, REFUSED };
 
-static enum outcome http_post(struct notifier *nf, const char *url, const char *body, int64_t timeout_ms)
+static enum outcome http_post(struct notifier *nf, const char *url, const char *body, int64_t timeout_ms,
+			      const char *secret)
 {
 	struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
 	long code = 0;
+
+	if (secret) {
+		unsigned char mac[EVP_MAX_MD_SIZE];
+		unsigned len = 0;
+		char sig[40 + 2 * EVP_MAX_MD_SIZE] = "X-Vigil-Signature: sha256=";
+		size_t o = strlen(sig);
+
+		HMAC(EVP_sha256(), secret, (int)strlen(secret), (const unsigned char *)body, strlen(body), mac, &len);
+		for (unsigned i = 0; i < len; i++, o += 2)
+			snprintf(sig + o, 3, "%02x", mac[i]);
+		h = curl_slist_append(h, sig);
+	}
 
 	curl_easy_reset(nf->curl);
 	curl_easy_setopt(nf->curl, CURLOPT_URL, url);
@@ -355,12 +370,12 @@ static enum outcome deliver(struct vg_notify *n, struct notifier *nf, const char
 		vg_buf_putc(&b, ']');
 		vg_buf_putc(&b, '\0');
 		snprintf(url, sizeof(url), "%s/api/v2/alerts", nf->url);
-		enum outcome o = b.failed ? RETRY : http_post(nf, url, b.p, n->p.timeout_ms);
+		enum outcome o = b.failed ? RETRY : http_post(nf, url, b.p, n->p.timeout_ms, NULL);
 
 		vg_buf_free(&b);
 		return o;
 	}
-	case K_WEBHOOK: return http_post(nf, nf->url, body, n->p.timeout_ms);
+	case K_WEBHOOK: return http_post(nf, nf->url, body, n->p.timeout_ms, n->p.webhook_secret);
 	default: return fprintf(n->file, "%s\n", body) > 0 && fflush(n->file) == 0 ? DELIVERED : RETRY;
 	}
 }
@@ -407,7 +422,7 @@ static void resend(struct vg_notify *n, struct notifier *nf)
 	vg_buf_putc(&b, ']');
 	vg_buf_putc(&b, '\0');
 	snprintf(url, sizeof(url), "%s/api/v2/alerts", nf->url);
-	if (!b.failed && http_post(nf, url, b.p, n->p.timeout_ms) == DELIVERED)
+	if (!b.failed && http_post(nf, url, b.p, n->p.timeout_ms, NULL) == DELIVERED)
 		nf->sent++;
 	else
 		nf->retried++; /* the next re-send or delivery tries again */

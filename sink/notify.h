@@ -8,7 +8,8 @@
  *    annotations, startsAt, endsAt (resolved) and generatorURL; firing
  *    alerts are re-sent every resend interval, as Alertmanager expects;
  *  - webhooks: POST of Alertmanager's webhook payload (version "4", one
- *    alert per request), so existing receivers work;
+ *    alert per request), so existing receivers work; with a secret, signed:
+ *    X-Vigil-Signature: sha256=<hex HMAC-SHA256 of the body>;
  *  - a file (or standard output): one NDJSON line per change.
  *
  * A failed delivery is retried with exponential backoff and jitter (1 s up
@@ -33,6 +34,7 @@ struct vg_notify_params {
 	int64_t resend_ms;            /* Alertmanager re-send of firing alerts */
 	const char *const *webhooks;  /* URLs */
 	size_t n_webhooks;
+	const char *webhook_secret; /* HMAC-SHA256 key for X-Vigil-Signature; NULL: unsigned */
 	const char *file;       /* NDJSON path, "-" for standard output; NULL: none */
 	const char *outbox_dir; /* created when missing */
 	size_t outbox_max;      /* entries kept undelivered at most */

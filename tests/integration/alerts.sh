@@ -10,7 +10,7 @@
 : "${HTTP_SINK:?HTTP_SINK must point at the http_sink test tool}"
 command -v prometheus-alertmanager >/dev/null || { fail "alertmanager" "prometheus-alertmanager is not installed"; exit 0; }
 
-"$HTTP_SINK" "$TMP/hooks" >"$TMP/sink.port" 2>"$TMP/sink.err" &
+"$HTTP_SINK" "$TMP/hooks" "$TMP/sigs" >"$TMP/sink.port" 2>"$TMP/sink.err" &
 PIDS+=($!)
 wait_for 10 test -s "$TMP/sink.port" || { fail "webhook listener" "did not start"; exit 0; }
 SINK_PORT=$(head -n 1 "$TMP/sink.port")
@@ -65,6 +65,7 @@ notify:
   alertmanager_url: http://127.0.0.1:$AM_PORT
   resend_interval: 2s
   webhooks: [http://127.0.0.1:$SINK_PORT/direct]
+  webhook_secret: s3cret
   outbox_dir: $TMP/outbox
   timeout: 2s
 YAML
@@ -101,6 +102,10 @@ wait_for 30 eval 'grep -q "\"receiver\":\"sink\".*\"status\":\"firing\"" "$TMP/h
 	wait_for 5 grep -q '"status":"firing".*"receiver":"sink"' "$TMP/hooks"
 check "the webhook gets it through Alertmanager's routing" grep -q '"receiver":"sink"' "$TMP/hooks"
 check "the direct webhook gets vigil's own payload (version 4)" grep -q '"version":"4","groupKey":"[0-9a-f]*","truncatedAlerts":0,"status":"firing","receiver":"vigil"' "$TMP/hooks"
+# Signed with the secret: HMAC-SHA256 of the body, as openssl computes it.
+paste -d '\t' "$TMP/sigs" "$TMP/hooks" | grep '"receiver":"vigil"' | head -n 1 >"$TMP/signed"
+want="sha256=$(cut -f 2- "$TMP/signed" | tr -d '\n' | openssl dgst -sha256 -hmac s3cret -r | cut -d ' ' -f 1)"
+expect_eq "vigil's webhook requests carry X-Vigil-Signature (HMAC-SHA256)" "$(cut -f 1 "$TMP/signed")" "$want"
 
 # 2. Recovery: resolved everywhere.
 records 130 220 shop 200
