@@ -10,28 +10,6 @@ kafka:
   properties: {session.timeout.ms: "6000", heartbeat.interval.ms: "500"}
 YAML
 
-# start_run NAME ARGS...: vigil run in the background, waiting until it has
-# partitions; its pid in RUN_PID.
-start_run() {
-	local name=$1
-	shift
-	"$VIGIL" run --brokers "$BROKERS" "$@" --records "$TMP/$name.records" --windows "$TMP/$name.windows" \
-		--archive "$TMP/$name.archive" 2>"$TMP/$name.err" &
-	RUN_PID=$!
-	PIDS+=($RUN_PID)
-	wait_for 30 grep -q 'partitions assigned' "$TMP/$name.err"
-}
-
-# stop_run NAME: SIGTERM, wait for the exit; its status in RUN_STATUS and
-# the seconds it took in RUN_SECS.
-stop_run() {
-	local t0=$SECONDS
-	kill -TERM "$RUN_PID"
-	wait "$RUN_PID"
-	RUN_STATUS=$?
-	RUN_SECS=$((SECONDS - t0))
-}
-
 committed_sum() { tail -n 1 "$1" | grep -o '"committed":{[^}]*}' | grep -o ':[0-9]*' | tr -d : | awk '{ s += $1 } END { print s + 0 }'; }
 
 # 1. 100k records from 6 partitions: every one exactly once, committed = end.
