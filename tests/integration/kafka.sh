@@ -3,7 +3,7 @@
 # 127.0.0.1), with kcat as the producer. The broker keeps only the last
 # 5 MiB per partition, so these tests consume while producing.
 . "$(dirname "$0")/../lib.sh"
-start_broker --brokers 3 --topic logs:6 --topic mixed:2 --topic stream:6 --topic group:6 --topic faults:6 --topic backfill:2 --topic coop:6 || exit 1
+start_broker --brokers 3 --topic logs:6 --topic mixed:2 --topic stream:6 --topic group:6 --topic faults:6 --topic backfill:2 || exit 1
 # Short group timeouts so a killed member's partitions move quickly.
 cat >"$TMP/fast.yaml" <<'YAML'
 kafka:
@@ -165,10 +165,3 @@ printf 'kafka:\n  properties: {no.such.property: "1"}\n' >"$TMP/badprop.yaml"
 "$VIGIL" run -c "$TMP/badprop.yaml" --brokers "$BROKERS" --archive off 2>"$TMP/badprop.err"
 expect_eq "invalid kafka property: exit 1" "$?" 1
 check "invalid kafka property: librdkafka's message" grep -q "No such configuration property" "$TMP/badprop.err"
-
-# 8. The cooperative-sticky assignor lost records in these tests (librdkafka
-# 2.0.2 with per-partition queue forwarding); vigil refuses it until fixed.
-printf 'kafka:\n  properties: {partition.assignment.strategy: cooperative-sticky}\n' >"$TMP/coop.yaml"
-"$VIGIL" run -c "$TMP/coop.yaml" --brokers "$BROKERS" --archive off 2>"$TMP/coop.err"
-expect_eq "cooperative-sticky refused at start: exit 1" "$?" 1
-check "cooperative-sticky refused with the reason" grep -q "is refused: incremental (cooperative) rebalancing is not yet safe" "$TMP/coop.err"
