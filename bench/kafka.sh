@@ -3,6 +3,7 @@
 # of BENCH_RUNS (default 3): (a) a bare librdkafka consumer (bench/
 # bare_consumer) and (b) vigil run (consume, parse, classify, aggregate)
 # over the same records, each timed from its first message to its last.
+# BENCH_ARCHIVE=off runs vigil without the archive.
 # The corpus goes to 128 partitions (about 2.8 MB each) because the
 # embedded broker keeps only the last 5 MiB of a partition.
 set -eu
@@ -24,6 +25,9 @@ B=$BROKERS
 echo "kafka.sh: producing $RECORDS records into $PARTS partitions at $B" >&2
 ./vigil produce --brokers "$B" --topic bench "$corpus" 2>"$tmp/produce.json"
 bytes=$(wc -c <"$corpus")
+archive=${BENCH_ARCHIVE:-}
+label="vigil run (+aggregate, +zstd archive)"
+[ "$archive" = off ] && label="vigil run (+aggregate, no archive)"
 res="$DIR/kafka-results.txt"
 : >"$res"
 field() { sed -n "s/.*\"$1\":\\([0-9.]*\\).*/\\1/p"; }
@@ -34,13 +38,15 @@ for r in $(seq "$RUNS"); do
 	echo "bare $(field messages <"$tmp/bare.json") $(field seconds <"$tmp/bare.json") $u $s $m" >>"$res"
 	rm -rf "$tmp/archive"
 	/usr/bin/time -f '%U %S %M' -o "$tmp/time" ./vigil run --brokers "$B" --topic bench --group "vigil$r" \
-		--exit-at-end --archive "$tmp/archive" 2>"$tmp/vigil.err" >/dev/null
+		--exit-at-end --archive "${archive:-$tmp/archive}" 2>"$tmp/vigil.err" >/dev/null
 	read -r u s m <"$tmp/time"
 	sum=$(tail -n 1 "$tmp/vigil.err")
-	echo "vigil $(echo "$sum" | field records) $(echo "$sum" | field consume_seconds) $u $s $m" >>"$res"
+	# The summary's own "records" is its first member (the archive's comes later).
+	recs=$(echo "$sum" | sed -n 's/^{"records":\([0-9]*\).*/\1/p')
+	echo "vigil $recs $(echo "$sum" | field consume_seconds) $u $s $m" >>"$res"
 done
 [ -t 2 ] && printf '\n' >&2
-awk -v bytes="$bytes" -v runs="$RUNS" -v parts="$PARTS" '
+awk -v bytes="$bytes" -v runs="$RUNS" -v parts="$PARTS" -v label="$label" '
 	{ n[$1]++; k = $1 SUBSEP n[$1]; recs[k] = $2; secs[k] = $3; cpu[k] = $4 + $5; rss[k] = $6 }
 	function med(tool, arr,   i, m, v, t, j) {
 		m = n[tool]
@@ -54,7 +60,7 @@ awk -v bytes="$bytes" -v runs="$RUNS" -v parts="$PARTS" '
 		printf "kafka benchmark: %d records, %.1f MB, %d partitions, embedded broker, median of %d runs\n", rb, bytes / 1e6, parts, runs
 		printf "%-34s %11s %8s %14s %10s\n", "consumer", "msgs/s", "MB/s", "CPU s/1M rec", "peak RSS"
 		printf "%-34s %11.0f %8.1f %14.3f %8.0f MB\n", "bare librdkafka consumer", rb / sb, bytes / 1e6 / sb, cb / rb * 1e6, mb / 1024
-		printf "%-34s %11.0f %8.1f %14.3f %8.0f MB\n", "vigil run (+aggregate, +zstd archive)", rv / sv, bytes / 1e6 / sv, cv / rv * 1e6, mv / 1024
+		printf "%-34s %11.0f %8.1f %14.3f %8.0f MB\n", label, rv / sv, bytes / 1e6 / sv, cv / rv * 1e6, mv / 1024
 		printf "ratio vigil / bare: %.2f (target >= 0.8)\n", (rv / sv) / (rb / sb)
 		if (rv != rb) printf "WARNING: vigil processed %d records, the bare consumer %d\n", rv, rb
 	}' "$res"

@@ -2,6 +2,7 @@
 
 #include <pthread.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "core/err.h"
 
@@ -28,7 +29,14 @@ int vg_ring_create(struct vg_ring **out, size_t cap)
 	}
 	r->mask = n - 1;
 	pthread_mutex_init(&r->mu, NULL);
-	pthread_cond_init(&r->not_empty, NULL);
+	/* Timed waits on the monotonic clock: a wall-clock step neither
+	 * stalls nor hurries them. */
+	pthread_condattr_t ca;
+
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&r->not_empty, &ca);
+	pthread_condattr_destroy(&ca);
 	pthread_cond_init(&r->not_full, NULL);
 	*out = r;
 	return VG_OK;
@@ -64,6 +72,30 @@ void *vg_ring_take(struct vg_ring *r)
 		pthread_cond_wait(&r->not_empty, &r->mu);
 	item = r->items[r->head++ & r->mask];
 	pthread_cond_signal(&r->not_full);
+	pthread_mutex_unlock(&r->mu);
+	return item;
+}
+
+void *vg_ring_take_wait(struct vg_ring *r, int timeout_ms)
+{
+	struct timespec until;
+	void *item = NULL;
+
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_sec += timeout_ms / 1000;
+	until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&r->mu);
+	while (r->tail == r->head) {
+		if (pthread_cond_timedwait(&r->not_empty, &r->mu, &until) != 0 && r->tail == r->head)
+			goto out_unlock;
+	}
+	item = r->items[r->head++ & r->mask];
+	pthread_cond_signal(&r->not_full);
+out_unlock:
 	pthread_mutex_unlock(&r->mu);
 	return item;
 }

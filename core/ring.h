@@ -22,4 +22,8 @@ void vg_ring_put(struct vg_ring *r, void *item);
 /* Take one item, waiting while the ring is empty. */
 void *vg_ring_take(struct vg_ring *r);
 
+/* Take one item, waiting at most timeout_ms while the ring is empty.
+ * Returns NULL when none came in time (so NULL should not be an item). */
+void *vg_ring_take_wait(struct vg_ring *r, int timeout_ms);
+
 #endif

@@ -3,7 +3,6 @@
 
 #include <librdkafka/rdkafka.h>
 #include <pthread.h>
-#include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,25 +12,43 @@
 
 #include "core/clock.h"
 #include "core/err.h"
+#include "core/ring.h"
 
 #define MAX_PARTS 4096
 #define POLL_MS 50
+#define IDLE_MS 100 /* a worker with nothing to do syncs and stores this often */
+#define BATCHES 32  /* per worker, filling, queued or in process: slack for the archive's fsyncs */
+#define NO_OFFSET INT64_MAX
 
-/* A partition vigil has been assigned at some point. */
+/* A partition vigil has been assigned at some point. Written by the main
+ * thread (rebalances, dispatch); `first` is read by the workers. */
 struct part {
 	char topic[256];
 	int32_t partition;
-	_Atomic int owned; /* assigned now */
-	_Atomic int eof;   /* reached the end offset, nothing consumed since */
+	_Atomic int owned;     /* assigned now */
+	_Atomic int eof;       /* reached the end offset, nothing dispatched since */
+	_Atomic int64_t first; /* first offset dispatched since assigned, or NO_OFFSET */
+};
+
+/* What the main thread hands a worker: messages of its partitions, in
+ * order. The sync and stop marks are per-worker addresses. */
+struct batch {
+	size_t n;
+	rd_kafka_message_t **msgs;
 };
 
 struct worker {
 	struct vg_kafka *k;
 	unsigned id;
-	rd_kafka_queue_t *q;
 	pthread_t thread;
-	_Atomic uint64_t seq;      /* odd while inside a batch */
-	_Atomic uint64_t sync_ack; /* the last sync request this worker honoured */
+	struct vg_ring *todo;  /* batches and marks, in dispatch order */
+	struct vg_ring *spare; /* empty batches: none spare is backpressure */
+	struct batch *filling; /* main thread: the batch being filled, or NULL */
+	struct batch mark_sync, mark_stop;
+	uint64_t sent; /* main thread: items put in todo */
+	pthread_mutex_t mu;
+	pthread_cond_t cond;
+	uint64_t finished; /* under mu: items the worker is done with */
 	bool started;
 };
 
@@ -41,12 +58,14 @@ struct vg_kafka {
 	rd_kafka_t *rk;
 	unsigned n_workers;
 	struct worker *workers;
+	struct batch *batches;    /* BATCHES per worker */
 	pthread_mutex_t parts_mu; /* guards adding parts; lookups read n with acquire */
 	struct part parts[MAX_PARTS];
 	_Atomic size_t n_parts;
 	_Atomic int stopping;
+	bool running;      /* main thread: the workers take batches */
+	struct part *last; /* main thread: of the last message polled */
 	_Atomic int assigned_once;
-	_Atomic uint64_t sync_req; /* bumped to ask every worker to sync */
 	_Atomic uint64_t messages, bytes, skipped, errors, rebalances, commits_failed, commits;
 	_Atomic int64_t first_us, last_us; /* monotonic, of the first and last message processed */
 };
@@ -79,6 +98,7 @@ static struct part *part_get(struct vg_kafka *k, const char *topic, int32_t part
 		p->partition = partition;
 		atomic_store(&p->owned, 0);
 		atomic_store(&p->eof, 0);
+		atomic_store(&p->first, NO_OFFSET);
 		atomic_store_explicit(&k->n_parts, n + 1, memory_order_release);
 	}
 	pthread_mutex_unlock(&k->parts_mu);
@@ -102,15 +122,12 @@ static void offsets_store(struct vg_kafka *k, rd_kafka_topic_partition_list_t *l
 }
 
 /* Store, per partition, the offset after the last message processed. */
-static void store_offsets(struct vg_kafka *k, rd_kafka_message_t **msgs, size_t n, const bool *done)
+static void store_offsets(struct vg_kafka *k, rd_kafka_message_t *const *msgs, size_t n)
 {
 	rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(16);
 
 	for (size_t i = 0; i < n; i++) {
-		rd_kafka_message_t *m = msgs[i];
-
-		if (!done[i])
-			continue;
+		const rd_kafka_message_t *m = msgs[i];
 		rd_kafka_topic_partition_t *tp =
 			rd_kafka_topic_partition_list_find(list, rd_kafka_topic_name(m->rkt), m->partition);
 
@@ -122,34 +139,78 @@ static void store_offsets(struct vg_kafka *k, rd_kafka_message_t **msgs, size_t 
 	offsets_store(k, list);
 }
 
-/* The durable hook's store callback: one offset into a list. */
+struct durable_ctx {
+	struct vg_kafka *k;
+	rd_kafka_topic_partition_list_t *list;
+};
+
+/* The durable hook's store callback: one offset into a list, if it was
+ * reached in the current assignment of the partition. The pipeline keeps
+ * positions of partitions it once had: one revoked and assigned again
+ * reports its old position until a message of the new assignment is
+ * durable, and storing that would move the committed offset back. */
 static void add_durable(void *ctx, const char *topic, int32_t partition, int64_t next)
 {
-	rd_kafka_topic_partition_list_add(ctx, topic, partition)->offset = next;
+	struct durable_ctx *c = ctx;
+	struct part *p = part_find(c->k, topic, partition);
+
+	if (!p || !atomic_load(&p->owned) || next <= atomic_load(&p->first))
+		return;
+	rd_kafka_topic_partition_list_add(c->list, topic, partition)->offset = next;
 }
 
 /* Store what the pipeline reports durable. */
 static void store_durable(struct vg_kafka *k, void *state)
 {
-	rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(16);
+	struct durable_ctx c = {k, rd_kafka_topic_partition_list_new(16)};
 
-	k->h.durable(state, add_durable, list);
-	offsets_store(k, list);
+	k->h.durable(state, add_durable, &c);
+	offsets_store(k, c.list);
 }
 
-/* Honour a sync request: make everything processed durable, store it. */
-static void maybe_sync(struct worker *w, void *state)
+/* Run one batch through the pipeline; store its offsets. */
+static void process(struct worker *w, void *state, const struct batch *b, struct vg_kafka_msg *vm)
 {
 	struct vg_kafka *k = w->k;
-	uint64_t req = atomic_load(&k->sync_req);
 
-	if (req == atomic_load(&w->sync_ack))
-		return;
+	for (size_t i = 0; i < b->n; i++) {
+		const rd_kafka_message_t *msg = b->msgs[i];
+		rd_kafka_timestamp_type_t tstype;
+		int64_t ts = rd_kafka_message_timestamp(msg, &tstype);
+
+		vm[i] = (struct vg_kafka_msg){.payload = msg->payload ? msg->payload : "",
+					      .len = msg->len,
+					      .topic = rd_kafka_topic_name(msg->rkt),
+					      .partition = msg->partition,
+					      .offset = msg->offset,
+					      .ts_ms = ts >= 0 ? ts : VG_TIME_NONE};
+		atomic_fetch_add_explicit(&k->bytes, msg->len, memory_order_relaxed);
+	}
+	if (b->n) {
+		int64_t t = (int64_t)(vg_clock_mono_s() * 1e6), zero = 0;
+
+		atomic_compare_exchange_strong(&k->first_us, &zero, t);
+		k->h.batch(state, vm, b->n);
+		t = (int64_t)(vg_clock_mono_s() * 1e6);
+		int64_t cur = atomic_load(&k->last_us);
+
+		while (t > cur && !atomic_compare_exchange_weak(&k->last_us, &cur, t))
+			;
+	}
+	atomic_fetch_add_explicit(&k->messages, b->n, memory_order_relaxed);
+	if (k->h.durable)
+		store_durable(k, state);
+	else
+		store_offsets(k, b->msgs, b->n);
+}
+
+/* Everything processed made durable and stored (a sync mark, the stop). */
+static void sync_store(struct vg_kafka *k, void *state)
+{
 	if (k->h.sync)
 		k->h.sync(state);
 	if (k->h.durable)
 		store_durable(k, state);
-	atomic_store(&w->sync_ack, req);
 }
 
 static void *worker_main(void *arg)
@@ -157,158 +218,147 @@ static void *worker_main(void *arg)
 	struct worker *w = arg;
 	struct vg_kafka *k = w->k;
 	size_t cap = k->cfg->kafka_batch;
-	rd_kafka_message_t **msgs = calloc(cap, sizeof(*msgs));
 	struct vg_kafka_msg *vm = calloc(cap, sizeof(*vm));
-	bool *done = calloc(cap, sizeof(*done));
 	void *state = k->h.worker_start ? k->h.worker_start(w->id, k->h.arg) : NULL;
+	bool ok = vm && (!k->h.worker_start || state);
 
-	if (!msgs || !vm || !done || (k->h.worker_start && !state)) {
+	if (!ok) {
 		fprintf(stderr, "vigil: worker %u: out of memory\n", w->id);
 		atomic_store(&k->stopping, 1);
-		goto out;
 	}
-	while (!atomic_load(&k->stopping)) {
-		ssize_t n = rd_kafka_consume_batch_queue(w->q, 100, msgs, cap);
+	/* Until the stop mark: without state, batches are only freed, so the
+	 * main thread never waits on this worker. */
+	for (;;) {
+		struct batch *b = vg_ring_take_wait(w->todo, IDLE_MS);
 
-		if (n <= 0) {
-			if (k->h.worker_idle)
+		if (!b) { /* idle: time-based syncs, their offsets */
+			if (ok && k->h.worker_idle)
 				k->h.worker_idle(state);
-			if (k->h.durable)
+			if (ok && k->h.durable)
 				store_durable(k, state);
-			maybe_sync(w, state);
 			continue;
 		}
-		atomic_fetch_add(&w->seq, 1); /* odd: inside a batch */
-		size_t m = 0;
-		struct part *p = NULL;
-
-		for (ssize_t i = 0; i < n; i++) {
-			rd_kafka_message_t *msg = msgs[i];
-			const char *topic = msg->rkt ? rd_kafka_topic_name(msg->rkt) : "";
-
-			done[i] = false;
-			if (!p || p->partition != msg->partition || strcmp(p->topic, topic) != 0)
-				p = part_get(k, topic, msg->partition);
-			if (msg->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-				if (p)
-					atomic_store(&p->eof, 1);
-				continue;
-			}
-			if (msg->err) {
-				atomic_fetch_add(&k->errors, 1);
-				fprintf(stderr, "vigil: consumer: %s\n", rd_kafka_message_errstr(msg));
-				continue;
-			}
-			if (p && !atomic_load(&p->owned)) {
-				atomic_fetch_add(&k->skipped, 1); /* revoked since it was fetched */
-				continue;
-			}
-			if (p)
-				atomic_store(&p->eof, 0);
-			rd_kafka_timestamp_type_t tstype;
-			int64_t ts = rd_kafka_message_timestamp(msg, &tstype);
-
-			vm[m] = (struct vg_kafka_msg){.payload = msg->payload ? msg->payload : "",
-						      .len = msg->len,
-						      .topic = topic,
-						      .partition = msg->partition,
-						      .offset = msg->offset,
-						      .ts_ms = ts >= 0 ? ts : VG_TIME_NONE};
-			atomic_fetch_add_explicit(&k->bytes, msg->len, memory_order_relaxed);
-			done[i] = true;
-			m++;
+		if (b == &w->mark_stop)
+			break;
+		if (b == &w->mark_sync) {
+			if (ok)
+				sync_store(k, state);
+		} else {
+			if (ok)
+				process(w, state, b, vm);
+			for (size_t i = 0; i < b->n; i++)
+				rd_kafka_message_destroy(b->msgs[i]);
+			b->n = 0;
+			vg_ring_put(w->spare, b);
+			if (ok && k->h.worker_idle)
+				k->h.worker_idle(state);
 		}
-		if (m) {
-			int64_t t = (int64_t)(vg_clock_mono_s() * 1e6), zero = 0;
-
-			atomic_compare_exchange_strong(&k->first_us, &zero, t);
-			k->h.batch(state, vm, m);
-			t = (int64_t)(vg_clock_mono_s() * 1e6);
-			int64_t cur = atomic_load(&k->last_us);
-
-			while (t > cur && !atomic_compare_exchange_weak(&k->last_us, &cur, t))
-				;
-		}
-		atomic_fetch_add_explicit(&k->messages, m, memory_order_relaxed);
-		if (k->h.durable)
-			store_durable(k, state);
-		else
-			store_offsets(k, msgs, (size_t)n, done);
-		for (ssize_t i = 0; i < n; i++)
-			rd_kafka_message_destroy(msgs[i]);
-		atomic_fetch_add(&w->seq, 1); /* even: quiescent */
-		if (k->h.worker_idle)
-			k->h.worker_idle(state);
-		maybe_sync(w, state);
+		pthread_mutex_lock(&w->mu);
+		w->finished++;
+		pthread_cond_broadcast(&w->cond);
+		pthread_mutex_unlock(&w->mu);
 	}
-out:
-	if (state) {
-		/* Stopping: what was processed becomes durable and stored
-		 * before the final commit. */
-		if (k->h.sync)
-			k->h.sync(state);
-		if (k->h.durable)
-			store_durable(k, state);
-	}
+	if (ok)
+		sync_store(k, state); /* stopping: before the final commit */
 	if (k->h.worker_stop && state)
 		k->h.worker_stop(state);
-	free(msgs);
 	free(vm);
-	free(done);
 	return NULL;
 }
 
-/* Ask every running worker to sync and wait (bounded) until each has. */
-static void sync_workers(struct vg_kafka *k)
-{
-	uint64_t req = atomic_fetch_add(&k->sync_req, 1) + 1;
-	double deadline = vg_clock_mono_s() + (double)k->cfg->shutdown_timeout_ms / 2000.0;
+/* ---- dispatch (main thread) --------------------------------------------- */
 
+static void hand(struct worker *w, struct batch *b)
+{
+	w->sent++;
+	vg_ring_put(w->todo, b);
+}
+
+/* Hand every partly filled batch to its worker. */
+static void flush_all(struct vg_kafka *k)
+{
 	for (unsigned i = 0; i < k->n_workers; i++) {
 		struct worker *w = &k->workers[i];
 
-		while (w->started && atomic_load(&w->sync_ack) < req && !atomic_load(&k->stopping) &&
-		       vg_clock_mono_s() < deadline)
-			sched_yield();
+		if (w->filling) {
+			hand(w, w->filling);
+			w->filling = NULL;
+		}
 	}
 }
 
-/* Wait until every worker has been quiescent since this call began. */
-static void wait_workers(struct vg_kafka *k)
+/* Append a message of an owned partition to its worker's batch (taking
+ * ownership of it); a full batch goes to the worker. Waits while the
+ * worker has no spare batch. */
+static void dispatch(struct vg_kafka *k, struct part *p, rd_kafka_message_t *m)
 {
+	struct worker *w = &k->workers[(unsigned)m->partition % k->n_workers];
+
+	if (!w->filling)
+		w->filling = vg_ring_take(w->spare);
+	if (atomic_load_explicit(&p->first, memory_order_relaxed) == NO_OFFSET)
+		atomic_store(&p->first, m->offset);
+	atomic_store_explicit(&p->eof, 0, memory_order_relaxed);
+	w->filling->msgs[w->filling->n++] = m;
+	if (w->filling->n == k->cfg->kafka_batch) {
+		hand(w, w->filling);
+		w->filling = NULL;
+	}
+}
+
+/* Every batch dispatched so far processed, then every worker synced (its
+ * records durable, their offsets stored): the sync mark goes after them. */
+static void drain_workers(struct vg_kafka *k)
+{
+	if (!k->running)
+		return;
+	flush_all(k);
+	for (unsigned i = 0; i < k->n_workers; i++)
+		hand(&k->workers[i], &k->workers[i].mark_sync);
 	for (unsigned i = 0; i < k->n_workers; i++) {
 		struct worker *w = &k->workers[i];
-		uint64_t s = atomic_load(&w->seq);
 
-		if (!w->started || !(s & 1))
-			continue;
-		while (atomic_load(&w->seq) == s)
-			sched_yield();
+		pthread_mutex_lock(&w->mu);
+		while (w->finished < w->sent)
+			pthread_cond_wait(&w->cond, &w->mu);
+		pthread_mutex_unlock(&w->mu);
 	}
+}
+
+/* Stop the workers after what was dispatched (the stop mark), join them. */
+static void stop_workers(struct vg_kafka *k)
+{
+	if (k->running)
+		flush_all(k);
+	for (unsigned i = 0; i < k->n_workers; i++) {
+		struct worker *w = &k->workers[i];
+
+		if (!w->started)
+			continue;
+		hand(w, &w->mark_stop);
+		pthread_join(w->thread, NULL);
+		w->started = false;
+	}
+	k->running = false;
 }
 
 /* ---- rebalance ---------------------------------------------------------- */
 
-static void forward(struct vg_kafka *k, const rd_kafka_topic_partition_list_t *parts, bool on)
+static void own(struct vg_kafka *k, const rd_kafka_topic_partition_list_t *parts, bool on)
 {
 	for (int i = 0; i < parts->cnt; i++) {
-		const rd_kafka_topic_partition_t *tp = &parts->elems[i];
-		rd_kafka_queue_t *pq = rd_kafka_queue_get_partition(k->rk, tp->topic, tp->partition);
-		struct part *p = part_get(k, tp->topic, tp->partition);
+		struct part *p = part_get(k, parts->elems[i].topic, parts->elems[i].partition);
 
 		if (p) {
 			atomic_store(&p->eof, 0);
+			atomic_store(&p->first, NO_OFFSET);
 			atomic_store(&p->owned, on);
 		}
-		if (!pq)
-			continue;
-		rd_kafka_queue_forward(pq, on ? k->workers[(unsigned)tp->partition % k->n_workers].q : NULL);
-		rd_kafka_queue_destroy(pq);
 	}
 }
 
 /* One JSON log line per rebalance step, so operators (and tests) see it. */
-static void log_parts(const char *what, const rd_kafka_topic_partition_list_t *parts)
+static void log_parts(const char *what, const char *protocol, const rd_kafka_topic_partition_list_t *parts)
 {
 	char buf[4096];
 	size_t o = 0;
@@ -321,36 +371,41 @@ static void log_parts(const char *what, const rd_kafka_topic_partition_list_t *p
 			o += (size_t)w;
 	}
 	buf[o < sizeof(buf) ? o : sizeof(buf) - 1] = '\0';
-	fprintf(stderr, "{\"level\":\"INFO\",\"component\":\"ingest\",\"msg\":\"partitions %s\",\"partitions\":[%s]}\n",
-		what, buf);
+	fprintf(stderr,
+		"{\"level\":\"INFO\",\"component\":\"ingest\",\"msg\":\"partitions %s\",\"protocol\":\"%s\","
+		"\"partitions\":[%s]}\n",
+		what, protocol, buf);
 }
 
+/* Served on the main thread, inside rd_kafka_consumer_poll: nothing is
+ * dispatched while it runs. */
 static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t *parts,
 			 void *opaque)
 {
 	struct vg_kafka *k = opaque;
-	bool coop = strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
+	const char *protocol = rd_kafka_rebalance_protocol(rk);
+	bool coop = strcmp(protocol, "COOPERATIVE") == 0;
 	rd_kafka_error_t *error = NULL;
 	rd_kafka_resp_err_t e = RD_KAFKA_RESP_ERR_NO_ERROR;
 
 	atomic_fetch_add(&k->rebalances, 1);
 	if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
-		/* Forward first, so no message of them lands on the main queue. */
-		forward(k, parts, true);
+		/* Owned (with no offset reached yet) before any message of
+		 * theirs can be polled. */
+		own(k, parts, true);
 		if (coop)
 			error = rd_kafka_incremental_assign(rk, parts);
 		else
 			e = rd_kafka_assign(rk, parts);
 		atomic_store(&k->assigned_once, 1);
-		log_parts("assigned", parts);
+		log_parts("assigned", protocol, parts);
 	} else {
-		log_parts("revoked", parts);
-		/* Revoke: stop forwarding, finish in-flight batches, commit what
-		 * they stored, then let go. */
-		forward(k, parts, false);
-		wait_workers(k);
-		if (k->h.sync)
-			sync_workers(k); /* their records durable, their offsets stored */
+		log_parts("revoked", protocol, parts);
+		/* Revoke: every message dispatched so far processed and synced,
+		 * its offset stored; commit; only then let go. Messages of the
+		 * revoked partitions not yet polled are never dispatched (their
+		 * new owner starts from the committed offset). */
+		drain_workers(k);
 		if (rd_kafka_assignment_lost(rk) == 0) {
 			rd_kafka_resp_err_t ce = rd_kafka_commit(rk, NULL, 0);
 
@@ -359,6 +414,7 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic
 				fprintf(stderr, "vigil: commit on revoke: %s\n", rd_kafka_err2str(ce));
 			}
 		}
+		own(k, parts, false);
 		if (coop)
 			error = rd_kafka_incremental_unassign(rk, parts);
 		else
@@ -467,17 +523,6 @@ int vg_kafka_open(struct vg_kafka **out, const struct vg_config *cfg, const stru
 	for (size_t i = 0; i + 1 < cfg->kafka_properties.n; i += 2) {
 		const char *key = cfg->kafka_properties.v[i], *val = cfg->kafka_properties.v[i + 1];
 
-		/* Incremental (cooperative) rebalancing lost records in vigil's
-		 * tests with per-partition queue forwarding on librdkafka 2.0.2;
-		 * until that is fixed, refuse it rather than risk logs. */
-		if (strcmp(key, "partition.assignment.strategy") == 0 && strstr(val, "cooperative")) {
-			snprintf(errbuf, errlen,
-				 "%s: kafka.properties: partition.assignment.strategy '%s' is refused: incremental "
-				 "(cooperative) rebalancing is not yet safe in vigil (records were lost in tests); "
-				 "use range or roundrobin (the default)",
-				 cfg->source, val);
-			goto out_conf;
-		}
 		if (conf_set(conf, key, val, errbuf, errlen, cfg->source))
 			goto out_conf;
 	}
@@ -494,13 +539,25 @@ int vg_kafka_open(struct vg_kafka **out, const struct vg_config *cfg, const stru
 	conf = NULL; /* owned by rk now */
 	rd_kafka_poll_set_consumer(k->rk);
 	rc = VG_ERR_NOMEM;
-	if (!(k->workers = calloc(k->n_workers, sizeof(*k->workers))))
+	if (!(k->workers = calloc(k->n_workers, sizeof(*k->workers))) ||
+	    !(k->batches = calloc((size_t)k->n_workers * BATCHES, sizeof(*k->batches))))
 		goto out_free;
 	for (unsigned i = 0; i < k->n_workers; i++) {
-		k->workers[i].k = k;
-		k->workers[i].id = i;
-		if (!(k->workers[i].q = rd_kafka_queue_new(k->rk)))
+		struct worker *w = &k->workers[i];
+
+		w->k = k;
+		w->id = i;
+		pthread_mutex_init(&w->mu, NULL);
+		pthread_cond_init(&w->cond, NULL);
+		if (vg_ring_create(&w->todo, BATCHES + 2) || vg_ring_create(&w->spare, BATCHES))
 			goto out_free;
+		for (unsigned j = 0; j < BATCHES; j++) {
+			struct batch *b = &k->batches[i * BATCHES + j];
+
+			if (!(b->msgs = calloc(cfg->kafka_batch, sizeof(*b->msgs))))
+				goto out_free;
+			vg_ring_put(w->spare, b);
+		}
 	}
 	*out = k;
 	return VG_OK;
@@ -544,10 +601,45 @@ static bool all_at_end(struct vg_kafka *k)
 	return owned > 0;
 }
 
+/* One message from the consumer queue: dispatched (ownership passes) or
+ * destroyed. Returns VG_ERR_IO on a fatal error. */
+static int handle(struct vg_kafka *k, rd_kafka_message_t *m)
+{
+	struct part *p = NULL;
+
+	if (m->rkt) {
+		const char *topic = rd_kafka_topic_name(m->rkt);
+
+		/* Messages come in runs of one partition: look up on a change. */
+		p = k->last;
+		if (!p || p->partition != m->partition || strcmp(p->topic, topic) != 0)
+			p = k->last = part_get(k, topic, m->partition);
+	}
+	if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+		if (p)
+			atomic_store(&p->eof, 1);
+	} else if (m->err) {
+		atomic_fetch_add(&k->errors, 1);
+		fprintf(stderr, "vigil: consumer: %s\n", rd_kafka_message_errstr(m));
+		if (m->err == RD_KAFKA_RESP_ERR__FATAL) {
+			rd_kafka_message_destroy(m);
+			return VG_ERR_IO;
+		}
+	} else if (p && atomic_load(&p->owned) && k->running) {
+		dispatch(k, p, m);
+		return VG_OK;
+	} else {
+		atomic_fetch_add(&k->skipped, 1); /* fetched before its partition was revoked */
+	}
+	rd_kafka_message_destroy(m);
+	return VG_OK;
+}
+
 int vg_kafka_run(struct vg_kafka *k, volatile sig_atomic_t *stop, bool exit_at_end, void (*tick)(void *),
 		 void *tick_arg)
 {
 	int rc = subscribe(k);
+	double next_tick = 0;
 
 	if (rc != VG_OK)
 		return rc;
@@ -559,31 +651,33 @@ int vg_kafka_run(struct vg_kafka *k, volatile sig_atomic_t *stop, bool exit_at_e
 		}
 		k->workers[i].started = true;
 	}
+	k->running = true;
 	while (!*stop && !atomic_load(&k->stopping)) {
-		/* Serves rebalances and errors; partition messages go to the
-		 * workers' queues. */
-		rd_kafka_message_t *m = rd_kafka_consumer_poll(k->rk, POLL_MS);
+		/* The one poller: messages, rebalances and errors, one at a time.
+		 * Not rd_kafka_consume_batch_queue: with librdkafka < 2.1.0 it
+		 * skips offsets of partitions paused and resumed, as incremental
+		 * rebalances do (librdkafka PR #4235); records were lost in
+		 * tests. While batches are filling, do not wait for more: hand
+		 * them over instead. */
+		bool filling = false;
 
-		if (m) {
-			if (m->err && m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-				atomic_fetch_add(&k->errors, 1);
-				fprintf(stderr, "vigil: consumer: %s\n", rd_kafka_message_errstr(m));
-				if (m->err == RD_KAFKA_RESP_ERR__FATAL) {
-					rd_kafka_message_destroy(m);
-					return VG_ERR_IO;
-				}
-			} else if (!m->err) {
-				/* Cannot happen: queues are forwarded before assign. */
-				atomic_fetch_add(&k->errors, 1);
-				fprintf(stderr, "vigil: message %s/%d@%lld on the main queue, not processed\n",
-					rd_kafka_topic_name(m->rkt), m->partition, (long long)m->offset);
-			}
-			rd_kafka_message_destroy(m);
+		for (unsigned i = 0; i < k->n_workers && !filling; i++)
+			filling = k->workers[i].filling != NULL;
+		rd_kafka_message_t *m = rd_kafka_consumer_poll(k->rk, filling ? 0 : POLL_MS);
+
+		if (m && handle(k, m) != VG_OK)
+			return VG_ERR_IO;
+		if (!m)
+			flush_all(k);
+		double now = vg_clock_mono_s();
+
+		if (now >= next_tick) {
+			next_tick = now + POLL_MS / 1000.0;
+			if (tick)
+				tick(tick_arg);
+			if (exit_at_end && atomic_load(&k->assigned_once) && all_at_end(k))
+				break;
 		}
-		if (tick)
-			tick(tick_arg);
-		if (exit_at_end && atomic_load(&k->assigned_once) && all_at_end(k))
-			break;
 	}
 	return VG_OK;
 }
@@ -597,11 +691,7 @@ int vg_kafka_stop(struct vg_kafka *k, char *out, size_t outlen)
 	if (outlen)
 		out[0] = '\0';
 	atomic_store(&k->stopping, 1);
-	for (unsigned i = 0; i < k->n_workers; i++) {
-		if (k->workers[i].started)
-			pthread_join(k->workers[i].thread, NULL);
-		k->workers[i].started = false;
-	}
+	stop_workers(k); /* after what was dispatched; they sync and store */
 	rd_kafka_resp_err_t err = rd_kafka_commit(k->rk, NULL, 0);
 
 	/* A rebalance under way (another member joining or leaving) makes the
@@ -657,13 +747,22 @@ void vg_kafka_close(struct vg_kafka *k)
 		return;
 	if (k->workers) {
 		atomic_store(&k->stopping, 1);
+		stop_workers(k);
 		for (unsigned i = 0; i < k->n_workers; i++) {
-			if (k->workers[i].started)
-				pthread_join(k->workers[i].thread, NULL);
-			if (k->workers[i].q)
-				rd_kafka_queue_destroy(k->workers[i].q);
+			vg_ring_destroy(k->workers[i].todo);
+			vg_ring_destroy(k->workers[i].spare);
+			pthread_mutex_destroy(&k->workers[i].mu);
+			pthread_cond_destroy(&k->workers[i].cond);
 		}
 		free(k->workers);
+	}
+	if (k->batches) {
+		for (size_t i = 0; i < (size_t)k->n_workers * BATCHES; i++) {
+			for (size_t j = 0; j < k->batches[i].n; j++)
+				rd_kafka_message_destroy(k->batches[i].msgs[j]);
+			free(k->batches[i].msgs);
+		}
+		free(k->batches);
 	}
 	if (k->rk)
 		rd_kafka_destroy(k->rk);

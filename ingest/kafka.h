@@ -1,23 +1,30 @@
 /* vigil: the Kafka consumer group.
  *
- * Joins the group configured in the `kafka` section, forwards each
- * assigned partition's queue to worker `partition mod workers` (so order
- * within a partition is kept and no two workers share one), and runs the
- * workers: each takes a batch of messages and hands it to the pipeline's
- * batch function (run to completion). Offsets are stored only once the
- * pipeline reports them durable (its durable hook: after the archive's
- * fsync), or, without the hook, once the batch function returns; they are
- * committed on an interval, synchronously on revoke and at shutdown (after
- * the workers sync): at-least-once.
+ * Joins the group configured in the `kafka` section. One thread (the one
+ * in vg_kafka_run) polls the consumer and hands each message of an owned
+ * partition to worker `partition mod workers` in batches, through that
+ * worker's bounded ring (so order within a partition is kept and no two
+ * workers share one; a worker with no spare batch holds the poller back).
+ * Each worker hands a batch to the pipeline's batch function (run to
+ * completion). Offsets are stored only once the pipeline reports them
+ * durable (its durable hook: after the archive's fsync), or, without the
+ * hook, once the batch function returns; they are committed on an
+ * interval, synchronously on revoke and at shutdown (after the workers
+ * sync): at-least-once.
  *
- * Rebalance (eager and cooperative-sticky alike): on revoke, forwarding of
- * the revoked partitions stops, every worker finishes the batch it is in,
- * messages of revoked partitions still queued are skipped (their new owner
- * starts from the committed offset), stored offsets are committed, then the
- * partitions are released. Partitions not revoked keep flowing.
+ * Rebalance (eager and cooperative-sticky alike), served on the polling
+ * thread: on revoke, nothing more is dispatched, every worker finishes
+ * what was dispatched to it and syncs, the stored offsets are committed,
+ * then the partitions are released; messages of revoked partitions not
+ * yet dispatched are dropped (their new owner starts from the committed
+ * offset). With cooperative-sticky, partitions not revoked keep flowing.
+ * Once a partition is assigned again, only durable positions past the
+ * first offset dispatched since are stored (an older one would move its
+ * committed offset back).
  *
- * Threads: vg_kafka_run and vg_kafka_close on one thread (the main one,
- * which also serves rebalance events); batch functions on the workers. */
+ * Threads: vg_kafka_run, vg_kafka_stop and vg_kafka_close on one thread
+ * (the main one, which also serves rebalance events); batch functions and
+ * the other hooks on the workers. */
 #ifndef VG_KAFKA_H
 #define VG_KAFKA_H
 
@@ -47,8 +54,9 @@ struct vg_kafka_handler {
 	void (*worker_idle)(void *worker_state);
 	/* Durability (optional). When set, offsets are stored only as this
 	 * reports them durable, after each batch and when idle: it calls
-	 * store(ctx, topic, partition, next_offset) for each. sync(state) makes
-	 * everything processed durable now (on revoke and at stop). */
+	 * store(ctx, topic, partition, next_offset) for each (reporting
+	 * partitions no longer owned is fine: they are not stored). sync(state)
+	 * makes everything processed durable now (on revoke and at stop). */
 	void (*durable)(void *worker_state,
 			void (*store)(void *ctx, const char *topic, int32_t partition, int64_t next_offset),
 			void *ctx);

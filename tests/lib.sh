@@ -78,6 +78,31 @@ broker_cmd() {
 	return 1
 }
 
+# ---- vigil run against the broker ---------------------------------------
+
+# start_run NAME ARGS...: vigil run in the background (its files are
+# $TMP/NAME.*; RUN_ARCHIVE=off runs it without the archive), waiting until
+# it has partitions; its pid in RUN_PID.
+start_run() {
+	local name=$1
+	shift
+	"$VIGIL" run --brokers "$BROKERS" "$@" --records "$TMP/$name.records" --windows "$TMP/$name.windows" \
+		--archive "${RUN_ARCHIVE:-$TMP/$name.archive}" 2>"$TMP/$name.err" &
+	RUN_PID=$!
+	PIDS+=($RUN_PID)
+	wait_for 30 grep -q 'partitions assigned' "$TMP/$name.err"
+}
+
+# stop_run NAME: SIGTERM, wait for the exit; its status in RUN_STATUS and
+# the seconds it took in RUN_SECS.
+stop_run() {
+	local t0=$SECONDS
+	kill -TERM "$RUN_PID"
+	wait "$RUN_PID"
+	RUN_STATUS=$?
+	RUN_SECS=$((SECONDS - t0))
+}
+
 # lines FILE: its line count (0 when missing).
 lines() { if [ -f "$1" ]; then wc -l <"$1"; else echo 0; fi; }
 at_least() { [ "$(lines "$1")" -ge "$2" ]; }

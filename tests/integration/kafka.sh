@@ -3,34 +3,12 @@
 # 127.0.0.1), with kcat as the producer. The broker keeps only the last
 # 5 MiB per partition, so these tests consume while producing.
 . "$(dirname "$0")/../lib.sh"
-start_broker --brokers 3 --topic logs:6 --topic mixed:2 --topic stream:6 --topic group:6 --topic faults:6 --topic backfill:2 --topic coop:6 || exit 1
+start_broker --brokers 3 --topic logs:6 --topic mixed:2 --topic stream:6 --topic group:6 --topic faults:6 --topic backfill:2 || exit 1
 # Short group timeouts so a killed member's partitions move quickly.
 cat >"$TMP/fast.yaml" <<'YAML'
 kafka:
   properties: {session.timeout.ms: "6000", heartbeat.interval.ms: "500"}
 YAML
-
-# start_run NAME ARGS...: vigil run in the background, waiting until it has
-# partitions; its pid in RUN_PID.
-start_run() {
-	local name=$1
-	shift
-	"$VIGIL" run --brokers "$BROKERS" "$@" --records "$TMP/$name.records" --windows "$TMP/$name.windows" \
-		--archive "$TMP/$name.archive" 2>"$TMP/$name.err" &
-	RUN_PID=$!
-	PIDS+=($RUN_PID)
-	wait_for 30 grep -q 'partitions assigned' "$TMP/$name.err"
-}
-
-# stop_run NAME: SIGTERM, wait for the exit; its status in RUN_STATUS and
-# the seconds it took in RUN_SECS.
-stop_run() {
-	local t0=$SECONDS
-	kill -TERM "$RUN_PID"
-	wait "$RUN_PID"
-	RUN_STATUS=$?
-	RUN_SECS=$((SECONDS - t0))
-}
 
 committed_sum() { tail -n 1 "$1" | grep -o '"committed":{[^}]*}' | grep -o ':[0-9]*' | tr -d : | awk '{ s += $1 } END { print s + 0 }'; }
 
@@ -187,10 +165,3 @@ printf 'kafka:\n  properties: {no.such.property: "1"}\n' >"$TMP/badprop.yaml"
 "$VIGIL" run -c "$TMP/badprop.yaml" --brokers "$BROKERS" --archive off 2>"$TMP/badprop.err"
 expect_eq "invalid kafka property: exit 1" "$?" 1
 check "invalid kafka property: librdkafka's message" grep -q "No such configuration property" "$TMP/badprop.err"
-
-# 8. The cooperative-sticky assignor lost records in these tests (librdkafka
-# 2.0.2 with per-partition queue forwarding); vigil refuses it until fixed.
-printf 'kafka:\n  properties: {partition.assignment.strategy: cooperative-sticky}\n' >"$TMP/coop.yaml"
-"$VIGIL" run -c "$TMP/coop.yaml" --brokers "$BROKERS" --archive off 2>"$TMP/coop.err"
-expect_eq "cooperative-sticky refused at start: exit 1" "$?" 1
-check "cooperative-sticky refused with the reason" grep -q "is refused: incremental (cooperative) rebalancing is not yet safe" "$TMP/coop.err"
