@@ -307,21 +307,35 @@ static void dispatch(struct vg_kafka *k, struct part *p, rd_kafka_message_t *m)
 }
 
 /* Every batch dispatched so far processed, then every worker synced (its
- * records durable, their offsets stored): the sync mark goes after them. */
+ * records durable, their offsets stored): the sync mark goes after them.
+ * Bounded by half the shutdown timeout: a worker stuck (a hung disk) must
+ * not hold the group's rebalance until the broker evicts us. Past it, what
+ * is stored is still only what is durable; the rest is read again by the
+ * next owner. */
 static void drain_workers(struct vg_kafka *k)
 {
+	struct timespec until;
+
 	if (!k->running)
 		return;
 	flush_all(k);
 	for (unsigned i = 0; i < k->n_workers; i++)
 		hand(&k->workers[i], &k->workers[i].mark_sync);
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += (time_t)(k->cfg->shutdown_timeout_ms / 2000);
 	for (unsigned i = 0; i < k->n_workers; i++) {
 		struct worker *w = &k->workers[i];
+		int rc = 0;
 
 		pthread_mutex_lock(&w->mu);
-		while (w->finished < w->sent)
-			pthread_cond_wait(&w->cond, &w->mu);
+		while (w->finished < w->sent && rc == 0)
+			rc = pthread_cond_timedwait(&w->cond, &w->mu, &until);
 		pthread_mutex_unlock(&w->mu);
+		if (rc)
+			fprintf(stderr, "{\"level\":\"WARNING\",\"component\":\"ingest\",\"msg\":\"worker %u did not "
+					"drain within half the shutdown timeout; releasing its partitions with what "
+					"is durable\"}\n",
+				i);
 	}
 }
 
