@@ -63,6 +63,45 @@ static size_t label_len(const struct vg_agg_key *k)
 	return k->service.len + k->endpoint.len + k->method.len;
 }
 
+/* At least the sketch's non-empty buckets, without reading them: no more
+ * than its span, nor than the values it holds outside the zero bucket. */
+static size_t pairs_bound(const struct vg_sketch *s)
+{
+	uint64_t in_bins = s->count >= s->zero ? s->count - s->zero : s->len;
+
+	return in_bins < s->len ? (size_t)in_bins : s->len;
+}
+
+/* Write the sketch's non-empty buckets as (index, count) pairs; returns
+ * how many. A window's span is mostly empty, so four empty buckets are
+ * skipped with two loads. Never more than the sketch's span. */
+static uint32_t put_pairs(uint32_t *out, const struct vg_sketch *s)
+{
+	const uint32_t *b = s->bins;
+	uint32_t n = 0, k = 0, len = s->len;
+	size_t bound = pairs_bound(s);
+
+	while (k < len && n < bound) {
+		if (k + 4 <= len) {
+			uint64_t lo, hi;
+
+			memcpy(&lo, b + k, 8);
+			memcpy(&hi, b + k + 2, 8);
+			if ((lo | hi) == 0) {
+				k += 4;
+				continue;
+			}
+		}
+		if (b[k]) {
+			out[2 * n] = (uint32_t)(s->offset + (int32_t)k);
+			out[2 * n + 1] = b[k];
+			n++;
+		}
+		k++;
+	}
+	return n;
+}
+
 /* Freeze the entries of table t (all of them) as [start, end). */
 static int freeze(struct frozen *f, const struct vg_table *t, int64_t start, int64_t end, bool latency)
 {
@@ -76,10 +115,8 @@ static int freeze(struct frozen *f, const struct vg_table *t, int64_t start, int
 		const struct vg_agg_entry *e = vg_table_entry(t, i);
 
 		strings += label_len(&e->key);
-		if (latency) {
-			for (uint32_t k = 0; k < e->latency.len; k++)
-				pairs += e->latency.bins[k] != 0;
-		}
+		if (latency)
+			pairs += pairs_bound(&e->latency);
 	}
 	f->e = calloc(n ? n : 1, sizeof(*f->e));
 	f->strings = malloc(strings ? strings : 1);
@@ -119,14 +156,14 @@ static int freeze(struct frozen *f, const struct vg_table *t, int64_t start, int
 		fe->l_min = s->min;
 		fe->l_max = s->max;
 		fe->pair_off = (uint32_t)f->n_pairs;
-		for (uint32_t k = 0; k < s->len; k++) {
-			if (!s->bins[k])
-				continue;
-			f->pairs[2 * f->n_pairs] = (uint32_t)(s->offset + (int32_t)k);
-			f->pairs[2 * f->n_pairs + 1] = s->bins[k];
-			f->n_pairs++;
-		}
+		f->n_pairs += put_pairs(f->pairs + 2 * f->n_pairs, s);
 		fe->n_pairs = (uint32_t)(f->n_pairs - fe->pair_off);
+	}
+	if (f->n_pairs < pairs) { /* give back what the bound overestimated */
+		uint32_t *p = realloc(f->pairs, (f->n_pairs ? f->n_pairs : 1) * 2 * sizeof(*f->pairs));
+
+		if (p)
+			f->pairs = p;
 	}
 	f->bytes = n * sizeof(*f->e) + strings + f->n_pairs * 2 * sizeof(*f->pairs) + sizeof(*f);
 	return VG_OK;

@@ -32,6 +32,11 @@ struct vg_table {
 	struct wcount *wc;
 	size_t n_wc, cap_wc;
 	uint64_t overflow;
+	/* Empty sketches with buckets allocated, taken from reused entries
+	 * of other kinds: HTTP entries take theirs from here, so buckets
+	 * follow the HTTP keys instead of spreading over every entry. */
+	struct vg_sketch *pool;
+	size_t n_pool, cap_pool;
 };
 
 static uint64_t mix(uint64_t h, uint64_t v)
@@ -111,6 +116,9 @@ void vg_table_destroy(struct vg_table *t)
 		vg_sketch_free(&t->entries[i].latency);
 		free(t->entries[i].samples);
 	}
+	for (size_t i = 0; i < t->n_pool; i++)
+		vg_sketch_free(&t->pool[i]);
+	free(t->pool);
 	free(t->entries);
 	free(t->slots);
 	free(t->wc);
@@ -218,6 +226,17 @@ static struct vg_agg_entry *insert(struct vg_table *t, const struct vg_agg_key *
 	} else {
 		vg_sketch_reset(&e->latency);
 		e->n_samples = 0;
+	}
+	/* Only HTTP entries record latency. Without the pool, every entry
+	 * would in time hold buckets (after resets and merges' swaps) and new
+	 * HTTP keys would keep allocating (and zeroing) fresh ones. */
+	if (key->kind == VG_AGG_HTTP) {
+		if (!e->latency.store && t->n_pool)
+			vg_sketch_swap(&e->latency, &t->pool[--t->n_pool]);
+	} else if (e->latency.store &&
+		   vg_grow(&t->pool, &t->cap_pool, t->n_pool + 1, sizeof(*t->pool), 64) == 0) {
+		t->pool[t->n_pool++] = e->latency;
+		vg_sketch_init(&e->latency, t->p.map);
 	}
 	e->key = *key;
 	e->hash = h;
