@@ -340,12 +340,27 @@ static struct vg_agg_entry *get_new(struct vg_table *t, const struct vg_agg_key 
 	return insert(t, key, h, slot);
 }
 
-static inline struct vg_agg_entry *get(struct vg_table *t, const struct vg_agg_key *key, uint64_t h)
+/* The whole lookup, inserting on a miss. */
+static struct vg_agg_entry *get_probe(struct vg_table *t, const struct vg_agg_key *key, uint64_t h)
 {
 	size_t slot;
 	struct vg_agg_entry *e = lookup(t, key, h, &slot);
 
 	return e ? e : get_new(t, key, h, slot);
+}
+
+/* Most keys sit in their home slot: check it inline, probe out of line. */
+static inline struct vg_agg_entry *get(struct vg_table *t, const struct vg_agg_key *key, uint64_t h)
+{
+	uint64_t sl = t->slots[(size_t)h & (t->n_slots - 1)];
+
+	if (sl && (sl & 0xFFFFFFFF00000000ull) == (h & 0xFFFFFFFF00000000ull)) {
+		struct vg_agg_entry *e = &t->entries[(uint32_t)sl - 1];
+
+		if (e->hash == h && key_eq(&e->key, key))
+			return e;
+	}
+	return get_probe(t, key, h);
 }
 
 struct vg_agg_entry *vg_table_get_hashed(struct vg_table *t, const struct vg_agg_key *key, uint64_t h)
