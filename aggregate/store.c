@@ -170,7 +170,7 @@ static uint32_t put_pairs(uint32_t *out, const struct vg_sketch *s)
 
 /* Freeze the entries of table t (all of them) as [start, end). */
 static int freeze(struct vg_wstore *s, struct frozen *f, const struct vg_table *t, int64_t start, int64_t end,
-		  bool latency)
+                  bool latency)
 {
 	size_t n = vg_table_size(t), strings = 0, pairs = 0;
 

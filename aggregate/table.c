@@ -84,7 +84,7 @@ static inline uint64_t hash_service(vg_str service)
 static inline uint64_t hash_finish(const struct vg_agg_key *k, uint64_t h)
 {
 	h = step(h, (uint64_t)k->window ^ ((uint64_t)k->kind << 56 | (uint64_t)k->category << 48 |
-					   (uint64_t)k->level << 40 | (uint64_t)k->counter << 32));
+	                                   (uint64_t)k->level << 40 | (uint64_t)k->counter << 32));
 	if (k->kind == VG_AGG_HTTP) {
 		h = hash_str(h, k->endpoint);
 		h = hash_str(h, k->method);
@@ -109,9 +109,9 @@ uint64_t vg_agg_key_hash(const struct vg_agg_key *k)
 
 /* kind, category, level and counter are four adjacent bytes: one compare. */
 _Static_assert(offsetof(struct vg_agg_key, category) == offsetof(struct vg_agg_key, kind) + 1 &&
-		       offsetof(struct vg_agg_key, level) == offsetof(struct vg_agg_key, kind) + 2 &&
-		       offsetof(struct vg_agg_key, counter) == offsetof(struct vg_agg_key, kind) + 3,
-	       "key tags are not adjacent");
+                       offsetof(struct vg_agg_key, level) == offsetof(struct vg_agg_key, kind) + 2 &&
+                       offsetof(struct vg_agg_key, counter) == offsetof(struct vg_agg_key, kind) + 3,
+               "key tags are not adjacent");
 
 static inline bool key_eq(const struct vg_agg_key *a, const struct vg_agg_key *b)
 {
@@ -266,8 +266,7 @@ static struct vg_agg_entry *insert(struct vg_table *t, const struct vg_agg_key *
 	if (key->kind == VG_AGG_HTTP) {
 		if (!e->latency.store && t->n_pool)
 			vg_sketch_swap(&e->latency, &t->pool[--t->n_pool]);
-	} else if (e->latency.store &&
-		   vg_grow(&t->pool, &t->cap_pool, t->n_pool + 1, sizeof(*t->pool), 64) == 0) {
+	} else if (e->latency.store && vg_grow(&t->pool, &t->cap_pool, t->n_pool + 1, sizeof(*t->pool), 64) == 0) {
 		t->pool[t->n_pool++] = e->latency;
 		vg_sketch_init(&e->latency, t->p.map);
 	}
@@ -370,8 +369,11 @@ struct vg_agg_entry *vg_table_get_hashed(struct vg_table *t, const struct vg_agg
 
 int vg_table_add_record(struct vg_table *t, int64_t window, const struct vg_record *rec)
 {
-	struct vg_agg_key k = {.window = window, .kind = VG_AGG_LOG, .category = rec->category, .level = rec->level,
-			       .service = rec->service};
+	struct vg_agg_key k = {.window = window,
+	                       .kind = VG_AGG_LOG,
+	                       .category = rec->category,
+	                       .level = rec->level,
+	                       .service = rec->service};
 	uint64_t hs = hash_service(rec->service); /* shared by the record's keys */
 	struct vg_agg_entry *e = get(t, &k, hash_finish(&k, hs));
 
@@ -392,8 +394,10 @@ int vg_table_add_record(struct vg_table *t, int64_t window, const struct vg_reco
 			return VG_ERR_NOMEM;
 	}
 	for (uint32_t bits = rec->counters; bits; bits &= bits - 1) {
-		struct vg_agg_key c = {.window = window, .kind = VG_AGG_COUNTER,
-				       .counter = (uint8_t)__builtin_ctz(bits), .service = rec->service};
+		struct vg_agg_key c = {.window = window,
+		                       .kind = VG_AGG_COUNTER,
+		                       .counter = (uint8_t)__builtin_ctz(bits),
+		                       .service = rec->service};
 
 		if (!(e = get(t, &c, hash_finish(&c, hs))))
 			return VG_ERR_NOMEM;
