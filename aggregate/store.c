@@ -1,7 +1,9 @@
+#define _DEFAULT_SOURCE /* madvise, MADV_HUGEPAGE */
 #include "aggregate/store.h"
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "core/err.h"
 #include "core/mem.h"
@@ -9,6 +11,19 @@
 #define TIER1_MS (60 * 1000)        /* roll-up width from the hour to 6 h */
 #define TIER1_SPAN_MS (6 * 3600000) /* then */
 #define TIER2_MS (10 * 60 * 1000)   /* to retain_ms */
+
+/* Frozen parts' memory. A store only appends parts and frees them oldest
+ * first, so parts are carved in order from 2 MiB slabs, and a slab is
+ * freed with the last of its parts. Slabs ask for transparent huge pages:
+ * an hour of windows is tens of MB written once, and faulting that in by
+ * 4 KiB pages costs more than building it. */
+#define SLAB_BYTES ((size_t)2 << 20)
+
+struct slab {
+	size_t used, cap; /* bytes of data */
+	size_t live;      /* parts not yet freed */
+	_Alignas(16) char data[];
+};
 
 /* One aggregate of a frozen window. */
 struct fentry {
@@ -25,10 +40,10 @@ struct frozen {
 	bool latency; /* sketches kept */
 	struct fentry *e;
 	size_t n;
-	char *strings;
 	uint32_t *pairs; /* (bucket index as uint32, count) */
 	size_t n_pairs;
 	size_t bytes;
+	struct slab *slab; /* holding e, the label strings and pairs; NULL when empty */
 };
 
 /* A tier: frozen parts in time order. */
@@ -48,14 +63,65 @@ struct vg_wstore {
 	struct tier ring, t1, t2;
 	struct acc a1, a2;
 	size_t bytes;
+	struct slab *slab; /* the one parts are carved from */
 };
 
-static void frozen_free(struct frozen *f)
+/* size bytes (a multiple of 16) from the current slab, or from a new one
+ * (bigger than SLAB_BYTES for a part that needs it). */
+static void *slab_alloc(struct vg_wstore *s, size_t size, struct slab **from)
 {
-	free(f->e);
-	free(f->strings);
-	free(f->pairs);
+	struct slab *b = s->slab;
+
+	if (!b || b->used + size > b->cap) {
+		size_t total = (sizeof(*b) + size + SLAB_BYTES - 1) / SLAB_BYTES * SLAB_BYTES;
+
+		if (!(b = aligned_alloc(SLAB_BYTES, total)))
+			return NULL;
+#ifdef MADV_HUGEPAGE
+		madvise(b, total, MADV_HUGEPAGE); /* advice only: fine if refused */
+#endif
+		b->used = 0;
+		b->cap = total - sizeof(*b);
+		b->live = 0;
+		if (s->slab && s->slab->live == 0)
+			free(s->slab);
+		s->slab = b;
+	}
+	void *p = b->data + b->used;
+
+	b->used += size;
+	b->live++;
+	*from = b;
+	return p;
+}
+
+/* The part at p, of size bytes, needs only keep bytes: give back the rest
+ * when it is the slab's last. */
+static void slab_trim(struct slab *b, const void *p, size_t size, size_t keep)
+{
+	if ((const char *)p + size == b->data + b->used)
+		b->used -= size - keep;
+}
+
+static void slab_release(struct vg_wstore *s, struct slab *b)
+{
+	if (!b || --b->live > 0)
+		return;
+	if (b == s->slab)
+		b->used = 0; /* empty: carve it again from the start */
+	else
+		free(b);
+}
+
+static void frozen_free(struct vg_wstore *s, struct frozen *f)
+{
+	slab_release(s, f->slab);
 	memset(f, 0, sizeof(*f));
+}
+
+static size_t round16(size_t n)
+{
+	return (n + 15) & ~(size_t)15;
 }
 
 static size_t label_len(const struct vg_agg_key *k)
@@ -63,8 +129,48 @@ static size_t label_len(const struct vg_agg_key *k)
 	return k->service.len + k->endpoint.len + k->method.len;
 }
 
+/* At least the sketch's non-empty buckets, without reading them: no more
+ * than its span, nor than the values it holds outside the zero bucket. */
+static size_t pairs_bound(const struct vg_sketch *s)
+{
+	uint64_t in_bins = s->count >= s->zero ? s->count - s->zero : s->len;
+
+	return in_bins < s->len ? (size_t)in_bins : s->len;
+}
+
+/* Write the sketch's non-empty buckets as (index, count) pairs; returns
+ * how many. A window's span is mostly empty, so four empty buckets are
+ * skipped with two loads. Never more than the sketch's span. */
+static uint32_t put_pairs(uint32_t *out, const struct vg_sketch *s)
+{
+	const uint32_t *b = s->bins;
+	uint32_t n = 0, k = 0, len = s->len;
+	size_t bound = pairs_bound(s);
+
+	while (k < len && n < bound) {
+		if (k + 4 <= len) {
+			uint64_t lo, hi;
+
+			memcpy(&lo, b + k, 8);
+			memcpy(&hi, b + k + 2, 8);
+			if ((lo | hi) == 0) {
+				k += 4;
+				continue;
+			}
+		}
+		if (b[k]) {
+			out[2 * n] = (uint32_t)(s->offset + (int32_t)k);
+			out[2 * n + 1] = b[k];
+			n++;
+		}
+		k++;
+	}
+	return n;
+}
+
 /* Freeze the entries of table t (all of them) as [start, end). */
-static int freeze(struct frozen *f, const struct vg_table *t, int64_t start, int64_t end, bool latency)
+static int freeze(struct vg_wstore *s, struct frozen *f, const struct vg_table *t, int64_t start, int64_t end,
+                  bool latency)
 {
 	size_t n = vg_table_size(t), strings = 0, pairs = 0;
 
@@ -76,19 +182,21 @@ static int freeze(struct frozen *f, const struct vg_table *t, int64_t start, int
 		const struct vg_agg_entry *e = vg_table_entry(t, i);
 
 		strings += label_len(&e->key);
-		if (latency) {
-			for (uint32_t k = 0; k < e->latency.len; k++)
-				pairs += e->latency.bins[k] != 0;
-		}
+		if (latency)
+			pairs += pairs_bound(&e->latency);
 	}
-	f->e = calloc(n ? n : 1, sizeof(*f->e));
-	f->strings = malloc(strings ? strings : 1);
-	f->pairs = malloc((pairs ? pairs : 1) * 2 * sizeof(*f->pairs));
-	if (!f->e || !f->strings || !f->pairs) {
-		frozen_free(f);
-		return VG_ERR_NOMEM;
-	}
-	char *sp = f->strings;
+	/* One block: entries, strings, then pairs (last, so the bound's
+	 * excess can be given back). */
+	size_t e_bytes = round16(n * sizeof(*f->e)), s_bytes = round16(strings);
+	size_t size = e_bytes + s_bytes + round16(pairs * 2 * sizeof(*f->pairs));
+	char *block = size ? slab_alloc(s, size, &f->slab) : NULL;
+
+	if (!block)
+		return size ? VG_ERR_NOMEM : VG_OK; /* nothing to hold: an empty part */
+	memset(block, 0, e_bytes);
+	f->e = (struct fentry *)block;
+	f->pairs = (uint32_t *)(block + e_bytes + s_bytes);
+	char *sp = block + e_bytes; /* the labels */
 
 	for (size_t i = 0; i < n; i++) {
 		const struct vg_agg_entry *e = vg_table_entry(t, i);
@@ -109,25 +217,21 @@ static int freeze(struct frozen *f, const struct vg_table *t, int64_t start, int
 		fe->errors_5xx = e->errors_5xx;
 		if (!latency)
 			continue;
-		const struct vg_sketch *s = &e->latency;
+		const struct vg_sketch *sk = &e->latency;
 
-		fe->l_count = s->count;
-		fe->l_zero = s->zero;
-		fe->l_rejected = s->rejected;
-		fe->l_collapsed = s->collapsed;
-		fe->l_sum = s->sum;
-		fe->l_min = s->min;
-		fe->l_max = s->max;
+		fe->l_count = sk->count;
+		fe->l_zero = sk->zero;
+		fe->l_rejected = sk->rejected;
+		fe->l_collapsed = sk->collapsed;
+		fe->l_sum = sk->sum;
+		fe->l_min = sk->min;
+		fe->l_max = sk->max;
 		fe->pair_off = (uint32_t)f->n_pairs;
-		for (uint32_t k = 0; k < s->len; k++) {
-			if (!s->bins[k])
-				continue;
-			f->pairs[2 * f->n_pairs] = (uint32_t)(s->offset + (int32_t)k);
-			f->pairs[2 * f->n_pairs + 1] = s->bins[k];
-			f->n_pairs++;
-		}
+		f->n_pairs += put_pairs(f->pairs + 2 * f->n_pairs, sk);
 		fe->n_pairs = (uint32_t)(f->n_pairs - fe->pair_off);
 	}
+	/* Give back what the bound overestimated. */
+	slab_trim(f->slab, block, size, e_bytes + s_bytes + round16(f->n_pairs * 2 * sizeof(*f->pairs)));
 	f->bytes = n * sizeof(*f->e) + strings + f->n_pairs * 2 * sizeof(*f->pairs) + sizeof(*f);
 	return VG_OK;
 }
@@ -224,10 +328,10 @@ int vg_wstore_create(struct vg_wstore **out, const struct vg_wstore_params *p)
 	return VG_OK;
 }
 
-static void tier_free(struct tier *t)
+static void tier_free(struct vg_wstore *s, struct tier *t)
 {
 	for (size_t i = 0; i < t->n; i++)
-		frozen_free(&t->v[i]);
+		frozen_free(s, &t->v[i]);
 	free(t->v);
 }
 
@@ -235,9 +339,10 @@ void vg_wstore_destroy(struct vg_wstore *s)
 {
 	if (!s)
 		return;
-	tier_free(&s->ring);
-	tier_free(&s->t1);
-	tier_free(&s->t2);
+	tier_free(s, &s->ring);
+	tier_free(s, &s->t1);
+	tier_free(s, &s->t2);
+	free(s->slab);
 	vg_table_destroy(s->a1.t);
 	vg_table_destroy(s->a2.t);
 	free(s);
@@ -257,10 +362,10 @@ static int acc_flush(struct vg_wstore *s, struct acc *a, struct tier *t)
 
 	if (a->start_ms == a->end_ms)
 		return VG_OK;
-	if (freeze(&f, a->t, a->start_ms, a->end_ms, false) != VG_OK)
+	if (freeze(s, &f, a->t, a->start_ms, a->end_ms, false) != VG_OK)
 		return VG_ERR_NOMEM;
 	if (tier_push(t, &f) != VG_OK) {
-		frozen_free(&f);
+		frozen_free(s, &f);
 		return VG_ERR_NOMEM;
 	}
 	s->bytes += f.bytes;
@@ -283,7 +388,7 @@ static int roll(struct vg_wstore *s, struct acc *a, struct tier *t, int64_t w, s
 	a->end_ms = f->end_ms;
 	rc = thaw_into(f, a->t, false);
 	s->bytes -= f->bytes;
-	frozen_free(f);
+	frozen_free(s, f);
 	return rc;
 }
 
@@ -292,10 +397,10 @@ int vg_wstore_add(struct vg_wstore *s, const struct vg_window *win)
 	struct frozen f;
 	int rc;
 
-	if (freeze(&f, win->table, win->start_ms, win->end_ms, true) != VG_OK)
+	if (freeze(s, &f, win->table, win->start_ms, win->end_ms, true) != VG_OK)
 		return VG_ERR_NOMEM;
 	if (tier_push(&s->ring, &f) != VG_OK) {
-		frozen_free(&f);
+		frozen_free(s, &f);
 		return VG_ERR_NOMEM;
 	}
 	s->bytes += f.bytes;
@@ -324,7 +429,7 @@ int vg_wstore_add(struct vg_wstore *s, const struct vg_window *win)
 		struct frozen old = tier_pop(&s->t2);
 
 		s->bytes -= old.bytes;
-		frozen_free(&old);
+		frozen_free(s, &old);
 	}
 	return VG_OK;
 }

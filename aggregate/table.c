@@ -1,11 +1,13 @@
 #include "aggregate/table.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/err.h"
 #include "core/mem.h"
+#include "core/record.h"
 
 #define ARENA_CHUNK (64u << 10)
 
@@ -32,56 +34,92 @@ struct vg_table {
 	struct wcount *wc;
 	size_t n_wc, cap_wc;
 	uint64_t overflow;
+	/* Empty sketches with buckets allocated, taken from reused entries
+	 * of other kinds: HTTP entries take theirs from here, so buckets
+	 * follow the HTTP keys instead of spreading over every entry. */
+	struct vg_sketch *pool;
+	size_t n_pool, cap_pool;
 };
 
-static uint64_t mix(uint64_t h, uint64_t v)
+/* Hashing: one multiply per 8 bytes, then a full avalanche (MurmurHash3's
+ * fmix64) once per key, so both the slot index (low bits) and the tag
+ * (high bits) depend on every input bit. The hash is internal: tables
+ * only compare hashes computed by this same code. */
+static inline uint64_t step(uint64_t h, uint64_t w)
 {
-	h ^= v + 0x9E3779B97F4A7C15ull + (h << 6) + (h >> 2);
-	h *= 0xBF58476D1CE4E5B9ull;
-	return h ^ (h >> 31);
+	return ((h << 5 | h >> 59) ^ w) * 0x9E3779B97F4A7C15ull;
 }
 
-static uint64_t hash_str(uint64_t h, vg_str s)
+static inline uint64_t fmix(uint64_t h)
+{
+	h ^= h >> 33;
+	h *= 0xFF51AFD7ED558CCDull;
+	h ^= h >> 33;
+	h *= 0xC4CEB9FE1A85EC53ull;
+	return h ^ (h >> 33);
+}
+
+static inline uint64_t hash_str(uint64_t h, vg_str s)
 {
 	size_t i = 0;
 	uint64_t w;
 
 	for (; i + 8 < s.len; i += 8) {
 		memcpy(&w, s.p + i, 8);
-		h = mix(h, w);
+		h = step(h, w);
 	}
 	/* The last 1..8 bytes (overlapping earlier ones is fine for a hash). */
-	w = s.len >= 8 ? 0 : vg_load_tail(s.p, s.len);
 	if (s.len >= 8)
 		memcpy(&w, s.p + s.len - 8, 8);
-	return mix(h, w ^ ((uint64_t)s.len << 56));
+	else
+		w = vg_load_tail(s.p, s.len);
+	return step(step(h, w), s.len);
 }
 
-uint64_t vg_agg_hash_service(vg_str service)
+static inline uint64_t hash_service(vg_str service)
 {
 	return hash_str(0x51ED27A3C4B1F96Dull, service);
 }
 
-uint64_t vg_agg_hash_finish(const struct vg_agg_key *k, uint64_t h)
+static inline uint64_t hash_finish(const struct vg_agg_key *k, uint64_t h)
 {
-	h = mix(h, (uint64_t)k->window ^ ((uint64_t)k->kind << 56 | (uint64_t)k->category << 48 |
-					  (uint64_t)k->level << 40 | (uint64_t)k->counter << 32));
+	h = step(h, (uint64_t)k->window ^ ((uint64_t)k->kind << 56 | (uint64_t)k->category << 48 |
+	                                   (uint64_t)k->level << 40 | (uint64_t)k->counter << 32));
 	if (k->kind == VG_AGG_HTTP) {
 		h = hash_str(h, k->endpoint);
 		h = hash_str(h, k->method);
 	}
-	return h;
+	return fmix(h);
+}
+
+uint64_t vg_agg_hash_service(vg_str service)
+{
+	return hash_service(service);
+}
+
+uint64_t vg_agg_hash_finish(const struct vg_agg_key *k, uint64_t h)
+{
+	return hash_finish(k, h);
 }
 
 uint64_t vg_agg_key_hash(const struct vg_agg_key *k)
 {
-	return vg_agg_hash_finish(k, vg_agg_hash_service(k->service));
+	return hash_finish(k, hash_service(k->service));
 }
 
-static bool key_eq(const struct vg_agg_key *a, const struct vg_agg_key *b)
+/* kind, category, level and counter are four adjacent bytes: one compare. */
+_Static_assert(offsetof(struct vg_agg_key, category) == offsetof(struct vg_agg_key, kind) + 1 &&
+                       offsetof(struct vg_agg_key, level) == offsetof(struct vg_agg_key, kind) + 2 &&
+                       offsetof(struct vg_agg_key, counter) == offsetof(struct vg_agg_key, kind) + 3,
+               "key tags are not adjacent");
+
+static inline bool key_eq(const struct vg_agg_key *a, const struct vg_agg_key *b)
 {
-	return a->window == b->window && a->kind == b->kind && a->category == b->category && a->level == b->level &&
-	       a->counter == b->counter && vg_str_eq(a->service, b->service) &&
+	uint32_t ta, tb;
+
+	memcpy(&ta, &a->kind, 4);
+	memcpy(&tb, &b->kind, 4);
+	return a->window == b->window && ta == tb && vg_str_eq(a->service, b->service) &&
 	       vg_str_eq(a->endpoint, b->endpoint) && vg_str_eq(a->method, b->method);
 }
 
@@ -111,6 +149,9 @@ void vg_table_destroy(struct vg_table *t)
 		vg_sketch_free(&t->entries[i].latency);
 		free(t->entries[i].samples);
 	}
+	for (size_t i = 0; i < t->n_pool; i++)
+		vg_sketch_free(&t->pool[i]);
+	free(t->pool);
 	free(t->entries);
 	free(t->slots);
 	free(t->wc);
@@ -219,6 +260,16 @@ static struct vg_agg_entry *insert(struct vg_table *t, const struct vg_agg_key *
 		vg_sketch_reset(&e->latency);
 		e->n_samples = 0;
 	}
+	/* Only HTTP entries record latency. Without the pool, every entry
+	 * would in time hold buckets (after resets and merges' swaps) and new
+	 * HTTP keys would keep allocating (and zeroing) fresh ones. */
+	if (key->kind == VG_AGG_HTTP) {
+		if (!e->latency.store && t->n_pool)
+			vg_sketch_swap(&e->latency, &t->pool[--t->n_pool]);
+	} else if (e->latency.store && vg_grow(&t->pool, &t->cap_pool, t->n_pool + 1, sizeof(*t->pool), 64) == 0) {
+		t->pool[t->n_pool++] = e->latency;
+		vg_sketch_init(&e->latency, t->p.map);
+	}
 	e->key = *key;
 	e->hash = h;
 	e->count = e->errors_4xx = e->errors_5xx = 0;
@@ -233,7 +284,7 @@ static struct vg_agg_entry *insert(struct vg_table *t, const struct vg_agg_key *
 	return e;
 }
 
-static struct vg_agg_entry *lookup(struct vg_table *t, const struct vg_agg_key *key, uint64_t h, size_t *slot)
+static inline struct vg_agg_entry *lookup(struct vg_table *t, const struct vg_agg_key *key, uint64_t h, size_t *slot)
 {
 	size_t mask = t->n_slots - 1, i = (size_t)h & mask;
 	uint64_t sl, tag = h & 0xFFFFFFFF00000000ull;
@@ -256,13 +307,12 @@ struct vg_agg_entry *vg_table_get(struct vg_table *t, const struct vg_agg_key *k
 	return vg_table_get_hashed(t, key, vg_agg_key_hash(key));
 }
 
-struct vg_agg_entry *vg_table_get_hashed(struct vg_table *t, const struct vg_agg_key *key, uint64_t h)
+/* A key not in the table: insert it, or fold it into __other__. slot is
+ * where lookup stopped. */
+static struct vg_agg_entry *get_new(struct vg_table *t, const struct vg_agg_key *key, uint64_t h, size_t slot)
 {
-	size_t slot;
-	struct vg_agg_entry *e = lookup(t, key, h, &slot);
+	struct vg_agg_entry *e;
 
-	if (e)
-		return e;
 	if (2 * (t->n + 1) > t->n_slots) {
 		if (grow_slots(t) != VG_OK)
 			return NULL;
@@ -287,6 +337,73 @@ struct vg_agg_entry *vg_table_get_hashed(struct vg_table *t, const struct vg_agg
 	}
 	wc->keys[key->kind]++;
 	return insert(t, key, h, slot);
+}
+
+/* The whole lookup, inserting on a miss. */
+static struct vg_agg_entry *get_probe(struct vg_table *t, const struct vg_agg_key *key, uint64_t h)
+{
+	size_t slot;
+	struct vg_agg_entry *e = lookup(t, key, h, &slot);
+
+	return e ? e : get_new(t, key, h, slot);
+}
+
+/* Most keys sit in their home slot: check it inline, probe out of line. */
+static inline struct vg_agg_entry *get(struct vg_table *t, const struct vg_agg_key *key, uint64_t h)
+{
+	uint64_t sl = t->slots[(size_t)h & (t->n_slots - 1)];
+
+	if (sl && (sl & 0xFFFFFFFF00000000ull) == (h & 0xFFFFFFFF00000000ull)) {
+		struct vg_agg_entry *e = &t->entries[(uint32_t)sl - 1];
+
+		if (e->hash == h && key_eq(&e->key, key))
+			return e;
+	}
+	return get_probe(t, key, h);
+}
+
+struct vg_agg_entry *vg_table_get_hashed(struct vg_table *t, const struct vg_agg_key *key, uint64_t h)
+{
+	return get(t, key, h);
+}
+
+int vg_table_add_record(struct vg_table *t, int64_t window, const struct vg_record *rec)
+{
+	struct vg_agg_key k = {.window = window,
+	                       .kind = VG_AGG_LOG,
+	                       .category = rec->category,
+	                       .level = rec->level,
+	                       .service = rec->service};
+	uint64_t hs = hash_service(rec->service); /* shared by the record's keys */
+	struct vg_agg_entry *e = get(t, &k, hash_finish(&k, hs));
+
+	if (!e)
+		return VG_ERR_NOMEM;
+	e->count++;
+	if (rec->status) {
+		k.kind = VG_AGG_HTTP;
+		k.category = k.level = 0;
+		k.endpoint = rec->endpoint;
+		k.method = rec->method;
+		if (!(e = get(t, &k, hash_finish(&k, hs))))
+			return VG_ERR_NOMEM;
+		e->count++;
+		e->errors_4xx += rec->status >= 400 && rec->status < 500;
+		e->errors_5xx += rec->status >= 500;
+		if (vg_table_add_latency(t, e, rec->duration_ms) != VG_OK)
+			return VG_ERR_NOMEM;
+	}
+	for (uint32_t bits = rec->counters; bits; bits &= bits - 1) {
+		struct vg_agg_key c = {.window = window,
+		                       .kind = VG_AGG_COUNTER,
+		                       .counter = (uint8_t)__builtin_ctz(bits),
+		                       .service = rec->service};
+
+		if (!(e = get(t, &c, hash_finish(&c, hs))))
+			return VG_ERR_NOMEM;
+		e->count++;
+	}
+	return VG_OK;
 }
 
 int vg_table_add_latency(struct vg_table *t, struct vg_agg_entry *e, double ms)

@@ -75,6 +75,15 @@ struct vg_agg_entry *vg_table_get(struct vg_table *t, const struct vg_agg_key *k
  * from a shared prefix with vg_agg_hash_service / vg_agg_hash_finish). */
 struct vg_agg_entry *vg_table_get_hashed(struct vg_table *t, const struct vg_agg_key *key, uint64_t hash);
 
+struct vg_record;
+
+/* Count one classified record of window `window`: its LOG entry (service,
+ * category, level), its HTTP entry and latency when it has a status, and
+ * its pattern counters. The record's keys share the service's hash; the
+ * same as the vg_table_get_hashed calls would do. Returns 0 or
+ * VG_ERR_NOMEM. */
+int vg_table_add_record(struct vg_table *t, int64_t window, const struct vg_record *rec);
+
 /* Hashing in two steps, so a record's keys share the service's hash:
  * vg_agg_key_hash(k) == vg_agg_hash_finish(k, vg_agg_hash_service(k->service)). */
 uint64_t vg_agg_hash_service(vg_str service);

@@ -33,6 +33,7 @@ struct vg_wworker {
 	size_t n_streams, cap_streams;
 	struct stream *last; /* the stream of the previous record */
 	int64_t now_ms;      /* clock at batch start */
+	int64_t win, win_start, win_end; /* the previous record's window, in ms */
 	uint64_t records, late, no_time;
 	/* Published to the closer. */
 	_Atomic uint64_t state;
@@ -192,12 +193,18 @@ int vg_wworker_add(struct vg_wworker *ww, const struct vg_record *rec, int64_t f
 	st->last_ts = ts;
 	st->active_ms = ww->now_ms;
 	ww->had_records = true;
-	int64_t win = floor_div(ts, w->p.window_ms);
+	if (ts < ww->win_start || ts >= ww->win_end) {
+		/* Runs of records share a window: divide only on a change. */
+		ww->win = floor_div(ts, w->p.window_ms);
+		ww->win_start = ww->win * w->p.window_ms;
+		ww->win_end = ww->win_start + w->p.window_ms;
+	}
+	int64_t win = ww->win;
 
 	/* Late: the window ended more than the allowed lateness before the
 	 * newest event of this stream (decided by the stream alone, not by
 	 * when the closer runs), or it has been emitted already. */
-	if ((st->max_ts != VG_TIME_NONE && (win + 1) * w->p.window_ms <= st->max_ts - w->p.lateness_ms) ||
+	if ((st->max_ts != VG_TIME_NONE && ww->win_end <= st->max_ts - w->p.lateness_ms) ||
 	    win < atomic_load_explicit(&w->open_from, memory_order_relaxed)) {
 		ww->late++;
 		return VG_OK;
@@ -206,37 +213,7 @@ int vg_wworker_add(struct vg_wworker *ww, const struct vg_record *rec, int64_t f
 		st->max_ts = ts;
 	ww->records++;
 
-	struct vg_table *t = ww->cur;
-	struct vg_agg_key k = {.window = win, .kind = VG_AGG_LOG, .category = rec->category, .level = rec->level,
-			       .service = rec->service};
-	uint64_t hs = vg_agg_hash_service(rec->service); /* shared by the record's keys */
-	struct vg_agg_entry *e = vg_table_get_hashed(t, &k, vg_agg_hash_finish(&k, hs));
-
-	if (!e)
-		return VG_ERR_NOMEM;
-	e->count++;
-	if (rec->status) {
-		k.kind = VG_AGG_HTTP;
-		k.category = k.level = 0;
-		k.endpoint = rec->endpoint;
-		k.method = rec->method;
-		if (!(e = vg_table_get_hashed(t, &k, vg_agg_hash_finish(&k, hs))))
-			return VG_ERR_NOMEM;
-		e->count++;
-		e->errors_4xx += rec->status >= 400 && rec->status < 500;
-		e->errors_5xx += rec->status >= 500;
-		if (vg_table_add_latency(t, e, rec->duration_ms) != VG_OK)
-			return VG_ERR_NOMEM;
-	}
-	for (uint32_t bits = rec->counters; bits; bits &= bits - 1) {
-		struct vg_agg_key c = {.window = win, .kind = VG_AGG_COUNTER,
-				       .counter = (uint8_t)__builtin_ctz(bits), .service = rec->service};
-
-		if (!(e = vg_table_get_hashed(t, &c, vg_agg_hash_finish(&c, hs))))
-			return VG_ERR_NOMEM;
-		e->count++;
-	}
-	return VG_OK;
+	return vg_table_add_record(ww->cur, win, rec);
 }
 
 /* The worker's progress: the slowest of its active streams (all of them
