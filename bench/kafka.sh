@@ -37,7 +37,7 @@ for r in $(seq "$RUNS"); do
 	read -r u s m <"$tmp/time"
 	echo "bare $(field messages <"$tmp/bare.json") $(field seconds <"$tmp/bare.json") $u $s $m" >>"$res"
 	rm -rf "$tmp/archive"
-	/usr/bin/time -f '%U %S %M' -o "$tmp/time" ./vigil run --brokers "$B" --topic bench --group "vigil$r" \
+	/usr/bin/time -f '%U %S %M' -o "$tmp/time" ./vigil run ${BENCH_CONFIG:+-c "$BENCH_CONFIG"} --brokers "$B" --topic bench --group "vigil$r" \
 		--exit-at-end --archive "${archive:-$tmp/archive}" 2>"$tmp/vigil.err" >/dev/null
 	read -r u s m <"$tmp/time"
 	sum=$(tail -n 1 "$tmp/vigil.err")
