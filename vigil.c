@@ -971,6 +971,29 @@ static void agg_summary(struct agg_run *run, double seconds, const char *extra)
 	vg_buf_puts(&b, ",\"resolved\":");
 	vg_buf_put_u64(&b, run->alerts_by_state[VG_ALERT_RESOLVED]);
 	vg_buf_putc(&b, '}');
+	if (run->notify) {
+		/* Give the notifiers a bounded moment to deliver what the last
+		 * windows decided; what is left stays in the outbox. */
+		struct vg_notify_stats ns;
+
+		if (!vg_notify_drain(run->notify, 5000))
+			fprintf(stderr, "{\"level\":\"WARNING\",\"component\":\"notify\",\"msg\":\"undelivered "
+					"alerts stay in the outbox for the next start\"}\n");
+		vg_notify_get_stats(run->notify, &ns);
+		vg_buf_puts(&b, ",\"notify\":{");
+		for (size_t i = 0; i < ns.n; i++) {
+			char one[256];
+
+			snprintf(one, sizeof(one),
+				 "%s\"%s\":{\"sent\":%llu,\"retried\":%llu,\"failed\":%llu,\"dropped\":%llu,"
+				 "\"pending\":%llu}",
+				 i ? "," : "", ns.name[i], (unsigned long long)ns.sent[i], (unsigned long long)ns.retried[i],
+				 (unsigned long long)ns.failed[i], (unsigned long long)ns.dropped[i],
+				 (unsigned long long)ns.pending[i]);
+			vg_buf_puts(&b, one);
+		}
+		vg_buf_putc(&b, '}');
+	}
 	vg_buf_puts(&b, ",\"threads\":");
 	vg_buf_put_u64(&b, run->threads);
 	vg_buf_puts(&b, ",\"bytes\":");
@@ -1070,10 +1093,7 @@ static void agg_teardown(struct agg_run *run)
 	free(run->workers);
 	vg_windows_destroy(run->win);
 	vg_wstore_destroy(run->store);
-	if (run->notify && !vg_notify_drain(run->notify, 5000))
-		fprintf(stderr, "{\"level\":\"WARNING\",\"component\":\"notify\",\"msg\":\"undelivered alerts stay "
-				"in the outbox for the next start\"}\n");
-	vg_notify_destroy(run->notify);
+	vg_notify_destroy(run->notify); /* drained (bounded) by the summary */
 	vg_alerts_destroy(run->alerts);
 	vg_rules_destroy(run->rules);
 	free(run->counter_names);

@@ -133,5 +133,6 @@ exec 8>&-
 wait "$VPID"
 expect_eq "vigil aggregate exits 0 when its input ends" "$?" 0
 check "the summary counts the alerts" grep -q '"alerts":{"pending":2,"firing":2,"resolved":1}' "$TMP/vigil.err"
+check "the summary counts deliveries per notifier" grep -q '"notify":{"alertmanager":{"sent":[1-9][0-9]*,"retried":[1-9][0-9]*,"failed":0,"dropped":0,"pending":0},"webhook0":{"sent":3,"retried":0,"failed":0,"dropped":0,"pending":0}}' "$TMP/vigil.err"
 retried=$(grep -c 'alertmanager delivering again' "$TMP/vigil.err")
 expect_eq "the notifier logs that it recovered" "$retried" 1
