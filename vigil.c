@@ -734,6 +734,20 @@ static void agg_dispatch(struct agg_run *run, struct chunk *c, unsigned *next)
  * whole lines, cut at the chunk's last newline; the partial line moves to
  * the next chunk. A line longer than a chunk is skipped and counted as
  * oversize, like vg_lines does. */
+/* Dispatch c's whole lines (up to and with the newline at last); the
+ * partial line after it moves to a fresh chunk, which is returned. */
+static struct chunk *agg_dispatch_lines(struct agg_run *run, struct chunk *c, const char *last, unsigned *next)
+{
+	struct chunk *d = vg_ring_take(run->free_chunks);
+	size_t whole = (size_t)(last + 1 - c->buf);
+
+	d->len = c->len - whole;
+	memcpy(d->buf, last + 1, d->len);
+	c->len = whole;
+	agg_dispatch(run, c, next);
+	return d;
+}
+
 static int agg_fd_chunked(struct agg_run *run, int fd, const char *name, unsigned *next)
 {
 	struct chunk *c = vg_ring_take(run->free_chunks);
@@ -748,16 +762,8 @@ static int agg_fd_chunked(struct agg_run *run, int fd, const char *name, unsigne
 		if (poll(&pf, 1, 0) == 0) {
 			char *last = c->len ? memrchr(c->buf, '\n', c->len) : NULL;
 
-			if (last && !skipping) {
-				struct chunk *d = vg_ring_take(run->free_chunks);
-				size_t whole = (size_t)(last + 1 - c->buf);
-
-				d->len = c->len - whole;
-				memcpy(d->buf, last + 1, d->len);
-				c->len = whole;
-				agg_dispatch(run, c, next);
-				c = d;
-			}
+			if (last && !skipping)
+				c = agg_dispatch_lines(run, c, last, next);
 			vg_fd_wait(fd, IDLE_MS, agg_chunked_idle, run);
 		}
 		ssize_t n = read(fd, c->buf + c->len, c->cap - 1 - c->len); /* room for a final '\n' */
@@ -808,14 +814,7 @@ static int agg_fd_chunked(struct agg_run *run, int fd, const char *name, unsigne
 			c->len = 0;
 			continue;
 		}
-		struct chunk *d = vg_ring_take(run->free_chunks);
-		size_t whole = (size_t)(last + 1 - c->buf);
-
-		d->len = c->len - whole;
-		memcpy(d->buf, last + 1, d->len);
-		c->len = whole;
-		agg_dispatch(run, c, next);
-		c = d;
+		c = agg_dispatch_lines(run, c, last, next);
 	}
 	vg_ring_put(run->free_chunks, c);
 	return rc;
