@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "core/clock.h"
 #include "core/err.h"
 
 void vg_buf_free(struct vg_buf *b)
@@ -147,4 +148,27 @@ int vg_buf_write_fd(struct vg_buf *b, int fd)
 	b->len = 0;
 	b->failed = false;
 	return rc;
+}
+
+void vg_buf_put_json_object(struct vg_buf *b, const char *const *names, const char *const *values, size_t n)
+{
+	vg_buf_putc(b, '{');
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			vg_buf_putc(b, ',');
+		vg_buf_put_json_str(b, vg_str_cstr(names[i]));
+		vg_buf_putc(b, ':');
+		vg_buf_put_json_str(b, vg_str_cstr(values[i]));
+	}
+	vg_buf_putc(b, '}');
+}
+
+void vg_buf_put_json_time(struct vg_buf *b, int64_t ms)
+{
+	char t[32];
+
+	vg_clock_format_rfc3339(ms, t);
+	vg_buf_putc(b, '"');
+	vg_buf_puts(b, t);
+	vg_buf_putc(b, '"');
 }

@@ -72,42 +72,32 @@ struct vg_notify {
 
 /* ---- bodies ------------------------------------------------------------- */
 
-static void put_pairs(struct vg_buf *b, const char *const *names, const char *const *values, size_t n)
+/* The members an Alertmanager alert has in both the API and the webhook
+ * payload: labels, annotations, startsAt, endsAt (resolved; with
+ * zero_end, Alertmanager's zero time while firing), generatorURL. */
+static void alert_members(struct vg_buf *b, const struct vg_alert *al, const char *generator, bool zero_end)
 {
-	vg_buf_putc(b, '{');
-	for (size_t i = 0; i < n; i++) {
-		if (i)
-			vg_buf_putc(b, ',');
-		vg_buf_put_json_str(b, vg_str_cstr(names[i]));
-		vg_buf_putc(b, ':');
-		vg_buf_put_json_str(b, vg_str_cstr(values[i]));
+	vg_buf_puts(b, "\"labels\":");
+	vg_buf_put_json_object(b, al->label_names, al->label_values, al->n_labels);
+	vg_buf_puts(b, ",\"annotations\":");
+	vg_buf_put_json_object(b, al->annotation_names, al->annotation_values, al->n_annotations);
+	vg_buf_puts(b, ",\"startsAt\":");
+	vg_buf_put_json_time(b, al->fired_at ? al->fired_at : al->active_at);
+	if (al->state == VG_ALERT_RESOLVED) {
+		vg_buf_puts(b, ",\"endsAt\":");
+		vg_buf_put_json_time(b, al->resolved_at);
+	} else if (zero_end) {
+		vg_buf_puts(b, ",\"endsAt\":\"0001-01-01T00:00:00Z\"");
 	}
-	vg_buf_putc(b, '}');
-}
-
-static void put_time(struct vg_buf *b, const char *key, int64_t ms)
-{
-	char t[32];
-
-	vg_clock_format_rfc3339(ms, t);
-	vg_buf_puts(b, key);
-	vg_buf_putc(b, '"');
-	vg_buf_puts(b, t);
-	vg_buf_putc(b, '"');
+	vg_buf_puts(b, ",\"generatorURL\":");
+	vg_buf_put_json_str(b, vg_str_cstr(generator ? generator : ""));
 }
 
 /* Alertmanager API v2: one postableAlert. */
 static void am_body(struct vg_buf *b, const struct vg_alert *al, const char *generator)
 {
-	vg_buf_puts(b, "{\"labels\":");
-	put_pairs(b, al->label_names, al->label_values, al->n_labels);
-	vg_buf_puts(b, ",\"annotations\":");
-	put_pairs(b, al->annotation_names, al->annotation_values, al->n_annotations);
-	put_time(b, ",\"startsAt\":", al->fired_at ? al->fired_at : al->active_at);
-	if (al->state == VG_ALERT_RESOLVED)
-		put_time(b, ",\"endsAt\":", al->resolved_at);
-	vg_buf_puts(b, ",\"generatorURL\":");
-	vg_buf_put_json_str(b, vg_str_cstr(generator ? generator : ""));
+	vg_buf_putc(b, '{');
+	alert_members(b, al, generator, false);
 	vg_buf_putc(b, '}');
 }
 
@@ -125,22 +115,13 @@ static void webhook_body(struct vg_buf *b, const struct vg_alert *al, const char
 	vg_buf_puts(b, "\",\"receiver\":\"vigil\",\"groupLabels\":{\"alertname\":");
 	vg_buf_put_json_str(b, vg_str_cstr(al->name));
 	vg_buf_puts(b, "},\"commonLabels\":");
-	put_pairs(b, al->label_names, al->label_values, al->n_labels);
+	vg_buf_put_json_object(b, al->label_names, al->label_values, al->n_labels);
 	vg_buf_puts(b, ",\"commonAnnotations\":");
-	put_pairs(b, al->annotation_names, al->annotation_values, al->n_annotations);
+	vg_buf_put_json_object(b, al->annotation_names, al->annotation_values, al->n_annotations);
 	vg_buf_puts(b, ",\"externalURL\":\"\",\"alerts\":[{\"status\":\"");
 	vg_buf_puts(b, status);
-	vg_buf_puts(b, "\",\"labels\":");
-	put_pairs(b, al->label_names, al->label_values, al->n_labels);
-	vg_buf_puts(b, ",\"annotations\":");
-	put_pairs(b, al->annotation_names, al->annotation_values, al->n_annotations);
-	put_time(b, ",\"startsAt\":", al->fired_at ? al->fired_at : al->active_at);
-	if (al->state == VG_ALERT_RESOLVED)
-		put_time(b, ",\"endsAt\":", al->resolved_at);
-	else
-		vg_buf_puts(b, ",\"endsAt\":\"0001-01-01T00:00:00Z\"");
-	vg_buf_puts(b, ",\"generatorURL\":");
-	vg_buf_put_json_str(b, vg_str_cstr(generator ? generator : ""));
+	vg_buf_puts(b, "\",");
+	alert_members(b, al, generator, true);
 	vg_buf_puts(b, ",\"fingerprint\":");
 	vg_buf_put_json_str(b, vg_str_cstr(fp));
 	vg_buf_puts(b, "}]}");

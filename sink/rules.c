@@ -1308,18 +1308,6 @@ void vg_alerts_counts(const struct vg_alerts *a, size_t *pending, size_t *firing
 	}
 }
 
-static void put_time(struct vg_buf *b, const char *name, int64_t ms)
-{
-	char t[32];
-
-	vg_clock_format_rfc3339(ms, t);
-	vg_buf_puts(b, ",\"");
-	vg_buf_puts(b, name);
-	vg_buf_puts(b, "\":\"");
-	vg_buf_puts(b, t);
-	vg_buf_putc(b, '"');
-}
-
 void vg_alert_json(const struct vg_alert *al, struct vg_buf *b)
 {
 	static const char *const states[] = {"pending", "firing", "resolved"};
@@ -1335,32 +1323,21 @@ void vg_alert_json(const struct vg_alert *al, struct vg_buf *b)
 	vg_buf_puts(b, "\",\"fingerprint\":\"");
 	vg_buf_puts(b, fp);
 	vg_buf_puts(b, "\",\"value\":");
-	if (isfinite(al->value))
-		vg_buf_put_double(b, al->value);
-	else
-		vg_buf_puts(b, "null");
-	vg_buf_puts(b, ",\"labels\":{");
-	for (size_t i = 0; i < al->n_labels; i++) {
-		if (i)
-			vg_buf_putc(b, ',');
-		vg_buf_put_json_str(b, vg_str_cstr(al->label_names[i]));
-		vg_buf_putc(b, ':');
-		vg_buf_put_json_str(b, vg_str_cstr(al->label_values[i]));
+	vg_buf_put_double(b, al->value); /* null when not finite */
+	vg_buf_puts(b, ",\"labels\":");
+	vg_buf_put_json_object(b, al->label_names, al->label_values, al->n_labels);
+	vg_buf_puts(b, ",\"annotations\":");
+	vg_buf_put_json_object(b, al->annotation_names, al->annotation_values, al->n_annotations);
+	vg_buf_puts(b, ",\"activeAt\":");
+	vg_buf_put_json_time(b, al->active_at);
+	if (al->fired_at) {
+		vg_buf_puts(b, ",\"startsAt\":");
+		vg_buf_put_json_time(b, al->fired_at);
 	}
-	vg_buf_puts(b, "},\"annotations\":{");
-	for (size_t i = 0; i < al->n_annotations; i++) {
-		if (i)
-			vg_buf_putc(b, ',');
-		vg_buf_put_json_str(b, vg_str_cstr(al->annotation_names[i]));
-		vg_buf_putc(b, ':');
-		vg_buf_put_json_str(b, vg_str_cstr(al->annotation_values[i]));
+	if (al->state == VG_ALERT_RESOLVED) {
+		vg_buf_puts(b, ",\"endsAt\":");
+		vg_buf_put_json_time(b, al->resolved_at);
 	}
-	vg_buf_putc(b, '}');
-	put_time(b, "activeAt", al->active_at);
-	if (al->fired_at)
-		put_time(b, "startsAt", al->fired_at);
-	if (al->state == VG_ALERT_RESOLVED)
-		put_time(b, "endsAt", al->resolved_at);
 	vg_buf_putc(b, '}');
 }
 
