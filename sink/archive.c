@@ -138,7 +138,7 @@ static int mkdirs(char *path)
 	return 0;
 }
 
-static int fsync_dir_of(const char *path)
+int vg_archive_fsync_dir_of(const char *path)
 {
 	char d[PATH_MAX];
 	const char *slash = strrchr(path, '/');
@@ -260,7 +260,7 @@ static int file_finish(struct afile *f)
 	memcpy(mfinal, f->path, n); /* fits: file_open checked the longer .part name */
 	memcpy(mfinal + n, ".manifest.jsonl", sizeof(".manifest.jsonl"));
 	if (fsync(f->fd) != 0 || fsync(f->mfd) != 0 || rename(f->part, f->path) != 0 ||
-	    rename(f->mpart, mfinal) != 0 || fsync_dir_of(f->path) != 0)
+	    rename(f->mpart, mfinal) != 0 || vg_archive_fsync_dir_of(f->path) != 0)
 		rc = -1;
 	return rc;
 }
@@ -435,7 +435,7 @@ static void *syncer_main(void *arg)
 
 			it->rc = VG_OK;
 			if (sy->fsync_fn(it->fd) != 0 || sy->fsync_fn(it->mfd) != 0 ||
-			    (it->dir_of && fsync_dir_of(it->dir_of) != 0))
+			    (it->dir_of && vg_archive_fsync_dir_of(it->dir_of) != 0))
 				rc = it->rc = VG_ERR_IO;
 		}
 		pthread_mutex_lock(&sy->mu);

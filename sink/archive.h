@@ -75,6 +75,10 @@ void vg_archive_durable(const struct vg_archive *a, void (*fn)(void *arg, const 
 								int64_t next_offset),
 			void *arg);
 
+/* fsync the directory holding path (so a created or renamed name in it is
+ * durable). Returns 0, or -1 with errno set. A path without '/': 0. */
+int vg_archive_fsync_dir_of(const char *path);
+
 struct vg_archive_stats {
 	uint64_t records, dead, frames, files, bytes_in, bytes_out, fsyncs, write_errors;
 	bool healthy;

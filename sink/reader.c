@@ -17,6 +17,7 @@
 #include "core/clock.h"
 #include "core/err.h"
 #include "core/mem.h"
+#include "sink/archive.h"
 
 #define DATA_SUFFIX ".jsonl.zst"
 #define MANIFEST_SUFFIX ".manifest.jsonl"
@@ -595,18 +596,14 @@ static void final_name(const char *path, char *out, size_t cap)
 	snprintf(out, cap, "%.*s", (int)(ends_with(path, n, ".part") ? n - 5 : n), path);
 }
 
-static int fsync_path(const char *path, bool dir_of)
+/* Cut the file at path to size and fsync it. */
+static int cut_file(const char *path, off_t size)
 {
-	char d[PATH_MAX];
-	const char *slash = strrchr(path, '/');
-
-	if (dir_of)
-		snprintf(d, sizeof(d), "%.*s", slash ? (int)(slash - path) : 1, slash ? path : ".");
-	int fd = open(dir_of ? d : path, O_RDONLY | O_CLOEXEC);
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
 
 	if (fd < 0)
 		return -1;
-	int rc = fsync(fd);
+	int rc = ftruncate(fd, size) != 0 || fsync(fd) != 0 ? -1 : 0;
 
 	close(fd);
 	return rc;
@@ -630,8 +627,7 @@ int vg_reader_repair(const struct vg_reader_file *f, const struct vg_reader_chec
 		snprintf(why, whylen, "cutting the data file: %s", strerror(errno));
 		goto out;
 	}
-	if (f->manifest[0] &&
-	    (truncate(f->manifest, (off_t)c->manifest_good_bytes) != 0 || fsync_path(f->manifest, false) != 0)) {
+	if (f->manifest[0] && cut_file(f->manifest, (off_t)c->manifest_good_bytes) != 0) {
 		snprintf(why, whylen, "cutting the manifest: %s", strerror(errno));
 		goto out;
 	}
@@ -648,7 +644,7 @@ int vg_reader_repair(const struct vg_reader_file *f, const struct vg_reader_chec
 		snprintf(why, whylen, "renaming to the final name: %s", strerror(errno));
 		goto out;
 	}
-	if (fsync_path(f->path, true) != 0) {
+	if (vg_archive_fsync_dir_of(f->path) != 0) {
 		snprintf(why, whylen, "syncing the directory: %s", strerror(errno));
 		goto out;
 	}
