@@ -34,16 +34,23 @@ static void teardown(void)
 
 TestSuite(archive, .init = setup, .fini = teardown);
 
-static struct vg_archive *open_archive(ssize_t (*wfn)(int, const void *, size_t))
+/* A writer for worker 0, with optional write(2) / fsync(2) fault hooks. */
+static struct vg_archive *open_faulty(ssize_t (*wfn)(int, const void *, size_t), int (*ffn)(int))
 {
 	struct vg_archive *a;
 	char err[256];
 	struct vg_archive_params p = {.dir = dir, .instance = "t", .level = 3, .flush_bytes = 1 << 20,
-				      .flush_ms = 1000, .rotate_bytes = 1 << 30, .write_fn = wfn};
+				      .flush_ms = 1000, .rotate_bytes = 1 << 30, .write_fn = wfn, .fsync_fn = ffn};
 
 	cr_assert_eq(vg_archive_open(&a, &p, 0, err, sizeof(err)), VG_OK, "%s", err);
 	return a;
 }
+
+static struct vg_archive *open_archive(ssize_t (*wfn)(int, const void *, size_t))
+{
+	return open_faulty(wfn, NULL);
+}
+
 
 /* Decode every frame of a file (checksums checked) into one buffer. */
 static char *decode(const char *path, size_t *len, int *frames)
@@ -111,6 +118,13 @@ static void on_durable(void *arg, const char *topic, int32_t partition, int64_t 
 }
 
 #define T0 1793491200000LL /* 2026-11-01T00:00:00Z */
+
+/* Records line at offsets [from, to) of t/0, all in one application file. */
+static void append_range(struct vg_archive *a, vg_str line, int from, int to)
+{
+	for (int i = from; i < to; i++)
+		cr_assert_eq(vg_archive_append(a, line, 30, "application", T0, VG_LEVEL_INFO, "t", 0, i), VG_OK);
+}
 
 Test(archive, layout_frames_and_durability)
 {
@@ -223,12 +237,10 @@ Test(archive, disk_full_stops_durability_and_recovers)
 	struct durable d = {{-1, -1, -1, -1, -1, -1, -1, -1}};
 	char path[PATH_MAX];
 
-	for (int i = 0; i < 10; i++)
-		vg_archive_append(a, VG_STR_LIT("{\"first\":1}"), 30, "application", T0, VG_LEVEL_INFO, "t", 0, i);
+	append_range(a, VG_STR_LIT("{\"first\":1}"), 0, 10);
 	cr_assert_eq(vg_archive_sync(a, true, T0), VG_OK);
 	full = 1;
-	for (int i = 10; i < 20; i++)
-		vg_archive_append(a, VG_STR_LIT("{\"second\":1}"), 30, "application", T0, VG_LEVEL_INFO, "t", 0, i);
+	append_range(a, VG_STR_LIT("{\"second\":1}"), 10, 20);
 	cr_expect_eq(vg_archive_sync(a, true, T0), VG_ERR_IO);
 	vg_archive_durable(a, on_durable, &d);
 	cr_expect_eq(d.next[0], 10, "the failed frame is not durable");
@@ -280,19 +292,14 @@ static int flaky_fsync(int fd)
 
 Test(archive, a_failed_fsync_is_never_durable_and_is_written_again)
 {
-	struct vg_archive *a;
-	char err[256], path[PATH_MAX];
-	struct vg_archive_params p = {.dir = dir, .instance = "t", .level = 3, .flush_bytes = 1 << 20,
-				      .flush_ms = 1000, .rotate_bytes = 1 << 30, .fsync_fn = flaky_fsync};
+	struct vg_archive *a = open_faulty(NULL, flaky_fsync);
+	char path[PATH_MAX];
 	struct durable d = {{-1, -1, -1, -1, -1, -1, -1, -1}};
 
-	cr_assert_eq(vg_archive_open(&a, &p, 0, err, sizeof(err)), VG_OK, "%s", err);
-	for (int i = 0; i < 10; i++)
-		vg_archive_append(a, VG_STR_LIT("{\"first\":1}"), 30, "application", T0, VG_LEVEL_INFO, "t", 0, i);
+	append_range(a, VG_STR_LIT("{\"first\":1}"), 0, 10);
 	cr_assert_eq(vg_archive_sync(a, true, T0), VG_OK);
 	eio = 1;
-	for (int i = 10; i < 20; i++)
-		vg_archive_append(a, VG_STR_LIT("{\"second\":1}"), 30, "application", T0, VG_LEVEL_INFO, "t", 0, i);
+	append_range(a, VG_STR_LIT("{\"second\":1}"), 10, 20);
 	cr_expect_eq(vg_archive_sync(a, true, T0), VG_ERR_IO);
 	vg_archive_durable(a, on_durable, &d);
 	cr_expect_eq(d.next[0], 10, "a frame whose fsync failed is not durable");

@@ -201,6 +201,17 @@ static void killed_writer(int frames, struct vg_reader_list *l)
 	cr_assert(l->files[0].part && l->files[0].manifest_part);
 }
 
+/* l (listed again after a repair) holds one clean file of records; freed. */
+static void expect_clean(struct vg_reader_list *l, uint64_t records)
+{
+	struct vg_reader_check c;
+
+	cr_assert_eq(vg_reader_check(&l->files[0], &c), VG_OK);
+	cr_expect_eq(c.state, VG_READER_OK, "%s", c.why);
+	cr_expect_eq(c.records, records);
+	vg_reader_list_free(l);
+}
+
 Test(reader, a_torn_tail_is_recoverable_and_repaired)
 {
 	struct vg_reader_list l;
@@ -223,10 +234,7 @@ Test(reader, a_torn_tail_is_recoverable_and_repaired)
 	cr_expect(!l.files[0].part && !l.files[0].manifest_part, "renamed to the final names");
 	cr_expect_eq(size_of(l.files[0].path), good);
 	cr_expect_eq(size_of(l.files[0].manifest), mgood);
-	cr_assert_eq(vg_reader_check(&l.files[0], &c), VG_OK);
-	cr_expect_eq(c.state, VG_READER_OK, "%s", c.why);
-	cr_expect_eq(c.records, 20);
-	vg_reader_list_free(&l);
+	expect_clean(&l, 20);
 }
 
 Test(reader, a_frame_without_its_manifest_line_is_cut)
@@ -259,10 +267,7 @@ Test(reader, a_frame_without_its_manifest_line_is_cut)
 	vg_reader_manifest_free(&m);
 	vg_reader_list_free(&l);
 	list_one(&l);
-	cr_assert_eq(vg_reader_check(&l.files[0], &c), VG_OK);
-	cr_expect_eq(c.state, VG_READER_OK, "%s", c.why);
-	cr_expect_eq(c.records, 20);
-	vg_reader_list_free(&l);
+	expect_clean(&l, 20);
 }
 
 Test(reader, damage_the_manifest_vouches_for_is_corruption)

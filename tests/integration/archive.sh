@@ -118,13 +118,18 @@ YAML
 F=$((N / 10))
 "$GEN" --count "$F" --seed 53 >"$TMP/f.ndjson"
 produce full "$TMP/f.ndjson"
-(
-	ulimit -S -f 64
-	exec "$VIGIL" run -c "$TMP/full.yaml" --brokers "$BROKERS" --topic full --group full \
-		--archive "$TMP/f.archive" 2>"$TMP/f1.err"
-) &
-RUN_PID=$!
-PIDS+=($RUN_PID)
+# full_run ERRFILE: vigil run under a soft 64 KiB file-size limit (prlimit
+# can lift it), its pid in RUN_PID.
+full_run() {
+	(
+		ulimit -S -f 64
+		exec "$VIGIL" run -c "$TMP/full.yaml" --brokers "$BROKERS" --topic full --group full \
+			--archive "$TMP/f.archive" 2>"$1"
+	) &
+	RUN_PID=$!
+	PIDS+=($RUN_PID)
+}
+full_run "$TMP/f1.err"
 wait_for 60 grep -q 'archive write failed' "$TMP/f1.err"
 check "full: the write error is reported" grep -q 'offsets are not committed until it recovers' "$TMP/f1.err"
 # Kill it while full: what it committed must be on disk, so a restart
@@ -133,13 +138,7 @@ kill -KILL "$RUN_PID"
 wait "$RUN_PID" 2>/dev/null
 "$VIGIL" verify --repair "$TMP/f.archive" >/dev/null 2>&1
 "$VIGIL" cat "$TMP/f.archive" | sort -u >"$TMP/f.before"
-(
-	ulimit -S -f 64
-	exec "$VIGIL" run -c "$TMP/full.yaml" --brokers "$BROKERS" --topic full --group full \
-		--archive "$TMP/f.archive" 2>"$TMP/f2.err"
-) &
-RUN_PID=$!
-PIDS+=($RUN_PID)
+full_run "$TMP/f2.err"
 wait_for 60 grep -q 'archive write failed' "$TMP/f2.err"
 prlimit --pid "$RUN_PID" --fsize=unlimited:unlimited
 wait_for 60 grep -q 'archive writable again' "$TMP/f2.err"
