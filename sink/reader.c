@@ -476,10 +476,14 @@ static void tail_problem(struct vg_reader_check *c, const struct vg_reader_file 
 	snprintf(c->why, sizeof(c->why), "%s", what);
 }
 
-static void corrupt(struct vg_reader_check *c, const char *fmt, size_t a, const char *b)
+__attribute__((format(printf, 2, 3))) static void corrupt(struct vg_reader_check *c, const char *fmt, ...)
 {
+	va_list ap;
+
 	c->state = VG_READER_CORRUPT;
-	snprintf(c->why, sizeof(c->why), fmt, a, b);
+	va_start(ap, fmt);
+	vsnprintf(c->why, sizeof(c->why), fmt, ap);
+	va_end(ap);
 }
 
 /* The body of vg_reader_check once both files are read. */
@@ -491,7 +495,7 @@ static void check_frames(const struct vg_reader_file *f, const struct vg_reader_
 	size_t cap = 0, pos = 0, i = 0;
 
 	if (!dc) {
-		corrupt(c, "out of memory%zu%s", 0, "");
+		corrupt(c, "out of memory");
 		return;
 	}
 	for (; pos < size && c->state != VG_READER_CORRUPT; i++) {
@@ -514,7 +518,7 @@ static void check_frames(const struct vg_reader_file *f, const struct vg_reader_
 		uint64_t lines = count_lines(buf, got);
 
 		if (fr->offset != pos || fr->compressed != fsz || fr->bytes != got || fr->records != lines) {
-			corrupt(c, "frame %zu does not match its manifest line%s", i, "");
+			corrupt(c, "frame %zu does not match its manifest line", i);
 			break;
 		}
 		c->frames++;
@@ -526,7 +530,7 @@ static void check_frames(const struct vg_reader_file *f, const struct vg_reader_
 	/* Lines are written after their frame is fsynced: a line without its
 	 * frame means data that was vouched for is gone. */
 	if (c->state != VG_READER_CORRUPT && c->frames < m->n)
-		corrupt(c, "the manifest lists frames the data file does not have (%zu found)%s", c->frames, "");
+		corrupt(c, "the manifest lists frames the data file does not have (%zu found)", c->frames);
 	c->manifest_good_bytes = m->good_bytes;
 	free(buf);
 	ZSTD_freeDCtx(dc);
@@ -563,7 +567,7 @@ int vg_reader_check(const struct vg_reader_file *f, struct vg_reader_check *c)
 		goto out;
 	}
 	if (m.bad_line) {
-		corrupt(c, "manifest line %zu is malformed%s", m.bad_line, "");
+		corrupt(c, "manifest line %zu is malformed", m.bad_line);
 		goto out;
 	}
 	if (!f->manifest[0] && size > 0) {
