@@ -8,6 +8,7 @@ export VIGIL=${VIGIL:-build/vigil}
 case "$VIGIL" in /*) ;; *) VIGIL=$PWD/$VIGIL ;; esac
 passed=0 failed=0
 for t in tests/integration/*.sh; do
+	t0=$SECONDS
 	out=$(bash "$t" 2>&1)
 	rc=$?
 	p=$(printf '%s\n' "$out" | grep -c '^ok ')
@@ -18,7 +19,7 @@ for t in tests/integration/*.sh; do
 FAIL $(basename "$t"): exited $rc"
 	fi
 	printf '%s\n' "$out" | grep -E '^(FAIL|note)' || true
-	printf '%-34s %d passed, %d failed\n' "$(basename "$t")" "$p" "$f"
+	printf '%-34s %d passed, %d failed (%ds)\n' "$(basename "$t")" "$p" "$f" $((SECONDS - t0))
 	passed=$((passed + p))
 	failed=$((failed + f))
 done
