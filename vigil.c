@@ -507,18 +507,21 @@ static int alerts_setup(struct agg_run *run, const struct vg_table_params *tp, i
 		fprintf(stderr, "vigil: --alerts %s: %s\n", run->alerts_path, strerror(errno));
 		return VG_ERR_CONFIG;
 	}
+	struct vg_notify_webhook hooks[VG_MAX_WEBHOOKS];
 	struct vg_notify_params np = {
 		.alertmanager_url = strcmp(cfg->notify_alertmanager, "off") ? cfg->notify_alertmanager : NULL,
 		.resend_ms = cfg->notify_resend_ms,
-		.webhooks = (const char *const *)cfg->notify_webhooks.v,
-		.n_webhooks = cfg->notify_webhooks.n,
-		.webhook_secret = strcmp(cfg->notify_webhook_secret, "off") ? cfg->notify_webhook_secret : NULL,
+		.webhooks = hooks,
+		.n_webhooks = cfg->n_notify_webhooks,
 		.file = strcmp(cfg->notify_file, "off") ? cfg->notify_file : NULL,
 		.outbox_dir = cfg->notify_outbox_dir,
 		.outbox_max = cfg->notify_outbox_max,
 		.timeout_ms = cfg->notify_timeout_ms,
 		.generator_url = "",
 	};
+
+	for (size_t i = 0; i < cfg->n_notify_webhooks; i++)
+		hooks[i] = (struct vg_notify_webhook){cfg->notify_webhooks[i].url, cfg->notify_webhooks[i].secret};
 
 	if ((rc = vg_notify_create(&run->notify, &np, err, sizeof(err))) != VG_OK) {
 		fprintf(stderr, "vigil: %s\n", err);

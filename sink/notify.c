@@ -35,6 +35,7 @@ struct notifier {
 	enum kind kind;
 	char name[16];
 	char *url;
+	const char *secret; /* webhooks: the signing key, or NULL */
 	uint64_t cursor; /* last seq delivered */
 	int cursor_fd;
 	int64_t next_try_ms, backoff_ms;
@@ -227,7 +228,7 @@ static int outbox_open(struct vg_notify *n, char *errbuf, size_t errlen)
 	char path[PATH_MAX];
 
 	if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
-		snprintf(errbuf, errlen, "notify.outbox_dir %s: %s", dir, strerror(errno));
+		snprintf(errbuf, errlen, "notify.outbox.dir %s: %s", dir, strerror(errno));
 		return VG_ERR_IO;
 	}
 	uint64_t max_cursor = 0;
@@ -356,7 +357,7 @@ static enum outcome deliver(struct vg_notify *n, struct notifier *nf, const char
 		vg_buf_free(&b);
 		return o;
 	}
-	case K_WEBHOOK: return http_post(nf, nf->url, body, n->p.timeout_ms, n->p.webhook_secret);
+	case K_WEBHOOK: return http_post(nf, nf->url, body, n->p.timeout_ms, nf->secret);
 	default: return fprintf(n->file, "%s\n", body) > 0 && fflush(n->file) == 0 ? DELIVERED : RETRY;
 	}
 }
@@ -573,13 +574,14 @@ int vg_notify_create(struct vg_notify **out, const struct vg_notify_params *p, c
 		char name[16];
 
 		snprintf(name, sizeof(name), "webhook%u", (unsigned)(i % 100));
-		rc = add_notifier(n, K_WEBHOOK, p->webhooks[i], name);
+		if ((rc = add_notifier(n, K_WEBHOOK, p->webhooks[i].url, name)) == VG_OK)
+			n->nf[n->n - 1].secret = p->webhooks[i].secret;
 	}
 	if (rc == VG_OK && p->file) {
 		rc = add_notifier(n, K_FILE, NULL, "file");
 		n->file = strcmp(p->file, "-") == 0 ? stdout : fopen(p->file, "a");
 		if (!n->file) {
-			snprintf(errbuf, errlen, "notify.file %s: %s", p->file, strerror(errno));
+			snprintf(errbuf, errlen, "notify.file.path %s: %s", p->file, strerror(errno));
 			rc = VG_ERR_IO;
 		}
 	}

@@ -29,12 +29,16 @@
 
 #include "sink/rules.h"
 
+struct vg_notify_webhook {
+	const char *url;
+	const char *secret; /* HMAC-SHA256 key for X-Vigil-Signature; NULL: unsigned */
+};
+
 struct vg_notify_params {
 	const char *alertmanager_url; /* base URL (http://127.0.0.1:9093); NULL: none */
 	int64_t resend_ms;            /* Alertmanager re-send of firing alerts */
-	const char *const *webhooks;  /* URLs */
+	const struct vg_notify_webhook *webhooks;
 	size_t n_webhooks;
-	const char *webhook_secret; /* HMAC-SHA256 key for X-Vigil-Signature; NULL: unsigned */
 	const char *file;       /* NDJSON path, "-" for standard output; NULL: none */
 	const char *outbox_dir; /* created when missing */
 	size_t outbox_max;      /* entries kept undelivered at most */

@@ -62,11 +62,10 @@ YAML
 cat >"$TMP/vigil.yaml" <<YAML
 rules: {files: [$TMP/rules.yaml]}
 notify:
-  alertmanager_url: http://127.0.0.1:$AM_PORT
-  resend_interval: 2s
-  webhooks: [http://127.0.0.1:$SINK_PORT/direct]
-  webhook_secret: s3cret
-  outbox_dir: $TMP/outbox
+  alertmanager: {url: http://127.0.0.1:$AM_PORT, resend_interval: 2s}
+  webhooks:
+    - {url: http://127.0.0.1:$SINK_PORT/direct, secret: s3cret}
+  outbox: {dir: $TMP/outbox}
   timeout: 2s
 YAML
 
