@@ -5,10 +5,13 @@
 # the test decides when each phase of event time arrives: a 5xx burst fires
 # an alert that shows in Alertmanager and reaches the webhook through its
 # routing; the recovery resolves it; an alert decided while Alertmanager is
-# down is delivered once it is back.
+# down is delivered once it is back. The same changes go to a Kafka topic
+# of the embedded broker, read back with kcat, and to an NDJSON file.
 . "$(dirname "$0")/../lib.sh"
 : "${HTTP_SINK:?HTTP_SINK must point at the http_sink test tool}"
 command -v prometheus-alertmanager >/dev/null || { fail "alertmanager" "prometheus-alertmanager is not installed"; exit 0; }
+
+start_broker --topic alerts:1 || exit 0
 
 "$HTTP_SINK" "$TMP/hooks" "$TMP/sigs" >"$TMP/sink.port" 2>"$TMP/sink.err" &
 PIDS+=($!)
@@ -65,6 +68,8 @@ notify:
   alertmanager: {url: http://127.0.0.1:$AM_PORT, resend_interval: 2s}
   webhooks:
     - {url: http://127.0.0.1:$SINK_PORT/direct, secret: s3cret}
+  kafka: {brokers: "$BROKERS", topic: alerts}
+  file: {path: $TMP/file.ndjson}
   outbox: {dir: $TMP/outbox}
   timeout: 2s
 YAML
@@ -132,6 +137,15 @@ exec 8>&-
 wait "$VPID"
 expect_eq "vigil aggregate exits 0 when its input ends" "$?" 0
 check "the summary counts the alerts" grep -q '"alerts":{"pending":2,"firing":2,"resolved":1}' "$TMP/vigil.err"
-check "the summary counts deliveries per notifier" grep -q '"notify":{"alertmanager":{"sent":[1-9][0-9]*,"retried":[1-9][0-9]*,"failed":0,"dropped":0,"pending":0},"webhook0":{"sent":3,"retried":0,"failed":0,"dropped":0,"pending":0}}' "$TMP/vigil.err"
+check "the summary counts deliveries per notifier" grep -q '"notify":{"alertmanager":{"sent":[1-9][0-9]*,"retried":[1-9][0-9]*,"failed":0,"dropped":0,"pending":0},"webhook0":{"sent":3,"retried":0,"failed":0,"dropped":0,"pending":0},"kafka":{"sent":3,"retried":0,"failed":0,"dropped":0,"pending":0},"file":{"sent":3,"retried":0,"failed":0,"dropped":0,"pending":0}}' "$TMP/vigil.err"
 retried=$(grep -c 'alertmanager delivering again' "$TMP/vigil.err")
 expect_eq "the notifier logs that it recovered" "$retried" 1
+
+# The Kafka notifier: one message per change, keyed by the fingerprint, the
+# value what the file notifier wrote.
+kcat -C -b "$BROKERS" -t alerts -o beginning -e -q -f '%k\t%s\n' >"$TMP/topic.tsv" 2>"$TMP/kcat.err"
+expect_eq "the topic has every firing and resolved change" "$(wc -l <"$TMP/topic.tsv")" 3
+expect_eq "message values are the file notifier's lines" "$(cut -f 2- "$TMP/topic.tsv")" "$(cat "$TMP/file.ndjson")"
+expect_eq "message keys are the alerts' fingerprints" "$(cut -f 1 "$TMP/topic.tsv")" \
+	"$(grep -o '"fingerprint":"[0-9a-f]*"' "$TMP/file.ndjson" | cut -d '"' -f 4)"
+check "values parse as JSON" eval 'cut -f 2- "$TMP/topic.tsv" | jq -e . >/dev/null'
