@@ -1129,8 +1129,9 @@ static const struct key *find_key(const struct section *sec, const char *parent,
 	for (size_t i = 0; i < sec->n_keys; i++) {
 		const struct key *k = &sec->keys[i];
 
-		if (parent ? parent_len(k) == pl && strncmp(k->name, parent, pl) == 0 && strcmp(k->name + pl + 1, name) == 0
-			   : strcmp(k->name, name) == 0)
+		if (!parent ? strcmp(k->name, name) == 0
+			    : parent_len(k) == pl && strncmp(k->name, parent, pl) == 0 &&
+				      strcmp(k->name + pl + 1, name) == 0)
 			return k;
 	}
 	return NULL;

@@ -366,20 +366,25 @@ Test(config, notify_errors)
 {
 	expect_error("notify:\n  alertmanager:\n    url: http://am\n    resend: 5s\n", 4,
 		     "unknown key 'resend' in notify.alertmanager (expected one of: url, resend_interval)");
-	expect_error("notify:\n  alertmanager: http://am\n", 2, "notify.alertmanager must be a mapping of keys, got a scalar");
+	expect_error("notify:\n  alertmanager: http://am\n", 2,
+		     "notify.alertmanager must be a mapping of keys, got a scalar");
 	expect_error("notify:\n  alertmanager_url: http://am\n", 2,
-		     "unknown key 'alertmanager_url' in section notify (expected one of: alertmanager, webhooks, kafka, file, "
-		     "outbox, timeout)");
+		     "unknown key 'alertmanager_url' in section notify "
+		     "(expected one of: alertmanager, webhooks, kafka, file, outbox, timeout)");
 	expect_error("notify:\n  outbox: {dir: x, max: 10}\n", 2, "notify.outbox.max: 10 is out of range");
 	expect_error("notify:\n  kafka: {topic: ''}\n", 2, "notify.kafka.topic: expected a non-empty string");
 	expect_error("notify:\n  file: {path: [a]}\n", 2, "notify.file.path: expected a non-empty string, got a list");
 	expect_error("notify:\n  outbox:\n    dir: x\n    dir: y\n", 4, "duplicate key 'dir'");
-	expect_error("notify:\n  webhooks: [http://a/hook]\n", 2, "each webhook is a mapping {url, secret}, got a scalar");
+	expect_error("notify:\n  webhooks: [http://a/hook]\n", 2,
+		     "each webhook is a mapping {url, secret}, got a scalar");
 	expect_error("notify:\n  webhooks: {url: http://a}\n", 2, "expected a list of {url, secret}, got a mapping");
 	expect_error("notify:\n  webhooks:\n    - url: http://a\n    - secret: s\n", 4, "webhook without a url");
-	expect_error("notify:\n  webhooks:\n    - url: http://a\n      secrit: s\n", 4, "unknown key 'secrit' (expected url, secret)");
-	expect_error("notify:\n  webhooks:\n    - url: ftp://a\n", 3, "url 'ftp://a' is not an http:// or https:// URL");
-	expect_error("notify:\n  webhooks:\n    - {url: http://a, secret: ''}\n", 3, "secret must be a non-empty string");
+	expect_error("notify:\n  webhooks:\n    - url: http://a\n      secrit: s\n", 4,
+		     "unknown key 'secrit' (expected url, secret)");
+	expect_error("notify:\n  webhooks:\n    - url: ftp://a\n", 3,
+		     "url 'ftp://a' is not an http:// or https:// URL");
+	expect_error("notify:\n  webhooks:\n    - {url: http://a, secret: ''}\n", 3,
+		     "secret must be a non-empty string");
 	expect_error("notify:\n  webhooks: [{url: http://a}, {url: http://a}, {url: http://a}, {url: http://a}, "
 		     "{url: http://a}, {url: http://a}, {url: http://a}, {url: http://a}, {url: http://a}]\n",
 		     2, "at most 8 webhooks");
