@@ -44,6 +44,7 @@ struct notifier {
 	uint64_t inflight;  /* Kafka: seq produced, its report not yet in (0: none) */
 	uint64_t dr_seq;    /* Kafka: the last delivery report, for this seq */
 	rd_kafka_resp_err_t dr_err;
+	uint64_t client_errors; /* Kafka: client-level errors seen (the first few logged) */
 	uint64_t cursor; /* last seq delivered */
 	int cursor_fd;
 	int64_t next_try_ms, backoff_ms;
@@ -358,6 +359,20 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
 	nf->dr_err = m->err;
 }
 
+/* Client-level errors (a broker down): librdkafka retries by itself; the
+ * first few are logged, then one in a thousand. Served inside
+ * rd_kafka_flush, on the notifier thread. */
+static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
+{
+	struct notifier *nf = opaque;
+
+	(void)rk;
+	if (nf->client_errors++ < 10 || nf->client_errors % 1000 == 0)
+		fprintf(stderr, "{\"level\":\"WARNING\",\"component\":\"notify\",\"msg\":\"kafka error\","
+				"\"error\":\"%s\",\"reason\":\"%s\",\"count\":%llu}\n",
+			rd_kafka_err2name((rd_kafka_resp_err_t)err), reason, (unsigned long long)nf->client_errors);
+}
+
 /* Produce e once, then wait for its delivery report (bounded): a change
  * is sent when the broker acknowledged it (acks=all). A report that does
  * not come in time is awaited again on the next try, not produced twice. */
@@ -603,6 +618,7 @@ static int kafka_open(struct vg_notify *n, struct notifier *nf, char *errbuf, si
 		return VG_ERR_CONFIG;
 	}
 	rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
+	rd_kafka_conf_set_error_cb(conf, on_error);
 	rd_kafka_conf_set_opaque(conf, nf);
 	if (!(nf->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err)))) {
 		snprintf(errbuf, errlen, "notify.kafka: %s", err);
