@@ -51,6 +51,9 @@ static const char usage[] =
 	"  classify [-c FILE] [--quiet] [LOG...]  parse and classify NDJSON logs (files or stdin)\n"
 	"  aggregate [-c FILE] [--window D] [--threads N] [--exact] [--quiet] [--alerts FILE] [LOG...]\n"
 	"                                         windows of counts, error rates and latency quantiles\n"
+	"  replay [-c FILE] [--window D] [--threads N] [--exact] [--notify] [LOG...]\n"
+	"                                         the same pipeline; every alert change as NDJSON\n"
+	"                                         (notifiers only with --notify)\n"
 	"  run [-c FILE] [--brokers B] [--group G] [--topic T]... [--workers N] [--exit-at-end]\n"
 	"      [--windows FILE] [--records FILE] [--alerts FILE] [--archive DIR|off]\n"
 	"                                         consume Kafka topics as a group\n"
@@ -372,6 +375,8 @@ struct agg_run {
 	struct vg_notify *notify;
 	const char **counter_names;
 	const char *alerts_path; /* NDJSON of alert changes; NULL: logged on stderr */
+	bool alerts_stdout;      /* vigil replay: alert changes are the output */
+	bool no_notify;          /* vigil replay without --notify: the notify section is ignored */
 	int alerts_fd;
 	struct vg_buf alerts_out;
 	uint64_t alerts_by_state[3];
@@ -502,23 +507,32 @@ static int alerts_setup(struct agg_run *run, const struct vg_table_params *tp, i
 	}
 	if (vg_alerts_create(&run->alerts, run->rules, tp) != VG_OK)
 		return VG_ERR_NOMEM;
-	if (run->alerts_path &&
-	    (run->alerts_fd = open(run->alerts_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0) {
+	if (run->alerts_stdout)
+		run->alerts_fd = STDOUT_FILENO;
+	else if (run->alerts_path &&
+		 (run->alerts_fd = open(run->alerts_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0) {
 		fprintf(stderr, "vigil: --alerts %s: %s\n", run->alerts_path, strerror(errno));
 		return VG_ERR_CONFIG;
 	}
+	if (run->no_notify)
+		return VG_OK;
+	struct vg_notify_webhook hooks[VG_MAX_WEBHOOKS];
 	struct vg_notify_params np = {
 		.alertmanager_url = strcmp(cfg->notify_alertmanager, "off") ? cfg->notify_alertmanager : NULL,
 		.resend_ms = cfg->notify_resend_ms,
-		.webhooks = (const char *const *)cfg->notify_webhooks.v,
-		.n_webhooks = cfg->notify_webhooks.n,
-		.webhook_secret = strcmp(cfg->notify_webhook_secret, "off") ? cfg->notify_webhook_secret : NULL,
+		.webhooks = hooks,
+		.n_webhooks = cfg->n_notify_webhooks,
+		.kafka_brokers = cfg->notify_kafka_brokers ? cfg->notify_kafka_brokers : cfg->kafka_brokers,
+		.kafka_topic = strcmp(cfg->notify_kafka_topic, "off") ? cfg->notify_kafka_topic : NULL,
 		.file = strcmp(cfg->notify_file, "off") ? cfg->notify_file : NULL,
 		.outbox_dir = cfg->notify_outbox_dir,
 		.outbox_max = cfg->notify_outbox_max,
 		.timeout_ms = cfg->notify_timeout_ms,
 		.generator_url = "",
 	};
+
+	for (size_t i = 0; i < cfg->n_notify_webhooks; i++)
+		hooks[i] = (struct vg_notify_webhook){cfg->notify_webhooks[i].url, cfg->notify_webhooks[i].secret};
 
 	if ((rc = vg_notify_create(&run->notify, &np, err, sizeof(err))) != VG_OK) {
 		fprintf(stderr, "vigil: %s\n", err);
@@ -1096,15 +1110,19 @@ static void agg_teardown(struct agg_run *run)
 	vg_alerts_destroy(run->alerts);
 	vg_rules_destroy(run->rules);
 	free(run->counter_names);
-	if (run->alerts_fd >= 0)
+	if (run->alerts_fd >= 0 && run->alerts_fd != STDOUT_FILENO)
 		close(run->alerts_fd);
 	vg_buf_free(&run->alerts_out);
 	vg_buf_free(&run->out);
 	stage_close(&run->st);
 }
 
-static int cmd_aggregate(int argc, char **argv)
+/* vigil aggregate, and vigil replay (replay): the same pipeline, whose
+ * output is then the alert changes alone, and which notifies no one unless
+ * asked with --notify (a backtest must not page anyone). */
+static int aggregate_main(int argc, char **argv, bool replay)
 {
+	const char *cmd = replay ? "replay" : "aggregate";
 	struct agg_run run;
 	const char *config_path = NULL;
 	int64_t window_ms = 0;
@@ -1113,14 +1131,15 @@ static int cmd_aggregate(int argc, char **argv)
 
 	memset(&run, 0, sizeof(run));
 	run.out_fd = STDOUT_FILENO;
+	run.quiet = run.alerts_stdout = run.no_notify = replay;
 	for (i = 1; i < argc; i++) {
 		if ((strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--config") == 0) && i + 1 < argc) {
 			config_path = argv[++i];
 		} else if (strcmp(argv[i], "--window") == 0 && i + 1 < argc) {
 			window_ms = vg_config_parse_duration(argv[++i]);
 			if (window_ms < 100) {
-				fprintf(stderr, "vigil aggregate: --window: expected a duration of 100ms or more, got '%s'\n",
-					argv[i]);
+				fprintf(stderr, "vigil %s: --window: expected a duration of 100ms or more, got '%s'\n",
+					cmd, argv[i]);
 				return EXIT_USAGE;
 			}
 		} else if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc) {
@@ -1128,20 +1147,22 @@ static int cmd_aggregate(int argc, char **argv)
 
 			threads = strtol(argv[++i], &end, 10);
 			if (*end || threads < 1 || threads > MAX_THREADS) {
-				fprintf(stderr, "vigil aggregate: --threads: expected 1 to 256, got '%s'\n", argv[i]);
+				fprintf(stderr, "vigil %s: --threads: expected 1 to 256, got '%s'\n", cmd, argv[i]);
 				return EXIT_USAGE;
 			}
 		} else if (strcmp(argv[i], "--exact") == 0) {
 			run.exact = true;
-		} else if (strcmp(argv[i], "--alerts") == 0 && i + 1 < argc) {
+		} else if (!replay && strcmp(argv[i], "--alerts") == 0 && i + 1 < argc) {
 			run.alerts_path = argv[++i];
-		} else if (strcmp(argv[i], "--quiet") == 0 || strcmp(argv[i], "-q") == 0) {
+		} else if (!replay && (strcmp(argv[i], "--quiet") == 0 || strcmp(argv[i], "-q") == 0)) {
 			run.quiet = true;
+		} else if (replay && strcmp(argv[i], "--notify") == 0) {
+			run.no_notify = false;
 		} else if (strcmp(argv[i], "--") == 0) {
 			i++;
 			break;
 		} else if (argv[i][0] == '-' && argv[i][1] != '\0') {
-			fprintf(stderr, "vigil aggregate: unknown option '%s'\n%s", argv[i], usage);
+			fprintf(stderr, "vigil %s: unknown option '%s'\n%s", cmd, argv[i], usage);
 			return EXIT_USAGE;
 		} else {
 			break;
@@ -1152,13 +1173,13 @@ static int cmd_aggregate(int argc, char **argv)
 		return EXIT_CONFIG;
 	if ((rc = agg_setup(&run, window_ms)) != VG_OK) {
 		if (rc == VG_ERR_NOMEM)
-			fprintf(stderr, "vigil aggregate: out of memory\n");
+			fprintf(stderr, "vigil %s: out of memory\n", cmd);
 		agg_teardown(&run);
 		return rc == VG_ERR_CONFIG ? EXIT_CONFIG : EXIT_IO;
 	}
 	double t0 = vg_clock_mono_s();
 
-	rc = each_input(argv + i, argc - i, "aggregate", agg_fd, &run, &status);
+	rc = each_input(argv + i, argc - i, cmd, agg_fd, &run, &status);
 	if (run.threads == 1) {
 		vg_wworker_finish(run.workers[0].ww);
 	} else {
@@ -1170,7 +1191,7 @@ static int cmd_aggregate(int argc, char **argv)
 	agg_close(&run, true);
 	for (unsigned k = 0; k < run.threads; k++) {
 		if (run.workers[k].err) {
-			fprintf(stderr, "vigil aggregate: out of memory while aggregating\n");
+			fprintf(stderr, "vigil %s: out of memory while aggregating\n", cmd);
 			status = EXIT_IO;
 		}
 	}
@@ -1179,6 +1200,16 @@ static int cmd_aggregate(int argc, char **argv)
 	agg_summary(&run, vg_clock_mono_s() - t0, NULL);
 	agg_teardown(&run);
 	return status;
+}
+
+static int cmd_aggregate(int argc, char **argv)
+{
+	return aggregate_main(argc, argv, false);
+}
+
+static int cmd_replay(int argc, char **argv)
+{
+	return aggregate_main(argc, argv, true);
 }
 
 /* ---- signals ----------------------------------------------------------- */
@@ -2407,6 +2438,8 @@ int main(int argc, char **argv)
 		return cmd_classify(argc - 1, argv + 1);
 	if (strcmp(argv[1], "aggregate") == 0)
 		return cmd_aggregate(argc - 1, argv + 1);
+	if (strcmp(argv[1], "replay") == 0)
+		return cmd_replay(argc - 1, argv + 1);
 	if (strcmp(argv[1], "run") == 0)
 		return cmd_run(argc - 1, argv + 1);
 	if (strcmp(argv[1], "broker") == 0)

@@ -94,6 +94,8 @@ enum ktype {
 	K_FRACTION,  /* a number strictly between 0 and 1, in a double */
 	K_COUNTERS,  /* pattern counters */
 	K_STRMAP,    /* a mapping of string to string, kept as written */
+	K_OPTSTRING, /* a non-empty string, or nothing (~): NULL */
+	K_WEBHOOKS,  /* webhook notifiers: a list of {url, secret} */
 };
 
 struct key {
@@ -276,24 +278,32 @@ static const struct key rules_keys[] = {
 	 0, 0},
 };
 
+/* Dotted names are sub-keys: "alertmanager.url" is url under alertmanager:.
+ * The rows of one mapping stay together. */
 static const struct key notify_keys[] = {
-	{"alertmanager_url", K_STRING, OFF(notify_alertmanager), NO_LINE, "off",
+	{"alertmanager.url", K_STRING, OFF(notify_alertmanager), NO_LINE, "off",
 	 "Alertmanager to POST alerts to (API v2), e.g. http://127.0.0.1:9093; off: none.", 0, 0},
-	{"resend_interval", K_DURATION, OFF(notify_resend_ms), NO_LINE, "1m",
+	{"alertmanager.resend_interval", K_DURATION, OFF(notify_resend_ms), NO_LINE, "1m",
 	 "Firing alerts are sent to Alertmanager again this often (it expects it).", 1000, 86400000},
-	{"webhooks", K_STRLIST, OFF(notify_webhooks), NO_LINE, "[]",
-	 "URLs that get Alertmanager's webhook payload (version 4) for every alert change.", 0, 0},
-	{"webhook_secret", K_STRING, OFF(notify_webhook_secret), NO_LINE, "off",
-	 "Sign webhook requests: X-Vigil-Signature: sha256=<hex HMAC-SHA256 of the body>; off: unsigned.", 0,
-	 0},
-	{"file", K_STRING, OFF(notify_file), NO_LINE, "off",
+	{"webhooks", K_WEBHOOKS, OFF(notify_webhooks), NO_LINE, "[]",
+	 "Receivers of Alertmanager's webhook payload (version 4) for every alert change:\n"
+	 "a list of {url: http://..., secret: KEY}. With a secret, each request is signed:\n"
+	 "X-Vigil-Signature: sha256=<hex HMAC-SHA256 of the body>. At most 8.",
+	 0, 0},
+	{"kafka.brokers", K_OPTSTRING, OFF(notify_kafka_brokers), NO_LINE, "~",
+	 "Bootstrap servers for the alert topic; ~: the brokers of the kafka section.", 0, 0},
+	{"kafka.topic", K_STRING, OFF(notify_kafka_topic), NO_LINE, "off",
+	 "Topic that gets every alert change (key: the fingerprint, value: the alert as\n"
+	 "JSON, as file.path writes it; idempotent producer, acks=all); off: none.",
+	 0, 0},
+	{"file.path", K_STRING, OFF(notify_file), NO_LINE, "off",
 	 "NDJSON of every alert change to this file (- for standard output); off: none.", 0, 0},
-	{"outbox_dir", K_STRING, OFF(notify_outbox_dir), NO_LINE, "./outbox",
+	{"outbox.dir", K_STRING, OFF(notify_outbox_dir), NO_LINE, "./outbox",
 	 "Alert changes are kept here (fsynced) until every notifier has them.", 0, 0},
-	{"outbox_max", K_UINT, OFF(notify_outbox_max), NO_LINE, "100000",
+	{"outbox.max", K_UINT, OFF(notify_outbox_max), NO_LINE, "100000",
 	 "Undelivered alert changes kept at most; past it the oldest are dropped (logged).", 100, 100000000},
-	{"timeout", K_DURATION, OFF(notify_timeout_ms), NO_LINE, "5s", "Per HTTP request to a notifier.", 100,
-	 600000},
+	{"timeout", K_DURATION, OFF(notify_timeout_ms), NO_LINE, "5s",
+	 "Per HTTP request to a notifier, and per Kafka delivery.", 100, 600000},
 };
 
 #define SECTION(n, d, k) { n, d, k, sizeof(k) / sizeof((k)[0]) }
@@ -333,6 +343,22 @@ static void write_comment(FILE *out, const char *indent, const char *doc)
 	}
 }
 
+/* The length of a dotted key's parent name ("alertmanager" of
+ * "alertmanager.url"); 0 for a plain key. */
+static size_t parent_len(const struct key *key)
+{
+	const char *dot = strchr(key->name, '.');
+
+	return dot ? (size_t)(dot - key->name) : 0;
+}
+
+static bool same_parent(const struct key *a, const struct key *b)
+{
+	size_t n = parent_len(a);
+
+	return n && n == parent_len(b) && strncmp(a->name, b->name, n) == 0;
+}
+
 int vg_config_write_default(FILE *out)
 {
 	fputs("# vigil configuration. Every key is optional: a key left out keeps the value\n"
@@ -346,18 +372,22 @@ int vg_config_write_default(FILE *out)
 		fprintf(out, "%s:\n", sec->name);
 		for (size_t k = 0; k < sec->n_keys; k++) {
 			const struct key *key = &sec->keys[k];
+			size_t pl = parent_len(key);
+			const char *indent = pl ? "    " : "  ", *name = key->name + (pl ? pl + 1 : 0);
 
-			write_comment(out, "  ", key->doc);
+			if (pl && (k == 0 || !same_parent(key, &sec->keys[k - 1])))
+				fprintf(out, "  %.*s:\n", (int)pl, key->name);
+			write_comment(out, indent, key->doc);
 			if (key->def[0] != '\n') {
-				fprintf(out, "  %s: %s\n", key->name, key->def);
+				fprintf(out, "%s%s: %s\n", indent, name, key->def);
 				continue;
 			}
-			fprintf(out, "  %s:\n", key->name);
+			fprintf(out, "%s%s:\n", indent, name);
 			for (const char *l = key->def + 1; *l;) {
 				const char *nl = strchr(l, '\n');
 				size_t n = nl ? (size_t)(nl - l) : strlen(l);
 
-				fprintf(out, "    %.*s\n", (int)n, l);
+				fprintf(out, "%s  %.*s\n", indent, (int)n, l);
 				l += n + (nl ? 1 : 0);
 			}
 		}
@@ -750,6 +780,75 @@ static int parse_strlist(struct loader *L, yaml_node_t *n, const char *what, str
 	return VG_OK;
 }
 
+static void webhooks_free(struct vg_cfg_webhook *w, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(w[i].url);
+		free(w[i].secret);
+	}
+	free(w);
+}
+
+static int parse_webhook(struct loader *L, yaml_node_t *n, const char *what, struct vg_cfg_webhook *w)
+{
+	int rc;
+
+	w->line = line_of(L, n);
+	if (n->type != YAML_MAPPING_NODE)
+		return fail(L, n, "%s: each webhook is a mapping {url, secret}, got %s", what, type_name(n));
+	if ((rc = check_mapping_keys(L, n, what)) != VG_OK)
+		return rc;
+	PAIRS_FOR(L->doc, n, pr)
+	{
+		yaml_node_t *k = yaml_document_get_node(L->doc, pr->key);
+		yaml_node_t *v = yaml_document_get_node(L->doc, pr->value);
+		const char *ks = scalar(k), *vs = scalar(v);
+		char **dst;
+
+		if (strcmp(ks, "url") == 0)
+			dst = &w->url;
+		else if (strcmp(ks, "secret") == 0)
+			dst = &w->secret;
+		else
+			return fail(L, k, "%s: unknown key '%s' (expected url, secret)", what, ks);
+		if (!vs || is_null(v) || !*vs)
+			return fail(L, v, "%s: %s must be a non-empty string, got %s", what, ks, type_name(v));
+		if (dst == &w->url && strncmp(vs, "http://", 7) != 0 && strncmp(vs, "https://", 8) != 0)
+			return fail(L, v, "%s: url '%s' is not an http:// or https:// URL", what, vs);
+		if (!(*dst = xstrdup(vs)))
+			return VG_ERR_NOMEM;
+	}
+	if (!w->url)
+		return fail(L, n, "%s: webhook without a url", what);
+	return VG_OK;
+}
+
+static int parse_webhooks(struct loader *L, yaml_node_t *n, const char *what, struct vg_config *cfg)
+{
+	if (n->type != YAML_SEQUENCE_NODE)
+		return fail(L, n, "%s: expected a list of {url, secret}, got %s", what, type_name(n));
+	size_t cnt = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
+
+	if (cnt > VG_MAX_WEBHOOKS)
+		return fail(L, n, "%s: at most %d webhooks", what, VG_MAX_WEBHOOKS);
+	struct vg_cfg_webhook *w = calloc(cnt ? cnt : 1, sizeof(*w));
+	size_t i = 0;
+	int rc;
+
+	if (!w)
+		return VG_ERR_NOMEM;
+	for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top; it++, i++) {
+		if ((rc = parse_webhook(L, yaml_document_get_node(L->doc, *it), what, &w[i])) != VG_OK) {
+			webhooks_free(w, i + 1);
+			return rc;
+		}
+	}
+	webhooks_free(cfg->notify_webhooks, cfg->n_notify_webhooks);
+	cfg->notify_webhooks = w;
+	cfg->n_notify_webhooks = cnt;
+	return VG_OK;
+}
+
 static int parse_aliases(struct loader *L, yaml_node_t *n, const char *what, struct vg_strlist *out, bool lower)
 {
 	struct vg_strlist l = {.line = line_of(L, n)};
@@ -982,10 +1081,16 @@ static int apply_key(struct loader *L, const struct section *sec, const struct k
 		else
 			*(unsigned *)dst = (unsigned)u; /* K_UINT ranges stay below UINT_MAX */
 		return VG_OK;
-	case K_STRING: {
+	case K_STRING:
+	case K_OPTSTRING: {
 		const char *s = scalar(v);
 		char *d;
 
+		if (key->type == K_OPTSTRING && is_null(v)) {
+			free(*(char **)dst);
+			*(char **)dst = NULL;
+			return VG_OK;
+		}
 		if (!s || is_null(v) || !*s)
 			return fail(L, v, "%s: expected a non-empty string, got %s", what, type_name(v));
 		if (!(d = xstrdup(s)))
@@ -1002,6 +1107,7 @@ static int apply_key(struct loader *L, const struct section *sec, const struct k
 	case K_DURATION: return parse_duration(L, v, what, key, dst);
 	case K_FRACTION: return parse_fraction(L, v, what, dst);
 	case K_COUNTERS: return parse_counters(L, v, L->cfg);
+	case K_WEBHOOKS: return parse_webhooks(L, v, what, L->cfg);
 	}
 	return VG_ERR_INVALID;
 }
@@ -1015,19 +1121,98 @@ static const struct section *find_section(const char *name)
 	return NULL;
 }
 
-static void list_names(char *buf, size_t len, const struct section *sec)
+/* The row of key name under parent (NULL: directly in the section). */
+static const struct key *find_key(const struct section *sec, const char *parent, const char *name)
 {
-	size_t o = 0;
+	size_t pl = parent ? strlen(parent) : 0;
+
+	for (size_t i = 0; i < sec->n_keys; i++) {
+		const struct key *k = &sec->keys[i];
+
+		if (!parent ? strcmp(k->name, name) == 0
+			    : parent_len(k) == pl && strncmp(k->name, parent, pl) == 0 &&
+				      strcmp(k->name + pl + 1, name) == 0)
+			return k;
+	}
+	return NULL;
+}
+
+/* Whether name is a mapping of sub-keys in sec. */
+static bool is_parent(const struct section *sec, const char *name)
+{
+	size_t n = strlen(name);
+
+	for (size_t i = 0; i < sec->n_keys; i++) {
+		if (parent_len(&sec->keys[i]) == n && strncmp(sec->keys[i].name, name, n) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* The names expected: sections (sec NULL), a section's keys, or the
+ * sub-keys under parent. */
+static void list_names(char *buf, size_t len, const struct section *sec, const char *parent)
+{
+	size_t o = 0, pl = parent ? strlen(parent) : 0;
+	bool first = true;
 
 	buf[0] = '\0';
 	for (size_t i = 0; i < (sec ? sec->n_keys : N_SECTIONS) && o < len; i++) {
-		const char *n = sec ? sec->keys[i].name : sections[i].name;
-		int w = snprintf(buf + o, len - o, "%s%s", i ? ", " : "", n);
+		const struct key *k = sec ? &sec->keys[i] : NULL;
+		const char *n = k ? k->name : sections[i].name;
+		size_t nl = k && !parent && parent_len(k) ? parent_len(k) : strlen(n);
+		int w;
 
+		if (parent && (parent_len(k) != pl || strncmp(n, parent, pl) != 0))
+			continue;
+		if (!parent && k && i > 0 && same_parent(k, &sec->keys[i - 1]))
+			continue; /* one name for a mapping's rows */
+		if (parent) {
+			n += pl + 1;
+			nl = strlen(n);
+		}
+		w = snprintf(buf + o, len - o, "%s%.*s", first ? "" : ", ", (int)nl, n);
 		if (w < 0)
 			break;
 		o += (size_t)w;
+		first = false;
 	}
+}
+
+/* Apply a mapping of keys: a section's, or the sub-keys under parent. */
+static int apply_keys(struct loader *L, const struct section *sec, const char *parent, yaml_node_t *map)
+{
+	char where[128], names[512];
+	int rc;
+
+	snprintf(where, sizeof(where), "%s%s%s", sec->name, parent ? "." : "", parent ? parent : "");
+	if ((rc = check_mapping_keys(L, map, where)) != VG_OK)
+		return rc;
+	PAIRS_FOR(L->doc, map, kp)
+	{
+		yaml_node_t *kk = yaml_document_get_node(L->doc, kp->key);
+		yaml_node_t *kv = yaml_document_get_node(L->doc, kp->value);
+		const char *ks = scalar(kk);
+		const struct key *key = find_key(sec, parent, ks);
+
+		if (!key && !parent && is_parent(sec, ks)) {
+			if (is_null(kv))
+				continue;
+			if (kv->type != YAML_MAPPING_NODE)
+				return fail(L, kv, "%s.%s must be a mapping of keys, got %s", where, ks, type_name(kv));
+			if ((rc = apply_keys(L, sec, ks, kv)) != VG_OK)
+				return rc;
+			continue;
+		}
+		if (!key) {
+			list_names(names, sizeof(names), sec, parent);
+			return fail(L, kk, "unknown key '%s' in %s%s (expected one of: %s)", ks,
+				    parent ? "" : "section ", where, names);
+		}
+		if ((rc = apply_key(L, sec, key, kv)) != VG_OK)
+			return rc;
+	}
+	return VG_OK;
 }
 
 static int apply_document(struct loader *L)
@@ -1049,33 +1234,15 @@ static int apply_document(struct loader *L)
 		const struct section *sec = find_section(scalar(sk));
 
 		if (!sec) {
-			list_names(names, sizeof(names), NULL);
+			list_names(names, sizeof(names), NULL, NULL);
 			return fail(L, sk, "unknown section '%s' (expected one of: %s)", scalar(sk), names);
 		}
 		if (is_null(sv))
 			continue;
 		if (sv->type != YAML_MAPPING_NODE)
 			return fail(L, sv, "section %s must be a mapping of keys, got %s", sec->name, type_name(sv));
-		if ((rc = check_mapping_keys(L, sv, sec->name)) != VG_OK)
+		if ((rc = apply_keys(L, sec, NULL, sv)) != VG_OK)
 			return rc;
-		PAIRS_FOR(L->doc, sv, kp)
-		{
-			yaml_node_t *kk = yaml_document_get_node(L->doc, kp->key);
-			const char *ks = scalar(kk);
-			const struct key *key = NULL;
-
-			for (size_t i = 0; i < sec->n_keys; i++) {
-				if (strcmp(sec->keys[i].name, ks) == 0)
-					key = &sec->keys[i];
-			}
-			if (!key) {
-				list_names(names, sizeof(names), sec);
-				return fail(L, kk, "unknown key '%s' in section %s (expected one of: %s)", ks, sec->name,
-					    names);
-			}
-			if ((rc = apply_key(L, sec, key, yaml_document_get_node(L->doc, kp->value))) != VG_OK)
-				return rc;
-		}
 	}
 	return VG_OK;
 }
@@ -1364,10 +1531,11 @@ void vg_config_free(struct vg_config *cfg)
 	free(cfg->kafka_group);
 	strlist_free(&cfg->kafka_topics);
 	strlist_free(&cfg->rule_files);
-	strlist_free(&cfg->notify_webhooks);
+	webhooks_free(cfg->notify_webhooks, cfg->n_notify_webhooks);
 	free(cfg->notify_alertmanager);
+	free(cfg->notify_kafka_brokers);
+	free(cfg->notify_kafka_topic);
 	free(cfg->notify_file);
-	free(cfg->notify_webhook_secret);
 	free(cfg->notify_outbox_dir);
 	strlist_free(&cfg->kafka_properties);
 	free(cfg->archive_dir);

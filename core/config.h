@@ -7,6 +7,10 @@
  * means loading the defaults and then the file over them (a key in the file
  * replaces the whole default value, lists included).
  *
+ * A section's key may be a mapping of sub-keys (notify.alertmanager.url):
+ * each sub-key is a row of its own, so a file that sets one sub-key keeps
+ * the defaults of the others.
+ *
  * Unknown sections and keys, duplicate keys, wrong types, out-of-range
  * values, unknown names (fields, levels, categories) and regular
  * expressions PCRE2 refuses are errors reported as "FILE:LINE: reason".
@@ -72,6 +76,16 @@ struct vg_cfg_counter {
 
 #define VG_MAX_COUNTERS 32
 
+#define VG_MAX_WEBHOOKS 8
+
+/* A webhook notifier: its URL and the key that signs its requests (NULL:
+ * unsigned). */
+struct vg_cfg_webhook {
+	char *url;
+	char *secret;
+	int line;
+};
+
 struct vg_config {
 	char *source; /* the file the configuration came from, or "<default>" */
 
@@ -131,9 +145,11 @@ struct vg_config {
 	/* notify */
 	char *notify_alertmanager; /* "off": none */
 	int64_t notify_resend_ms;
-	struct vg_strlist notify_webhooks;
-	char *notify_file; /* "off": none */
-	char *notify_webhook_secret; /* "off": unsigned */
+	struct vg_cfg_webhook *notify_webhooks;
+	size_t n_notify_webhooks;
+	char *notify_kafka_brokers; /* NULL: kafka_brokers */
+	char *notify_kafka_topic;   /* "off": none */
+	char *notify_file;          /* "off": none */
 	char *notify_outbox_dir;
 	unsigned notify_outbox_max;
 	int64_t notify_timeout_ms;

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <curl/curl.h>
+#include <librdkafka/rdkafka.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
@@ -21,7 +22,10 @@
 #include "core/err.h"
 #include "core/mem.h"
 
-enum kind { K_ALERTMANAGER, K_WEBHOOK, K_FILE };
+/* The first three index an entry's bodies; Kafka sends the file's. */
+enum kind { K_ALERTMANAGER, K_WEBHOOK, K_FILE, K_KAFKA };
+
+#define BODY(kind) ((kind) == K_KAFKA ? K_FILE : (kind))
 
 /* One alert change, as each kind of notifier sends it. Immutable once
  * queued; freed only by the notifier thread. */
@@ -35,6 +39,12 @@ struct notifier {
 	enum kind kind;
 	char name[16];
 	char *url;
+	const char *secret; /* webhooks: the signing key, or NULL */
+	rd_kafka_t *rk;     /* Kafka: the producer */
+	uint64_t inflight;  /* Kafka: seq produced, its report not yet in (0: none) */
+	uint64_t dr_seq;    /* Kafka: the last delivery report, for this seq */
+	rd_kafka_resp_err_t dr_err;
+	uint64_t client_errors; /* Kafka: client-level errors seen (the first few logged) */
 	uint64_t cursor; /* last seq delivered */
 	int cursor_fd;
 	int64_t next_try_ms, backoff_ms;
@@ -227,7 +237,7 @@ static int outbox_open(struct vg_notify *n, char *errbuf, size_t errlen)
 	char path[PATH_MAX];
 
 	if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
-		snprintf(errbuf, errlen, "notify.outbox_dir %s: %s", dir, strerror(errno));
+		snprintf(errbuf, errlen, "notify.outbox.dir %s: %s", dir, strerror(errno));
 		return VG_ERR_IO;
 	}
 	uint64_t max_cursor = 0;
@@ -338,8 +348,71 @@ static enum outcome http_post(struct notifier *nf, const char *url, const char *
 	return RETRY;
 }
 
-static enum outcome deliver(struct vg_notify *n, struct notifier *nf, const char *body)
+/* Delivery reports come back inside rd_kafka_flush, on the notifier
+ * thread. */
+static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 {
+	struct notifier *nf = opaque;
+
+	(void)rk;
+	nf->dr_seq = (uint64_t)(uintptr_t)m->_private;
+	nf->dr_err = m->err;
+}
+
+/* Client-level errors (a broker down): librdkafka retries by itself; the
+ * first few are logged, then one in a thousand. Served inside
+ * rd_kafka_flush, on the notifier thread. */
+static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
+{
+	struct notifier *nf = opaque;
+
+	(void)rk;
+	if (nf->client_errors++ < 10 || nf->client_errors % 1000 == 0)
+		fprintf(stderr, "{\"level\":\"WARNING\",\"component\":\"notify\",\"msg\":\"kafka error\","
+				"\"error\":\"%s\",\"reason\":\"%s\",\"count\":%llu}\n",
+			rd_kafka_err2name((rd_kafka_resp_err_t)err), reason, (unsigned long long)nf->client_errors);
+}
+
+/* Produce e once, then wait for its delivery report (bounded): a change
+ * is sent when the broker acknowledged it (acks=all). A report that does
+ * not come in time is awaited again on the next try, not produced twice. */
+static enum outcome kafka_send(struct vg_notify *n, struct notifier *nf, const struct entry *e)
+{
+	const char *body = e->body[K_FILE];
+	char key[20];
+
+	if (nf->inflight != e->seq) {
+		snprintf(key, sizeof(key), "%016llx", (unsigned long long)e->fp);
+		rd_kafka_resp_err_t err = rd_kafka_producev(
+			nf->rk, RD_KAFKA_V_TOPIC(n->p.kafka_topic), RD_KAFKA_V_KEY(key, strlen(key)),
+			RD_KAFKA_V_VALUE((void *)body, strlen(body)), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+			RD_KAFKA_V_OPAQUE((void *)(uintptr_t)e->seq), RD_KAFKA_V_END);
+
+		if (err) {
+			fprintf(stderr, "{\"level\":\"WARNING\",\"component\":\"notify\",\"msg\":\"kafka: cannot "
+					"produce\",\"error\":\"%s\"}\n",
+				rd_kafka_err2name(err));
+			return RETRY;
+		}
+		nf->inflight = e->seq;
+	}
+	rd_kafka_flush(nf->rk, (int)n->p.timeout_ms);
+	if (nf->dr_seq != e->seq)
+		return RETRY;
+	nf->inflight = nf->dr_seq = 0;
+	if (nf->dr_err == RD_KAFKA_RESP_ERR_NO_ERROR)
+		return DELIVERED;
+	fprintf(stderr, "{\"level\":\"WARNING\",\"component\":\"notify\",\"msg\":\"kafka: delivery failed\","
+			"\"error\":\"%s\"}\n",
+		rd_kafka_err2name(nf->dr_err));
+	/* A message the broker refuses for its size fails the same way every
+	 * time; anything else (a broker down, a leader moving) is retried. */
+	return nf->dr_err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE ? REFUSED : RETRY;
+}
+
+static enum outcome deliver(struct vg_notify *n, struct notifier *nf, const struct entry *e)
+{
+	const char *body = e->body[BODY(nf->kind)];
 	char url[2048];
 
 	switch (nf->kind) {
@@ -356,7 +429,8 @@ static enum outcome deliver(struct vg_notify *n, struct notifier *nf, const char
 		vg_buf_free(&b);
 		return o;
 	}
-	case K_WEBHOOK: return http_post(nf, nf->url, body, n->p.timeout_ms, n->p.webhook_secret);
+	case K_WEBHOOK: return http_post(nf, nf->url, body, n->p.timeout_ms, nf->secret);
+	case K_KAFKA: return kafka_send(n, nf, e);
 	default: return fprintf(n->file, "%s\n", body) > 0 && fflush(n->file) == 0 ? DELIVERED : RETRY;
 	}
 }
@@ -465,7 +539,7 @@ static void *notify_main(void *arg)
 			}
 			while (!n->stop && (e = next_for(n, nf))) {
 				pthread_mutex_unlock(&n->mu);
-				enum outcome o = deliver(n, nf, e->body[nf->kind]);
+				enum outcome o = deliver(n, nf, e);
 
 				pthread_mutex_lock(&n->mu);
 				if (o == RETRY) {
@@ -527,6 +601,33 @@ static void *notify_main(void *arg)
 
 /* ---- the API ------------------------------------------------------------ */
 
+/* The producer of the Kafka notifier. */
+static int kafka_open(struct vg_notify *n, struct notifier *nf, char *errbuf, size_t errlen)
+{
+	rd_kafka_conf_t *conf = rd_kafka_conf_new();
+	char err[512];
+
+	if (!conf)
+		return VG_ERR_NOMEM;
+	if (rd_kafka_conf_set(conf, "bootstrap.servers", n->p.kafka_brokers, err, sizeof(err)) ||
+	    rd_kafka_conf_set(conf, "enable.idempotence", "true", err, sizeof(err)) ||
+	    rd_kafka_conf_set(conf, "acks", "all", err, sizeof(err)) ||
+	    rd_kafka_conf_set(conf, "linger.ms", "0", err, sizeof(err))) {
+		snprintf(errbuf, errlen, "notify.kafka: %s", err);
+		rd_kafka_conf_destroy(conf);
+		return VG_ERR_CONFIG;
+	}
+	rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
+	rd_kafka_conf_set_error_cb(conf, on_error);
+	rd_kafka_conf_set_opaque(conf, nf);
+	if (!(nf->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err)))) {
+		snprintf(errbuf, errlen, "notify.kafka: %s", err);
+		rd_kafka_conf_destroy(conf);
+		return VG_ERR_CONFIG;
+	}
+	return VG_OK;
+}
+
 static int add_notifier(struct vg_notify *n, enum kind kind, const char *url, const char *name)
 {
 	struct notifier *nf = &n->nf[n->n];
@@ -555,10 +656,10 @@ int vg_notify_create(struct vg_notify **out, const struct vg_notify_params *p, c
 	int rc = VG_OK;
 
 	*out = NULL;
-	if (!p->alertmanager_url && !p->n_webhooks && !p->file)
+	if (!p->alertmanager_url && !p->n_webhooks && !p->kafka_topic && !p->file)
 		return VG_OK;
-	if (p->n_webhooks > VG_NOTIFY_MAX - 2) {
-		snprintf(errbuf, errlen, "notify.webhooks: at most %d", VG_NOTIFY_MAX - 2);
+	if (p->n_webhooks > VG_NOTIFY_MAX - 3) {
+		snprintf(errbuf, errlen, "notify.webhooks: at most %d", VG_NOTIFY_MAX - 3);
 		return VG_ERR_CONFIG;
 	}
 	if (!(n = calloc(1, sizeof(*n))))
@@ -573,13 +674,16 @@ int vg_notify_create(struct vg_notify **out, const struct vg_notify_params *p, c
 		char name[16];
 
 		snprintf(name, sizeof(name), "webhook%u", (unsigned)(i % 100));
-		rc = add_notifier(n, K_WEBHOOK, p->webhooks[i], name);
+		if ((rc = add_notifier(n, K_WEBHOOK, p->webhooks[i].url, name)) == VG_OK)
+			n->nf[n->n - 1].secret = p->webhooks[i].secret;
 	}
+	if (rc == VG_OK && p->kafka_topic && (rc = add_notifier(n, K_KAFKA, NULL, "kafka")) == VG_OK)
+		rc = kafka_open(n, &n->nf[n->n - 1], errbuf, errlen);
 	if (rc == VG_OK && p->file) {
 		rc = add_notifier(n, K_FILE, NULL, "file");
 		n->file = strcmp(p->file, "-") == 0 ? stdout : fopen(p->file, "a");
 		if (!n->file) {
-			snprintf(errbuf, errlen, "notify.file %s: %s", p->file, strerror(errno));
+			snprintf(errbuf, errlen, "notify.file.path %s: %s", p->file, strerror(errno));
 			rc = VG_ERR_IO;
 		}
 	}
@@ -721,6 +825,11 @@ void vg_notify_destroy(struct vg_notify *n)
 			curl_easy_cleanup(n->nf[i].curl);
 		if (n->nf[i].cursor_fd >= 0)
 			close(n->nf[i].cursor_fd);
+		if (n->nf[i].rk) {
+			/* What is still in flight stays in the outbox for the next run. */
+			rd_kafka_purge(n->nf[i].rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+			rd_kafka_destroy(n->nf[i].rk);
+		}
 	}
 	for (size_t i = 0; i < n->nq; i++)
 		entry_free(n->q[i]);

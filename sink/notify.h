@@ -10,6 +10,9 @@
  *  - webhooks: POST of Alertmanager's webhook payload (version "4", one
  *    alert per request), so existing receivers work; with a secret, signed:
  *    X-Vigil-Signature: sha256=<hex HMAC-SHA256 of the body>;
+ *  - a Kafka topic: key the fingerprint (16 hex digits), value the alert
+ *    as the file gets it; idempotent producer, acks=all, and a change
+ *    counts as sent only when its delivery report says so;
  *  - a file (or standard output): one NDJSON line per change.
  *
  * A failed delivery is retried with exponential backoff and jitter (1 s up
@@ -29,24 +32,30 @@
 
 #include "sink/rules.h"
 
+struct vg_notify_webhook {
+	const char *url;
+	const char *secret; /* HMAC-SHA256 key for X-Vigil-Signature; NULL: unsigned */
+};
+
 struct vg_notify_params {
 	const char *alertmanager_url; /* base URL (http://127.0.0.1:9093); NULL: none */
 	int64_t resend_ms;            /* Alertmanager re-send of firing alerts */
-	const char *const *webhooks;  /* URLs */
+	const struct vg_notify_webhook *webhooks;
 	size_t n_webhooks;
-	const char *webhook_secret; /* HMAC-SHA256 key for X-Vigil-Signature; NULL: unsigned */
+	const char *kafka_brokers; /* bootstrap servers for kafka_topic */
+	const char *kafka_topic;   /* NULL: none */
 	const char *file;       /* NDJSON path, "-" for standard output; NULL: none */
 	const char *outbox_dir; /* created when missing */
 	size_t outbox_max;      /* entries kept undelivered at most */
-	int64_t timeout_ms;     /* per HTTP request */
+	int64_t timeout_ms;     /* per HTTP request and per Kafka delivery */
 	const char *generator_url;
 };
 
-#define VG_NOTIFY_MAX 10 /* notifiers: Alertmanager, file, and up to 8 webhooks */
+#define VG_NOTIFY_MAX 11 /* notifiers: Alertmanager, Kafka, file, and up to 8 webhooks */
 
 struct vg_notify_stats {
 	size_t n;
-	char name[VG_NOTIFY_MAX][16]; /* "alertmanager", "webhook0", "file" */
+	char name[VG_NOTIFY_MAX][16]; /* "alertmanager", "webhook0", "kafka", "file" */
 	uint64_t sent[VG_NOTIFY_MAX], retried[VG_NOTIFY_MAX], failed[VG_NOTIFY_MAX], dropped[VG_NOTIFY_MAX];
 	uint64_t pending[VG_NOTIFY_MAX]; /* outbox entries not yet delivered */
 	bool failing[VG_NOTIFY_MAX];     /* the last attempt failed */

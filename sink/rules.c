@@ -1130,7 +1130,7 @@ static void notify(struct vg_alerts *a, const struct instance *in, enum vg_alert
 	size_t n = 0;
 	struct vg_alert al = {.name = r->name, .state = state, .severity = sev[severity],
 			      .escalated = in->escalations > 0, .fingerprint = in->fp, .value = in->value,
-			      .active_at = in->active_at, .fired_at = in->fired_at,
+			      .at = now, .active_at = in->active_at, .fired_at = in->fired_at,
 			      .resolved_at = state == VG_ALERT_RESOLVED ? now : 0};
 	const char *k = in->key;
 
@@ -1313,20 +1313,22 @@ void vg_alert_json(const struct vg_alert *al, struct vg_buf *b)
 	static const char *const states[] = {"pending", "firing", "resolved"};
 	char fp[20];
 
-	vg_buf_puts(b, "{\"alertname\":");
+	vg_buf_puts(b, "{\"at\":");
+	vg_buf_put_json_time(b, al->at);
+	vg_buf_puts(b, ",\"alertname\":");
 	vg_buf_put_json_str(b, vg_str_cstr(al->name));
 	vg_buf_puts(b, ",\"state\":\"");
 	vg_buf_puts(b, states[al->state]);
 	vg_buf_puts(b, "\",\"severity\":\"");
 	vg_buf_puts(b, al->severity);
-	snprintf(fp, sizeof(fp), "%016llx", (unsigned long long)al->fingerprint);
-	vg_buf_puts(b, "\",\"fingerprint\":\"");
-	vg_buf_puts(b, fp);
-	vg_buf_puts(b, "\",\"value\":");
-	vg_buf_put_double(b, al->value); /* null when not finite */
-	vg_buf_puts(b, ",\"labels\":");
+	vg_buf_puts(b, "\",\"labels\":");
 	vg_buf_put_json_object(b, al->label_names, al->label_values, al->n_labels);
-	vg_buf_puts(b, ",\"annotations\":");
+	vg_buf_puts(b, ",\"value\":");
+	vg_buf_put_double(b, al->value); /* null when not finite */
+	snprintf(fp, sizeof(fp), "%016llx", (unsigned long long)al->fingerprint);
+	vg_buf_puts(b, ",\"fingerprint\":\"");
+	vg_buf_puts(b, fp);
+	vg_buf_puts(b, "\",\"annotations\":");
 	vg_buf_put_json_object(b, al->annotation_names, al->annotation_values, al->n_annotations);
 	vg_buf_puts(b, ",\"activeAt\":");
 	vg_buf_put_json_time(b, al->active_at);

@@ -87,6 +87,7 @@ struct vg_alert {
 	bool escalated;
 	uint64_t fingerprint;
 	double value;
+	int64_t at;                               /* ms: the event time of this change (the evaluation) */
 	int64_t active_at, fired_at, resolved_at; /* ms; 0 when not yet */
 	size_t n_labels;                          /* sorted by name; alertname and severity included */
 	const char *label_names[VG_ALERT_MAX_LABELS], *label_values[VG_ALERT_MAX_LABELS];
@@ -137,9 +138,11 @@ void vg_alerts_counts(const struct vg_alerts *a, size_t *pending, size_t *firing
 int vg_rules_test(const char *path, const struct vg_rules_env *env, const struct vg_table_params *tp,
 		  char **report, int *tests, int *failures, char *errbuf, size_t errlen);
 
-/* Append al as one JSON object (no newline): alertname, state, labels,
- * annotations, value, fingerprint (16 hex digits), startsAt / endsAt
- * (RFC 3339). */
+/* Append al as one JSON object (no newline), members in this order: at
+ * (RFC 3339), alertname, state, severity, labels, value, fingerprint (16
+ * hex digits), annotations, activeAt, startsAt (once fired), endsAt
+ * (resolved). vigil replay prints exactly this; so do --alerts and the
+ * file and Kafka notifiers. */
 struct vg_buf;
 void vg_alert_json(const struct vg_alert *al, struct vg_buf *b);
 

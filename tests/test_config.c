@@ -304,3 +304,88 @@ Test(config, durations)
 	cr_expect_eq(vg_config_parse_duration("1h 30m"), -1);
 	cr_expect_eq(vg_config_parse_duration("99999999999999999d"), -1);
 }
+
+Test(config, notify_defaults)
+{
+	struct vg_config *c;
+
+	cr_assert_eq(load("", &c), VG_OK, "%s", err);
+	cr_expect_str_eq(c->notify_alertmanager, "off");
+	cr_expect_eq(c->notify_resend_ms, 60000);
+	cr_expect_eq(c->n_notify_webhooks, 0u);
+	cr_expect_null(c->notify_kafka_brokers);
+	cr_expect_str_eq(c->notify_kafka_topic, "off");
+	cr_expect_str_eq(c->notify_file, "off");
+	cr_expect_str_eq(c->notify_outbox_dir, "./outbox");
+	cr_expect_eq(c->notify_outbox_max, 100000u);
+	cr_expect_eq(c->notify_timeout_ms, 5000);
+	vg_config_free(c);
+}
+
+Test(config, notify_nested_keys)
+{
+	struct vg_config *c;
+
+	cr_assert_eq(load("notify:\n"
+			  "  alertmanager: {url: http://am:9093}\n"
+			  "  webhooks:\n"
+			  "    - url: http://a/hook\n"
+			  "      secret: s1\n"
+			  "    - {url: https://b/hook}\n"
+			  "  kafka:\n"
+			  "    brokers: k1:9092\n"
+			  "    topic: alerts\n"
+			  "  file: {path: '-'}\n"
+			  "  outbox: {dir: /var/lib/vigil/outbox}\n"
+			  "  timeout: 2s\n",
+			  &c),
+		     VG_OK, "%s", err);
+	cr_expect_str_eq(c->notify_alertmanager, "http://am:9093");
+	cr_expect_eq(c->notify_resend_ms, 60000, "a sibling sub-key keeps its default");
+	cr_assert_eq(c->n_notify_webhooks, 2u);
+	cr_expect_str_eq(c->notify_webhooks[0].url, "http://a/hook");
+	cr_expect_str_eq(c->notify_webhooks[0].secret, "s1");
+	cr_expect_eq(c->notify_webhooks[0].line, 4);
+	cr_expect_str_eq(c->notify_webhooks[1].url, "https://b/hook");
+	cr_expect_null(c->notify_webhooks[1].secret, "a webhook without a secret is unsigned");
+	cr_expect_str_eq(c->notify_kafka_brokers, "k1:9092");
+	cr_expect_str_eq(c->notify_kafka_topic, "alerts");
+	cr_expect_str_eq(c->notify_file, "-");
+	cr_expect_str_eq(c->notify_outbox_dir, "/var/lib/vigil/outbox");
+	cr_expect_eq(c->notify_outbox_max, 100000u);
+	cr_expect_eq(c->notify_timeout_ms, 2000);
+	vg_config_free(c);
+
+	cr_assert_eq(load("notify:\n  alertmanager:\n  kafka: {brokers: ~}\n", &c), VG_OK, "%s", err);
+	cr_expect_str_eq(c->notify_alertmanager, "off", "an empty mapping keeps the defaults");
+	cr_expect_null(c->notify_kafka_brokers);
+	vg_config_free(c);
+}
+
+Test(config, notify_errors)
+{
+	expect_error("notify:\n  alertmanager:\n    url: http://am\n    resend: 5s\n", 4,
+		     "unknown key 'resend' in notify.alertmanager (expected one of: url, resend_interval)");
+	expect_error("notify:\n  alertmanager: http://am\n", 2,
+		     "notify.alertmanager must be a mapping of keys, got a scalar");
+	expect_error("notify:\n  alertmanager_url: http://am\n", 2,
+		     "unknown key 'alertmanager_url' in section notify "
+		     "(expected one of: alertmanager, webhooks, kafka, file, outbox, timeout)");
+	expect_error("notify:\n  outbox: {dir: x, max: 10}\n", 2, "notify.outbox.max: 10 is out of range");
+	expect_error("notify:\n  kafka: {topic: ''}\n", 2, "notify.kafka.topic: expected a non-empty string");
+	expect_error("notify:\n  file: {path: [a]}\n", 2, "notify.file.path: expected a non-empty string, got a list");
+	expect_error("notify:\n  outbox:\n    dir: x\n    dir: y\n", 4, "duplicate key 'dir'");
+	expect_error("notify:\n  webhooks: [http://a/hook]\n", 2,
+		     "each webhook is a mapping {url, secret}, got a scalar");
+	expect_error("notify:\n  webhooks: {url: http://a}\n", 2, "expected a list of {url, secret}, got a mapping");
+	expect_error("notify:\n  webhooks:\n    - url: http://a\n    - secret: s\n", 4, "webhook without a url");
+	expect_error("notify:\n  webhooks:\n    - url: http://a\n      secrit: s\n", 4,
+		     "unknown key 'secrit' (expected url, secret)");
+	expect_error("notify:\n  webhooks:\n    - url: ftp://a\n", 3,
+		     "url 'ftp://a' is not an http:// or https:// URL");
+	expect_error("notify:\n  webhooks:\n    - {url: http://a, secret: ''}\n", 3,
+		     "secret must be a non-empty string");
+	expect_error("notify:\n  webhooks: [{url: http://a}, {url: http://a}, {url: http://a}, {url: http://a}, "
+		     "{url: http://a}, {url: http://a}, {url: http://a}, {url: http://a}, {url: http://a}]\n",
+		     2, "at most 8 webhooks");
+}

@@ -43,6 +43,31 @@ expect_eq "healthy: no alert even pends" "$(lines "$TMP/healthy.alerts")" 0
 scenario 5xx 660000 --incident 5xx@2m+8m
 expect_incident 5xx orders "AvailabilityBurnRatePage AvailabilityBurnRateTicket HTTP5xxErrorRate"
 
+# vigil replay: the same pipeline over the same file; the alert changes are
+# the output, in one shape; the notify section is ignored unless --notify.
+cat >"$TMP/replay.yaml" <<YAML
+notify:
+  alertmanager: {url: "http://127.0.0.1:9"}
+  file: {path: $TMP/replay.notified}
+  outbox: {dir: $TMP/replay.outbox}
+YAML
+"$VIGIL" replay -c "$TMP/replay.yaml" "$TMP/5xx.ndjson" >"$TMP/replay1" 2>"$TMP/replay1.err"
+expect_eq "replay: exits 0" "$?" 0
+"$VIGIL" replay -c "$TMP/replay.yaml" <"$TMP/5xx.ndjson" >"$TMP/replay2" 2>/dev/null
+check "replay: the same file twice (once on stdin), the same output" cmp -s "$TMP/replay1" "$TMP/replay2"
+expect_eq "replay: HTTP5xxErrorRate goes pending, firing, resolved" \
+	"$(grep '"alertname":"HTTP5xxErrorRate"' "$TMP/replay1" | grep -o '"state":"[a-z]*"' | cut -d'"' -f4 | tr '\n' ' ')" \
+	"pending firing resolved "
+check "replay: every line is {at, alertname, state, severity, labels, value, ...}, no window rows" \
+	test "$(grep -cE '^\{"at":"2026-11-01T[0-9:.]+Z","alertname":"[A-Za-z0-9]+","state":"(pending|firing|resolved)","severity":"P[1-4]","labels":\{[^}]*\},"value":(-?[0-9.e+-]+|null)[,}]' "$TMP/replay1")" -eq "$(lines "$TMP/replay1")" -a "$(lines "$TMP/replay1")" -gt 0
+check "replay: the changes vigil aggregate --alerts writes" cmp -s "$TMP/replay1" "$TMP/5xx.alerts"
+check "replay: the summary on stderr" grep -q '"records":660000,.*"alerts":{"pending":' "$TMP/replay1.err"
+check "replay: nothing notified, no outbox" eval '[ ! -e "$TMP/replay.notified" ] && [ ! -e "$TMP/replay.outbox" ]'
+printf 'notify:\n  file: {path: %s}\n  outbox: {dir: %s}\n' "$TMP/replay.notified" "$TMP/replay.outbox" >"$TMP/replay-file.yaml"
+"$VIGIL" replay -c "$TMP/replay-file.yaml" --notify "$TMP/5xx.ndjson" >/dev/null 2>&1
+expect_eq "replay --notify: the notifiers get the firing and resolved changes" \
+	"$(lines "$TMP/replay.notified")" "$(grep -vc '"state":"pending"' "$TMP/replay1")"
+
 if [ "$short" != 1 ]; then
 	scenario latency 600000 --incident latency:search@2m+7m
 	expect_incident latency search "HTTPLatencyP95"
