@@ -524,6 +524,8 @@ static int alerts_setup(struct agg_run *run, const struct vg_table_params *tp, i
 		.n_webhooks = cfg->n_notify_webhooks,
 		.kafka_brokers = cfg->notify_kafka_brokers ? cfg->notify_kafka_brokers : cfg->kafka_brokers,
 		.kafka_topic = strcmp(cfg->notify_kafka_topic, "off") ? cfg->notify_kafka_topic : NULL,
+		.kafka_properties = (const char *const *)cfg->notify_kafka_properties.v,
+		.n_kafka_properties = cfg->notify_kafka_properties.n,
 		.file = strcmp(cfg->notify_file, "off") ? cfg->notify_file : NULL,
 		.outbox_dir = cfg->notify_outbox_dir,
 		.outbox_max = cfg->notify_outbox_max,

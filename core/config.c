@@ -296,6 +296,11 @@ static const struct key notify_keys[] = {
 	 "Topic that gets every alert change (key: the fingerprint, value: the alert as\n"
 	 "JSON, as file.path writes it; idempotent producer, acks=all); off: none.",
 	 0, 0},
+	{"kafka.properties", K_STRMAP, OFF(notify_kafka_properties), NO_LINE, "{}",
+	 "librdkafka producer properties for the alert topic (security.protocol, sasl.*,\n"
+	 "ssl.*...): a secured cluster needs them here too, the kafka section's are the\n"
+	 "consumer's. vigil keeps enable.idempotence=true and acks=all.",
+	 0, 0},
 	{"file.path", K_STRING, OFF(notify_file), NO_LINE, "off",
 	 "NDJSON of every alert change to this file (- for standard output); off: none.", 0, 0},
 	{"outbox.dir", K_STRING, OFF(notify_outbox_dir), NO_LINE, "./outbox",
@@ -1535,6 +1540,7 @@ void vg_config_free(struct vg_config *cfg)
 	free(cfg->notify_alertmanager);
 	free(cfg->notify_kafka_brokers);
 	free(cfg->notify_kafka_topic);
+	strlist_free(&cfg->notify_kafka_properties);
 	free(cfg->notify_file);
 	free(cfg->notify_outbox_dir);
 	strlist_free(&cfg->kafka_properties);

@@ -149,6 +149,7 @@ struct vg_config {
 	size_t n_notify_webhooks;
 	char *notify_kafka_brokers; /* NULL: kafka_brokers */
 	char *notify_kafka_topic;   /* "off": none */
+	struct vg_strlist notify_kafka_properties; /* pairs: v[2i] = v[2i+1] */
 	char *notify_file;          /* "off": none */
 	char *notify_outbox_dir;
 	unsigned notify_outbox_max;

@@ -609,6 +609,14 @@ static int kafka_open(struct vg_notify *n, struct notifier *nf, char *errbuf, si
 
 	if (!conf)
 		return VG_ERR_NOMEM;
+	/* The user's properties first; the delivery contract over them. */
+	for (size_t i = 0; i + 1 < n->p.n_kafka_properties; i += 2) {
+		if (rd_kafka_conf_set(conf, n->p.kafka_properties[i], n->p.kafka_properties[i + 1], err, sizeof(err))) {
+			snprintf(errbuf, errlen, "notify.kafka.properties: %s", err);
+			rd_kafka_conf_destroy(conf);
+			return VG_ERR_CONFIG;
+		}
+	}
 	if (rd_kafka_conf_set(conf, "bootstrap.servers", n->p.kafka_brokers, err, sizeof(err)) ||
 	    rd_kafka_conf_set(conf, "enable.idempotence", "true", err, sizeof(err)) ||
 	    rd_kafka_conf_set(conf, "acks", "all", err, sizeof(err)) ||

@@ -44,6 +44,8 @@ struct vg_notify_params {
 	size_t n_webhooks;
 	const char *kafka_brokers; /* bootstrap servers for kafka_topic */
 	const char *kafka_topic;   /* NULL: none */
+	const char *const *kafka_properties; /* pairs: [2i] = [2i+1], before vigil's own */
+	size_t n_kafka_properties;           /* entries (twice the pairs) */
 	const char *file;       /* NDJSON path, "-" for standard output; NULL: none */
 	const char *outbox_dir; /* created when missing */
 	size_t outbox_max;      /* entries kept undelivered at most */

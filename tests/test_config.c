@@ -335,6 +335,7 @@ Test(config, notify_nested_keys)
 			  "  kafka:\n"
 			  "    brokers: k1:9092\n"
 			  "    topic: alerts\n"
+			  "    properties: {security.protocol: SASL_SSL, sasl.mechanisms: PLAIN}\n"
 			  "  file: {path: '-'}\n"
 			  "  outbox: {dir: /var/lib/vigil/outbox}\n"
 			  "  timeout: 2s\n",
@@ -350,6 +351,10 @@ Test(config, notify_nested_keys)
 	cr_expect_null(c->notify_webhooks[1].secret, "a webhook without a secret is unsigned");
 	cr_expect_str_eq(c->notify_kafka_brokers, "k1:9092");
 	cr_expect_str_eq(c->notify_kafka_topic, "alerts");
+	cr_assert_eq(c->notify_kafka_properties.n, 4u, "two pairs");
+	cr_expect_str_eq(c->notify_kafka_properties.v[0], "security.protocol");
+	cr_expect_str_eq(c->notify_kafka_properties.v[1], "SASL_SSL");
+	cr_expect_str_eq(c->notify_kafka_properties.v[3], "PLAIN");
 	cr_expect_str_eq(c->notify_file, "-");
 	cr_expect_str_eq(c->notify_outbox_dir, "/var/lib/vigil/outbox");
 	cr_expect_eq(c->notify_outbox_max, 100000u);
