@@ -119,6 +119,9 @@ get "$ADDR" /metrics >/dev/null && cp "$TMP/body" "$TMP/metrics"
 expect_eq "vigil_archive_writable 0" "$(metric vigil_archive_writable)" 0
 expect_eq "/health stays 200 (alive, only not ready)" "$(get "$ADDR" /health)" 200
 stop_run b
+for e in a b; do
+	check "no sanitizer report from run $e" sh -c "! grep -q 'Sanitizer' '$TMP/$e.err'"
+done
 
 # 4. A bad listen address is refused at start with file:line.
 printf 'http:\n  listen: "127.0.0.1:99999"\n' >"$TMP/bad.yaml"
