@@ -358,6 +358,7 @@ struct agg_run;
 struct worker_pub {
 	_Atomic uint64_t records, rejected, by_reason[VG_JR_COUNT];
 	_Atomic uint64_t archive_records, archive_dead, frames, files, bytes_in, bytes_out, fsyncs, write_errors;
+	_Atomic uint64_t sync_points, sync_ns;
 	_Atomic int archive_err;
 	_Atomic int64_t alive_ms; /* monotonic: the last batch end or idle call */
 };
@@ -1487,6 +1488,8 @@ static void worker_publish(struct agg_worker *w)
 		PUB_STORE(p->bytes_out, as.bytes_out);
 		PUB_STORE(p->fsyncs, as.fsyncs);
 		PUB_STORE(p->write_errors, as.write_errors);
+		PUB_STORE(p->sync_points, as.sync_points);
+		PUB_STORE(p->sync_ns, (uint64_t)(as.sync_seconds * 1e9));
 	}
 	PUB_STORE(p->archive_err, w->archive_err);
 	PUB_STORE(p->alive_ms, mono_ms());
@@ -1564,6 +1567,8 @@ static void http_gather(struct run_ctx *rc, struct vg_metrics_run *m)
 		m->archive_bytes_out += PUB_LOAD(p->bytes_out);
 		m->fsyncs += PUB_LOAD(p->fsyncs);
 		m->write_errors += PUB_LOAD(p->write_errors);
+		m->sync_points += PUB_LOAD(p->sync_points);
+		m->sync_seconds += (double)PUB_LOAD(p->sync_ns) / 1e9;
 		if (e != VG_OK)
 			m->archive_error = vg_err_str(e);
 	}

@@ -342,6 +342,10 @@ void vg_metrics_run(struct vg_buf *b, const struct vg_metrics_run *r)
 	        (double)r->archive_bytes_out);
 	metric1(b, "vigil_archive_fsyncs_total", "counter", "fsync calls on archive files and manifests.",
 	        (double)r->fsyncs);
+	vg_metrics_family(b, "vigil_archive_fsync_duration_seconds", "summary",
+			  "fsync rounds of the archive (every file written since the last, on the syncer thread).");
+	vg_metrics_summary(b, "vigil_archive_fsync_duration_seconds", NULL, 0, NULL, NULL, 0, r->sync_seconds,
+			   r->sync_points);
 	metric1(b, "vigil_archive_write_errors_total", "counter", "Archive write or fsync failures.",
 	        (double)r->write_errors);
 	metric1(b, "vigil_archive_writable", "gauge", "1 when every worker's archive writer is healthy.",

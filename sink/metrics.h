@@ -102,6 +102,8 @@ struct vg_metrics_run {
 	/* archive */
 	uint64_t archive_records, archive_dead, frames, files, archive_bytes_in, archive_bytes_out, fsyncs,
 	        write_errors;
+	uint64_t sync_points; /* the archive's fsync rounds and the time they took */
+	double sync_seconds;
 	const char *archive_dir;
 	const char *archive_error; /* NULL: every writer healthy */
 	/* Kafka */

@@ -72,10 +72,14 @@ for p in 0 1 2 3; do
 	check "lag reported for logs/$p" grep -q "^vigil_kafka_consumer_lag{topic=\"logs\",partition=\"$p\"}" "$TMP/metrics"
 done
 for fam in vigil_windows_closed_total vigil_archive_frames_total vigil_archive_written_bytes_total \
+	vigil_archive_fsync_duration_seconds_count vigil_window_close_duration_seconds_sum \
 	vigil_kafka_commits_total vigil_kafka_commit_age_seconds vigil_kafka_rebalances_total \
 	'vigil_alerts{state="firing"}' 'vigil_window_records_total{level="INFO"}' vigil_window_start_seconds; do
 	check "/metrics has $fam" test -n "$(metric "$fam")"
 done
+check "archive fsync rounds counted" test "$(metric vigil_archive_fsync_duration_seconds_count)" -gt 0
+check "archive frames counted" test "$(metric vigil_archive_frames_total)" -gt 0
+check "windows closed" test "$(metric vigil_windows_closed_total)" -gt 0
 check "window latency is a summary with quantiles" \
 	grep -q '^vigil_window_http_request_duration_seconds{service="[^"]*",endpoint="[^"]*",method="[^"]*",quantile="0.99"} ' "$TMP/metrics"
 check "window latency summary has _count" grep -q '^vigil_window_http_request_duration_seconds_count{' "$TMP/metrics"
