@@ -131,3 +131,21 @@ done
 printf 'http:\n  listen: "127.0.0.1:99999"\n' >"$TMP/bad.yaml"
 "$VIGIL" config --check "$TMP/bad.yaml" >/dev/null 2>"$TMP/bad.err"
 check "bad http.listen refused with file:line" grep -q "bad.yaml:2: http.listen" "$TMP/bad.err"
+
+# 5. The default address taken (another instance on this host): vigil run
+# warns and runs without the endpoints. A listener holds 127.0.0.1:9187
+# unless something else holds it already.
+python3 -c '
+import socket, sys, time
+s = socket.socket()
+try:
+    s.bind(("127.0.0.1", 9187)); s.listen(1)
+except OSError:
+    print("taken", flush=True); sys.exit(0)
+print("held", flush=True)
+time.sleep(600)' >"$TMP/hold.out" &
+PIDS+=($!)
+wait_for 10 test -s "$TMP/hold.out" || fail "port holder" "did not start"
+"$VIGIL" run --brokers "$BROKERS" --topic other --group h3 --exit-at-end --archive off 2>"$TMP/c.err"
+expect_eq "default address taken: vigil run still runs to the end" "$?" 0
+check "and warns that it has no HTTP endpoints" grep -q '"msg":"no HTTP endpoints: the default address is taken' "$TMP/c.err"
