@@ -2038,6 +2038,8 @@ static int cmd_run(int argc, char **argv)
 	}
 	rc.kafka = k;
 	if ((r = http_start(&rc, http_listen != NULL)) != VG_OK) {
+		for (unsigned i = 0; i < rc.agg.threads; i++)
+			vg_archive_close(rc.agg.workers[i].archive); /* nothing appended yet */
 		vg_kafka_close(k);
 		agg_teardown(&rc.agg);
 		return r == VG_ERR_CONFIG ? EXIT_CONFIG : EXIT_IO;
