@@ -20,7 +20,8 @@ status_is() { [ "$(get "$ADDR" "$1")" = "$2" ]; }
 json_ok() { python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$1"; }
 
 N=20000
-"$GEN" --count $N --seed 7 >"$TMP/in.ndjson"
+# A 5xx incident on orders: alerts to see on /alerts (same record count).
+"$GEN" --count $N --seed 7 --incident 5xx:orders@0s+10m >"$TMP/in.ndjson"
 {
 	cat "$TMP/in.ndjson"
 	echo 'not json'
@@ -87,6 +88,16 @@ check "summary declared" grep -q '^# TYPE vigil_window_http_request_duration_sec
 expect_eq "/alerts 200" "$(get "$ADDR" /alerts)" 200
 check "/alerts is valid JSON with an alerts array" python3 -c \
 	'import json,sys; d=json.load(open(sys.argv[1])); assert isinstance(d["alerts"], list)' "$TMP/body"
+wait_for 60 sh -c "curl -s http://$ADDR/alerts | grep -q '\"alertname\":\"HTTP5xxErrorRate\"'" ||
+	fail "/alerts shows the 5xx incident" "$(curl -s "http://$ADDR/alerts")"
+get "$ADDR" /alerts >/dev/null
+check "/alerts: HTTP5xxErrorRate on orders, pending or firing" python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert any(a["alertname"] == "HTTP5xxErrorRate" and a["labels"]["service"] == "orders"
+           and a["state"] in ("pending", "firing") for a in d["alerts"]), d' "$TMP/body"
+get "$ADDR" /metrics >/dev/null && cp "$TMP/body" "$TMP/metrics"
+check "/metrics counts the alert transitions" test "$(metric 'vigil_alert_transitions_total{state="pending"}')" -ge 1
 expect_eq "unknown path 404" "$(get "$ADDR" /nope)" 404
 "$VIGIL" run --brokers "$BROKERS" --topic logs --group h9 --http "$ADDR" --archive off 2>"$TMP/busy.err"
 expect_eq "a second vigil on the same address refuses to start" "$?" 3
