@@ -10,7 +10,7 @@ BUILD    ?= build
 SAN      ?=
 EXTRA_CFLAGS ?=
 CFLAGS_BASE = -std=c11 -O2 -g -Wall -Wextra -Werror -D_POSIX_C_SOURCE=200809L -I. -MMD -MP
-PKGS     = yaml-0.1 libpcre2-8 rdkafka libzstd libcurl libcrypto
+PKGS     = yaml-0.1 libpcre2-8 rdkafka libzstd libcurl libcrypto libmicrohttpd
 DEPS_OK  = $(BUILD)/.deps-ok
 
 ifeq ($(SAN),)
@@ -114,8 +114,12 @@ san:
 tsan:
 	@$(MAKE) --no-print-directory BUILD=build/tsan CC=clang SAN=-fsanitize=thread test-tsan
 
-test-tsan: $(BUILD)/tsan_window $(BUILD)/tsan_archive $(BUILD)/vigil bench/gen
-	@VIGIL=$(BUILD)/vigil TSAN_WINDOW=$(BUILD)/tsan_window TSAN_ARCHIVE=$(BUILD)/tsan_archive tests/run-tsan.sh
+test-tsan: $(BUILD)/tsan_window $(BUILD)/tsan_archive $(BUILD)/tsan_http $(BUILD)/vigil bench/gen
+	@VIGIL=$(BUILD)/vigil TSAN_WINDOW=$(BUILD)/tsan_window TSAN_ARCHIVE=$(BUILD)/tsan_archive \
+		TSAN_HTTP=$(BUILD)/tsan_http tests/run-tsan.sh
+$(BUILD)/tsan_http: tests/tsan/tsan_http.c $(LIB_OBJ) | $(DEPS_OK)
+	$(CC) $(CFLAGS) -o $@ $< $(LIB_OBJ) $(LDFLAGS) $(LDLIBS)
+
 $(BUILD)/tsan_archive: tests/tsan/tsan_archive.c $(LIB_OBJ) | $(DEPS_OK)
 	$(CC) $(CFLAGS) -o $@ $< $(LIB_OBJ) $(LDFLAGS) $(LDLIBS)
 

@@ -17,6 +17,8 @@
 
 #include "aggregate/store.h"
 #include "sink/archive.h"
+#include "sink/http.h"
+#include "sink/metrics.h"
 #include "sink/reader.h"
 #include "sink/notify.h"
 #include "sink/rules.h"
@@ -25,6 +27,7 @@
 #include "core/clock.h"
 #include "core/config.h"
 #include "core/err.h"
+#include "core/mem.h"
 #include "core/ring.h"
 #include "ingest/broker.h"
 #include "ingest/kafka.h"
@@ -55,7 +58,7 @@ static const char usage[] =
 	"                                         the same pipeline; every alert change as NDJSON\n"
 	"                                         (notifiers only with --notify)\n"
 	"  run [-c FILE] [--brokers B] [--group G] [--topic T]... [--workers N] [--exit-at-end]\n"
-	"      [--windows FILE] [--records FILE] [--alerts FILE] [--archive DIR|off]\n"
+	"      [--windows FILE] [--records FILE] [--alerts FILE] [--archive DIR|off] [--http ADDR|off]\n"
 	"                                         consume Kafka topics as a group\n"
 	"  broker [--brokers N] [--topic NAME:PARTITIONS]...  run the embedded Kafka broker\n"
 	"  produce --brokers B --topic T [--rate N] [LOG...]  produce NDJSON lines as messages\n"
@@ -352,6 +355,17 @@ struct chunk {
 
 struct agg_run;
 
+/* What a vigil run worker publishes after each batch and when idle, for
+ * the HTTP endpoints: relaxed stores of its own counters, loaded by the
+ * closer thread. */
+struct worker_pub {
+	_Atomic uint64_t records, rejected, by_reason[VG_JR_COUNT];
+	_Atomic uint64_t archive_records, archive_dead, frames, files, bytes_in, bytes_out, fsyncs, write_errors;
+	_Atomic uint64_t sync_points, sync_ns;
+	_Atomic int archive_err;
+	_Atomic int64_t alive_ms; /* monotonic: the last batch end or idle call */
+};
+
 struct agg_worker {
 	struct agg_run *run;
 	struct vg_wworker *ww;
@@ -364,6 +378,7 @@ struct agg_worker {
 	struct vg_archive_stats archive_stats; /* as the writer closed */
 	pthread_t thread, file_thread;
 	struct chunk *buf; /* reading a regular file: this worker's buffer */
+	struct worker_pub pub;
 };
 
 struct agg_run {
@@ -395,6 +410,9 @@ struct agg_run {
 	int file_fd;
 	uint64_t file_size, n_ranges;
 	_Atomic uint64_t next_range; /* ranges past n_ranges count finished workers */
+	/* vigil run's HTTP endpoints: called with every closed window. */
+	void (*on_window)(void *arg, struct vg_window *win);
+	void *on_window_arg;
 };
 
 static void put_label(struct vg_buf *b, const char *key, vg_str v)
@@ -605,6 +623,8 @@ static int emit_window(struct vg_window *win, void *arg)
 		vg_buf_puts(b, "}\n");
 	}
 	free(rows);
+	if (run->on_window)
+		run->on_window(run->on_window_arg, win);
 	if (vg_wstore_add(run->store, win) != VG_OK)
 		return VG_ERR_NOMEM;
 	/* Rules run at the window's end, in event time: a replay alerts as
@@ -1442,7 +1462,316 @@ struct run_ctx {
 	FILE *records; /* --records: every processed record's raw bytes */
 	pthread_mutex_t records_mu;
 	_Atomic uint64_t dead_logged;
+	struct run_http *http; /* the HTTP endpoints, or NULL */
 };
+
+/* ---- vigil run: the HTTP endpoints ------------------------------------- */
+
+/* The closer thread (run_tick) reads what the workers publish, the Kafka
+ * module's atomic counters and its own state (windows, alerts, notifiers)
+ * into a vg_metrics_run, renders /health, /ready, /metrics and /alerts from
+ * it (sink/metrics.h) and hands them to the server thread (sink/http.h).
+ * Workers only store their own counters. */
+
+#define HTTP_PUBLISH_MS 1000
+
+struct run_http {
+	struct vg_http *srv;
+	struct vg_metrics_bounds bounds;
+	int64_t last_publish_ms; /* monotonic */
+	bool window_closed;      /* since the last publish */
+	struct vg_buf window;    /* the last closed window, rendered */
+	struct vg_buf page;
+	struct vg_metrics_names names;
+	uint64_t by_level[VG_LEVEL_COUNT], by_category[256]; /* records of closed windows */
+	double close_seconds;
+	uint64_t closes;
+	int64_t failing_since[VG_NOTIFY_MAX]; /* monotonic ms a notifier was first seen failing; 0: not */
+	int64_t silent_ms[MAX_THREADS];
+	struct vg_metrics_lag *lags;
+	size_t n_lags, cap_lags;
+};
+
+static int64_t mono_ms(void)
+{
+	return (int64_t)(vg_clock_mono_s() * 1000);
+}
+
+#define PUB_STORE(dst, v) atomic_store_explicit(&(dst), (v), memory_order_relaxed)
+#define PUB_LOAD(src) atomic_load_explicit(&(src), memory_order_relaxed)
+
+/* On the worker, after a batch and when idle. */
+static void worker_publish(struct agg_worker *w)
+{
+	struct worker_pub *p = &w->pub;
+
+	PUB_STORE(p->records, w->records);
+	PUB_STORE(p->rejected, w->rejected);
+	for (int r = 0; r < VG_JR_COUNT; r++)
+		PUB_STORE(p->by_reason[r], w->by_reason[r]);
+	if (w->archive) {
+		struct vg_archive_stats as;
+
+		vg_archive_get_stats(w->archive, &as);
+		PUB_STORE(p->archive_records, as.records);
+		PUB_STORE(p->archive_dead, as.dead);
+		PUB_STORE(p->frames, as.frames);
+		PUB_STORE(p->files, as.files);
+		PUB_STORE(p->bytes_in, as.bytes_in);
+		PUB_STORE(p->bytes_out, as.bytes_out);
+		PUB_STORE(p->fsyncs, as.fsyncs);
+		PUB_STORE(p->write_errors, as.write_errors);
+		PUB_STORE(p->sync_points, as.sync_points);
+		PUB_STORE(p->sync_ns, (uint64_t)(as.sync_seconds * 1e9));
+	}
+	PUB_STORE(p->archive_err, w->archive_err);
+	PUB_STORE(p->alive_ms, mono_ms());
+}
+
+/* A closed window (closer thread): its metrics, and its records by level
+ * and category for the cumulative counters. */
+static void http_window(void *arg, struct vg_window *win)
+{
+	struct run_ctx *rc = arg;
+	struct run_http *h = rc->http;
+	size_t n = vg_table_size(win->table);
+
+	h->window.len = 0;
+	vg_metrics_window(&h->window, win, &h->names, rc->agg.exact);
+	for (size_t i = 0; i < n; i++) {
+		const struct vg_agg_entry *e = vg_table_entry(win->table, i);
+
+		if (e->key.kind != VG_AGG_LOG)
+			continue;
+		h->by_level[e->key.level < VG_LEVEL_COUNT ? e->key.level : 0] += e->count;
+		h->by_category[e->key.category] += e->count;
+	}
+	h->window_closed = true;
+}
+
+static void keep_lag(void *arg, const char *topic, int32_t partition, int64_t lag)
+{
+	struct run_http *h = arg;
+
+	if (vg_grow(&h->lags, &h->cap_lags, h->n_lags + 1, sizeof(*h->lags), 16) != 0)
+		return;
+	struct vg_metrics_lag *l = &h->lags[h->n_lags++];
+
+	snprintf(l->topic, sizeof(l->topic), "%s", topic);
+	l->partition = partition;
+	l->lag = lag;
+}
+
+static void put_alert(void *arg, const struct vg_alert *al)
+{
+	struct vg_buf *b = arg;
+
+	if (b->len && b->p[b->len - 1] != '[')
+		vg_buf_putc(b, ',');
+	vg_alert_json(al, b);
+}
+
+/* Gather the figures (closer thread). */
+static void http_gather(struct run_ctx *rc, struct vg_metrics_run *m)
+{
+	struct run_http *h = rc->http;
+	const struct vg_config *cfg = rc->agg.st.cfg;
+	int64_t now = mono_ms();
+	struct vg_kafka_stats ks;
+	struct vg_windows_stats ws;
+	struct vg_notify_stats ns = {0};
+	size_t pending = 0, firing = 0;
+
+	memset(m, 0, sizeof(*m));
+	for (unsigned i = 0; i < rc->agg.threads; i++) {
+		struct worker_pub *p = &rc->agg.workers[i].pub;
+		int e = PUB_LOAD(p->archive_err);
+
+		h->silent_ms[i] = now - PUB_LOAD(p->alive_ms);
+		m->records += PUB_LOAD(p->records);
+		m->parsed += PUB_LOAD(p->records) - PUB_LOAD(p->rejected);
+		for (int r = 0; r < VG_JR_COUNT && r < VG_METRICS_MAX_REASONS; r++)
+			m->rejected[r] += PUB_LOAD(p->by_reason[r]);
+		m->archive_records += PUB_LOAD(p->archive_records);
+		m->archive_dead += PUB_LOAD(p->archive_dead);
+		m->frames += PUB_LOAD(p->frames);
+		m->files += PUB_LOAD(p->files);
+		m->archive_bytes_in += PUB_LOAD(p->bytes_in);
+		m->archive_bytes_out += PUB_LOAD(p->bytes_out);
+		m->fsyncs += PUB_LOAD(p->fsyncs);
+		m->write_errors += PUB_LOAD(p->write_errors);
+		m->sync_points += PUB_LOAD(p->sync_points);
+		m->sync_seconds += (double)PUB_LOAD(p->sync_ns) / 1e9;
+		if (e != VG_OK)
+			m->archive_error = vg_err_str(e);
+	}
+	m->n_workers = rc->agg.threads;
+	m->worker_silent_ms = h->silent_ms;
+	/* Reason 0 is "ok": the rest, by the parser's names. */
+	for (int r = 1; r < VG_JR_COUNT && r < VG_METRICS_MAX_REASONS; r++) {
+		m->reason_names[m->n_reasons] = vg_json_reason_str(r);
+		m->rejected[m->n_reasons++] = m->rejected[r];
+	}
+	vg_windows_get_stats(rc->agg.win, &ws);
+	m->aggregated = ws.records;
+	m->late = ws.late;
+	m->no_time = ws.no_time;
+	m->windows_closed = ws.closed;
+	m->keys_overflow = ws.overflow;
+	m->watermark_ms = ws.watermark_ms;
+	memcpy(m->by_level, h->by_level, sizeof(m->by_level));
+	m->category_names = h->names.categories;
+	m->by_category = h->by_category;
+	m->n_categories = h->names.n_categories < 256 ? h->names.n_categories : 256;
+	m->close_seconds = h->close_seconds;
+	m->closes = h->closes;
+	m->archive_dir = cfg->archive_dir;
+	vg_kafka_get_stats(rc->kafka, &ks);
+	m->group = cfg->kafka_group;
+	m->bytes = ks.bytes;
+	m->messages = ks.messages;
+	m->skipped = ks.skipped;
+	m->kafka_errors = ks.errors;
+	m->rebalances = ks.rebalances;
+	m->commits = ks.commits;
+	m->commits_failed = ks.commits_failed;
+	m->joined = ks.joined;
+	m->owned = ks.owned;
+	/* Nothing processed since the last commit: nothing waits for one. */
+	m->commit_age_ms = ks.last_commit_ms && !ks.commit_current ? vg_clock_now_ms() - ks.last_commit_ms : 0;
+	h->n_lags = 0;
+	vg_kafka_lag_each(rc->kafka, keep_lag, h);
+	m->lags = h->lags;
+	m->n_lags = h->n_lags;
+	if (rc->agg.alerts)
+		vg_alerts_counts(rc->agg.alerts, &pending, &firing);
+	m->alerts_pending = pending;
+	m->alerts_firing = firing;
+	memcpy(m->transitions, rc->agg.alerts_by_state, sizeof(m->transitions));
+	if (rc->agg.notify)
+		vg_notify_get_stats(rc->agg.notify, &ns);
+	m->n_notifiers = ns.n < VG_METRICS_MAX_NOTIFIERS ? ns.n : VG_METRICS_MAX_NOTIFIERS;
+	for (size_t i = 0; i < m->n_notifiers; i++) {
+		memcpy(m->notifier[i], ns.name[i], sizeof(m->notifier[i]));
+		m->sent[i] = ns.sent[i];
+		m->retried[i] = ns.retried[i];
+		m->failed[i] = ns.failed[i];
+		m->dropped[i] = ns.dropped[i];
+		m->outbox[i] = ns.pending[i];
+		if (!ns.failing[i])
+			h->failing_since[i] = 0;
+		else if (!h->failing_since[i])
+			h->failing_since[i] = now;
+		m->failing_ms[i] = h->failing_since[i] ? now - h->failing_since[i] + 1 : 0;
+	}
+}
+
+static void http_publish(struct run_ctx *rc)
+{
+	struct run_http *h = rc->http;
+	struct vg_buf *b = &h->page;
+	struct vg_metrics_run m;
+	bool ok;
+
+	http_gather(rc, &m);
+	b->len = 0;
+	ok = vg_metrics_health(b, &m, &h->bounds);
+	vg_http_publish(h->srv, "/health", ok ? 200 : 503, "application/json", b->p, b->len, h->bounds.stall_ms);
+	b->len = 0;
+	ok = vg_metrics_ready(b, &m, &h->bounds);
+	vg_http_publish(h->srv, "/ready", ok ? 200 : 503, "application/json", b->p, b->len, h->bounds.stall_ms);
+	b->len = 0;
+	vg_metrics_run(b, &m);
+	vg_buf_put(b, h->window.p, h->window.len);
+	vg_http_publish(h->srv, "/metrics", 200, VG_METRICS_CONTENT_TYPE, b->p, b->len, 0);
+	b->len = 0;
+	vg_buf_puts(b, "{\"alerts\":[");
+	if (rc->agg.alerts)
+		vg_alerts_each(rc->agg.alerts, put_alert, b);
+	vg_buf_puts(b, "]}\n");
+	vg_http_publish(h->srv, "/alerts", 200, "application/json", b->p, b->len, 0);
+	h->last_publish_ms = mono_ms();
+	h->window_closed = false;
+}
+
+/* On the closer thread after each close round (close_s: its duration). */
+static void http_tick(struct run_ctx *rc, double close_s)
+{
+	struct run_http *h = rc->http;
+
+	if (h->window_closed) {
+		h->close_seconds += close_s;
+		h->closes++;
+	}
+	if (h->window_closed || mono_ms() - h->last_publish_ms >= HTTP_PUBLISH_MS)
+		http_publish(rc);
+}
+
+/* Start the server of http.listen (unless off) and publish the first pages.
+ * An address set in the file or with --http (chosen) that cannot be bound
+ * stops vigil run; the default one taken already (another instance on
+ * this host) is a warning, and vigil runs without the endpoints. Returns 0,
+ * or VG_ERR_CONFIG / VG_ERR_IO / VG_ERR_NOMEM (said on stderr). */
+static int http_start(struct run_ctx *rc, bool chosen)
+{
+	const struct vg_config *cfg = rc->agg.st.cfg;
+	struct run_http *h;
+	char host[64], bound[96], err[512];
+	unsigned port;
+	int r;
+
+	if (strcmp(cfg->http_listen, "off") == 0)
+		return VG_OK;
+	if (!vg_config_parse_listen(cfg->http_listen, host, sizeof(host), &port)) {
+		fprintf(stderr, "vigil run: --http: '%s' is not HOST:PORT (an IPv4 address or localhost) or off\n",
+			cfg->http_listen);
+		return VG_ERR_CONFIG;
+	}
+	if (!(h = calloc(1, sizeof(*h))))
+		return VG_ERR_NOMEM;
+	h->bounds = (struct vg_metrics_bounds){.stall_ms = cfg->http_stall_ms,
+					       .commit_age_ms = cfg->http_commit_age_ms,
+					       .notify_failing_ms = cfg->http_notify_failing_ms};
+	h->names = (struct vg_metrics_names){.categories = (const char *const *)cfg->categories.v,
+					     .n_categories = cfg->categories.n,
+					     .counters = rc->agg.counter_names,
+					     .n_counters = cfg->n_counters};
+	for (unsigned i = 0; i < rc->agg.threads; i++)
+		PUB_STORE(rc->agg.workers[i].pub.alive_ms, mono_ms()); /* not started yet is not stuck */
+	if ((r = vg_http_start(&h->srv, host, port, bound, sizeof(bound), err, sizeof(err))) != VG_OK) {
+		free(h);
+		if (r == VG_ERR_IO && !chosen && cfg->http_listen_line == 0) {
+			fprintf(stderr, "{\"level\":\"WARNING\",\"component\":\"http\",\"msg\":\"no HTTP endpoints: the "
+					"default address is taken; set http.listen\",\"error\":\"%s\"}\n",
+				err);
+			return VG_OK;
+		}
+		fprintf(stderr, "vigil run: %s\n", err);
+		return r;
+	}
+	rc->http = h;
+	http_publish(rc);
+	rc->agg.on_window = http_window;
+	rc->agg.on_window_arg = rc;
+	fprintf(stderr, "{\"level\":\"INFO\",\"component\":\"http\",\"msg\":\"http listening\",\"address\":\"%s\"}\n",
+		bound);
+	return VG_OK;
+}
+
+static void http_stop(struct run_ctx *rc)
+{
+	struct run_http *h = rc->http;
+
+	if (!h)
+		return;
+	rc->agg.on_window = NULL;
+	vg_http_stop(h->srv);
+	vg_buf_free(&h->window);
+	vg_buf_free(&h->page);
+	free(h->lags);
+	free(h);
+	rc->http = NULL;
+}
 
 /* Archive errors (disk full...) stop durability until a sync succeeds;
  * say so once per change, not per record. */
@@ -1511,6 +1840,7 @@ static void run_batch(void *state, const struct vg_kafka_msg *msgs, size_t n)
 	vg_wworker_end(w->ww);
 	if (w->archive)
 		archive_result(w, vg_archive_sync(w->archive, false, vg_clock_now_ms()));
+	worker_publish(w);
 	if (rc->records && raw.len) {
 		pthread_mutex_lock(&rc->records_mu);
 		fwrite(raw.p, 1, raw.len, rc->records);
@@ -1538,6 +1868,7 @@ static void run_idle(void *state)
 
 	if (w->archive)
 		archive_result(w, vg_archive_sync(w->archive, false, vg_clock_now_ms()));
+	worker_publish(w);
 }
 
 static void run_sync(void *state)
@@ -1561,8 +1892,11 @@ static void run_tick(void *arg)
 {
 	struct run_ctx *rc = arg;
 	int64_t now = vg_clock_now_ms();
+	double t0 = vg_clock_mono_s();
 
 	agg_close(&rc->agg, false);
+	if (rc->http)
+		http_tick(rc, vg_clock_mono_s() - t0);
 	if (now - rc->lag_last_ms >= 1000) { /* lag of owned partitions, once a second */
 		size_t parts;
 		int64_t lag = vg_kafka_lag(rc->kafka, &parts);
@@ -1628,7 +1962,7 @@ static int cmd_run(int argc, char **argv)
 {
 	struct run_ctx rc;
 	const char *config_path = NULL, *windows_path = NULL, *records_path = NULL;
-	const char *brokers = NULL, *group = NULL, *archive_dir = NULL;
+	const char *brokers = NULL, *group = NULL, *archive_dir = NULL, *http_listen = NULL;
 	const char *topics[64];
 	size_t n_topics = 0;
 	long workers = -1;
@@ -1659,6 +1993,8 @@ static int cmd_run(int argc, char **argv)
 			records_path = argv[++i];
 		else if (strcmp(a, "--archive") == 0 && i + 1 < argc)
 			archive_dir = argv[++i];
+		else if (strcmp(a, "--http") == 0 && i + 1 < argc)
+			http_listen = argv[++i];
 		else if (strcmp(a, "--exit-at-end") == 0)
 			exit_at_end = true;
 		else {
@@ -1675,7 +2011,8 @@ static int cmd_run(int argc, char **argv)
 	struct vg_config *cfg = rc.agg.st.cfg;
 
 	if ((brokers && set_str(&cfg->kafka_brokers, brokers)) || (group && set_str(&cfg->kafka_group, group)) ||
-	    (archive_dir && set_str(&cfg->archive_dir, archive_dir)))
+	    (archive_dir && set_str(&cfg->archive_dir, archive_dir)) ||
+	    (http_listen && set_str(&cfg->http_listen, http_listen)))
 		goto out_nomem;
 	if (n_topics) {
 		for (size_t t = 0; t < cfg->kafka_topics.n; t++)
@@ -1732,10 +2069,17 @@ static int cmd_run(int argc, char **argv)
 		agg_teardown(&rc.agg);
 		return r == VG_ERR_CONFIG ? EXIT_CONFIG : EXIT_IO;
 	}
+	rc.kafka = k;
+	if ((r = http_start(&rc, http_listen != NULL)) != VG_OK) {
+		for (unsigned i = 0; i < rc.agg.threads; i++)
+			vg_archive_close(rc.agg.workers[i].archive); /* nothing appended yet */
+		vg_kafka_close(k);
+		agg_teardown(&rc.agg);
+		return r == VG_ERR_CONFIG ? EXIT_CONFIG : EXIT_IO;
+	}
 	catch_stop_signals();
 	double t0 = vg_clock_mono_s();
 
-	rc.kafka = k;
 	if (vg_kafka_run(k, &stop_requested, exit_at_end, run_tick, &rc) != VG_OK)
 		status = EXIT_IO;
 	/* Graceful stop, bounded. */
@@ -1782,6 +2126,7 @@ static int cmd_run(int argc, char **argv)
 		 ks.busy_seconds,
 		 (long long)rc.lag_max, (long long)lag_end, committed);
 	agg_summary(&rc.agg, vg_clock_mono_s() - t0, extra);
+	http_stop(&rc);
 	vg_kafka_close(k);
 	if (rc.records)
 		fclose(rc.records);

@@ -80,6 +80,35 @@ int vg_config_category_index(const struct vg_config *cfg, const char *name)
 	return -1;
 }
 
+bool vg_config_parse_listen(const char *s, char *host, size_t hostlen, unsigned *port)
+{
+	const char *colon = strrchr(s, ':');
+	unsigned long p;
+	char *end;
+	size_t n;
+
+	if (!colon || colon == s || !colon[1] || (n = (size_t)(colon - s)) >= hostlen)
+		return false;
+	errno = 0;
+	p = strtoul(colon + 1, &end, 10);
+	if (*end || errno || p > 65535 || !isdigit((unsigned char)colon[1]))
+		return false;
+	memcpy(host, s, n);
+	host[n] = '\0';
+	if (strcmp(host, "localhost") == 0) {
+		snprintf(host, hostlen, "127.0.0.1");
+	} else {
+		unsigned a[4];
+		char extra;
+
+		if (sscanf(host, "%3u.%3u.%3u.%3u%c", &a[0], &a[1], &a[2], &a[3], &extra) != 4 || a[0] > 255 ||
+		    a[1] > 255 || a[2] > 255 || a[3] > 255)
+			return false;
+	}
+	*port = (unsigned)p;
+	return true;
+}
+
 /* ---- the tables --------------------------------------------------------- */
 
 enum ktype {
@@ -311,6 +340,21 @@ static const struct key notify_keys[] = {
 	 "Per HTTP request to a notifier, and per Kafka delivery.", 100, 600000},
 };
 
+static const struct key http_keys[] = {
+	{"listen", K_STRING, OFF(http_listen), OFF(http_listen_line), "127.0.0.1:9187",
+	 "Address of the HTTP endpoints of vigil run (/health, /ready, /metrics, /alerts):\n"
+	 "HOST:PORT with an IPv4 address or localhost; port 0 picks a free one (logged);\n"
+	 "off: no HTTP server.",
+	 0, 0},
+	{"stall_timeout", K_DURATION, OFF(http_stall_ms), NO_LINE, "30s",
+	 "/health fails when a worker or the window closer has shown no sign of life this long.", 1000,
+	 3600000},
+	{"ready_commit_age", K_DURATION, OFF(http_commit_age_ms), NO_LINE, "1m",
+	 "/ready fails when the last offset commit (or commit with nothing new) is older.", 1000, 86400000},
+	{"ready_notify_failing", K_DURATION, OFF(http_notify_failing_ms), NO_LINE, "5m",
+	 "/ready fails when a notifier's deliveries have been failing this long.", 1000, 86400000},
+};
+
 #define SECTION(n, d, k) { n, d, k, sizeof(k) / sizeof((k)[0]) }
 
 static const struct section sections[] = {
@@ -329,6 +373,7 @@ static const struct section sections[] = {
 	SECTION("notify", "Where alerts go (vigil run and vigil aggregate). Deliveries are retried with\n"
 			  "backoff from a persistent outbox; a slow notifier never blocks ingest.",
 		notify_keys),
+	SECTION("http", "HTTP endpoints of vigil run: liveness, readiness, Prometheus metrics, alerts.", http_keys),
 };
 
 #define N_SECTIONS (sizeof(sections) / sizeof(sections[0]))
@@ -1417,6 +1462,14 @@ static int validate(struct loader *L)
 		    (rc = check_pattern(L, k->pattern, k->line, "aggregate.counters", k->field)) != VG_OK)
 			return rc;
 	}
+	char host[64];
+	unsigned port;
+
+	if (strcmp(c->http_listen, "off") != 0 && !vg_config_parse_listen(c->http_listen, host, sizeof(host), &port))
+		return fail_at(L, c->http_listen_line,
+			       "http.listen: '%s' is not HOST:PORT (an IPv4 address or localhost, port 0 to 65535) "
+			       "or off",
+			       c->http_listen);
 	return VG_OK;
 }
 
@@ -1543,6 +1596,7 @@ void vg_config_free(struct vg_config *cfg)
 	strlist_free(&cfg->notify_kafka_properties);
 	free(cfg->notify_file);
 	free(cfg->notify_outbox_dir);
+	free(cfg->http_listen);
 	strlist_free(&cfg->kafka_properties);
 	free(cfg->archive_dir);
 	free(cfg->archive_instance);

@@ -154,6 +154,13 @@ struct vg_config {
 	char *notify_outbox_dir;
 	unsigned notify_outbox_max;
 	int64_t notify_timeout_ms;
+
+	/* http */
+	char *http_listen; /* "HOST:PORT", or "off" */
+	int http_listen_line;
+	int64_t http_stall_ms;        /* /health: a worker silent this long is stuck */
+	int64_t http_commit_age_ms;   /* /ready: the last offset commit at most this old */
+	int64_t http_notify_failing_ms; /* /ready: a notifier failing at most this long */
 };
 
 /* Load the defaults, then path over them (path NULL: defaults only).
@@ -176,6 +183,11 @@ int vg_config_write_default(FILE *out);
 /* Parse a duration ("500ms", "10s", "5m", "1h", "3d") into milliseconds.
  * Returns -1 when s is not one. */
 int64_t vg_config_parse_duration(const char *s);
+
+/* Split a listen address "HOST:PORT" (an IPv4 address or localhost; PORT
+ * 0 to 65535, 0 for an ephemeral one) into host (at least 64 bytes) and
+ * *port. Returns false when s is not one. */
+bool vg_config_parse_listen(const char *s, char *host, size_t hostlen, unsigned *port);
 
 /* The name of a field ("duration") and its inverse (-1 when unknown). */
 const char *vg_field_name(int field);

@@ -68,6 +68,9 @@ struct vg_kafka {
 	_Atomic int assigned_once;
 	_Atomic uint64_t messages, bytes, skipped, errors, rebalances, commits_failed, commits;
 	_Atomic int64_t first_us, last_us; /* monotonic, of the first and last message processed */
+	_Atomic int joined;                /* in the group: assigned, and not revoked since (eager) */
+	_Atomic int64_t commit_ok_ms;      /* wall time of the last commit that succeeded or had nothing new */
+	_Atomic uint64_t commit_messages;  /* messages processed as of that commit */
 };
 
 /* ---- partitions --------------------------------------------------------- */
@@ -412,6 +415,7 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic
 		else
 			e = rd_kafka_assign(rk, parts);
 		atomic_store(&k->assigned_once, 1);
+		atomic_store(&k->joined, 1);
 		log_parts("assigned", protocol, parts);
 	} else {
 		log_parts("revoked", protocol, parts);
@@ -429,6 +433,8 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic
 			}
 		}
 		own(k, parts, false);
+		if (!coop || rd_kafka_assignment_lost(rk))
+			atomic_store(&k->joined, 0);
 		if (coop)
 			error = rd_kafka_incremental_unassign(rk, parts);
 		else
@@ -467,6 +473,10 @@ static void commit_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic_pa
 
 	(void)rk;
 	(void)offsets;
+	if (!err || err == RD_KAFKA_RESP_ERR__NO_OFFSET) {
+		atomic_store(&k->commit_messages, atomic_load(&k->messages));
+		atomic_store(&k->commit_ok_ms, vg_clock_now_ms());
+	}
 	if (!err) {
 		atomic_fetch_add(&k->commits, 1);
 	} else if (err != RD_KAFKA_RESP_ERR__NO_OFFSET) {
@@ -657,6 +667,7 @@ int vg_kafka_run(struct vg_kafka *k, volatile sig_atomic_t *stop, bool exit_at_e
 
 	if (rc != VG_OK)
 		return rc;
+	atomic_store(&k->commit_ok_ms, vg_clock_now_ms()); /* commit age counts from the start */
 	for (unsigned i = 0; i < k->n_workers; i++) {
 		if (pthread_create(&k->workers[i].thread, NULL, worker_main, &k->workers[i]) != 0) {
 			fprintf(stderr, "vigil: cannot start worker %u\n", i);
@@ -796,15 +807,39 @@ void vg_kafka_get_stats(struct vg_kafka *k, struct vg_kafka_stats *out)
 	int64_t f = atomic_load(&k->first_us), l = atomic_load(&k->last_us);
 
 	out->busy_seconds = f && l > f ? (double)(l - f) / 1e6 : 0;
+	out->joined = atomic_load(&k->joined) != 0;
+	out->last_commit_ms = atomic_load(&k->commit_ok_ms);
+	out->commit_current = atomic_load(&k->commit_messages) == out->messages;
+	out->owned = 0;
+	size_t n = atomic_load_explicit(&k->n_parts, memory_order_acquire);
+
+	for (size_t i = 0; i < n; i++)
+		out->owned += atomic_load(&k->parts[i].owned) != 0;
+}
+
+static void add_lag(void *arg, const char *topic, int32_t partition, int64_t lag)
+{
+	(void)topic;
+	(void)partition;
+	*(int64_t *)arg += lag;
 }
 
 int64_t vg_kafka_lag(struct vg_kafka *k, size_t *partitions)
 {
-	size_t n = atomic_load_explicit(&k->n_parts, memory_order_acquire);
-	rd_kafka_topic_partition_list_t *owned = rd_kafka_topic_partition_list_new(16);
 	int64_t lag = 0;
 
-	*partitions = 0;
+	*partitions = vg_kafka_lag_each(k, add_lag, &lag);
+	return lag;
+}
+
+size_t vg_kafka_lag_each(struct vg_kafka *k, void (*fn)(void *arg, const char *topic, int32_t partition,
+							  int64_t lag),
+			 void *arg)
+{
+	size_t n = atomic_load_explicit(&k->n_parts, memory_order_acquire);
+	rd_kafka_topic_partition_list_t *owned = rd_kafka_topic_partition_list_new(16);
+	size_t parts = 0;
+
 	for (size_t i = 0; i < n; i++) {
 		if (atomic_load(&k->parts[i].owned))
 			rd_kafka_topic_partition_list_add(owned, k->parts[i].topic, k->parts[i].partition);
@@ -818,11 +853,10 @@ int64_t vg_kafka_lag(struct vg_kafka *k, size_t *partitions)
 				continue;
 			int64_t pos = tp->offset >= 0 ? tp->offset : lo;
 
-			if (hi > pos)
-				lag += hi - pos;
-			(*partitions)++;
+			fn(arg, tp->topic, tp->partition, hi > pos ? hi - pos : 0);
+			parts++;
 		}
 	}
 	rd_kafka_topic_partition_list_destroy(owned);
-	return lag;
+	return parts;
 }

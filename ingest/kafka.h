@@ -98,8 +98,14 @@ struct vg_kafka_stats {
 	uint64_t commits_failed;
 	uint64_t commits; /* succeeded, automatic ones included */
 	double busy_seconds; /* from the first message processed to the end of the last batch */
+	bool joined;            /* in the group: partitions assigned (maybe none), not revoked since */
+	size_t owned;           /* partitions assigned now */
+	int64_t last_commit_ms; /* wall time of the last commit that succeeded or had nothing new to
+				 * commit (from the start of vg_kafka_run); 0 before it */
+	bool commit_current;    /* no message processed since that commit */
 };
 
+/* Thread-safe (atomic counters). */
 void vg_kafka_get_stats(struct vg_kafka *k, struct vg_kafka_stats *out);
 
 /* Consumer lag, summed over the partitions this instance owns now: the
@@ -107,5 +113,11 @@ void vg_kafka_get_stats(struct vg_kafka *k, struct vg_kafka_stats *out);
  * Partitions not owned are not counted. Call from the vg_kafka_run thread
  * (the tick). Returns the lag and, in *partitions, how many were summed. */
 int64_t vg_kafka_lag(struct vg_kafka *k, size_t *partitions);
+
+/* The same per partition: fn(arg, topic, partition, lag) for each owned
+ * partition whose watermark is known. Same thread. Returns how many. */
+size_t vg_kafka_lag_each(struct vg_kafka *k, void (*fn)(void *arg, const char *topic, int32_t partition,
+							  int64_t lag),
+			 void *arg);
 
 #endif

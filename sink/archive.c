@@ -78,6 +78,7 @@ struct syncer {
 	struct sync_item *items;
 	size_t n, cap;
 	int rc;
+	double seconds; /* the last job's fsyncs took */
 	int (*fsync_fn)(int fd);
 };
 
@@ -428,6 +429,7 @@ static void *syncer_main(void *arg)
 			break; /* stop, nothing left to do */
 		pthread_mutex_unlock(&sy->mu);
 		int rc = VG_OK;
+		double t0 = vg_clock_mono_s();
 
 		/* The items are the worker's to change only once busy is false. */
 		for (size_t i = 0; i < sy->n; i++) {
@@ -438,8 +440,11 @@ static void *syncer_main(void *arg)
 			    (it->dir_of && vg_archive_fsync_dir_of(it->dir_of) != 0))
 				rc = it->rc = VG_ERR_IO;
 		}
+		double t1 = vg_clock_mono_s();
+
 		pthread_mutex_lock(&sy->mu);
 		sy->rc = rc;
+		sy->seconds = t1 - t0;
 		sy->busy = false;
 		pthread_cond_broadcast(&sy->cv);
 	}
@@ -502,6 +507,8 @@ static int harvest(struct vg_archive *a)
 	int rc = a->sy.rc;
 
 	a->job = false;
+	a->stats.sync_points++;
+	a->stats.sync_seconds += a->sy.seconds;
 	for (size_t i = 0; i < a->sy.n; i++) {
 		struct afile *f = a->sy.items[i].file;
 

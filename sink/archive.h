@@ -81,6 +81,8 @@ int vg_archive_fsync_dir_of(const char *path);
 
 struct vg_archive_stats {
 	uint64_t records, dead, frames, files, bytes_in, bytes_out, fsyncs, write_errors;
+	uint64_t sync_points; /* fsync jobs finished, and the seconds their fsyncs took */
+	double sync_seconds;
 	bool healthy;
 };
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # ThreadSanitizer pass: the concurrent windows driver, the archive writer's
-# syncer, and vigil aggregate
+# syncer, the HTTP server under a publisher, and vigil aggregate
 # with 2 and 3 threads on generated records (output must equal 1 thread's).
 # Appends "PASSED FAILED" to $TEST_RESULTS when set.
 set -u
@@ -16,6 +16,8 @@ result() {
 result $? "concurrent windows driver"
 "$TSAN_ARCHIVE"
 result $? "archive writer and its syncer thread, with failing fsyncs"
+"$TSAN_HTTP"
+result $? "HTTP server serving pages while the closer replaces them"
 bench/gen --count 60000 --seed 11 >"$tmp/in.ndjson"
 "$VIGIL" aggregate --threads 1 "$tmp/in.ndjson" 2>/dev/null | sort >"$tmp/one"
 for t in 2 3; do

@@ -394,3 +394,30 @@ Test(config, notify_errors)
 		     "{url: http://a}, {url: http://a}, {url: http://a}, {url: http://a}, {url: http://a}]\n",
 		     2, "at most 8 webhooks");
 }
+
+Test(config, http_listen)
+{
+	struct vg_config *c;
+	char host[64];
+	unsigned port = 1;
+
+	cr_assert_eq(load("http:\n  listen: off\n", &c), VG_OK, "%s", err);
+	cr_expect_str_eq(c->http_listen, "off");
+	vg_config_free(c);
+	cr_assert_eq(vg_config_load(&c, NULL, err, sizeof(err)), VG_OK, "%s", err);
+	cr_expect_str_eq(c->http_listen, "127.0.0.1:9187");
+	vg_config_free(c);
+	expect_error("kafka:\n  workers: 2\nhttp:\n  listen: 127.0.0.1:65536\n", 4, "http.listen");
+	expect_error("http:\n  listen: example.com:80\n", 2, "not HOST:PORT");
+	expect_error("http:\n  listen: \"9187\"\n", 2, "http.listen");
+	cr_expect(vg_config_parse_listen("localhost:0", host, sizeof(host), &port));
+	cr_expect_str_eq(host, "127.0.0.1");
+	cr_expect_eq(port, 0u);
+	cr_expect(vg_config_parse_listen("0.0.0.0:9187", host, sizeof(host), &port));
+	cr_expect_eq(port, 9187u);
+	cr_expect_not(vg_config_parse_listen("1.2.3.256:80", host, sizeof(host), &port));
+	cr_expect_not(vg_config_parse_listen("1.2.3.4:", host, sizeof(host), &port));
+	cr_expect_not(vg_config_parse_listen(":80", host, sizeof(host), &port));
+	cr_expect_not(vg_config_parse_listen("1.2.3.4:-1", host, sizeof(host), &port));
+	cr_expect_not(vg_config_parse_listen("1.2.3.4:80x", host, sizeof(host), &port));
+}
