@@ -43,7 +43,8 @@ help:
 	@echo "make test         unit + integration tests, plain and under ASan+UBSan"
 	@echo "make asan|ubsan|tsan  the test suite under one sanitizer"
 	@echo "make fuzz         libFuzzer on the parser (FUZZ_SECONDS=60)"
-	@echo "make bench        every benchmark; make bench-parse for the parse stage"
+	@echo "make bench        every stage benchmark and the end-to-end run: one table, bench/results/"
+	@echo "make bench-parse|bench-aggregate|bench-archive|bench-kafka  one stage"
 	@echo "make format | format-check | clean"
 
 # Install what is missing, once per build directory; a package removed later
@@ -177,7 +178,10 @@ bench/bare_consumer: bench/bare_consumer.c | $(DEPS_OK)
 bench-kafka: all bench/bare_consumer
 	@bench/kafka.sh
 
-bench: bench-parse bench-aggregate bench-archive bench-kafka
+# Every stage, then the end-to-end run; one table, bench/results/<date>.json
+# and a chart (bench/run.sh).
+bench: all bench/bench_parse bench/ref_simdjson bench/bench_sketch bench/bare_consumer bench/bench_archive
+	@bench/run.sh
 
 # ---- demo -----------------------------------------------------------------
 

@@ -25,13 +25,13 @@ for r in $(seq "$RUNS"); do
 	size=$(find "$tmp/a" -name '*.jsonl.zst' -exec cat {} + | wc -c)
 	echo "vigil $s $size" >>"$res"
 	t0=$(date +%s.%N)
-	zstd -q -f -"$LEVEL" -T1 "$corpus" -o "$tmp/z.zst"
+	/usr/bin/time -f '%U %S' -o "$tmp/time" zstd -q -f -"$LEVEL" -T1 "$corpus" -o "$tmp/z.zst"
 	t1=$(date +%s.%N)
-	echo "zstd $(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }') $(wc -c <"$tmp/z.zst")" >>"$res"
+	echo "zstd $(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }') $(wc -c <"$tmp/z.zst") $(awk '{ print $1 + $2 }' "$tmp/time")" >>"$res"
 done
 [ -t 2 ] && printf '\n' >&2
-awk -v bytes="$bytes" -v runs="$RUNS" -v level="$LEVEL" '
-	{ n[$1]++; s[$1, n[$1]] = $2; z[$1, n[$1]] = $3 }
+awk -v bytes="$bytes" -v runs="$RUNS" -v level="$LEVEL" -v records="$RECORDS" -v summary="$DIR/archive-summary.json" '
+	{ n[$1]++; s[$1, n[$1]] = $2; z[$1, n[$1]] = $3; c[$1, n[$1]] = $4 }
 	function med(t, arr,   i, j, m, v, x) { m = n[t]; for (i = 1; i <= m; i++) v[i] = arr[t, i]
 		for (i = 1; i <= m; i++) for (j = i + 1; j <= m; j++) if (v[j] < v[i]) { x = v[i]; v[i] = v[j]; v[j] = x }
 		return v[int((m + 1) / 2)] }
@@ -42,4 +42,6 @@ awk -v bytes="$bytes" -v runs="$RUNS" -v level="$LEVEL" '
 		printf "%-44s %9.1f %12d %8.2f\n", "vigil archive (frames, fsync, by class/hour)", bytes / 1e6 / sv, zv, bytes / zv
 		printf "%-44s %9.1f %12d %8.2f\n", "zstd -" level " -T1 (one stream)", bytes / 1e6 / sz, zz, bytes / zz
 		printf "throughput vigil/zstd: %.2f (target >= 0.9); size vigil/zstd: %.3f (target within 5%%)\n", sz / sv, zv / zz
+		cz = med("zstd", c)
+		printf "{\"benchmark\":\"archive\",\"records\":%d,\"bytes\":%d,\"level\":%d,\"vigil_mb_per_s\":%.1f,\"zstd_mb_per_s\":%.1f,\"ratio\":%.3f,\"size_ratio\":%.4f,\"zstd_cpu_s_per_1m_records\":%.4f}\n", records, bytes, level, bytes / 1e6 / sv, bytes / 1e6 / sz, sz / sv, zv / zz, cz / records * 1e6 > summary
 	}' "$res"

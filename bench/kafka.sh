@@ -46,7 +46,8 @@ for r in $(seq "$RUNS"); do
 	echo "vigil $recs $(echo "$sum" | field consume_seconds) $u $s $m" >>"$res"
 done
 [ -t 2 ] && printf '\n' >&2
-awk -v bytes="$bytes" -v runs="$RUNS" -v parts="$PARTS" -v label="$label" '
+awk -v bytes="$bytes" -v runs="$RUNS" -v parts="$PARTS" -v label="$label" -v archive="${archive:-on}" \
+	-v summary="$DIR/kafka-summary.json" '
 	{ n[$1]++; k = $1 SUBSEP n[$1]; recs[k] = $2; secs[k] = $3; cpu[k] = $4 + $5; rss[k] = $6 }
 	function med(tool, arr,   i, m, v, t, j) {
 		m = n[tool]
@@ -63,4 +64,5 @@ awk -v bytes="$bytes" -v runs="$RUNS" -v parts="$PARTS" -v label="$label" '
 		printf "%-34s %11.0f %8.1f %14.3f %8.0f MB\n", label, rv / sv, bytes / 1e6 / sv, cv / rv * 1e6, mv / 1024
 		printf "ratio vigil / bare: %.2f (target >= 0.8)\n", (rv / sv) / (rb / sb)
 		if (rv != rb) printf "WARNING: vigil processed %d records, the bare consumer %d\n", rv, rb
+		printf "{\"benchmark\":\"kafka\",\"records\":%d,\"bytes\":%d,\"partitions\":%d,\"archive\":\"%s\",\"bare_records_per_s\":%.0f,\"vigil_records_per_s\":%.0f,\"ratio\":%.3f,\"bare_cpu_s_per_1m_records\":%.4f,\"vigil_cpu_s_per_1m_records\":%.4f}\n", rb, bytes, parts, archive, rb / sb, rv / sv, (rv / sv) / (rb / sb), cb / rb * 1e6, cv / rv * 1e6 > summary
 	}' "$res"
