@@ -25,6 +25,7 @@
 #include "core/clock.h"
 #include "core/config.h"
 #include "core/err.h"
+#include "core/log.h"
 #include "core/ring.h"
 #include "ingest/broker.h"
 #include "ingest/kafka.h"
@@ -49,10 +50,11 @@ static const char usage[] =
 	"\n"
 	"commands:\n"
 	"  classify [-c FILE] [--quiet] [LOG...]  parse and classify NDJSON logs (files or stdin)\n"
-	"  aggregate [-c FILE] [--window D] [--threads N] [--exact] [--quiet] [--alerts FILE] [LOG...]\n"
+	"  aggregate [-c FILE] [--window D] [--threads N] [--exact] [--quiet] [--alerts FILE]\n"
+	"      [--log-level L] [LOG...]\n"
 	"                                         windows of counts, error rates and latency quantiles\n"
 	"  run [-c FILE] [--brokers B] [--group G] [--topic T]... [--workers N] [--exit-at-end]\n"
-	"      [--windows FILE] [--records FILE] [--alerts FILE] [--archive DIR|off]\n"
+	"      [--windows FILE] [--records FILE] [--alerts FILE] [--archive DIR|off] [--log-level L]\n"
 	"                                         consume Kafka topics as a group\n"
 	"  broker [--brokers N] [--topic NAME:PARTITIONS]...  run the embedded Kafka broker\n"
 	"  produce --brokers B --topic T [--rate N] [LOG...]  produce NDJSON lines as messages\n"
@@ -143,6 +145,23 @@ static int each_input(char **names, int n, const char *cmd, int (*fn)(void *arg,
 			close(fd);
 	}
 	return rc;
+}
+
+/* --log-level NAME (vigil's own log lines): the level, or -1 after saying
+ * what is expected. */
+static int log_level_arg(const char *cmd, const char *name)
+{
+	int level = vg_log_level_from_name(name);
+
+	if (level < 0)
+		fprintf(stderr, "vigil %s: --log-level: expected debug, info, warning or error, got '%s'\n", cmd, name);
+	return level;
+}
+
+/* The log level: the option's when given (>= 0), else the configuration's. */
+static void log_level_apply(int opt, const struct vg_config *cfg)
+{
+	vg_log_set_level(opt >= 0 ? opt : cfg->log_level);
 }
 
 /* ---- vigil classify ---------------------------------------------------- */
@@ -305,6 +324,7 @@ static int cmd_classify(int argc, char **argv)
 			config_path = argv[++i];
 		} else if (strcmp(argv[i], "--quiet") == 0 || strcmp(argv[i], "-q") == 0) {
 			run.quiet = true;
+
 		} else if (strcmp(argv[i], "--") == 0) {
 			i++;
 			break;
@@ -613,7 +633,7 @@ static void agg_close_after(struct agg_run *run, bool flush, int64_t every_ms)
 	int rc = vg_windows_close(run->win, flush, emit_window, run);
 
 	if (rc != VG_OK)
-		fprintf(stderr, "vigil aggregate: closing windows: %s\n", vg_err_str(rc));
+		vg_log_kv(VG_LOG_ERROR, "aggregate", "closing windows failed", VG_LOG_S("error", vg_err_str(rc)));
 }
 
 static void agg_close(struct agg_run *run, bool flush)
@@ -976,8 +996,7 @@ static void agg_summary(struct agg_run *run, double seconds, const char *extra)
 		struct vg_notify_stats ns;
 
 		if (!vg_notify_drain(run->notify, 5000))
-			fprintf(stderr, "{\"level\":\"WARNING\",\"component\":\"notify\",\"msg\":\"undelivered "
-					"alerts stay in the outbox for the next start\"}\n");
+			vg_log(VG_LOG_WARNING, "notify", "undelivered alerts stay in the outbox for the next start");
 		vg_notify_get_stats(run->notify, &ns);
 		vg_buf_puts(&b, ",\"notify\":{");
 		for (size_t i = 0; i < ns.n; i++) {
@@ -1109,7 +1128,7 @@ static int cmd_aggregate(int argc, char **argv)
 	const char *config_path = NULL;
 	int64_t window_ms = 0;
 	long threads = 1;
-	int i, rc = VG_OK, status = EXIT_OK;
+	int i, rc = VG_OK, status = EXIT_OK, log_level = -1;
 
 	memset(&run, 0, sizeof(run));
 	run.out_fd = STDOUT_FILENO;
@@ -1137,6 +1156,12 @@ static int cmd_aggregate(int argc, char **argv)
 			run.alerts_path = argv[++i];
 		} else if (strcmp(argv[i], "--quiet") == 0 || strcmp(argv[i], "-q") == 0) {
 			run.quiet = true;
+		} else if (strcmp(argv[i], "--log-level") == 0 && i + 1 < argc) {
+			if ((log_level = log_level_arg("aggregate", argv[++i])) < 0)
+				return EXIT_USAGE;
+		} else if (strcmp(argv[i], "--log-level") == 0 && i + 1 < argc) {
+			if ((log_level = log_level_arg("aggregate", argv[++i])) < 0)
+				return EXIT_USAGE;
 		} else if (strcmp(argv[i], "--") == 0) {
 			i++;
 			break;
@@ -1150,6 +1175,7 @@ static int cmd_aggregate(int argc, char **argv)
 	run.threads = (unsigned)threads;
 	if (stage_open(&run.st, config_path) != VG_OK)
 		return EXIT_CONFIG;
+	log_level_apply(log_level, run.st.cfg);
 	if ((rc = agg_setup(&run, window_ms)) != VG_OK) {
 		if (rc == VG_ERR_NOMEM)
 			fprintf(stderr, "vigil aggregate: out of memory\n");
@@ -1418,11 +1444,10 @@ static void archive_result(struct agg_worker *w, int rc)
 	if (rc == w->archive_err)
 		return;
 	if (rc != VG_OK)
-		fprintf(stderr, "{\"level\":\"ERROR\",\"component\":\"archive\",\"msg\":\"archive write failed; "
-				"offsets are not committed until it recovers\",\"error\":\"%s\"}\n",
-			vg_err_str(rc));
+		vg_log_kv(VG_LOG_ERROR, "archive", "archive write failed; offsets are not committed until it recovers",
+			  VG_LOG_S("error", vg_err_str(rc)));
 	else
-		fprintf(stderr, "{\"level\":\"INFO\",\"component\":\"archive\",\"msg\":\"archive writable again\"}\n");
+		vg_log(VG_LOG_INFO, "archive", "archive writable again");
 	w->archive_err = rc;
 }
 
@@ -1456,9 +1481,9 @@ static void run_batch(void *state, const struct vg_kafka_msg *msgs, size_t n)
 								  vg_json_reason_str(jerr.reason), m->topic,
 								  m->partition, m->offset, m->ts_ms));
 			if (atomic_fetch_add(&rc->dead_logged, 1) < 20)
-				fprintf(stderr, "{\"level\":\"WARNING\",\"component\":\"ingest\",\"msg\":\"record rejected\","
-						"\"reason\":\"%s\",\"topic\":\"%s\",\"partition\":%d,\"offset\":%lld}\n",
-					vg_json_reason_str(jerr.reason), m->topic, m->partition, (long long)m->offset);
+				vg_log_kv(VG_LOG_WARNING, "ingest", "record rejected",
+					  VG_LOG_S("reason", vg_json_reason_str(jerr.reason)), VG_LOG_S("topic", m->topic),
+					  VG_LOG_I("partition", m->partition), VG_LOG_I("offset", m->offset));
 			continue;
 		}
 		vg_classify(w->ctx, &rec);
@@ -1586,7 +1611,8 @@ static void *stop_watchdog(void *arg)
 	struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
 
 	nanosleep(&ts, NULL);
-	fprintf(stderr, "vigil run: graceful stop took longer than %lld ms; exiting\n", (long long)ms);
+	vg_log_kv(VG_LOG_ERROR, "run", "graceful stop took longer than the shutdown timeout; exiting",
+		  VG_LOG_I("timeout_ms", ms));
 	_exit(EXIT_IO);
 	return NULL;
 }
@@ -1600,7 +1626,7 @@ static int cmd_run(int argc, char **argv)
 	size_t n_topics = 0;
 	long workers = -1;
 	bool exit_at_end = false;
-	int status = EXIT_OK;
+	int status = EXIT_OK, log_level = -1;
 	char err[1024];
 
 	memset(&rc, 0, sizeof(rc));
@@ -1628,7 +1654,10 @@ static int cmd_run(int argc, char **argv)
 			archive_dir = argv[++i];
 		else if (strcmp(a, "--exit-at-end") == 0)
 			exit_at_end = true;
-		else {
+		else if (strcmp(a, "--log-level") == 0 && i + 1 < argc) {
+			if ((log_level = log_level_arg("run", argv[++i])) < 0)
+				return EXIT_USAGE;
+		} else {
 			fprintf(stderr, "vigil run: unknown option '%s'\n%s", a, usage);
 			return EXIT_USAGE;
 		}
@@ -1641,6 +1670,7 @@ static int cmd_run(int argc, char **argv)
 		return EXIT_CONFIG;
 	struct vg_config *cfg = rc.agg.st.cfg;
 
+	log_level_apply(log_level, cfg);
 	if ((brokers && set_str(&cfg->kafka_brokers, brokers)) || (group && set_str(&cfg->kafka_group, group)) ||
 	    (archive_dir && set_str(&cfg->archive_dir, archive_dir)))
 		goto out_nomem;

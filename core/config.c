@@ -20,6 +20,7 @@
 #include <pcre2.h>
 
 #include "core/err.h"
+#include "core/log.h"
 
 /* ---- names -------------------------------------------------------------- */
 
@@ -94,6 +95,7 @@ enum ktype {
 	K_FRACTION,  /* a number strictly between 0 and 1, in a double */
 	K_COUNTERS,  /* pattern counters */
 	K_STRMAP,    /* a mapping of string to string, kept as written */
+	K_LOGLEVEL,  /* debug, info, warning, error: enum vg_log_level in an int */
 };
 
 struct key {
@@ -296,6 +298,13 @@ static const struct key notify_keys[] = {
 	 600000},
 };
 
+static const struct key log_keys[] = {
+	{"level", K_LOGLEVEL, OFF(log_level), NO_LINE, "info",
+	 "vigil's own log lines (JSON on standard error) at this level and above:\n"
+	 "debug, info, warning or error. --log-level overrides it.",
+	 0, 0},
+};
+
 #define SECTION(n, d, k) { n, d, k, sizeof(k) / sizeof((k)[0]) }
 
 static const struct section sections[] = {
@@ -307,6 +316,7 @@ static const struct section sections[] = {
 	SECTION("classify", "Level and category classification.", classify_keys),
 	SECTION("retention", "Retention classes.", retention_keys),
 	SECTION("limits", "Limits on input records.", limits_keys),
+	SECTION("log", "vigil's own logs.", log_keys),
 	SECTION("aggregate", "Windows, error rates, latency percentiles and pattern counters.", aggregate_keys),
 	SECTION("kafka", "The Kafka consumer group (vigil run).", kafka_keys),
 	SECTION("archive", "The compressed archive, by retention class, category and hour (vigil run).", archive_keys),
@@ -1002,6 +1012,15 @@ static int apply_key(struct loader *L, const struct section *sec, const struct k
 	case K_DURATION: return parse_duration(L, v, what, key, dst);
 	case K_FRACTION: return parse_fraction(L, v, what, dst);
 	case K_COUNTERS: return parse_counters(L, v, L->cfg);
+	case K_LOGLEVEL: {
+		int level = scalar(v) && !is_null(v) ? vg_log_level_from_name(scalar(v)) : -1;
+
+		if (level < 0)
+			return fail(L, v, "%s: expected debug, info, warning or error, got '%s'", what,
+				    scalar(v) ? scalar(v) : type_name(v));
+		*(int *)dst = level;
+		return VG_OK;
+	}
 	}
 	return VG_ERR_INVALID;
 }
