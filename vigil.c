@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1097,7 +1098,7 @@ static void agg_teardown(struct agg_run *run)
 	size_t n_chunks = run->threads > 1 && !run->no_chunk_threads ? (size_t)run->threads * CHUNKS_PER_WORKER : 0;
 
 	for (unsigned i = 0; run->workers && i < run->threads; i++) {
-		if (i > 0)
+		if (i > 0 || run->workers[i].ctx != run->st.ctx) /* worker 0 starts with the stage's */
 			vg_classify_ctx_destroy(run->workers[i].ctx);
 		vg_ring_destroy(run->workers[i].in);
 	}
@@ -1427,8 +1428,37 @@ static int cmd_produce(int argc, char **argv)
 
 /* ---- vigil run --------------------------------------------------------- */
 
+/* A classification generation: what workers build their classify
+ * contexts from. Generation 0 is the stage's (owned there); a reload
+ * (SIGHUP) publishes the next, and the closer frees an old one once every
+ * worker has moved past it. */
+struct gen {
+	unsigned seq;
+	struct vg_config *cfg;            /* the reloaded configuration (NULL in generation 0) */
+	struct vg_classifier *classifier; /* compiled from cfg */
+	const char **counter_names;       /* the rules' view of cfg (NULL in generation 0) */
+	struct gen *next;                 /* retired, not yet freed */
+};
+
+/* A worker's generation: gen on the worker's thread, seq read by the closer. */
+struct worker_gen {
+	struct gen *gen;
+	_Atomic unsigned seq;
+};
+
+/* Configuration reloads, for /metrics: vigil_reloads_total{result="ok|failed"}. */
+struct reload_stats {
+	uint64_t ok, failed;
+};
+
 struct run_ctx {
 	struct agg_run agg;
+	const char *config_path; /* read again on SIGHUP; NULL: defaults only */
+	struct gen gen0;
+	_Atomic(struct gen *) gen; /* the current generation; published by the closer */
+	struct gen *retired;       /* closer thread */
+	struct worker_gen *wgen;   /* one per worker */
+	_Atomic uint64_t reloads_ok, reloads_failed;
 	struct vg_kafka *kafka;
 	int64_t lag_max;      /* largest total lag seen (owned partitions) */
 	int64_t lag_last_ms;
@@ -1451,6 +1481,161 @@ static void archive_result(struct agg_worker *w, int rc)
 	w->archive_err = rc;
 }
 
+/* ---- configuration reload (SIGHUP) ---- */
+
+static volatile sig_atomic_t reload_requested;
+
+static void on_reload_signal(int sig)
+{
+	(void)sig;
+	reload_requested = 1;
+}
+
+/* A worker between batches takes the current generation: every record of
+ * a batch is classified by one configuration. When a context cannot be
+ * made, it keeps the old one and tries again at the next batch. */
+static void worker_follow_gen(struct run_ctx *rc, struct agg_worker *w)
+{
+	struct worker_gen *wg = &rc->wgen[w - rc->agg.workers];
+	struct gen *g = atomic_load_explicit(&rc->gen, memory_order_acquire);
+	struct vg_classify_ctx *ctx;
+
+	if (g == wg->gen || vg_classify_ctx_create(&ctx, g->classifier) != VG_OK)
+		return;
+	if (w->ctx != rc->agg.st.ctx) /* the stage's is freed with the stage */
+		vg_classify_ctx_destroy(w->ctx);
+	w->ctx = ctx;
+	wg->gen = g;
+	atomic_store_explicit(&wg->seq, g->seq, memory_order_release);
+}
+
+static void gen_free(struct gen *g)
+{
+	vg_classifier_destroy(g->classifier);
+	vg_config_free(g->cfg);
+	free(g->counter_names);
+	free(g);
+}
+
+/* Free the retired generations no worker uses any more (closer thread). */
+static void gens_collect(struct run_ctx *rc)
+{
+	unsigned oldest = UINT_MAX;
+
+	for (unsigned i = 0; i < rc->agg.threads; i++) {
+		unsigned seq = atomic_load_explicit(&rc->wgen[i].seq, memory_order_acquire);
+
+		if (seq < oldest)
+			oldest = seq;
+	}
+	for (struct gen **p = &rc->retired; *p;) {
+		struct gen *g = *p;
+
+		if (g->seq < oldest) {
+			*p = g->next;
+			gen_free(g);
+		} else {
+			p = &g->next;
+		}
+	}
+}
+
+/* What a reload cannot change while windows are open: category and
+ * counter indexes key the aggregates and the stored windows. */
+static int reload_compatible(const struct vg_config *old, const struct vg_config *cfg, char *err, size_t errlen)
+{
+	bool same = old->categories.n == cfg->categories.n;
+
+	for (size_t i = 0; same && i < cfg->categories.n; i++)
+		same = strcmp(old->categories.v[i], cfg->categories.v[i]) == 0;
+	if (!same) {
+		snprintf(err, errlen, "%s:%d: classify.categories: differs from the running list; categories change only "
+				      "at a restart",
+			 cfg->source, cfg->categories.line);
+		return VG_ERR_CONFIG;
+	}
+	same = old->n_counters == cfg->n_counters;
+	for (size_t i = 0; same && i < cfg->n_counters; i++)
+		same = strcmp(old->counters[i].name, cfg->counters[i].name) == 0;
+	if (!same) {
+		snprintf(err, errlen, "%s:%d: aggregate.counters: names differ from the running ones; counters are "
+				      "added, removed or renamed only at a restart",
+			 cfg->source, cfg->n_counters ? cfg->counters[0].line : 0);
+		return VG_ERR_CONFIG;
+	}
+	return VG_OK;
+}
+
+/* Read the configuration file and its rule files again (closer thread,
+ * between window closes): classification, retention and alert rules
+ * change together, or, if anything in them is wrong, not at all. */
+static void run_reload(struct run_ctx *rc)
+{
+	struct agg_run *run = &rc->agg;
+	struct gen *cur = atomic_load(&rc->gen), *g = calloc(1, sizeof(*g));
+	struct vg_rules *rules = NULL;
+	struct vg_rules_env env;
+	char err[1024] = "out of memory";
+	int r = g ? VG_OK : VG_ERR_NOMEM;
+
+	if (r == VG_OK && (r = vg_config_load(&g->cfg, rc->config_path, err, sizeof(err))) == VG_OK &&
+	    (r = reload_compatible(run->st.cfg, g->cfg, err, sizeof(err))) == VG_OK &&
+	    (r = vg_classifier_create(&g->classifier, g->cfg, err, sizeof(err))) == VG_OK &&
+	    (r = rules_env(g->cfg, run->st.cfg->window_ms, &env, &g->counter_names)) == VG_OK)
+		r = vg_rules_load(&rules, (const char *const *)g->cfg->rule_files.v, g->cfg->rule_files.n, &env, err,
+				  sizeof(err));
+	if (r != VG_OK) {
+		atomic_fetch_add(&rc->reloads_failed, 1);
+		vg_log_kv(VG_LOG_ERROR, "reload", "configuration reload failed; the running configuration stays",
+			  VG_LOG_S("error", r == VG_ERR_NOMEM ? "out of memory" : err));
+		if (g)
+			gen_free(g);
+		return;
+	}
+	g->seq = cur->seq + 1;
+	size_t ended = vg_alerts_set_rules(run->alerts, rules, vg_clock_now_ms(), emit_alert, run);
+
+	if (run->alerts_out.len)
+		flush_alerts(run);
+	vg_rules_destroy(run->rules); /* its names belong to cur, freed later */
+	run->rules = rules;
+	atomic_store_explicit(&rc->gen, g, memory_order_release);
+	if (cur != &rc->gen0) {
+		cur->next = rc->retired;
+		rc->retired = cur;
+	}
+	atomic_fetch_add(&rc->reloads_ok, 1);
+	vg_log_kv(VG_LOG_INFO, "reload", "configuration reloaded", VG_LOG_S("source", g->cfg->source),
+		  VG_LOG_I("generation", g->seq), VG_LOG_I("rules", vg_rules_count(rules)),
+		  VG_LOG_I("classify_rules", g->cfg->n_rules), VG_LOG_I("alerts_ended", ended));
+}
+
+/* After the pipeline's teardown: every generation but the stage's. */
+static void run_gens_free(struct run_ctx *rc)
+{
+	struct gen *cur = atomic_load(&rc->gen);
+
+	if (cur != &rc->gen0)
+		gen_free(cur);
+	while (rc->retired) {
+		struct gen *g = rc->retired;
+
+		rc->retired = g->next;
+		gen_free(g);
+	}
+	free(rc->wgen);
+	rc->wgen = NULL;
+}
+
+/* Reload counts; any thread. */
+static void run_reload_stats(struct run_ctx *rc, struct reload_stats *out)
+{
+	out->ok = atomic_load(&rc->reloads_ok);
+	out->failed = atomic_load(&rc->reloads_failed);
+}
+
+/* ---- the pipeline's hooks ---- */
+
 static void *run_worker_start(unsigned worker, void *arg)
 {
 	struct run_ctx *rc = arg;
@@ -1466,6 +1651,7 @@ static void run_batch(void *state, const struct vg_kafka_msg *msgs, size_t n)
 	struct vg_json_error jerr;
 	struct vg_buf raw = {0};
 
+	worker_follow_gen(rc, w);
 	vg_wworker_begin(w->ww);
 	for (size_t i = 0; i < n; i++) {
 		const struct vg_kafka_msg *m = &msgs[i];
@@ -1528,6 +1714,7 @@ static void run_idle(void *state)
 {
 	struct agg_worker *w = state;
 
+	worker_follow_gen((struct run_ctx *)(void *)w->run, w);
 	if (w->archive)
 		archive_result(w, vg_archive_sync(w->archive, false, vg_clock_now_ms()));
 }
@@ -1554,6 +1741,11 @@ static void run_tick(void *arg)
 	struct run_ctx *rc = arg;
 	int64_t now = vg_clock_now_ms();
 
+	if (reload_requested) {
+		reload_requested = 0;
+		run_reload(rc);
+	}
+	gens_collect(rc);
 	agg_close(&rc->agg, false);
 	if (now - rc->lag_last_ms >= 1000) { /* lag of owned partitions, once a second */
 		size_t parts;
@@ -1711,10 +1903,18 @@ static int cmd_run(int argc, char **argv)
 	pthread_mutex_init(&rc.records_mu, NULL);
 	if (agg_setup(&rc.agg, 0) != VG_OK)
 		goto out_nomem;
+	rc.config_path = config_path;
+	rc.gen0.classifier = rc.agg.st.classifier;
+	atomic_store(&rc.gen, &rc.gen0);
+	if (!(rc.wgen = calloc(rc.agg.threads, sizeof(*rc.wgen))))
+		goto out_nomem;
+	for (unsigned i = 0; i < rc.agg.threads; i++)
+		rc.wgen[i].gen = &rc.gen0;
 	bool archiving = strcmp(cfg->archive_dir, "off") != 0;
 
 	if (archiving && open_archives(&rc.agg) != VG_OK) {
 		agg_teardown(&rc.agg);
+		run_gens_free(&rc);
 		return EXIT_IO;
 	}
 	struct vg_kafka_handler h = {.worker_start = run_worker_start, .batch = run_batch,
@@ -1727,9 +1927,14 @@ static int cmd_run(int argc, char **argv)
 	if (r != VG_OK) {
 		fprintf(stderr, "vigil run: %s\n", r == VG_ERR_NOMEM ? "out of memory" : err);
 		agg_teardown(&rc.agg);
+		run_gens_free(&rc);
 		return r == VG_ERR_CONFIG ? EXIT_CONFIG : EXIT_IO;
 	}
 	catch_stop_signals();
+	struct sigaction hup = {.sa_handler = on_reload_signal, .sa_flags = SA_RESTART};
+
+	sigemptyset(&hup.sa_mask);
+	sigaction(SIGHUP, &hup, NULL);
 	double t0 = vg_clock_mono_s();
 
 	rc.kafka = k;
@@ -1778,6 +1983,12 @@ static int cmd_run(int argc, char **argv)
 		 (unsigned long long)ks.rebalances, (unsigned long long)ks.commits, (unsigned long long)ks.commits_failed,
 		 ks.busy_seconds,
 		 (long long)rc.lag_max, (long long)lag_end, committed);
+	struct reload_stats rs;
+	size_t el = strlen(extra);
+
+	run_reload_stats(&rc, &rs);
+	snprintf(extra + el, sizeof(extra) - el, ",\"reloads\":{\"ok\":%llu,\"failed\":%llu}",
+		 (unsigned long long)rs.ok, (unsigned long long)rs.failed);
 	agg_summary(&rc.agg, vg_clock_mono_s() - t0, extra);
 	vg_kafka_close(k);
 	if (rc.records)
@@ -1785,6 +1996,7 @@ static int cmd_run(int argc, char **argv)
 	if (rc.agg.out_fd != STDOUT_FILENO)
 		close(rc.agg.out_fd);
 	agg_teardown(&rc.agg);
+	run_gens_free(&rc);
 	return status;
 
 out_nomem:
