@@ -10,6 +10,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <dirent.h>
+#include <sys/wait.h>
+
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -57,6 +60,8 @@ static const char usage[] =
 	"  run [-c FILE] [--brokers B] [--group G] [--topic T]... [--workers N] [--exit-at-end]\n"
 	"      [--windows FILE] [--records FILE] [--alerts FILE] [--archive DIR|off] [--log-level L]\n"
 	"                                         consume Kafka topics as a group\n"
+	"  demo [--duration S] [--rate N] [--dir DIR] [--gen PATH] [--workers N] [--log-level L]\n"
+	"                                         the whole pipeline on an embedded broker with incidents\n"
 	"  broker [--brokers N] [--topic NAME:PARTITIONS]...  run the embedded Kafka broker\n"
 	"  produce --brokers B --topic T [--rate N] [LOG...]  produce NDJSON lines as messages\n"
 	"  verify [--repair] DIR                  check every archive frame against its manifest\n"
@@ -1362,6 +1367,27 @@ static int produce_fd(void *arg, int fd, const char *name)
 	return stop_requested ? VG_ERR_LIMIT : VG_OK;
 }
 
+/* A producer spreading messages over the partitions, idempotent, counting
+ * failed deliveries in produce_failed. NULL with errbuf set on failure. */
+static rd_kafka_t *producer_new(const char *brokers, char *err, size_t errlen)
+{
+	rd_kafka_conf_t *conf = rd_kafka_conf_new();
+	rd_kafka_t *rk;
+
+	if (rd_kafka_conf_set(conf, "bootstrap.servers", brokers, err, errlen) ||
+	    rd_kafka_conf_set(conf, "linger.ms", "5", err, errlen) ||
+	    rd_kafka_conf_set(conf, "sticky.partitioning.linger.ms", "0", err, errlen) ||
+	    rd_kafka_conf_set(conf, "partitioner", "random", err, errlen) ||
+	    rd_kafka_conf_set(conf, "enable.idempotence", "true", err, errlen)) {
+		rd_kafka_conf_destroy(conf);
+		return NULL;
+	}
+	rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
+	if (!(rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, errlen)))
+		rd_kafka_conf_destroy(conf);
+	return rk;
+}
+
 static int cmd_produce(int argc, char **argv)
 {
 	const char *brokers = NULL, *topic = NULL;
@@ -1388,23 +1414,10 @@ static int cmd_produce(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	catch_stop_signals();
-	rd_kafka_conf_t *conf = rd_kafka_conf_new();
-
-	if (rd_kafka_conf_set(conf, "bootstrap.servers", brokers, err, sizeof(err)) ||
-	    rd_kafka_conf_set(conf, "linger.ms", "5", err, sizeof(err)) ||
-	    rd_kafka_conf_set(conf, "sticky.partitioning.linger.ms", "0", err, sizeof(err)) ||
-	    rd_kafka_conf_set(conf, "partitioner", "random", err, sizeof(err)) ||
-	    rd_kafka_conf_set(conf, "enable.idempotence", "true", err, sizeof(err))) {
-		fprintf(stderr, "vigil produce: %s\n", err);
-		rd_kafka_conf_destroy(conf);
-		return EXIT_CONFIG;
-	}
-	rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
-	rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err));
+	rd_kafka_t *rk = producer_new(brokers, err, sizeof(err));
 
 	if (!rk) {
 		fprintf(stderr, "vigil produce: %s\n", err);
-		rd_kafka_conf_destroy(conf);
 		return EXIT_CONFIG;
 	}
 	struct produce_run pr = {.rk = rk, .topic = topic, .rate = rate, .t0 = vg_clock_mono_s()};
@@ -1459,6 +1472,9 @@ struct run_ctx {
 	struct gen *retired;       /* closer thread */
 	struct worker_gen *wgen;   /* one per worker */
 	_Atomic uint64_t reloads_ok, reloads_failed;
+	int64_t lag_now; /* total lag of owned partitions, as of the last second */
+	void (*on_tick)(struct run_ctx *rc, void *arg);
+	void *on_tick_arg;
 	struct vg_kafka *kafka;
 	int64_t lag_max;      /* largest total lag seen (owned partitions) */
 	int64_t lag_last_ms;
@@ -1753,8 +1769,11 @@ static void run_tick(void *arg)
 
 		if (lag > rc->lag_max)
 			rc->lag_max = lag;
+		rc->lag_now = lag;
 		rc->lag_last_ms = now;
 	}
+	if (rc->on_tick)
+		rc->on_tick(rc, rc->on_tick_arg);
 }
 
 /* One archive writer per worker, from the archive section. */
@@ -1809,51 +1828,89 @@ static void *stop_watchdog(void *arg)
 	return NULL;
 }
 
+/* What vigil run runs with: its options and, for vigil demo, a hook on
+ * the closer thread, a few overrides and where to report the results. */
+struct run_result {
+	struct vg_archive_stats archive;
+	struct vg_kafka_stats kafka;
+	uint64_t alerts_by_state[3];
+	double seconds;
+};
+
+struct run_opts {
+	const char *config_path, *windows_path, *records_path, *alerts_path;
+	const char *brokers, *group, *archive_dir;
+	const char *topics[64];
+	size_t n_topics;
+	long workers;
+	bool exit_at_end;
+	int log_level;
+	const char *outbox_dir;                         /* overrides notify.outbox_dir when set */
+	int64_t lateness_ms;                            /* overrides aggregate.lateness when > 0 */
+	void (*on_tick)(struct run_ctx *rc, void *arg); /* after each tick, on the closer thread */
+	void *on_tick_arg;
+	struct run_result *result; /* filled at the end when set */
+};
+
+static int run_pipeline(const struct run_opts *o);
+
 static int cmd_run(int argc, char **argv)
 {
-	struct run_ctx rc;
-	const char *config_path = NULL, *windows_path = NULL, *records_path = NULL;
-	const char *brokers = NULL, *group = NULL, *archive_dir = NULL;
-	const char *topics[64];
-	size_t n_topics = 0;
-	long workers = -1;
-	bool exit_at_end = false;
-	int status = EXIT_OK, log_level = -1;
-	char err[1024];
+	struct run_opts o = {.workers = -1, .log_level = -1};
 
-	memset(&rc, 0, sizeof(rc));
-	rc.agg.out_fd = STDOUT_FILENO;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 
 		if ((strcmp(a, "-c") == 0 || strcmp(a, "--config") == 0) && i + 1 < argc)
-			config_path = argv[++i];
+			o.config_path = argv[++i];
 		else if (strcmp(a, "--brokers") == 0 && i + 1 < argc)
-			brokers = argv[++i];
+			o.brokers = argv[++i];
 		else if (strcmp(a, "--group") == 0 && i + 1 < argc)
-			group = argv[++i];
-		else if (strcmp(a, "--topic") == 0 && i + 1 < argc && n_topics < 64)
-			topics[n_topics++] = argv[++i];
+			o.group = argv[++i];
+		else if (strcmp(a, "--topic") == 0 && i + 1 < argc && o.n_topics < 64)
+			o.topics[o.n_topics++] = argv[++i];
 		else if (strcmp(a, "--workers") == 0 && i + 1 < argc)
-			workers = strtol(argv[++i], NULL, 10);
+			o.workers = strtol(argv[++i], NULL, 10);
 		else if (strcmp(a, "--windows") == 0 && i + 1 < argc)
-			windows_path = argv[++i];
+			o.windows_path = argv[++i];
 		else if (strcmp(a, "--alerts") == 0 && i + 1 < argc)
-			rc.agg.alerts_path = argv[++i];
+			o.alerts_path = argv[++i];
 		else if (strcmp(a, "--records") == 0 && i + 1 < argc)
-			records_path = argv[++i];
+			o.records_path = argv[++i];
 		else if (strcmp(a, "--archive") == 0 && i + 1 < argc)
-			archive_dir = argv[++i];
+			o.archive_dir = argv[++i];
 		else if (strcmp(a, "--exit-at-end") == 0)
-			exit_at_end = true;
+			o.exit_at_end = true;
 		else if (strcmp(a, "--log-level") == 0 && i + 1 < argc) {
-			if ((log_level = log_level_arg("run", argv[++i])) < 0)
+			if ((o.log_level = log_level_arg("run", argv[++i])) < 0)
 				return EXIT_USAGE;
 		} else {
 			fprintf(stderr, "vigil run: unknown option '%s'\n%s", a, usage);
 			return EXIT_USAGE;
 		}
 	}
+	return run_pipeline(&o);
+}
+
+/* vigil run's pipeline: Kafka, workers, windows, rules, archive, until a
+ * stop signal (or the end, with exit_at_end); the summary line last. */
+static int run_pipeline(const struct run_opts *o)
+{
+	struct run_ctx rc;
+	const char *config_path = o->config_path, *windows_path = o->windows_path, *records_path = o->records_path;
+	const char *brokers = o->brokers, *group = o->group, *archive_dir = o->archive_dir;
+	const char *const *topics = o->topics;
+	size_t n_topics = o->n_topics;
+	long workers = o->workers;
+	bool exit_at_end = o->exit_at_end;
+	int status = EXIT_OK, log_level = o->log_level;
+	char err[1024];
+
+	memset(&rc, 0, sizeof(rc));
+	rc.agg.out_fd = STDOUT_FILENO;
+	rc.agg.alerts_path = o->alerts_path;
+	rc.on_tick = o->on_tick;
+	rc.on_tick_arg = o->on_tick_arg;
 	if (workers == 0 || workers > MAX_THREADS) {
 		fprintf(stderr, "vigil run: --workers: 1 to %d\n", MAX_THREADS);
 		return EXIT_USAGE;
@@ -1864,8 +1921,11 @@ static int cmd_run(int argc, char **argv)
 
 	log_level_apply(log_level, cfg);
 	if ((brokers && set_str(&cfg->kafka_brokers, brokers)) || (group && set_str(&cfg->kafka_group, group)) ||
-	    (archive_dir && set_str(&cfg->archive_dir, archive_dir)))
+	    (archive_dir && set_str(&cfg->archive_dir, archive_dir)) ||
+	    (o->outbox_dir && set_str(&cfg->notify_outbox_dir, o->outbox_dir)))
 		goto out_nomem;
+	if (o->lateness_ms > 0)
+		cfg->lateness_ms = o->lateness_ms;
 	if (n_topics) {
 		for (size_t t = 0; t < cfg->kafka_topics.n; t++)
 			free(cfg->kafka_topics.v[t]);
@@ -1989,6 +2049,12 @@ static int cmd_run(int argc, char **argv)
 	run_reload_stats(&rc, &rs);
 	snprintf(extra + el, sizeof(extra) - el, ",\"reloads\":{\"ok\":%llu,\"failed\":%llu}",
 		 (unsigned long long)rs.ok, (unsigned long long)rs.failed);
+	if (o->result) {
+		o->result->archive = as;
+		o->result->kafka = ks;
+		memcpy(o->result->alerts_by_state, rc.agg.alerts_by_state, sizeof(o->result->alerts_by_state));
+		o->result->seconds = vg_clock_mono_s() - t0;
+	}
 	agg_summary(&rc.agg, vg_clock_mono_s() - t0, extra);
 	vg_kafka_close(k);
 	if (rc.records)
@@ -2638,6 +2704,429 @@ static int cmd_config(int argc, char **argv)
 	return EXIT_USAGE;
 }
 
+/* ---- vigil demo -------------------------------------------------------- */
+
+/* The whole pipeline on one machine with nothing installed: the embedded
+ * broker (in this process), bench/gen's service logs with a scripted
+ * incident sequence produced at a fixed rate, and vigil run's pipeline
+ * with the shipped rules, archive and alert feed in a demo directory.
+ *
+ * Time: bench/gen writes about 1000 records per second of event time, so
+ * at --rate R event time runs R/1000 times faster than the wall clock (at
+ * the default 20000/s, one wall second is 20 s of event time and the
+ * rules' `for: 5m` pass in 15 s). The stream is stamped to end about when
+ * the demo does. Windows and rules work in event time, as they do when
+ * replaying: nothing is shortened, the rules are the shipped ones. */
+
+#define DEMO_EVENTS_PER_S 1000   /* bench/gen: records per second of event time */
+#define DEMO_MIN_EVENT_S 600     /* the incident script needs 10 minutes of event time */
+#define DEMO_PARTITIONS "24"     /* the embedded broker keeps 5 MiB per partition */
+
+struct demo {
+	double rate, duration;
+	uint64_t count; /* records bench/gen writes (silent drops some) */
+	char archive[PATH_MAX], alerts[PATH_MAX], outbox[PATH_MAX];
+	pid_t gen_pid;
+	int gen_fd;
+	rd_kafka_t *producer;
+	_Atomic uint64_t produced;
+	_Atomic int producer_done; /* 1: all delivered, 2: failed or stopped */
+	double t0, next_status, cap_s;
+	uint64_t last_messages;
+	bool tty, status_shown;
+	int64_t event_start_ms;
+};
+
+/* Remove a directory tree the demo made before (its own paths only). */
+static void demo_rmtree(const char *path)
+{
+	struct stat st;
+	DIR *d;
+	struct dirent *e;
+	char sub[PATH_MAX];
+
+	if (lstat(path, &st) != 0)
+		return;
+	if (S_ISDIR(st.st_mode) && (d = opendir(path)) != NULL) {
+		while ((e = readdir(d)) != NULL) {
+			if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+				continue;
+			if ((size_t)snprintf(sub, sizeof(sub), "%s/%s", path, e->d_name) < sizeof(sub))
+				demo_rmtree(sub);
+		}
+		closedir(d);
+		rmdir(path);
+	} else {
+		unlink(path);
+	}
+}
+
+/* bench/gen: the option's path, or beside the binary's source tree (build/
+ * and build/san/ hold the binaries), or under the current directory. */
+static bool demo_find_gen(const char *opt, char *out, size_t n)
+{
+	char exe[PATH_MAX], *slash;
+	ssize_t l;
+
+	if (opt) {
+		snprintf(out, n, "%s", opt);
+		return access(out, X_OK) == 0;
+	}
+	if ((l = readlink("/proc/self/exe", exe, sizeof(exe) - 1)) > 0) {
+		exe[l] = '\0';
+		if ((slash = strrchr(exe, '/')) != NULL)
+			*slash = '\0';
+		static const char *const rel[] = {"/../bench/gen", "/../../bench/gen", "/bench/gen"};
+
+		for (size_t i = 0; i < sizeof(rel) / sizeof(rel[0]); i++) {
+			if ((size_t)snprintf(out, n, "%s%s", exe, rel[i]) < n && access(out, X_OK) == 0)
+				return true;
+		}
+	}
+	snprintf(out, n, "bench/gen");
+	return access(out, X_OK) == 0;
+}
+
+/* Start bench/gen with the incident script; its output on d->gen_fd. */
+static int demo_spawn_gen(struct demo *d, const char *gen)
+{
+	char count[32], start[32];
+	int fds[2];
+	double event_s = (double)d->count / DEMO_EVENTS_PER_S;
+	/* Minutes of event time from the stream's start: each incident lasts
+	 * past its rule's `for` and ends early enough to resolve. */
+	const char *argv[16] = {gen, "--count", count, "--seed", "42", "--start", start,
+				"--incident", "5xx:orders@1m+6m", "--incident", "auth:auth-service@1m+2m"};
+	size_t n = 11;
+
+	if (event_s >= 1200) {
+		argv[n++] = "--incident";
+		argv[n++] = "latency:payments@8m+7m";
+		argv[n++] = "--incident";
+		argv[n++] = "silent:notifications@11m+6m";
+	}
+	argv[n] = NULL;
+	snprintf(count, sizeof(count), "%llu", (unsigned long long)d->count);
+	snprintf(start, sizeof(start), "%lld", (long long)d->event_start_ms);
+	if (pipe(fds) != 0)
+		return VG_ERR_IO;
+	pid_t pid = fork();
+
+	if (pid < 0) {
+		close(fds[0]);
+		close(fds[1]);
+		return VG_ERR_IO;
+	}
+	if (pid == 0) {
+		dup2(fds[1], STDOUT_FILENO);
+		close(fds[0]);
+		close(fds[1]);
+		execv(gen, (char *const *)argv);
+		_exit(127);
+	}
+	close(fds[1]);
+	d->gen_pid = pid;
+	d->gen_fd = fds[0];
+	return VG_OK;
+}
+
+static void *demo_produce(void *arg)
+{
+	struct demo *d = arg;
+	struct produce_run pr = {.rk = d->producer, .topic = "logs", .rate = d->rate, .t0 = vg_clock_mono_s()};
+	int rc = produce_fd(&pr, d->gen_fd, "bench/gen");
+
+	if (rd_kafka_flush(d->producer, 60000) != RD_KAFKA_RESP_ERR_NO_ERROR)
+		rc = VG_ERR_IO;
+	atomic_store(&d->produced, pr.produced);
+	atomic_store(&d->producer_done, rc == VG_OK && atomic_load(&produce_failed) == 0 ? 1 : 2);
+	return NULL;
+}
+
+/* Every tick of the pipeline (closer thread): a status line a second, and
+ * the end once everything produced has been processed. */
+static void demo_tick(struct run_ctx *rc, void *arg)
+{
+	struct demo *d = arg;
+	double now = vg_clock_mono_s();
+	struct vg_kafka_stats ks;
+	int done = atomic_load(&d->producer_done);
+
+	vg_kafka_get_stats(rc->kafka, &ks);
+	if (done && ks.messages >= atomic_load(&d->produced))
+		stop_requested = 1;
+	if (now - d->t0 > d->cap_s && !stop_requested) {
+		vg_log_kv(VG_LOG_WARNING, "demo", "the demo ran far past its duration; stopping with what was processed",
+			  VG_LOG_I("seconds", (int64_t)(now - d->t0)));
+		stop_requested = 1;
+	}
+	if (now < d->next_status)
+		return;
+	struct vg_windows_stats ws;
+	size_t pending = 0, firing = 0;
+	char et[32] = "-", line[256];
+
+	d->next_status += 1;
+	if (d->next_status < now)
+		d->next_status = now + 1;
+	vg_windows_get_stats(rc->agg.win, &ws);
+	if (rc->agg.alerts)
+		vg_alerts_counts(rc->agg.alerts, &pending, &firing);
+	if (ws.watermark_ms != INT64_MIN)
+		vg_clock_format_rfc3339(ws.watermark_ms, et);
+	snprintf(line, sizeof(line),
+		 "demo %4.0fs  %7.0f records/s  lag %7lld  windows closed %5llu  alerts pending %zu firing %zu  "
+		 "event time %.19s",
+		 now - d->t0, (double)(ks.messages - d->last_messages), (long long)rc->lag_now,
+		 (unsigned long long)ws.closed, pending, firing, et);
+	d->last_messages = ks.messages;
+	if (d->tty)
+		fprintf(stderr, "\r%s\033[K", line);
+	else
+		fprintf(stderr, "%s\n", line);
+	d->status_shown = true;
+}
+
+/* A string member of one of vigil's own NDJSON alert lines ("" when absent). */
+static void alert_member(const char *line, const char *key, char *out, size_t n)
+{
+	char pat[64];
+	const char *p, *e;
+
+	snprintf(pat, sizeof(pat), "\"%s\":\"", key);
+	out[0] = '\0';
+	if (!(p = strstr(line, pat)))
+		return;
+	p += strlen(pat);
+	e = strchr(p, '"');
+	snprintf(out, n, "%.*s", e ? (int)(e - p) : 0, p);
+}
+
+/* The alert feed, told as a story: each alert that fired, when, and when
+ * it resolved (event time). Counts what fired and what resolved. */
+static void demo_alerts(const struct demo *d, unsigned *fired, unsigned *resolved)
+{
+	FILE *f = fopen(d->alerts, "r");
+	char line[8192], name[128], state[16], labels[1024], starts[40], ends[40];
+
+	*fired = *resolved = 0;
+	printf("alerts (event time; the alert feed is %s):\n", d->alerts);
+	while (f && fgets(line, sizeof(line), f)) {
+		const char *l = strstr(line, "\"labels\":{");
+
+		alert_member(line, "alertname", name, sizeof(name));
+		alert_member(line, "state", state, sizeof(state));
+		alert_member(line, "startsAt", starts, sizeof(starts));
+		alert_member(line, "endsAt", ends, sizeof(ends));
+		snprintf(labels, sizeof(labels), "%s", l ? l + 9 : "{}");
+		labels[strcspn(labels, "}") + 1 < sizeof(labels) ? strcspn(labels, "}") + 1 : sizeof(labels) - 1] = '\0';
+		if (strcmp(state, "firing") == 0 && !strstr(line, "\"escalated\":\"true\"")) {
+			(*fired)++;
+			printf("  FIRING   %.19s  %s %s\n", starts, name, labels);
+		} else if (strcmp(state, "resolved") == 0) {
+			(*resolved)++;
+			printf("  RESOLVED %.19s  %s %s (fired %.19s)\n", ends, name, labels, starts);
+		}
+	}
+	if (f)
+		fclose(f);
+	printf("  %u fired, %u resolved\n", *fired, *resolved);
+}
+
+/* Archive files with their sizes, and the compression ratio. */
+static void demo_archive(const struct demo *d, const struct run_result *res)
+{
+	struct vg_reader_list l;
+	char err[PATH_MAX + 128];
+	size_t shown = 0;
+
+	printf("archive %s: %llu records in %llu files, %.1f MB -> %.1f MB (ratio %.1f)\n", d->archive,
+	       (unsigned long long)res->archive.records, (unsigned long long)res->archive.files,
+	       (double)res->archive.bytes_in / 1e6, (double)res->archive.bytes_out / 1e6,
+	       res->archive.bytes_out ? (double)res->archive.bytes_in / (double)res->archive.bytes_out : 0.0);
+	if (vg_reader_list(d->archive, &l, err, sizeof(err)) != VG_OK) {
+		printf("  (cannot list it: %s)\n", err);
+		return;
+	}
+	for (size_t i = 0; i < l.n; i++) {
+		struct stat st;
+
+		if (stat(l.files[i].path, &st) != 0)
+			continue;
+		if (shown++ < 12)
+			printf("  %9lld  %s\n", (long long)st.st_size, l.files[i].path + strlen(d->archive) + 1);
+	}
+	if (shown > 12)
+		printf("  ... and %zu more\n", shown - 12);
+	vg_reader_list_free(&l);
+}
+
+static int cmd_demo(int argc, char **argv)
+{
+	struct demo d = {.rate = 20000, .duration = 60, .gen_fd = -1};
+	const char *dir = "build/demo", *gen_opt = NULL;
+	long workers = -1;
+	int log_level = VG_LOG_WARNING; /* keeps the status lines readable */
+	char gen[PATH_MAX], err[512];
+
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+
+		if (strcmp(a, "--duration") == 0 && i + 1 < argc) {
+			char *end;
+			double v = strtod(argv[++i], &end);
+			int64_t ms = *end ? vg_config_parse_duration(argv[i]) : (int64_t)(v * 1000);
+
+			if (ms < 1000) {
+				fprintf(stderr, "vigil demo: --duration: expected seconds or a duration (30s, 2m), got '%s'\n",
+					argv[i]);
+				return EXIT_USAGE;
+			}
+			d.duration = (double)ms / 1000;
+		} else if (strcmp(a, "--rate") == 0 && i + 1 < argc) {
+			d.rate = strtod(argv[++i], NULL);
+			if (!(d.rate >= 1000 && d.rate <= 1e7)) {
+				fprintf(stderr, "vigil demo: --rate: 1000 to 10000000 records/s, got '%s'\n", argv[i]);
+				return EXIT_USAGE;
+			}
+		} else if (strcmp(a, "--dir") == 0 && i + 1 < argc) {
+			dir = argv[++i];
+		} else if (strcmp(a, "--gen") == 0 && i + 1 < argc) {
+			gen_opt = argv[++i];
+		} else if (strcmp(a, "--workers") == 0 && i + 1 < argc) {
+			workers = strtol(argv[++i], NULL, 10);
+		} else if (strcmp(a, "--log-level") == 0 && i + 1 < argc) {
+			if ((log_level = log_level_arg("demo", argv[++i])) < 0)
+				return EXIT_USAGE;
+		} else {
+			fprintf(stderr, "vigil demo: unknown option '%s'\n%s", a, usage);
+			return EXIT_USAGE;
+		}
+	}
+	d.count = (uint64_t)(d.rate * d.duration);
+	if (d.count < (uint64_t)DEMO_MIN_EVENT_S * DEMO_EVENTS_PER_S) {
+		fprintf(stderr,
+			"vigil demo: the incident script needs 10 minutes of event time, i.e. rate x duration >= %d "
+			"records (bench/gen writes %d per second of event time); got %.0f x %.0f s\n",
+			DEMO_MIN_EVENT_S * DEMO_EVENTS_PER_S, DEMO_EVENTS_PER_S, d.rate, d.duration);
+		return EXIT_USAGE;
+	}
+	if (!demo_find_gen(gen_opt, gen, sizeof(gen))) {
+		fprintf(stderr, "vigil demo: cannot find bench/gen (build it with make, or pass --gen PATH)\n");
+		return EXIT_USAGE;
+	}
+	if ((size_t)snprintf(d.archive, sizeof(d.archive), "%s/archive", dir) >= sizeof(d.archive) ||
+	    (size_t)snprintf(d.alerts, sizeof(d.alerts), "%s/alerts.ndjson", dir) >= sizeof(d.alerts) ||
+	    (size_t)snprintf(d.outbox, sizeof(d.outbox), "%s/outbox", dir) >= sizeof(d.outbox)) {
+		fprintf(stderr, "vigil demo: --dir: path too long\n");
+		return EXIT_USAGE;
+	}
+	if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
+		fprintf(stderr, "vigil demo: %s: %s\n", dir, strerror(errno));
+		return EXIT_IO;
+	}
+	demo_rmtree(d.archive); /* a fresh start: what the summary lists is this run's */
+	demo_rmtree(d.outbox);
+	unlink(d.alerts);
+	vg_log_set_level(log_level);
+	catch_stop_signals();
+
+	struct vg_broker *b;
+	int status = EXIT_OK;
+
+	if (vg_broker_start(&b, 1, err, sizeof(err)) != VG_OK ||
+	    vg_broker_command(b, "topic logs " DEMO_PARTITIONS, err, sizeof(err)) != VG_OK) {
+		fprintf(stderr, "vigil demo: embedded broker: %s\n", err);
+		return EXIT_IO;
+	}
+	double event_s = (double)d.count / DEMO_EVENTS_PER_S;
+
+	d.event_start_ms = vg_clock_now_ms() - (int64_t)(event_s * 1000);
+	printf("vigil demo: embedded Kafka broker at %s (topic logs, %s partitions)\n", vg_broker_bootstraps(b),
+	       DEMO_PARTITIONS);
+	printf("  %s: %llu service log records at %.0f/s for %.0f s, with incidents: 5xx on orders, failed "
+	       "logins on auth-service%s\n",
+	       gen, (unsigned long long)d.count, d.rate, d.duration,
+	       event_s >= 1200 ? ", latency on payments, notifications silent" : "");
+	printf("  event time runs %.0fx wall time: bench/gen writes ~%d records per second of event time, so the "
+	       "shipped rules' `for: 5m` pass in %.0f s\n",
+	       d.rate / DEMO_EVENTS_PER_S, DEMO_EVENTS_PER_S, 300 / (d.rate / DEMO_EVENTS_PER_S));
+	printf("  pipeline: vigil run's, with the shipped rules and allowed lateness scaled alike (%.0f s of event "
+	       "time = 5 s wall); archive %s, alerts %s\n",
+	       5 * d.rate / DEMO_EVENTS_PER_S, d.archive, d.alerts);
+	fflush(stdout);
+
+	if (!(d.producer = producer_new(vg_broker_bootstraps(b), err, sizeof(err))) ||
+	    demo_spawn_gen(&d, gen) != VG_OK) {
+		fprintf(stderr, "vigil demo: %s\n", d.producer ? "cannot start bench/gen" : err);
+		if (d.producer)
+			rd_kafka_destroy(d.producer);
+		vg_broker_stop(b);
+		return EXIT_IO;
+	}
+	pthread_t producer;
+
+	d.tty = isatty(STDERR_FILENO);
+	d.t0 = vg_clock_mono_s();
+	d.next_status = d.t0 + 1;
+	d.cap_s = 3 * d.duration + 60;
+	if (pthread_create(&producer, NULL, demo_produce, &d) != 0) {
+		fprintf(stderr, "vigil demo: cannot start the producer\n");
+		status = EXIT_IO;
+		goto out_gen;
+	}
+
+	/* Lateness is event time too: the configured 5 s would be a quarter of a
+	 * wall second at 20x, less than the partitions' spread. */
+	int64_t lateness_ms = (int64_t)(5000 * d.rate / DEMO_EVENTS_PER_S);
+	struct run_result res = {0};
+	struct run_opts o = {.brokers = vg_broker_bootstraps(b), .group = "vigil-demo", .topics = {"logs"},
+			     .n_topics = 1, .archive_dir = d.archive, .alerts_path = d.alerts, .outbox_dir = d.outbox,
+			     .workers = workers, .log_level = log_level, .lateness_ms = lateness_ms,
+			     .on_tick = demo_tick, .on_tick_arg = &d,
+			     .result = &res};
+
+	status = run_pipeline(&o);
+	if (d.status_shown && d.tty)
+		fputc('\n', stderr);
+	stop_requested = 1; /* the producer, if the pipeline ended first */
+	pthread_join(producer, NULL);
+
+	/* The story. */
+	unsigned fired, resolved;
+	uint64_t produced = atomic_load(&d.produced);
+
+	printf("\n== vigil demo: summary\n");
+	printf("records: %llu produced, %llu processed in %.1f s (%.0f records/s)%s\n", (unsigned long long)produced,
+	       (unsigned long long)res.kafka.messages, res.seconds,
+	       res.seconds > 0 ? (double)res.kafka.messages / res.seconds : 0.0,
+	       res.kafka.messages == produced ? "" : "  <- not all processed");
+	demo_alerts(&d, &fired, &resolved);
+	demo_archive(&d, &res);
+	printf("served: the embedded broker at %s (stopped now); no HTTP endpoints in this build\n",
+	       vg_broker_bootstraps(b));
+	printf("look further:\n");
+	printf("  vigil verify %s\n", d.archive);
+	printf("  vigil stats %s\n", d.archive);
+	printf("  vigil cat --level error --category security %s | head\n", d.archive);
+	printf("  grep '\"state\":\"firing\"' %s | head -n 3\n", d.alerts);
+	if (status == EXIT_OK && atomic_load(&d.producer_done) != 1)
+		status = EXIT_IO;
+	if (status == EXIT_OK && res.kafka.messages != produced)
+		status = EXIT_IO;
+
+out_gen:
+	if (d.gen_fd >= 0)
+		close(d.gen_fd);
+	if (d.gen_pid > 0) {
+		kill(d.gen_pid, SIGTERM); /* done already, unless stopped early */
+		waitpid(d.gen_pid, NULL, 0);
+	}
+	rd_kafka_destroy(d.producer);
+	vg_broker_stop(b);
+	return status;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2 || strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0 ||
@@ -2653,6 +3142,8 @@ int main(int argc, char **argv)
 		return cmd_run(argc - 1, argv + 1);
 	if (strcmp(argv[1], "broker") == 0)
 		return cmd_broker(argc - 1, argv + 1);
+	if (strcmp(argv[1], "demo") == 0)
+		return cmd_demo(argc - 1, argv + 1);
 	if (strcmp(argv[1], "produce") == 0)
 		return cmd_produce(argc - 1, argv + 1);
 	if (strcmp(argv[1], "config") == 0)
