@@ -24,17 +24,24 @@ printf 'rules:\n  files: [%s]\nnotify:\n  outbox_dir: %s\n' "$TMP/rules.yaml" "$
 # (bench/gen writes about 1000 per second of event time).
 start=1793491200000
 produced=0
+# send COUNT SEED [RATE]: with a rate, in the background (PRODUCER_PID).
 send() {
-	"$GEN" --count "$1" --seed "$2" --start "$start" >"$TMP/batch.ndjson"
-	"$VIGIL" produce --brokers "$BROKERS" --topic logs "$TMP/batch.ndjson" 2>>"$TMP/produce.err"
+	"$GEN" --count "$1" --seed "$2" --start "$start" >"$TMP/batch$2.ndjson"
 	start=$((start + $1 + 20000))
-	produced=$((produced + $(lines "$TMP/batch.ndjson")))
+	produced=$((produced + $(lines "$TMP/batch$2.ndjson")))
+	if [ $# -gt 2 ]; then
+		"$VIGIL" produce --brokers "$BROKERS" --topic logs --rate "$3" "$TMP/batch$2.ndjson" 2>>"$TMP/produce.err" &
+		PRODUCER_PID=$!
+		PIDS+=($PRODUCER_PID)
+	else
+		"$VIGIL" produce --brokers "$BROKERS" --topic logs "$TMP/batch$2.ndjson" 2>>"$TMP/produce.err"
+	fi
 }
 
 start_run r -c "$TMP/vigil.yaml" --group reload --workers 2 --alerts "$TMP/alerts.ndjson" ||
 	{ fail "run starts" "no partitions assigned: $(tail -n 3 "$TMP/r.err")"; exit 1; }
 send 20000 1
-wait_for 60 test "$(lines "$TMP/r.records")" -ge "$produced"
+check "the first batch is processed" wait_for 60 at_least "$TMP/r.records" "$produced"
 
 # A valid change: a second rule.
 cat >>"$TMP/rules.yaml" <<'YAML'
@@ -42,9 +49,14 @@ cat >>"$TMP/rules.yaml" <<'YAML'
         count: {window: 10s, above: 0}
         labels: {severity: P4}
 YAML
+# While records flow: a batch of 30000 over about 3 s, the signal once
+# some of it is processed.
+send 30000 2 10000
+wait_for 30 at_least "$TMP/r.records" $((produced - 25000))
 kill -HUP "$RUN_PID"
 check "valid change: logged as reloaded" wait_for 30 grep -q '"component":"reload","msg":"configuration reloaded".*"rules":2' "$TMP/r.err"
-send 30000 2
+wait "$PRODUCER_PID"
+expect_eq "the batch during the reload is produced" "$?" 0
 check "valid change: the new rule fires on later windows" \
 	wait_for 60 grep -q '"alertname":"AfterReload"' "$TMP/alerts.ndjson"
 
@@ -67,7 +79,7 @@ kill -HUP "$RUN_PID"
 check "invalid configuration file: refused with file and line" \
 	wait_for 30 grep -q "configuration reload failed.*$TMP/vigil.yaml:3: " "$TMP/r.err"
 send 20000 3
-wait_for 60 test "$(lines "$TMP/r.records")" -ge "$produced"
+check "the last batch is processed" wait_for 60 at_least "$TMP/r.records" "$produced"
 stop_run r
 expect_eq "run exits 0 after reloads" "$RUN_STATUS" 0
 
