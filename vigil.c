@@ -2731,7 +2731,7 @@ struct demo {
 	rd_kafka_t *producer;
 	_Atomic uint64_t produced;
 	_Atomic int producer_done; /* 1: all delivered, 2: failed or stopped */
-	double t0, next_status, cap_s;
+	double t0, next_status, last_status_t, cap_s;
 	uint64_t last_messages;
 	bool tty, status_shown;
 	int64_t event_start_ms;
@@ -2866,6 +2866,9 @@ static void demo_tick(struct run_ctx *rc, void *arg)
 	size_t pending = 0, firing = 0;
 	char et[32] = "-", line[256];
 
+	double span = now - d->last_status_t;
+
+	d->last_status_t = now;
 	d->next_status += 1;
 	if (d->next_status < now)
 		d->next_status = now + 1;
@@ -2877,7 +2880,7 @@ static void demo_tick(struct run_ctx *rc, void *arg)
 	snprintf(line, sizeof(line),
 		 "demo %4.0fs  %7.0f records/s  lag %7lld  windows closed %5llu  alerts pending %zu firing %zu  "
 		 "event time %.19s",
-		 now - d->t0, (double)(ks.messages - d->last_messages), (long long)rc->lag_now,
+		 now - d->t0, span > 0 ? (double)(ks.messages - d->last_messages) / span : 0.0, (long long)rc->lag_now,
 		 (unsigned long long)ws.closed, pending, firing, et);
 	d->last_messages = ks.messages;
 	if (d->tty)
@@ -3069,6 +3072,7 @@ static int cmd_demo(int argc, char **argv)
 	d.tty = isatty(STDERR_FILENO);
 	d.t0 = vg_clock_mono_s();
 	d.next_status = d.t0 + 1;
+	d.last_status_t = d.t0;
 	d.cap_s = 3 * d.duration + 60;
 	if (pthread_create(&producer, NULL, demo_produce, &d) != 0) {
 		fprintf(stderr, "vigil demo: cannot start the producer\n");

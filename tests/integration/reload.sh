@@ -49,6 +49,14 @@ cat >>"$TMP/rules.yaml" <<'YAML'
         count: {window: 10s, above: 0}
         labels: {severity: P4}
 YAML
+# And retention: access records are kept 7 days from now on.
+cat >>"$TMP/vigil.yaml" <<'YAML'
+retention:
+  policy:
+    - {category: access, days: 7}
+    - {category: security, days: 365}
+  default_days: 90
+YAML
 # While records flow: a batch of 30000 over about 3 s, the signal once
 # some of it is processed.
 send 30000 2 10000
@@ -89,3 +97,7 @@ expect_eq "every produced record counted exactly once (records == produced)" "$r
 expect_eq "records file: no record twice" "$(ids "$TMP/r.records" | uniq -d | wc -l)" 0
 check "summary: the rules of the last good reload" grep -q '"rules":2,' <<<"$summary"
 check "summary: reloads counted" grep -q '"reloads":{"ok":1,"failed":2}' <<<"$summary"
+check "retention before the reload: access records kept 90 days" test -d "$TMP/r.archive/90d/access"
+check "retention after the reload: access records kept 7 days" test -d "$TMP/r.archive/7d/access"
+"$VIGIL" verify "$TMP/r.archive" >/dev/null 2>&1
+expect_eq "the archive across reloads verifies" "$?" 0
