@@ -1565,8 +1565,9 @@ static int reload_compatible(const struct vg_config *old, const struct vg_config
 	for (size_t i = 0; same && i < cfg->categories.n; i++)
 		same = strcmp(old->categories.v[i], cfg->categories.v[i]) == 0;
 	if (!same) {
-		snprintf(err, errlen, "%s:%d: classify.categories: differs from the running list; categories change only "
-				      "at a restart",
+		snprintf(err, errlen,
+			 "%s:%d: classify.categories: differs from the running list; categories change only at a "
+			 "restart",
 			 cfg->source, cfg->categories.line);
 		return VG_ERR_CONFIG;
 	}
@@ -1684,8 +1685,9 @@ static void run_batch(void *state, const struct vg_kafka_msg *msgs, size_t n)
 								  m->partition, m->offset, m->ts_ms));
 			if (atomic_fetch_add(&rc->dead_logged, 1) < 20)
 				vg_log_kv(VG_LOG_WARNING, "ingest", "record rejected",
-					  VG_LOG_S("reason", vg_json_reason_str(jerr.reason)), VG_LOG_S("topic", m->topic),
-					  VG_LOG_I("partition", m->partition), VG_LOG_I("offset", m->offset));
+					  VG_LOG_S("reason", vg_json_reason_str(jerr.reason)),
+					  VG_LOG_S("topic", m->topic), VG_LOG_I("partition", m->partition),
+					  VG_LOG_I("offset", m->offset));
 			continue;
 		}
 		vg_classify(w->ctx, &rec);
@@ -2856,7 +2858,8 @@ static void demo_tick(struct run_ctx *rc, void *arg)
 	if (done && ks.messages >= atomic_load(&d->produced))
 		stop_requested = 1;
 	if (now - d->t0 > d->cap_s && !stop_requested) {
-		vg_log_kv(VG_LOG_WARNING, "demo", "the demo ran far past its duration; stopping with what was processed",
+		vg_log_kv(VG_LOG_WARNING, "demo",
+			  "the demo ran far past its duration; stopping with what was processed",
 			  VG_LOG_I("seconds", (int64_t)(now - d->t0)));
 		stop_requested = 1;
 	}
@@ -2922,7 +2925,10 @@ static void demo_alerts(const struct demo *d, unsigned *fired, unsigned *resolve
 		alert_member(line, "startsAt", starts, sizeof(starts));
 		alert_member(line, "endsAt", ends, sizeof(ends));
 		snprintf(labels, sizeof(labels), "%s", l ? l + 9 : "{}");
-		labels[strcspn(labels, "}") + 1 < sizeof(labels) ? strcspn(labels, "}") + 1 : sizeof(labels) - 1] = '\0';
+		size_t cut = strcspn(labels, "}"); /* label values never hold a brace in vigil's own output */
+
+		if (cut + 1 < sizeof(labels))
+			labels[cut + 1] = '\0';
 		if (strcmp(state, "firing") == 0 && !strstr(line, "\"escalated\":\"true\"")) {
 			(*fired)++;
 			printf("  FIRING   %.19s  %s %s\n", starts, name, labels);
@@ -2981,7 +2987,8 @@ static int cmd_demo(int argc, char **argv)
 			int64_t ms = *end ? vg_config_parse_duration(argv[i]) : (int64_t)(v * 1000);
 
 			if (ms < 1000) {
-				fprintf(stderr, "vigil demo: --duration: expected seconds or a duration (30s, 2m), got '%s'\n",
+				fprintf(stderr,
+					"vigil demo: --duration: expected seconds or a duration (30s, 2m), got '%s'\n",
 					argv[i]);
 				return EXIT_USAGE;
 			}

@@ -117,7 +117,8 @@ static void offsets_store(struct vg_kafka *k, rd_kafka_topic_partition_list_t *l
 		/* A partition revoked meanwhile refuses the store: its new
 		 * owner starts from the committed offset, so nothing is lost. */
 		if (err && err != RD_KAFKA_RESP_ERR__STATE)
-			vg_log_kv(VG_LOG_ERROR, "ingest", "storing offsets failed", VG_LOG_S("error", rd_kafka_err2str(err)));
+			vg_log_kv(VG_LOG_ERROR, "ingest", "storing offsets failed",
+				  VG_LOG_S("error", rd_kafka_err2str(err)));
 	}
 	rd_kafka_topic_partition_list_destroy(list);
 }
@@ -455,8 +456,8 @@ static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 
 	(void)rk;
 	if (n < 20 || err == RD_KAFKA_RESP_ERR__FATAL)
-		vg_log_kv(VG_LOG_WARNING, "ingest", "kafka error", VG_LOG_S("error", rd_kafka_err2name((rd_kafka_resp_err_t)err)),
-			  VG_LOG_S("reason", reason));
+		vg_log_kv(VG_LOG_WARNING, "ingest", "kafka error",
+			  VG_LOG_S("error", rd_kafka_err2name((rd_kafka_resp_err_t)err)), VG_LOG_S("reason", reason));
 	if (err == RD_KAFKA_RESP_ERR__FATAL)
 		atomic_store(&k->stopping, 1);
 }

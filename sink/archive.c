@@ -228,8 +228,8 @@ static struct afile *file_open(struct vg_archive *a, unsigned retention, const c
 	return f;
 
 out_free:
-	vg_log_kv(VG_LOG_ERROR, "archive", "cannot create an archive file", VG_LOG_S("path", f->part[0] ? f->part : dirp),
-		  VG_LOG_S("error", strerror(errno)));
+	vg_log_kv(VG_LOG_ERROR, "archive", "cannot create an archive file",
+		  VG_LOG_S("path", f->part[0] ? f->part : dirp), VG_LOG_S("error", strerror(errno)));
 	file_free(f);
 	return NULL;
 }

@@ -62,7 +62,8 @@ Test(log, one_line_with_level_component_msg_first)
 	vg_log(VG_LOG_WARNING, "ingest", "commit failed %d times", 3);
 	char *s = logged(NULL);
 
-	const char *want = "{\"level\":\"WARNING\",\"component\":\"ingest\",\"msg\":\"commit failed 3 times\",\"time\":\"";
+	const char *want =
+		"{\"level\":\"WARNING\",\"component\":\"ingest\",\"msg\":\"commit failed 3 times\",\"time\":\"";
 
 	cr_expect(strncmp(s, want, strlen(want)) == 0, "got %s", s);
 	cr_expect(count_lines(s) == 1);

@@ -416,7 +416,8 @@ Test(rules, set_rules_keeps_state_by_rule_name)
 
 	series_open(&s, "groups:\n  - name: g\n    rules:\n"
 			"      - alert: Kept\n        count: {window: 10s, above: 0}\n        labels: {severity: P3}\n"
-			"      - alert: Gone\n        count: {window: 10s, above: 0}\n        labels: {severity: P3}\n");
+			"      - alert: Gone\n        count: {window: 10s, above: 0}\n"
+			"        labels: {severity: P3}\n");
 	logs(&s, "web", 2, VG_LEVEL_INFO, 5);
 	tick(&s);
 	cr_assert_eq(s.firing, 2, "both fire at once (no for)");
