@@ -1331,6 +1331,10 @@ struct produce_run {
 	double rate;
 	double t0;
 	uint64_t produced;
+	/* vigil demo: hold back while more than max_ahead messages are
+	 * unconsumed (the embedded broker keeps only 5 MiB per partition). */
+	_Atomic uint64_t *consumed;
+	uint64_t max_ahead;
 };
 
 /* Produce every line of one input; stops early (VG_ERR_LIMIT) on SIGTERM. */
@@ -1347,6 +1351,14 @@ static int produce_fd(void *arg, int fd, const char *name)
 	if (vg_lines_open(&lines, fd, 16u << 20) != VG_OK)
 		return VG_ERR_NOMEM;
 	while (!stop_requested && vg_lines_next(lines, &line, &over) == 1) {
+		while (pr->consumed && pr->produced > atomic_load(pr->consumed) + pr->max_ahead && !stop_requested) {
+			struct timespec ts = {0, 10 * 1000 * 1000};
+
+			rd_kafka_poll(pr->rk, 0);
+			nanosleep(&ts, NULL);
+			if (pr->rate > 0) /* no burst to catch up after the wait */
+				pr->t0 = vg_clock_mono_s() - (double)pr->produced / pr->rate;
+		}
 		if (pr->rate > 0) { /* pace to the rate: sleep until this message's slot */
 			double due = pr->t0 + (double)pr->produced / pr->rate, now = vg_clock_mono_s();
 
@@ -1849,6 +1861,7 @@ struct run_opts {
 	int log_level;
 	const char *outbox_dir;                         /* overrides notify.outbox_dir when set */
 	int64_t lateness_ms;                            /* overrides aggregate.lateness when > 0 */
+	int64_t shutdown_timeout_ms;                    /* overrides kafka.shutdown_timeout when > 0 */
 	void (*on_tick)(struct run_ctx *rc, void *arg); /* after each tick, on the closer thread */
 	void *on_tick_arg;
 	struct run_result *result; /* filled at the end when set */
@@ -1928,6 +1941,8 @@ static int run_pipeline(const struct run_opts *o)
 		goto out_nomem;
 	if (o->lateness_ms > 0)
 		cfg->lateness_ms = o->lateness_ms;
+	if (o->shutdown_timeout_ms > 0)
+		cfg->shutdown_timeout_ms = o->shutdown_timeout_ms;
 	if (n_topics) {
 		for (size_t t = 0; t < cfg->kafka_topics.n; t++)
 			free(cfg->kafka_topics.v[t]);
@@ -2012,9 +2027,12 @@ static int run_pipeline(const struct run_opts *o)
 
 	pthread_create(&dog, NULL, stop_watchdog, &bound);
 	pthread_detach(dog);
+	vg_log(VG_LOG_DEBUG, "run", "stopping: leaving the consumer group");
 	if (vg_kafka_stop(k, committed, sizeof(committed)) != VG_OK)
 		status = EXIT_IO;
+	vg_log(VG_LOG_DEBUG, "run", "stopping: closing the last windows");
 	agg_close(&rc.agg, true);
+	vg_log(VG_LOG_DEBUG, "run", "stopping: windows closed");
 	if (vg_buf_write_fd(&rc.agg.out, rc.agg.out_fd) != VG_OK)
 		status = EXIT_IO;
 	struct vg_kafka_stats ks;
@@ -2723,6 +2741,7 @@ static int cmd_config(int argc, char **argv)
 #define DEMO_EVENTS_PER_S 1000   /* bench/gen: records per second of event time */
 #define DEMO_MIN_EVENT_S 600     /* the incident script needs 10 minutes of event time */
 #define DEMO_PARTITIONS "24"     /* the embedded broker keeps 5 MiB per partition */
+#define DEMO_MAX_AHEAD 100000    /* ~35 MB unconsumed at most: a slow pipeline slows the producer, loses nothing */
 
 struct demo {
 	double rate, duration;
@@ -2732,6 +2751,7 @@ struct demo {
 	int gen_fd;
 	rd_kafka_t *producer;
 	_Atomic uint64_t produced;
+	_Atomic uint64_t consumed; /* messages the pipeline has processed, as of the last tick */
 	_Atomic int producer_done; /* 1: all delivered, 2: failed, 3: stopped by a signal */
 	double t0, next_status, last_status_t, cap_s;
 	uint64_t last_messages;
@@ -2835,7 +2855,8 @@ static int demo_spawn_gen(struct demo *d, const char *gen)
 static void *demo_produce(void *arg)
 {
 	struct demo *d = arg;
-	struct produce_run pr = {.rk = d->producer, .topic = "logs", .rate = d->rate, .t0 = vg_clock_mono_s()};
+	struct produce_run pr = {.rk = d->producer, .topic = "logs", .rate = d->rate, .t0 = vg_clock_mono_s(),
+				 .consumed = &d->consumed, .max_ahead = DEMO_MAX_AHEAD};
 	int rc = produce_fd(&pr, d->gen_fd, "bench/gen");
 
 	if (rd_kafka_flush(d->producer, 60000) != RD_KAFKA_RESP_ERR_NO_ERROR)
@@ -2858,6 +2879,7 @@ static void demo_tick(struct run_ctx *rc, void *arg)
 	int done = atomic_load(&d->producer_done);
 
 	vg_kafka_get_stats(rc->kafka, &ks);
+	atomic_store(&d->consumed, ks.messages);
 	if (done && ks.messages >= atomic_load(&d->produced))
 		stop_requested = 1;
 	if (now - d->t0 > d->cap_s && !stop_requested) {
@@ -3091,12 +3113,15 @@ static int cmd_demo(int argc, char **argv)
 	}
 
 	/* Lateness is event time too: the configured 5 s would be a quarter of a
-	 * wall second at 20x, less than the partitions' spread. */
+	 * wall second at 20x, less than the partitions' spread. The stop bound
+	 * is generous: the last flush closes every window still open, each
+	 * evaluated by every rule (slow under the sanitizers). */
 	int64_t lateness_ms = (int64_t)(5000 * d.rate / DEMO_EVENTS_PER_S);
 	struct run_result res = {0};
 	struct run_opts o = {.brokers = vg_broker_bootstraps(b), .group = "vigil-demo", .topics = {"logs"},
 			     .n_topics = 1, .archive_dir = d.archive, .alerts_path = d.alerts, .outbox_dir = d.outbox,
 			     .workers = workers, .log_level = log_level, .lateness_ms = lateness_ms,
+			     .shutdown_timeout_ms = 60000,
 			     .on_tick = demo_tick, .on_tick_arg = &d,
 			     .result = &res};
 
