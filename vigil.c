@@ -3,11 +3,15 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include <dirent.h>
+#include <sys/wait.h>
 
 #include <poll.h>
 #include <pthread.h>
@@ -27,6 +31,7 @@
 #include "core/clock.h"
 #include "core/config.h"
 #include "core/err.h"
+#include "core/log.h"
 #include "core/mem.h"
 #include "core/ring.h"
 #include "ingest/broker.h"
@@ -52,14 +57,18 @@ static const char usage[] =
 	"\n"
 	"commands:\n"
 	"  classify [-c FILE] [--quiet] [LOG...]  parse and classify NDJSON logs (files or stdin)\n"
-	"  aggregate [-c FILE] [--window D] [--threads N] [--exact] [--quiet] [--alerts FILE] [LOG...]\n"
+	"  aggregate [-c FILE] [--window D] [--threads N] [--exact] [--quiet] [--alerts FILE]\n"
+	"      [--log-level L] [LOG...]\n"
 	"                                         windows of counts, error rates and latency quantiles\n"
 	"  replay [-c FILE] [--window D] [--threads N] [--exact] [--notify] [LOG...]\n"
 	"                                         the same pipeline; every alert change as NDJSON\n"
 	"                                         (notifiers only with --notify)\n"
 	"  run [-c FILE] [--brokers B] [--group G] [--topic T]... [--workers N] [--exit-at-end]\n"
 	"      [--windows FILE] [--records FILE] [--alerts FILE] [--archive DIR|off] [--http ADDR|off]\n"
+	"      [--log-level L]\n"
 	"                                         consume Kafka topics as a group\n"
+	"  demo [--duration S] [--rate N] [--dir DIR] [--gen PATH] [--workers N] [--log-level L]\n"
+	"                                         the whole pipeline on an embedded broker with incidents\n"
 	"  broker [--brokers N] [--topic NAME:PARTITIONS]...  run the embedded Kafka broker\n"
 	"  produce --brokers B --topic T [--rate N] [LOG...]  produce NDJSON lines as messages\n"
 	"  verify [--repair] DIR                  check every archive frame against its manifest\n"
@@ -149,6 +158,23 @@ static int each_input(char **names, int n, const char *cmd, int (*fn)(void *arg,
 			close(fd);
 	}
 	return rc;
+}
+
+/* --log-level NAME (vigil's own log lines): the level, or -1 after saying
+ * what is expected. */
+static int log_level_arg(const char *cmd, const char *name)
+{
+	int level = vg_log_level_from_name(name);
+
+	if (level < 0)
+		fprintf(stderr, "vigil %s: --log-level: expected debug, info, warning or error, got '%s'\n", cmd, name);
+	return level;
+}
+
+/* The log level: the option's when given (>= 0), else the configuration's. */
+static void log_level_apply(int opt, const struct vg_config *cfg)
+{
+	vg_log_set_level(opt >= 0 ? opt : cfg->log_level);
 }
 
 /* ---- vigil classify ---------------------------------------------------- */
@@ -311,6 +337,7 @@ static int cmd_classify(int argc, char **argv)
 			config_path = argv[++i];
 		} else if (strcmp(argv[i], "--quiet") == 0 || strcmp(argv[i], "-q") == 0) {
 			run.quiet = true;
+
 		} else if (strcmp(argv[i], "--") == 0) {
 			i++;
 			break;
@@ -649,7 +676,7 @@ static void agg_close_after(struct agg_run *run, bool flush, int64_t every_ms)
 	int rc = vg_windows_close(run->win, flush, emit_window, run);
 
 	if (rc != VG_OK)
-		fprintf(stderr, "vigil aggregate: closing windows: %s\n", vg_err_str(rc));
+		vg_log_kv(VG_LOG_ERROR, "aggregate", "closing windows failed", VG_LOG_S("error", vg_err_str(rc)));
 }
 
 static void agg_close(struct agg_run *run, bool flush)
@@ -1012,8 +1039,7 @@ static void agg_summary(struct agg_run *run, double seconds, const char *extra)
 		struct vg_notify_stats ns;
 
 		if (!vg_notify_drain(run->notify, 5000))
-			fprintf(stderr, "{\"level\":\"WARNING\",\"component\":\"notify\",\"msg\":\"undelivered "
-					"alerts stay in the outbox for the next start\"}\n");
+			vg_log(VG_LOG_WARNING, "notify", "undelivered alerts stay in the outbox for the next start");
 		vg_notify_get_stats(run->notify, &ns);
 		vg_buf_puts(&b, ",\"notify\":{");
 		for (size_t i = 0; i < ns.n; i++) {
@@ -1114,7 +1140,7 @@ static void agg_teardown(struct agg_run *run)
 	size_t n_chunks = run->threads > 1 && !run->no_chunk_threads ? (size_t)run->threads * CHUNKS_PER_WORKER : 0;
 
 	for (unsigned i = 0; run->workers && i < run->threads; i++) {
-		if (i > 0)
+		if (i > 0 || run->workers[i].ctx != run->st.ctx) /* worker 0 starts with the stage's */
 			vg_classify_ctx_destroy(run->workers[i].ctx);
 		vg_ring_destroy(run->workers[i].in);
 	}
@@ -1149,7 +1175,7 @@ static int aggregate_main(int argc, char **argv, bool replay)
 	const char *config_path = NULL;
 	int64_t window_ms = 0;
 	long threads = 1;
-	int i, rc = VG_OK, status = EXIT_OK;
+	int i, rc = VG_OK, status = EXIT_OK, log_level = -1;
 
 	memset(&run, 0, sizeof(run));
 	run.out_fd = STDOUT_FILENO;
@@ -1180,6 +1206,9 @@ static int aggregate_main(int argc, char **argv, bool replay)
 			run.quiet = true;
 		} else if (replay && strcmp(argv[i], "--notify") == 0) {
 			run.no_notify = false;
+		} else if (strcmp(argv[i], "--log-level") == 0 && i + 1 < argc) {
+			if ((log_level = log_level_arg("aggregate", argv[++i])) < 0)
+				return EXIT_USAGE;
 		} else if (strcmp(argv[i], "--") == 0) {
 			i++;
 			break;
@@ -1193,6 +1222,7 @@ static int aggregate_main(int argc, char **argv, bool replay)
 	run.threads = (unsigned)threads;
 	if (stage_open(&run.st, config_path) != VG_OK)
 		return EXIT_CONFIG;
+	log_level_apply(log_level, run.st.cfg);
 	if ((rc = agg_setup(&run, window_ms)) != VG_OK) {
 		if (rc == VG_ERR_NOMEM)
 			fprintf(stderr, "vigil %s: out of memory\n", cmd);
@@ -1352,6 +1382,10 @@ struct produce_run {
 	double rate;
 	double t0;
 	uint64_t produced;
+	/* vigil demo: hold back while more than max_ahead messages are
+	 * unconsumed (the embedded broker keeps only 5 MiB per partition). */
+	_Atomic uint64_t *consumed;
+	uint64_t max_ahead;
 };
 
 /* Produce every line of one input; stops early (VG_ERR_LIMIT) on SIGTERM. */
@@ -1368,6 +1402,14 @@ static int produce_fd(void *arg, int fd, const char *name)
 	if (vg_lines_open(&lines, fd, 16u << 20) != VG_OK)
 		return VG_ERR_NOMEM;
 	while (!stop_requested && vg_lines_next(lines, &line, &over) == 1) {
+		while (pr->consumed && pr->produced > atomic_load(pr->consumed) + pr->max_ahead && !stop_requested) {
+			struct timespec ts = {0, 10 * 1000 * 1000};
+
+			rd_kafka_poll(pr->rk, 0);
+			nanosleep(&ts, NULL);
+			if (pr->rate > 0) /* no burst to catch up after the wait */
+				pr->t0 = vg_clock_mono_s() - (double)pr->produced / pr->rate;
+		}
 		if (pr->rate > 0) { /* pace to the rate: sleep until this message's slot */
 			double due = pr->t0 + (double)pr->produced / pr->rate, now = vg_clock_mono_s();
 
@@ -1386,6 +1428,27 @@ static int produce_fd(void *arg, int fd, const char *name)
 	}
 	vg_lines_close(lines);
 	return stop_requested ? VG_ERR_LIMIT : VG_OK;
+}
+
+/* A producer spreading messages over the partitions, idempotent, counting
+ * failed deliveries in produce_failed. NULL with errbuf set on failure. */
+static rd_kafka_t *producer_new(const char *brokers, char *err, size_t errlen)
+{
+	rd_kafka_conf_t *conf = rd_kafka_conf_new();
+	rd_kafka_t *rk;
+
+	if (rd_kafka_conf_set(conf, "bootstrap.servers", brokers, err, errlen) ||
+	    rd_kafka_conf_set(conf, "linger.ms", "5", err, errlen) ||
+	    rd_kafka_conf_set(conf, "sticky.partitioning.linger.ms", "0", err, errlen) ||
+	    rd_kafka_conf_set(conf, "partitioner", "random", err, errlen) ||
+	    rd_kafka_conf_set(conf, "enable.idempotence", "true", err, errlen)) {
+		rd_kafka_conf_destroy(conf);
+		return NULL;
+	}
+	rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
+	if (!(rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, errlen)))
+		rd_kafka_conf_destroy(conf);
+	return rk;
 }
 
 static int cmd_produce(int argc, char **argv)
@@ -1414,23 +1477,10 @@ static int cmd_produce(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	catch_stop_signals();
-	rd_kafka_conf_t *conf = rd_kafka_conf_new();
-
-	if (rd_kafka_conf_set(conf, "bootstrap.servers", brokers, err, sizeof(err)) ||
-	    rd_kafka_conf_set(conf, "linger.ms", "5", err, sizeof(err)) ||
-	    rd_kafka_conf_set(conf, "sticky.partitioning.linger.ms", "0", err, sizeof(err)) ||
-	    rd_kafka_conf_set(conf, "partitioner", "random", err, sizeof(err)) ||
-	    rd_kafka_conf_set(conf, "enable.idempotence", "true", err, sizeof(err))) {
-		fprintf(stderr, "vigil produce: %s\n", err);
-		rd_kafka_conf_destroy(conf);
-		return EXIT_CONFIG;
-	}
-	rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
-	rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err));
+	rd_kafka_t *rk = producer_new(brokers, err, sizeof(err));
 
 	if (!rk) {
 		fprintf(stderr, "vigil produce: %s\n", err);
-		rd_kafka_conf_destroy(conf);
 		return EXIT_CONFIG;
 	}
 	struct produce_run pr = {.rk = rk, .topic = topic, .rate = rate, .t0 = vg_clock_mono_s()};
@@ -1454,8 +1504,40 @@ static int cmd_produce(int argc, char **argv)
 
 /* ---- vigil run --------------------------------------------------------- */
 
+/* A classification generation: what workers build their classify
+ * contexts from. Generation 0 is the stage's (owned there); a reload
+ * (SIGHUP) publishes the next, and the closer frees an old one once every
+ * worker has moved past it. */
+struct gen {
+	unsigned seq;
+	struct vg_config *cfg;            /* the reloaded configuration (NULL in generation 0) */
+	struct vg_classifier *classifier; /* compiled from cfg */
+	const char **counter_names;       /* the rules' view of cfg (NULL in generation 0) */
+	struct gen *next;                 /* retired, not yet freed */
+};
+
+/* A worker's generation: gen on the worker's thread, seq read by the closer. */
+struct worker_gen {
+	struct gen *gen;
+	_Atomic unsigned seq;
+};
+
+/* Configuration reloads, for /metrics: vigil_reloads_total{result="ok|failed"}. */
+struct reload_stats {
+	uint64_t ok, failed;
+};
+
 struct run_ctx {
 	struct agg_run agg;
+	const char *config_path; /* read again on SIGHUP; NULL: defaults only */
+	struct gen gen0;
+	_Atomic(struct gen *) gen; /* the current generation; published by the closer */
+	struct gen *retired;       /* closer thread */
+	struct worker_gen *wgen;   /* one per worker */
+	_Atomic uint64_t reloads_ok, reloads_failed;
+	int64_t lag_now; /* total lag of owned partitions, as of the last second */
+	void (*on_tick)(struct run_ctx *rc, void *arg);
+	void *on_tick_arg;
 	struct vg_kafka *kafka;
 	int64_t lag_max;      /* largest total lag seen (owned partitions) */
 	int64_t lag_last_ms;
@@ -1780,13 +1862,168 @@ static void archive_result(struct agg_worker *w, int rc)
 	if (rc == w->archive_err)
 		return;
 	if (rc != VG_OK)
-		fprintf(stderr, "{\"level\":\"ERROR\",\"component\":\"archive\",\"msg\":\"archive write failed; "
-				"offsets are not committed until it recovers\",\"error\":\"%s\"}\n",
-			vg_err_str(rc));
+		vg_log_kv(VG_LOG_ERROR, "archive", "archive write failed; offsets are not committed until it recovers",
+			  VG_LOG_S("error", vg_err_str(rc)));
 	else
-		fprintf(stderr, "{\"level\":\"INFO\",\"component\":\"archive\",\"msg\":\"archive writable again\"}\n");
+		vg_log(VG_LOG_INFO, "archive", "archive writable again");
 	w->archive_err = rc;
 }
+
+/* ---- configuration reload (SIGHUP) ---- */
+
+static volatile sig_atomic_t reload_requested;
+
+static void on_reload_signal(int sig)
+{
+	(void)sig;
+	reload_requested = 1;
+}
+
+/* A worker between batches takes the current generation: every record of
+ * a batch is classified by one configuration. When a context cannot be
+ * made, it keeps the old one and tries again at the next batch. */
+static void worker_follow_gen(struct run_ctx *rc, struct agg_worker *w)
+{
+	struct worker_gen *wg = &rc->wgen[w - rc->agg.workers];
+	struct gen *g = atomic_load_explicit(&rc->gen, memory_order_acquire);
+	struct vg_classify_ctx *ctx;
+
+	if (g == wg->gen || vg_classify_ctx_create(&ctx, g->classifier) != VG_OK)
+		return;
+	if (w->ctx != rc->agg.st.ctx) /* the stage's is freed with the stage */
+		vg_classify_ctx_destroy(w->ctx);
+	w->ctx = ctx;
+	wg->gen = g;
+	atomic_store_explicit(&wg->seq, g->seq, memory_order_release);
+}
+
+static void gen_free(struct gen *g)
+{
+	vg_classifier_destroy(g->classifier);
+	vg_config_free(g->cfg);
+	free(g->counter_names);
+	free(g);
+}
+
+/* Free the retired generations no worker uses any more (closer thread). */
+static void gens_collect(struct run_ctx *rc)
+{
+	unsigned oldest = UINT_MAX;
+
+	for (unsigned i = 0; i < rc->agg.threads; i++) {
+		unsigned seq = atomic_load_explicit(&rc->wgen[i].seq, memory_order_acquire);
+
+		if (seq < oldest)
+			oldest = seq;
+	}
+	for (struct gen **p = &rc->retired; *p;) {
+		struct gen *g = *p;
+
+		if (g->seq < oldest) {
+			*p = g->next;
+			gen_free(g);
+		} else {
+			p = &g->next;
+		}
+	}
+}
+
+/* What a reload cannot change while windows are open: category and
+ * counter indexes key the aggregates and the stored windows. */
+static int reload_compatible(const struct vg_config *old, const struct vg_config *cfg, char *err, size_t errlen)
+{
+	bool same = old->categories.n == cfg->categories.n;
+
+	for (size_t i = 0; same && i < cfg->categories.n; i++)
+		same = strcmp(old->categories.v[i], cfg->categories.v[i]) == 0;
+	if (!same) {
+		snprintf(err, errlen,
+			 "%s:%d: classify.categories: differs from the running list; categories change only at a "
+			 "restart",
+			 cfg->source, cfg->categories.line);
+		return VG_ERR_CONFIG;
+	}
+	same = old->n_counters == cfg->n_counters;
+	for (size_t i = 0; same && i < cfg->n_counters; i++)
+		same = strcmp(old->counters[i].name, cfg->counters[i].name) == 0;
+	if (!same) {
+		snprintf(err, errlen, "%s:%d: aggregate.counters: names differ from the running ones; counters are "
+				      "added, removed or renamed only at a restart",
+			 cfg->source, cfg->n_counters ? cfg->counters[0].line : 0);
+		return VG_ERR_CONFIG;
+	}
+	return VG_OK;
+}
+
+/* Read the configuration file and its rule files again (closer thread,
+ * between window closes): classification, retention and alert rules
+ * change together, or, if anything in them is wrong, not at all. */
+static void run_reload(struct run_ctx *rc)
+{
+	struct agg_run *run = &rc->agg;
+	struct gen *cur = atomic_load(&rc->gen), *g = calloc(1, sizeof(*g));
+	struct vg_rules *rules = NULL;
+	struct vg_rules_env env;
+	char err[1024] = "out of memory";
+	int r = g ? VG_OK : VG_ERR_NOMEM;
+
+	if (r == VG_OK && (r = vg_config_load(&g->cfg, rc->config_path, err, sizeof(err))) == VG_OK &&
+	    (r = reload_compatible(run->st.cfg, g->cfg, err, sizeof(err))) == VG_OK &&
+	    (r = vg_classifier_create(&g->classifier, g->cfg, err, sizeof(err))) == VG_OK &&
+	    (r = rules_env(g->cfg, run->st.cfg->window_ms, &env, &g->counter_names)) == VG_OK)
+		r = vg_rules_load(&rules, (const char *const *)g->cfg->rule_files.v, g->cfg->rule_files.n, &env, err,
+				  sizeof(err));
+	if (r != VG_OK) {
+		atomic_fetch_add(&rc->reloads_failed, 1);
+		vg_log_kv(VG_LOG_ERROR, "reload", "configuration reload failed; the running configuration stays",
+			  VG_LOG_S("error", r == VG_ERR_NOMEM ? "out of memory" : err));
+		if (g)
+			gen_free(g);
+		return;
+	}
+	g->seq = cur->seq + 1;
+	size_t ended = vg_alerts_set_rules(run->alerts, rules, vg_clock_now_ms(), emit_alert, run);
+
+	if (run->alerts_out.len)
+		flush_alerts(run);
+	vg_rules_destroy(run->rules); /* its names belong to cur, freed later */
+	run->rules = rules;
+	atomic_store_explicit(&rc->gen, g, memory_order_release);
+	if (cur != &rc->gen0) {
+		cur->next = rc->retired;
+		rc->retired = cur;
+	}
+	atomic_fetch_add(&rc->reloads_ok, 1);
+	vg_log_kv(VG_LOG_INFO, "reload", "configuration reloaded", VG_LOG_S("source", g->cfg->source),
+		  VG_LOG_I("generation", g->seq), VG_LOG_I("rules", vg_rules_count(rules)),
+		  VG_LOG_I("classify_rules", g->cfg->n_rules), VG_LOG_I("alerts_ended", ended));
+}
+
+/* After the pipeline's teardown: every generation but the stage's. */
+static void run_gens_free(struct run_ctx *rc)
+{
+	struct gen *cur = atomic_load(&rc->gen);
+
+	if (cur != &rc->gen0)
+		gen_free(cur);
+	while (rc->retired) {
+		struct gen *g = rc->retired;
+
+		rc->retired = g->next;
+		gen_free(g);
+	}
+	free(rc->wgen);
+	rc->wgen = NULL;
+}
+
+/* Reload counts; any thread. */
+static void run_reload_stats(struct run_ctx *rc, struct reload_stats *out)
+{
+	out->ok = atomic_load(&rc->reloads_ok);
+	out->failed = atomic_load(&rc->reloads_failed);
+}
+
+/* ---- the pipeline's hooks ---- */
 
 static void *run_worker_start(unsigned worker, void *arg)
 {
@@ -1803,6 +2040,7 @@ static void run_batch(void *state, const struct vg_kafka_msg *msgs, size_t n)
 	struct vg_json_error jerr;
 	struct vg_buf raw = {0};
 
+	worker_follow_gen(rc, w);
 	vg_wworker_begin(w->ww);
 	for (size_t i = 0; i < n; i++) {
 		const struct vg_kafka_msg *m = &msgs[i];
@@ -1818,9 +2056,10 @@ static void run_batch(void *state, const struct vg_kafka_msg *msgs, size_t n)
 								  vg_json_reason_str(jerr.reason), m->topic,
 								  m->partition, m->offset, m->ts_ms));
 			if (atomic_fetch_add(&rc->dead_logged, 1) < 20)
-				fprintf(stderr, "{\"level\":\"WARNING\",\"component\":\"ingest\",\"msg\":\"record rejected\","
-						"\"reason\":\"%s\",\"topic\":\"%s\",\"partition\":%d,\"offset\":%lld}\n",
-					vg_json_reason_str(jerr.reason), m->topic, m->partition, (long long)m->offset);
+				vg_log_kv(VG_LOG_WARNING, "ingest", "record rejected",
+					  VG_LOG_S("reason", vg_json_reason_str(jerr.reason)),
+					  VG_LOG_S("topic", m->topic), VG_LOG_I("partition", m->partition),
+					  VG_LOG_I("offset", m->offset));
 			continue;
 		}
 		vg_classify(w->ctx, &rec);
@@ -1866,6 +2105,7 @@ static void run_idle(void *state)
 {
 	struct agg_worker *w = state;
 
+	worker_follow_gen((struct run_ctx *)(void *)w->run, w);
 	if (w->archive)
 		archive_result(w, vg_archive_sync(w->archive, false, vg_clock_now_ms()));
 	worker_publish(w);
@@ -1894,6 +2134,11 @@ static void run_tick(void *arg)
 	int64_t now = vg_clock_now_ms();
 	double t0 = vg_clock_mono_s();
 
+	if (reload_requested) {
+		reload_requested = 0;
+		run_reload(rc);
+	}
+	gens_collect(rc);
 	agg_close(&rc->agg, false);
 	if (rc->http)
 		http_tick(rc, vg_clock_mono_s() - t0);
@@ -1903,8 +2148,11 @@ static void run_tick(void *arg)
 
 		if (lag > rc->lag_max)
 			rc->lag_max = lag;
+		rc->lag_now = lag;
 		rc->lag_last_ms = now;
 	}
+	if (rc->on_tick)
+		rc->on_tick(rc, rc->on_tick_arg);
 }
 
 /* One archive writer per worker, from the archive section. */
@@ -1953,55 +2201,99 @@ static void *stop_watchdog(void *arg)
 	struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
 
 	nanosleep(&ts, NULL);
-	fprintf(stderr, "vigil run: graceful stop took longer than %lld ms; exiting\n", (long long)ms);
+	vg_log_kv(VG_LOG_ERROR, "run", "graceful stop took longer than the shutdown timeout; exiting",
+		  VG_LOG_I("timeout_ms", ms));
 	_exit(EXIT_IO);
 	return NULL;
 }
 
+/* What vigil run runs with: its options and, for vigil demo, a hook on
+ * the closer thread, a few overrides and where to report the results. */
+struct run_result {
+	struct vg_archive_stats archive;
+	struct vg_kafka_stats kafka;
+	uint64_t alerts_by_state[3];
+	double seconds;
+};
+
+struct run_opts {
+	const char *config_path, *windows_path, *records_path, *alerts_path;
+	const char *brokers, *group, *archive_dir;
+	const char *topics[64];
+	size_t n_topics;
+	long workers;
+	bool exit_at_end;
+	int log_level;
+	const char *outbox_dir;                         /* overrides notify.outbox.dir when set */
+	const char *http_listen;                        /* overrides http.listen when set */
+	int64_t lateness_ms;                            /* overrides aggregate.lateness when > 0 */
+	int64_t shutdown_timeout_ms;                    /* overrides kafka.shutdown_timeout when > 0 */
+	void (*on_tick)(struct run_ctx *rc, void *arg); /* after each tick, on the closer thread */
+	void *on_tick_arg;
+	struct run_result *result; /* filled at the end when set */
+};
+
+static int run_pipeline(const struct run_opts *o);
+
 static int cmd_run(int argc, char **argv)
 {
-	struct run_ctx rc;
-	const char *config_path = NULL, *windows_path = NULL, *records_path = NULL;
-	const char *brokers = NULL, *group = NULL, *archive_dir = NULL, *http_listen = NULL;
-	const char *topics[64];
-	size_t n_topics = 0;
-	long workers = -1;
-	bool exit_at_end = false;
-	int status = EXIT_OK;
-	char err[1024];
+	struct run_opts o = {.workers = -1, .log_level = -1};
 
-	memset(&rc, 0, sizeof(rc));
-	rc.agg.out_fd = STDOUT_FILENO;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 
 		if ((strcmp(a, "-c") == 0 || strcmp(a, "--config") == 0) && i + 1 < argc)
-			config_path = argv[++i];
+			o.config_path = argv[++i];
 		else if (strcmp(a, "--brokers") == 0 && i + 1 < argc)
-			brokers = argv[++i];
+			o.brokers = argv[++i];
 		else if (strcmp(a, "--group") == 0 && i + 1 < argc)
-			group = argv[++i];
-		else if (strcmp(a, "--topic") == 0 && i + 1 < argc && n_topics < 64)
-			topics[n_topics++] = argv[++i];
+			o.group = argv[++i];
+		else if (strcmp(a, "--topic") == 0 && i + 1 < argc && o.n_topics < 64)
+			o.topics[o.n_topics++] = argv[++i];
 		else if (strcmp(a, "--workers") == 0 && i + 1 < argc)
-			workers = strtol(argv[++i], NULL, 10);
+			o.workers = strtol(argv[++i], NULL, 10);
 		else if (strcmp(a, "--windows") == 0 && i + 1 < argc)
-			windows_path = argv[++i];
+			o.windows_path = argv[++i];
 		else if (strcmp(a, "--alerts") == 0 && i + 1 < argc)
-			rc.agg.alerts_path = argv[++i];
+			o.alerts_path = argv[++i];
 		else if (strcmp(a, "--records") == 0 && i + 1 < argc)
-			records_path = argv[++i];
+			o.records_path = argv[++i];
 		else if (strcmp(a, "--archive") == 0 && i + 1 < argc)
-			archive_dir = argv[++i];
+			o.archive_dir = argv[++i];
 		else if (strcmp(a, "--http") == 0 && i + 1 < argc)
-			http_listen = argv[++i];
+			o.http_listen = argv[++i];
 		else if (strcmp(a, "--exit-at-end") == 0)
-			exit_at_end = true;
-		else {
+			o.exit_at_end = true;
+		else if (strcmp(a, "--log-level") == 0 && i + 1 < argc) {
+			if ((o.log_level = log_level_arg("run", argv[++i])) < 0)
+				return EXIT_USAGE;
+		} else {
 			fprintf(stderr, "vigil run: unknown option '%s'\n%s", a, usage);
 			return EXIT_USAGE;
 		}
 	}
+	return run_pipeline(&o);
+}
+
+/* vigil run's pipeline: Kafka, workers, windows, rules, archive, until a
+ * stop signal (or the end, with exit_at_end); the summary line last. */
+static int run_pipeline(const struct run_opts *o)
+{
+	struct run_ctx rc;
+	const char *config_path = o->config_path, *windows_path = o->windows_path, *records_path = o->records_path;
+	const char *brokers = o->brokers, *group = o->group, *archive_dir = o->archive_dir;
+	const char *const *topics = o->topics;
+	size_t n_topics = o->n_topics;
+	long workers = o->workers;
+	bool exit_at_end = o->exit_at_end;
+	int status = EXIT_OK, log_level = o->log_level;
+	char err[1024];
+
+	memset(&rc, 0, sizeof(rc));
+	rc.agg.out_fd = STDOUT_FILENO;
+	rc.agg.alerts_path = o->alerts_path;
+	rc.on_tick = o->on_tick;
+	rc.on_tick_arg = o->on_tick_arg;
 	if (workers == 0 || workers > MAX_THREADS) {
 		fprintf(stderr, "vigil run: --workers: 1 to %d\n", MAX_THREADS);
 		return EXIT_USAGE;
@@ -2010,10 +2302,16 @@ static int cmd_run(int argc, char **argv)
 		return EXIT_CONFIG;
 	struct vg_config *cfg = rc.agg.st.cfg;
 
+	log_level_apply(log_level, cfg);
 	if ((brokers && set_str(&cfg->kafka_brokers, brokers)) || (group && set_str(&cfg->kafka_group, group)) ||
 	    (archive_dir && set_str(&cfg->archive_dir, archive_dir)) ||
-	    (http_listen && set_str(&cfg->http_listen, http_listen)))
+	    (o->http_listen && set_str(&cfg->http_listen, o->http_listen)) ||
+	    (o->outbox_dir && set_str(&cfg->notify_outbox_dir, o->outbox_dir)))
 		goto out_nomem;
+	if (o->lateness_ms > 0)
+		cfg->lateness_ms = o->lateness_ms;
+	if (o->shutdown_timeout_ms > 0)
+		cfg->shutdown_timeout_ms = o->shutdown_timeout_ms;
 	if (n_topics) {
 		for (size_t t = 0; t < cfg->kafka_topics.n; t++)
 			free(cfg->kafka_topics.v[t]);
@@ -2051,10 +2349,18 @@ static int cmd_run(int argc, char **argv)
 	pthread_mutex_init(&rc.records_mu, NULL);
 	if (agg_setup(&rc.agg, 0) != VG_OK)
 		goto out_nomem;
+	rc.config_path = config_path;
+	rc.gen0.classifier = rc.agg.st.classifier;
+	atomic_store(&rc.gen, &rc.gen0);
+	if (!(rc.wgen = calloc(rc.agg.threads, sizeof(*rc.wgen))))
+		goto out_nomem;
+	for (unsigned i = 0; i < rc.agg.threads; i++)
+		rc.wgen[i].gen = &rc.gen0;
 	bool archiving = strcmp(cfg->archive_dir, "off") != 0;
 
 	if (archiving && open_archives(&rc.agg) != VG_OK) {
 		agg_teardown(&rc.agg);
+		run_gens_free(&rc);
 		return EXIT_IO;
 	}
 	struct vg_kafka_handler h = {.worker_start = run_worker_start, .batch = run_batch,
@@ -2067,10 +2373,11 @@ static int cmd_run(int argc, char **argv)
 	if (r != VG_OK) {
 		fprintf(stderr, "vigil run: %s\n", r == VG_ERR_NOMEM ? "out of memory" : err);
 		agg_teardown(&rc.agg);
+		run_gens_free(&rc);
 		return r == VG_ERR_CONFIG ? EXIT_CONFIG : EXIT_IO;
 	}
 	rc.kafka = k;
-	if ((r = http_start(&rc, http_listen != NULL)) != VG_OK) {
+	if ((r = http_start(&rc, o->http_listen != NULL)) != VG_OK) {
 		for (unsigned i = 0; i < rc.agg.threads; i++)
 			vg_archive_close(rc.agg.workers[i].archive); /* nothing appended yet */
 		vg_kafka_close(k);
@@ -2078,6 +2385,10 @@ static int cmd_run(int argc, char **argv)
 		return r == VG_ERR_CONFIG ? EXIT_CONFIG : EXIT_IO;
 	}
 	catch_stop_signals();
+	struct sigaction hup = {.sa_handler = on_reload_signal, .sa_flags = SA_RESTART};
+
+	sigemptyset(&hup.sa_mask);
+	sigaction(SIGHUP, &hup, NULL);
 	double t0 = vg_clock_mono_s();
 
 	if (vg_kafka_run(k, &stop_requested, exit_at_end, run_tick, &rc) != VG_OK)
@@ -2092,9 +2403,12 @@ static int cmd_run(int argc, char **argv)
 
 	pthread_create(&dog, NULL, stop_watchdog, &bound);
 	pthread_detach(dog);
+	vg_log(VG_LOG_DEBUG, "run", "stopping: leaving the consumer group");
 	if (vg_kafka_stop(k, committed, sizeof(committed)) != VG_OK)
 		status = EXIT_IO;
+	vg_log(VG_LOG_DEBUG, "run", "stopping: closing the last windows");
 	agg_close(&rc.agg, true);
+	vg_log(VG_LOG_DEBUG, "run", "stopping: windows closed");
 	if (vg_buf_write_fd(&rc.agg.out, rc.agg.out_fd) != VG_OK)
 		status = EXIT_IO;
 	struct vg_kafka_stats ks;
@@ -2125,6 +2439,18 @@ static int cmd_run(int argc, char **argv)
 		 (unsigned long long)ks.rebalances, (unsigned long long)ks.commits, (unsigned long long)ks.commits_failed,
 		 ks.busy_seconds,
 		 (long long)rc.lag_max, (long long)lag_end, committed);
+	struct reload_stats rs;
+	size_t el = strlen(extra);
+
+	run_reload_stats(&rc, &rs);
+	snprintf(extra + el, sizeof(extra) - el, ",\"reloads\":{\"ok\":%llu,\"failed\":%llu}",
+		 (unsigned long long)rs.ok, (unsigned long long)rs.failed);
+	if (o->result) {
+		o->result->archive = as;
+		o->result->kafka = ks;
+		memcpy(o->result->alerts_by_state, rc.agg.alerts_by_state, sizeof(o->result->alerts_by_state));
+		o->result->seconds = vg_clock_mono_s() - t0;
+	}
 	agg_summary(&rc.agg, vg_clock_mono_s() - t0, extra);
 	http_stop(&rc);
 	vg_kafka_close(k);
@@ -2133,6 +2459,7 @@ static int cmd_run(int argc, char **argv)
 	if (rc.agg.out_fd != STDOUT_FILENO)
 		close(rc.agg.out_fd);
 	agg_teardown(&rc.agg);
+	run_gens_free(&rc);
 	return status;
 
 out_nomem:
@@ -2774,6 +3101,450 @@ static int cmd_config(int argc, char **argv)
 	return EXIT_USAGE;
 }
 
+/* ---- vigil demo -------------------------------------------------------- */
+
+/* The whole pipeline on one machine with nothing installed: the embedded
+ * broker (in this process), bench/gen's service logs with a scripted
+ * incident sequence produced at a fixed rate, and vigil run's pipeline
+ * with the shipped rules, archive and alert feed in a demo directory.
+ *
+ * Time: bench/gen writes about 1000 records per second of event time, so
+ * at --rate R event time runs R/1000 times faster than the wall clock (at
+ * the default 20000/s, one wall second is 20 s of event time and the
+ * rules' `for: 5m` pass in 15 s). The stream is stamped to end about when
+ * the demo does. Windows and rules work in event time, as they do when
+ * replaying: nothing is shortened, the rules are the shipped ones. */
+
+#define DEMO_EVENTS_PER_S 1000   /* bench/gen: records per second of event time */
+#define DEMO_MIN_EVENT_S 600     /* the incident script needs 10 minutes of event time */
+#define DEMO_PARTITIONS "24"     /* the embedded broker keeps 5 MiB per partition */
+#define DEMO_MAX_AHEAD 100000    /* ~35 MB unconsumed at most: a slow pipeline slows the producer, loses nothing */
+
+struct demo {
+	double rate, duration;
+	uint64_t count; /* records bench/gen writes (silent drops some) */
+	char archive[PATH_MAX], alerts[PATH_MAX], outbox[PATH_MAX];
+	pid_t gen_pid;
+	int gen_fd;
+	rd_kafka_t *producer;
+	_Atomic uint64_t produced;
+	_Atomic uint64_t consumed; /* messages the pipeline has processed, as of the last tick */
+	_Atomic int producer_done; /* 1: all delivered, 2: failed, 3: stopped by a signal */
+	double t0, next_status, last_status_t, cap_s;
+	uint64_t last_messages;
+	bool tty, status_shown;
+	int64_t event_start_ms;
+};
+
+/* Remove a directory tree the demo made before (its own paths only). */
+static void demo_rmtree(const char *path)
+{
+	struct stat st;
+	DIR *d;
+	struct dirent *e;
+	char sub[PATH_MAX];
+
+	if (lstat(path, &st) != 0)
+		return;
+	if (S_ISDIR(st.st_mode) && (d = opendir(path)) != NULL) {
+		while ((e = readdir(d)) != NULL) {
+			if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+				continue;
+			if ((size_t)snprintf(sub, sizeof(sub), "%s/%s", path, e->d_name) < sizeof(sub))
+				demo_rmtree(sub);
+		}
+		closedir(d);
+		rmdir(path);
+	} else {
+		unlink(path);
+	}
+}
+
+/* bench/gen: the option's path, or beside the binary's source tree (build/
+ * and build/san/ hold the binaries), or under the current directory. */
+static bool demo_find_gen(const char *opt, char *out, size_t n)
+{
+	char exe[PATH_MAX], *slash;
+	ssize_t l;
+
+	if (opt) {
+		snprintf(out, n, "%s", opt);
+		return access(out, X_OK) == 0;
+	}
+	if ((l = readlink("/proc/self/exe", exe, sizeof(exe) - 1)) > 0) {
+		exe[l] = '\0';
+		if ((slash = strrchr(exe, '/')) != NULL)
+			*slash = '\0';
+		static const char *const rel[] = {"/../bench/gen", "/../../bench/gen", "/bench/gen"};
+
+		for (size_t i = 0; i < sizeof(rel) / sizeof(rel[0]); i++) {
+			if ((size_t)snprintf(out, n, "%s%s", exe, rel[i]) < n && access(out, X_OK) == 0)
+				return true;
+		}
+	}
+	snprintf(out, n, "bench/gen");
+	return access(out, X_OK) == 0;
+}
+
+/* Start bench/gen with the incident script; its output on d->gen_fd. */
+static int demo_spawn_gen(struct demo *d, const char *gen)
+{
+	char count[32], start[32];
+	int fds[2];
+	double event_s = (double)d->count / DEMO_EVENTS_PER_S;
+	/* Minutes of event time from the stream's start: each incident lasts
+	 * past its rule's `for` and ends early enough to resolve. */
+	const char *argv[16] = {gen, "--count", count, "--seed", "42", "--start", start,
+				"--incident", "5xx:orders@1m+6m", "--incident", "auth:auth-service@1m+2m"};
+	size_t n = 11;
+
+	if (event_s >= 1200) {
+		argv[n++] = "--incident";
+		argv[n++] = "latency:payments@8m+7m";
+		argv[n++] = "--incident";
+		argv[n++] = "silent:notifications@11m+6m";
+	}
+	argv[n] = NULL;
+	snprintf(count, sizeof(count), "%llu", (unsigned long long)d->count);
+	snprintf(start, sizeof(start), "%lld", (long long)d->event_start_ms);
+	if (pipe(fds) != 0)
+		return VG_ERR_IO;
+	pid_t pid = fork();
+
+	if (pid < 0) {
+		close(fds[0]);
+		close(fds[1]);
+		return VG_ERR_IO;
+	}
+	if (pid == 0) {
+		dup2(fds[1], STDOUT_FILENO);
+		close(fds[0]);
+		close(fds[1]);
+		execv(gen, (char *const *)argv);
+		_exit(127);
+	}
+	close(fds[1]);
+	d->gen_pid = pid;
+	d->gen_fd = fds[0];
+	return VG_OK;
+}
+
+static void *demo_produce(void *arg)
+{
+	struct demo *d = arg;
+	struct produce_run pr = {.rk = d->producer, .topic = "logs", .rate = d->rate, .t0 = vg_clock_mono_s(),
+				 .consumed = &d->consumed, .max_ahead = DEMO_MAX_AHEAD};
+	int rc = produce_fd(&pr, d->gen_fd, "bench/gen");
+
+	if (rd_kafka_flush(d->producer, 60000) != RD_KAFKA_RESP_ERR_NO_ERROR)
+		rc = VG_ERR_IO;
+	atomic_store(&d->produced, pr.produced);
+	if (rc == VG_ERR_LIMIT)
+		atomic_store(&d->producer_done, 3);
+	else
+		atomic_store(&d->producer_done, rc == VG_OK && atomic_load(&produce_failed) == 0 ? 1 : 2);
+	return NULL;
+}
+
+/* Every tick of the pipeline (closer thread): a status line a second, and
+ * the end once everything produced has been processed. */
+static void demo_tick(struct run_ctx *rc, void *arg)
+{
+	struct demo *d = arg;
+	double now = vg_clock_mono_s();
+	struct vg_kafka_stats ks;
+	int done = atomic_load(&d->producer_done);
+
+	vg_kafka_get_stats(rc->kafka, &ks);
+	atomic_store(&d->consumed, ks.messages);
+	if (done && ks.messages >= atomic_load(&d->produced))
+		stop_requested = 1;
+	if (now - d->t0 > d->cap_s && !stop_requested) {
+		vg_log_kv(VG_LOG_WARNING, "demo",
+			  "the demo ran far past its duration; stopping with what was processed",
+			  VG_LOG_I("seconds", (int64_t)(now - d->t0)));
+		stop_requested = 1;
+	}
+	if (now < d->next_status)
+		return;
+	struct vg_windows_stats ws;
+	size_t pending = 0, firing = 0;
+	char et[32] = "-", line[256];
+
+	double span = now - d->last_status_t;
+
+	d->last_status_t = now;
+	d->next_status += 1;
+	if (d->next_status < now)
+		d->next_status = now + 1;
+	vg_windows_get_stats(rc->agg.win, &ws);
+	if (rc->agg.alerts)
+		vg_alerts_counts(rc->agg.alerts, &pending, &firing);
+	if (ws.watermark_ms != INT64_MIN)
+		vg_clock_format_rfc3339(ws.watermark_ms, et);
+	snprintf(line, sizeof(line),
+		 "demo %4.0fs  %7.0f records/s  lag %7lld  windows closed %5llu  alerts pending %zu firing %zu  "
+		 "event time %.19s",
+		 now - d->t0, span > 0 ? (double)(ks.messages - d->last_messages) / span : 0.0, (long long)rc->lag_now,
+		 (unsigned long long)ws.closed, pending, firing, et);
+	d->last_messages = ks.messages;
+	if (d->tty)
+		fprintf(stderr, "\r%s\033[K", line);
+	else
+		fprintf(stderr, "%s\n", line);
+	d->status_shown = true;
+}
+
+/* A string member of one of vigil's own NDJSON alert lines ("" when absent). */
+static void alert_member(const char *line, const char *key, char *out, size_t n)
+{
+	char pat[64];
+	const char *p, *e;
+
+	snprintf(pat, sizeof(pat), "\"%s\":\"", key);
+	out[0] = '\0';
+	if (!(p = strstr(line, pat)))
+		return;
+	p += strlen(pat);
+	e = strchr(p, '"');
+	snprintf(out, n, "%.*s", e ? (int)(e - p) : 0, p);
+}
+
+/* The alert feed, told as a story: each alert that fired, when, and when
+ * it resolved (event time). Counts what fired and what resolved. */
+static void demo_alerts(const struct demo *d, unsigned *fired, unsigned *resolved)
+{
+	FILE *f = fopen(d->alerts, "r");
+	char line[8192], name[128], state[16], labels[1024], starts[40], ends[40];
+
+	*fired = *resolved = 0;
+	printf("alerts (event time; the alert feed is %s):\n", d->alerts);
+	while (f && fgets(line, sizeof(line), f)) {
+		const char *l = strstr(line, "\"labels\":{");
+
+		alert_member(line, "alertname", name, sizeof(name));
+		alert_member(line, "state", state, sizeof(state));
+		alert_member(line, "startsAt", starts, sizeof(starts));
+		alert_member(line, "endsAt", ends, sizeof(ends));
+		snprintf(labels, sizeof(labels), "%s", l ? l + 9 : "{}");
+		size_t cut = strcspn(labels, "}"); /* label values never hold a brace in vigil's own output */
+
+		if (cut + 1 < sizeof(labels))
+			labels[cut + 1] = '\0';
+		if (strcmp(state, "firing") == 0 && !strstr(line, "\"escalated\":\"true\"")) {
+			(*fired)++;
+			printf("  FIRING   %.19s  %s %s\n", starts, name, labels);
+		} else if (strcmp(state, "resolved") == 0) {
+			(*resolved)++;
+			printf("  RESOLVED %.19s  %s %s (fired %.19s)\n", ends, name, labels, starts);
+		}
+	}
+	if (f)
+		fclose(f);
+	printf("  %u fired, %u resolved\n", *fired, *resolved);
+}
+
+/* Archive files with their sizes, and the compression ratio. */
+static void demo_archive(const struct demo *d, const struct run_result *res)
+{
+	struct vg_reader_list l;
+	char err[PATH_MAX + 128];
+	size_t shown = 0;
+
+	printf("archive %s: %llu records in %llu files, %.1f MB -> %.1f MB (ratio %.1f)\n", d->archive,
+	       (unsigned long long)res->archive.records, (unsigned long long)res->archive.files,
+	       (double)res->archive.bytes_in / 1e6, (double)res->archive.bytes_out / 1e6,
+	       res->archive.bytes_out ? (double)res->archive.bytes_in / (double)res->archive.bytes_out : 0.0);
+	if (vg_reader_list(d->archive, &l, err, sizeof(err)) != VG_OK) {
+		printf("  (cannot list it: %s)\n", err);
+		return;
+	}
+	for (size_t i = 0; i < l.n; i++) {
+		struct stat st;
+
+		if (stat(l.files[i].path, &st) != 0)
+			continue;
+		if (shown++ < 12)
+			printf("  %9lld  %s\n", (long long)st.st_size, l.files[i].path + strlen(d->archive) + 1);
+	}
+	if (shown > 12)
+		printf("  ... and %zu more\n", shown - 12);
+	vg_reader_list_free(&l);
+}
+
+static int cmd_demo(int argc, char **argv)
+{
+	struct demo d = {.rate = 20000, .duration = 60, .gen_fd = -1};
+	const char *dir = "build/demo", *gen_opt = NULL;
+	long workers = -1;
+	int log_level = VG_LOG_WARNING; /* keeps the status lines readable */
+	char gen[PATH_MAX], err[512];
+
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+
+		if (strcmp(a, "--duration") == 0 && i + 1 < argc) {
+			char *end;
+			double v = strtod(argv[++i], &end);
+			int64_t ms = *end ? vg_config_parse_duration(argv[i]) : (int64_t)(v * 1000);
+
+			if (ms < 1000) {
+				fprintf(stderr,
+					"vigil demo: --duration: expected seconds or a duration (30s, 2m), got '%s'\n",
+					argv[i]);
+				return EXIT_USAGE;
+			}
+			d.duration = (double)ms / 1000;
+		} else if (strcmp(a, "--rate") == 0 && i + 1 < argc) {
+			d.rate = strtod(argv[++i], NULL);
+			if (!(d.rate >= 1000 && d.rate <= 1e7)) {
+				fprintf(stderr, "vigil demo: --rate: 1000 to 10000000 records/s, got '%s'\n", argv[i]);
+				return EXIT_USAGE;
+			}
+		} else if (strcmp(a, "--dir") == 0 && i + 1 < argc) {
+			dir = argv[++i];
+		} else if (strcmp(a, "--gen") == 0 && i + 1 < argc) {
+			gen_opt = argv[++i];
+		} else if (strcmp(a, "--workers") == 0 && i + 1 < argc) {
+			workers = strtol(argv[++i], NULL, 10);
+		} else if (strcmp(a, "--log-level") == 0 && i + 1 < argc) {
+			if ((log_level = log_level_arg("demo", argv[++i])) < 0)
+				return EXIT_USAGE;
+		} else {
+			fprintf(stderr, "vigil demo: unknown option '%s'\n%s", a, usage);
+			return EXIT_USAGE;
+		}
+	}
+	d.count = (uint64_t)(d.rate * d.duration);
+	if (d.count < (uint64_t)DEMO_MIN_EVENT_S * DEMO_EVENTS_PER_S) {
+		fprintf(stderr,
+			"vigil demo: the incident script needs 10 minutes of event time, i.e. rate x duration >= %d "
+			"records (bench/gen writes %d per second of event time); got %.0f x %.0f s\n",
+			DEMO_MIN_EVENT_S * DEMO_EVENTS_PER_S, DEMO_EVENTS_PER_S, d.rate, d.duration);
+		return EXIT_USAGE;
+	}
+	if (!demo_find_gen(gen_opt, gen, sizeof(gen))) {
+		fprintf(stderr, "vigil demo: cannot find bench/gen (build it with make, or pass --gen PATH)\n");
+		return EXIT_USAGE;
+	}
+	if ((size_t)snprintf(d.archive, sizeof(d.archive), "%s/archive", dir) >= sizeof(d.archive) ||
+	    (size_t)snprintf(d.alerts, sizeof(d.alerts), "%s/alerts.ndjson", dir) >= sizeof(d.alerts) ||
+	    (size_t)snprintf(d.outbox, sizeof(d.outbox), "%s/outbox", dir) >= sizeof(d.outbox)) {
+		fprintf(stderr, "vigil demo: --dir: path too long\n");
+		return EXIT_USAGE;
+	}
+	if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
+		fprintf(stderr, "vigil demo: %s: %s\n", dir, strerror(errno));
+		return EXIT_IO;
+	}
+	demo_rmtree(d.archive); /* a fresh start: what the summary lists is this run's */
+	demo_rmtree(d.outbox);
+	unlink(d.alerts);
+	vg_log_set_level(log_level);
+	catch_stop_signals();
+
+	struct vg_broker *b;
+	int status = EXIT_OK;
+
+	if (vg_broker_start(&b, 1, err, sizeof(err)) != VG_OK ||
+	    vg_broker_command(b, "topic logs " DEMO_PARTITIONS, err, sizeof(err)) != VG_OK) {
+		fprintf(stderr, "vigil demo: embedded broker: %s\n", err);
+		return EXIT_IO;
+	}
+	double event_s = (double)d.count / DEMO_EVENTS_PER_S;
+
+	d.event_start_ms = vg_clock_now_ms() - (int64_t)(event_s * 1000);
+	printf("vigil demo: embedded Kafka broker at %s (topic logs, %s partitions)\n", vg_broker_bootstraps(b),
+	       DEMO_PARTITIONS);
+	printf("  %s: %llu service log records at %.0f/s for %.0f s, with incidents: 5xx on orders, failed "
+	       "logins on auth-service%s\n",
+	       gen, (unsigned long long)d.count, d.rate, d.duration,
+	       event_s >= 1200 ? ", latency on payments, notifications silent" : "");
+	printf("  event time runs %.0fx wall time: bench/gen writes ~%d records per second of event time, so the "
+	       "shipped rules' `for: 5m` pass in %.0f s\n",
+	       d.rate / DEMO_EVENTS_PER_S, DEMO_EVENTS_PER_S, 300 / (d.rate / DEMO_EVENTS_PER_S));
+	printf("  pipeline: vigil run's, with the shipped rules and allowed lateness scaled alike (%.0f s of event "
+	       "time = 5 s wall); archive %s, alerts %s\n",
+	       5 * d.rate / DEMO_EVENTS_PER_S, d.archive, d.alerts);
+	fflush(stdout);
+
+	if (!(d.producer = producer_new(vg_broker_bootstraps(b), err, sizeof(err))) ||
+	    demo_spawn_gen(&d, gen) != VG_OK) {
+		fprintf(stderr, "vigil demo: %s\n", d.producer ? "cannot start bench/gen" : err);
+		if (d.producer)
+			rd_kafka_destroy(d.producer);
+		vg_broker_stop(b);
+		return EXIT_IO;
+	}
+	pthread_t producer;
+
+	d.tty = isatty(STDERR_FILENO);
+	d.t0 = vg_clock_mono_s();
+	d.next_status = d.t0 + 1;
+	d.last_status_t = d.t0;
+	d.cap_s = 3 * d.duration + 60;
+	if (pthread_create(&producer, NULL, demo_produce, &d) != 0) {
+		fprintf(stderr, "vigil demo: cannot start the producer\n");
+		status = EXIT_IO;
+		goto out_gen;
+	}
+
+	/* Lateness is event time too: the configured 5 s would be a quarter of a
+	 * wall second at 20x, less than the partitions' spread. The stop bound
+	 * is generous: the last flush closes every window still open, each
+	 * evaluated by every rule (slow under the sanitizers). */
+	int64_t lateness_ms = (int64_t)(5000 * d.rate / DEMO_EVENTS_PER_S);
+	struct run_result res = {0};
+	struct run_opts o = {.brokers = vg_broker_bootstraps(b), .group = "vigil-demo", .topics = {"logs"},
+			     .n_topics = 1, .archive_dir = d.archive, .alerts_path = d.alerts, .outbox_dir = d.outbox,
+			     .workers = workers, .log_level = log_level, .lateness_ms = lateness_ms,
+			     .shutdown_timeout_ms = 60000,
+			     .on_tick = demo_tick, .on_tick_arg = &d,
+			     .result = &res};
+
+	status = run_pipeline(&o);
+	if (d.status_shown && d.tty)
+		fputc('\n', stderr);
+	stop_requested = 1; /* the producer, if the pipeline ended first */
+	pthread_join(producer, NULL);
+
+	/* The story. */
+	unsigned fired, resolved;
+	uint64_t produced = atomic_load(&d.produced);
+
+	bool interrupted = atomic_load(&d.producer_done) == 3;
+
+	printf("\n== vigil demo: summary%s\n", interrupted ? " (interrupted: the stream was cut short)" : "");
+	printf("records: %llu produced, %llu processed in %.1f s (%.0f records/s)%s\n", (unsigned long long)produced,
+	       (unsigned long long)res.kafka.messages, res.seconds,
+	       res.seconds > 0 ? (double)res.kafka.messages / res.seconds : 0.0,
+	       res.kafka.messages == produced || interrupted ? "" : "  <- not all processed");
+	demo_alerts(&d, &fired, &resolved);
+	demo_archive(&d, &res);
+	printf("served: the embedded broker at %s (stopped now); no HTTP endpoints in this build\n",
+	       vg_broker_bootstraps(b));
+	printf("look further:\n");
+	printf("  vigil verify %s\n", d.archive);
+	printf("  vigil stats %s\n", d.archive);
+	printf("  vigil cat --level error --category security %s | head\n", d.archive);
+	printf("  grep '\"state\":\"firing\"' %s | head -n 3\n", d.alerts);
+	/* Interrupted (SIGINT, SIGTERM): what was processed is summed up, and
+	 * that is not a failure. Otherwise every record must have come through. */
+	if (!interrupted && status == EXIT_OK && (atomic_load(&d.producer_done) != 1 || res.kafka.messages != produced))
+		status = EXIT_IO;
+
+out_gen:
+	if (d.gen_fd >= 0)
+		close(d.gen_fd);
+	if (d.gen_pid > 0) {
+		kill(d.gen_pid, SIGTERM); /* done already, unless stopped early */
+		waitpid(d.gen_pid, NULL, 0);
+	}
+	rd_kafka_destroy(d.producer);
+	vg_broker_stop(b);
+	return status;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2 || strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0 ||
@@ -2791,6 +3562,8 @@ int main(int argc, char **argv)
 		return cmd_run(argc - 1, argv + 1);
 	if (strcmp(argv[1], "broker") == 0)
 		return cmd_broker(argc - 1, argv + 1);
+	if (strcmp(argv[1], "demo") == 0)
+		return cmd_demo(argc - 1, argv + 1);
 	if (strcmp(argv[1], "produce") == 0)
 		return cmd_produce(argc - 1, argv + 1);
 	if (strcmp(argv[1], "config") == 0)

@@ -20,6 +20,7 @@
 #include <pcre2.h>
 
 #include "core/err.h"
+#include "core/log.h"
 
 /* ---- names -------------------------------------------------------------- */
 
@@ -125,6 +126,7 @@ enum ktype {
 	K_STRMAP,    /* a mapping of string to string, kept as written */
 	K_OPTSTRING, /* a non-empty string, or nothing (~): NULL */
 	K_WEBHOOKS,  /* webhook notifiers: a list of {url, secret} */
+	K_LOGLEVEL,  /* debug, info, warning, error: enum vg_log_level in an int */
 };
 
 struct key {
@@ -355,6 +357,13 @@ static const struct key http_keys[] = {
 	 "/ready fails when a notifier's deliveries have been failing this long.", 1000, 86400000},
 };
 
+static const struct key log_keys[] = {
+	{"level", K_LOGLEVEL, OFF(log_level), NO_LINE, "info",
+	 "vigil's own log lines (JSON on standard error) at this level and above:\n"
+	 "debug, info, warning or error. --log-level overrides it.",
+	 0, 0},
+};
+
 #define SECTION(n, d, k) { n, d, k, sizeof(k) / sizeof((k)[0]) }
 
 static const struct section sections[] = {
@@ -366,6 +375,7 @@ static const struct section sections[] = {
 	SECTION("classify", "Level and category classification.", classify_keys),
 	SECTION("retention", "Retention classes.", retention_keys),
 	SECTION("limits", "Limits on input records.", limits_keys),
+	SECTION("log", "vigil's own logs.", log_keys),
 	SECTION("aggregate", "Windows, error rates, latency percentiles and pattern counters.", aggregate_keys),
 	SECTION("kafka", "The Kafka consumer group (vigil run).", kafka_keys),
 	SECTION("archive", "The compressed archive, by retention class, category and hour (vigil run).", archive_keys),
@@ -1158,6 +1168,15 @@ static int apply_key(struct loader *L, const struct section *sec, const struct k
 	case K_FRACTION: return parse_fraction(L, v, what, dst);
 	case K_COUNTERS: return parse_counters(L, v, L->cfg);
 	case K_WEBHOOKS: return parse_webhooks(L, v, what, L->cfg);
+	case K_LOGLEVEL: {
+		int level = scalar(v) && !is_null(v) ? vg_log_level_from_name(scalar(v)) : -1;
+
+		if (level < 0)
+			return fail(L, v, "%s: expected debug, info, warning or error, got '%s'", what,
+				    scalar(v) ? scalar(v) : type_name(v));
+		*(int *)dst = level;
+		return VG_OK;
+	}
 	}
 	return VG_ERR_INVALID;
 }

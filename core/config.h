@@ -111,6 +111,9 @@ struct vg_config {
 	size_t max_record_bytes;
 	unsigned max_depth;
 
+	/* log */
+	int log_level; /* enum vg_log_level */
+
 	/* aggregate */
 	int64_t window_ms;
 	int64_t lateness_ms;

@@ -12,6 +12,7 @@
 
 #include "core/clock.h"
 #include "core/err.h"
+#include "core/log.h"
 #include "core/ring.h"
 
 #define MAX_PARTS 4096
@@ -119,7 +120,8 @@ static void offsets_store(struct vg_kafka *k, rd_kafka_topic_partition_list_t *l
 		/* A partition revoked meanwhile refuses the store: its new
 		 * owner starts from the committed offset, so nothing is lost. */
 		if (err && err != RD_KAFKA_RESP_ERR__STATE)
-			fprintf(stderr, "vigil: storing offsets: %s\n", rd_kafka_err2str(err));
+			vg_log_kv(VG_LOG_ERROR, "ingest", "storing offsets failed",
+				  VG_LOG_S("error", rd_kafka_err2str(err)));
 	}
 	rd_kafka_topic_partition_list_destroy(list);
 }
@@ -226,7 +228,7 @@ static void *worker_main(void *arg)
 	bool ok = vm && (!k->h.worker_start || state);
 
 	if (!ok) {
-		fprintf(stderr, "vigil: worker %u: out of memory\n", w->id);
+		vg_log_kv(VG_LOG_ERROR, "ingest", "worker out of memory; stopping", VG_LOG_I("worker", w->id));
 		atomic_store(&k->stopping, 1);
 	}
 	/* Until the stop mark: without state, batches are only freed, so the
@@ -335,10 +337,10 @@ static void drain_workers(struct vg_kafka *k)
 			rc = pthread_cond_timedwait(&w->cond, &w->mu, &until);
 		pthread_mutex_unlock(&w->mu);
 		if (rc)
-			fprintf(stderr, "{\"level\":\"WARNING\",\"component\":\"ingest\",\"msg\":\"worker %u did not "
-					"drain within half the shutdown timeout; releasing its partitions with what "
-					"is durable\"}\n",
-				i);
+			vg_log_kv(VG_LOG_WARNING, "ingest",
+				  "worker did not drain within half the shutdown timeout; releasing its partitions "
+				  "with what is durable",
+				  VG_LOG_I("worker", i));
 	}
 }
 
@@ -377,21 +379,22 @@ static void own(struct vg_kafka *k, const rd_kafka_topic_partition_list_t *parts
 /* One JSON log line per rebalance step, so operators (and tests) see it. */
 static void log_parts(const char *what, const char *protocol, const rd_kafka_topic_partition_list_t *parts)
 {
-	char buf[4096];
-	size_t o = 0;
+	char list[3072] = "[", msg[64];
+	size_t o = 1;
 
-	for (int i = 0; i < parts->cnt && o < sizeof(buf) - 64; i++) {
-		int w = snprintf(buf + o, sizeof(buf) - o, "%s\"%s/%d\"", i ? "," : "", parts->elems[i].topic,
+	/* Topic names are [a-zA-Z0-9._-]: nothing to escape. A list too long
+	 * for one log line is left out; the count stays. */
+	for (int i = 0; i < parts->cnt && o < sizeof(list) - 300; i++) {
+		int w = snprintf(list + o, sizeof(list) - o, "%s\"%s/%d\"", i ? "," : "", parts->elems[i].topic,
 				 parts->elems[i].partition);
 
 		if (w > 0)
 			o += (size_t)w;
 	}
-	buf[o < sizeof(buf) ? o : sizeof(buf) - 1] = '\0';
-	fprintf(stderr,
-		"{\"level\":\"INFO\",\"component\":\"ingest\",\"msg\":\"partitions %s\",\"protocol\":\"%s\","
-		"\"partitions\":[%s]}\n",
-		what, protocol, buf);
+	snprintf(list + o, sizeof(list) - o, "]");
+	snprintf(msg, sizeof(msg), "partitions %s", what);
+	vg_log_kv(VG_LOG_INFO, "ingest", msg, VG_LOG_S("protocol", protocol), VG_LOG_I("count", parts->cnt),
+		  VG_LOG_J("partitions", o < sizeof(list) - 300 ? list : NULL));
 }
 
 /* Served on the main thread, inside rd_kafka_consumer_poll: nothing is
@@ -429,7 +432,8 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic
 
 			if (ce && ce != RD_KAFKA_RESP_ERR__NO_OFFSET) {
 				atomic_fetch_add(&k->commits_failed, 1);
-				fprintf(stderr, "vigil: commit on revoke: %s\n", rd_kafka_err2str(ce));
+				vg_log_kv(VG_LOG_WARNING, "ingest", "commit on revoke failed",
+					  VG_LOG_S("error", rd_kafka_err2str(ce)));
 			}
 		}
 		own(k, parts, false);
@@ -441,10 +445,10 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic
 			e = rd_kafka_assign(rk, NULL);
 	}
 	if (error) {
-		fprintf(stderr, "vigil: rebalance: %s\n", rd_kafka_error_string(error));
+		vg_log_kv(VG_LOG_ERROR, "ingest", "rebalance failed", VG_LOG_S("error", rd_kafka_error_string(error)));
 		rd_kafka_error_destroy(error);
 	} else if (e) {
-		fprintf(stderr, "vigil: rebalance: %s\n", rd_kafka_err2str(e));
+		vg_log_kv(VG_LOG_ERROR, "ingest", "rebalance failed", VG_LOG_S("error", rd_kafka_err2str(e)));
 	}
 }
 
@@ -458,9 +462,8 @@ static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 
 	(void)rk;
 	if (n < 20 || err == RD_KAFKA_RESP_ERR__FATAL)
-		fprintf(stderr, "{\"level\":\"WARNING\",\"component\":\"ingest\",\"msg\":\"kafka error\",\"error\":\"%s\","
-				"\"reason\":\"%s\"}\n",
-			rd_kafka_err2name((rd_kafka_resp_err_t)err), reason);
+		vg_log_kv(VG_LOG_WARNING, "ingest", "kafka error",
+			  VG_LOG_S("error", rd_kafka_err2name((rd_kafka_resp_err_t)err)), VG_LOG_S("reason", reason));
 	if (err == RD_KAFKA_RESP_ERR__FATAL)
 		atomic_store(&k->stopping, 1);
 }
@@ -481,9 +484,7 @@ static void commit_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic_pa
 		atomic_fetch_add(&k->commits, 1);
 	} else if (err != RD_KAFKA_RESP_ERR__NO_OFFSET) {
 		if (atomic_fetch_add(&k->commits_failed, 1) < 20)
-			fprintf(stderr, "{\"level\":\"WARNING\",\"component\":\"ingest\",\"msg\":\"commit failed\","
-					"\"error\":\"%s\"}\n",
-				rd_kafka_err2name(err));
+			vg_log_kv(VG_LOG_WARNING, "ingest", "commit failed", VG_LOG_S("error", rd_kafka_err2name(err)));
 	}
 }
 
@@ -604,7 +605,7 @@ static int subscribe(struct vg_kafka *k)
 
 	rd_kafka_topic_partition_list_destroy(topics);
 	if (err) {
-		fprintf(stderr, "vigil: subscribe: %s\n", rd_kafka_err2str(err));
+		vg_log_kv(VG_LOG_ERROR, "ingest", "subscribe failed", VG_LOG_S("error", rd_kafka_err2str(err)));
 		return VG_ERR_IO;
 	}
 	return VG_OK;
@@ -644,7 +645,7 @@ static int handle(struct vg_kafka *k, rd_kafka_message_t *m)
 			atomic_store(&p->eof, 1);
 	} else if (m->err) {
 		atomic_fetch_add(&k->errors, 1);
-		fprintf(stderr, "vigil: consumer: %s\n", rd_kafka_message_errstr(m));
+		vg_log_kv(VG_LOG_WARNING, "ingest", "consumer error", VG_LOG_S("error", rd_kafka_message_errstr(m)));
 		if (m->err == RD_KAFKA_RESP_ERR__FATAL) {
 			rd_kafka_message_destroy(m);
 			return VG_ERR_IO;
@@ -670,7 +671,7 @@ int vg_kafka_run(struct vg_kafka *k, volatile sig_atomic_t *stop, bool exit_at_e
 	atomic_store(&k->commit_ok_ms, vg_clock_now_ms()); /* commit age counts from the start */
 	for (unsigned i = 0; i < k->n_workers; i++) {
 		if (pthread_create(&k->workers[i].thread, NULL, worker_main, &k->workers[i]) != 0) {
-			fprintf(stderr, "vigil: cannot start worker %u\n", i);
+			vg_log_kv(VG_LOG_ERROR, "ingest", "cannot start worker", VG_LOG_I("worker", i));
 			atomic_store(&k->stopping, 1);
 			return VG_ERR_NOMEM;
 		}
@@ -737,12 +738,12 @@ int vg_kafka_stop(struct vg_kafka *k, char *out, size_t outlen)
 		 * from the last commit, so records since are read twice, never
 		 * lost. Said loudly. */
 		atomic_fetch_add(&k->commits_failed, 1);
-		fprintf(stderr, "{\"level\":\"WARNING\",\"component\":\"ingest\",\"msg\":\"final commit lost to a "
-				"rebalance; records since the last commit will be read again\",\"error\":\"%s\"}\n",
-			rd_kafka_err2name(err));
+		vg_log_kv(VG_LOG_WARNING, "ingest",
+			  "final commit lost to a rebalance; records since the last commit will be read again",
+			  VG_LOG_S("error", rd_kafka_err2name(err)));
 	} else if (err && err != RD_KAFKA_RESP_ERR__NO_OFFSET) {
 		atomic_fetch_add(&k->commits_failed, 1);
-		fprintf(stderr, "vigil: final commit: %s\n", rd_kafka_err2str(err));
+		vg_log_kv(VG_LOG_ERROR, "ingest", "final commit failed", VG_LOG_S("error", rd_kafka_err2str(err)));
 		rc = VG_ERR_IO;
 	}
 	if (rd_kafka_assignment(k->rk, &assignment) == 0 && assignment) {
@@ -760,7 +761,7 @@ int vg_kafka_stop(struct vg_kafka *k, char *out, size_t outlen)
 	}
 	err = rd_kafka_consumer_close(k->rk); /* leaves the group */
 	if (err) {
-		fprintf(stderr, "vigil: leaving the group: %s\n", rd_kafka_err2str(err));
+		vg_log_kv(VG_LOG_ERROR, "ingest", "leaving the group failed", VG_LOG_S("error", rd_kafka_err2str(err)));
 		rc = VG_ERR_IO;
 	}
 	return rc;

@@ -16,6 +16,7 @@
 #include "core/buf.h"
 #include "core/clock.h"
 #include "core/err.h"
+#include "core/log.h"
 #include "core/mem.h"
 #include "core/record.h"
 
@@ -228,8 +229,8 @@ static struct afile *file_open(struct vg_archive *a, unsigned retention, const c
 	return f;
 
 out_free:
-	fprintf(stderr, "{\"level\":\"ERROR\",\"component\":\"archive\",\"msg\":\"cannot create %s: %s\"}\n",
-		f->part[0] ? f->part : dirp, strerror(errno));
+	vg_log_kv(VG_LOG_ERROR, "archive", "cannot create an archive file",
+		  VG_LOG_S("path", f->part[0] ? f->part : dirp), VG_LOG_S("error", strerror(errno)));
 	file_free(f);
 	return NULL;
 }

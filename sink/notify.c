@@ -20,6 +20,7 @@
 #include "core/buf.h"
 #include "core/clock.h"
 #include "core/err.h"
+#include "core/log.h"
 #include "core/mem.h"
 
 /* The first three index an entry's bodies; Kafka sends the file's. */
@@ -225,9 +226,7 @@ static void cursor_write(struct notifier *nf)
 	/* Not fsynced: after a crash an entry may be delivered twice, which
 	 * receivers dedupe by fingerprint; never lost. */
 	if (nf->cursor_fd >= 0 && (pwrite(nf->cursor_fd, s, (size_t)len, 0) != len || ftruncate(nf->cursor_fd, len)))
-		fprintf(stderr, "{\"level\":\"WARNING\",\"component\":\"notify\",\"msg\":\"cannot save the "
-				"%s cursor\"}\n",
-			nf->name);
+		vg_log_kv(VG_LOG_WARNING, "notify", "cannot save a notifier's cursor", VG_LOG_S("notifier", nf->name));
 }
 
 /* Read the outbox and the cursors an earlier run left. */
@@ -286,9 +285,7 @@ static int outbox_open(struct vg_notify *n, char *errbuf, size_t errlen)
 		return VG_ERR_IO;
 	}
 	if (n->nq)
-		fprintf(stderr, "{\"level\":\"INFO\",\"component\":\"notify\",\"msg\":\"outbox from an earlier run\","
-				"\"entries\":%zu}\n",
-			n->nq);
+		vg_log_kv(VG_LOG_INFO, "notify", "outbox from an earlier run", VG_LOG_I("entries", n->nq));
 	return VG_OK;
 }
 
@@ -340,9 +337,8 @@ static enum outcome http_post(struct notifier *nf, const char *url, const char *
 	/* A request the receiver refuses as such (400, 404, 422...) fails the
 	 * same way every time: count it and go on. 408 and 429 are retried. */
 	if (rc == CURLE_OK && code >= 400 && code < 500 && code != 408 && code != 429) {
-		fprintf(stderr, "{\"level\":\"ERROR\",\"component\":\"notify\",\"msg\":\"%s refused an alert\","
-				"\"status\":%ld}\n",
-			nf->name, code);
+		vg_log_kv(VG_LOG_ERROR, "notify", "a notifier refused an alert", VG_LOG_S("notifier", nf->name),
+			  VG_LOG_I("status", code));
 		return REFUSED;
 	}
 	return RETRY;
@@ -554,9 +550,8 @@ static void *notify_main(void *arg)
 					break;
 				}
 				if (nf->failing)
-					fprintf(stderr, "{\"level\":\"INFO\",\"component\":\"notify\",\"msg\":\"%s "
-							"delivering again\"}\n",
-						nf->name);
+					vg_log_kv(VG_LOG_INFO, "notify", "notifier delivering again",
+						  VG_LOG_S("notifier", nf->name));
 				nf->failing = false;
 				nf->backoff_ms = 0;
 				if (o == DELIVERED)
@@ -744,9 +739,8 @@ int vg_notify_push(struct vg_notify *n, const struct vg_alert *al)
 					n->nf[i].dropped++;
 					cursor_write(&n->nf[i]);
 				}
-			fprintf(stderr, "{\"level\":\"ERROR\",\"component\":\"notify\",\"msg\":\"outbox full: dropped "
-					"the oldest undelivered alert\",\"seq\":%llu}\n",
-				(unsigned long long)old->seq);
+			vg_log_kv(VG_LOG_ERROR, "notify", "outbox full: dropped the oldest undelivered alert",
+				  VG_LOG_I("seq", old->seq));
 			memmove(n->q, n->q + 1, (n->nq - 1) * sizeof(*n->q));
 			n->nq--;
 			entry_free(old);
@@ -756,9 +750,8 @@ int vg_notify_push(struct vg_notify *n, const struct vg_alert *al)
 			e = NULL;
 		pthread_cond_broadcast(&n->cv);
 	} else {
-		fprintf(stderr, "{\"level\":\"ERROR\",\"component\":\"notify\",\"msg\":\"cannot write the outbox\","
-				"\"path\":\"%s\",\"error\":\"%s\"}\n",
-			n->outbox_path, strerror(errno));
+		vg_log_kv(VG_LOG_ERROR, "notify", "cannot write the outbox", VG_LOG_S("path", n->outbox_path),
+			  VG_LOG_S("error", strerror(errno)));
 	}
 	pthread_mutex_unlock(&n->mu);
 out:

@@ -1290,6 +1290,35 @@ int vg_alerts_eval(struct vg_alerts *a, struct vg_wstore *store, int64_t now,
 	return VG_OK;
 }
 
+size_t vg_alerts_set_rules(struct vg_alerts *a, const struct vg_rules *rules, int64_t now_ms,
+			   void (*emit)(void *arg, const struct vg_alert *al), void *arg)
+{
+	size_t keep = 0, ended = 0;
+
+	for (size_t i = 0; i < a->n_in; i++) {
+		struct instance *in = &a->in[i];
+		const char *name = a->rules->r[in->rule].name;
+		size_t ri = 0;
+
+		while (ri < rules->n && strcmp(rules->r[ri].name, name) != 0)
+			ri++;
+		if (ri < rules->n) {
+			in->rule = ri;
+			a->in[keep++] = *in;
+			continue;
+		}
+		if (in->state == I_FIRING)
+			notify(a, in, VG_ALERT_RESOLVED, now_ms, emit, arg); /* under the old rule's labels */
+		free(in->key);
+		ended++;
+	}
+	a->n_in = keep;
+	a->rules = rules;
+	for (size_t i = 0; i < RANGE_CACHE; i++)
+		a->ranges[i].valid = false;
+	return ended;
+}
+
 void vg_alerts_each(struct vg_alerts *a, void (*fn)(void *arg, const struct vg_alert *al), void *arg)
 {
 	for (size_t i = 0; i < a->n_in; i++)

@@ -107,6 +107,17 @@ void vg_alerts_destroy(struct vg_alerts *a);
 int vg_alerts_eval(struct vg_alerts *a, struct vg_wstore *store, int64_t now_ms,
 		   void (*emit)(void *arg, const struct vg_alert *al), void *arg);
 
+/* Switch the engine to new rules (a configuration reload; rules must
+ * outlive the engine, the old ones may be destroyed once this returns).
+ * Instances of a rule whose alert name is still there keep their state
+ * (pending since, firing since, escalations, fingerprint); the new rule's
+ * `for`, thresholds and labels apply from the next evaluation. Instances of
+ * rules no longer there end: a firing one is emitted resolved at now_ms
+ * (with its old labels), a pending one is dropped. Returns how many
+ * instances ended. */
+size_t vg_alerts_set_rules(struct vg_alerts *a, const struct vg_rules *rules, int64_t now_ms,
+			   void (*emit)(void *arg, const struct vg_alert *al), void *arg);
+
 /* Calls fn for every instance pending or firing now (for re-sending and
  * for /alerts). */
 void vg_alerts_each(struct vg_alerts *a, void (*fn)(void *arg, const struct vg_alert *al), void *arg);

@@ -406,3 +406,46 @@ Test(rules, a_replay_gives_the_same_alerts)
 	series_close(&a);
 	series_close(&b);
 }
+
+/* A reload: a rule still there (by name) keeps its firing instance, which
+ * fires no second time; a rule removed resolves its firing instance; a new
+ * rule starts from nothing. */
+Test(rules, set_rules_keeps_state_by_rule_name)
+{
+	struct series s;
+
+	series_open(&s, "groups:\n  - name: g\n    rules:\n"
+			"      - alert: Kept\n        count: {window: 10s, above: 0}\n        labels: {severity: P3}\n"
+			"      - alert: Gone\n        count: {window: 10s, above: 0}\n"
+			"        labels: {severity: P3}\n");
+	logs(&s, "web", 2, VG_LEVEL_INFO, 5);
+	tick(&s);
+	cr_assert_eq(s.firing, 2, "both fire at once (no for)");
+	struct vg_rules *next = parse_ok("groups:\n  - name: g\n    rules:\n"
+					 "      - alert: New\n        count: {window: 10s, above: 100}\n"
+					 "        labels: {severity: P4}\n"
+					 "      - alert: Kept\n        count: {window: 10s, above: 0}\n"
+					 "        for: 1m\n        labels: {severity: P2}\n");
+
+	cr_expect_eq(vg_alerts_set_rules(s.alerts, next, s.now, on_alert, &s), 1, "Gone's instance ended");
+	cr_expect_eq(s.resolved, 1);
+	cr_expect(strstr(s.log.p, "{\"alertname\":\"Gone\",\"state\":\"resolved\"") != NULL, "%s", s.log.p);
+	vg_rules_destroy(s.rules); /* the engine holds no pointer into the old rules now */
+	s.rules = next;
+	size_t pending, firing;
+
+	for (int i = 0; i < 3; i++) {
+		logs(&s, "web", 2, VG_LEVEL_INFO, 5);
+		tick(&s);
+	}
+	vg_alerts_counts(s.alerts, &pending, &firing);
+	cr_expect_eq(firing, 1, "Kept is still firing, although its new `for` has not passed since the reload");
+	cr_expect_eq(pending, 0, "New's threshold is not reached");
+	cr_expect_eq(s.firing, 2, "no second firing notification for Kept");
+	for (int i = 0; i < 2; i++)
+		tick(&s); /* silent windows */
+	cr_expect_eq(s.resolved, 2, "Kept resolves under the new rules");
+	cr_expect(strstr(s.log.p, "{\"alertname\":\"Kept\",\"state\":\"resolved\",\"severity\":\"P2\"") != NULL,
+		  "%s", s.log.p);
+	series_close(&s);
+}

@@ -65,7 +65,7 @@ handover() {
 	# was refused: the embedded broker refuses commits while the group is
 	# rebalancing (REBALANCE_IN_PROGRESS), always so in an eager rebalance,
 	# and in a cooperative one when the second round has begun already.
-	if grep -q 'commit on revoke:\|final commit lost' "$TMP/$h.err" "$TMP/$i.err"; then
+	if grep -q 'commit on revoke failed\|final commit lost' "$TMP/$h.err" "$TMP/$i.err"; then
 		echo "note $kind loop $2: a commit on revoke was refused, records read twice: $dups"
 	else
 		expect_eq "$kind: none twice (graceful handovers, commits accepted)" "$dups" 0

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# vigil demo, short: the embedded broker, bench/gen's incidents at 20000
+# records/s for 30 s (10 minutes of event time), the pipeline with the
+# shipped rules. It must exit 0 with every record processed, at least one
+# alert fired and resolved, and an archive vigil verify accepts.
+. "$(dirname "$0")/../lib.sh"
+
+"$VIGIL" demo --duration 30 --dir "$TMP/demo" --gen "$GEN" >"$TMP/demo.out" 2>"$TMP/demo.err"
+expect_eq "demo exits 0" "$?" 0
+counts=$(grep -E '^  [0-9]+ fired, [0-9]+ resolved$' "$TMP/demo.out")
+fired=$(printf '%s' "$counts" | awk '{ print $1 }')
+resolved=$(printf '%s' "$counts" | awk '{ print $3 }')
+echo "note demo:$counts; $(grep '^records:' "$TMP/demo.out")"
+check "demo: at least one alert fired" test "${fired:-0}" -ge 1
+check "demo: at least one alert resolved" test "${resolved:-0}" -ge 1
+check "demo: the 5xx incident fired and resolved" grep -q '^  RESOLVED .* HTTP5xxErrorRate {.*"service":"orders"' "$TMP/demo.out"
+check "demo: every produced record processed" grep -qE '^records: ([0-9]+) produced, \1 processed' "$TMP/demo.out"
+check "demo: status lines while it ran" grep -q '^demo .* records/s .* windows closed .* alerts pending' "$TMP/demo.err"
+check "demo: the summary lists archive files" grep -qE '^ +[0-9]+  [0-9]+d/[a-z_-]+/[0-9-]+/[0-9]+/.*\.jsonl\.zst$' "$TMP/demo.out"
+"$VIGIL" verify "$TMP/demo/archive" >"$TMP/verify.out" 2>&1
+expect_eq "vigil verify accepts the demo's archive" "$?" 0
+# The run's own summary (last line of stderr) agrees.
+summary=$(tail -n 1 "$TMP/demo.err")
+check "run summary: no archive write errors" grep -q '"write_errors":0' <<<"$summary"
