@@ -67,7 +67,8 @@ static const char usage[] =
 	"      [--windows FILE] [--records FILE] [--alerts FILE] [--archive DIR|off] [--http ADDR|off]\n"
 	"      [--log-level L]\n"
 	"                                         consume Kafka topics as a group\n"
-	"  demo [--duration S] [--rate N] [--dir DIR] [--gen PATH] [--workers N] [--log-level L]\n"
+	"  demo [--duration S] [--rate N] [--dir DIR] [--gen PATH] [--workers N] [--http ADDR|off]\n"
+	"       [--log-level L]\n"
 	"                                         the whole pipeline on an embedded broker with incidents\n"
 	"  broker [--brokers N] [--topic NAME:PARTITIONS]...  run the embedded Kafka broker\n"
 	"  produce --brokers B --topic T [--rate N] [LOG...]  produce NDJSON lines as messages\n"
@@ -1572,6 +1573,7 @@ struct run_http {
 	int64_t silent_ms[MAX_THREADS];
 	struct vg_metrics_lag *lags;
 	size_t n_lags, cap_lags;
+	char addr[96]; /* the address bound, HOST:PORT */
 };
 
 static int64_t mono_ms(void)
@@ -1689,6 +1691,8 @@ static void http_gather(struct run_ctx *rc, struct vg_metrics_run *m)
 	}
 	m->n_workers = rc->agg.threads;
 	m->worker_silent_ms = h->silent_ms;
+	m->reloads_ok = atomic_load(&rc->reloads_ok);
+	m->reloads_failed = atomic_load(&rc->reloads_failed);
 	/* Reason 0 is "ok": the rest, by the parser's names. */
 	for (int r = 1; r < VG_JR_COUNT && r < VG_METRICS_MAX_REASONS; r++) {
 		m->reason_names[m->n_reasons] = vg_json_reason_str(r);
@@ -1831,6 +1835,7 @@ static int http_start(struct run_ctx *rc, bool chosen)
 		fprintf(stderr, "vigil run: %s\n", err);
 		return r;
 	}
+	snprintf(h->addr, sizeof(h->addr), "%s", bound);
 	rc->http = h;
 	http_publish(rc);
 	rc->agg.on_window = http_window;
@@ -3134,6 +3139,8 @@ struct demo {
 	uint64_t last_messages;
 	bool tty, status_shown;
 	int64_t event_start_ms;
+	const char *http_listen; /* --http, or NULL: http.listen */
+	char http[96];           /* the HTTP server's address once it serves */
 };
 
 /* Remove a directory tree the demo made before (its own paths only). */
@@ -3257,6 +3264,11 @@ static void demo_tick(struct run_ctx *rc, void *arg)
 
 	vg_kafka_get_stats(rc->kafka, &ks);
 	atomic_store(&d->consumed, ks.messages);
+	if (!d->http[0] && rc->http) {
+		snprintf(d->http, sizeof(d->http), "%s", rc->http->addr);
+		fprintf(stderr, "vigil demo: while it runs: curl http://%s/metrics (and /health, /ready, /alerts)\n",
+			d->http);
+	}
 	if (done && ks.messages >= atomic_load(&d->produced))
 		stop_requested = 1;
 	if (now - d->t0 > d->cap_s && !stop_requested) {
@@ -3407,6 +3419,8 @@ static int cmd_demo(int argc, char **argv)
 			gen_opt = argv[++i];
 		} else if (strcmp(a, "--workers") == 0 && i + 1 < argc) {
 			workers = strtol(argv[++i], NULL, 10);
+		} else if (strcmp(a, "--http") == 0 && i + 1 < argc) {
+			d.http_listen = argv[++i];
 		} else if (strcmp(a, "--log-level") == 0 && i + 1 < argc) {
 			if ((log_level = log_level_arg("demo", argv[++i])) < 0)
 				return EXIT_USAGE;
@@ -3497,6 +3511,7 @@ static int cmd_demo(int argc, char **argv)
 	struct run_result res = {0};
 	struct run_opts o = {.brokers = vg_broker_bootstraps(b), .group = "vigil-demo", .topics = {"logs"},
 			     .n_topics = 1, .archive_dir = d.archive, .alerts_path = d.alerts, .outbox_dir = d.outbox,
+			     .http_listen = d.http_listen,
 			     .workers = workers, .log_level = log_level, .lateness_ms = lateness_ms,
 			     .shutdown_timeout_ms = 60000,
 			     .on_tick = demo_tick, .on_tick_arg = &d,
@@ -3521,8 +3536,12 @@ static int cmd_demo(int argc, char **argv)
 	       res.kafka.messages == produced || interrupted ? "" : "  <- not all processed");
 	demo_alerts(&d, &fired, &resolved);
 	demo_archive(&d, &res);
-	printf("served: the embedded broker at %s (stopped now); no HTTP endpoints in this build\n",
-	       vg_broker_bootstraps(b));
+	if (d.http[0])
+		printf("served (stopped now): http://%s/metrics, /health, /ready and /alerts; the embedded broker at %s\n",
+		       d.http, vg_broker_bootstraps(b));
+	else
+		printf("served (stopped now): the embedded broker at %s; no HTTP endpoints (http.listen off or taken)\n",
+		       vg_broker_bootstraps(b));
 	printf("look further:\n");
 	printf("  vigil verify %s\n", d.archive);
 	printf("  vigil stats %s\n", d.archive);

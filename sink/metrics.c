@@ -379,6 +379,10 @@ void vg_metrics_run(struct vg_buf *b, const struct vg_metrics_run *r)
 	vg_metrics_family(b, "vigil_alerts", "gauge", "Alert instances pending or firing now.");
 	metric_l(b, "vigil_alerts", "state", "pending", (double)r->alerts_pending);
 	metric_l(b, "vigil_alerts", "state", "firing", (double)r->alerts_firing);
+	vg_metrics_family(b, "vigil_config_reloads_total", "counter",
+	                  "Configuration reloads (SIGHUP), by result; a failed one keeps the running configuration.");
+	metric_l(b, "vigil_config_reloads_total", "result", "ok", (double)r->reloads_ok);
+	metric_l(b, "vigil_config_reloads_total", "result", "failed", (double)r->reloads_failed);
 	vg_metrics_family(b, "vigil_alert_transitions_total", "counter", "Alert state changes, by the state entered.");
 	metric_l(b, "vigil_alert_transitions_total", "state", "pending", (double)r->transitions[0]);
 	metric_l(b, "vigil_alert_transitions_total", "state", "firing", (double)r->transitions[1]);

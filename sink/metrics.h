@@ -121,6 +121,8 @@ struct vg_metrics_run {
 	uint64_t sent[VG_METRICS_MAX_NOTIFIERS], retried[VG_METRICS_MAX_NOTIFIERS], failed[VG_METRICS_MAX_NOTIFIERS],
 	        dropped[VG_METRICS_MAX_NOTIFIERS], outbox[VG_METRICS_MAX_NOTIFIERS];
 	int64_t failing_ms[VG_METRICS_MAX_NOTIFIERS]; /* how long deliveries have been failing; 0: not */
+	/* configuration reloads (SIGHUP) */
+	uint64_t reloads_ok, reloads_failed;
 	/* liveness */
 	unsigned n_workers;
 	const int64_t *worker_silent_ms; /* per worker: since its last batch end or idle round */

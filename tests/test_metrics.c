@@ -272,10 +272,14 @@ Test(metrics, run_families)
 	struct vg_metrics_run r = sample_run();
 	struct vg_buf b = {0};
 
+	r.reloads_ok = 2;
+	r.reloads_failed = 1;
 	vg_metrics_run(&b, &r);
 	const char *s = text(&b);
 
 	cr_expect_gt(check_exposition(s), 40u);
+	cr_expect(strstr(s, "\nvigil_config_reloads_total{result=\"ok\"} 2\n"));
+	cr_expect(strstr(s, "\nvigil_config_reloads_total{result=\"failed\"} 1\n"));
 	cr_expect(strstr(s, "\nvigil_records_total 100\n"));
 	cr_expect(strstr(s, "\nvigil_records_rejected_total{reason=\"utf8\"} 1\n"));
 	cr_expect(strstr(s, "\nvigil_window_category_records_total{category=\"access\"} 6\n"));

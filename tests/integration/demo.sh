@@ -5,8 +5,16 @@
 # alert fired and resolved, and an archive vigil verify accepts.
 . "$(dirname "$0")/../lib.sh"
 
-"$VIGIL" demo --duration 30 --dir "$TMP/demo" --gen "$GEN" >"$TMP/demo.out" 2>"$TMP/demo.err"
+"$VIGIL" demo --duration 30 --dir "$TMP/demo" --gen "$GEN" --http 127.0.0.1:0 >"$TMP/demo.out" 2>"$TMP/demo.err" &
+demo_pid=$!
+# While it runs, its HTTP endpoints answer.
+wait_for 60 grep -q '^vigil demo: while it runs: curl http://' "$TMP/demo.err"
+url=$(sed -n 's|^vigil demo: while it runs: curl \(http://[0-9.:]*\)/metrics.*|\1|p' "$TMP/demo.err")
+check "demo: /health answers while it runs" curl -sf "$url/health" -o "$TMP/health.json"
+check "demo: /metrics answers with vigil's families" eval 'curl -sf "$url/metrics" | grep -q "^vigil_records_total "'
+wait "$demo_pid"
 expect_eq "demo exits 0" "$?" 0
+check "demo: the summary names the URLs it served" grep -q "^served (stopped now): $url/metrics" "$TMP/demo.out"
 counts=$(grep -E '^  [0-9]+ fired, [0-9]+ resolved$' "$TMP/demo.out")
 fired=$(printf '%s' "$counts" | awk '{ print $1 }')
 resolved=$(printf '%s' "$counts" | awk '{ print $3 }')
