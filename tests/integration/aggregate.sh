@@ -86,12 +86,9 @@ check "bad records counted by reason" grep -q '"rejected":2,"rejected_by_reason"
 # counted once with any thread count, and pipes must agree.
 "$GEN" --count 4000 --seed 12 >"$TMP/lines.ndjson"
 for nl_at in 1048574 1048575 1048576 1048577; do
-	: >"$TMP/edge"
-	while read -r line; do
-		size=$(($(wc -c <"$TMP/edge") + ${#line} + 1))
-		[ "$size" -lt $((nl_at - 200)) ] || break
-		printf '%s\n' "$line" >>"$TMP/edge"
-	done <"$TMP/lines.ndjson"
+	# Whole lines while they stay under nl_at - 200 bytes (bytes: LC_ALL=C).
+	LC_ALL=C awk -v lim=$((nl_at - 200)) '{ size += length($0) + 1; if (size >= lim) exit; print }' \
+		"$TMP/lines.ndjson" >"$TMP/edge"
 	pad=$((nl_at - $(wc -c <"$TMP/edge") - 31))
 	printf '{"level":"info","message":"%s"}\n' "$(head -c "$pad" /dev/zero | tr '\0' z)" >>"$TMP/edge"
 	head -n 1000 "$TMP/lines.ndjson" >>"$TMP/edge"
