@@ -44,6 +44,7 @@ struct frozen {
 	size_t n_pairs;
 	size_t bytes;
 	struct slab *slab; /* holding e, the label strings and pairs; NULL when empty */
+	uint64_t views;    /* bit b: views[b] counts this part */
 };
 
 /* A tier: frozen parts in time order. */
@@ -56,6 +57,7 @@ struct tier {
 struct acc {
 	struct vg_table *t;
 	int64_t start_ms, end_ms; /* end: of the last part added; start == end: empty */
+	uint64_t views;           /* as a frozen part's */
 };
 
 struct vg_wstore {
@@ -64,6 +66,17 @@ struct vg_wstore {
 	struct acc a1, a2;
 	size_t bytes;
 	struct slab *slab; /* the one parts are carved from */
+	struct vg_wstore_view *views[VG_WSTORE_MAX_VIEWS];
+};
+
+struct vg_wstore_view {
+	struct vg_wstore *s; /* NULL once the store is destroyed */
+	unsigned bit;
+	int32_t tail;
+	struct vg_table *t; /* keys under window 0, with count, 4xx, 5xx */
+	struct vg_wstore_sum *sum;
+	size_t cap_sum, live;
+	unsigned gen;
 };
 
 /* size bytes (a multiple of 16) from the current slab, or from a new one
@@ -294,6 +307,143 @@ static int table_into(const struct vg_table *t, struct vg_table *out)
 	return VG_OK;
 }
 
+/* ---- views -------------------------------------------------------------- */
+
+/* The view's entry for k (window 0), inserted with zero sums when new;
+ * NULL on allocation failure. */
+static struct vg_agg_entry *view_get(struct vg_wstore_view *v, const struct vg_agg_key *k,
+				     struct vg_wstore_sum **sum)
+{
+	size_t n = vg_table_size(v->t);
+	struct vg_agg_entry *e = vg_table_get(v->t, k);
+
+	if (!e)
+		return NULL;
+	size_t i = (size_t)(e - vg_table_entry(v->t, 0));
+
+	if (i >= n) {
+		if (vg_grow(&v->sum, &v->cap_sum, i + 1, sizeof(*v->sum), 1024) != 0)
+			return NULL;
+		memset(&v->sum[i], 0, sizeof(*v->sum));
+	}
+	*sum = &v->sum[i];
+	return e;
+}
+
+static void sum_parts(struct vg_wstore_view *v, struct vg_wstore_sum *sm, int sign)
+{
+	if (sign > 0 && sm->parts++ == 0)
+		v->live++;
+	else if (sign < 0 && --sm->parts == 0)
+		v->live--;
+}
+
+/* Add (sign 1) or take away (-1) a frozen part's entries. */
+static int view_part(struct vg_wstore_view *v, const struct frozen *f, int sign)
+{
+	for (size_t i = 0; i < f->n; i++) {
+		const struct fentry *fe = &f->e[i];
+		struct vg_agg_key k = fe->key;
+		struct vg_wstore_sum *sm;
+
+		k.window = 0;
+		struct vg_agg_entry *e = view_get(v, &k, &sm);
+
+		if (!e)
+			return VG_ERR_NOMEM;
+		/* Unsigned wrap-around makes subtraction the same sum. */
+		uint64_t m = sign > 0 ? 1 : UINT64_MAX;
+
+		e->count += m * fe->count;
+		e->errors_4xx += m * fe->errors_4xx;
+		e->errors_5xx += m * fe->errors_5xx;
+		sum_parts(v, sm, sign);
+		if (!f->latency || !fe->l_count)
+			continue;
+		sm->l_count += m * fe->l_count;
+		if (v->tail == VG_WSTORE_NO_TAIL)
+			continue;
+		uint64_t tail = 0, far = 0;
+		int64_t far_from = (int64_t)v->tail + VG_SKETCH_MAX_BUCKETS - 1;
+
+		for (uint32_t j = 0; j < fe->n_pairs; j++) {
+			const uint32_t *pr = &f->pairs[2 * (fe->pair_off + j)];
+			int32_t b = (int32_t)pr[0];
+
+			if (b >= v->tail)
+				tail += pr[1];
+			if (b >= far_from)
+				far += pr[1];
+		}
+		sm->tail += m * tail;
+		sm->far += m * far;
+	}
+	return VG_OK;
+}
+
+/* The same for a roll-up bucket being filled (counts only). */
+static int view_acc(struct vg_wstore_view *v, const struct acc *a, int sign)
+{
+	uint64_t m = sign > 0 ? 1 : UINT64_MAX;
+
+	for (size_t i = 0; i < vg_table_size(a->t); i++) {
+		const struct vg_agg_entry *ae = vg_table_entry(a->t, i);
+		struct vg_agg_key k = ae->key;
+		struct vg_wstore_sum *sm;
+
+		k.window = 0;
+		struct vg_agg_entry *e = view_get(v, &k, &sm);
+
+		if (!e)
+			return VG_ERR_NOMEM;
+		e->count += m * ae->count;
+		e->errors_4xx += m * ae->errors_4xx;
+		e->errors_5xx += m * ae->errors_5xx;
+		sum_parts(v, sm, sign);
+	}
+	return VG_OK;
+}
+
+static void tier_clear_bit(struct tier *t, uint64_t mask)
+{
+	for (size_t i = 0; i < t->n; i++)
+		t->v[i].views &= ~mask;
+}
+
+/* Empty a view and mark it as counting nothing: after an allocation
+ * failure left it half updated. The next sync starts it again. */
+static void view_clear(struct vg_wstore_view *v)
+{
+	uint64_t mask = (uint64_t)1 << v->bit;
+	struct vg_wstore *s = v->s;
+
+	vg_table_reset(v->t);
+	v->live = 0;
+	v->gen++;
+	if (!s)
+		return;
+	tier_clear_bit(&s->ring, mask);
+	tier_clear_bit(&s->t1, mask);
+	tier_clear_bit(&s->t2, mask);
+	s->a1.views &= ~mask;
+	s->a2.views &= ~mask;
+}
+
+/* A part leaves the store (rolled up or aged out): the views counting it
+ * let it go. */
+static void views_drop(struct vg_wstore *s, struct frozen *f)
+{
+	for (unsigned b = 0; f->views && b < VG_WSTORE_MAX_VIEWS; b++) {
+		uint64_t mask = (uint64_t)1 << b;
+
+		if (!(f->views & mask))
+			continue;
+		f->views &= ~mask;
+		if (view_part(s->views[b], f, -1) != VG_OK)
+			view_clear(s->views[b]);
+	}
+}
+
 static int tier_push(struct tier *t, struct frozen *f)
 {
 	if (vg_grow(&t->v, &t->cap, t->n + 1, sizeof(*t->v), 64) != 0)
@@ -339,6 +489,9 @@ void vg_wstore_destroy(struct vg_wstore *s)
 {
 	if (!s)
 		return;
+	for (unsigned b = 0; b < VG_WSTORE_MAX_VIEWS; b++)
+		if (s->views[b])
+			s->views[b]->s = NULL;
 	tier_free(s, &s->ring);
 	tier_free(s, &s->t1);
 	tier_free(s, &s->t2);
@@ -364,13 +517,58 @@ static int acc_flush(struct vg_wstore *s, struct acc *a, struct tier *t)
 		return VG_OK;
 	if (freeze(s, &f, a->t, a->start_ms, a->end_ms, false) != VG_OK)
 		return VG_ERR_NOMEM;
+	f.views = a->views; /* the same entries: the views count it as they did */
 	if (tier_push(t, &f) != VG_OK) {
+		for (unsigned b = 0; b < VG_WSTORE_MAX_VIEWS; b++)
+			if (f.views & ((uint64_t)1 << b))
+				view_clear(s->views[b]);
 		frozen_free(s, &f);
 		return VG_ERR_NOMEM;
 	}
 	s->bytes += f.bytes;
+	a->views = 0;
 	vg_table_reset(a->t);
 	a->start_ms = a->end_ms = 0;
+	return VG_OK;
+}
+
+/* thaw_into(f, a->t, false) for a bucket views count: they get f's
+ * counts too, and a key new to the bucket is one more part holding it. */
+static int roll_counted(struct vg_wstore *s, struct acc *a, const struct frozen *f)
+{
+	for (size_t i = 0; i < f->n; i++) {
+		const struct fentry *fe = &f->e[i];
+		struct vg_agg_key k = fe->key;
+		size_t n = vg_table_size(a->t);
+
+		k.window = 0;
+		struct vg_agg_entry *d = vg_table_get(a->t, &k);
+
+		if (!d)
+			return VG_ERR_NOMEM;
+		bool fresh = vg_table_size(a->t) > n;
+
+		d->count += fe->count;
+		d->errors_4xx += fe->errors_4xx;
+		d->errors_5xx += fe->errors_5xx;
+		for (unsigned b = 0; b < VG_WSTORE_MAX_VIEWS; b++) {
+			struct vg_wstore_view *v = s->views[b];
+			struct vg_wstore_sum *sm;
+			struct vg_agg_entry *e;
+
+			if (!(a->views & ((uint64_t)1 << b)))
+				continue;
+			if (!(e = view_get(v, &k, &sm))) {
+				view_clear(v);
+				continue;
+			}
+			e->count += fe->count;
+			e->errors_4xx += fe->errors_4xx;
+			e->errors_5xx += fe->errors_5xx;
+			if (fresh)
+				sum_parts(v, sm, 1);
+		}
+	}
 	return VG_OK;
 }
 
@@ -386,7 +584,8 @@ static int roll(struct vg_wstore *s, struct acc *a, struct tier *t, int64_t w, s
 	if (a->start_ms == a->end_ms)
 		a->start_ms = bucket;
 	a->end_ms = f->end_ms;
-	rc = thaw_into(f, a->t, false);
+	views_drop(s, f);
+	rc = a->views ? roll_counted(s, a, f) : thaw_into(f, a->t, false);
 	s->bytes -= f->bytes;
 	frozen_free(s, f);
 	return rc;
@@ -428,6 +627,7 @@ int vg_wstore_add(struct vg_wstore *s, const struct vg_window *win)
 	while (s->t2.n && s->t2.v[0].end_ms <= now - s->p.retain_ms) {
 		struct frozen old = tier_pop(&s->t2);
 
+		views_drop(s, &old);
 		s->bytes -= old.bytes;
 		frozen_free(s, &old);
 	}
@@ -483,4 +683,153 @@ int vg_wstore_merge(struct vg_wstore *s, int64_t from, int64_t to, bool latency,
 size_t vg_wstore_bytes(const struct vg_wstore *s)
 {
 	return s->bytes;
+}
+
+/* ---- views: the public side --------------------------------------------- */
+
+int vg_wstore_view_create(struct vg_wstore *s, int32_t tail_bucket, struct vg_wstore_view **out)
+{
+	struct vg_table_params tp = {.map = s->p.map, .max_keys = UINT32_MAX / 2};
+	struct vg_wstore_view *v;
+	unsigned b = 0;
+
+	*out = NULL;
+	while (b < VG_WSTORE_MAX_VIEWS && s->views[b])
+		b++;
+	if (b == VG_WSTORE_MAX_VIEWS)
+		return VG_ERR_LIMIT;
+	if (!(v = calloc(1, sizeof(*v))))
+		return VG_ERR_NOMEM;
+	if (vg_table_create(&v->t, &tp) != VG_OK) {
+		free(v);
+		return VG_ERR_NOMEM;
+	}
+	v->s = s;
+	v->bit = b;
+	v->tail = tail_bucket;
+	s->views[b] = v;
+	*out = v;
+	return VG_OK;
+}
+
+void vg_wstore_view_destroy(struct vg_wstore_view *v)
+{
+	if (!v)
+		return;
+	if (v->s) {
+		view_clear(v);
+		v->s->views[v->bit] = NULL;
+	}
+	vg_table_destroy(v->t);
+	free(v->sum);
+	free(v);
+}
+
+/* Count a part in the view, or stop counting it, as [from, to) says. */
+static int sync_part(struct vg_wstore_view *v, struct frozen *f, int64_t from, int64_t to,
+		     struct vg_wstore_cover *c)
+{
+	uint64_t mask = (uint64_t)1 << v->bit;
+	bool in = !(f->start_ms < from || f->end_ms > to), counted = f->views & mask;
+
+	if (in)
+		cover_add(c, f->start_ms, f->end_ms, f->latency);
+	if (in == counted)
+		return VG_OK;
+	f->views ^= mask;
+	return view_part(v, f, in ? 1 : -1);
+}
+
+static int sync_acc(struct vg_wstore_view *v, struct acc *a, int64_t from, int64_t to, struct vg_wstore_cover *c)
+{
+	uint64_t mask = (uint64_t)1 << v->bit;
+	bool in = !(a->start_ms == a->end_ms || a->start_ms < from || a->end_ms > to), counted = a->views & mask;
+
+	if (in)
+		cover_add(c, a->start_ms, a->end_ms, false);
+	if (in == counted)
+		return VG_OK;
+	a->views ^= mask;
+	return view_acc(v, a, in ? 1 : -1);
+}
+
+/* Drop the keys gone from the range once they outnumber the live ones,
+ * keeping the order of the rest. */
+static int view_compact(struct vg_wstore_view *v)
+{
+	size_t n = vg_table_size(v->t), dead = n - v->live;
+	struct vg_table_params tp = {.map = v->s->p.map, .max_keys = UINT32_MAX / 2};
+	struct vg_table *t;
+	struct vg_wstore_sum *sum;
+	size_t k = 0;
+
+	if (dead <= v->live || dead < 1024)
+		return VG_OK;
+	if (vg_table_create(&t, &tp) != VG_OK)
+		return VG_ERR_NOMEM;
+	if (!(sum = malloc((v->live ? v->live : 1) * sizeof(*sum)))) {
+		vg_table_destroy(t);
+		return VG_ERR_NOMEM;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct vg_agg_entry *e = vg_table_entry(v->t, i);
+		struct vg_agg_entry *d;
+
+		if (!v->sum[i].parts)
+			continue;
+		if (!(d = vg_table_get(t, &e->key))) {
+			vg_table_destroy(t);
+			free(sum);
+			return VG_ERR_NOMEM;
+		}
+		d->count = e->count;
+		d->errors_4xx = e->errors_4xx;
+		d->errors_5xx = e->errors_5xx;
+		sum[k++] = v->sum[i];
+	}
+	vg_table_destroy(v->t);
+	free(v->sum);
+	v->t = t;
+	v->sum = sum;
+	v->cap_sum = v->live ? v->live : 1;
+	v->gen++;
+	return VG_OK;
+}
+
+int vg_wstore_view_sync(struct vg_wstore_view *v, int64_t from, int64_t to, struct vg_wstore_cover *cover)
+{
+	struct vg_wstore *s = v->s;
+	struct tier *tiers[3] = {&s->t2, &s->t1, &s->ring};
+	int rc = VG_OK;
+
+	memset(cover, 0, sizeof(*cover));
+	if (!s)
+		return VG_ERR_INVALID;
+	for (int i = 0; i < 3 && rc == VG_OK; i++)
+		for (size_t j = 0; j < tiers[i]->n && rc == VG_OK; j++)
+			rc = sync_part(v, &tiers[i]->v[j], from, to, cover);
+	if (rc == VG_OK)
+		rc = sync_acc(v, &s->a2, from, to, cover);
+	if (rc == VG_OK)
+		rc = sync_acc(v, &s->a1, from, to, cover);
+	if (rc == VG_OK)
+		rc = view_compact(v);
+	if (rc != VG_OK)
+		view_clear(v);
+	return rc;
+}
+
+const struct vg_table *vg_wstore_view_table(const struct vg_wstore_view *v)
+{
+	return v->t;
+}
+
+const struct vg_wstore_sum *vg_wstore_view_sums(const struct vg_wstore_view *v)
+{
+	return v->sum;
+}
+
+unsigned vg_wstore_view_generation(const struct vg_wstore_view *v)
+{
+	return v->gen;
 }
