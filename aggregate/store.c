@@ -28,6 +28,7 @@ struct slab {
 /* One aggregate of a frozen window. */
 struct fentry {
 	struct vg_agg_key key; /* labels point into the window's string block */
+	uint64_t hash0;        /* vg_agg_key_hash of key under window 0: for views */
 	uint64_t count, errors_4xx, errors_5xx;
 	uint64_t l_count, l_zero, l_rejected, l_collapsed;
 	double l_sum, l_min, l_max;
@@ -217,6 +218,9 @@ static int freeze(struct vg_wstore *s, struct frozen *f, const struct vg_table *
 		vg_str *labels[3] = {&fe->key.service, &fe->key.endpoint, &fe->key.method};
 
 		fe->key = e->key;
+		fe->key.window = 0;
+		fe->hash0 = vg_agg_key_hash(&fe->key);
+		fe->key.window = e->key.window;
 		for (int l = 0; l < 3; l++) {
 			vg_str *v = labels[l];
 
@@ -311,11 +315,11 @@ static int table_into(const struct vg_table *t, struct vg_table *out)
 
 /* The view's entry for k (window 0), inserted with zero sums when new;
  * NULL on allocation failure. */
-static struct vg_agg_entry *view_get(struct vg_wstore_view *v, const struct vg_agg_key *k,
+static struct vg_agg_entry *view_get(struct vg_wstore_view *v, const struct vg_agg_key *k, uint64_t hash,
 				     struct vg_wstore_sum **sum)
 {
 	size_t n = vg_table_size(v->t);
-	struct vg_agg_entry *e = vg_table_get(v->t, k);
+	struct vg_agg_entry *e = vg_table_get_hashed(v->t, k, hash);
 
 	if (!e)
 		return NULL;
@@ -347,7 +351,7 @@ static int view_part(struct vg_wstore_view *v, const struct frozen *f, int sign)
 		struct vg_wstore_sum *sm;
 
 		k.window = 0;
-		struct vg_agg_entry *e = view_get(v, &k, &sm);
+		struct vg_agg_entry *e = view_get(v, &k, fe->hash0, &sm);
 
 		if (!e)
 			return VG_ERR_NOMEM;
@@ -392,7 +396,7 @@ static int view_acc(struct vg_wstore_view *v, const struct acc *a, int sign)
 		struct vg_wstore_sum *sm;
 
 		k.window = 0;
-		struct vg_agg_entry *e = view_get(v, &k, &sm);
+		struct vg_agg_entry *e = view_get(v, &k, vg_agg_key_hash(&k), &sm);
 
 		if (!e)
 			return VG_ERR_NOMEM;
@@ -558,7 +562,7 @@ static int roll_counted(struct vg_wstore *s, struct acc *a, const struct frozen 
 
 			if (!(a->views & ((uint64_t)1 << b)))
 				continue;
-			if (!(e = view_get(v, &k, &sm))) {
+			if (!(e = view_get(v, &k, fe->hash0, &sm))) {
 				view_clear(v);
 				continue;
 			}
