@@ -358,9 +358,9 @@ static int view_part(struct vg_wstore_view *v, const struct frozen *f, int sign)
 		/* Unsigned wrap-around makes subtraction the same sum. */
 		uint64_t m = sign > 0 ? 1 : UINT64_MAX;
 
-		e->count += m * fe->count;
-		e->errors_4xx += m * fe->errors_4xx;
-		e->errors_5xx += m * fe->errors_5xx;
+		sm->count += m * fe->count;
+		sm->errors_4xx += m * fe->errors_4xx;
+		sm->errors_5xx += m * fe->errors_5xx;
 		sum_parts(v, sm, sign);
 		if (!f->latency || !fe->l_count)
 			continue;
@@ -400,9 +400,9 @@ static int view_acc(struct vg_wstore_view *v, const struct acc *a, int sign)
 
 		if (!e)
 			return VG_ERR_NOMEM;
-		e->count += m * ae->count;
-		e->errors_4xx += m * ae->errors_4xx;
-		e->errors_5xx += m * ae->errors_5xx;
+		sm->count += m * ae->count;
+		sm->errors_4xx += m * ae->errors_4xx;
+		sm->errors_5xx += m * ae->errors_5xx;
 		sum_parts(v, sm, sign);
 	}
 	return VG_OK;
@@ -566,9 +566,9 @@ static int roll_counted(struct vg_wstore *s, struct acc *a, const struct frozen 
 				view_clear(v);
 				continue;
 			}
-			e->count += fe->count;
-			e->errors_4xx += fe->errors_4xx;
-			e->errors_5xx += fe->errors_5xx;
+			sm->count += fe->count;
+			sm->errors_4xx += fe->errors_4xx;
+			sm->errors_5xx += fe->errors_5xx;
 			if (fresh)
 				sum_parts(v, sm, 1);
 		}
@@ -777,18 +777,14 @@ static int view_compact(struct vg_wstore_view *v)
 	}
 	for (size_t i = 0; i < n; i++) {
 		const struct vg_agg_entry *e = vg_table_entry(v->t, i);
-		struct vg_agg_entry *d;
 
 		if (!v->sum[i].parts)
 			continue;
-		if (!(d = vg_table_get(t, &e->key))) {
+		if (!vg_table_get_hashed(t, &e->key, e->hash)) {
 			vg_table_destroy(t);
 			free(sum);
 			return VG_ERR_NOMEM;
 		}
-		d->count = e->count;
-		d->errors_4xx = e->errors_4xx;
-		d->errors_5xx = e->errors_5xx;
 		sum[k++] = v->sum[i];
 	}
 	vg_table_destroy(v->t);

@@ -72,9 +72,10 @@ int vg_wstore_merge(struct vg_wstore *s, int64_t from_ms, int64_t to_ms, bool la
 #define VG_WSTORE_MAX_VIEWS 64
 #define VG_WSTORE_NO_TAIL INT32_MAX
 
-/* Per key of a view, beside its vg_agg_entry (count, errors_4xx, errors_5xx). */
+/* Per key of a view: what a merge would sum into its entry. */
 struct vg_wstore_sum {
 	uint64_t parts;   /* merged parts holding the key; 0: gone from the range */
+	uint64_t count, errors_4xx, errors_5xx;
 	uint64_t l_count; /* latency values (parts with sketches only) */
 	uint64_t tail;    /* of those, in buckets >= the tail bucket */
 	uint64_t far;     /* in buckets >= tail + VG_SKETCH_MAX_BUCKETS - 1 (merging them may collapse the tail) */
@@ -92,9 +93,9 @@ void vg_wstore_view_destroy(struct vg_wstore_view *v);
  * (v is then emptied, and the next sync rebuilds it). */
 int vg_wstore_view_sync(struct vg_wstore_view *v, int64_t from, int64_t to, struct vg_wstore_cover *cover);
 
-/* The view's keys, under window 0: entry i of the table goes with sums[i].
- * Keys whose sums say parts == 0 have left the range (their counts are
- * 0); a merge would not have them. Valid until the next sync; entries
+/* The view's keys, under window 0: entry i of the table (its key only;
+ * its counts stay 0) goes with sums[i]. Keys whose sums say parts == 0
+ * have left the range (their counts are 0); a merge would not have them. Valid until the next sync; entries
  * keep their index from sync to sync until the generation changes (the
  * view dropped the keys gone, renumbering the rest in order). */
 const struct vg_table *vg_wstore_view_table(const struct vg_wstore_view *v);

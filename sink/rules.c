@@ -889,13 +889,20 @@ struct vrange {
 	bool fresh;     /* not synced yet */
 };
 
+/* A view entry a rule's selector takes: into which group, and which of
+ * its sums are the condition's bad ones (each 0 or 1). */
+struct pick {
+	uint32_t e, g;
+	uint8_t bad_4xx, bad_5xx, bad_all;
+};
+
 struct slot {
 	bool init;
-	size_t vr;     /* its vrange */
-	unsigned gen;  /* of the view, when the entries below were taken */
-	size_t seen;   /* view entries classified */
-	uint32_t *sel; /* (view entry, group) pairs the selector takes */
-	size_t n_sel, cap_sel;
+	size_t vr;          /* its vrange */
+	unsigned gen;       /* of the view, when the entries below were taken */
+	size_t seen;        /* view entries classified */
+	struct pick *picks; /* in view entry order */
+	size_t n_picks, cap_picks;
 	struct groups gs;
 };
 
@@ -951,7 +958,7 @@ static void views_free(struct vg_alerts *a)
 		vg_wstore_view_destroy(a->vr[i].v);
 	a->n_vr = 0;
 	for (size_t i = 0; a->slots && i < a->rules->n * MAX_SLOTS; i++) {
-		free(a->slots[i].sel);
+		free(a->slots[i].picks);
 		groups_free(&a->slots[i].gs);
 		memset(&a->slots[i], 0, sizeof(a->slots[i]));
 	}
@@ -1102,7 +1109,7 @@ static int view_collect(struct vg_alerts *a, size_t ri, size_t sl, struct vg_wst
 
 	if (s->gen != vg_wstore_view_generation(vr->v)) { /* renumbered: classify again */
 		s->gen = vg_wstore_view_generation(vr->v);
-		s->seen = s->n_sel = 0;
+		s->seen = s->n_picks = 0;
 		groups_free(&s->gs);
 	}
 	for (; s->seen < n; s->seen++) {
@@ -1123,11 +1130,15 @@ static int view_collect(struct vg_alerts *a, size_t ri, size_t sl, struct vg_wst
 		}
 		struct group *g = groups_get(&s->gs, key, len);
 
-		if (!g || vg_grow(&s->sel, &s->cap_sel, 2 * (s->n_sel + 1), sizeof(*s->sel), 256) != 0)
+		if (!g || vg_grow(&s->picks, &s->cap_picks, s->n_picks + 1, sizeof(*s->picks), 256) != 0)
 			return VG_ERR_NOMEM;
-		s->sel[2 * s->n_sel] = (uint32_t)s->seen;
-		s->sel[2 * s->n_sel + 1] = (uint32_t)(g - s->gs.g);
-		s->n_sel++;
+		bool http = r->kind == VG_AGG_HTTP;
+
+		s->picks[s->n_picks++] = (struct pick){
+			.e = (uint32_t)s->seen, .g = (uint32_t)(g - s->gs.g),
+			.bad_4xx = http && (r->of == OF_4XX || r->of == OF_BOTH),
+			.bad_5xx = http && (r->of == OF_5XX || r->of == OF_BOTH),
+			.bad_all = r->kind == VG_AGG_LOG && e->key.level >= VG_LEVEL_ERROR};
 	}
 	for (size_t i = 0; i < s->gs.n; i++) {
 		struct group *g = &s->gs.g[i];
@@ -1135,26 +1146,19 @@ static int view_collect(struct vg_alerts *a, size_t ri, size_t sl, struct vg_wst
 		g->count = g->bad = g->l_count = g->tail = g->far = 0;
 		g->present = false;
 	}
-	for (size_t i = 0; i < s->n_sel; i++) {
-		const struct vg_wstore_sum *sm = &sums[s->sel[2 * i]];
-		const struct vg_agg_entry *e;
-		struct group *g = &s->gs.g[s->sel[2 * i + 1]];
+	for (size_t i = 0; i < s->n_picks; i++) {
+		const struct pick *pk = &s->picks[i];
+		const struct vg_wstore_sum *sm = &sums[pk->e];
+		struct group *g = &s->gs.g[pk->g];
 
 		if (!sm->parts)
 			continue;
-		e = vg_table_entry(t, s->sel[2 * i]);
 		g->present = true;
-		g->count += e->count;
-		if (r->kind == VG_AGG_HTTP) {
-			g->bad += r->of == OF_4XX	? e->errors_4xx
-				  : r->of == OF_BOTH ? e->errors_4xx + e->errors_5xx
-						     : e->errors_5xx;
-			g->l_count += sm->l_count;
-			g->tail += sm->tail;
-			g->far += sm->far;
-		} else if (r->kind == VG_AGG_LOG && e->key.level >= VG_LEVEL_ERROR) {
-			g->bad += e->count;
-		}
+		g->count += sm->count;
+		g->bad += pk->bad_4xx * sm->errors_4xx + pk->bad_5xx * sm->errors_5xx + pk->bad_all * sm->count;
+		g->l_count += sm->l_count; /* 0 but for HTTP keys */
+		g->tail += sm->tail;
+		g->far += sm->far;
 	}
 	*out = &s->gs;
 	return VG_OK;

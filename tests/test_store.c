@@ -239,15 +239,15 @@ static void check_view(struct vg_wstore *s, struct vg_wstore_view *v, int32_t ta
 		const struct vg_agg_entry *e = vg_table_entry(vt, i);
 
 		if (!sums[i].parts) {
-			cr_assert(e->count == 0 && e->errors_4xx == 0 && e->errors_5xx == 0);
+			cr_assert(sums[i].count == 0 && sums[i].errors_4xx == 0 && sums[i].errors_5xx == 0);
 			continue;
 		}
 		live++;
 		struct vg_agg_entry *d = vg_table_get(m, &e->key);
 
-		cr_assert_eq(d->count, e->count, "[%lld, %lld) key %zu", (long long)from, (long long)to, i);
-		cr_assert_eq(d->errors_4xx, e->errors_4xx);
-		cr_assert_eq(d->errors_5xx, e->errors_5xx);
+		cr_assert_eq(d->count, sums[i].count, "[%lld, %lld) key %zu", (long long)from, (long long)to, i);
+		cr_assert_eq(d->errors_4xx, sums[i].errors_4xx);
+		cr_assert_eq(d->errors_5xx, sums[i].errors_5xx);
 		cr_assert_eq(d->latency.count, sums[i].l_count);
 		uint64_t above = 0;
 
