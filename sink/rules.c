@@ -885,8 +885,7 @@ struct vrange {
 	int64_t width, lag;
 	int32_t tail;
 	struct vg_wstore_view *v;
-	int64_t synced; /* the `now` it was last synced at */
-	bool fresh;     /* not synced yet */
+	uint64_t synced; /* the evaluation it was last synced in */
 };
 
 /* A view entry a rule's selector takes: into which group, and which of
@@ -913,6 +912,7 @@ struct vg_alerts {
 	struct vrange vr[MAX_VIEWS];
 	size_t n_vr;
 	struct slot *slots; /* MAX_SLOTS per rule */
+	uint64_t evals;     /* calls to vg_alerts_eval */
 	struct range ranges[RANGE_CACHE];
 	size_t next_range;
 	pcre2_match_data *md;
@@ -1088,7 +1088,7 @@ static int view_collect(struct vg_alerts *a, size_t ri, size_t sl, struct vg_wst
 				return VG_OK;
 			if (rc != VG_OK)
 				return rc;
-			a->vr[i] = (struct vrange){to - from, now - to, tail, a->vr[i].v, 0, true};
+			a->vr[i] = (struct vrange){to - from, now - to, tail, a->vr[i].v, 0};
 			a->n_vr++;
 		}
 		s->vr = i;
@@ -1097,11 +1097,10 @@ static int view_collect(struct vg_alerts *a, size_t ri, size_t sl, struct vg_wst
 	}
 	struct vrange *vr = &a->vr[s->vr];
 
-	if (vr->fresh || vr->synced != now) {
+	if (vr->synced != a->evals) { /* once per evaluation: the store has changed */
 		if (vg_wstore_view_sync(vr->v, from, to, &cover) != VG_OK)
 			return VG_ERR_NOMEM;
-		vr->synced = now;
-		vr->fresh = false;
+		vr->synced = a->evals;
 	}
 	const struct vg_table *t = vg_wstore_view_table(vr->v);
 	const struct vg_wstore_sum *sums = vg_wstore_view_sums(vr->v);
@@ -1515,6 +1514,7 @@ int vg_alerts_eval(struct vg_alerts *a, struct vg_wstore *store, int64_t now,
 		views_free(a);
 		a->vstore = store;
 	}
+	a->evals++;
 	for (size_t ri = 0; ri < a->rules->n; ri++) {
 		const struct rule *r = &a->rules->r[ri];
 		struct groups active = {0};
