@@ -1081,7 +1081,8 @@ static int view_collect(struct vg_alerts *a, size_t ri, size_t sl, struct vg_wst
 		int32_t tail = tail_bucket(a, r);
 		size_t i = 0;
 
-		while (i < a->n_vr && !(a->vr[i].width == to - from && a->vr[i].lag == now - to && a->vr[i].tail == tail))
+		while (i < a->n_vr &&
+		       !(a->vr[i].width == to - from && a->vr[i].lag == now - to && a->vr[i].tail == tail))
 			i++;
 		if (i == a->n_vr) {
 			if (i == MAX_VIEWS || (rc = vg_wstore_view_create(store, tail, &a->vr[i].v)) == VG_ERR_LIMIT)

@@ -449,8 +449,9 @@ static void fleet_window(struct series *s, int64_t i)
 			uint64_t n = 5 + (uint64_t)((i * 7 + e * 3 + v) % 11);
 			uint64_t bad = mode == 1 || (mode == 2 && e < 2) ? n / 4 : 0;
 			double ms = mode == 3 && e != 3 ? 400 + (double)(i % 50) : mode == 4 ? 10 : 60 + (double)e;
-			struct vg_agg_key k = {.window = s->now / WIN, .kind = VG_AGG_HTTP, .service = vg_str_cstr(svcs[v]),
-					       .endpoint = vg_str_cstr(eps[e]), .method = VG_STR_LIT("GET")};
+			struct vg_agg_key k = {.window = s->now / WIN, .kind = VG_AGG_HTTP,
+					       .service = vg_str_cstr(svcs[v]), .endpoint = vg_str_cstr(eps[e]),
+					       .method = VG_STR_LIT("GET")};
 			struct vg_agg_entry *en = vg_table_get(s->t, &k);
 
 			en->count += n;
