@@ -799,12 +799,13 @@ static int view_compact(struct vg_wstore_view *v)
 int vg_wstore_view_sync(struct vg_wstore_view *v, int64_t from, int64_t to, struct vg_wstore_cover *cover)
 {
 	struct vg_wstore *s = v->s;
-	struct tier *tiers[3] = {&s->t2, &s->t1, &s->ring};
 	int rc = VG_OK;
 
 	memset(cover, 0, sizeof(*cover));
 	if (!s)
 		return VG_ERR_INVALID;
+	struct tier *tiers[3] = {&s->t2, &s->t1, &s->ring};
+
 	for (int i = 0; i < 3 && rc == VG_OK; i++)
 		for (size_t j = 0; j < tiers[i]->n && rc == VG_OK; j++)
 			rc = sync_part(v, &tiers[i]->v[j], from, to, cover);
