@@ -74,7 +74,8 @@ struct vg_wstore_view {
 	struct vg_wstore *s; /* NULL once the store is destroyed */
 	unsigned bit;
 	int32_t tail;
-	struct vg_table *t; /* keys under window 0, with count, 4xx, 5xx */
+	struct vg_table *t;     /* keys under window 0 */
+	struct vg_table *spare; /* the one compaction fills next, memory kept */
 	struct vg_wstore_sum *sum;
 	size_t cap_sum, live;
 	unsigned gen;
@@ -725,6 +726,7 @@ void vg_wstore_view_destroy(struct vg_wstore_view *v)
 		v->s->views[v->bit] = NULL;
 	}
 	vg_table_destroy(v->t);
+	vg_table_destroy(v->spare);
 	free(v->sum);
 	free(v);
 }
@@ -763,14 +765,16 @@ static int view_compact(struct vg_wstore_view *v)
 {
 	size_t n = vg_table_size(v->t), dead = n - v->live;
 	struct vg_table_params tp = {.map = v->s->p.map, .max_keys = UINT32_MAX / 2};
-	struct vg_table *t;
+	struct vg_table *t = v->spare;
 	struct vg_wstore_sum *sum;
 	size_t k = 0;
 
 	if (dead <= v->live || dead < 1024)
 		return VG_OK;
-	if (vg_table_create(&t, &tp) != VG_OK)
+	if (!t && vg_table_create(&t, &tp) != VG_OK)
 		return VG_ERR_NOMEM;
+	v->spare = NULL;
+	vg_table_reset(t);
 	if (!(sum = malloc((v->live ? v->live : 1) * sizeof(*sum)))) {
 		vg_table_destroy(t);
 		return VG_ERR_NOMEM;
@@ -787,7 +791,8 @@ static int view_compact(struct vg_wstore_view *v)
 		}
 		sum[k++] = v->sum[i];
 	}
-	vg_table_destroy(v->t);
+	vg_table_reset(v->t);
+	v->spare = v->t;
 	free(v->sum);
 	v->t = t;
 	v->sum = sum;

@@ -1081,9 +1081,18 @@ static int view_collect(struct vg_alerts *a, size_t ri, size_t sl, struct vg_wst
 		int32_t tail = tail_bucket(a, r);
 		size_t i = 0;
 
-		while (i < a->n_vr &&
-		       !(a->vr[i].width == to - from && a->vr[i].lag == now - to && a->vr[i].tail == tail))
+		/* A counts-only reader takes any view of its range. */
+		while (i < a->n_vr && !(a->vr[i].width == to - from && a->vr[i].lag == now - to &&
+					(tail == VG_WSTORE_NO_TAIL || a->vr[i].tail == tail)))
 			i++;
+		/* A new one carries the tail of a latency rule over the same
+		 * range, if any, so that both read one view. */
+		for (size_t k = 0; i == a->n_vr && tail == VG_WSTORE_NO_TAIL && k < a->rules->n; k++) {
+			const struct rule *lr = &a->rules->r[k];
+
+			if (lr->cond == C_LATENCY && lr->window_ms == to - from && now == to)
+				tail = tail_bucket(a, lr);
+		}
 		if (i == a->n_vr) {
 			if (i == MAX_VIEWS || (rc = vg_wstore_view_create(store, tail, &a->vr[i].v)) == VG_ERR_LIMIT)
 				return VG_OK;
