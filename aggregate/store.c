@@ -28,11 +28,11 @@ struct slab {
 /* One aggregate of a frozen window. */
 struct fentry {
 	struct vg_agg_key key; /* labels point into the window's string block */
-	uint64_t hash0;        /* vg_agg_key_hash of key under window 0: for views */
 	uint64_t count, errors_4xx, errors_5xx;
 	uint64_t l_count, l_zero, l_rejected, l_collapsed;
 	double l_sum, l_min, l_max;
 	uint32_t pair_off, n_pairs; /* into the window's pairs */
+	uint32_t id;                /* of the key in the store's dictionary */
 };
 
 /* A closed window or roll-up bucket, frozen. */
@@ -59,6 +59,8 @@ struct acc {
 	struct vg_table *t;
 	int64_t start_ms, end_ms; /* end: of the last part added; start == end: empty */
 	uint64_t views;           /* as a frozen part's */
+	uint32_t *ids;            /* dictionary id of each entry of t */
+	size_t cap_ids;
 };
 
 struct vg_wstore {
@@ -68,18 +70,46 @@ struct vg_wstore {
 	size_t bytes;
 	struct slab *slab; /* the one parts are carved from */
 	struct vg_wstore_view *views[VG_WSTORE_MAX_VIEWS];
+	/* Every key a stored part or bucket holds, under window 0, numbered
+	 * in order of first sight: views are arrays indexed by these ids, so
+	 * a part enters or leaves a view without a hash lookup. */
+	struct vg_table *dict, *dict_spare;
+	uint32_t *refs; /* parts and buckets holding each id */
+	size_t cap_refs, dict_live;
+	unsigned dict_gen; /* bumped when compaction renumbers the ids */
 };
 
 struct vg_wstore_view {
 	struct vg_wstore *s; /* NULL once the store is destroyed */
 	unsigned bit;
 	int32_t tail;
-	struct vg_table *t;     /* keys under window 0 */
-	struct vg_table *spare; /* the one compaction fills next, memory kept */
-	struct vg_wstore_sum *sum;
+	struct vg_wstore_sum *sum; /* by dictionary id; cap_sum of them, zeroed past use */
 	size_t cap_sum, live;
-	unsigned gen;
 };
+
+/* The id of key k (window 0) with one more holder; UINT32_MAX when out
+ * of memory. */
+static uint32_t dict_ref(struct vg_wstore *s, const struct vg_agg_key *k)
+{
+	size_t n = vg_table_size(s->dict);
+	struct vg_agg_entry *e;
+
+	if (vg_grow(&s->refs, &s->cap_refs, n + 1, sizeof(*s->refs), 1024) != 0 || !(e = vg_table_get(s->dict, k)))
+		return UINT32_MAX;
+	size_t id = (size_t)(e - vg_table_entry(s->dict, 0));
+
+	if (id >= n)
+		s->refs[id] = 0;
+	if (s->refs[id]++ == 0)
+		s->dict_live++;
+	return (uint32_t)id;
+}
+
+static void dict_unref(struct vg_wstore *s, uint32_t id)
+{
+	if (--s->refs[id] == 0)
+		s->dict_live--;
+}
 
 /* size bytes (a multiple of 16) from the current slab, or from a new one
  * (bigger than SLAB_BYTES for a part that needs it). */
@@ -130,6 +160,8 @@ static void slab_release(struct vg_wstore *s, struct slab *b)
 
 static void frozen_free(struct vg_wstore *s, struct frozen *f)
 {
+	for (size_t i = 0; i < f->n; i++)
+		dict_unref(s, f->e[i].id);
 	slab_release(s, f->slab);
 	memset(f, 0, sizeof(*f));
 }
@@ -220,7 +252,13 @@ static int freeze(struct vg_wstore *s, struct frozen *f, const struct vg_table *
 
 		fe->key = e->key;
 		fe->key.window = 0;
-		fe->hash0 = vg_agg_key_hash(&fe->key);
+		if ((fe->id = dict_ref(s, &fe->key)) == UINT32_MAX) {
+			for (size_t j = 0; j + 1 < f->n; j++)
+				dict_unref(s, f->e[j].id);
+			slab_release(s, f->slab);
+			memset(f, 0, sizeof(*f));
+			return VG_ERR_NOMEM;
+		}
 		fe->key.window = e->key.window;
 		for (int l = 0; l < 3; l++) {
 			vg_str *v = labels[l];
@@ -314,25 +352,17 @@ static int table_into(const struct vg_table *t, struct vg_table *out)
 
 /* ---- views -------------------------------------------------------------- */
 
-/* The view's entry for k (window 0), inserted with zero sums when new;
- * NULL on allocation failure. */
-static struct vg_agg_entry *view_get(struct vg_wstore_view *v, const struct vg_agg_key *k, uint64_t hash,
-				     struct vg_wstore_sum **sum)
+/* Room in the view for every id of the dictionary (zero sums). */
+static int view_fit(struct vg_wstore_view *v)
 {
-	size_t n = vg_table_size(v->t);
-	struct vg_agg_entry *e = vg_table_get_hashed(v->t, k, hash);
+	size_t n = vg_table_size(v->s->dict), old = v->cap_sum;
 
-	if (!e)
-		return NULL;
-	size_t i = (size_t)(e - vg_table_entry(v->t, 0));
-
-	if (i >= n) {
-		if (vg_grow(&v->sum, &v->cap_sum, i + 1, sizeof(*v->sum), 1024) != 0)
-			return NULL;
-		memset(&v->sum[i], 0, sizeof(*v->sum));
-	}
-	*sum = &v->sum[i];
-	return e;
+	if (n <= old)
+		return VG_OK;
+	if (vg_grow(&v->sum, &v->cap_sum, n, sizeof(*v->sum), 1024) != 0)
+		return VG_ERR_NOMEM;
+	memset(v->sum + old, 0, (v->cap_sum - old) * sizeof(*v->sum));
+	return VG_OK;
 }
 
 static void sum_parts(struct vg_wstore_view *v, struct vg_wstore_sum *sm, int sign)
@@ -346,16 +376,11 @@ static void sum_parts(struct vg_wstore_view *v, struct vg_wstore_sum *sm, int si
 /* Add (sign 1) or take away (-1) a frozen part's entries. */
 static int view_part(struct vg_wstore_view *v, const struct frozen *f, int sign)
 {
+	if (view_fit(v) != VG_OK)
+		return VG_ERR_NOMEM;
 	for (size_t i = 0; i < f->n; i++) {
 		const struct fentry *fe = &f->e[i];
-		struct vg_agg_key k = fe->key;
-		struct vg_wstore_sum *sm;
-
-		k.window = 0;
-		struct vg_agg_entry *e = view_get(v, &k, fe->hash0, &sm);
-
-		if (!e)
-			return VG_ERR_NOMEM;
+		struct vg_wstore_sum *sm = &v->sum[fe->id];
 		/* Unsigned wrap-around makes subtraction the same sum. */
 		uint64_t m = sign > 0 ? 1 : UINT64_MAX;
 
@@ -391,16 +416,12 @@ static int view_acc(struct vg_wstore_view *v, const struct acc *a, int sign)
 {
 	uint64_t m = sign > 0 ? 1 : UINT64_MAX;
 
+	if (view_fit(v) != VG_OK)
+		return VG_ERR_NOMEM;
 	for (size_t i = 0; i < vg_table_size(a->t); i++) {
 		const struct vg_agg_entry *ae = vg_table_entry(a->t, i);
-		struct vg_agg_key k = ae->key;
-		struct vg_wstore_sum *sm;
+		struct vg_wstore_sum *sm = &v->sum[a->ids[i]];
 
-		k.window = 0;
-		struct vg_agg_entry *e = view_get(v, &k, vg_agg_key_hash(&k), &sm);
-
-		if (!e)
-			return VG_ERR_NOMEM;
 		sm->count += m * ae->count;
 		sm->errors_4xx += m * ae->errors_4xx;
 		sm->errors_5xx += m * ae->errors_5xx;
@@ -422,9 +443,9 @@ static void view_clear(struct vg_wstore_view *v)
 	uint64_t mask = (uint64_t)1 << v->bit;
 	struct vg_wstore *s = v->s;
 
-	vg_table_reset(v->t);
+	if (v->sum)
+		memset(v->sum, 0, v->cap_sum * sizeof(*v->sum));
 	v->live = 0;
-	v->gen++;
 	if (!s)
 		return;
 	tier_clear_bit(&s->ring, mask);
@@ -475,7 +496,8 @@ int vg_wstore_create(struct vg_wstore **out, const struct vg_wstore_params *p)
 	if (!s)
 		return VG_ERR_NOMEM;
 	s->p = *p;
-	if (vg_table_create(&s->a1.t, &tp) != VG_OK || vg_table_create(&s->a2.t, &tp) != VG_OK) {
+	if (vg_table_create(&s->a1.t, &tp) != VG_OK || vg_table_create(&s->a2.t, &tp) != VG_OK ||
+	    vg_table_create(&s->dict, &tp) != VG_OK) {
 		vg_wstore_destroy(s);
 		return VG_ERR_NOMEM;
 	}
@@ -503,6 +525,11 @@ void vg_wstore_destroy(struct vg_wstore *s)
 	free(s->slab);
 	vg_table_destroy(s->a1.t);
 	vg_table_destroy(s->a2.t);
+	free(s->a1.ids);
+	free(s->a2.ids);
+	vg_table_destroy(s->dict);
+	vg_table_destroy(s->dict_spare);
+	free(s->refs);
 	free(s);
 }
 
@@ -532,15 +559,21 @@ static int acc_flush(struct vg_wstore *s, struct acc *a, struct tier *t)
 	}
 	s->bytes += f.bytes;
 	a->views = 0;
+	for (size_t i = 0; i < vg_table_size(a->t); i++)
+		dict_unref(s, a->ids[i]);
 	vg_table_reset(a->t);
 	a->start_ms = a->end_ms = 0;
 	return VG_OK;
 }
 
-/* thaw_into(f, a->t, false) for a bucket views count: they get f's
- * counts too, and a key new to the bucket is one more part holding it. */
-static int roll_counted(struct vg_wstore *s, struct acc *a, const struct frozen *f)
+/* thaw_into(f, a->t, false), keeping the bucket's ids; views counting
+ * the bucket get f's counts too, and a key new to the bucket is one more
+ * part holding it. */
+static int acc_roll(struct vg_wstore *s, struct acc *a, const struct frozen *f)
 {
+	for (unsigned b = 0; b < VG_WSTORE_MAX_VIEWS; b++)
+		if ((a->views & ((uint64_t)1 << b)) && view_fit(s->views[b]) != VG_OK)
+			view_clear(s->views[b]);
 	for (size_t i = 0; i < f->n; i++) {
 		const struct fentry *fe = &f->e[i];
 		struct vg_agg_key k = fe->key;
@@ -549,24 +582,25 @@ static int roll_counted(struct vg_wstore *s, struct acc *a, const struct frozen 
 		k.window = 0;
 		struct vg_agg_entry *d = vg_table_get(a->t, &k);
 
-		if (!d)
+		if (!d || vg_grow(&a->ids, &a->cap_ids, n + 1, sizeof(*a->ids), 1024) != 0)
 			return VG_ERR_NOMEM;
 		bool fresh = vg_table_size(a->t) > n;
 
+		if (fresh) {
+			a->ids[n] = fe->id;
+			if (s->refs[fe->id]++ == 0)
+				s->dict_live++;
+		}
 		d->count += fe->count;
 		d->errors_4xx += fe->errors_4xx;
 		d->errors_5xx += fe->errors_5xx;
-		for (unsigned b = 0; b < VG_WSTORE_MAX_VIEWS; b++) {
+		for (unsigned b = 0; a->views && b < VG_WSTORE_MAX_VIEWS; b++) {
 			struct vg_wstore_view *v = s->views[b];
 			struct vg_wstore_sum *sm;
-			struct vg_agg_entry *e;
 
 			if (!(a->views & ((uint64_t)1 << b)))
 				continue;
-			if (!(e = view_get(v, &k, fe->hash0, &sm))) {
-				view_clear(v);
-				continue;
-			}
+			sm = &v->sum[fe->id];
 			sm->count += fe->count;
 			sm->errors_4xx += fe->errors_4xx;
 			sm->errors_5xx += fe->errors_5xx;
@@ -590,10 +624,88 @@ static int roll(struct vg_wstore *s, struct acc *a, struct tier *t, int64_t w, s
 		a->start_ms = bucket;
 	a->end_ms = f->end_ms;
 	views_drop(s, f);
-	rc = a->views ? roll_counted(s, a, f) : thaw_into(f, a->t, false);
+	rc = acc_roll(s, a, f);
 	s->bytes -= f->bytes;
 	frozen_free(s, f);
 	return rc;
+}
+
+static void tier_renumber(struct tier *t, const uint32_t *map)
+{
+	for (size_t i = 0; i < t->n; i++)
+		for (size_t j = 0; j < t->v[i].n; j++)
+			t->v[i].e[j].id = map[t->v[i].e[j].id];
+}
+
+/* Renumber the dictionary without the keys nothing holds any more, once
+ * they outnumber the held ones; the ids in parts, buckets and views
+ * follow. Out of memory, the dictionary just stays as it is. */
+static void dict_compact(struct vg_wstore *s)
+{
+	size_t n = vg_table_size(s->dict), live = s->dict_live, k = 0;
+	struct vg_table_params tp = {.map = s->p.map, .max_keys = UINT32_MAX / 2};
+	struct vg_table *t = s->dict_spare;
+	struct vg_wstore_sum *sums[VG_WSTORE_MAX_VIEWS] = {0};
+	uint32_t *map = NULL, *refs = NULL;
+	size_t cap = live ? live : 1;
+	struct acc *accs[2] = {&s->a1, &s->a2};
+
+	if (n - live <= live || n - live < 4096)
+		return;
+	if (!t && vg_table_create(&t, &tp) != VG_OK)
+		return;
+	s->dict_spare = NULL;
+	vg_table_reset(t);
+	if (!(map = malloc(n * sizeof(*map))) || !(refs = malloc(cap * sizeof(*refs))))
+		goto out_fail;
+	for (unsigned b = 0; b < VG_WSTORE_MAX_VIEWS; b++)
+		if (s->views[b] && !(sums[b] = calloc(cap, sizeof(*sums[b]))))
+			goto out_fail;
+	for (size_t i = 0; i < n; i++) {
+		const struct vg_agg_entry *e = vg_table_entry(s->dict, i);
+
+		map[i] = UINT32_MAX;
+		if (!s->refs[i])
+			continue;
+		if (!vg_table_get_hashed(t, &e->key, e->hash))
+			goto out_fail;
+		map[i] = (uint32_t)k;
+		refs[k++] = s->refs[i];
+	}
+	/* Nothing can fail from here. */
+	tier_renumber(&s->ring, map);
+	tier_renumber(&s->t1, map);
+	tier_renumber(&s->t2, map);
+	for (int a = 0; a < 2; a++)
+		for (size_t i = 0; i < vg_table_size(accs[a]->t); i++)
+			accs[a]->ids[i] = map[accs[a]->ids[i]];
+	for (unsigned b = 0; b < VG_WSTORE_MAX_VIEWS; b++) {
+		struct vg_wstore_view *v = s->views[b];
+
+		if (!v)
+			continue;
+		for (size_t i = 0; i < n && i < v->cap_sum; i++)
+			if (map[i] != UINT32_MAX)
+				sums[b][map[i]] = v->sum[i];
+		free(v->sum);
+		v->sum = sums[b];
+		v->cap_sum = cap;
+	}
+	vg_table_reset(s->dict);
+	s->dict_spare = s->dict;
+	s->dict = t;
+	free(s->refs);
+	s->refs = refs;
+	s->cap_refs = cap;
+	s->dict_gen++;
+	free(map);
+	return;
+out_fail:
+	for (unsigned b = 0; b < VG_WSTORE_MAX_VIEWS; b++)
+		free(sums[b]);
+	free(map);
+	free(refs);
+	s->dict_spare = t;
 }
 
 int vg_wstore_add(struct vg_wstore *s, const struct vg_window *win)
@@ -636,6 +748,7 @@ int vg_wstore_add(struct vg_wstore *s, const struct vg_window *win)
 		s->bytes -= old.bytes;
 		frozen_free(s, &old);
 	}
+	dict_compact(s);
 	return VG_OK;
 }
 
@@ -694,7 +807,6 @@ size_t vg_wstore_bytes(const struct vg_wstore *s)
 
 int vg_wstore_view_create(struct vg_wstore *s, int32_t tail_bucket, struct vg_wstore_view **out)
 {
-	struct vg_table_params tp = {.map = s->p.map, .max_keys = UINT32_MAX / 2};
 	struct vg_wstore_view *v;
 	unsigned b = 0;
 
@@ -705,10 +817,6 @@ int vg_wstore_view_create(struct vg_wstore *s, int32_t tail_bucket, struct vg_ws
 		return VG_ERR_LIMIT;
 	if (!(v = calloc(1, sizeof(*v))))
 		return VG_ERR_NOMEM;
-	if (vg_table_create(&v->t, &tp) != VG_OK) {
-		free(v);
-		return VG_ERR_NOMEM;
-	}
 	v->s = s;
 	v->bit = b;
 	v->tail = tail_bucket;
@@ -725,8 +833,6 @@ void vg_wstore_view_destroy(struct vg_wstore_view *v)
 		view_clear(v);
 		v->s->views[v->bit] = NULL;
 	}
-	vg_table_destroy(v->t);
-	vg_table_destroy(v->spare);
 	free(v->sum);
 	free(v);
 }
@@ -759,48 +865,6 @@ static int sync_acc(struct vg_wstore_view *v, struct acc *a, int64_t from, int64
 	return view_acc(v, a, in ? 1 : -1);
 }
 
-/* Drop the keys gone from the range once they outnumber the live ones,
- * keeping the order of the rest. */
-static int view_compact(struct vg_wstore_view *v)
-{
-	size_t n = vg_table_size(v->t), dead = n - v->live;
-	struct vg_table_params tp = {.map = v->s->p.map, .max_keys = UINT32_MAX / 2};
-	struct vg_table *t = v->spare;
-	struct vg_wstore_sum *sum;
-	size_t k = 0;
-
-	if (dead <= v->live || dead < 1024)
-		return VG_OK;
-	if (!t && vg_table_create(&t, &tp) != VG_OK)
-		return VG_ERR_NOMEM;
-	v->spare = NULL;
-	vg_table_reset(t);
-	if (!(sum = malloc((v->live ? v->live : 1) * sizeof(*sum)))) {
-		vg_table_destroy(t);
-		return VG_ERR_NOMEM;
-	}
-	for (size_t i = 0; i < n; i++) {
-		const struct vg_agg_entry *e = vg_table_entry(v->t, i);
-
-		if (!v->sum[i].parts)
-			continue;
-		if (!vg_table_get_hashed(t, &e->key, e->hash)) {
-			vg_table_destroy(t);
-			free(sum);
-			return VG_ERR_NOMEM;
-		}
-		sum[k++] = v->sum[i];
-	}
-	vg_table_reset(v->t);
-	v->spare = v->t;
-	free(v->sum);
-	v->t = t;
-	v->sum = sum;
-	v->cap_sum = v->live ? v->live : 1;
-	v->gen++;
-	return VG_OK;
-}
-
 int vg_wstore_view_sync(struct vg_wstore_view *v, int64_t from, int64_t to, struct vg_wstore_cover *cover)
 {
 	struct vg_wstore *s = v->s;
@@ -819,7 +883,7 @@ int vg_wstore_view_sync(struct vg_wstore_view *v, int64_t from, int64_t to, stru
 	if (rc == VG_OK)
 		rc = sync_acc(v, &s->a1, from, to, cover);
 	if (rc == VG_OK)
-		rc = view_compact(v);
+		rc = view_fit(v); /* every id of the dictionary readable */
 	if (rc != VG_OK)
 		view_clear(v);
 	return rc;
@@ -827,7 +891,7 @@ int vg_wstore_view_sync(struct vg_wstore_view *v, int64_t from, int64_t to, stru
 
 const struct vg_table *vg_wstore_view_table(const struct vg_wstore_view *v)
 {
-	return v->t;
+	return v->s ? v->s->dict : NULL;
 }
 
 const struct vg_wstore_sum *vg_wstore_view_sums(const struct vg_wstore_view *v)
@@ -837,5 +901,5 @@ const struct vg_wstore_sum *vg_wstore_view_sums(const struct vg_wstore_view *v)
 
 unsigned vg_wstore_view_generation(const struct vg_wstore_view *v)
 {
-	return v->gen;
+	return v->s ? v->s->dict_gen : 0;
 }

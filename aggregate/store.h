@@ -61,10 +61,12 @@ int vg_wstore_merge(struct vg_wstore *s, int64_t from_ms, int64_t to_ms, bool la
 /* An incremental range: the sums a merge of [from, to) would give, kept
  * up to date as the range moves and as windows enter the store, roll up
  * and age out, so that a range of N parts costs the parts that entered or
- * left it since the last sync instead of N merges. Counts, 4xx and 5xx
- * are exact (integer sums); latency is summarised by the number of values
- * and how many fall at or above one bucket (the tail bucket, fixed at
- * creation), enough to rule a quantile out without its sketch.
+ * left it since the last sync instead of N merges, and no hash lookup:
+ * each stored entry knows its key's id in the store's dictionary (one
+ * more table of every key held, about 200 bytes a key). Counts, 4xx and
+ * 5xx are exact (integer sums); latency is summarised by the number of
+ * values and how many fall at or above one bucket (the tail bucket, fixed
+ * at creation), enough to rule a quantile out without its sketch.
  *
  * A view belongs to its creator, which destroys it (before or after the
  * store: a store destroyed first detaches its views). At most
@@ -93,11 +95,13 @@ void vg_wstore_view_destroy(struct vg_wstore_view *v);
  * (v is then emptied, and the next sync rebuilds it). */
 int vg_wstore_view_sync(struct vg_wstore_view *v, int64_t from, int64_t to, struct vg_wstore_cover *cover);
 
-/* The view's keys, under window 0: entry i of the table (its key only;
- * its counts stay 0) goes with sums[i]. Keys whose sums say parts == 0
- * have left the range (their counts are 0); a merge would not have them. Valid until the next sync; entries
- * keep their index from sync to sync until the generation changes (the
- * view dropped the keys gone, renumbering the rest in order). */
+/* The view's keys: the store's dictionary of every key it holds (under
+ * window 0; its counts stay 0), shared by its views; entry i goes with
+ * sums[i]. Keys whose sums say parts == 0 are not in the view's range
+ * (their counts are 0); a merge would not have them. Valid until the
+ * next sync; entries keep their index from sync to sync until the
+ * generation changes (the store forgot keys no part holds any more and
+ * renumbered the rest, in order). */
 const struct vg_table *vg_wstore_view_table(const struct vg_wstore_view *v);
 const struct vg_wstore_sum *vg_wstore_view_sums(const struct vg_wstore_view *v);
 unsigned vg_wstore_view_generation(const struct vg_wstore_view *v);
