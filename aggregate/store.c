@@ -580,9 +580,11 @@ static int acc_roll(struct vg_wstore *s, struct acc *a, const struct frozen *f)
 		size_t n = vg_table_size(a->t);
 
 		k.window = 0;
+		if (vg_grow(&a->ids, &a->cap_ids, n + 1, sizeof(*a->ids), 1024) != 0)
+			return VG_ERR_NOMEM;
 		struct vg_agg_entry *d = vg_table_get(a->t, &k);
 
-		if (!d || vg_grow(&a->ids, &a->cap_ids, n + 1, sizeof(*a->ids), 1024) != 0)
+		if (!d)
 			return VG_ERR_NOMEM;
 		bool fresh = vg_table_size(a->t) > n;
 
