@@ -1986,8 +1986,17 @@ static void run_reload(struct run_ctx *rc)
 			gen_free(g);
 		return;
 	}
+	size_t ended = 0;
+
+	if (vg_alerts_set_rules(run->alerts, rules, vg_clock_now_ms(), emit_alert, run, &ended) != VG_OK) {
+		atomic_fetch_add(&rc->reloads_failed, 1);
+		vg_log_kv(VG_LOG_ERROR, "reload", "configuration reload failed; the running configuration stays",
+			  VG_LOG_S("error", "out of memory"));
+		vg_rules_destroy(rules);
+		gen_free(g);
+		return;
+	}
 	g->seq = cur->seq + 1;
-	size_t ended = vg_alerts_set_rules(run->alerts, rules, vg_clock_now_ms(), emit_alert, run);
 
 	if (run->alerts_out.len)
 		flush_alerts(run);

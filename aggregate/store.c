@@ -32,6 +32,7 @@ struct fentry {
 	uint64_t l_count, l_zero, l_rejected, l_collapsed;
 	double l_sum, l_min, l_max;
 	uint32_t pair_off, n_pairs; /* into the window's pairs */
+	uint32_t id;                /* of the key in the store's dictionary */
 };
 
 /* A closed window or roll-up bucket, frozen. */
@@ -44,6 +45,7 @@ struct frozen {
 	size_t n_pairs;
 	size_t bytes;
 	struct slab *slab; /* holding e, the label strings and pairs; NULL when empty */
+	uint64_t views;    /* bit b: views[b] counts this part */
 };
 
 /* A tier: frozen parts in time order. */
@@ -56,6 +58,9 @@ struct tier {
 struct acc {
 	struct vg_table *t;
 	int64_t start_ms, end_ms; /* end: of the last part added; start == end: empty */
+	uint64_t views;           /* as a frozen part's */
+	uint32_t *ids;            /* dictionary id of each entry of t */
+	size_t cap_ids;
 };
 
 struct vg_wstore {
@@ -64,7 +69,47 @@ struct vg_wstore {
 	struct acc a1, a2;
 	size_t bytes;
 	struct slab *slab; /* the one parts are carved from */
+	struct vg_wstore_view *views[VG_WSTORE_MAX_VIEWS];
+	/* Every key a stored part or bucket holds, under window 0, numbered
+	 * in order of first sight: views are arrays indexed by these ids, so
+	 * a part enters or leaves a view without a hash lookup. */
+	struct vg_table *dict, *dict_spare;
+	uint32_t *refs; /* parts and buckets holding each id */
+	size_t cap_refs, dict_live;
+	unsigned dict_gen; /* bumped when compaction renumbers the ids */
 };
+
+struct vg_wstore_view {
+	struct vg_wstore *s; /* NULL once the store is destroyed */
+	unsigned bit;
+	int32_t tail;
+	struct vg_wstore_sum *sum; /* by dictionary id; cap_sum of them, zeroed past use */
+	size_t cap_sum, live;
+};
+
+/* The id of key k (window 0) with one more holder; UINT32_MAX when out
+ * of memory. */
+static uint32_t dict_ref(struct vg_wstore *s, const struct vg_agg_key *k)
+{
+	size_t n = vg_table_size(s->dict);
+	struct vg_agg_entry *e;
+
+	if (vg_grow(&s->refs, &s->cap_refs, n + 1, sizeof(*s->refs), 1024) != 0 || !(e = vg_table_get(s->dict, k)))
+		return UINT32_MAX;
+	size_t id = (size_t)(e - vg_table_entry(s->dict, 0));
+
+	if (id >= n)
+		s->refs[id] = 0;
+	if (s->refs[id]++ == 0)
+		s->dict_live++;
+	return (uint32_t)id;
+}
+
+static void dict_unref(struct vg_wstore *s, uint32_t id)
+{
+	if (--s->refs[id] == 0)
+		s->dict_live--;
+}
 
 /* size bytes (a multiple of 16) from the current slab, or from a new one
  * (bigger than SLAB_BYTES for a part that needs it). */
@@ -115,6 +160,8 @@ static void slab_release(struct vg_wstore *s, struct slab *b)
 
 static void frozen_free(struct vg_wstore *s, struct frozen *f)
 {
+	for (size_t i = 0; i < f->n; i++)
+		dict_unref(s, f->e[i].id);
 	slab_release(s, f->slab);
 	memset(f, 0, sizeof(*f));
 }
@@ -204,6 +251,15 @@ static int freeze(struct vg_wstore *s, struct frozen *f, const struct vg_table *
 		vg_str *labels[3] = {&fe->key.service, &fe->key.endpoint, &fe->key.method};
 
 		fe->key = e->key;
+		fe->key.window = 0;
+		if ((fe->id = dict_ref(s, &fe->key)) == UINT32_MAX) {
+			for (size_t j = 0; j + 1 < f->n; j++)
+				dict_unref(s, f->e[j].id);
+			slab_release(s, f->slab);
+			memset(f, 0, sizeof(*f));
+			return VG_ERR_NOMEM;
+		}
+		fe->key.window = e->key.window;
 		for (int l = 0; l < 3; l++) {
 			vg_str *v = labels[l];
 
@@ -294,6 +350,126 @@ static int table_into(const struct vg_table *t, struct vg_table *out)
 	return VG_OK;
 }
 
+/* ---- views -------------------------------------------------------------- */
+
+/* Room in the view for every id of the dictionary (zero sums). */
+static int view_fit(struct vg_wstore_view *v)
+{
+	size_t n = vg_table_size(v->s->dict), old = v->cap_sum;
+
+	if (n <= old)
+		return VG_OK;
+	if (vg_grow(&v->sum, &v->cap_sum, n, sizeof(*v->sum), 1024) != 0)
+		return VG_ERR_NOMEM;
+	memset(v->sum + old, 0, (v->cap_sum - old) * sizeof(*v->sum));
+	return VG_OK;
+}
+
+static void sum_parts(struct vg_wstore_view *v, struct vg_wstore_sum *sm, int sign)
+{
+	if (sign > 0 && sm->parts++ == 0)
+		v->live++;
+	else if (sign < 0 && --sm->parts == 0)
+		v->live--;
+}
+
+/* Add (sign 1) or take away (-1) a frozen part's entries. */
+static int view_part(struct vg_wstore_view *v, const struct frozen *f, int sign)
+{
+	if (view_fit(v) != VG_OK)
+		return VG_ERR_NOMEM;
+	for (size_t i = 0; i < f->n; i++) {
+		const struct fentry *fe = &f->e[i];
+		struct vg_wstore_sum *sm = &v->sum[fe->id];
+		/* Unsigned wrap-around makes subtraction the same sum. */
+		uint64_t m = sign > 0 ? 1 : UINT64_MAX;
+
+		sm->count += m * fe->count;
+		sm->errors_4xx += m * fe->errors_4xx;
+		sm->errors_5xx += m * fe->errors_5xx;
+		sum_parts(v, sm, sign);
+		if (!f->latency || !fe->l_count)
+			continue;
+		sm->l_count += m * fe->l_count;
+		if (v->tail == VG_WSTORE_NO_TAIL)
+			continue;
+		uint64_t tail = 0, far = 0;
+		int64_t far_from = (int64_t)v->tail + VG_SKETCH_MAX_BUCKETS - 1;
+
+		for (uint32_t j = 0; j < fe->n_pairs; j++) {
+			const uint32_t *pr = &f->pairs[2 * (fe->pair_off + j)];
+			int32_t b = (int32_t)pr[0];
+
+			if (b >= v->tail)
+				tail += pr[1];
+			if (b >= far_from)
+				far += pr[1];
+		}
+		sm->tail += m * tail;
+		sm->far += m * far;
+	}
+	return VG_OK;
+}
+
+/* The same for a roll-up bucket being filled (counts only). */
+static int view_acc(struct vg_wstore_view *v, const struct acc *a, int sign)
+{
+	uint64_t m = sign > 0 ? 1 : UINT64_MAX;
+
+	if (view_fit(v) != VG_OK)
+		return VG_ERR_NOMEM;
+	for (size_t i = 0; i < vg_table_size(a->t); i++) {
+		const struct vg_agg_entry *ae = vg_table_entry(a->t, i);
+		struct vg_wstore_sum *sm = &v->sum[a->ids[i]];
+
+		sm->count += m * ae->count;
+		sm->errors_4xx += m * ae->errors_4xx;
+		sm->errors_5xx += m * ae->errors_5xx;
+		sum_parts(v, sm, sign);
+	}
+	return VG_OK;
+}
+
+static void tier_clear_bit(struct tier *t, uint64_t mask)
+{
+	for (size_t i = 0; i < t->n; i++)
+		t->v[i].views &= ~mask;
+}
+
+/* Empty a view and mark it as counting nothing: after an allocation
+ * failure left it half updated. The next sync starts it again. */
+static void view_clear(struct vg_wstore_view *v)
+{
+	uint64_t mask = (uint64_t)1 << v->bit;
+	struct vg_wstore *s = v->s;
+
+	if (v->sum)
+		memset(v->sum, 0, v->cap_sum * sizeof(*v->sum));
+	v->live = 0;
+	if (!s)
+		return;
+	tier_clear_bit(&s->ring, mask);
+	tier_clear_bit(&s->t1, mask);
+	tier_clear_bit(&s->t2, mask);
+	s->a1.views &= ~mask;
+	s->a2.views &= ~mask;
+}
+
+/* A part leaves the store (rolled up or aged out): the views counting it
+ * let it go. */
+static void views_drop(struct vg_wstore *s, struct frozen *f)
+{
+	for (unsigned b = 0; f->views && b < VG_WSTORE_MAX_VIEWS; b++) {
+		uint64_t mask = (uint64_t)1 << b;
+
+		if (!(f->views & mask))
+			continue;
+		f->views &= ~mask;
+		if (view_part(s->views[b], f, -1) != VG_OK)
+			view_clear(s->views[b]);
+	}
+}
+
 static int tier_push(struct tier *t, struct frozen *f)
 {
 	if (vg_grow(&t->v, &t->cap, t->n + 1, sizeof(*t->v), 64) != 0)
@@ -320,7 +496,8 @@ int vg_wstore_create(struct vg_wstore **out, const struct vg_wstore_params *p)
 	if (!s)
 		return VG_ERR_NOMEM;
 	s->p = *p;
-	if (vg_table_create(&s->a1.t, &tp) != VG_OK || vg_table_create(&s->a2.t, &tp) != VG_OK) {
+	if (vg_table_create(&s->a1.t, &tp) != VG_OK || vg_table_create(&s->a2.t, &tp) != VG_OK ||
+	    vg_table_create(&s->dict, &tp) != VG_OK) {
 		vg_wstore_destroy(s);
 		return VG_ERR_NOMEM;
 	}
@@ -339,12 +516,20 @@ void vg_wstore_destroy(struct vg_wstore *s)
 {
 	if (!s)
 		return;
+	for (unsigned b = 0; b < VG_WSTORE_MAX_VIEWS; b++)
+		if (s->views[b])
+			s->views[b]->s = NULL;
 	tier_free(s, &s->ring);
 	tier_free(s, &s->t1);
 	tier_free(s, &s->t2);
 	free(s->slab);
 	vg_table_destroy(s->a1.t);
 	vg_table_destroy(s->a2.t);
+	free(s->a1.ids);
+	free(s->a2.ids);
+	vg_table_destroy(s->dict);
+	vg_table_destroy(s->dict_spare);
+	free(s->refs);
 	free(s);
 }
 
@@ -364,13 +549,67 @@ static int acc_flush(struct vg_wstore *s, struct acc *a, struct tier *t)
 		return VG_OK;
 	if (freeze(s, &f, a->t, a->start_ms, a->end_ms, false) != VG_OK)
 		return VG_ERR_NOMEM;
+	f.views = a->views; /* the same entries: the views count it as they did */
 	if (tier_push(t, &f) != VG_OK) {
+		for (unsigned b = 0; b < VG_WSTORE_MAX_VIEWS; b++)
+			if (f.views & ((uint64_t)1 << b))
+				view_clear(s->views[b]);
 		frozen_free(s, &f);
 		return VG_ERR_NOMEM;
 	}
 	s->bytes += f.bytes;
+	a->views = 0;
+	for (size_t i = 0; i < vg_table_size(a->t); i++)
+		dict_unref(s, a->ids[i]);
 	vg_table_reset(a->t);
 	a->start_ms = a->end_ms = 0;
+	return VG_OK;
+}
+
+/* thaw_into(f, a->t, false), keeping the bucket's ids; views counting
+ * the bucket get f's counts too, and a key new to the bucket is one more
+ * part holding it. */
+static int acc_roll(struct vg_wstore *s, struct acc *a, const struct frozen *f)
+{
+	for (unsigned b = 0; b < VG_WSTORE_MAX_VIEWS; b++)
+		if ((a->views & ((uint64_t)1 << b)) && view_fit(s->views[b]) != VG_OK)
+			view_clear(s->views[b]);
+	for (size_t i = 0; i < f->n; i++) {
+		const struct fentry *fe = &f->e[i];
+		struct vg_agg_key k = fe->key;
+		size_t n = vg_table_size(a->t);
+
+		k.window = 0;
+		if (vg_grow(&a->ids, &a->cap_ids, n + 1, sizeof(*a->ids), 1024) != 0)
+			return VG_ERR_NOMEM;
+		struct vg_agg_entry *d = vg_table_get(a->t, &k);
+
+		if (!d)
+			return VG_ERR_NOMEM;
+		bool fresh = vg_table_size(a->t) > n;
+
+		if (fresh) {
+			a->ids[n] = fe->id;
+			if (s->refs[fe->id]++ == 0)
+				s->dict_live++;
+		}
+		d->count += fe->count;
+		d->errors_4xx += fe->errors_4xx;
+		d->errors_5xx += fe->errors_5xx;
+		for (unsigned b = 0; a->views && b < VG_WSTORE_MAX_VIEWS; b++) {
+			struct vg_wstore_view *v = s->views[b];
+			struct vg_wstore_sum *sm;
+
+			if (!(a->views & ((uint64_t)1 << b)))
+				continue;
+			sm = &v->sum[fe->id];
+			sm->count += fe->count;
+			sm->errors_4xx += fe->errors_4xx;
+			sm->errors_5xx += fe->errors_5xx;
+			if (fresh)
+				sum_parts(v, sm, 1);
+		}
+	}
 	return VG_OK;
 }
 
@@ -386,10 +625,89 @@ static int roll(struct vg_wstore *s, struct acc *a, struct tier *t, int64_t w, s
 	if (a->start_ms == a->end_ms)
 		a->start_ms = bucket;
 	a->end_ms = f->end_ms;
-	rc = thaw_into(f, a->t, false);
+	views_drop(s, f);
+	rc = acc_roll(s, a, f);
 	s->bytes -= f->bytes;
 	frozen_free(s, f);
 	return rc;
+}
+
+static void tier_renumber(struct tier *t, const uint32_t *map)
+{
+	for (size_t i = 0; i < t->n; i++)
+		for (size_t j = 0; j < t->v[i].n; j++)
+			t->v[i].e[j].id = map[t->v[i].e[j].id];
+}
+
+/* Renumber the dictionary without the keys nothing holds any more, once
+ * they outnumber the held ones; the ids in parts, buckets and views
+ * follow. Out of memory, the dictionary just stays as it is. */
+static void dict_compact(struct vg_wstore *s)
+{
+	size_t n = vg_table_size(s->dict), live = s->dict_live, k = 0;
+	struct vg_table_params tp = {.map = s->p.map, .max_keys = UINT32_MAX / 2};
+	struct vg_table *t = s->dict_spare;
+	struct vg_wstore_sum *sums[VG_WSTORE_MAX_VIEWS] = {0};
+	uint32_t *map = NULL, *refs = NULL;
+	size_t cap = live ? live : 1;
+	struct acc *accs[2] = {&s->a1, &s->a2};
+
+	if (n - live <= live || n - live < 4096)
+		return;
+	if (!t && vg_table_create(&t, &tp) != VG_OK)
+		return;
+	s->dict_spare = NULL;
+	vg_table_reset(t);
+	if (!(map = malloc(n * sizeof(*map))) || !(refs = malloc(cap * sizeof(*refs))))
+		goto out_fail;
+	for (unsigned b = 0; b < VG_WSTORE_MAX_VIEWS; b++)
+		if (s->views[b] && !(sums[b] = calloc(cap, sizeof(*sums[b]))))
+			goto out_fail;
+	for (size_t i = 0; i < n; i++) {
+		const struct vg_agg_entry *e = vg_table_entry(s->dict, i);
+
+		map[i] = UINT32_MAX;
+		if (!s->refs[i])
+			continue;
+		if (!vg_table_get_hashed(t, &e->key, e->hash))
+			goto out_fail;
+		map[i] = (uint32_t)k;
+		refs[k++] = s->refs[i];
+	}
+	/* Nothing can fail from here. */
+	tier_renumber(&s->ring, map);
+	tier_renumber(&s->t1, map);
+	tier_renumber(&s->t2, map);
+	for (int a = 0; a < 2; a++)
+		for (size_t i = 0; i < vg_table_size(accs[a]->t); i++)
+			accs[a]->ids[i] = map[accs[a]->ids[i]];
+	for (unsigned b = 0; b < VG_WSTORE_MAX_VIEWS; b++) {
+		struct vg_wstore_view *v = s->views[b];
+
+		if (!v)
+			continue;
+		for (size_t i = 0; i < n && i < v->cap_sum; i++)
+			if (map[i] != UINT32_MAX)
+				sums[b][map[i]] = v->sum[i];
+		free(v->sum);
+		v->sum = sums[b];
+		v->cap_sum = cap;
+	}
+	vg_table_reset(s->dict);
+	s->dict_spare = s->dict;
+	s->dict = t;
+	free(s->refs);
+	s->refs = refs;
+	s->cap_refs = cap;
+	s->dict_gen++;
+	free(map);
+	return;
+out_fail:
+	for (unsigned b = 0; b < VG_WSTORE_MAX_VIEWS; b++)
+		free(sums[b]);
+	free(map);
+	free(refs);
+	s->dict_spare = t;
 }
 
 int vg_wstore_add(struct vg_wstore *s, const struct vg_window *win)
@@ -428,9 +746,11 @@ int vg_wstore_add(struct vg_wstore *s, const struct vg_window *win)
 	while (s->t2.n && s->t2.v[0].end_ms <= now - s->p.retain_ms) {
 		struct frozen old = tier_pop(&s->t2);
 
+		views_drop(s, &old);
 		s->bytes -= old.bytes;
 		frozen_free(s, &old);
 	}
+	dict_compact(s);
 	return VG_OK;
 }
 
@@ -483,4 +803,105 @@ int vg_wstore_merge(struct vg_wstore *s, int64_t from, int64_t to, bool latency,
 size_t vg_wstore_bytes(const struct vg_wstore *s)
 {
 	return s->bytes;
+}
+
+/* ---- views: the public side --------------------------------------------- */
+
+int vg_wstore_view_create(struct vg_wstore *s, int32_t tail_bucket, struct vg_wstore_view **out)
+{
+	struct vg_wstore_view *v;
+	unsigned b = 0;
+
+	*out = NULL;
+	while (b < VG_WSTORE_MAX_VIEWS && s->views[b])
+		b++;
+	if (b == VG_WSTORE_MAX_VIEWS)
+		return VG_ERR_LIMIT;
+	if (!(v = calloc(1, sizeof(*v))))
+		return VG_ERR_NOMEM;
+	v->s = s;
+	v->bit = b;
+	v->tail = tail_bucket;
+	s->views[b] = v;
+	*out = v;
+	return VG_OK;
+}
+
+void vg_wstore_view_destroy(struct vg_wstore_view *v)
+{
+	if (!v)
+		return;
+	if (v->s) {
+		view_clear(v);
+		v->s->views[v->bit] = NULL;
+	}
+	free(v->sum);
+	free(v);
+}
+
+/* Count a part in the view, or stop counting it, as [from, to) says. */
+static int sync_part(struct vg_wstore_view *v, struct frozen *f, int64_t from, int64_t to,
+		     struct vg_wstore_cover *c)
+{
+	uint64_t mask = (uint64_t)1 << v->bit;
+	bool in = !(f->start_ms < from || f->end_ms > to), counted = f->views & mask;
+
+	if (in)
+		cover_add(c, f->start_ms, f->end_ms, f->latency);
+	if (in == counted)
+		return VG_OK;
+	f->views ^= mask;
+	return view_part(v, f, in ? 1 : -1);
+}
+
+static int sync_acc(struct vg_wstore_view *v, struct acc *a, int64_t from, int64_t to, struct vg_wstore_cover *c)
+{
+	uint64_t mask = (uint64_t)1 << v->bit;
+	bool in = !(a->start_ms == a->end_ms || a->start_ms < from || a->end_ms > to), counted = a->views & mask;
+
+	if (in)
+		cover_add(c, a->start_ms, a->end_ms, false);
+	if (in == counted)
+		return VG_OK;
+	a->views ^= mask;
+	return view_acc(v, a, in ? 1 : -1);
+}
+
+int vg_wstore_view_sync(struct vg_wstore_view *v, int64_t from, int64_t to, struct vg_wstore_cover *cover)
+{
+	struct vg_wstore *s = v->s;
+	int rc = VG_OK;
+
+	memset(cover, 0, sizeof(*cover));
+	if (!s)
+		return VG_ERR_INVALID;
+	struct tier *tiers[3] = {&s->t2, &s->t1, &s->ring};
+
+	for (int i = 0; i < 3 && rc == VG_OK; i++)
+		for (size_t j = 0; j < tiers[i]->n && rc == VG_OK; j++)
+			rc = sync_part(v, &tiers[i]->v[j], from, to, cover);
+	if (rc == VG_OK)
+		rc = sync_acc(v, &s->a2, from, to, cover);
+	if (rc == VG_OK)
+		rc = sync_acc(v, &s->a1, from, to, cover);
+	if (rc == VG_OK)
+		rc = view_fit(v); /* every id of the dictionary readable */
+	if (rc != VG_OK)
+		view_clear(v);
+	return rc;
+}
+
+const struct vg_table *vg_wstore_view_table(const struct vg_wstore_view *v)
+{
+	return v->s ? v->s->dict : NULL;
+}
+
+const struct vg_wstore_sum *vg_wstore_view_sums(const struct vg_wstore_view *v)
+{
+	return v->sum;
+}
+
+unsigned vg_wstore_view_generation(const struct vg_wstore_view *v)
+{
+	return v->s ? v->s->dict_gen : 0;
 }

@@ -58,6 +58,54 @@ int vg_wstore_add(struct vg_wstore *s, const struct vg_window *win);
 int vg_wstore_merge(struct vg_wstore *s, int64_t from_ms, int64_t to_ms, bool latency, struct vg_table *out,
 		    struct vg_wstore_cover *cover);
 
+/* An incremental range: the sums a merge of [from, to) would give, kept
+ * up to date as the range moves and as windows enter the store, roll up
+ * and age out, so that a range of N parts costs the parts that entered or
+ * left it since the last sync instead of N merges, and no hash lookup:
+ * each stored entry knows its key's id in the store's dictionary (one
+ * more table of every key held, about 200 bytes a key). Counts, 4xx and
+ * 5xx are exact (integer sums); latency is summarised by the number of
+ * values and how many fall at or above one bucket (the tail bucket, fixed
+ * at creation), enough to rule a quantile out without its sketch.
+ *
+ * A view belongs to its creator, which destroys it (before or after the
+ * store: a store destroyed first detaches its views). At most
+ * VG_WSTORE_MAX_VIEWS per store. Not thread-safe, as the store. */
+#define VG_WSTORE_MAX_VIEWS 64
+#define VG_WSTORE_NO_TAIL INT32_MAX
+
+/* Per key of a view: what a merge would sum into its entry. */
+struct vg_wstore_sum {
+	uint64_t parts;   /* merged parts holding the key; 0: gone from the range */
+	uint64_t count, errors_4xx, errors_5xx;
+	uint64_t l_count; /* latency values (parts with sketches only) */
+	uint64_t tail;    /* of those, in buckets >= the tail bucket */
+	uint64_t far;     /* in buckets >= tail + VG_SKETCH_MAX_BUCKETS - 1 (merging them may collapse the tail) */
+};
+
+struct vg_wstore_view;
+
+/* A view of s, empty until synced. tail_bucket: VG_WSTORE_NO_TAIL for
+ * counts only. Returns 0, VG_ERR_LIMIT (too many views) or VG_ERR_NOMEM. */
+int vg_wstore_view_create(struct vg_wstore *s, int32_t tail_bucket, struct vg_wstore_view **out);
+void vg_wstore_view_destroy(struct vg_wstore_view *v);
+
+/* Bring v to the parts vg_wstore_merge(s, from, to, ...) would merge.
+ * Returns 0, VG_ERR_INVALID (its store was destroyed) or VG_ERR_NOMEM
+ * (v is then emptied, and the next sync rebuilds it). */
+int vg_wstore_view_sync(struct vg_wstore_view *v, int64_t from, int64_t to, struct vg_wstore_cover *cover);
+
+/* The view's keys: the store's dictionary of every key it holds (under
+ * window 0; its counts stay 0), shared by its views; entry i goes with
+ * sums[i]. Keys whose sums say parts == 0 are not in the view's range
+ * (their counts are 0); a merge would not have them. Valid until the
+ * next sync; entries keep their index from sync to sync until the
+ * generation changes (the store forgot keys no part holds any more and
+ * renumbered the rest, in order). */
+const struct vg_table *vg_wstore_view_table(const struct vg_wstore_view *v);
+const struct vg_wstore_sum *vg_wstore_view_sums(const struct vg_wstore_view *v);
+unsigned vg_wstore_view_generation(const struct vg_wstore_view *v);
+
 /* Bytes held by stored windows and roll-ups. */
 size_t vg_wstore_bytes(const struct vg_wstore *s);
 

@@ -744,6 +744,9 @@ struct group {
 	uint64_t count, bad;
 	struct vg_sketch latency;
 	bool has_latency;
+	/* From store views (the fast path): */
+	uint64_t l_count, tail, far; /* latency values; at or above the rule's tail bucket; far above it */
+	bool present;                /* some key of the group is in the range */
 };
 
 struct groups {
@@ -860,8 +863,56 @@ struct range {
 	struct vg_table *t;
 };
 
+/* The fast path: rules read store views (vg_wstore_view), one per distinct
+ * (width, lag from now, tail bucket), kept up to date incrementally
+ * instead of merging every window of every range on every evaluation.
+ * Each rule reads up to MAX_SLOTS ranges (a burn rate's long and short
+ * windows); a slot remembers which view entries its selector takes and
+ * into which group, so an evaluation only sums those.
+ *
+ * Views give exact counts, so every count, error-rate, absence and burn
+ * rate condition is decided from them. A latency condition is decided
+ * only where the view proves the quantile cannot pass (too few values,
+ * or too few of them at or above the threshold's bucket); otherwise, and
+ * wherever two or more instances of one rule are active (the order in
+ * which they are notified follows the merged table's order), the rule is
+ * evaluated again the old way, over merged ranges: the alerts are the
+ * same ones, in the same order. */
+#define MAX_SLOTS (2 * MAX_PAIRS)
+#define MAX_VIEWS 32
+
+struct vrange {
+	int64_t width, lag;
+	int32_t tail;
+	struct vg_wstore_view *v;
+	uint64_t synced; /* the evaluation it was last synced in */
+};
+
+/* A view entry a rule's selector takes: into which group, and which of
+ * its sums are the condition's bad ones (each 0 or 1). */
+struct pick {
+	uint32_t e, g;
+	uint8_t bad_4xx, bad_5xx, bad_all;
+};
+
+struct slot {
+	bool init;
+	size_t vr;          /* its vrange */
+	unsigned gen;       /* of the view, when the entries below were taken */
+	size_t seen;        /* view entries classified */
+	struct pick *picks; /* in view entry order */
+	size_t n_picks, cap_picks;
+	struct groups gs;
+};
+
 struct vg_alerts {
 	const struct vg_rules *rules;
+	const struct vg_sketch_map *map;
+	struct vg_wstore *vstore; /* the store the views are of */
+	struct vrange vr[MAX_VIEWS];
+	size_t n_vr;
+	struct slot *slots; /* MAX_SLOTS per rule */
+	uint64_t evals;     /* calls to vg_alerts_eval */
 	struct range ranges[RANGE_CACHE];
 	size_t next_range;
 	pcre2_match_data *md;
@@ -881,6 +932,11 @@ int vg_alerts_create(struct vg_alerts **out, const struct vg_rules *rules, const
 	p.exact = false;
 	p.max_keys = UINT32_MAX / 4; /* merged ranges: the windows were capped already */
 	a->rules = rules;
+	a->map = tp->map;
+	if (rules->n && !(a->slots = calloc(rules->n * MAX_SLOTS, sizeof(*a->slots)))) {
+		free(a);
+		return VG_ERR_NOMEM;
+	}
 	a->md = pcre2_match_data_create(8, NULL);
 	for (size_t i = 0; a->md && i < RANGE_CACHE; i++) {
 		if (vg_table_create(&a->ranges[i].t, &p) != VG_OK) {
@@ -896,10 +952,25 @@ int vg_alerts_create(struct vg_alerts **out, const struct vg_rules *rules, const
 	return VG_OK;
 }
 
+static void views_free(struct vg_alerts *a)
+{
+	for (size_t i = 0; i < a->n_vr; i++)
+		vg_wstore_view_destroy(a->vr[i].v);
+	a->n_vr = 0;
+	for (size_t i = 0; a->slots && i < a->rules->n * MAX_SLOTS; i++) {
+		free(a->slots[i].picks);
+		groups_free(&a->slots[i].gs);
+		memset(&a->slots[i], 0, sizeof(a->slots[i]));
+	}
+	a->vstore = NULL;
+}
+
 void vg_alerts_destroy(struct vg_alerts *a)
 {
 	if (!a)
 		return;
+	views_free(a);
+	free(a->slots);
 	for (size_t i = 0; i < a->n_in; i++)
 		free(a->in[i].key);
 	free(a->in);
@@ -979,6 +1050,241 @@ static int collect(struct vg_alerts *a, const struct rule *r, struct vg_wstore *
 static bool beyond(const struct rule *r, double v)
 {
 	return r->below ? v < r->threshold : v > r->threshold;
+}
+
+/* The bucket at and above which a latency rule's values must be for its
+ * quantile to pass (one below the threshold's, for rounding), or none
+ * when the view cannot rule anything out (`below`, a threshold of 0). */
+static int32_t tail_bucket(const struct vg_alerts *a, const struct rule *r)
+{
+	if (r->cond != C_LATENCY || r->below || !(r->threshold >= VG_SKETCH_MIN_VALUE) || !a->map)
+		return VG_WSTORE_NO_TAIL;
+	return vg_sketch_index(a->map, r->threshold) - 1;
+}
+
+/* The groups of rule ri over [from, to) from a store view, in slot sl:
+ * *out, persistent groups with their sums for this range (present: the
+ * group has keys in it), or NULL when no view can be had (the store's
+ * views are all taken): merge instead. Returns 0 or VG_ERR_NOMEM. */
+static int view_collect(struct vg_alerts *a, size_t ri, size_t sl, struct vg_wstore *store, int64_t now,
+			int64_t from, int64_t to, struct groups **out)
+{
+	const struct rule *r = &a->rules->r[ri];
+	const struct vg_rules_env *env = &a->rules->env;
+	struct slot *s = &a->slots[ri * MAX_SLOTS + sl];
+	struct vg_wstore_cover cover;
+	char key[1024];
+	int rc;
+
+	*out = NULL;
+	if (!s->init) {
+		int32_t tail = tail_bucket(a, r);
+		size_t i = 0;
+
+		/* A counts-only reader takes any view of its range. */
+		while (i < a->n_vr && !(a->vr[i].width == to - from && a->vr[i].lag == now - to &&
+					(tail == VG_WSTORE_NO_TAIL || a->vr[i].tail == tail)))
+			i++;
+		/* A new one carries the tail of a latency rule over the same
+		 * range, if any, so that both read one view. */
+		for (size_t k = 0; i == a->n_vr && tail == VG_WSTORE_NO_TAIL && k < a->rules->n; k++) {
+			const struct rule *lr = &a->rules->r[k];
+
+			if (lr->cond == C_LATENCY && lr->window_ms == to - from && now == to)
+				tail = tail_bucket(a, lr);
+		}
+		if (i == a->n_vr) {
+			if (i == MAX_VIEWS || (rc = vg_wstore_view_create(store, tail, &a->vr[i].v)) == VG_ERR_LIMIT)
+				return VG_OK;
+			if (rc != VG_OK)
+				return rc;
+			a->vr[i] = (struct vrange){to - from, now - to, tail, a->vr[i].v, 0};
+			a->n_vr++;
+		}
+		s->vr = i;
+		s->init = true;
+		s->gen = vg_wstore_view_generation(a->vr[i].v);
+	}
+	struct vrange *vr = &a->vr[s->vr];
+
+	if (vr->synced != a->evals) { /* once per evaluation: the store has changed */
+		if (vg_wstore_view_sync(vr->v, from, to, &cover) != VG_OK)
+			return VG_ERR_NOMEM;
+		vr->synced = a->evals;
+	}
+	const struct vg_table *t = vg_wstore_view_table(vr->v);
+	const struct vg_wstore_sum *sums = vg_wstore_view_sums(vr->v);
+	size_t n = vg_table_size(t);
+
+	if (s->gen != vg_wstore_view_generation(vr->v)) { /* renumbered: classify again */
+		s->gen = vg_wstore_view_generation(vr->v);
+		s->seen = s->n_picks = 0;
+		groups_free(&s->gs);
+	}
+	for (; s->seen < n; s->seen++) {
+		const struct vg_agg_entry *e = vg_table_entry(t, s->seen);
+
+		if (e->key.kind != r->kind || (r->kind == VG_AGG_COUNTER && (int)e->key.counter != r->counter) ||
+		    !sel_match(env, r, e, a->md))
+			continue;
+		size_t len = 0;
+
+		for (size_t b = 0; b < r->n_by; b++) {
+			vg_str v = entry_label(env, e, r->by[b]);
+			size_t take = v.len < sizeof(key) / L_COUNT - 1 ? v.len : sizeof(key) / L_COUNT - 1;
+
+			memcpy(key + len, v.p, take);
+			len += take;
+			key[len++] = '\0';
+		}
+		struct group *g = groups_get(&s->gs, key, len);
+
+		if (!g || vg_grow(&s->picks, &s->cap_picks, s->n_picks + 1, sizeof(*s->picks), 256) != 0)
+			return VG_ERR_NOMEM;
+		bool http = r->kind == VG_AGG_HTTP;
+
+		s->picks[s->n_picks++] = (struct pick){
+			.e = (uint32_t)s->seen, .g = (uint32_t)(g - s->gs.g),
+			.bad_4xx = http && (r->of == OF_4XX || r->of == OF_BOTH),
+			.bad_5xx = http && (r->of == OF_5XX || r->of == OF_BOTH),
+			.bad_all = r->kind == VG_AGG_LOG && e->key.level >= VG_LEVEL_ERROR};
+	}
+	for (size_t i = 0; i < s->gs.n; i++) {
+		struct group *g = &s->gs.g[i];
+
+		g->count = g->bad = g->l_count = g->tail = g->far = 0;
+		g->present = false;
+	}
+	for (size_t i = 0; i < s->n_picks; i++) {
+		const struct pick *pk = &s->picks[i];
+		const struct vg_wstore_sum *sm = &sums[pk->e];
+		struct group *g = &s->gs.g[pk->g];
+
+		if (!sm->parts)
+			continue;
+		g->present = true;
+		g->count += sm->count;
+		g->bad += pk->bad_4xx * sm->errors_4xx + pk->bad_5xx * sm->errors_5xx + pk->bad_all * sm->count;
+		g->l_count += sm->l_count; /* 0 but for HTTP keys */
+		g->tail += sm->tail;
+		g->far += sm->far;
+	}
+	*out = &s->gs;
+	return VG_OK;
+}
+
+/* Can a latency group's quantile be above the threshold? Its rank's value
+ * lies in a bucket at or above the tail one when it is, so at least
+ * count - rank values must. Also when merging could collapse buckets
+ * into the tail (far) or saturate a bucket. */
+static bool latency_possible(const struct rule *r, int32_t tail, const struct group *g)
+{
+	uint64_t n = g->l_count, rank;
+
+	if (tail == VG_WSTORE_NO_TAIL || g->far || n >= UINT32_MAX)
+		return true;
+	rank = (uint64_t)(r->quantile * (double)(n - 1));
+	return g->tail >= n - rank;
+}
+
+/* condition() from store views. Sets *slow when the rule must be
+ * evaluated by merging instead (see struct slot); active and values are
+ * then to be discarded. */
+static int view_condition(struct vg_alerts *a, size_t ri, struct vg_wstore *store, int64_t now,
+			  struct groups *active, double **values, bool *slow)
+{
+	const struct rule *r = &a->rules->r[ri];
+	struct groups *w, *o;
+	int rc = VG_OK;
+	size_t cap = 0;
+
+	*values = NULL;
+	*slow = false;
+#define COLLECT(SLOT, FROM, TO, G)                                                                               \
+	do {                                                                                                     \
+		if ((rc = view_collect(a, ri, SLOT, store, now, FROM, TO, G)) != VG_OK)                          \
+			return rc;                                                                               \
+		if (!*(G)) {                                                                                     \
+			*slow = true;                                                                            \
+			return VG_OK;                                                                            \
+		}                                                                                                \
+	} while (0)
+#define ACTIVATE(G, V)                                                                                           \
+	do {                                                                                                     \
+		struct group *ag_ = groups_get(active, (G)->key, (G)->key_len);                                  \
+		if (!ag_ || vg_grow(values, &cap, active->n, sizeof(double), 16) != 0)                           \
+			return VG_ERR_NOMEM;                                                                     \
+		(*values)[ag_ - active->g] = (V);                                                                \
+	} while (0)
+
+	if (r->cond == C_BURN) {
+		double budget = 1 - r->objective;
+
+		for (size_t p = 0; p < r->n_pairs; p++) {
+			COLLECT(2 * p, now - r->pairs[p].long_ms, now, &w);
+			COLLECT(2 * p + 1, now - r->pairs[p].short_ms, now, &o);
+			for (size_t i = 0; i < w->n; i++) {
+				struct group *gl = &w->g[i], *gsh;
+
+				if (!gl->present)
+					continue;
+				gsh = groups_find(o, gl->key, gl->key_len);
+				if (!gsh || !gsh->present || gl->count < r->min_count || gsh->count < r->min_count ||
+				    groups_find(active, gl->key, gl->key_len))
+					continue;
+				double bl = (double)gl->bad / (double)gl->count / budget,
+				       bs = (double)gsh->bad / (double)gsh->count / budget;
+
+				if (bl > r->pairs[p].factor && bs > r->pairs[p].factor)
+					ACTIVATE(gl, bl);
+			}
+		}
+	} else if (r->cond == C_ABSENT) {
+		COLLECT(0, now - r->window_ms, now, &w);
+		COLLECT(1, now - r->window_ms - r->lookback_ms, now - r->window_ms, &o);
+		for (size_t i = 0; i < o->n; i++) {
+			struct group *go = &o->g[i], *g;
+
+			if (!go->present || !go->count)
+				continue;
+			g = groups_find(w, go->key, go->key_len);
+			if (!g || !g->present || !g->count)
+				ACTIVATE(go, 0.0);
+		}
+	} else {
+		int32_t tail = tail_bucket(a, r);
+
+		COLLECT(0, now - r->window_ms, now, &w);
+		for (size_t i = 0; i < w->n; i++) {
+			struct group *g = &w->g[i];
+			double v;
+
+			if (!g->present)
+				continue;
+			if (r->cond == C_COUNT) {
+				v = (double)g->count;
+			} else if (r->cond == C_LATENCY) {
+				if (g->l_count < r->min_count || !g->l_count)
+					continue;
+				if (latency_possible(r, tail, g)) {
+					*slow = true; /* only the sketch can tell */
+					return VG_OK;
+				}
+				continue;
+			} else {
+				if (g->count < r->min_count || !g->count)
+					continue;
+				v = (double)g->bad / (double)g->count;
+			}
+			if (!isnan(v) && beyond(r, v))
+				ACTIVATE(g, v);
+		}
+	}
+#undef ACTIVATE
+#undef COLLECT
+	if (active->n >= 2)
+		*slow = true;
+	return rc;
 }
 
 /* The groups for which r holds at now, with their values. */
@@ -1214,11 +1520,24 @@ int vg_alerts_eval(struct vg_alerts *a, struct vg_wstore *store, int64_t now,
 		a->in[i].seen = false;
 	for (size_t i = 0; i < RANGE_CACHE; i++)
 		a->ranges[i].valid = false; /* the store has a new window */
+	if (a->vstore != store) {
+		views_free(a);
+		a->vstore = store;
+	}
+	a->evals++;
 	for (size_t ri = 0; ri < a->rules->n; ri++) {
 		const struct rule *r = &a->rules->r[ri];
 		struct groups active = {0};
 		double *values = NULL;
-		int rc = condition(a, r, store, now, &active, &values);
+		bool slow = false;
+		int rc = view_condition(a, ri, store, now, &active, &values, &slow);
+
+		if (rc == VG_OK && slow) {
+			groups_free(&active);
+			free(values);
+			values = NULL;
+			rc = condition(a, r, store, now, &active, &values);
+		}
 
 		if (rc != VG_OK) {
 			groups_free(&active);
@@ -1290,11 +1609,19 @@ int vg_alerts_eval(struct vg_alerts *a, struct vg_wstore *store, int64_t now,
 	return VG_OK;
 }
 
-size_t vg_alerts_set_rules(struct vg_alerts *a, const struct vg_rules *rules, int64_t now_ms,
-			   void (*emit)(void *arg, const struct vg_alert *al), void *arg)
+int vg_alerts_set_rules(struct vg_alerts *a, const struct vg_rules *rules, int64_t now_ms,
+			void (*emit)(void *arg, const struct vg_alert *al), void *arg, size_t *ended_out)
 {
 	size_t keep = 0, ended = 0;
+	/* The fast path's slots and views belong to the old rules (their
+	 * selectors, their ranges): start afresh, slots sized for the new. */
+	struct slot *slots = rules->n ? calloc(rules->n * MAX_SLOTS, sizeof(*slots)) : NULL;
 
+	if (rules->n && !slots)
+		return VG_ERR_NOMEM; /* nothing changed */
+	views_free(a);
+	free(a->slots);
+	a->slots = slots;
 	for (size_t i = 0; i < a->n_in; i++) {
 		struct instance *in = &a->in[i];
 		const char *name = a->rules->r[in->rule].name;
@@ -1316,7 +1643,8 @@ size_t vg_alerts_set_rules(struct vg_alerts *a, const struct vg_rules *rules, in
 	a->rules = rules;
 	for (size_t i = 0; i < RANGE_CACHE; i++)
 		a->ranges[i].valid = false;
-	return ended;
+	*ended_out = ended;
+	return VG_OK;
 }
 
 void vg_alerts_each(struct vg_alerts *a, void (*fn)(void *arg, const struct vg_alert *al), void *arg)

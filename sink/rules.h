@@ -103,7 +103,13 @@ void vg_alerts_destroy(struct vg_alerts *a);
 
 /* Evaluate every rule at now_ms (the end of the base window just closed)
  * over store. Calls emit for every change: an instance becoming pending,
- * firing, escalated, or resolved. Returns 0 or VG_ERR_NOMEM. */
+ * firing, escalated, or resolved. Returns 0 or VG_ERR_NOMEM.
+ *
+ * The engine keeps incremental views of store's ranges (vg_wstore_view,
+ * up to 32 of the store's 64) from one call to the next, so the cost of
+ * a call is what entered and left each range, not every window in it;
+ * passing another store drops them and starts again. The alerts are the
+ * ones merging every range would give, in the same order. */
 int vg_alerts_eval(struct vg_alerts *a, struct vg_wstore *store, int64_t now_ms,
 		   void (*emit)(void *arg, const struct vg_alert *al), void *arg);
 
@@ -113,10 +119,10 @@ int vg_alerts_eval(struct vg_alerts *a, struct vg_wstore *store, int64_t now_ms,
  * (pending since, firing since, escalations, fingerprint); the new rule's
  * `for`, thresholds and labels apply from the next evaluation. Instances of
  * rules no longer there end: a firing one is emitted resolved at now_ms
- * (with its old labels), a pending one is dropped. Returns how many
- * instances ended. */
-size_t vg_alerts_set_rules(struct vg_alerts *a, const struct vg_rules *rules, int64_t now_ms,
-			   void (*emit)(void *arg, const struct vg_alert *al), void *arg);
+ * (with its old labels), a pending one is dropped. *ended: how many
+ * instances ended. Returns 0, or VG_ERR_NOMEM with nothing changed. */
+int vg_alerts_set_rules(struct vg_alerts *a, const struct vg_rules *rules, int64_t now_ms,
+			void (*emit)(void *arg, const struct vg_alert *al), void *arg, size_t *ended);
 
 /* Calls fn for every instance pending or firing now (for re-sending and
  * for /alerts). */

@@ -4,6 +4,7 @@
 #include <stdio.h>
 
 #include "aggregate/store.h"
+#include "core/err.h"
 
 #define WIN 10000LL
 #define HOUR 3600000LL
@@ -176,4 +177,149 @@ Test(store, retention_drops_old_buckets_and_memory_stays_bounded, .timeout = 60)
 	vg_table_destroy(got);
 	vg_table_destroy(t);
 	vg_wstore_destroy(s);
+}
+
+/* Window i for the view tests: keys that come and go (endpoint j is in
+ * window i when (i * 7 + j * 13) % 5 != 0, and only up to a point for
+ * some), so keys enter and leave ranges, with latencies on both sides of
+ * a tail bucket. */
+static void churn_window(struct vg_table *t, int64_t i)
+{
+	for (int j = 0; j < 12; j++) {
+		char ep[16];
+
+		if ((i * 7 + j * 13) % 5 == 0 || (j >= 9 && i > 500 + j * 40))
+			continue;
+		snprintf(ep, sizeof(ep), "/e%d", j);
+		struct vg_agg_key key = {.window = i, .kind = j % 4 == 3 ? VG_AGG_LOG : VG_AGG_HTTP,
+					 .service = VG_STR_LIT("svc"), .endpoint = vg_str_cstr(ep),
+					 .method = VG_STR_LIT("GET"), .level = (uint8_t)j};
+
+		if (key.kind == VG_AGG_LOG)
+			key.endpoint = key.method = (vg_str){0};
+		struct vg_agg_entry *e = vg_table_get(t, &key);
+
+		e->count = 1 + (uint64_t)((i + j) % 9);
+		e->errors_4xx = (uint64_t)(i % 2);
+		e->errors_5xx = (uint64_t)((i + j) % 3);
+		for (uint64_t v = 0; key.kind == VG_AGG_HTTP && v < e->count; v++)
+			vg_table_add_latency(t, e, 1.0 + (double)((i * 37 + (int64_t)v * 101 + j) % 900));
+	}
+	/* And short-lived keys, two new ones a window, each in two windows:
+	 * past retention the store forgets them and renumbers its keys. */
+	for (int64_t j = 2 * i - 2; j < 2 * i + 2; j++) {
+		char ep[32];
+
+		snprintf(ep, sizeof(ep), "/short/%lld", (long long)j);
+		struct vg_agg_key key = {.window = i, .kind = VG_AGG_HTTP, .service = VG_STR_LIT("svc"),
+					 .endpoint = vg_str_cstr(ep), .method = VG_STR_LIT("PUT")};
+		struct vg_agg_entry *e = vg_table_get(t, &key);
+
+		e->count = 3;
+		e->errors_5xx = 1;
+		vg_table_add_latency(t, e, 700);
+	}
+}
+
+/* Compare a synced view with a fresh merge of the same range: the same
+ * keys with the same counts; latency values and tail as the merged sketch
+ * has them. */
+static void check_view(struct vg_wstore *s, struct vg_wstore_view *v, int32_t tail, int64_t from, int64_t to)
+{
+	struct vg_table *m;
+	struct vg_wstore_cover c1, c2;
+	size_t live = 0;
+
+	cr_assert_eq(vg_table_create(&m, &tp), 0);
+	cr_assert_eq(vg_wstore_merge(s, from, to, true, m, &c1), 0);
+	cr_assert_eq(vg_wstore_view_sync(v, from, to, &c2), 0);
+	cr_assert(c1.from_ms == c2.from_ms && c1.to_ms == c2.to_ms && c1.windows == c2.windows &&
+		  c1.latency == c2.latency);
+	const struct vg_table *vt = vg_wstore_view_table(v);
+	const struct vg_wstore_sum *sums = vg_wstore_view_sums(v);
+
+	for (size_t i = 0; i < vg_table_size(vt); i++) {
+		const struct vg_agg_entry *e = vg_table_entry(vt, i);
+
+		if (!sums[i].parts) {
+			cr_assert(sums[i].count == 0 && sums[i].errors_4xx == 0 && sums[i].errors_5xx == 0);
+			continue;
+		}
+		live++;
+		struct vg_agg_entry *d = vg_table_get(m, &e->key);
+
+		cr_assert_eq(d->count, sums[i].count, "[%lld, %lld) key %zu", (long long)from, (long long)to, i);
+		cr_assert_eq(d->errors_4xx, sums[i].errors_4xx);
+		cr_assert_eq(d->errors_5xx, sums[i].errors_5xx);
+		cr_assert_eq(d->latency.count, sums[i].l_count);
+		uint64_t above = 0;
+
+		for (uint32_t k = 0; k < d->latency.len; k++)
+			if (d->latency.offset + (int32_t)k >= tail)
+				above += d->latency.bins[k];
+		cr_assert_eq(above, sums[i].tail);
+		cr_assert_eq(sums[i].far, 0);
+	}
+	cr_assert_eq(live, vg_table_size(m), "[%lld, %lld): %zu live, merge %zu", (long long)from, (long long)to, live,
+		     vg_table_size(m));
+	vg_table_destroy(m);
+}
+
+/* Views slide with the windows across the ring's end, the 1-minute and
+ * 10-minute roll-up boundaries and retention, and always hold what a
+ * fresh merge of their range gives. */
+Test(store, views_match_fresh_merges)
+{
+	struct vg_wstore *s;
+	struct vg_wstore_params p = {.window_ms = WIN, .ring_ms = 600000, .retain_ms = 7 * HOUR, .map = map};
+	struct vg_table *t;
+	static const int64_t widths[] = {60000, 300000, 1800000, HOUR, 6 * HOUR, 8 * HOUR};
+	struct vg_wstore_view *v[8];
+	int32_t tail = vg_sketch_index(map, 300);
+
+	cr_assert_eq(vg_wstore_create(&s, &p), 0);
+	cr_assert_eq(vg_table_create(&t, &tp), 0);
+	for (int k = 0; k < 8; k++)
+		cr_assert_eq(vg_wstore_view_create(s, tail, &v[k]), 0);
+	for (int64_t i = 0; i < 6000; i++) {
+		vg_table_reset(t);
+		churn_window(t, i);
+		struct vg_window w = {.start_ms = i * WIN, .end_ms = (i + 1) * WIN, .table = t};
+		int64_t now = w.end_ms;
+
+		cr_assert_eq(vg_wstore_add(s, &w), 0);
+		if (i % 7 != 0 && i < 5990)
+			continue; /* views also catch up after skipped syncs */
+		for (int k = 0; k < 6; k++)
+			check_view(s, v[k], tail, now - widths[k], now);
+		check_view(s, v[6], tail, now - 300000 - HOUR, now - 300000); /* a lookback */
+		check_view(s, v[7], tail, now - 7 * HOUR - 30000, now - 2 * HOUR + 10000);
+	}
+	cr_assert_gt(vg_wstore_view_generation(v[0]), 0, "the store forgot the keys gone");
+	cr_assert_lt(vg_table_size(vg_wstore_view_table(v[0])), 2 * 2 * 7 * 360 + 100);
+	for (int k = 0; k < 8; k++)
+		vg_wstore_view_destroy(v[k]);
+	vg_table_destroy(t);
+	vg_wstore_destroy(s);
+}
+
+/* A view outliving its store is detached, not a dangling pointer; the
+ * 65th view of a store is refused. */
+Test(store, view_limits)
+{
+	struct vg_wstore *s = store_with(10);
+	struct vg_wstore_view *v[VG_WSTORE_MAX_VIEWS + 1];
+	struct vg_wstore_cover c;
+
+	for (int k = 0; k < VG_WSTORE_MAX_VIEWS; k++)
+		cr_assert_eq(vg_wstore_view_create(s, VG_WSTORE_NO_TAIL, &v[k]), 0);
+	cr_assert_eq(vg_wstore_view_create(s, VG_WSTORE_NO_TAIL, &v[VG_WSTORE_MAX_VIEWS]), VG_ERR_LIMIT);
+	vg_wstore_view_destroy(v[3]);
+	cr_assert_eq(vg_wstore_view_create(s, VG_WSTORE_NO_TAIL, &v[3]), 0);
+	cr_assert_eq(vg_wstore_view_sync(v[0], 0, 100 * WIN, &c), 0);
+	cr_assert_eq(c.windows, 10);
+	vg_wstore_destroy(s);
+	cr_assert_eq(vg_wstore_view_sync(v[0], 0, 100 * WIN, &c), VG_ERR_INVALID);
+	for (int k = 0; k < VG_WSTORE_MAX_VIEWS; k++)
+		vg_wstore_view_destroy(v[k]);
 }
