@@ -86,11 +86,16 @@ bench/gen: bench/gen.c | $(DEPS_OK)
 test-unit: $(TEST_BIN)
 	@tests/run-unit.sh $(TEST_BIN)
 
-test-integration: $(BUILD)/vigil bench/gen $(BUILD)/http_sink
-	@VIGIL=$(BUILD)/vigil HTTP_SINK=$(BUILD)/http_sink tests/run-integration.sh
+test-integration: $(BUILD)/vigil bench/gen $(BUILD)/http_sink $(BUILD)/poison
+	@VIGIL=$(BUILD)/vigil HTTP_SINK=$(BUILD)/http_sink POISON=$(BUILD)/poison tests/run-integration.sh
 
 # A webhook receiver for the alert tests.
 $(BUILD)/http_sink: tests/tools/http_sink.c | $(DEPS_OK)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $<
+
+# The reliability suite's poison generator (malformed and hostile records).
+$(BUILD)/poison: tests/tools/poison.c | $(DEPS_OK)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $<
 
