@@ -12,7 +12,7 @@
 . "$(dirname "$0")/common.bash"
 POISON=${POISON:-$ROOT/build/poison}
 V=$(sized 20000 200000)
-P=$(sized 10000 10000)
+P=10000 # all of them, under the sanitizers too
 SEED=${POISON_SEED:-7}
 MAX_BYTES=16384 MAX_DEPTH=32
 cat >"$TMP/poison.yaml" <<YAML

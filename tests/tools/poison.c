@@ -501,7 +501,7 @@ int main(int argc, char **argv)
 	struct buf in = {0}, line = {0}, out = {0};
 	size_t *starts = NULL, n_lines = 0, cap = 0;
 
-	for (int i = 1; i < argc; i++) {
+	for (int i = 1; i < argc; i += 2) { /* OPTION VALUE pairs */
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
 
 		if (!v) {
@@ -522,7 +522,6 @@ int main(int argc, char **argv)
 			fprintf(stderr, "usage: poison --count N [--seed S] [--max-bytes B] [--max-depth D] [--truth FILE]\n");
 			return 2;
 		}
-		i++;
 	}
 	if (max_bytes < 1024 || max_depth < 1) {
 		fprintf(stderr, "poison: --max-bytes at least 1024, --max-depth at least 1\n");
