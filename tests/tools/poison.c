@@ -276,12 +276,9 @@ static int jv_value(struct jv *v)
 	if (v->p >= v->end)
 		return 0;
 	switch (*v->p) {
-	case '{':
-		return jv_container(v, '}', 1);
-	case '[':
-		return jv_container(v, ']', 0);
-	case '"':
-		return jv_string(v);
+	case '{': return jv_container(v, '}', 1);
+	case '[': return jv_container(v, ']', 0);
+	case '"': return jv_string(v);
 	case 't':
 	case 'f':
 	case 'n': {
@@ -293,8 +290,7 @@ static int jv_value(struct jv *v)
 		v->p += n;
 		return 1;
 	}
-	default:
-		return (*v->p == '-' || (*v->p >= '0' && *v->p <= '9')) && jv_number(v);
+	default: return (*v->p == '-' || (*v->p >= '0' && *v->p <= '9')) && jv_number(v);
 	}
 }
 
@@ -339,13 +335,13 @@ enum kind {
 };
 
 static const char *const kind_names[K_COUNT] = {
-	"truncated", "bitflip", "garbage", "utf8",	"control", "escape",   "number",
-	"not_object", "trailing", "huge",    "deep", "category", "regex",
+        "truncated",  "bitflip",  "garbage", "utf8", "control",  "escape", "number",
+        "not_object", "trailing", "huge",    "deep", "category", "regex",
 };
 /* What vigil must do: a dead-letter reason, any reason, or archive it. */
 static const char *const kind_expect[K_COUNT] = {
-	"any", "any", "any", "utf8", "control", "escape", "number", "not_object", "trailing", "size", "depth",
-	"archive", "archive",
+        "any",        "any",      "any",  "utf8",  "control", "escape",  "number",
+        "not_object", "trailing", "size", "depth", "archive", "archive",
 };
 
 /* A small valid record around a message given as raw JSON string bytes. */
@@ -367,17 +363,31 @@ static void record(struct buf *b, const char *id, const char *category, const ch
 /* Writes a record of kind k to out; returns what vigil must do with it. */
 static const char *make(enum kind k, const struct buf *src, const char *id, struct buf *out)
 {
-	static const char *const bad_utf8[] = {"\xff",	       "\xc0\xaf",	   "\xed\xa0\x80", "\x80",
-					       "\xe2\x82 x",   "\xf4\x90\x80\x80", "\xf8\x88\x80\x80\x80", "\xc3("};
+	static const char *const bad_utf8[] = {"\xff",       "\xc0\xaf",         "\xed\xa0\x80",         "\x80",
+	                                       "\xe2\x82 x", "\xf4\x90\x80\x80", "\xf8\x88\x80\x80\x80", "\xc3("};
 	static const char *const bad_esc[] = {"\\q", "\\u12G4", "\\ud800 lone", "\\udc00\\ud800", "\\x41", "\\"};
 	static const char *const bad_num[] = {"01", "-", "1.", "1.e5", "1e", "+1", ".5", "0x10", "NaN", "Infinity"};
-	static const char *const not_obj[] = {"[1,2,3]", "\"just a string\"", "42", "null", "true",
-					      "[{\"event_id\":\"x\"}]", "-0.5e3", "[]"};
+	static const char *const not_obj[] = {"[1,2,3]", "\"just a string\"",      "42",     "null",
+	                                      "true",    "[{\"event_id\":\"x\"}]", "-0.5e3", "[]"};
 	static const char *const trailing[] = {" {}", "x", ",", "}", " \"more\"", "\x01", " ]"};
 	static const char *const hostile[] = {
-		"../../etc",   "..",	       "/etc/passwd", "a/../../b", "\\u002e\\u002e/x", "con",
-		"%2e%2e%2f",   "dead-letter", "..\\\\..\\\\windows", "", "security/../../../tmp", ".",
-		"\\u0000",     "\xc3\xa9t\xc3\xa9", "SECURITY", " application ", "\\/etc\\/shadow",
+	        "../../etc",
+	        "..",
+	        "/etc/passwd",
+	        "a/../../b",
+	        "\\u002e\\u002e/x",
+	        "con",
+	        "%2e%2e%2f",
+	        "dead-letter",
+	        "..\\\\..\\\\windows",
+	        "",
+	        "security/../../../tmp",
+	        ".",
+	        "\\u0000",
+	        "\xc3\xa9t\xc3\xa9",
+	        "SECURITY",
+	        " application ",
+	        "\\/etc\\/shadow",
 	};
 	char tmp[512];
 
@@ -409,7 +419,8 @@ static const char *make(enum kind k, const struct buf *src, const char *id, stru
 		if (k == K_UTF8)
 			n = (size_t)snprintf(tmp, sizeof(tmp), "bad bytes <%s> here", bad_utf8[below(8)]);
 		else if (k == K_CONTROL)
-			n = (size_t)snprintf(tmp, sizeof(tmp), "raw <%c> control", "\x01\x02\x07\x08\x09\x0b\x0c\x1b\x1f"[below(9)]);
+			n = (size_t)snprintf(tmp, sizeof(tmp), "raw <%c> control",
+			                     "\x01\x02\x07\x08\x09\x0b\x0c\x1b\x1f"[below(9)]);
 		else
 			n = (size_t)snprintf(tmp, sizeof(tmp), "escape <%s> here", bad_esc[below(6)]);
 		record(out, id, NULL, tmp, n);
@@ -418,14 +429,13 @@ static const char *make(enum kind k, const struct buf *src, const char *id, stru
 	case K_NUMBER: {
 		size_t i = below(10);
 
-		snprintf(tmp, sizeof(tmp), "{\"event_id\":\"%s\",\"level\":\"INFO\",\"duration_ms\":%s,\"message\":\"n\"}", id,
-			 bad_num[i]);
+		snprintf(tmp, sizeof(tmp),
+		         "{\"event_id\":\"%s\",\"level\":\"INFO\",\"duration_ms\":%s,\"message\":\"n\"}", id,
+		         bad_num[i]);
 		puts_(out, tmp);
 		return i >= 5 ? "syntax" : "number"; /* not a number at all: a bad token */
 	}
-	case K_NOT_OBJECT:
-		puts_(out, not_obj[below(8)]);
-		break;
+	case K_NOT_OBJECT: puts_(out, not_obj[below(8)]); break;
 	case K_TRAILING:
 		put(out, src->p, src->len);
 		puts_(out, trailing[below(7)]);
@@ -462,7 +472,8 @@ static const char *make(enum kind k, const struct buf *src, const char *id, stru
 		record(out, id, hostile[below(sizeof(hostile) / sizeof(hostile[0]))], "hostile category", 16);
 		break;
 	case K_REGEX: {
-		static const char *const unit[] = {"select ", "a", "GET /a", "update x ", "login ", "\\\\", "\xc3\xa9", "((((", "authenticat "};
+		static const char *const unit[] = {"select ", "a",        "GET /a", "update x ",   "login ",
+		                                   "\\\\",    "\xc3\xa9", "((((",   "authenticat "};
 		const char *u = unit[below(9)];
 		struct buf m = {0};
 		size_t n = 1000 + below(max_bytes / 2 - 1000); /* stays valid: under the size limit */
@@ -474,8 +485,7 @@ static const char *make(enum kind k, const struct buf *src, const char *id, stru
 		free(m.p);
 		break;
 	}
-	default:
-		break;
+	default: break;
 	}
 	return kind_expect[k];
 }
@@ -485,7 +495,8 @@ static void base64(FILE *f, const unsigned char *s, size_t n)
 	static const char t[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 	for (size_t i = 0; i < n; i += 3) {
-		uint32_t v = (uint32_t)s[i] << 16 | (i + 1 < n ? (uint32_t)s[i + 1] << 8 : 0) | (i + 2 < n ? s[i + 2] : 0);
+		uint32_t v =
+		        (uint32_t)s[i] << 16 | (i + 1 < n ? (uint32_t)s[i + 1] << 8 : 0) | (i + 2 < n ? s[i + 2] : 0);
 
 		fputc(t[v >> 18 & 63], f);
 		fputc(t[v >> 12 & 63], f);
@@ -519,7 +530,8 @@ int main(int argc, char **argv)
 		else if (strcmp(argv[i], "--truth") == 0)
 			truth_path = v;
 		else {
-			fprintf(stderr, "usage: poison --count N [--seed S] [--max-bytes B] [--max-depth D] [--truth FILE]\n");
+			fprintf(stderr,
+			        "usage: poison --count N [--seed S] [--max-bytes B] [--max-depth D] [--truth FILE]\n");
 			return 2;
 		}
 	}
@@ -577,7 +589,7 @@ int main(int argc, char **argv)
 
 			if (has_eol(out.p, out.len) || (strcmp(expect, "archive") == 0) != valid(out.p, out.len)) {
 				fprintf(stderr, "poison: internal error: %s record %llu is not what it should be\n",
-					kind_names[k], made);
+				        kind_names[k], made);
 				return 1;
 			}
 			fwrite(out.p, 1, out.len, stdout);
