@@ -12,10 +12,15 @@ N=$(sized 300000 3000000)
 RATE=15000
 # The bound: librdkafka's prefetch queue (queued.max.messages.kbytes),
 # each worker's pending archive frames (8 x flush_bytes), plus the process
-# at rest (code, libraries, PCRE2 and zstd contexts, window shards: about
-# 60 MB measured) and its batch rings, with room to spare.
+# at rest and librdkafka's per-partition fetch buffers (code, libraries, PCRE2
+# and zstd contexts, window shards, batch rings: about 80 MB measured), with
+# room to spare. Measured: flat at about 115 MB through a 900,000-record
+# (316 MB) stream. The short stream is smaller than the bound; the long one
+# (about 1 GB) is what shows the bound holds whatever the stream.
+# Under AddressSanitizer (its shadow memory and quarantine) the RSS is
+# reported, not checked.
 QUEUE_KB=16384 FLUSH_MB=1 WORKERS=2
-BOUND_KB=$((QUEUE_KB + WORKERS * 8 * FLUSH_MB * 1024 + 96 * 1024))
+BOUND_KB=$((QUEUE_KB + WORKERS * 8 * FLUSH_MB * 1024 + 128 * 1024))
 cat >"$TMP/bp.yaml" <<YAML
 archive: {flush_bytes: ${FLUSH_MB}MiB}
 kafka:
@@ -23,7 +28,7 @@ kafka:
   properties: {queued.max.messages.kbytes: "$QUEUE_KB", $FAST_GROUP}
 YAML
 # The broker keeps 5 MiB per partition: enough of them for the lag.
-start_broker --topic bp:128 || exit 1
+start_broker --topic bp:$([ "$SOAK" = 1 ] && echo 256 || echo 128) || exit 1
 "$GEN" --count "$N" --seed 31 --truth "$TMP/in.tsv" >"$TMP/in.ndjson"
 cut -f5 "$TMP/in.tsv" | sort >"$TMP/want"
 bytes=$(wc -c <"$TMP/in.ndjson")
@@ -69,6 +74,8 @@ lag_max=$(run_summary "$TMP/run.err" lag_max)
 echo "note backpressure: records=$N bytes=$bytes rate=$RATE/s peak_rss_kb=$peak bound_kb=$BOUND_KB" \
 	"rss_samples_kb=$(sort -n "$TMP/rss" | sed -n '1p;$p' | tr '\n' '-' | sed 's/-$//') behind_at_stream_end=$behind" \
 	"lag_max=$lag_max lost=$lost slow_seconds=$slow_secs seconds=$((SECONDS - t0))"
-if [ "$peak" -le "$BOUND_KB" ]; then ok "backpressure: peak RSS under the bound ($peak <= $BOUND_KB kB)"; else fail "backpressure: peak RSS under the bound" "$peak > $BOUND_KB kB"; fi
+if nm "$VIGIL" 2>/dev/null | grep -q __asan_init; then
+	echo "note backpressure: AddressSanitizer build: RSS not checked"
+elif [ "$peak" -le "$BOUND_KB" ]; then ok "backpressure: peak RSS under the bound ($peak <= $BOUND_KB kB)"; else fail "backpressure: peak RSS under the bound" "$peak > $BOUND_KB kB"; fi
 check "backpressure: the lag grew instead (over a quarter of the stream at its end)" test "$behind" -ge $((N / 4))
 expect_eq "backpressure: every record archived (lost)" "$lost" 0
