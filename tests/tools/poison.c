@@ -455,7 +455,8 @@ static const char *make(enum kind k, const struct buf *src, const char *id, stru
 		break;
 	}
 	case K_DEEP: {
-		size_t d = (size_t)max_depth + below((max_bytes - 200) / 6); /* over the depth, under the size */
+		/* over the depth, under the size: 6 bytes a level at most, 200 for the rest */
+		size_t d = (size_t)max_depth + below((max_bytes - 200) / 6 - (size_t)max_depth);
 		int obj = (int)below(2);
 
 		snprintf(tmp, sizeof(tmp), "{\"event_id\":\"%s\",\"message\":\"deep\",\"x\":", id);
@@ -535,8 +536,9 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (max_bytes < 1024 || max_depth < 1) {
-		fprintf(stderr, "poison: --max-bytes at least 1024, --max-depth at least 1\n");
+	if (max_bytes < 1024 || max_depth < 1 || (max_bytes - 200) / 6 <= (size_t)max_depth) {
+		fprintf(stderr,
+		        "poison: --max-bytes at least 1024, --max-depth at least 1 and under (max-bytes - 200) / 6\n");
 		return 2;
 	}
 	seed(seed_v);
@@ -587,7 +589,8 @@ int main(int argc, char **argv)
 			snprintf(id, sizeof(id), "poison-%llu-%llu", seed_v, made);
 			const char *expect = make(k, &line, id, &out);
 
-			if (has_eol(out.p, out.len) || (strcmp(expect, "archive") == 0) != valid(out.p, out.len)) {
+			if (has_eol(out.p, out.len) || (strcmp(expect, "archive") == 0) != valid(out.p, out.len) ||
+			    (strcmp(expect, "size") != 0 && out.len > max_bytes)) {
 				fprintf(stderr, "poison: internal error: %s record %llu is not what it should be\n",
 				        kind_names[k], made);
 				return 1;
