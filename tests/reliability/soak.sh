@@ -2,12 +2,17 @@
 # Soak: vigil run at a steady rate for a long time (SOAK=1: 30 minutes,
 # SOAK_SECONDS to change it), its RSS and open file descriptors sampled:
 # after the warm-up both must stay flat (RSS within 20% + 16 MB of the
-# second quarter's median, descriptors within 8 of its highest), and every
+# third quarter's median, descriptors within 8 of its highest), and every
 # record is archived. The short version (make test) runs 20 s.
+# The warm-up is long by design: the window store keeps the last hour of
+# event time's base windows with their sketches (aggregate/store.h), so RSS
+# grows until an hour of event time has passed. bench/gen writes about 1000
+# records per second of event time; at 6000 a second the hour fills in 10
+# minutes, before the third quarter of a 30-minute (or 20-minute) soak.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/common.bash"
 SECS=${SOAK_SECONDS:-$([ "$SOAK" = 1 ] && echo 1800 || echo 20)}
-RATE=$([ "$SOAK" = 1 ] && echo 2000 || echo $((2000 / RELIABILITY_SCALE)))
+RATE=$([ "$SOAK" = 1 ] && echo 6000 || echo $((2000 / RELIABILITY_SCALE)))
 EVERY=$([ "$SOAK" = 1 ] && echo 10 || echo 1)
 C=$((SECS * RATE))
 cat >"$TMP/soak.yaml" <<YAML
@@ -40,12 +45,12 @@ n=$(lines "$TMP/samples")
 q=$((n / 4))
 [ "$q" -ge 1 ] || q=1
 median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] + 0 }'; }
-rss_q2=$(sed -n "$((q + 1)),$((2 * q))p" "$TMP/samples" | cut -d' ' -f2 | median)
+rss_q3=$(sed -n "$((2 * q + 1)),$((3 * q))p" "$TMP/samples" | cut -d' ' -f2 | median)
 rss_q4=$(tail -n "$q" "$TMP/samples" | cut -d' ' -f2 | median)
-fds_q2=$(sed -n "$((q + 1)),$((2 * q))p" "$TMP/samples" | cut -d' ' -f3 | sort -n | tail -n 1)
+fds_q3=$(sed -n "$((2 * q + 1)),$((3 * q))p" "$TMP/samples" | cut -d' ' -f3 | sort -n | tail -n 1)
 fds_q4=$(tail -n "$q" "$TMP/samples" | cut -d' ' -f3 | sort -n | tail -n 1)
-echo "note soak: seconds=$SECS rate=$RATE/s records=$C samples=$n rss_kb(q2 median, q4 median, peak)=$rss_q2,$rss_q4,$peak" \
-	"fds(q2 max, q4 max)=$fds_q2,$fds_q4 lost=$lost duplicates=$dups wall=$((SECONDS - t0))"
+echo "note soak: seconds=$SECS rate=$RATE/s records=$C samples=$n rss_kb(q3 median, q4 median, peak)=$rss_q3,$rss_q4,$peak" \
+	"fds(q3 max, q4 max)=$fds_q3,$fds_q4 lost=$lost duplicates=$dups wall=$((SECONDS - t0))"
 expect_eq "soak: every record archived (lost)" "$lost" 0
-if [ "$rss_q4" -le $((rss_q2 * 6 / 5 + 16384)) ]; then ok "soak: RSS flat ($rss_q2 -> $rss_q4 kB)"; else fail "soak: RSS flat" "$rss_q2 -> $rss_q4 kB"; fi
-if [ "$fds_q4" -le $((fds_q2 + 8)) ]; then ok "soak: open descriptors flat ($fds_q2 -> $fds_q4)"; else fail "soak: open descriptors flat" "$fds_q2 -> $fds_q4"; fi
+if [ "$rss_q4" -le $((rss_q3 * 6 / 5 + 16384)) ]; then ok "soak: RSS flat ($rss_q3 -> $rss_q4 kB)"; else fail "soak: RSS flat" "$rss_q3 -> $rss_q4 kB"; fi
+if [ "$fds_q4" -le $((fds_q3 + 8)) ]; then ok "soak: open descriptors flat ($fds_q3 -> $fds_q4)"; else fail "soak: open descriptors flat" "$fds_q3 -> $fds_q4"; fi
