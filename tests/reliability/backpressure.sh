@@ -28,7 +28,8 @@ kafka:
   properties: {queued.max.messages.kbytes: "$QUEUE_KB", $FAST_GROUP}
 YAML
 # The broker keeps 5 MiB per partition: enough of them for the lag.
-start_broker --topic bp:$([ "$SOAK" = 1 ] && echo 256 || echo 128) || exit 1
+PARTS=$([ "$SOAK" = 1 ] && echo 256 || echo 128)
+start_broker --topic bp:$PARTS || exit 1
 "$GEN" --count "$N" --seed 31 --truth "$TMP/in.tsv" >"$TMP/in.ndjson"
 cut -f5 "$TMP/in.tsv" | sort >"$TMP/want"
 bytes=$(wc -c <"$TMP/in.ndjson")
@@ -78,4 +79,5 @@ if nm "$VIGIL" 2>/dev/null | grep -q __asan_init; then
 	echo "note backpressure: AddressSanitizer build: RSS not checked"
 elif [ "$peak" -le "$BOUND_KB" ]; then ok "backpressure: peak RSS under the bound ($peak <= $BOUND_KB kB)"; else fail "backpressure: peak RSS under the bound" "$peak > $BOUND_KB kB"; fi
 check "backpressure: the lag grew instead (over a quarter of the stream at its end)" test "$behind" -ge $((N / 4))
+expect_eq "backpressure: the broker kept every message (dropped)" "$(broker_dropped bp "$PARTS")" 0
 expect_eq "backpressure: every record archived (lost)" "$lost" 0

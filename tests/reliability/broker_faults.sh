@@ -9,7 +9,7 @@
 . "$(dirname "$0")/common.bash"
 N=$(sized 60000 600000)
 ROUNDS=$([ "$SOAK" = 1 ] && echo 3 || echo 1)
-PARTS=12
+PARTS=$([ "$SOAK" = 1 ] && echo 64 || echo 12) # the broker keeps 5 MiB a partition
 # Each round of faults takes about 15 s of stream.
 RATE=$((N / (ROUNDS * 15 + 5)))
 cat >"$TMP/faults.yaml" <<YAML
@@ -71,4 +71,5 @@ check "faults: verify is clean" grep -q '^verify: clean$' "$TMP/verify"
 echo "note faults: records=$N faults=$faults rounds=$ROUNDS rate=$RATE/s lost=$lost duplicates=$dups" \
 	"kafka_errors=$(run_summary "$TMP/run.err" kafka_errors) commits_failed=$(run_summary "$TMP/run.err" commits_failed)" \
 	"rebalances=$(run_summary "$TMP/run.err" rebalances) seconds=$((SECONDS - t0))"
+expect_eq "faults: the broker kept every message (dropped)" "$(broker_dropped faults "$PARTS")" 0
 expect_eq "faults: every produced record is archived (lost)" "$lost" 0

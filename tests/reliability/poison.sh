@@ -60,6 +60,7 @@ expect_eq "poison: each dead letter names a reason" "$noreason" 0
 } | sort >"$TMP/want"
 "$VIGIL" cat "$TMP/archive" | event_ids >"$TMP/got"
 lost=$(lost_ids "$TMP/want" "$TMP/got")
+expect_eq "poison: the broker kept every message (dropped)" "$(broker_dropped poison 32)" 0
 expect_eq "poison: every valid record archived (lost)" "$lost" 0
 expect_eq "poison: nothing malformed archived, nothing twice" "$(lines "$TMP/got")" "$(lines "$TMP/want")"
 "$VIGIL" verify "$TMP/archive" >"$TMP/verify" 2>&1
