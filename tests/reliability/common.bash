@@ -43,3 +43,11 @@ broker_dropped() {
 	for p in $(seq 0 $(($2 - 1))); do args+=(-t "$1:$p:-2"); done
 	kcat -Q -b "$BROKERS" "${args[@]}" 2>/dev/null | awk '{ n += $NF } END { print n + 0 }'
 }
+
+# broker_end TOPIC PARTITIONS: messages in the topic so far (sum of the
+# partitions' end offsets).
+broker_end() {
+	local args=() p
+	for p in $(seq 0 $(($2 - 1))); do args+=(-t "$1:$p:-1"); done
+	kcat -Q -b "$BROKERS" "${args[@]}" 2>/dev/null | awk '{ n += $NF } END { print n + 0 }'
+}

@@ -8,6 +8,8 @@
 #   run 3: no limit, to the end of the stream.
 # Every produced id must be in the archive afterwards.
 # Short: 60,000 records; SOAK=1: 600,000.
+# Known: while full, vigil reads on and holds what it reads in memory (RSS
+# grows with the outage; see README, Reliability); rss_while_full_kb reports it.
 # TODO(/ready): once sink/http.c lands, assert that /ready reports the
 # archive as the reason while full and is ready again after the recovery.
 . "$(dirname "$0")/../lib.sh"
@@ -55,7 +57,11 @@ grows() {
 full_run r1 64
 wait_for 60 grep -q 'archive write failed' "$TMP/r1.err" 2>/dev/null
 check "full: run 1 reports the write error" grep -q 'offsets are not committed until it recovers' "$TMP/r1.err"
-check "full: run 1 reads on while full" grows "$TMP/r1.records" $((N / 20))
+# Full for a while: the stream moves on by a twentieth (whether vigil reads
+# on meanwhile or pauses is not what this checks).
+end0=$(broker_end full "$PARTS")
+stream_moved() { [ "$(broker_end full "$PARTS")" -ge $((end0 + N / 20)) ]; }
+check "full: the stream moves on while run 1 is full" wait_for 60 stream_moved
 rss_full=$(rss_kb "$RUN_PID")
 kill -KILL "$RUN_PID"
 wait "$RUN_PID" 2>/dev/null
