@@ -31,7 +31,7 @@ LIB_OBJ = $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/rules_builtin.o
 TEST_SRC = $(wildcard tests/test_*.c)
 TEST_BIN = $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 
-.PHONY: all demo readme deps test test-unit test-integration test-tsan asan ubsan tsan fuzz bench bench-parse \
+.PHONY: all demo readme deps test test-unit test-integration test-tsan test-reliability soak asan ubsan tsan fuzz bench bench-parse \
 	bench-aggregate bench-archive bench-kafka \
 	format format-check clean help
 
@@ -41,6 +41,8 @@ help:
 	@echo "make              build ./vigil and bench/gen (installs missing packages first)"
 	@echo "make deps         install missing Debian packages (apt-get; idempotent)"
 	@echo "make test         unit + integration tests, plain and under ASan+UBSan"
+	@echo "make test-reliability  the reliability scenarios' short versions alone (tests/reliability/)"
+	@echo "make soak         the reliability scenarios' long versions: 1M-record crash, 30-minute soak... (about an hour)"
 	@echo "make asan|ubsan|tsan  the test suite under one sanitizer"
 	@echo "make fuzz         libFuzzer on the parser (FUZZ_SECONDS=60)"
 	@echo "make bench        every stage benchmark and the end-to-end run: one table, bench/results/"
@@ -87,11 +89,25 @@ bench/gen: bench/gen.c | $(DEPS_OK)
 test-unit: $(TEST_BIN)
 	@tests/run-unit.sh $(TEST_BIN)
 
-test-integration: $(BUILD)/vigil bench/gen $(BUILD)/http_sink
-	@VIGIL=$(BUILD)/vigil HTTP_SINK=$(BUILD)/http_sink tests/run-integration.sh
+test-integration: $(BUILD)/vigil bench/gen $(BUILD)/http_sink $(BUILD)/poison
+	@VIGIL=$(BUILD)/vigil HTTP_SINK=$(BUILD)/http_sink POISON=$(BUILD)/poison tests/run-integration.sh
+
+# The reliability scenarios (tests/reliability/): short versions alone; `make soak`
+# runs the long ones (SOAK=1).
+RELIABILITY = VIGIL=$(BUILD)/vigil HTTP_SINK=$(BUILD)/http_sink POISON=$(BUILD)/poison TEST_SCRIPTS='tests/reliability/*.sh'
+test-reliability: $(BUILD)/vigil bench/gen $(BUILD)/http_sink $(BUILD)/poison
+	@$(RELIABILITY) tests/run-integration.sh
+
+soak: $(BUILD)/vigil bench/gen $(BUILD)/http_sink $(BUILD)/poison
+	@SOAK=1 $(RELIABILITY) tests/run-integration.sh
 
 # A webhook receiver for the alert tests.
 $(BUILD)/http_sink: tests/tools/http_sink.c | $(DEPS_OK)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $<
+
+# The reliability suite's poison generator (malformed and hostile records).
+$(BUILD)/poison: tests/tools/poison.c | $(DEPS_OK)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $<
 
@@ -107,7 +123,7 @@ ubsan:
 	@$(MAKE) --no-print-directory BUILD=build/ubsan CC=clang SAN=-fsanitize=undefined test-unit test-integration
 
 san:
-	@TRUTH_RECORDS=$${TRUTH_RECORDS:-200000} ARCHIVE_RECORDS=$${ARCHIVE_RECORDS:-100000} INCIDENTS_SHORT=1 $(MAKE) --no-print-directory BUILD=build/san CC=clang SAN=-fsanitize=address,undefined test-unit test-integration
+	@TRUTH_RECORDS=$${TRUTH_RECORDS:-200000} ARCHIVE_RECORDS=$${ARCHIVE_RECORDS:-100000} INCIDENTS_SHORT=1 RELIABILITY_SCALE=$${RELIABILITY_SCALE:-4} $(MAKE) --no-print-directory BUILD=build/san CC=clang SAN=-fsanitize=address,undefined test-unit test-integration
 
 # ThreadSanitizer for the threaded code. Criterion cannot run under TSan
 # (Criterion issue #274), so the concurrent scenarios have a plain driver,

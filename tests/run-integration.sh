@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Run every tests/integration/*.sh against $VIGIL. Each script prints
+# Run every tests/integration/*.sh and tests/reliability/*.sh against $VIGIL
+# (TEST_SCRIPTS, a list of globs, to run others). Each script prints
 # "ok NAME" or "FAIL NAME: why" per check (see tests/lib.sh).
 # Appends "PASSED FAILED" to $TEST_RESULTS when set.
 set -u
@@ -7,7 +8,7 @@ cd "$(dirname "$0")/.."
 export VIGIL=${VIGIL:-build/vigil}
 case "$VIGIL" in /*) ;; *) VIGIL=$PWD/$VIGIL ;; esac
 passed=0 failed=0
-for t in tests/integration/*.sh; do
+for t in ${TEST_SCRIPTS:-tests/integration/*.sh tests/reliability/*.sh}; do
 	t0=$SECONDS
 	out=$(bash "$t" 2>&1)
 	rc=$?

@@ -1,0 +1,53 @@
+# Helpers for the reliability scenarios (sourced after tests/lib.sh; the
+# .bash suffix keeps it out of the runners' *.sh globs).
+#
+# Every scenario has a short version (make test, via run-integration.sh)
+# and a long one (SOAK=1, make soak). RELIABILITY_SCALE=K divides the short
+# record counts by K (make san sets it: the sanitizers are slower). Each
+# scenario prints one "note NAME: figures" line, and FAIL lines when
+# anything is lost.
+SOAK=${SOAK:-0}
+RELIABILITY_SCALE=${RELIABILITY_SCALE:-1}
+
+# sized SHORT LONG: the record count for this run.
+sized() { if [ "$SOAK" = 1 ]; then echo "$2"; else echo $(($1 / RELIABILITY_SCALE)); fi; }
+
+# Event ids in NDJSON files (or standard input), sorted, duplicates kept.
+event_ids() { grep -ao '"event_id":"[^"]*"' "$@" | cut -d'"' -f4 | sort; }
+
+# lost WANT GOT: ids in the sorted file WANT missing from the sorted file GOT.
+lost_ids() { comm -23 "$1" <(uniq "$2") | wc -l; }
+
+# Short group timeouts, so that a killed member's partitions move quickly
+# (the embedded broker waits session.timeout.ms - 1 s for rejoins).
+FAST_GROUP='session.timeout.ms: "4000", heartbeat.interval.ms: "500"'
+
+# peak_rss_kb PID: VmHWM of a live process (kB), 0 when it is gone.
+peak_rss_kb() { awk '/^VmHWM:/ { print $2; f = 1 } END { if (!f) print 0 }' "/proc/$1/status" 2>/dev/null || echo 0; }
+rss_kb() { awk '/^VmRSS:/ { print $2; f = 1 } END { if (!f) print 0 }' "/proc/$1/status" 2>/dev/null || echo 0; }
+open_fds() { ls "/proc/$1/fd" 2>/dev/null | wc -l; }
+
+# run_summary ERRFILE KEY: a number from vigil run's closing JSON summary.
+run_summary() { tail -n 1 "$1" | grep -o "\"$2\":[0-9]*" | head -n 1 | cut -d: -f2; }
+
+# RELIABILITY_KEEP=DIR: copy the scenario's files there on exit (debugging).
+if [ -n "${RELIABILITY_KEEP:-}" ]; then
+	trap 'mkdir -p "$RELIABILITY_KEEP" && cp -r "$TMP"/. "$RELIABILITY_KEEP"/ 2>/dev/null; cleanup' EXIT
+fi
+
+# broker_dropped TOPIC PARTITIONS: how many messages the embedded broker
+# dropped from the topic's heads (it keeps 5 MiB a partition): a loss that
+# is the test's sizing, not vigil's. 0 when it kept everything.
+broker_dropped() {
+	local args=() p
+	for p in $(seq 0 $(($2 - 1))); do args+=(-t "$1:$p:-2"); done
+	kcat -Q -b "$BROKERS" "${args[@]}" 2>/dev/null | awk '{ n += $NF } END { print n + 0 }'
+}
+
+# broker_end TOPIC PARTITIONS: messages in the topic so far (sum of the
+# partitions' end offsets).
+broker_end() {
+	local args=() p
+	for p in $(seq 0 $(($2 - 1))); do args+=(-t "$1:$p:-1"); done
+	kcat -Q -b "$BROKERS" "${args[@]}" 2>/dev/null | awk '{ n += $NF } END { print n + 0 }'
+}
