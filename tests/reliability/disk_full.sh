@@ -10,8 +10,7 @@
 # Short: 60,000 records; SOAK=1: 600,000.
 # Known: while full, vigil reads on and holds what it reads in memory (RSS
 # grows with the outage; see README, Reliability); rss_while_full_kb reports it.
-# TODO(/ready): once sink/http.c lands, assert that /ready reports the
-# archive as the reason while full and is ready again after the recovery.
+# /ready says the archive is why while full, and is ready again after.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/common.bash"
 N=$(sized 60000 600000)
@@ -43,7 +42,7 @@ full_run() {
 	(
 		[ "$limit" = none ] || ulimit -S -f "$limit"
 		exec "$VIGIL" run -c "$TMP/full.yaml" --brokers "$BROKERS" --topic full --group full \
-			--archive "$TMP/archive" --records "$TMP/$name.pipe" "$@" 2>"$TMP/$name.err"
+			--archive "$TMP/archive" --records "$TMP/$name.pipe" --http 127.0.0.1:0 "$@" 2>"$TMP/$name.err"
 	) &
 	RUN_PID=$!
 	PIDS+=($RUN_PID)
@@ -70,9 +69,19 @@ wait "$RUN_PID" 2>/dev/null
 full_run r2 64
 wait_for 60 grep -q 'archive write failed' "$TMP/r2.err" 2>/dev/null
 check "full: run 2 reports the write error" grep -q 'archive write failed' "$TMP/r2.err"
+# ready CODE PATTERN: /ready of run 2 answers CODE with PATTERN in its JSON.
+ready() {
+	local addr body
+	addr=$(grep -o '"msg":"http listening","address":"[^"]*"' "$TMP/r2.err" | cut -d'"' -f8)
+	[ -n "$addr" ] || return 1
+	body=$(curl -s -w ' %{http_code}' "http://$addr/ready") || return 1
+	[ "${body##* }" = "$1" ] && grep -q "$2" <<<"$body"
+}
+check "full: /ready answers 503 with the archive as the reason" wait_for 30 ready 503 'not writable'
 prlimit --pid "$RUN_PID" --fsize=unlimited:unlimited
 wait_for 60 grep -q 'archive writable again' "$TMP/r2.err"
 check "full: the archive recovers when space returns" grep -q 'archive writable again' "$TMP/r2.err"
+check "full: /ready is ready again after the recovery" wait_for 60 ready 200 '"status":"ok"'
 check "full: run 2 goes on after the recovery" grows "$TMP/r2.records" $((N / 20))
 kill -KILL "$RUN_PID"
 wait "$RUN_PID" 2>/dev/null
