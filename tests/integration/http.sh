@@ -78,8 +78,12 @@ for fam in vigil_windows_closed_total vigil_archive_frames_total vigil_archive_w
 	'vigil_alerts{state="firing"}' 'vigil_window_records_total{level="INFO"}' vigil_window_start_seconds; do
 	check "/metrics has $fam" test -n "$(metric "$fam")"
 done
-check "archive fsync rounds counted" test "$(metric vigil_archive_fsync_duration_seconds_count)" -gt 0
-check "archive frames counted" test "$(metric vigil_archive_frames_total)" -gt 0
+# Frames are written within archive.flush_ms of the records: scrape again.
+archived() {
+	curl -s "http://$ADDR/metrics" | awk '$1 == "vigil_archive_frames_total" && $2 > 0 { f = 1 }
+		$1 == "vigil_archive_fsync_duration_seconds_count" && $2 > 0 { s = 1 } END { exit !(f && s) }'
+}
+check "archive frames and fsync rounds counted" wait_for 30 archived
 check "windows closed" test "$(metric vigil_windows_closed_total)" -gt 0
 check "window latency is a summary with quantiles" \
 	grep -q '^vigil_window_http_request_duration_seconds{service="[^"]*",endpoint="[^"]*",method="[^"]*",quantile="0.99"} ' "$TMP/metrics"
