@@ -2396,6 +2396,7 @@ static int run_pipeline(const struct run_opts *o)
 			vg_archive_close(rc.agg.workers[i].archive); /* nothing appended yet */
 		vg_kafka_close(k);
 		agg_teardown(&rc.agg);
+		run_gens_free(&rc);
 		return r == VG_ERR_CONFIG ? EXIT_CONFIG : EXIT_IO;
 	}
 	catch_stop_signals();
