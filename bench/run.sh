@@ -3,12 +3,13 @@
 # one corpus; then one table of vigil against the reference tools,
 # bench/results/<date>.json and bench/results/<date>.png (throughput and lag).
 # Each stage also prints its own detailed table as it finishes.
+# bench/run.sh --report prints the table again from the last run's figures.
 set -eu
 cd "$(dirname "$0")/.."
 DIR=${BENCH_DIR:-bench/data}
 export BENCH_DIR=$DIR
 mkdir -p "$DIR" bench/results
-rm -f "$DIR"/parse-summary.json "$DIR"/aggregate-summary.json "$DIR"/archive-summary.json \
+[ "${1:-}" = --report ] || rm -f "$DIR"/parse-summary.json "$DIR"/aggregate-summary.json "$DIR"/archive-summary.json \
 	"$DIR"/kafka-summary.json "$DIR"/e2e-summary.json
 stage() {
 	echo
@@ -16,31 +17,35 @@ stage() {
 	shift
 	"$@"
 }
-stage "parse: vigil vs simdjson On-Demand" bench/parse.sh
-stage "aggregate: parse + classify + aggregate vs parse + classify" bench/aggregate.sh
-stage "archive: vigil's writer vs zstd -3 -T1" bench/archive.sh
-# Ingest as the Kafka issue measures it: consume, parse, classify,
-# aggregate, no archive, against a bare librdkafka consumer.
-stage "ingest: vigil run vs a bare librdkafka consumer" env BENCH_ARCHIVE=off bench/kafka.sh
-stage "end to end: every sink on" bench/e2e.sh
+if [ "${1:-}" != --report ]; then
+	stage "parse: vigil vs simdjson On-Demand" bench/parse.sh
+	stage "aggregate: parse + classify + aggregate vs parse + classify" bench/aggregate.sh
+	stage "archive: vigil's writer vs zstd -3 -T1" bench/archive.sh
+	# Ingest as the Kafka issue measures it: consume, parse, classify,
+	# aggregate, no archive, against a bare librdkafka consumer.
+	stage "ingest: vigil run vs a bare librdkafka consumer" env BENCH_ARCHIVE=off bench/kafka.sh
+	stage "end to end: every sink on" bench/e2e.sh
 
-stamp=$(date -u +%Y-%m-%dT%H%M%SZ)
-out="bench/results/$stamp.json"
-{
-	printf '{"date":"%s","host":{"cpus":%d,"kernel":"%s"},"vigil":"%s","stages":{' "$stamp" "$(nproc)" \
-		"$(uname -r)" "$(./vigil version 2>/dev/null | head -n 1)"
-	sep=
-	for s in parse aggregate archive kafka e2e; do
-		f="$DIR/$s-summary.json"
-		[ -s "$f" ] || continue
-		printf '%s"%s":%s' "$sep" "$s" "$(head -n 1 "$f")"
-		sep=,
-	done
-	printf '}}\n'
-} >"$out"
-png="bench/results/$stamp.png"
-bench/plot.sh "$DIR/e2e-series.tsv" "$png" || png="(no chart: no /metrics samples)"
+	stamp=$(date -u +%Y-%m-%dT%H%M%SZ)
+	out="bench/results/$stamp.json"
+	{
+		printf '{"date":"%s","host":{"cpus":%d,"kernel":"%s"},"vigil":"%s","stages":{' "$stamp" "$(nproc)" \
+			"$(uname -r)" "$(./vigil version 2>/dev/null | head -n 1)"
+		sep=
+		for s in parse aggregate archive kafka e2e; do
+			f="$DIR/$s-summary.json"
+			[ -s "$f" ] || continue
+			printf '%s"%s":%s' "$sep" "$s" "$(head -n 1 "$f")"
+			sep=,
+		done
+		printf '}}\n'
+	} >"$out"
+	png="bench/results/$stamp.png"
+	bench/plot.sh "$DIR/e2e-series.tsv" "$png" || png="(no chart: no /metrics samples)"
 
+else
+	stamp="(from $DIR)" out="$DIR/*-summary.json" png="$DIR/e2e-series.tsv"
+fi
 num() { sed -n "s/.*\"$1\":\\([0-9.]*\\).*/\\1/p" | head -n 1; }
 p=$(cat "$DIR/parse-summary.json")
 a=$(cat "$DIR/aggregate-summary.json")
@@ -63,16 +68,17 @@ awk -v vp="$vp" -v sp="$sp" \
 	-v x1="$(echo "$e1" | num cpu_vs_refs)" \
 	-v r2="$(echo "$e2" | num records_per_s)" -v m2="$(echo "$e2" | num mb_per_s)" \
 	-v c2="$(echo "$e2" | num cpu_s_per_1m_records)" -v s2="$(echo "$e2" | num peak_rss_mb)" \
-	-v x2="$(echo "$e2" | num cpu_vs_refs)" 'BEGIN {
-	printf "| %-36s | %-22s | %-30s | %-7s |\n", "stage", "vigil", "reference", "ratio"
-	printf "|%s|%s|%s|%s|\n", "--------------------------------------", "------------------------", "--------------------------------", "---------"
-	printf "| %-36s | %15.1f MB/s | %-20s %4.0f MB/s | %7.2f |\n", "parse + classify", vp, "simdjson On-Demand", sp, vp / sp
-	printf "| %-36s | %13.0f rec/s | %-18s %6.0f rec/s | %7.2f |\n", "aggregate (1 thread)", n / a1, "parse + classify", n / c, c / a1
-	printf "| %-36s | %13.0f rec/s | %-18s %6.0f rec/s | %7.2f |\n", "aggregate (2 threads)", n / a2, "aggregate, 1 thread", n / a1, a1 / a2
-	printf "| %-36s | %15.1f MB/s | %-20s %4.0f MB/s | %7.2f |\n", "archive (zstd 3, fsync)", va, "zstd -3 -T1", za, va / za
-	printf "| %-36s | %13.0f rec/s | %-18s %6.0f rec/s | %7.2f |\n", "ingest (vigil run, no archive)", vk, "bare consumer", bk, vk / bk
-	printf "| %-36s | %13.0f rec/s | %-30s | %7s |\n", "end to end, 1 worker", r1, sprintf("%.1f MB/s, %.0f MB peak RSS", m1, s1), ""
-	printf "| %-36s | %13.0f rec/s | %-30s | %7.2f |\n", "end to end, 2 workers", r2, sprintf("%.1f MB/s, %.0f MB peak RSS", m2, s2), r2 / r1
-	printf "| %-36s | %11.3f s/1M rec | %-30s | %7.2f |\n", "CPU per record vs the references, 1 w", c1, "simdjson + zstd + bare consumer", x1
-	printf "| %-36s | %11.3f s/1M rec | %-30s | %7.2f |\n", "CPU per record vs the references, 2 w", c2, "(goal: at most 1.2)", x2
+	-v x2="$(echo "$e2" | num cpu_vs_refs)" 'function row(st, v, r, x) { printf "| %-38s | %-18s | %-34s | %7s |\n", st, v, r, x }
+BEGIN {
+	row("stage", "vigil", "reference", "ratio")
+	printf "|%s|%s|%s|%s|\n", "----------------------------------------", "--------------------", "------------------------------------", "---------"
+	row("parse + classify", sprintf("%.1f MB/s", vp), sprintf("simdjson On-Demand %.1f MB/s", sp), sprintf("%.2f", vp / sp))
+	row("aggregate, 1 thread", sprintf("%.0f rec/s", n / a1), sprintf("parse + classify %.0f rec/s", n / c), sprintf("%.2f", c / a1))
+	row("aggregate, 2 threads", sprintf("%.0f rec/s", n / a2), sprintf("aggregate, 1 thread %.0f rec/s", n / a1), sprintf("%.2f", a1 / a2))
+	row("archive (zstd 3, fsync)", sprintf("%.1f MB/s", va), sprintf("zstd -3 -T1 %.1f MB/s", za), sprintf("%.2f", va / za))
+	row("ingest (vigil run, no archive)", sprintf("%.0f rec/s", vk), sprintf("bare consumer %.0f rec/s", bk), sprintf("%.2f", vk / bk))
+	row("end to end, 1 worker", sprintf("%.0f rec/s", r1), sprintf("%.1f MB/s, %.0f MB peak RSS", m1, s1), "")
+	row("end to end, 2 workers", sprintf("%.0f rec/s", r2), sprintf("%.1f MB/s, %.0f MB peak RSS", m2, s2), sprintf("%.2f", r2 / r1))
+	row("end to end CPU per record, 1 worker", sprintf("%.3f s/1M rec", c1), "simdjson + zstd + bare consumer", sprintf("%.2f", x1))
+	row("end to end CPU per record, 2 workers", sprintf("%.3f s/1M rec", c2), "(goal: at most 1.2)", sprintf("%.2f", x2))
 }'
