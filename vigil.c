@@ -1827,9 +1827,9 @@ static int http_start(struct run_ctx *rc, bool chosen)
 	if ((r = vg_http_start(&h->srv, host, port, bound, sizeof(bound), err, sizeof(err))) != VG_OK) {
 		free(h);
 		if (r == VG_ERR_IO && !chosen && cfg->http_listen_line == 0) {
-			fprintf(stderr, "{\"level\":\"WARNING\",\"component\":\"http\",\"msg\":\"no HTTP endpoints: the "
-					"default address is taken; set http.listen\",\"error\":\"%s\"}\n",
-				err);
+			vg_log_kv(VG_LOG_WARNING, "http",
+				  "no HTTP endpoints: the default address is taken; set http.listen",
+				  VG_LOG_S("error", err));
 			return VG_OK;
 		}
 		fprintf(stderr, "vigil run: %s\n", err);
@@ -1840,8 +1840,7 @@ static int http_start(struct run_ctx *rc, bool chosen)
 	http_publish(rc);
 	rc->agg.on_window = http_window;
 	rc->agg.on_window_arg = rc;
-	fprintf(stderr, "{\"level\":\"INFO\",\"component\":\"http\",\"msg\":\"http listening\",\"address\":\"%s\"}\n",
-		bound);
+	vg_log_kv(VG_LOG_INFO, "http", "http listening", VG_LOG_S("address", bound));
 	return VG_OK;
 }
 

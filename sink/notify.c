@@ -364,9 +364,9 @@ static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 
 	(void)rk;
 	if (nf->client_errors++ < 10 || nf->client_errors % 1000 == 0)
-		fprintf(stderr, "{\"level\":\"WARNING\",\"component\":\"notify\",\"msg\":\"kafka error\","
-				"\"error\":\"%s\",\"reason\":\"%s\",\"count\":%llu}\n",
-			rd_kafka_err2name((rd_kafka_resp_err_t)err), reason, (unsigned long long)nf->client_errors);
+		vg_log_kv(VG_LOG_WARNING, "notify", "kafka error",
+			  VG_LOG_S("error", rd_kafka_err2name((rd_kafka_resp_err_t)err)), VG_LOG_S("reason", reason),
+			  VG_LOG_I("count", nf->client_errors));
 }
 
 /* Produce e once, then wait for its delivery report (bounded): a change
@@ -385,9 +385,8 @@ static enum outcome kafka_send(struct vg_notify *n, struct notifier *nf, const s
 			RD_KAFKA_V_OPAQUE((void *)(uintptr_t)e->seq), RD_KAFKA_V_END);
 
 		if (err) {
-			fprintf(stderr, "{\"level\":\"WARNING\",\"component\":\"notify\",\"msg\":\"kafka: cannot "
-					"produce\",\"error\":\"%s\"}\n",
-				rd_kafka_err2name(err));
+			vg_log_kv(VG_LOG_WARNING, "notify", "kafka: cannot produce",
+				  VG_LOG_S("error", rd_kafka_err2name(err)));
 			return RETRY;
 		}
 		nf->inflight = e->seq;
@@ -398,9 +397,7 @@ static enum outcome kafka_send(struct vg_notify *n, struct notifier *nf, const s
 	nf->inflight = nf->dr_seq = 0;
 	if (nf->dr_err == RD_KAFKA_RESP_ERR_NO_ERROR)
 		return DELIVERED;
-	fprintf(stderr, "{\"level\":\"WARNING\",\"component\":\"notify\",\"msg\":\"kafka: delivery failed\","
-			"\"error\":\"%s\"}\n",
-		rd_kafka_err2name(nf->dr_err));
+	vg_log_kv(VG_LOG_WARNING, "notify", "kafka: delivery failed", VG_LOG_S("error", rd_kafka_err2name(nf->dr_err)));
 	/* A message the broker refuses for its size fails the same way every
 	 * time; anything else (a broker down, a leader moving) is retried. */
 	return nf->dr_err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE ? REFUSED : RETRY;
