@@ -48,6 +48,28 @@ wait_for() {
 	"$@"
 }
 
+# start_am: Debian's Alertmanager on 127.0.0.1:$AM_PORT with $TMP/am.yml,
+# storage in $TMP/am, log in $TMP/am.log, no gossip; its pid in AM_PID.
+# Without AM_PORT it takes a random port, and another if that one is taken
+# (5 tries); a port already named (a restart, a port in vigil's config) is
+# tried alone.
+start_am() {
+	local try chosen=${AM_PORT:-}
+	for try in 1 2 3 4 5; do
+		[ -n "$chosen" ] || AM_PORT=$((20000 + RANDOM % 20000))
+		prometheus-alertmanager --config.file="$TMP/am.yml" --storage.path="$TMP/am" \
+			--web.listen-address="127.0.0.1:$AM_PORT" --cluster.listen-address= --log.level=warn \
+			>>"$TMP/am.log" 2>&1 8>&- 9>&- &
+		AM_PID=$!
+		PIDS+=($AM_PID)
+		wait_for 20 curl -sf "http://127.0.0.1:$AM_PORT/-/ready" -o /dev/null && return 0
+		kill "$AM_PID" 2>/dev/null
+		wait "$AM_PID" 2>/dev/null
+		[ -z "$chosen" ] || return 1
+	done
+	return 1
+}
+
 # start_broker ARGS...: the embedded broker, controlled through fd 9;
 # sets BROKERS to its bootstrap servers.
 start_broker() {

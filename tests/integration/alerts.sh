@@ -36,24 +36,6 @@ receivers:
       - url: http://127.0.0.1:$SINK_PORT/
         send_resolved: true
 YAML
-AM_PID=
-# start_am: Alertmanager on a free loopback port (AM_PORT), no gossip.
-start_am() {
-	local try
-	for try in 1 2 3 4 5; do
-		AM_PORT=${AM_PORT:-$((20000 + RANDOM % 20000))}
-		prometheus-alertmanager --config.file="$TMP/am.yml" --storage.path="$TMP/am" \
-			--web.listen-address="127.0.0.1:$AM_PORT" --cluster.listen-address= --log.level=warn \
-			>>"$TMP/am.log" 2>&1 8>&- &
-		AM_PID=$!
-		PIDS+=($AM_PID)
-		wait_for 20 curl -sf "http://127.0.0.1:$AM_PORT/-/ready" -o /dev/null && return 0
-		kill "$AM_PID" 2>/dev/null
-		wait "$AM_PID" 2>/dev/null
-		[ "$try" -lt 5 ] && AM_PORT=
-	done
-	return 1
-}
 start_am || { fail "alertmanager" "did not start: $(tail -n 3 "$TMP/am.log")"; exit 0; }
 am_alerts() { curl -sf "http://127.0.0.1:$AM_PORT/api/v2/alerts?active=true&silenced=false&inhibited=false"; }
 

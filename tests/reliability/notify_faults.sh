@@ -43,14 +43,8 @@ receivers:
   - name: hook
     webhook_configs: [{url: "http://127.0.0.1:$(head -n 1 "$TMP/amhook.port")/", send_resolved: true}]
 YAML
+# The vigil configuration names Alertmanager's port before it first starts.
 AM_PORT=$((20000 + RANDOM % 20000))
-start_am() {
-	prometheus-alertmanager --config.file="$TMP/am.yml" --storage.path="$TMP/am" \
-		--web.listen-address="127.0.0.1:$AM_PORT" --cluster.listen-address= --log.level=warn >>"$TMP/am.log" 2>&1 9>&- &
-	AM_PID=$!
-	PIDS+=($AM_PID)
-	wait_for 20 curl -sf "http://127.0.0.1:$AM_PORT/-/ready" -o /dev/null
-}
 cat >"$TMP/rules.yaml" <<'YAML'
 groups:
   - name: rel
