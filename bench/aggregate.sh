@@ -12,11 +12,8 @@ RUNS=${BENCH_RUNS:-5}
 DIR=${BENCH_DIR:-bench/data}
 [ "$RUNS" -ge 3 ] || RUNS=3
 mkdir -p "$DIR"
-corpus="$DIR/corpus-$RECORDS.ndjson"
-if [ ! -s "$corpus" ] || [ bench/gen -nt "$corpus" ]; then
-	echo "aggregate.sh: generating $corpus" >&2
-	bench/gen --count "$RECORDS" --seed 1 >"$corpus.tmp" && mv "$corpus.tmp" "$corpus"
-fi
+. bench/corpus.sh
+corpus_for "$RECORDS"
 res="$DIR/aggregate-results.txt"
 : >"$res"
 norules="$DIR/aggregate-norules.yaml"

@@ -9,10 +9,8 @@ RUNS=${BENCH_RUNS:-3}
 LEVEL=${BENCH_LEVEL:-3}
 DIR=${BENCH_DIR:-bench/data}
 mkdir -p "$DIR"
-corpus="$DIR/corpus-$RECORDS.ndjson"
-if [ ! -s "$corpus" ] || [ bench/gen -nt "$corpus" ]; then
-	bench/gen --count "$RECORDS" --seed 1 >"$corpus.tmp" && mv "$corpus.tmp" "$corpus"
-fi
+. bench/corpus.sh
+corpus_for "$RECORDS"
 tmp=$(mktemp -d "$DIR/archive-bench.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 bytes=$(wc -c <"$corpus")

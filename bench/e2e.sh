@@ -20,11 +20,8 @@ DIR=${BENCH_DIR:-bench/data}
 REC_METRIC=vigil_records_total
 LAG_METRIC=vigil_kafka_consumer_lag
 mkdir -p "$DIR"
-corpus="$DIR/corpus-$RECORDS.ndjson"
-if [ ! -s "$corpus" ] || [ bench/gen -nt "$corpus" ]; then
-	echo "e2e.sh: generating $corpus" >&2
-	bench/gen --count "$RECORDS" --seed 1 >"$corpus.tmp" && mv "$corpus.tmp" "$corpus"
-fi
+. bench/corpus.sh
+corpus_for "$RECORDS"
 tmp=$(mktemp -d)
 . scripts/embedded-broker.sh
 SCRAPER=

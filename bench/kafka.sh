@@ -12,11 +12,8 @@ RUNS=${BENCH_RUNS:-3}
 DIR=${BENCH_DIR:-bench/data}
 PARTS=${BENCH_PARTITIONS:-128}
 mkdir -p "$DIR"
-corpus="$DIR/corpus-$RECORDS.ndjson"
-if [ ! -s "$corpus" ] || [ bench/gen -nt "$corpus" ]; then
-	echo "kafka.sh: generating $corpus" >&2
-	bench/gen --count "$RECORDS" --seed 1 >"$corpus.tmp" && mv "$corpus.tmp" "$corpus"
-fi
+. bench/corpus.sh
+corpus_for "$RECORDS"
 tmp=$(mktemp -d)
 . scripts/embedded-broker.sh
 trap 'stop_embedded_broker; rm -rf "$tmp"' EXIT
