@@ -981,6 +981,33 @@ void vg_alerts_destroy(struct vg_alerts *a)
 	free(a);
 }
 
+/* Does rule r take entry e: its kind, its counter, its selector? */
+static bool rule_takes(const struct vg_rules_env *env, const struct rule *r, const struct vg_agg_entry *e,
+		       pcre2_match_data *md)
+{
+	return e->key.kind == r->kind && (r->kind != VG_AGG_COUNTER || (int)e->key.counter == r->counter) &&
+	       sel_match(env, r, e, md);
+}
+
+#define GROUP_KEY_MAX 1024
+
+/* e's group under r's `by` into key (GROUP_KEY_MAX bytes): each label's
+ * value, cut to its share, NUL-ended. Returns the key's length. */
+static size_t group_key(const struct vg_rules_env *env, const struct rule *r, const struct vg_agg_entry *e, char *key)
+{
+	size_t len = 0;
+
+	for (size_t b = 0; b < r->n_by; b++) {
+		vg_str v = entry_label(env, e, r->by[b]);
+		size_t take = v.len < GROUP_KEY_MAX / L_COUNT - 1 ? v.len : GROUP_KEY_MAX / L_COUNT - 1;
+
+		memcpy(key + len, v.p, take);
+		len += take;
+		key[len++] = '\0';
+	}
+	return len;
+}
+
 /* Merge [from, to) of store and sum it into groups by the rule's `by`. */
 static int collect(struct vg_alerts *a, const struct rule *r, struct vg_wstore *store, int64_t from, int64_t to,
 		   struct groups *gs)
@@ -988,7 +1015,7 @@ static int collect(struct vg_alerts *a, const struct rule *r, struct vg_wstore *
 	const struct vg_rules_env *env = &a->rules->env;
 	bool latency = r->cond == C_LATENCY;
 	struct vg_table *t = NULL;
-	char key[1024];
+	char key[GROUP_KEY_MAX];
 
 	for (size_t i = 0; i < RANGE_CACHE && !t; i++) {
 		const struct range *rg = &a->ranges[i];
@@ -1010,19 +1037,9 @@ static int collect(struct vg_alerts *a, const struct rule *r, struct vg_wstore *
 	for (size_t i = 0, n = vg_table_size(t); i < n; i++) {
 		struct vg_agg_entry *e = vg_table_entry(t, i);
 
-		if (e->key.kind != r->kind || (r->kind == VG_AGG_COUNTER && (int)e->key.counter != r->counter) ||
-		    !sel_match(env, r, e, a->md))
+		if (!rule_takes(env, r, e, a->md))
 			continue;
-		size_t len = 0;
-
-		for (size_t b = 0; b < r->n_by; b++) {
-			vg_str v = entry_label(env, e, r->by[b]);
-			size_t take = v.len < sizeof(key) / L_COUNT - 1 ? v.len : sizeof(key) / L_COUNT - 1;
-
-			memcpy(key + len, v.p, take);
-			len += take;
-			key[len++] = '\0';
-		}
+		size_t len = group_key(env, r, e, key);
 		struct group *g = groups_get(gs, key, len);
 
 		if (!g)
@@ -1073,7 +1090,7 @@ static int view_collect(struct vg_alerts *a, size_t ri, size_t sl, struct vg_wst
 	const struct vg_rules_env *env = &a->rules->env;
 	struct slot *s = &a->slots[ri * MAX_SLOTS + sl];
 	struct vg_wstore_cover cover;
-	char key[1024];
+	char key[GROUP_KEY_MAX];
 	int rc;
 
 	*out = NULL;
@@ -1124,19 +1141,9 @@ static int view_collect(struct vg_alerts *a, size_t ri, size_t sl, struct vg_wst
 	for (; s->seen < n; s->seen++) {
 		const struct vg_agg_entry *e = vg_table_entry(t, s->seen);
 
-		if (e->key.kind != r->kind || (r->kind == VG_AGG_COUNTER && (int)e->key.counter != r->counter) ||
-		    !sel_match(env, r, e, a->md))
+		if (!rule_takes(env, r, e, a->md))
 			continue;
-		size_t len = 0;
-
-		for (size_t b = 0; b < r->n_by; b++) {
-			vg_str v = entry_label(env, e, r->by[b]);
-			size_t take = v.len < sizeof(key) / L_COUNT - 1 ? v.len : sizeof(key) / L_COUNT - 1;
-
-			memcpy(key + len, v.p, take);
-			len += take;
-			key[len++] = '\0';
-		}
+		size_t len = group_key(env, r, e, key);
 		struct group *g = groups_get(&s->gs, key, len);
 
 		if (!g || vg_grow(&s->picks, &s->cap_picks, s->n_picks + 1, sizeof(*s->picks), 256) != 0)
