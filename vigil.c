@@ -1447,6 +1447,7 @@ static rd_kafka_t *producer_new(const char *brokers, char *err, size_t errlen)
 		return NULL;
 	}
 	rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
+	rd_kafka_conf_set_log_cb(conf, vg_kafka_log_cb);
 	if (!(rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, errlen)))
 		rd_kafka_conf_destroy(conf);
 	return rk;

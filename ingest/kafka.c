@@ -452,6 +452,21 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic
 	}
 }
 
+void vg_kafka_log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+	/* librdkafka's levels are syslog's: 0-3 errors, 4 warning, 5-6
+	 * notice and info, 7 debug. A connection failure (facility FAIL)
+	 * also reaches the error callback, or librdkafka's own ERROR line
+	 * for a client without one: at debug here, so it is said once. */
+	int l = level <= 3 ? VG_LOG_ERROR : level == 4 ? VG_LOG_WARNING : level <= 6 ? VG_LOG_INFO : VG_LOG_DEBUG;
+
+	if (strcmp(fac, "FAIL") == 0)
+		l = VG_LOG_DEBUG;
+
+	if (vg_log_enabled(l))
+		vg_log_kv(l, "kafka", buf, VG_LOG_S("facility", fac), VG_LOG_S("client", rk ? rd_kafka_name(rk) : ""));
+}
+
 /* Client-level errors (a broker down, a connection refused): librdkafka
  * recovers from most by itself; vigil counts and logs them, the first few
  * in full. */
@@ -555,6 +570,7 @@ int vg_kafka_open(struct vg_kafka **out, const struct vg_config *cfg, const stru
 		goto out_conf;
 	rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
 	rd_kafka_conf_set_error_cb(conf, error_cb);
+	rd_kafka_conf_set_log_cb(conf, vg_kafka_log_cb);
 	rd_kafka_conf_set_offset_commit_cb(conf, commit_cb);
 	rd_kafka_conf_set_opaque(conf, k);
 	if (!(k->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof(err)))) {

@@ -22,6 +22,7 @@
 #include "core/err.h"
 #include "core/log.h"
 #include "core/mem.h"
+#include "ingest/kafka.h"
 
 /* The first three index an entry's bodies; Kafka sends the file's. */
 enum kind { K_ALERTMANAGER, K_WEBHOOK, K_FILE, K_KAFKA };
@@ -619,6 +620,7 @@ static int kafka_open(struct vg_notify *n, struct notifier *nf, char *errbuf, si
 	}
 	rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
 	rd_kafka_conf_set_error_cb(conf, on_error);
+	rd_kafka_conf_set_log_cb(conf, vg_kafka_log_cb);
 	rd_kafka_conf_set_opaque(conf, nf);
 	if (!(nf->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err)))) {
 		snprintf(errbuf, errlen, "notify.kafka: %s", err);
