@@ -1532,6 +1532,7 @@ struct reload_stats {
 struct run_ctx {
 	struct agg_run agg;
 	const char *config_path; /* read again on SIGHUP; NULL: defaults only */
+	int log_level_opt;       /* --log-level, over log.level at every load; -1: none */
 	struct gen gen0;
 	_Atomic(struct gen *) gen; /* the current generation; published by the closer */
 	struct gen *retired;       /* closer thread */
@@ -2011,6 +2012,7 @@ static void run_reload(struct run_ctx *rc)
 	vg_log_kv(VG_LOG_INFO, "reload", "configuration reloaded", VG_LOG_S("source", g->cfg->source),
 		  VG_LOG_I("generation", g->seq), VG_LOG_I("rules", vg_rules_count(rules)),
 		  VG_LOG_I("classify_rules", g->cfg->n_rules), VG_LOG_I("alerts_ended", ended));
+	log_level_apply(rc->log_level_opt, g->cfg); /* after the line above, which confirms the reload */
 }
 
 /* After the pipeline's teardown: every generation but the stage's. */
@@ -2364,6 +2366,7 @@ static int run_pipeline(const struct run_opts *o)
 	if (agg_setup(&rc.agg, 0) != VG_OK)
 		goto out_nomem;
 	rc.config_path = config_path;
+	rc.log_level_opt = log_level;
 	rc.gen0.classifier = rc.agg.st.classifier;
 	atomic_store(&rc.gen, &rc.gen0);
 	if (!(rc.wgen = calloc(rc.agg.threads, sizeof(*rc.wgen))))
