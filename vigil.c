@@ -71,7 +71,7 @@ static const char usage[] =
 	"       [--log-level L]\n"
 	"                                         the whole pipeline on an embedded broker with incidents\n"
 	"  broker [--brokers N] [--topic NAME:PARTITIONS]...  run the embedded Kafka broker\n"
-	"  produce --brokers B --topic T [--rate N] [LOG...]  produce NDJSON lines as messages\n"
+	"  produce --brokers B --topic T [--rate N] [-X KEY=VALUE]... [LOG...]  produce NDJSON lines as messages\n"
 	"  verify [--repair] DIR                  check every archive frame against its manifest\n"
 	"  cat [-c FILE] [--from T] [--to T] [--level L] [--category C] [--service S] [--grep PCRE]\n"
 	"      [--dead-letter] DIR                records from the archive as NDJSON\n"
@@ -1432,17 +1432,33 @@ static int produce_fd(void *arg, int fd, const char *name)
 }
 
 /* A producer spreading messages over the partitions, idempotent, counting
- * failed deliveries in produce_failed. NULL with errbuf set on failure. */
-static rd_kafka_t *producer_new(const char *brokers, char *err, size_t errlen)
+ * failed deliveries in produce_failed; props (KEY=VALUE, -X) over the
+ * defaults. NULL with errbuf set on failure. */
+static rd_kafka_t *producer_new(const char *brokers, char *const *props, size_t n_props, char *err, size_t errlen)
 {
 	rd_kafka_conf_t *conf = rd_kafka_conf_new();
 	rd_kafka_t *rk;
+	bool bad = rd_kafka_conf_set(conf, "bootstrap.servers", brokers, err, errlen) ||
+		   rd_kafka_conf_set(conf, "linger.ms", "5", err, errlen) ||
+		   rd_kafka_conf_set(conf, "sticky.partitioning.linger.ms", "0", err, errlen) ||
+		   rd_kafka_conf_set(conf, "partitioner", "random", err, errlen) ||
+		   rd_kafka_conf_set(conf, "enable.idempotence", "true", err, errlen);
 
-	if (rd_kafka_conf_set(conf, "bootstrap.servers", brokers, err, errlen) ||
-	    rd_kafka_conf_set(conf, "linger.ms", "5", err, errlen) ||
-	    rd_kafka_conf_set(conf, "sticky.partitioning.linger.ms", "0", err, errlen) ||
-	    rd_kafka_conf_set(conf, "partitioner", "random", err, errlen) ||
-	    rd_kafka_conf_set(conf, "enable.idempotence", "true", err, errlen)) {
+	for (size_t i = 0; i < n_props && !bad; i++) {
+		char key[256];
+		const char *eq = strchr(props[i], '=');
+		size_t kl = eq ? (size_t)(eq - props[i]) : 0;
+
+		if (!eq || kl == 0 || kl >= sizeof(key)) {
+			snprintf(err, errlen, "-X %s: expected KEY=VALUE", props[i]);
+			bad = true;
+		} else {
+			memcpy(key, props[i], kl);
+			key[kl] = '\0';
+			bad = rd_kafka_conf_set(conf, key, eq + 1, err, errlen) != RD_KAFKA_CONF_OK;
+		}
+	}
+	if (bad) {
 		rd_kafka_conf_destroy(conf);
 		return NULL;
 	}
@@ -1458,17 +1474,23 @@ static int cmd_produce(int argc, char **argv)
 	const char *brokers = NULL, *topic = NULL;
 	double rate = 0;
 	int i;
-	char err[512];
+	char err[512], **props = calloc((size_t)argc, sizeof(*props));
+	size_t n_props = 0;
 
+	if (!props)
+		return EXIT_IO;
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--brokers") == 0 && i + 1 < argc) {
 			brokers = argv[++i];
 		} else if (strcmp(argv[i], "--topic") == 0 && i + 1 < argc) {
 			topic = argv[++i];
+		} else if (strcmp(argv[i], "-X") == 0 && i + 1 < argc) {
+			props[n_props++] = argv[++i];
 		} else if (strcmp(argv[i], "--rate") == 0 && i + 1 < argc) {
 			rate = strtod(argv[++i], NULL);
 		} else if (argv[i][0] == '-' && argv[i][1] != '\0') {
 			fprintf(stderr, "vigil produce: unknown option '%s'\n%s", argv[i], usage);
+			free(props);
 			return EXIT_USAGE;
 		} else {
 			break;
@@ -1476,11 +1498,13 @@ static int cmd_produce(int argc, char **argv)
 	}
 	if (!brokers || !topic || rate < 0) {
 		fprintf(stderr, "vigil produce: --brokers and --topic are required\n%s", usage);
+		free(props);
 		return EXIT_USAGE;
 	}
 	catch_stop_signals();
-	rd_kafka_t *rk = producer_new(brokers, err, sizeof(err));
+	rd_kafka_t *rk = producer_new(brokers, props, n_props, err, sizeof(err));
 
+	free(props);
 	if (!rk) {
 		fprintf(stderr, "vigil produce: %s\n", err);
 		return EXIT_CONFIG;
@@ -3495,7 +3519,7 @@ static int cmd_demo(int argc, char **argv)
 	       5 * d.rate / DEMO_EVENTS_PER_S, d.archive, d.alerts);
 	fflush(stdout);
 
-	if (!(d.producer = producer_new(vg_broker_bootstraps(b), err, sizeof(err))) ||
+	if (!(d.producer = producer_new(vg_broker_bootstraps(b), NULL, 0, err, sizeof(err))) ||
 	    demo_spawn_gen(&d, gen) != VG_OK) {
 		fprintf(stderr, "vigil demo: %s\n", d.producer ? "cannot start bench/gen" : err);
 		if (d.producer)
