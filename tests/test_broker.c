@@ -178,6 +178,12 @@ Test(broker, a_topic_gets_its_partitions)
 	cr_expect_eq(t->partition_cnt, 7);
 	rd_kafka_metadata_destroy(md);
 	command_refused(b, "topic seven 7", "already exists");
+	/* Regression: a count below 1 reached the mock cluster, which aborted
+	 * (-1: a failed allocation) or crashed at stop (0). */
+	command_refused(b, "topic none 0", "PARTITIONS");
+	command_refused(b, "topic negative -1", "PARTITIONS");
+	command_refused(b, "topic word many", "PARTITIONS");
+	command_refused(b, "topic huge 1000000", "PARTITIONS");
 	rd_kafka_destroy(rk);
 	vg_broker_stop(b);
 }
