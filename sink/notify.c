@@ -446,6 +446,10 @@ static void track_firing(struct vg_notify *n, const struct entry *e)
 
 	if (!body)
 		return;
+	/* The set was empty: what was just delivered is sent; the re-sends
+	 * start one interval from now, not at once. */
+	if (n->n_firing == 0)
+		n->last_resend_ms = vg_clock_now_ms();
 	if (i < n->n_firing) {
 		free(n->firing[i].body);
 		n->firing[i].body = body;
