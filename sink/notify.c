@@ -279,6 +279,17 @@ static int outbox_open(struct vg_notify *n, char *errbuf, size_t errlen)
 	free(line);
 	if (f)
 		fclose(f);
+	/* Nothing below the outbox's first entry can be delivered any more: a
+	 * notifier new to this outbox (its cursor file just made) starts
+	 * there, or it would count as pending what is gone and never drain. */
+	uint64_t start = n->nq ? n->q[0]->seq - 1 : n->last_seq;
+
+	for (size_t i = 0; i < n->n; i++) {
+		if (n->nf[i].cursor < start) {
+			n->nf[i].cursor = start;
+			cursor_write(&n->nf[i]);
+		}
+	}
 	n->outbox_fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
 	if (n->outbox_fd < 0) {
 		snprintf(errbuf, errlen, "%s: %s", path, strerror(errno));
