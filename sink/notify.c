@@ -73,6 +73,12 @@ struct vg_notify {
 	bool stop;
 	struct entry **q; /* undelivered by someone, in seq order */
 	size_t nq, capq;
+	/* The entry the thread is delivering (unlocked) to nf[busy_nf]: when
+	 * the outbox bound drops it meanwhile, it leaves q but the thread
+	 * frees it (busy_dropped), and that notifier's outcome decides. */
+	const struct entry *busy;
+	size_t busy_nf;
+	bool busy_dropped;
 	uint64_t last_seq;
 	struct firing *firing;
 	size_t n_firing, cap_firing;
@@ -546,10 +552,28 @@ static void *notify_main(void *arg)
 				continue;
 			}
 			while (!n->stop && (e = next_for(n, nf))) {
+				n->busy = e;
+				n->busy_nf = i;
+				n->busy_dropped = false;
 				pthread_mutex_unlock(&n->mu);
 				enum outcome o = deliver(n, nf, e);
 
 				pthread_mutex_lock(&n->mu);
+				bool dropped = n->busy_dropped;
+
+				n->busy = NULL;
+				if (o == RETRY && dropped) {
+					/* No longer in the outbox: lost for this notifier. */
+					nf->dropped++;
+					if (nf->cursor < e->seq) {
+						nf->cursor = e->seq;
+						cursor_write(nf);
+					}
+					vg_log_kv(VG_LOG_ERROR, "notify",
+						  "outbox full: dropped the oldest undelivered alert",
+						  VG_LOG_S("notifier", nf->name), VG_LOG_I("seq", e->seq));
+					entry_free(e);
+				}
 				if (o == RETRY) {
 					nf->retried++;
 					nf->failing = true;
@@ -570,10 +594,14 @@ static void *notify_main(void *arg)
 					nf->sent++;
 				else
 					nf->failed++;
-				nf->cursor = e->seq;
+				/* Drops while e was out may have moved the cursor on. */
+				if (nf->cursor < e->seq)
+					nf->cursor = e->seq;
 				cursor_write(nf);
 				if (nf->kind == K_ALERTMANAGER && o == DELIVERED)
 					track_firing(n, e);
+				if (dropped)
+					entry_free(e);
 				progressed = true;
 			}
 			if (nf->kind == K_ALERTMANAGER && !nf->failing && n->n_firing && !next_for(n, nf)) {
@@ -744,18 +772,26 @@ int vg_notify_push(struct vg_notify *n, const struct vg_alert *al)
 		/* Bounded: past the bound, drop the oldest, loudly. */
 		while (n->nq >= n->p.outbox_max && n->nq) {
 			struct entry *old = n->q[0];
+			bool lost = false;
 
-			for (size_t i = 0; i < n->n; i++)
-				if (n->nf[i].cursor < old->seq) {
-					n->nf[i].cursor = old->seq;
-					n->nf[i].dropped++;
-					cursor_write(&n->nf[i]);
-				}
-			vg_log_kv(VG_LOG_ERROR, "notify", "outbox full: dropped the oldest undelivered alert",
-				  VG_LOG_I("seq", old->seq));
+			for (size_t i = 0; i < n->n; i++) {
+				/* Delivered, or being delivered: its outcome decides. */
+				if (n->nf[i].cursor >= old->seq || (old == n->busy && i == n->busy_nf))
+					continue;
+				n->nf[i].cursor = old->seq;
+				n->nf[i].dropped++;
+				cursor_write(&n->nf[i]);
+				lost = true;
+			}
+			if (lost)
+				vg_log_kv(VG_LOG_ERROR, "notify", "outbox full: dropped the oldest undelivered alert",
+					  VG_LOG_I("seq", old->seq));
 			memmove(n->q, n->q + 1, (n->nq - 1) * sizeof(*n->q));
 			n->nq--;
-			entry_free(old);
+			if (old == n->busy)
+				n->busy_dropped = true; /* the notifier thread frees it */
+			else
+				entry_free(old);
 		}
 		rc = queue_add(n, e);
 		if (rc == VG_OK)
