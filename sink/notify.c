@@ -693,6 +693,44 @@ static int add_notifier(struct vg_notify *n, enum kind kind, const char *url, co
 	return VG_OK;
 }
 
+/* What the configuration guarantees, checked for every caller: without
+ * it the thread would spin (resend 0), hang on a receiver (timeout 0) or
+ * pass NULL on (outbox, URLs, brokers). */
+static int check_params(const struct vg_notify_params *p, char *errbuf, size_t errlen)
+{
+	if (p->n_webhooks > VG_NOTIFY_MAX - 3) {
+		snprintf(errbuf, errlen, "notify.webhooks: at most %d", VG_NOTIFY_MAX - 3);
+		return VG_ERR_CONFIG;
+	}
+	for (size_t i = 0; i < p->n_webhooks; i++) {
+		if (!p->webhooks[i].url || !p->webhooks[i].url[0]) {
+			snprintf(errbuf, errlen, "notify.webhooks: webhook %zu has no url", i);
+			return VG_ERR_CONFIG;
+		}
+	}
+	if (p->alertmanager_url && p->resend_ms <= 0) {
+		snprintf(errbuf, errlen, "notify.alertmanager.resend_interval: must be positive");
+		return VG_ERR_CONFIG;
+	}
+	if (p->kafka_topic && (!p->kafka_brokers || !p->kafka_brokers[0])) {
+		snprintf(errbuf, errlen, "notify.kafka.brokers: needed for notify.kafka.topic");
+		return VG_ERR_CONFIG;
+	}
+	if (!p->outbox_dir || !p->outbox_dir[0]) {
+		snprintf(errbuf, errlen, "notify.outbox.dir: needed");
+		return VG_ERR_CONFIG;
+	}
+	if (p->outbox_max < 1) {
+		snprintf(errbuf, errlen, "notify.outbox.max: at least 1");
+		return VG_ERR_CONFIG;
+	}
+	if (p->timeout_ms <= 0) {
+		snprintf(errbuf, errlen, "notify.timeout: must be positive");
+		return VG_ERR_CONFIG;
+	}
+	return VG_OK;
+}
+
 int vg_notify_create(struct vg_notify **out, const struct vg_notify_params *p, char *errbuf, size_t errlen)
 {
 	struct vg_notify *n;
@@ -701,10 +739,8 @@ int vg_notify_create(struct vg_notify **out, const struct vg_notify_params *p, c
 	*out = NULL;
 	if (!p->alertmanager_url && !p->n_webhooks && !p->kafka_topic && !p->file)
 		return VG_OK;
-	if (p->n_webhooks > VG_NOTIFY_MAX - 3) {
-		snprintf(errbuf, errlen, "notify.webhooks: at most %d", VG_NOTIFY_MAX - 3);
-		return VG_ERR_CONFIG;
-	}
+	if ((rc = check_params(p, errbuf, errlen)) != VG_OK)
+		return rc;
 	if (!(n = calloc(1, sizeof(*n))))
 		return VG_ERR_NOMEM;
 	n->p = *p;
