@@ -454,17 +454,7 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic
 
 void vg_kafka_log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
 {
-	/* librdkafka's levels are syslog's: 0-3 errors, 4 warning, 5-6
-	 * notice and info, 7 debug. A connection failure (facility FAIL)
-	 * also reaches the error callback, or librdkafka's own ERROR line
-	 * for a client without one: at debug here, so it is said once. */
-	int l = level <= 3 ? VG_LOG_ERROR : level == 4 ? VG_LOG_WARNING : level <= 6 ? VG_LOG_INFO : VG_LOG_DEBUG;
-
-	if (strcmp(fac, "FAIL") == 0)
-		l = VG_LOG_DEBUG;
-
-	if (vg_log_enabled(l))
-		vg_log_kv(l, "kafka", buf, VG_LOG_S("facility", fac), VG_LOG_S("client", rk ? rd_kafka_name(rk) : ""));
+	vg_log_librdkafka(rd_kafka_name(rk), level, fac, buf);
 }
 
 /* Client-level errors (a broker down, a connection refused): librdkafka

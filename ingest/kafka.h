@@ -36,9 +36,8 @@
 #include "core/config.h"
 
 /* librdkafka's own log lines (a broker disconnected, a connection refused)
- * as vigil's JSON log lines, component "kafka", with librdkafka's facility
- * and client name as fields; for rd_kafka_conf_set_log_cb on every client
- * vigil makes. Called on librdkafka's threads: vg_log is thread-safe. */
+ * as vigil's JSON log lines (vg_log_librdkafka); for rd_kafka_conf_set_log_cb.
+ * Called on librdkafka's threads: vg_log is thread-safe. */
 typedef struct rd_kafka_s rd_kafka_t;
 void vg_kafka_log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf);
 

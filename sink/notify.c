@@ -22,7 +22,6 @@
 #include "core/err.h"
 #include "core/log.h"
 #include "core/mem.h"
-#include "ingest/kafka.h"
 
 /* The first three index an entry's bodies; Kafka sends the file's. */
 enum kind { K_ALERTMANAGER, K_WEBHOOK, K_FILE, K_KAFKA };
@@ -373,6 +372,12 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
 	nf->dr_err = m->err;
 }
 
+/* librdkafka's log lines as vigil's (on librdkafka's threads). */
+static void on_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+	vg_log_librdkafka(rd_kafka_name(rk), level, fac, buf);
+}
+
 /* Client-level errors (a broker down): librdkafka retries by itself; the
  * first few are logged, then one in a thousand. Served inside
  * rd_kafka_flush, on the notifier thread. */
@@ -663,7 +668,7 @@ static int kafka_open(struct vg_notify *n, struct notifier *nf, char *errbuf, si
 	}
 	rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
 	rd_kafka_conf_set_error_cb(conf, on_error);
-	rd_kafka_conf_set_log_cb(conf, vg_kafka_log_cb);
+	rd_kafka_conf_set_log_cb(conf, on_log);
 	rd_kafka_conf_set_opaque(conf, nf);
 	if (!(nf->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err)))) {
 		snprintf(errbuf, errlen, "notify.kafka: %s", err);
