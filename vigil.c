@@ -2132,6 +2132,21 @@ static void run_sync(void *state)
 		archive_result(w, vg_archive_sync(w->archive, true, vg_clock_now_ms()));
 }
 
+/* Backpressure from the archive: a worker whose archive cannot be written
+ * (disk full) takes no more records, which would only pile up in memory,
+ * until a forced sync succeeds; each call is one retry. Published, so
+ * /ready keeps saying why. */
+static bool run_stalled(void *state)
+{
+	struct agg_worker *w = state;
+
+	if (!w->archive || w->archive_err == VG_OK)
+		return false;
+	archive_result(w, vg_archive_sync(w->archive, true, vg_clock_now_ms()));
+	worker_publish(w);
+	return w->archive_err != VG_OK;
+}
+
 static void run_durable(void *state, void (*store)(void *ctx, const char *topic, int32_t partition, int64_t next),
 			void *ctx)
 {
@@ -2379,6 +2394,7 @@ static int run_pipeline(const struct run_opts *o)
 	struct vg_kafka_handler h = {.worker_start = run_worker_start, .batch = run_batch,
 				     .worker_stop = run_worker_stop, .worker_idle = run_idle,
 				     .durable = archiving ? run_durable : NULL, .sync = archiving ? run_sync : NULL,
+				     .stalled = archiving ? run_stalled : NULL,
 				     .arg = &rc};
 	struct vg_kafka *k;
 	int r = vg_kafka_open(&k, cfg, &h, err, sizeof(err));

@@ -19,6 +19,8 @@
 #define POLL_MS 50
 #define IDLE_MS 100 /* a worker with nothing to do syncs and stores this often */
 #define BATCHES 32  /* per worker, filling, queued or in process: slack for the archive's fsyncs */
+#define STALL_MIN_MS 100        /* a stalled pipeline is asked again after this, doubling... */
+#define STALL_MAX_MS 2000       /* ...up to this */
 #define NO_OFFSET INT64_MAX
 
 /* A partition vigil has been assigned at some point. Written by the main
@@ -46,10 +48,12 @@ struct worker {
 	struct vg_ring *spare; /* empty batches: none spare is backpressure */
 	struct batch *filling; /* main thread: the batch being filled, or NULL */
 	struct batch mark_sync, mark_stop;
-	uint64_t sent; /* main thread: items put in todo */
+	uint64_t sent;    /* main thread: items put in todo */
+	uint64_t sync_at; /* main thread: sent as of the last sync mark, counting it */
 	pthread_mutex_t mu;
-	pthread_cond_t cond;
-	uint64_t finished; /* under mu: items the worker is done with */
+	pthread_cond_t cond;  /* finished or stalled changed; a stop for a stalled worker */
+	uint64_t finished;    /* under mu: items the worker is done with */
+	bool stalled;         /* under mu: its pipeline cannot take more; it takes no batch */
 	bool started;
 };
 
@@ -218,6 +222,74 @@ static void sync_store(struct vg_kafka *k, void *state)
 		store_durable(k, state);
 }
 
+/* The worker's items done so far (a drain waits for them). */
+static void finish(struct worker *w)
+{
+	pthread_mutex_lock(&w->mu);
+	w->finished++;
+	pthread_cond_broadcast(&w->cond);
+	pthread_mutex_unlock(&w->mu);
+}
+
+static void set_stalled(struct worker *w, bool on)
+{
+	pthread_mutex_lock(&w->mu);
+	w->stalled = on;
+	pthread_cond_broadcast(&w->cond);
+	pthread_mutex_unlock(&w->mu);
+}
+
+/* Sleep ms, or less if the consumer stops. Returns true when stopping. */
+static bool nap(struct worker *w, int ms)
+{
+	struct timespec until;
+	int rc = 0;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += ms / 1000;
+	until.tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&w->mu);
+	while (!atomic_load(&w->k->stopping) && rc == 0)
+		rc = pthread_cond_timedwait(&w->cond, &w->mu, &until);
+	pthread_mutex_unlock(&w->mu);
+	return atomic_load(&w->k->stopping) != 0;
+}
+
+/* While the pipeline cannot take more (a sink failing), take no batch:
+ * what is taken would pile up in memory. The hook retries its sink each
+ * time it is asked, 100 ms apart doubling to 2 s. Meanwhile the batches
+ * queued for this worker wait, the main thread pauses its partitions once
+ * none is spare (the lag grows instead), and a drain does not wait for it
+ * (what it has durable is all it can give). Returns false when the
+ * consumer stops first. */
+static bool wait_unstalled(struct worker *w, void *state)
+{
+	struct vg_kafka *k = w->k;
+	int backoff = STALL_MIN_MS;
+	bool stopping = false;
+
+	if (!k->h.stalled || !k->h.stalled(state))
+		return true;
+	set_stalled(w, true);
+	while (!(stopping = nap(w, backoff)) && k->h.stalled(state))
+		backoff = backoff * 2 < STALL_MAX_MS ? backoff * 2 : STALL_MAX_MS;
+	set_stalled(w, false);
+	return !stopping;
+}
+
+/* A batch done with: its messages freed, the batch back to the spares. */
+static void release(struct worker *w, struct batch *b)
+{
+	for (size_t i = 0; i < b->n; i++)
+		rd_kafka_message_destroy(b->msgs[i]);
+	b->n = 0;
+	vg_ring_put(w->spare, b);
+}
+
 static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
@@ -226,21 +298,25 @@ static void *worker_main(void *arg)
 	struct vg_kafka_msg *vm = calloc(cap, sizeof(*vm));
 	void *state = k->h.worker_start ? k->h.worker_start(w->id, k->h.arg) : NULL;
 	bool ok = vm && (!k->h.worker_start || state);
+	bool run = ok; /* batches are processed */
 
 	if (!ok) {
 		vg_log_kv(VG_LOG_ERROR, "ingest", "worker out of memory; stopping", VG_LOG_I("worker", w->id));
 		atomic_store(&k->stopping, 1);
 	}
-	/* Until the stop mark: without state, batches are only freed, so the
-	 * main thread never waits on this worker. */
+	/* Until the stop mark: without state, or once stopping while stalled,
+	 * batches are only freed (not processed, so their offsets are never
+	 * stored), so the main thread never waits on this worker. */
 	for (;;) {
 		struct batch *b = vg_ring_take_wait(w->todo, IDLE_MS);
 
 		if (!b) { /* idle: time-based syncs, their offsets */
-			if (ok && k->h.worker_idle)
+			if (run && k->h.worker_idle)
 				k->h.worker_idle(state);
-			if (ok && k->h.durable)
+			if (run && k->h.durable)
 				store_durable(k, state);
+			if (run)
+				run = wait_unstalled(w, state);
 			continue;
 		}
 		if (b == &w->mark_stop)
@@ -249,19 +325,15 @@ static void *worker_main(void *arg)
 			if (ok)
 				sync_store(k, state);
 		} else {
-			if (ok)
+			if (run)
 				process(w, state, b, vm);
-			for (size_t i = 0; i < b->n; i++)
-				rd_kafka_message_destroy(b->msgs[i]);
-			b->n = 0;
-			vg_ring_put(w->spare, b);
-			if (ok && k->h.worker_idle)
+			release(w, b);
+			if (run && k->h.worker_idle)
 				k->h.worker_idle(state);
+			if (run)
+				run = wait_unstalled(w, state);
 		}
-		pthread_mutex_lock(&w->mu);
-		w->finished++;
-		pthread_cond_broadcast(&w->cond);
-		pthread_mutex_unlock(&w->mu);
+		finish(w);
 	}
 	if (ok)
 		sync_store(k, state); /* stopping: before the final commit */
@@ -311,12 +383,28 @@ static void dispatch(struct vg_kafka *k, struct part *p, rd_kafka_message_t *m)
 	}
 }
 
+/* A sync mark after what was dispatched to w, unless the last one is
+ * still queued (the worker stalled, or slow past a drain's bound): it
+ * serves, and the ring never holds more than one. */
+static void hand_sync(struct worker *w)
+{
+	pthread_mutex_lock(&w->mu);
+	bool queued = w->finished < w->sync_at;
+
+	pthread_mutex_unlock(&w->mu);
+	if (queued)
+		return;
+	hand(w, &w->mark_sync);
+	w->sync_at = w->sent;
+}
+
 /* Every batch dispatched so far processed, then every worker synced (its
  * records durable, their offsets stored): the sync mark goes after them.
  * Bounded by half the shutdown timeout: a worker stuck (a hung disk) must
- * not hold the group's rebalance until the broker evicts us. Past it, what
- * is stored is still only what is durable; the rest is read again by the
- * next owner. */
+ * not hold the group's rebalance until the broker evicts us. A worker
+ * stalled (its sink failing) is not waited for at all. Either way, what is
+ * stored is still only what is durable; the rest is read again by the next
+ * owner. */
 static void drain_workers(struct vg_kafka *k)
 {
 	struct timespec until;
@@ -325,7 +413,7 @@ static void drain_workers(struct vg_kafka *k)
 		return;
 	flush_all(k);
 	for (unsigned i = 0; i < k->n_workers; i++)
-		hand(&k->workers[i], &k->workers[i].mark_sync);
+		hand_sync(&k->workers[i]);
 	clock_gettime(CLOCK_REALTIME, &until);
 	until.tv_sec += (time_t)(k->cfg->shutdown_timeout_ms / 2000);
 	for (unsigned i = 0; i < k->n_workers; i++) {
@@ -333,10 +421,17 @@ static void drain_workers(struct vg_kafka *k)
 		int rc = 0;
 
 		pthread_mutex_lock(&w->mu);
-		while (w->finished < w->sent && rc == 0)
+		while (w->finished < w->sent && !w->stalled && rc == 0)
 			rc = pthread_cond_timedwait(&w->cond, &w->mu, &until);
+		bool stalled = w->stalled;
+
 		pthread_mutex_unlock(&w->mu);
-		if (rc)
+		if (stalled)
+			vg_log_kv(VG_LOG_WARNING, "ingest",
+				  "worker stalled (its sink cannot take more); releasing its partitions with what is "
+				  "durable",
+				  VG_LOG_I("worker", i));
+		else if (rc)
 			vg_log_kv(VG_LOG_WARNING, "ingest",
 				  "worker did not drain within half the shutdown timeout; releasing its partitions "
 				  "with what is durable",
@@ -355,6 +450,10 @@ static void stop_workers(struct vg_kafka *k)
 		if (!w->started)
 			continue;
 		hand(w, &w->mark_stop);
+		/* A stalled worker waits on cond, not on its ring (stopping is set). */
+		pthread_mutex_lock(&w->mu);
+		pthread_cond_broadcast(&w->cond);
+		pthread_mutex_unlock(&w->mu);
 		pthread_join(w->thread, NULL);
 		w->started = false;
 	}

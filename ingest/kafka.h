@@ -61,6 +61,14 @@ struct vg_kafka_handler {
 			void (*store)(void *ctx, const char *topic, int32_t partition, int64_t next_offset),
 			void *ctx);
 	void (*sync)(void *worker_state);
+	/* Backpressure from a sink (optional): true while the pipeline cannot
+	 * take more (what it took would pile up in memory). Asked after each
+	 * batch and when idle; while true, the worker takes no batch and asks
+	 * again 100 ms later, doubling to 2 s, so this is where the sink
+	 * retries. A drain (revoke) does not wait for a stalled worker, and a
+	 * stop ends the wait: its queued batches are then dropped unprocessed
+	 * (their offsets never stored). */
+	bool (*stalled)(void *worker_state);
 	void (*worker_stop)(void *worker_state);
 	void *arg;
 };
