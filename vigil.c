@@ -1721,6 +1721,8 @@ static void http_gather(struct run_ctx *rc, struct vg_metrics_run *m)
 	m->rebalances = ks.rebalances;
 	m->commits = ks.commits;
 	m->commits_failed = ks.commits_failed;
+	m->pauses = ks.pauses;
+	m->paused = ks.paused;
 	m->joined = ks.joined;
 	m->owned = ks.owned;
 	/* Nothing processed since the last commit: nothing waits for one. */
@@ -2461,13 +2463,13 @@ static int run_pipeline(const struct run_opts *o)
 	snprintf(extra, sizeof(extra), ",\"archive\":{\"records\":%llu,\"dead\":%llu,\"frames\":%llu,\"files\":%llu,"
 				       "\"bytes_in\":%llu,\"bytes_out\":%llu,\"write_errors\":%llu}"
 				       ",\"kafka_errors\":%llu,\"skipped_revoked\":%llu,\"rebalances\":%llu,"
-				       "\"commits\":%llu,\"commits_failed\":%llu,\"consume_seconds\":%.6f,"
+				       "\"commits\":%llu,\"commits_failed\":%llu,\"pauses\":%llu,\"consume_seconds\":%.6f,"
 				       "\"lag_max\":%lld,\"lag_end\":%lld,\"committed\":{%s}",
 		 (unsigned long long)as.records, (unsigned long long)as.dead, (unsigned long long)as.frames,
 		 (unsigned long long)as.files, (unsigned long long)as.bytes_in, (unsigned long long)as.bytes_out,
 		 (unsigned long long)as.write_errors, (unsigned long long)ks.errors, (unsigned long long)ks.skipped,
 		 (unsigned long long)ks.rebalances, (unsigned long long)ks.commits, (unsigned long long)ks.commits_failed,
-		 ks.busy_seconds,
+		 (unsigned long long)ks.pauses, ks.busy_seconds,
 		 (long long)rc.lag_max, (long long)lag_end, committed);
 	struct reload_stats rs;
 	size_t el = strlen(extra);

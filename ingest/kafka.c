@@ -13,12 +13,15 @@
 #include "core/clock.h"
 #include "core/err.h"
 #include "core/log.h"
+#include "core/mem.h"
 #include "core/ring.h"
 
 #define MAX_PARTS 4096
 #define POLL_MS 50
 #define IDLE_MS 100 /* a worker with nothing to do syncs and stores this often */
 #define BATCHES 32  /* per worker, filling, queued or in process: slack for the archive's fsyncs */
+#define SPARE_WAIT_MS 250       /* the poller waits this long for a busy worker's batch before pausing it */
+#define RESUME_AT (BATCHES / 2) /* spare batches a paused worker needs back: a pause costs a refetch */
 #define STALL_MIN_MS 100        /* a stalled pipeline is asked again after this, doubling... */
 #define STALL_MAX_MS 2000       /* ...up to this */
 #define NO_OFFSET INT64_MAX
@@ -31,6 +34,7 @@ struct part {
 	_Atomic int owned;     /* assigned now */
 	_Atomic int eof;       /* reached the end offset, nothing dispatched since */
 	_Atomic int64_t first; /* first offset dispatched since assigned, or NO_OFFSET */
+	bool paused;           /* main thread: paused by us (rd_kafka_pause_partitions) */
 };
 
 /* What the main thread hands a worker: messages of its partitions, in
@@ -50,6 +54,11 @@ struct worker {
 	struct batch mark_sync, mark_stop;
 	uint64_t sent;    /* main thread: items put in todo */
 	uint64_t sync_at; /* main thread: sent as of the last sync mark, counting it */
+	/* Main thread: no spare batch, so its partitions are paused; the
+	 * messages polled for it meanwhile (at most one a partition), in order. */
+	bool paused;
+	rd_kafka_message_t **held;
+	size_t n_held, cap_held;
 	pthread_mutex_t mu;
 	pthread_cond_t cond;  /* finished or stalled changed; a stop for a stalled worker */
 	uint64_t finished;    /* under mu: items the worker is done with */
@@ -71,7 +80,8 @@ struct vg_kafka {
 	bool running;      /* main thread: the workers take batches */
 	struct part *last; /* main thread: of the last message polled */
 	_Atomic int assigned_once;
-	_Atomic uint64_t messages, bytes, skipped, errors, rebalances, commits_failed, commits;
+	_Atomic uint64_t messages, bytes, skipped, errors, rebalances, commits_failed, commits, pauses;
+	_Atomic size_t n_paused; /* partitions paused now */
 	_Atomic int64_t first_us, last_us; /* monotonic, of the first and last message processed */
 	_Atomic int joined;                /* in the group: assigned, and not revoked since (eager) */
 	_Atomic int64_t commit_ok_ms;      /* wall time of the last commit that succeeded or had nothing new */
@@ -107,6 +117,7 @@ static struct part *part_get(struct vg_kafka *k, const char *topic, int32_t part
 		atomic_store(&p->owned, 0);
 		atomic_store(&p->eof, 0);
 		atomic_store(&p->first, NO_OFFSET);
+		p->paused = false;
 		atomic_store_explicit(&k->n_parts, n + 1, memory_order_release);
 	}
 	pthread_mutex_unlock(&k->parts_mu);
@@ -364,23 +375,196 @@ static void flush_all(struct vg_kafka *k)
 	}
 }
 
-/* Append a message of an owned partition to its worker's batch (taking
- * ownership of it); a full batch goes to the worker. Waits while the
- * worker has no spare batch. */
-static void dispatch(struct vg_kafka *k, struct part *p, rd_kafka_message_t *m)
+static struct worker *worker_of(struct vg_kafka *k, int32_t partition)
 {
-	struct worker *w = &k->workers[(unsigned)m->partition % k->n_workers];
+	return &k->workers[(unsigned)partition % k->n_workers];
+}
 
-	if (!w->filling)
-		w->filling = vg_ring_take(w->spare);
+/* Pause or resume the partitions in list (each element's opaque is its
+ * part), and free the list. A partition librdkafka refuses to pause stays
+ * unpaused (tried again at its next message); one it refuses to resume is
+ * counted as resumed all the same (we never hold it again). */
+static void set_paused(struct vg_kafka *k, rd_kafka_topic_partition_list_t *list, bool on)
+{
+	rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
+
+	if (list->cnt > 0)
+		err = on ? rd_kafka_pause_partitions(k->rk, list) : rd_kafka_resume_partitions(k->rk, list);
+	for (int i = 0; i < list->cnt; i++) {
+		struct part *p = list->elems[i].opaque;
+		rd_kafka_resp_err_t e = err ? err : list->elems[i].err;
+
+		if (e && atomic_fetch_add(&k->errors, 1) < 20)
+			vg_log_kv(VG_LOG_WARNING, "ingest", on ? "pausing a partition failed" : "resuming a partition failed",
+				  VG_LOG_S("topic", p->topic), VG_LOG_I("partition", p->partition),
+				  VG_LOG_S("error", rd_kafka_err2str(e)));
+		if ((e && on) || p->paused == on)
+			continue;
+		p->paused = on;
+		if (on)
+			atomic_fetch_add(&k->n_paused, 1);
+		else
+			atomic_fetch_sub(&k->n_paused, 1);
+	}
+	rd_kafka_topic_partition_list_destroy(list);
+}
+
+/* Worker w's partitions: paused ones, or owned ones not paused. */
+static rd_kafka_topic_partition_list_t *parts_of(struct vg_kafka *k, const struct worker *w, bool paused)
+{
+	rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(16);
+	size_t n = atomic_load_explicit(&k->n_parts, memory_order_acquire);
+
+	for (size_t i = 0; i < n; i++) {
+		struct part *p = &k->parts[i];
+
+		if (p->paused == paused && worker_of(k, p->partition) == w && (paused || atomic_load(&p->owned)))
+			rd_kafka_topic_partition_list_add(list, p->topic, p->partition)->opaque = p;
+	}
+	return list;
+}
+
+/* Put a message in the worker's filling batch (there is one); a full
+ * batch goes to the worker. */
+static void append(struct vg_kafka *k, struct worker *w, struct part *p, rd_kafka_message_t *m)
+{
 	if (atomic_load_explicit(&p->first, memory_order_relaxed) == NO_OFFSET)
 		atomic_store(&p->first, m->offset);
-	atomic_store_explicit(&p->eof, 0, memory_order_relaxed);
 	w->filling->msgs[w->filling->n++] = m;
 	if (w->filling->n == k->cfg->kafka_batch) {
 		hand(w, w->filling);
 		w->filling = NULL;
 	}
+}
+
+/* The held messages, in order, into batches (waiting for spare ones). */
+static void unhold_wait(struct vg_kafka *k, struct worker *w)
+{
+	for (size_t i = 0; i < w->n_held; i++) {
+		rd_kafka_message_t *m = w->held[i];
+
+		if (!w->filling)
+			w->filling = vg_ring_take(w->spare);
+		append(k, w, part_find(k, rd_kafka_topic_name(m->rkt), m->partition), m);
+	}
+	w->n_held = 0;
+}
+
+/* Keep a message its worker cannot take now, and pause the worker's
+ * partitions: librdkafka drops what it prefetched of them and, on resume,
+ * fetches from after the last message poll returned, so the messages
+ * already returned are ours to keep, in order. Paused, a partition gives
+ * no more, so a worker holds at most one message a partition; past a
+ * batch's worth (a partition librdkafka would not pause), or out of
+ * memory, it waits for the worker instead, as before pausing existed. */
+static void hold(struct vg_kafka *k, struct worker *w, struct part *p, rd_kafka_message_t *m)
+{
+	if (!w->paused) {
+		w->paused = true;
+		if (atomic_fetch_add(&k->pauses, 1) < 20)
+			vg_log_kv(VG_LOG_INFO, "ingest",
+				  "worker has no batch to spare (its sink is slow or failing); its partitions are paused",
+				  VG_LOG_I("worker", w->id));
+	}
+	if (w->n_held < k->cfg->kafka_batch &&
+	    vg_grow(&w->held, &w->cap_held, w->n_held + 1, sizeof(*w->held), 16) == 0) {
+		w->held[w->n_held++] = m;
+		set_paused(k, parts_of(k, w, false), true);
+		return;
+	}
+	vg_log_kv(VG_LOG_WARNING, "ingest", "cannot hold more messages for a paused worker; waiting for it",
+		  VG_LOG_I("worker", w->id), VG_LOG_I("held", w->n_held));
+	unhold_wait(k, w);
+	if (!w->filling)
+		w->filling = vg_ring_take(w->spare);
+	append(k, w, p, m);
+}
+
+static bool stalled(struct worker *w)
+{
+	pthread_mutex_lock(&w->mu);
+	bool on = w->stalled;
+
+	pthread_mutex_unlock(&w->mu);
+	return on;
+}
+
+/* Append a message of an owned partition to its worker's batch (taking
+ * ownership of it); a full batch goes to the worker. A worker with no
+ * spare batch is waited for, briefly: one busy with its batches frees one
+ * within milliseconds (an fsync now and then takes longer), and a pause
+ * is dear: librdkafka drops what it prefetched, and 2.0 fetches a resumed
+ * partition only at its broker thread's next wakeup, up to a second
+ * later (catching up with 100-message batches, pausing at once went 3
+ * times slower; waiting up to 50 ms, 1.5 times). One that frees none in
+ * SPARE_WAIT_MS, or is stalled, is paused (hold). */
+static void dispatch(struct vg_kafka *k, struct part *p, rd_kafka_message_t *m)
+{
+	struct worker *w = worker_of(k, m->partition);
+
+	atomic_store_explicit(&p->eof, 0, memory_order_relaxed);
+	if (!w->paused && !w->filling)
+		w->filling = vg_ring_take_wait(w->spare, stalled(w) ? 0 : SPARE_WAIT_MS);
+	if (w->paused || !w->filling)
+		hold(k, w, p, m);
+	else
+		append(k, w, p, m);
+}
+
+/* A paused worker with half its batches spare again: its held messages
+ * first, then its partitions resumed (unless the held ones paused it
+ * again). Waiting for half, not one, spares a refetch per batch. */
+static void resume_worker(struct vg_kafka *k, struct worker *w)
+{
+	rd_kafka_message_t **held = w->held;
+	size_t n = w->n_held;
+
+	if (vg_ring_count(w->spare) < RESUME_AT)
+		return;
+	w->held = NULL;
+	w->n_held = w->cap_held = 0;
+	w->paused = false;
+	for (size_t i = 0; i < n; i++) {
+		struct part *p = part_find(k, rd_kafka_topic_name(held[i]->rkt), held[i]->partition);
+
+		dispatch(k, p, held[i]); /* owned: those revoked were dropped */
+	}
+	free(held);
+	if (!w->paused)
+		set_paused(k, parts_of(k, w, true), false);
+}
+
+/* Revoked partitions: their held messages dropped (not processed, their
+ * offsets not stored: the next owner reads them), and those paused
+ * resumed, since librdkafka keeps an application's pause across an
+ * unassign and would not fetch them when assigned again. */
+static void release_parts(struct vg_kafka *k, const rd_kafka_topic_partition_list_t *parts)
+{
+	rd_kafka_topic_partition_list_t *resume = rd_kafka_topic_partition_list_new(16);
+
+	for (unsigned i = 0; i < k->n_workers; i++) {
+		struct worker *w = &k->workers[i];
+		size_t kept = 0;
+
+		for (size_t j = 0; j < w->n_held; j++) {
+			rd_kafka_message_t *m = w->held[j];
+
+			if (rd_kafka_topic_partition_list_find(parts, rd_kafka_topic_name(m->rkt), m->partition)) {
+				atomic_fetch_add(&k->skipped, 1);
+				rd_kafka_message_destroy(m);
+			} else {
+				w->held[kept++] = m;
+			}
+		}
+		w->n_held = kept;
+	}
+	for (int i = 0; i < parts->cnt; i++) {
+		struct part *p = part_find(k, parts->elems[i].topic, parts->elems[i].partition);
+
+		if (p && p->paused)
+			rd_kafka_topic_partition_list_add(resume, p->topic, p->partition)->opaque = p;
+	}
+	set_paused(k, resume, false);
 }
 
 /* A sync mark after what was dispatched to w, unless the last one is
@@ -535,6 +719,7 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic
 					  VG_LOG_S("error", rd_kafka_err2str(ce)));
 			}
 		}
+		release_parts(k, parts);
 		own(k, parts, false);
 		if (!coop || rd_kafka_assignment_lost(rk))
 			atomic_store(&k->joined, 0);
@@ -794,6 +979,10 @@ int vg_kafka_run(struct vg_kafka *k, volatile sig_atomic_t *stop, bool exit_at_e
 			return VG_ERR_IO;
 		if (!m)
 			flush_all(k);
+		for (unsigned i = 0; i < k->n_workers; i++) {
+			if (k->workers[i].paused)
+				resume_worker(k, &k->workers[i]);
+		}
 		double now = vg_clock_mono_s();
 
 		if (now >= next_tick) {
@@ -874,6 +1063,9 @@ void vg_kafka_close(struct vg_kafka *k)
 		atomic_store(&k->stopping, 1);
 		stop_workers(k);
 		for (unsigned i = 0; i < k->n_workers; i++) {
+			for (size_t j = 0; j < k->workers[i].n_held; j++)
+				rd_kafka_message_destroy(k->workers[i].held[j]);
+			free(k->workers[i].held);
 			vg_ring_destroy(k->workers[i].todo);
 			vg_ring_destroy(k->workers[i].spare);
 			pthread_mutex_destroy(&k->workers[i].mu);
@@ -904,6 +1096,8 @@ void vg_kafka_get_stats(struct vg_kafka *k, struct vg_kafka_stats *out)
 	out->rebalances = atomic_load(&k->rebalances);
 	out->commits_failed = atomic_load(&k->commits_failed);
 	out->commits = atomic_load(&k->commits);
+	out->pauses = atomic_load(&k->pauses);
+	out->paused = atomic_load(&k->n_paused);
 	int64_t f = atomic_load(&k->first_us), l = atomic_load(&k->last_us);
 
 	out->busy_seconds = f && l > f ? (double)(l - f) / 1e6 : 0;

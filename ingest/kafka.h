@@ -4,7 +4,11 @@
  * in vg_kafka_run) polls the consumer and hands each message of an owned
  * partition to worker `partition mod workers` in batches, through that
  * worker's bounded ring (so order within a partition is kept and no two
- * workers share one; a worker with no spare batch holds the poller back).
+ * workers share one). A worker with no spare batch has its partitions
+ * paused (the lag grows, not memory: at most 32 batches a worker, and one
+ * message a partition held by the poller) and resumed once it has taken
+ * half its batches back; the poller never waits, so rebalances and the
+ * tick are served meanwhile.
  * Each worker hands a batch to the pipeline's batch function (run to
  * completion). Offsets are stored only once the pipeline reports them
  * durable (its durable hook: after the archive's fsync), or, without the
@@ -105,6 +109,8 @@ struct vg_kafka_stats {
 	uint64_t rebalances; /* assignments and revocations */
 	uint64_t commits_failed;
 	uint64_t commits; /* succeeded, automatic ones included */
+	uint64_t pauses;  /* times a worker with no spare batch had its partitions paused */
+	size_t paused;    /* partitions paused now */
 	double busy_seconds; /* from the first message processed to the end of the last batch */
 	bool joined;            /* in the group: partitions assigned (maybe none), not revoked since */
 	size_t owned;           /* partitions assigned now */
