@@ -35,6 +35,7 @@ struct part {
 	_Atomic int eof;       /* reached the end offset, nothing dispatched since */
 	_Atomic int64_t first; /* first offset dispatched since assigned, or NO_OFFSET */
 	bool paused;           /* main thread: paused by us (rd_kafka_pause_partitions) */
+	int64_t end;           /* main thread: while paused, its end offset as last asked, or -1 */
 };
 
 /* What the main thread hands a worker: messages of its partitions, in
@@ -82,6 +83,7 @@ struct vg_kafka {
 	_Atomic int assigned_once;
 	_Atomic uint64_t messages, bytes, skipped, errors, rebalances, commits_failed, commits, pauses;
 	_Atomic size_t n_paused; /* partitions paused now */
+	double ends_s;           /* main thread: when the paused partitions' end offsets were asked */
 	_Atomic int64_t first_us, last_us; /* monotonic, of the first and last message processed */
 	_Atomic int joined;                /* in the group: assigned, and not revoked since (eager) */
 	_Atomic int64_t commit_ok_ms;      /* wall time of the last commit that succeeded or had nothing new */
@@ -118,6 +120,7 @@ static struct part *part_get(struct vg_kafka *k, const char *topic, int32_t part
 		atomic_store(&p->eof, 0);
 		atomic_store(&p->first, NO_OFFSET);
 		p->paused = false;
+		p->end = -1;
 		atomic_store_explicit(&k->n_parts, n + 1, memory_order_release);
 	}
 	pthread_mutex_unlock(&k->parts_mu);
@@ -401,6 +404,7 @@ static void set_paused(struct vg_kafka *k, rd_kafka_topic_partition_list_t *list
 		if ((e && on) || p->paused == on)
 			continue;
 		p->paused = on;
+		p->end = -1;
 		if (on)
 			atomic_fetch_add(&k->n_paused, 1);
 		else
@@ -1126,6 +1130,41 @@ int64_t vg_kafka_lag(struct vg_kafka *k, size_t *partitions)
 	return lag;
 }
 
+/* The end offsets of the paused partitions, at most once a second.
+ * librdkafka learns watermarks from fetches, and a paused partition has
+ * none: its lag would look frozen while it grows. One ListOffsets round
+ * on the polling thread, bounded at 200 ms. */
+static void ask_paused_ends(struct vg_kafka *k)
+{
+	double now = vg_clock_mono_s();
+
+	if (atomic_load(&k->n_paused) == 0 || now - k->ends_s < 1)
+		return;
+	k->ends_s = now;
+	rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(16);
+	size_t n = atomic_load_explicit(&k->n_parts, memory_order_acquire);
+
+	for (size_t i = 0; i < n; i++) {
+		struct part *p = &k->parts[i];
+
+		if (p->paused) { /* offset: the timestamp asked for; END is the latest */
+			rd_kafka_topic_partition_t *tp = rd_kafka_topic_partition_list_add(list, p->topic, p->partition);
+
+			tp->offset = RD_KAFKA_OFFSET_END;
+			tp->opaque = p;
+		}
+	}
+	if (rd_kafka_offsets_for_times(k->rk, list, 200) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+		for (int i = 0; i < list->cnt; i++) {
+			struct part *p = list->elems[i].opaque;
+
+			if (!list->elems[i].err && list->elems[i].offset >= 0 && p->paused)
+				p->end = list->elems[i].offset;
+		}
+	}
+	rd_kafka_topic_partition_list_destroy(list);
+}
+
 size_t vg_kafka_lag_each(struct vg_kafka *k, void (*fn)(void *arg, const char *topic, int32_t partition,
 							  int64_t lag),
 			 void *arg)
@@ -1134,17 +1173,22 @@ size_t vg_kafka_lag_each(struct vg_kafka *k, void (*fn)(void *arg, const char *t
 	rd_kafka_topic_partition_list_t *owned = rd_kafka_topic_partition_list_new(16);
 	size_t parts = 0;
 
+	ask_paused_ends(k);
 	for (size_t i = 0; i < n; i++) {
 		if (atomic_load(&k->parts[i].owned))
-			rd_kafka_topic_partition_list_add(owned, k->parts[i].topic, k->parts[i].partition);
+			rd_kafka_topic_partition_list_add(owned, k->parts[i].topic, k->parts[i].partition)->opaque =
+				&k->parts[i];
 	}
 	if (owned->cnt > 0 && rd_kafka_position(k->rk, owned) == RD_KAFKA_RESP_ERR_NO_ERROR) {
 		for (int i = 0; i < owned->cnt; i++) {
 			const rd_kafka_topic_partition_t *tp = &owned->elems[i];
+			const struct part *p = tp->opaque;
 			int64_t lo, hi;
 
 			if (rd_kafka_get_watermark_offsets(k->rk, tp->topic, tp->partition, &lo, &hi) != 0 || hi < 0)
 				continue;
+			if (p->paused && p->end > hi)
+				hi = p->end;
 			int64_t pos = tp->offset >= 0 ? tp->offset : lo;
 
 			fn(arg, tp->topic, tp->partition, hi > pos ? hi - pos : 0);
