@@ -398,7 +398,8 @@ static void set_paused(struct vg_kafka *k, rd_kafka_topic_partition_list_t *list
 		rd_kafka_resp_err_t e = err ? err : list->elems[i].err;
 
 		if (e && atomic_fetch_add(&k->errors, 1) < 20)
-			vg_log_kv(VG_LOG_WARNING, "ingest", on ? "pausing a partition failed" : "resuming a partition failed",
+			vg_log_kv(VG_LOG_WARNING, "ingest",
+				  on ? "pausing a partition failed" : "resuming a partition failed",
 				  VG_LOG_S("topic", p->topic), VG_LOG_I("partition", p->partition),
 				  VG_LOG_S("error", rd_kafka_err2str(e)));
 		if ((e && on) || p->paused == on)
@@ -467,7 +468,8 @@ static void hold(struct vg_kafka *k, struct worker *w, struct part *p, rd_kafka_
 		w->paused = true;
 		if (atomic_fetch_add(&k->pauses, 1) < 20)
 			vg_log_kv(VG_LOG_INFO, "ingest",
-				  "worker has no batch to spare (its sink is slow or failing); its partitions are paused",
+				  "worker has no batch to spare (its sink is slow or failing); its partitions are "
+				  "paused",
 				  VG_LOG_I("worker", w->id));
 	}
 	if (w->n_held < k->cfg->kafka_batch &&
@@ -1148,7 +1150,8 @@ static void ask_paused_ends(struct vg_kafka *k)
 		struct part *p = &k->parts[i];
 
 		if (p->paused) { /* offset: the timestamp asked for; END is the latest */
-			rd_kafka_topic_partition_t *tp = rd_kafka_topic_partition_list_add(list, p->topic, p->partition);
+			rd_kafka_topic_partition_t *tp =
+				rd_kafka_topic_partition_list_add(list, p->topic, p->partition);
 
 			tp->offset = RD_KAFKA_OFFSET_END;
 			tp->opaque = p;

@@ -18,10 +18,12 @@
  *
  * Rebalance (eager and cooperative-sticky alike), served on the polling
  * thread: on revoke, nothing more is dispatched, every worker finishes
- * what was dispatched to it and syncs, the stored offsets are committed,
- * then the partitions are released; messages of revoked partitions not
- * yet dispatched are dropped (their new owner starts from the committed
- * offset). With cooperative-sticky, partitions not revoked keep flowing.
+ * what was dispatched to it and syncs (a stalled one is not waited for:
+ * what it has durable is what is committed), the stored offsets are
+ * committed, then the partitions are released; messages of revoked
+ * partitions not yet dispatched, held ones included, are dropped (their
+ * new owner starts from the committed offset), and those paused are
+ * resumed first. With cooperative-sticky, partitions not revoked keep flowing.
  * Once a partition is assigned again, only durable positions past the
  * first offset dispatched since are stored (an older one would move its
  * committed offset back).

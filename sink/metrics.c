@@ -367,8 +367,8 @@ void vg_metrics_run(struct vg_buf *b, const struct vg_metrics_run *r)
 	metric1(b, "vigil_kafka_paused_partitions", "gauge",
 	        "Owned partitions paused now: their worker has no batch to spare (a sink slow or failing).",
 	        (double)r->paused);
-	metric1(b, "vigil_kafka_pauses_total", "counter", "Times a worker with no batch to spare had its partitions paused.",
-	        (double)r->pauses);
+	metric1(b, "vigil_kafka_pauses_total", "counter",
+	        "Times a worker with no batch to spare had its partitions paused.", (double)r->pauses);
 	metric1(b, "vigil_kafka_group_joined", "gauge", "1 when in the consumer group with an assignment.", r->joined);
 	vg_metrics_family(b, "vigil_kafka_consumer_lag", "gauge",
 	                  "Messages behind the high watermark, per owned partition.");
