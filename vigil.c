@@ -1747,6 +1747,8 @@ static void http_gather(struct run_ctx *rc, struct vg_metrics_run *m)
 	m->rebalances = ks.rebalances;
 	m->commits = ks.commits;
 	m->commits_failed = ks.commits_failed;
+	m->pauses = ks.pauses;
+	m->paused = ks.paused;
 	m->joined = ks.joined;
 	m->owned = ks.owned;
 	/* Nothing processed since the last commit: nothing waits for one. */
@@ -2159,6 +2161,21 @@ static void run_sync(void *state)
 		archive_result(w, vg_archive_sync(w->archive, true, vg_clock_now_ms()));
 }
 
+/* Backpressure from the archive: a worker whose archive cannot be written
+ * (disk full) takes no more records, which would only pile up in memory,
+ * until a forced sync succeeds; each call is one retry. Published, so
+ * /ready keeps saying why. */
+static bool run_stalled(void *state)
+{
+	struct agg_worker *w = state;
+
+	if (!w->archive || w->archive_err == VG_OK)
+		return false;
+	archive_result(w, vg_archive_sync(w->archive, true, vg_clock_now_ms()));
+	worker_publish(w);
+	return w->archive_err != VG_OK;
+}
+
 static void run_durable(void *state, void (*store)(void *ctx, const char *topic, int32_t partition, int64_t next),
 			void *ctx)
 {
@@ -2407,6 +2424,7 @@ static int run_pipeline(const struct run_opts *o)
 	struct vg_kafka_handler h = {.worker_start = run_worker_start, .batch = run_batch,
 				     .worker_stop = run_worker_stop, .worker_idle = run_idle,
 				     .durable = archiving ? run_durable : NULL, .sync = archiving ? run_sync : NULL,
+				     .stalled = archiving ? run_stalled : NULL,
 				     .arg = &rc};
 	struct vg_kafka *k;
 	int r = vg_kafka_open(&k, cfg, &h, err, sizeof(err));
@@ -2473,13 +2491,13 @@ static int run_pipeline(const struct run_opts *o)
 	snprintf(extra, sizeof(extra), ",\"archive\":{\"records\":%llu,\"dead\":%llu,\"frames\":%llu,\"files\":%llu,"
 				       "\"bytes_in\":%llu,\"bytes_out\":%llu,\"write_errors\":%llu}"
 				       ",\"kafka_errors\":%llu,\"skipped_revoked\":%llu,\"rebalances\":%llu,"
-				       "\"commits\":%llu,\"commits_failed\":%llu,\"consume_seconds\":%.6f,"
-				       "\"lag_max\":%lld,\"lag_end\":%lld,\"committed\":{%s}",
+				       "\"commits\":%llu,\"commits_failed\":%llu,\"pauses\":%llu,"
+				       "\"consume_seconds\":%.6f,\"lag_max\":%lld,\"lag_end\":%lld,\"committed\":{%s}",
 		 (unsigned long long)as.records, (unsigned long long)as.dead, (unsigned long long)as.frames,
 		 (unsigned long long)as.files, (unsigned long long)as.bytes_in, (unsigned long long)as.bytes_out,
 		 (unsigned long long)as.write_errors, (unsigned long long)ks.errors, (unsigned long long)ks.skipped,
 		 (unsigned long long)ks.rebalances, (unsigned long long)ks.commits, (unsigned long long)ks.commits_failed,
-		 ks.busy_seconds,
+		 (unsigned long long)ks.pauses, ks.busy_seconds,
 		 (long long)rc.lag_max, (long long)lag_end, committed);
 	struct reload_stats rs;
 	size_t el = strlen(extra);
