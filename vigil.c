@@ -388,7 +388,7 @@ struct agg_run;
  * closer thread. */
 struct worker_pub {
 	_Atomic uint64_t records, rejected, by_reason[VG_JR_COUNT];
-	_Atomic uint64_t archive_records, archive_dead, frames, files, bytes_in, bytes_out, fsyncs, write_errors;
+	_Atomic uint64_t archive_records, archive_dead, frames, files, bytes_in, bytes_out, fsyncs, write_errors, unkept;
 	_Atomic uint64_t sync_points, sync_ns;
 	_Atomic int archive_err;
 	_Atomic int64_t alive_ms; /* monotonic: the last batch end or idle call */
@@ -1631,6 +1631,7 @@ static void worker_publish(struct agg_worker *w)
 		PUB_STORE(p->bytes_out, as.bytes_out);
 		PUB_STORE(p->fsyncs, as.fsyncs);
 		PUB_STORE(p->write_errors, as.write_errors);
+		PUB_STORE(p->unkept, as.unkept);
 		PUB_STORE(p->sync_points, as.sync_points);
 		PUB_STORE(p->sync_ns, (uint64_t)(as.sync_seconds * 1e9));
 	}
@@ -1710,6 +1711,7 @@ static void http_gather(struct run_ctx *rc, struct vg_metrics_run *m)
 		m->archive_bytes_out += PUB_LOAD(p->bytes_out);
 		m->fsyncs += PUB_LOAD(p->fsyncs);
 		m->write_errors += PUB_LOAD(p->write_errors);
+		m->archive_unkept += PUB_LOAD(p->unkept);
 		m->sync_points += PUB_LOAD(p->sync_points);
 		m->sync_seconds += (double)PUB_LOAD(p->sync_ns) / 1e9;
 		if (e != VG_OK)

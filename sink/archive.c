@@ -36,8 +36,10 @@ struct afile {
 	unsigned retention; /* days; 0 for dead letters */
 	char category[72];
 	int64_t hour; /* event hour: ms / 3600000 */
+	char dir[PATH_MAX]; /* made, and the file in it, at the first frame */
 	char path[PATH_MAX], part[PATH_MAX], mpart[PATH_MAX];
-	int fd, mfd;
+	int fd, mfd; /* -1 until the first frame */
+	bool create_failed; /* said once per run of failures */
 	bool dir_synced;
 	off_t size, msize;                  /* bytes of whole frames / manifest lines written */
 	off_t durable_size, mdurable_size;  /* of those, fsynced */
@@ -60,6 +62,12 @@ struct position {
 	char topic[128];
 	int32_t partition;
 	int64_t appended, submitted, durable; /* next offset after the last record */
+	/* Records that could not be kept (out of memory) at offsets
+	 * [hole_lo, hole_hi]: nothing from hole_lo on is reported durable
+	 * until they are read again (a restart or a rebalance goes back to
+	 * the committed offset) and kept this time. -1: none. */
+	int64_t hole_lo, hole_hi;
+	bool refill; /* read again from hole_lo or before since the last loss */
 };
 
 /* The fsyncs of one sync point, run on the syncer thread while the worker
@@ -123,21 +131,28 @@ static void sanitise(const char *in, char *out, size_t cap)
 	out[o] = '\0';
 }
 
+/* mkdir -p, and each directory it makes is fsynced into its parent: a new
+ * hour directory must survive a power cut as surely as the file in it. */
 static int mkdirs(char *path)
 {
-	for (char *s = path + 1; *s; s++) {
-		if (*s != '/')
+	for (char *s = path + 1;; s++) {
+		if (*s != '/' && *s)
 			continue;
+		char c = *s;
+
 		*s = '\0';
 		int rc = mkdir(path, 0755);
 
-		*s = '/';
-		if (rc != 0 && errno != EEXIST)
+		if (rc == 0)
+			rc = vg_archive_fsync_dir_of(path);
+		else if (errno == EEXIST)
+			rc = 0;
+		*s = c;
+		if (rc != 0)
 			return -1;
+		if (!c)
+			return 0;
 	}
-	if (mkdir(path, 0755) != 0 && errno != EEXIST)
-		return -1;
-	return 0;
 }
 
 int vg_archive_fsync_dir_of(const char *path)
@@ -172,10 +187,14 @@ static void file_free(struct afile *f)
 	free(f);
 }
 
-static struct afile *file_open(struct vg_archive *a, unsigned retention, const char *category, int64_t hour)
+/* A file in memory only: records gather in its pending buffer, and the
+ * file is made on disk when its first frame is written (file_create). A
+ * directory or file that cannot be made then (disk full, a path taken)
+ * leaves the records pending, so nothing past them is ever durable. */
+static struct afile *file_new(struct vg_archive *a, unsigned retention, const char *category, int64_t hour)
 {
 	struct afile *f = calloc(1, sizeof(*f));
-	char dirp[PATH_MAX], date[32];
+	char date[32];
 
 	if (!f)
 		return NULL;
@@ -183,28 +202,40 @@ static struct afile *file_open(struct vg_archive *a, unsigned retention, const c
 	f->retention = retention;
 	snprintf(f->category, sizeof(f->category), "%s", category);
 	f->hour = hour;
+	f->min_ts = INT64_MAX;
+	f->max_ts = INT64_MIN;
 	vg_clock_format_rfc3339(hour * 3600000, date); /* YYYY-MM-DDTHH:... */
-	int dn = retention ? snprintf(dirp, sizeof(dirp), "%s/%ud/%s/%.10s/%.2s", a->dir, retention, category, date,
-				      date + 11)
-			   : snprintf(dirp, sizeof(dirp), "%s/dead-letter/%.10s", a->dir, date);
+	int dn = retention ? snprintf(f->dir, sizeof(f->dir), "%s/%ud/%s/%.10s/%.2s", a->dir, retention, category,
+				      date, date + 11)
+			   : snprintf(f->dir, sizeof(f->dir), "%s/dead-letter/%.10s", a->dir, date);
 
-	if (dn < 0 || (size_t)dn >= sizeof(dirp)) {
-		errno = ENAMETOOLONG;
-		goto out_free;
+	if (dn < 0 || (size_t)dn >= sizeof(f->dir)) {
+		vg_log_kv(VG_LOG_ERROR, "archive", "an archive path does not fit", VG_LOG_S("dir", a->dir));
+		free(f);
+		return NULL;
 	}
+	return f;
+}
+
+static int file_create(struct vg_archive *a, struct afile *f)
+{
+	char dirp[PATH_MAX];
+
+	memcpy(dirp, f->dir, sizeof(dirp));
+	f->part[0] = '\0';
 	if (mkdirs(dirp) != 0)
-		goto out_free;
+		goto fail;
 	/* A name already taken (a restart with a fixed instance name) is never
 	 * overwritten: the next sequence number is tried. */
 	for (;;) {
 		/* A path that does not fit is an error, never a truncated name. */
-		int n = snprintf(f->path, sizeof(f->path), "%s/%s-w%u-%llu.jsonl.zst", dirp, a->instance, a->worker,
+		int n = snprintf(f->path, sizeof(f->path), "%s/%s-w%u-%llu.jsonl.zst", f->dir, a->instance, a->worker,
 				 (unsigned long long)a->seq++);
 		struct stat st;
 
 		if (n < 0 || (size_t)n + sizeof(".manifest.jsonl.part") > sizeof(f->path)) {
 			errno = ENAMETOOLONG;
-			goto out_free;
+			goto fail;
 		}
 		memcpy(f->part, f->path, (size_t)n);
 		memcpy(f->part + n, ".part", sizeof(".part"));
@@ -219,20 +250,29 @@ static struct afile *file_open(struct vg_archive *a, unsigned retention, const c
 	}
 	/* The lock tells `vigil verify --repair` this .part is live. */
 	if (f->fd < 0 || flock(f->fd, LOCK_EX | LOCK_NB) != 0)
-		goto out_free;
+		goto fail;
 	f->mfd = open(f->mpart, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (f->mfd < 0)
-		goto out_free;
-	f->min_ts = INT64_MAX;
-	f->max_ts = INT64_MIN;
+		goto fail;
+	if (f->create_failed)
+		vg_log_kv(VG_LOG_INFO, "archive", "archive file created after earlier failures",
+			  VG_LOG_S("path", f->part));
+	f->create_failed = false;
 	a->stats.files++;
-	return f;
+	return VG_OK;
 
-out_free:
-	vg_log_kv(VG_LOG_ERROR, "archive", "cannot create an archive file",
-		  VG_LOG_S("path", f->part[0] ? f->part : dirp), VG_LOG_S("error", strerror(errno)));
-	file_free(f);
-	return NULL;
+fail:
+	if (!f->create_failed)
+		vg_log_kv(VG_LOG_ERROR, "archive", "cannot create an archive file; its records stay pending",
+			  VG_LOG_S("path", f->part[0] ? f->part : f->dir), VG_LOG_S("error", strerror(errno)));
+	f->create_failed = true;
+	if (f->fd >= 0) {
+		close(f->fd);
+		unlink(f->part); /* empty: ours, made just now */
+		f->fd = -1;
+	}
+	a->stats.write_errors++;
+	return VG_ERR_IO;
 }
 
 static struct afile *file_for(struct vg_archive *a, unsigned retention, const char *category, int64_t hour)
@@ -245,7 +285,7 @@ static struct afile *file_for(struct vg_archive *a, unsigned retention, const ch
 	}
 	if (vg_grow(&a->files, &a->cap_files, a->n_files + 1, sizeof(*a->files), 16) != 0)
 		return NULL;
-	struct afile *f = file_open(a, retention, category, hour);
+	struct afile *f = file_new(a, retention, category, hour);
 
 	if (f)
 		a->files[a->n_files++] = f;
@@ -259,7 +299,9 @@ static int file_finish(struct afile *f)
 	int rc = 0;
 	size_t n = strlen(f->path);
 
-	memcpy(mfinal, f->path, n); /* fits: file_open checked the longer .part name */
+	if (f->fd < 0)
+		return 0; /* never made: nothing on disk */
+	memcpy(mfinal, f->path, n); /* fits: file_create checked the longer .part name */
 	memcpy(mfinal + n, ".manifest.jsonl", sizeof(".manifest.jsonl"));
 	if (fsync(f->fd) != 0 || fsync(f->mfd) != 0 || rename(f->part, f->path) != 0 ||
 	    rename(f->mpart, mfinal) != 0 || vg_archive_fsync_dir_of(f->path) != 0)
@@ -326,6 +368,8 @@ static int flush_file(struct vg_archive *a, struct afile *f)
 {
 	size_t bound = ZSTD_compressBound(f->pending.len);
 
+	if (f->fd < 0 && file_create(a, f) != VG_OK)
+		return VG_ERR_IO;
 	if (bound > a->zcap) {
 		void *z = realloc(a->zbuf, bound);
 
@@ -616,18 +660,63 @@ static struct position *position_for(struct vg_archive *a, const char *topic, in
 	snprintf(p->topic, sizeof(p->topic), "%s", topic);
 	p->partition = partition;
 	p->appended = p->submitted = p->durable = -1;
+	p->hole_lo = p->hole_hi = -1;
 	return p;
+}
+
+/* A record of topic/partition at offset was not kept: offsets are never
+ * committed past it (at-least-once holds through a restart). */
+static void lost(struct vg_archive *a, const char *topic, int32_t partition, int64_t offset)
+{
+	struct position *p = topic && offset >= 0 ? position_for(a, topic, partition) : NULL;
+
+	a->stats.unkept++;
+	a->stats.healthy = false;
+	if (!p) {
+		/* Not even that could be noted: the worker stalls on the
+		 * error, and commits wait for a forced sync. */
+		return;
+	}
+	if (p->hole_lo < 0)
+		vg_log_kv(VG_LOG_ERROR, "archive",
+			  "a record could not be kept (out of memory); offsets are not committed past it until it is "
+			  "read again",
+			  VG_LOG_S("topic", topic), VG_LOG_I("partition", partition), VG_LOG_I("offset", offset));
+	if (p->hole_lo < 0 || offset < p->hole_lo)
+		p->hole_lo = offset;
+	if (offset > p->hole_hi)
+		p->hole_hi = offset;
+	p->refill = false;
+}
+
+/* A record kept at offset: a hole is filled once a read going back to its
+ * start has kept everything up to its end. */
+static void kept(struct position *p, int64_t offset)
+{
+	if (p->hole_lo < 0)
+		return;
+	if (offset <= p->hole_lo)
+		p->refill = true;
+	if (p->refill && offset >= p->hole_hi) {
+		p->hole_lo = p->hole_hi = -1;
+		p->refill = false;
+	}
 }
 
 static int add_line(struct vg_archive *a, struct afile *f, const void *line, size_t len, int64_t ts_ms, int level,
 		    const char *topic, int32_t partition, int64_t offset)
 {
 	int64_t now = vg_clock_now_ms();
+	size_t before = f->pending.len;
 
 	vg_buf_put(&f->pending, line, len);
 	vg_buf_putc(&f->pending, '\n');
-	if (f->pending.failed)
+	if (f->pending.failed) {
+		f->pending.len = before; /* never half a line */
+		f->pending.failed = false;
+		lost(a, topic, partition, offset);
 		return VG_ERR_NOMEM;
+	}
 	f->pending_records++;
 	f->last_append_ms = now;
 	a->total_pending += len + 1;
@@ -660,6 +749,7 @@ static int add_line(struct vg_archive *a, struct afile *f, const void *line, siz
 		return VG_ERR_NOMEM;
 	if (offset + 1 > p->appended)
 		p->appended = offset + 1;
+	kept(p, offset);
 	return VG_OK;
 }
 
@@ -672,8 +762,10 @@ int vg_archive_append(struct vg_archive *a, vg_str raw, unsigned retention_days,
 	int64_t t = ts_ms == VG_TIME_NONE ? vg_clock_now_ms() : ts_ms;
 	struct afile *f = file_for(a, retention_days ? retention_days : 1, cat, t >= 0 ? t / 3600000 : 0);
 
-	if (!f)
-		return VG_ERR_IO;
+	if (!f) {
+		lost(a, topic, partition, offset);
+		return VG_ERR_NOMEM;
+	}
 	a->stats.records++;
 	return add_line(a, f, raw.p, raw.len, t, level, topic, partition, offset);
 }
@@ -699,8 +791,10 @@ int vg_archive_dead(struct vg_archive *a, vg_str raw, const char *reason, const 
 	struct afile *f = file_for(a, 0, "dead-letter", t >= 0 ? t / 3600000 : 0);
 	struct vg_buf l = {0};
 
-	if (!f)
-		return VG_ERR_IO;
+	if (!f) {
+		lost(a, topic, partition, offset);
+		return VG_ERR_NOMEM;
+	}
 	vg_buf_puts(&l, "{\"reason\":");
 	vg_buf_put_json_str(&l, vg_str_cstr(reason));
 	if (topic) {
@@ -719,7 +813,14 @@ int vg_archive_dead(struct vg_archive *a, vg_str raw, const char *reason, const 
 	base64(&l, (const unsigned char *)raw.p, raw.len);
 	vg_buf_puts(&l, "\"}");
 	a->stats.dead++;
-	int rc = l.failed ? VG_ERR_NOMEM : add_line(a, f, l.p, l.len, t, -1, topic, partition, offset);
+	int rc;
+
+	if (l.failed) {
+		lost(a, topic, partition, offset);
+		rc = VG_ERR_NOMEM;
+	} else {
+		rc = add_line(a, f, l.p, l.len, t, -1, topic, partition, offset);
+	}
 
 	vg_buf_free(&l);
 	return rc;
@@ -729,8 +830,11 @@ void vg_archive_durable(const struct vg_archive *a,
 			void (*fn)(void *arg, const char *topic, int32_t partition, int64_t next_offset), void *arg)
 {
 	for (size_t i = 0; i < a->n_pos; i++) {
-		if (a->pos[i].durable >= 0)
-			fn(arg, a->pos[i].topic, a->pos[i].partition, a->pos[i].durable);
+		const struct position *p = &a->pos[i];
+		int64_t next = p->hole_lo >= 0 && p->hole_lo < p->durable ? p->hole_lo : p->durable;
+
+		if (next >= 0)
+			fn(arg, p->topic, p->partition, next);
 	}
 }
 
@@ -749,6 +853,13 @@ int vg_archive_open(struct vg_archive **out, const struct vg_archive_params *p, 
 	*out = NULL;
 	if (!a)
 		return VG_ERR_NOMEM;
+	if (strlen(p->dir) + 256 > PATH_MAX) {
+		/* Room for retention/category/date/hour/name under it. */
+		snprintf(errbuf, errlen, "archive: directory path too long (%zu bytes, at most %d)", strlen(p->dir),
+			 PATH_MAX - 256);
+		free(a);
+		return VG_ERR_INVALID;
+	}
 	a->p = *p;
 	a->worker = worker;
 	a->stats.healthy = true;

@@ -70,7 +70,8 @@ int vg_archive_sync(struct vg_archive *a, bool force, int64_t now_ms);
 
 /* Durable position of every topic/partition appended so far: calls fn for
  * each with the offset after its last durable record. Only what a sync
- * point made durable is reported. */
+ * point made durable is reported, and never past a record that could not
+ * be kept (stats.unkept) until that record has been appended again. */
 void vg_archive_durable(const struct vg_archive *a, void (*fn)(void *arg, const char *topic, int32_t partition,
 								int64_t next_offset),
 			void *arg);
@@ -83,6 +84,7 @@ struct vg_archive_stats {
 	uint64_t records, dead, frames, files, bytes_in, bytes_out, fsyncs, write_errors;
 	uint64_t sync_points; /* fsync jobs finished, and the seconds their fsyncs took */
 	double sync_seconds;
+	uint64_t unkept; /* records not kept (out of memory): never committed past, see vg_archive_durable */
 	bool healthy;
 };
 

@@ -348,6 +348,9 @@ void vg_metrics_run(struct vg_buf *b, const struct vg_metrics_run *r)
 			   r->sync_points);
 	metric1(b, "vigil_archive_write_errors_total", "counter", "Archive write or fsync failures.",
 	        (double)r->write_errors);
+	metric1(b, "vigil_archive_unkept_records_total", "counter",
+	        "Records the archive could not hold (out of memory); offsets are not committed past them.",
+	        (double)r->archive_unkept);
 	metric1(b, "vigil_archive_writable", "gauge", "1 when every worker's archive writer is healthy.",
 	        r->archive_error == NULL);
 	metric1(b, "vigil_kafka_messages_total", "counter", "Messages handed to the workers.", (double)r->messages);

@@ -101,7 +101,7 @@ struct vg_metrics_run {
 	uint64_t closes;
 	/* archive */
 	uint64_t archive_records, archive_dead, frames, files, archive_bytes_in, archive_bytes_out, fsyncs,
-	        write_errors;
+	        write_errors, archive_unkept;
 	uint64_t sync_points; /* the archive's fsync rounds and the time they took */
 	double sync_seconds;
 	const char *archive_dir;
