@@ -2468,6 +2468,16 @@ static int run_pipeline(const struct run_opts *o)
 	vg_log(VG_LOG_DEBUG, "run", "stopping: leaving the consumer group");
 	if (vg_kafka_stop(k, committed, sizeof(committed)) != VG_OK)
 		status = EXIT_IO;
+	for (unsigned i = 0; i < rc.agg.threads; i++) {
+		/* The workers are joined: their last archive result is final. */
+		if (rc.agg.workers[i].archive_err != VG_OK) {
+			vg_log_kv(VG_LOG_ERROR, "run",
+				  "stopped with records the archive could not write; their offsets were not committed "
+				  "and the next start reads them again",
+				  VG_LOG_I("worker", i), VG_LOG_S("error", vg_err_str(rc.agg.workers[i].archive_err)));
+			status = EXIT_IO;
+		}
+	}
 	vg_log(VG_LOG_DEBUG, "run", "stopping: closing the last windows");
 	agg_close(&rc.agg, true);
 	vg_log(VG_LOG_DEBUG, "run", "stopping: windows closed");

@@ -138,6 +138,15 @@ kill -KILL "$RUN_PID"
 wait "$RUN_PID" 2>/dev/null
 "$VIGIL" verify --repair "$TMP/f.archive" >/dev/null 2>&1
 "$VIGIL" cat "$TMP/f.archive" | sort -u >"$TMP/f.before"
+# A graceful stop while full cannot write what it holds: it says so and
+# exits 3 (a supervisor must not take it for a clean stop).
+full_run "$TMP/f1b.err"
+wait_for 60 grep -q 'archive write failed' "$TMP/f1b.err"
+kill -TERM "$RUN_PID"
+wait "$RUN_PID"
+expect_eq "full: SIGTERM while full exits 3" "$?" 3
+check "full: ... saying the records will be read again" grep -q 'the next start reads them again' "$TMP/f1b.err"
+"$VIGIL" verify --repair "$TMP/f.archive" >/dev/null 2>&1
 full_run "$TMP/f2.err"
 wait_for 60 grep -q 'archive write failed' "$TMP/f2.err"
 prlimit --pid "$RUN_PID" --fsize=unlimited:unlimited
