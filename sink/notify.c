@@ -22,6 +22,7 @@
 #include "core/err.h"
 #include "core/log.h"
 #include "core/mem.h"
+#include "sink/archive.h"
 
 /* The first three index an entry's bodies; Kafka sends the file's. */
 enum kind { K_ALERTMANAGER, K_WEBHOOK, K_FILE, K_KAFKA };
@@ -65,6 +66,7 @@ struct vg_notify {
 	struct notifier nf[VG_NOTIFY_MAX];
 	size_t n;
 	int outbox_fd;
+	size_t outbox_lines; /* in the file: what q holds, and what was let go since the file was last rewritten */
 	FILE *file;
 	pthread_t thread;
 	bool running;
@@ -156,8 +158,8 @@ static void entry_free(struct entry *e)
 }
 
 /* One outbox line: seq, fingerprint, resolved, then the three bodies,
- * tab-separated (JSON text never holds a raw tab). */
-static int outbox_append(struct vg_notify *n, const struct entry *e)
+ * tab-separated (JSON text never holds a raw tab); sync: fsynced. */
+static int outbox_write(struct vg_notify *n, const struct entry *e, bool sync)
 {
 	struct vg_buf b = {0};
 	char head[64];
@@ -183,7 +185,7 @@ static int outbox_append(struct vg_notify *n, const struct entry *e)
 		else
 			off += (size_t)w;
 	}
-	if (rc == VG_OK && fsync(n->outbox_fd) != 0)
+	if (rc == VG_OK && sync && fsync(n->outbox_fd) != 0)
 		rc = VG_ERR_IO;
 	vg_buf_free(&b);
 	return rc;
@@ -235,6 +237,74 @@ static void cursor_write(struct notifier *nf)
 		vg_log_kv(VG_LOG_WARNING, "notify", "cannot save a notifier's cursor", VG_LOG_S("notifier", nf->name));
 }
 
+/* Past the bound: the oldest change leaves the outbox, counted as dropped
+ * by every notifier that has not had it (called locked). Returns whether
+ * one had not. */
+static bool drop_oldest(struct vg_notify *n)
+{
+	struct entry *old = n->q[0];
+	bool lost = false;
+
+	for (size_t i = 0; i < n->n; i++) {
+		/* Delivered, or being delivered: its outcome decides. */
+		if (n->nf[i].cursor >= old->seq || (old == n->busy && i == n->busy_nf))
+			continue;
+		n->nf[i].cursor = old->seq;
+		n->nf[i].dropped++;
+		cursor_write(&n->nf[i]);
+		lost = true;
+	}
+	memmove(n->q, n->q + 1, (n->nq - 1) * sizeof(*n->q));
+	n->nq--;
+	if (old == n->busy)
+		n->busy_dropped = true; /* the notifier thread frees it */
+	else
+		entry_free(old);
+	return lost;
+}
+
+/* Write the outbox file again with what q holds (a new file renamed over
+ * the old, so a crash leaves one or the other whole). */
+static int outbox_rewrite(struct vg_notify *n)
+{
+	char tmp[PATH_MAX];
+	int old = n->outbox_fd, rc = VG_OK;
+
+	snprintf(tmp, sizeof(tmp), "%s.new", n->outbox_path);
+	n->outbox_fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
+	if (n->outbox_fd < 0) {
+		n->outbox_fd = old;
+		return VG_ERR_IO;
+	}
+	for (size_t i = 0; i < n->nq && rc == VG_OK; i++)
+		rc = outbox_write(n, n->q[i], false);
+	if (rc == VG_OK && (fsync(n->outbox_fd) != 0 || rename(tmp, n->outbox_path) != 0 ||
+			    vg_archive_fsync_dir_of(n->outbox_path) != 0))
+		rc = VG_ERR_IO;
+	if (rc != VG_OK) {
+		close(n->outbox_fd);
+		unlink(tmp);
+		n->outbox_fd = old;
+		return rc;
+	}
+	if (old >= 0)
+		close(old);
+	n->outbox_lines = n->nq;
+	return VG_OK;
+}
+
+/* The file keeps every change until all notifiers have it; with one
+ * notifier down it would grow without end, so past twice the bound it is
+ * written again with what is left (called locked). */
+static void outbox_bound(struct vg_notify *n)
+{
+	if (n->outbox_lines < 2 * (size_t)n->p.outbox_max || n->outbox_lines <= n->nq)
+		return;
+	if (outbox_rewrite(n) != VG_OK)
+		vg_log_kv(VG_LOG_WARNING, "notify", "cannot compact the outbox; it keeps growing",
+			  VG_LOG_S("path", n->outbox_path), VG_LOG_S("error", strerror(errno)));
+}
+
 /* Read the outbox and the cursors an earlier run left. */
 static int outbox_open(struct vg_notify *n, char *errbuf, size_t errlen)
 {
@@ -267,24 +337,33 @@ static int outbox_open(struct vg_notify *n, char *errbuf, size_t errlen)
 		return VG_ERR_NOMEM;
 	FILE *f = fopen(path, "r");
 	char *line = NULL;
-	size_t cap = 0;
+	size_t cap = 0, bad = 0, dropped = 0;
 	ssize_t len;
+	off_t whole = 0; /* bytes of whole lines */
+	bool cut = false;
 
 	n->last_seq = max_cursor;
 	while (f && (len = getline(&line, &cap, f)) > 0) {
-		if (line[len - 1] != '\n')
-			break; /* a line cut by a crash: never acknowledged, so never pushed */
+		if (line[len - 1] != '\n') {
+			cut = true; /* a line cut by a crash: never acknowledged, so never pushed */
+			break;
+		}
+		whole += len;
+		n->outbox_lines++;
 		line[len - 1] = '\0';
 		struct entry *e = entry_parse(line);
 
 		if (!e || queue_add(n, e) != VG_OK) {
 			entry_free(e);
-			continue;
+			bad++;
 		}
 	}
 	free(line);
 	if (f)
 		fclose(f);
+	if (bad)
+		vg_log_kv(VG_LOG_ERROR, "notify", "outbox lines unreadable (or out of memory): skipped",
+			  VG_LOG_S("path", path), VG_LOG_I("lines", bad));
 	/* Nothing below the outbox's first entry can be delivered any more: a
 	 * notifier new to this outbox (its cursor file just made) starts
 	 * there, or it would count as pending what is gone and never drain. */
@@ -296,9 +375,24 @@ static int outbox_open(struct vg_notify *n, char *errbuf, size_t errlen)
 			cursor_write(&n->nf[i]);
 		}
 	}
+	/* The bound holds for what an earlier run left too. */
+	while (n->nq > n->p.outbox_max)
+		dropped += drop_oldest(n);
+	if (dropped)
+		vg_log_kv(VG_LOG_ERROR, "notify", "outbox full: dropped the oldest undelivered alerts of an earlier run",
+			  VG_LOG_I("dropped", dropped), VG_LOG_I("outbox_max", n->p.outbox_max));
 	n->outbox_fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
 	if (n->outbox_fd < 0) {
 		snprintf(errbuf, errlen, "%s: %s", path, strerror(errno));
+		return VG_ERR_IO;
+	}
+	/* A cut line is cut off, or the next line would be glued to it. */
+	if (cut && ftruncate(n->outbox_fd, whole) != 0) {
+		snprintf(errbuf, errlen, "%s: cannot cut a torn last line: %s", path, strerror(errno));
+		return VG_ERR_IO;
+	}
+	if ((bad || dropped) && outbox_rewrite(n) != VG_OK) {
+		snprintf(errbuf, errlen, "%s: cannot write it again: %s", path, strerror(errno));
 		return VG_ERR_IO;
 	}
 	if (n->nq)
@@ -529,8 +623,10 @@ static void compact(struct vg_notify *n)
 		else
 			n->q[keep++] = n->q[i];
 	}
-	if (keep == 0 && n->nq > 0 && ftruncate(n->outbox_fd, 0) == 0)
+	if (keep == 0 && n->nq > 0 && ftruncate(n->outbox_fd, 0) == 0) {
 		fsync(n->outbox_fd);
+		n->outbox_lines = 0;
+	}
 	n->nq = keep;
 }
 
@@ -811,34 +907,20 @@ int vg_notify_push(struct vg_notify *n, const struct vg_alert *al)
 	e->resolved = al->state == VG_ALERT_RESOLVED;
 	pthread_mutex_lock(&n->mu);
 	e->seq = n->last_seq + 1;
-	if ((rc = outbox_append(n, e)) == VG_OK) {
+	if ((rc = outbox_write(n, e, true)) == VG_OK) {
 		/* Bounded: past the bound, drop the oldest, loudly. */
 		while (n->nq >= n->p.outbox_max && n->nq) {
-			struct entry *old = n->q[0];
-			bool lost = false;
+			uint64_t seq = n->q[0]->seq;
 
-			for (size_t i = 0; i < n->n; i++) {
-				/* Delivered, or being delivered: its outcome decides. */
-				if (n->nf[i].cursor >= old->seq || (old == n->busy && i == n->busy_nf))
-					continue;
-				n->nf[i].cursor = old->seq;
-				n->nf[i].dropped++;
-				cursor_write(&n->nf[i]);
-				lost = true;
-			}
-			if (lost)
+			if (drop_oldest(n))
 				vg_log_kv(VG_LOG_ERROR, "notify", "outbox full: dropped the oldest undelivered alert",
-					  VG_LOG_I("seq", old->seq));
-			memmove(n->q, n->q + 1, (n->nq - 1) * sizeof(*n->q));
-			n->nq--;
-			if (old == n->busy)
-				n->busy_dropped = true; /* the notifier thread frees it */
-			else
-				entry_free(old);
+					  VG_LOG_I("seq", seq));
 		}
 		rc = queue_add(n, e);
 		if (rc == VG_OK)
 			e = NULL;
+		n->outbox_lines++;
+		outbox_bound(n);
 		pthread_cond_broadcast(&n->cv);
 	} else {
 		vg_log_kv(VG_LOG_ERROR, "notify", "cannot write the outbox", VG_LOG_S("path", n->outbox_path),

@@ -980,6 +980,86 @@ Test(notify, past_outbox_max_the_oldest_are_dropped_counted_and_logged)
 	listen_stop(l);
 }
 
+/* A line cut by a crash is cut off the file at the next start; before,
+ * the next change was glued to it and both were unreadable after. */
+Test(notify, a_torn_last_line_of_the_outbox_is_cut_off)
+{
+	struct vg_notify_params p = params();
+	const struct vg_notify_webhook hook = {"http://127.0.0.1:1/refused", NULL};
+	char path[PATH_MAX + 64];
+	struct vg_alert a = alert("orders", FP_A, VG_ALERT_FIRING), b = alert("cart", FP_B, VG_ALERT_FIRING);
+	struct vg_notify_stats s;
+
+	p.webhooks = &hook;
+	p.n_webhooks = 1;
+	struct vg_notify *n = create(&p);
+
+	push(n, &a);
+	vg_notify_destroy(n);
+	snprintf(path, sizeof(path), "%s/outbox.jsonl", outbox);
+	FILE *f = fopen(path, "a");
+
+	cr_assert_not_null(f);
+	fputs("2\t" FP_B_HEX "\t0\t{\"torn", f); /* no newline: the crash */
+	fclose(f);
+	n = create(&p);
+	push(n, &b);
+	vg_notify_destroy(n);
+	char *text = slurp(path);
+
+	cr_expect_eq(count_lines(text), 2u, "%s", text);
+	cr_expect_null(strstr(text, "torn"), "%s", text);
+	free(text);
+	n = create(&p);
+	vg_notify_get_stats(n, &s);
+	expect_counts(&s, "webhook0", 0, 0, 0, 0, 2);
+	vg_notify_destroy(n);
+}
+
+/* With a notifier down, the file would keep every change: it is written
+ * again past twice outbox_max, and a restart keeps only the newest
+ * outbox_max (the rest counted dropped), then delivers them in order. */
+Test(notify, the_outbox_file_stays_bounded_with_a_notifier_down)
+{
+	struct vg_notify_params p = params();
+	struct vg_notify_webhook hook = {"http://127.0.0.1:1/refused", NULL};
+	char path[PATH_MAX + 64], svc[20][8];
+	struct vg_alert al[20];
+	struct vg_notify_stats s;
+
+	p.webhooks = &hook;
+	p.n_webhooks = 1;
+	p.outbox_max = 4;
+	struct vg_notify *n = create(&p);
+
+	for (int i = 0; i < 20; i++) {
+		snprintf(svc[i], sizeof(svc[i]), "svc%d", i);
+		al[i] = alert(svc[i], FP_A + (uint64_t)i, VG_ALERT_FIRING);
+		push(n, &al[i]);
+	}
+	vg_notify_destroy(n);
+	snprintf(path, sizeof(path), "%s/outbox.jsonl", outbox);
+	char *text = slurp(path);
+
+	cr_expect_leq(count_lines(text), 8u, "at most twice outbox_max lines: %s", text);
+	cr_expect(strstr(text, "\"service\":\"svc19\""), "the newest is kept");
+	free(text);
+	/* A restart with a smaller bound keeps the newest 2. */
+	struct listener *l = listen_start(200);
+
+	hook.url = url(l, "/hook");
+	p.outbox_max = 2;
+	n = create(&p);
+	cr_assert(vg_notify_drain(n, WAIT_MS));
+	vg_notify_get_stats(n, &s);
+	cr_expect_eq(s.sent[stat_of(&s, "webhook0")], 2u);
+	vg_notify_destroy(n);
+	cr_assert_eq(listen_count(l), 2u);
+	cr_expect(strstr(listen_req(l, 0).body, "\"service\":\"svc18\""), "%s", listen_req(l, 0).body);
+	cr_expect(strstr(listen_req(l, 1).body, "\"service\":\"svc19\""), "%s", listen_req(l, 1).body);
+	listen_stop(l);
+}
+
 /* ---- the file notifier --------------------------------------------------------- */
 
 Test(notify, the_file_gets_one_json_line_per_change)
