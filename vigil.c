@@ -1267,7 +1267,9 @@ static int cmd_replay(int argc, char **argv)
 
 /* ---- signals ----------------------------------------------------------- */
 
-static volatile sig_atomic_t stop_requested;
+/* Set by the stop signals (a lock-free atomic is safe in a handler) and
+ * read by the pipeline and the demo's producer thread. */
+static atomic_int stop_requested;
 
 static void on_stop_signal(int sig)
 {

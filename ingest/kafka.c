@@ -956,7 +956,7 @@ static int handle(struct vg_kafka *k, rd_kafka_message_t *m)
 	return VG_OK;
 }
 
-int vg_kafka_run(struct vg_kafka *k, volatile sig_atomic_t *stop, bool exit_at_end, void (*tick)(void *),
+int vg_kafka_run(struct vg_kafka *k, atomic_int *stop, bool exit_at_end, void (*tick)(void *),
 		 void *tick_arg)
 {
 	int rc = subscribe(k);
@@ -974,7 +974,7 @@ int vg_kafka_run(struct vg_kafka *k, volatile sig_atomic_t *stop, bool exit_at_e
 		k->workers[i].started = true;
 	}
 	k->running = true;
-	while (!*stop && !atomic_load(&k->stopping)) {
+	while (!atomic_load(stop) && !atomic_load(&k->stopping)) {
 		/* The one poller: messages, rebalances and errors, one at a time.
 		 * Not rd_kafka_consume_batch_queue: with librdkafka < 2.1.0 it
 		 * skips offsets of partitions paused and resumed, as incremental

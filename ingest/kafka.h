@@ -34,7 +34,7 @@
 #ifndef VG_KAFKA_H
 #define VG_KAFKA_H
 
-#include <signal.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -97,7 +97,7 @@ int vg_kafka_open(struct vg_kafka **out, const struct vg_config *cfg, const stru
  * or, with exit_at_end, until every assigned partition has reached its end
  * offset. tick(arg) runs on this thread every ~50 ms (the windows' closer).
  * Returns 0 or VG_ERR_IO (fatal consumer error, message on stderr). */
-int vg_kafka_run(struct vg_kafka *k, volatile sig_atomic_t *stop, bool exit_at_end, void (*tick)(void *),
+int vg_kafka_run(struct vg_kafka *k, atomic_int *stop, bool exit_at_end, void (*tick)(void *),
 		 void *tick_arg);
 
 /* Graceful stop: stop fetching, let workers finish, commit stored offsets
