@@ -1047,11 +1047,11 @@ static void agg_summary(struct agg_run *run, double seconds, const char *extra)
 			char one[256];
 
 			snprintf(one, sizeof(one),
-				 "%s\"%s\":{\"sent\":%llu,\"retried\":%llu,\"failed\":%llu,\"dropped\":%llu,"
-				 "\"pending\":%llu}",
-				 i ? "," : "", ns.name[i], (unsigned long long)ns.sent[i], (unsigned long long)ns.retried[i],
-				 (unsigned long long)ns.failed[i], (unsigned long long)ns.dropped[i],
-				 (unsigned long long)ns.pending[i]);
+				 "%s\"%s\":{\"sent\":%llu,\"resent\":%llu,\"retried\":%llu,\"failed\":%llu,"
+				 "\"dropped\":%llu,\"pending\":%llu}",
+				 i ? "," : "", ns.name[i], (unsigned long long)ns.sent[i], (unsigned long long)ns.resent[i],
+				 (unsigned long long)ns.retried[i], (unsigned long long)ns.failed[i],
+				 (unsigned long long)ns.dropped[i], (unsigned long long)ns.pending[i]);
 			vg_buf_puts(&b, one);
 		}
 		vg_buf_putc(&b, '}');
@@ -1772,6 +1772,7 @@ static void http_gather(struct run_ctx *rc, struct vg_metrics_run *m)
 	for (size_t i = 0; i < m->n_notifiers; i++) {
 		memcpy(m->notifier[i], ns.name[i], sizeof(m->notifier[i]));
 		m->sent[i] = ns.sent[i];
+		m->resent[i] = ns.resent[i];
 		m->retried[i] = ns.retried[i];
 		m->failed[i] = ns.failed[i];
 		m->dropped[i] = ns.dropped[i];

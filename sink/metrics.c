@@ -407,6 +407,8 @@ void vg_metrics_run(struct vg_buf *b, const struct vg_metrics_run *r)
 	        {"vigil_notify_outbox_depth", "gauge", "Alert changes in the outbox not yet delivered, per notifier."},
 	        {"vigil_notify_failing_seconds", "gauge",
 	         "How long the notifier's deliveries have been failing (0: not)."},
+	        {"vigil_notifications_resent_total", "counter",
+	         "Re-sends of the firing alerts to Alertmanager every resend interval (not in sent)."},
 	};
 	for (size_t f = 0; f < sizeof(nf) / sizeof(nf[0]) && r->n_notifiers; f++) {
 		vg_metrics_family(b, nf[f].name, nf[f].type, nf[f].help);
@@ -416,7 +418,8 @@ void vg_metrics_run(struct vg_buf *b, const struct vg_metrics_run *r)
 			           : f == 2 ? (double)r->failed[i]
 			           : f == 3 ? (double)r->dropped[i]
 			           : f == 4 ? (double)r->outbox[i]
-			                    : (double)r->failing_ms[i] / 1000;
+			           : f == 5 ? (double)r->failing_ms[i] / 1000
+			                    : (double)r->resent[i];
 
 			metric_l(b, nf[f].name, "notifier", r->notifier[i], v);
 		}

@@ -121,7 +121,7 @@ struct vg_metrics_run {
 	size_t n_notifiers;
 	char notifier[VG_METRICS_MAX_NOTIFIERS][16];
 	uint64_t sent[VG_METRICS_MAX_NOTIFIERS], retried[VG_METRICS_MAX_NOTIFIERS], failed[VG_METRICS_MAX_NOTIFIERS],
-	        dropped[VG_METRICS_MAX_NOTIFIERS], outbox[VG_METRICS_MAX_NOTIFIERS];
+	        dropped[VG_METRICS_MAX_NOTIFIERS], outbox[VG_METRICS_MAX_NOTIFIERS], resent[VG_METRICS_MAX_NOTIFIERS];
 	int64_t failing_ms[VG_METRICS_MAX_NOTIFIERS]; /* how long deliveries have been failing; 0: not */
 	/* configuration reloads (SIGHUP) */
 	uint64_t reloads_ok, reloads_failed;

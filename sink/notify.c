@@ -51,6 +51,7 @@ struct notifier {
 	int cursor_fd;
 	int64_t next_try_ms, backoff_ms;
 	uint64_t sent, retried, failed, dropped;
+	uint64_t resent; /* Alertmanager: re-sends of the firing set, apart from changes sent */
 	bool failing;
 	CURL *curl;
 };
@@ -592,7 +593,7 @@ static void resend(struct vg_notify *n, struct notifier *nf)
 	vg_buf_putc(&b, '\0');
 	snprintf(url, sizeof(url), "%s/api/v2/alerts", nf->url);
 	if (!b.failed && http_post(nf, url, b.p, n->p.timeout_ms, NULL) == DELIVERED)
-		nf->sent++;
+		nf->resent++;
 	else
 		nf->retried++; /* the next re-send or delivery tries again */
 	vg_buf_free(&b);
@@ -971,6 +972,7 @@ void vg_notify_get_stats(struct vg_notify *n, struct vg_notify_stats *out)
 
 		memcpy(out->name[i], nf->name, sizeof(out->name[i]));
 		out->sent[i] = nf->sent;
+		out->resent[i] = nf->resent;
 		out->retried[i] = nf->retried;
 		out->failed[i] = nf->failed;
 		out->dropped[i] = nf->dropped;

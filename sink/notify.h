@@ -59,6 +59,7 @@ struct vg_notify_stats {
 	size_t n;
 	char name[VG_NOTIFY_MAX][16]; /* "alertmanager", "webhook0", "kafka", "file" */
 	uint64_t sent[VG_NOTIFY_MAX], retried[VG_NOTIFY_MAX], failed[VG_NOTIFY_MAX], dropped[VG_NOTIFY_MAX];
+	uint64_t resent[VG_NOTIFY_MAX]; /* Alertmanager: firing set re-sent (not in sent) */
 	uint64_t pending[VG_NOTIFY_MAX]; /* outbox entries not yet delivered */
 	bool failing[VG_NOTIFY_MAX];     /* the last attempt failed */
 };

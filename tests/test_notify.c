@@ -617,6 +617,11 @@ Test(notify, alertmanager_gets_the_firing_set_again_every_resend_interval)
 			found = strcmp(r.body, b_alone) == 0;
 	}
 	cr_expect(found, "no re-send of the one alert still firing after the resolution");
+	struct vg_notify_stats s;
+
+	vg_notify_get_stats(n, &s);
+	cr_expect_eq(s.sent[0], 3u, "sent counts the 3 changes, not the re-sends");
+	cr_expect_geq(s.resent[0], 1u, "the re-sends have their own count (the last one seen may still be in flight)");
 	vg_notify_destroy(n);
 	listen_stop(l);
 }
