@@ -135,9 +135,7 @@ void vg_sketch_free(struct vg_sketch *s)
 
 void vg_sketch_reset(struct vg_sketch *s)
 {
-	if (s->len)
-		memset(s->bins, 0, (size_t)s->len * sizeof(*s->bins));
-	s->len = 0;
+	s->len = 0; /* the buckets are zeroed as the span grows over them again */
 	s->offset = 0;
 	s->count = s->zero = s->rejected = s->collapsed = 0;
 	s->sum = 0;
@@ -152,7 +150,10 @@ static inline uint32_t sat_add(uint32_t a, uint64_t b)
 	return s > UINT32_MAX ? UINT32_MAX : (uint32_t)s;
 }
 
-/* Invariant: every store slot outside bins[0..len) is zero. */
+/* Store slots outside bins[0..len) hold anything: the span zeroes the
+ * slots it grows over. So a store is never zeroed whole (a fresh one is
+ * not touched past the span, a reused one is not cleared on reset), and
+ * its memory costs only what the span uses. */
 
 /* Re-home the used buckets in a store of at least `need` buckets, with
  * `below` free slots before them (and the rest after). */
@@ -166,7 +167,7 @@ static int restore(struct vg_sketch *s, uint32_t need, uint32_t below)
 		cap = 2 * VG_SKETCH_MAX_BUCKETS;
 	if (below + s->len > cap)
 		below = cap - s->len;
-	uint32_t *st = calloc(cap, sizeof(*st));
+	uint32_t *st = malloc((size_t)cap * sizeof(*st));
 
 	if (!st)
 		return VG_ERR_NOMEM;
@@ -201,11 +202,11 @@ static int grow_down(struct vg_sketch *s, uint32_t n)
 			return VG_ERR_NOMEM;
 		if (room_below(s) < n) { /* the store hit its ceiling: recentre */
 			memmove(s->store + n, s->bins, (size_t)s->len * sizeof(*s->bins));
-			memset(s->store, 0, (size_t)n * sizeof(*s->bins));
 			s->bins = s->store + n;
 		}
 	}
 	s->bins -= n;
+	memset(s->bins, 0, (size_t)n * sizeof(*s->bins));
 	s->offset -= (int32_t)n;
 	s->len += n;
 	return VG_OK;
@@ -221,10 +222,10 @@ static int grow_up(struct vg_sketch *s, uint32_t n)
 			return VG_ERR_NOMEM;
 		if (room_above(s) < n - s->len) { /* ceiling: move to the bottom */
 			memmove(s->store, s->bins, (size_t)s->len * sizeof(*s->bins));
-			memset(s->store + s->len, 0, (size_t)(s->cap - s->len) * sizeof(*s->bins));
 			s->bins = s->store;
 		}
 	}
+	memset(s->bins + s->len, 0, (size_t)(n - s->len) * sizeof(*s->bins));
 	s->len = n;
 	return VG_OK;
 }
@@ -237,6 +238,7 @@ static int64_t slot_for(struct vg_sketch *s, int32_t i)
 		if (!s->store && restore(s, 64, 32) != VG_OK)
 			return -1;
 		s->bins = s->store + s->cap / 2; /* room both ways */
+		s->bins[0] = 0;
 		s->offset = i;
 		s->len = 1;
 		return 0;
@@ -266,16 +268,15 @@ static int64_t slot_for(struct vg_sketch *s, int32_t i)
 		uint64_t folded = 0;
 		uint32_t d = drop >= (int64_t)s->len ? s->len : (uint32_t)drop;
 
-		for (uint32_t k = 0; k < d; k++) {
+		for (uint32_t k = 0; k < d; k++)
 			folded += s->bins[k];
-			s->bins[k] = 0;
-		}
 		/* The dropped slots become room below. */
 		s->bins += d;
 		s->len -= d;
 		s->offset += (int32_t)drop;
 		if (s->len == 0) { /* everything folded: start again mid-store */
 			s->bins = s->store + s->cap / 2;
+			s->bins[0] = 0;
 			s->len = 1;
 		}
 		s->bins[0] = sat_add(s->bins[0], folded);
