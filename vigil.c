@@ -371,7 +371,7 @@ static int cmd_classify(int argc, char **argv)
 #define CHUNKS_PER_WORKER 4
 #define MAX_THREADS 256
 #define CLOSE_EVERY_MS 50
-#define FILE_CLOSE_EVERY_MS 5 /* the file workers' closer */
+#define FILE_CLOSE_EVERY_MS 5 /* the file workers close windows this often */
 
 /* A chunk of whole lines handed to a worker: its own buffer, or a slice
  * of a mapped input file. */
@@ -437,7 +437,8 @@ struct agg_run {
 	/* Reading one regular file with several workers. */
 	int file_fd;
 	uint64_t file_size, n_ranges;
-	_Atomic uint64_t next_range; /* ranges past n_ranges count finished workers */
+	_Atomic uint64_t next_range; /* the next range to claim */
+	_Atomic bool closing;        /* a file worker is closing windows */
 	/* vigil run's HTTP endpoints: called with every closed window. */
 	void (*on_window)(void *arg, struct vg_window *win);
 	void *on_window_arg;
@@ -934,14 +935,30 @@ static void agg_range(struct agg_worker *w, int fd, uint64_t k, struct chunk *c)
 	vg_wworker_end(w->ww);
 }
 
+/* Between ranges, a file worker closes the windows due, unless another
+ * is at it: closing is one thread at a time, and the flag's acquire and
+ * release order one closer's work before the next's. The workers close
+ * themselves rather than a third thread on a timer, which competed with
+ * them for the cores: preempting a worker, or, starved, letting shards
+ * and pending windows pile up (thousands of keys, all faulted in). */
+static void agg_file_close(struct agg_run *run)
+{
+	if (atomic_exchange_explicit(&run->closing, true, memory_order_acquire))
+		return;
+	agg_close_after(run, false, FILE_CLOSE_EVERY_MS);
+	atomic_store_explicit(&run->closing, false, memory_order_release);
+}
+
 static void *agg_file_worker(void *arg)
 {
 	struct agg_worker *w = arg;
 	struct agg_run *run = w->run;
 	uint64_t k;
 
-	while ((k = atomic_fetch_add(&run->next_range, 1)) < run->n_ranges)
+	while ((k = atomic_fetch_add(&run->next_range, 1)) < run->n_ranges) {
 		agg_range(w, run->file_fd, k, w->buf);
+		agg_file_close(run);
+	}
 	vg_wworker_finish(w->ww);
 	return NULL;
 }
@@ -972,16 +989,10 @@ static int agg_fd(void *arg, int fd, const char *name)
 			w->file_thread = pthread_self();
 		}
 	}
-	/* Close windows while they work; a timer, not synchronisation. This
-	 * thread has nothing else to do: closing often keeps the shards small
-	 * (about 5 ms of records), so fewer sketches are in flight and fewer
-	 * fresh pages are faulted in than with CLOSE_EVERY_MS. */
-	while (atomic_load(&run->next_range) < run->n_ranges + run->threads) {
-		struct timespec ts = {0, FILE_CLOSE_EVERY_MS * 1000 * 1000};
-
-		agg_close_after(run, false, FILE_CLOSE_EVERY_MS);
-		nanosleep(&ts, NULL);
-	}
+	/* The workers close windows as they go (agg_file_close): closing
+	 * often keeps the shards small (about 5 ms of records), so fewer
+	 * sketches are in flight and fewer fresh pages are faulted in than
+	 * with CLOSE_EVERY_MS. */
 	for (unsigned i = 0; i < run->threads; i++) {
 		struct agg_worker *w = &run->workers[i];
 
