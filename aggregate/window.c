@@ -459,6 +459,12 @@ int vg_windows_close(struct vg_windows *w, bool flush, vg_window_fn fn, void *ar
 				return rc;
 		}
 		flip(w);
+		/* Workers already past the new phase's quiescent point (a
+		 * worker that closes between its own batches, or idle ones):
+		 * finish it now, while the shards just written are still in
+		 * the cache, rather than at the next call. */
+		if (quiescent(w, atomic_load(&w->epoch) - 1))
+			return finish_phase(w, false, fn, arg);
 		return VG_OK;
 	}
 	/* Flush: two full phases, waiting, so every shard is drained. */
