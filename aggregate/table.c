@@ -114,8 +114,12 @@ static inline bool key_eq(const struct vg_agg_key *a, const struct vg_agg_key *b
 
 	memcpy(&ta, &a->kind, 4);
 	memcpy(&tb, &b->kind, 4);
-	return a->window == b->window && ta == tb && vg_str_eq(a->service, b->service) &&
-	       vg_str_eq(a->endpoint, b->endpoint) && vg_str_eq(a->method, b->method);
+	if (a->window != b->window || ta != tb ||
+	    ((a->service.len ^ b->service.len) | (a->endpoint.len ^ b->endpoint.len) | (a->method.len ^ b->method.len)))
+		return false;
+	return vg_bytes_eq(a->service.p, b->service.p, a->service.len) &&
+	       (!a->endpoint.len || vg_bytes_eq(a->endpoint.p, b->endpoint.p, a->endpoint.len)) &&
+	       (!a->method.len || vg_bytes_eq(a->method.p, b->method.p, a->method.len));
 }
 
 int vg_table_create(struct vg_table **out, const struct vg_table_params *p)
