@@ -88,7 +88,8 @@ double vg_sketch_map_error(const struct vg_sketch_map *m)
 	return m->error;
 }
 
-int32_t vg_sketch_index(const struct vg_sketch_map *m, double v)
+/* Inlined into vg_sketch_add, the hot caller. */
+static inline int32_t index_of(const struct vg_sketch_map *m, double v)
 {
 	uint64_t bits;
 
@@ -110,6 +111,11 @@ int32_t vg_sketch_index(const struct vg_sketch_map *m, double v)
 	if (mant >= m->bounds[k + 1])
 		k++;
 	return (int32_t)(e * (1 << m->scale) + (int)k);
+}
+
+int32_t vg_sketch_index(const struct vg_sketch_map *m, double v)
+{
+	return index_of(m, v);
 }
 
 /* The lower bound of bucket i, g^i. */
@@ -297,7 +303,9 @@ int vg_sketch_add(struct vg_sketch *s, double v)
 	if (v < VG_SKETCH_MIN_VALUE) {
 		s->zero++;
 	} else {
-		int64_t k = slot_for(s, vg_sketch_index(s->map, v));
+		int32_t i = index_of(s->map, v);
+		/* Most values land in the span: no call for them. */
+		int64_t k = i >= s->offset && (uint32_t)(i - s->offset) < s->len ? i - s->offset : slot_for(s, i);
 
 		if (k < 0) {
 			s->rejected++;
