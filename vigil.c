@@ -885,6 +885,28 @@ static int agg_fd_chunked(struct agg_run *run, int fd, const char *name, unsigne
 	return rc;
 }
 
+#define TAIL_STEP (64u << 10) /* how far past a range to read at a time */
+
+/* buf[0..n) from fd at off, fewer at the end of the file; *err is set on
+ * a read error. Returns the bytes read. */
+static size_t read_at(int fd, char *buf, size_t n, uint64_t off, int *err)
+{
+	size_t got = 0;
+
+	while (got < n) {
+		ssize_t r = pread(fd, buf + got, n - got, (off_t)(off + got));
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			*err = VG_ERR_IO;
+		if (r <= 0)
+			break;
+		got += (size_t)r;
+	}
+	return got;
+}
+
 /* Several threads over a regular file: each worker claims 1 MiB ranges in
  * order from a shared counter and preads them itself, so reading is as
  * parallel as parsing. A range's lines are those that start inside it;
@@ -896,20 +918,20 @@ static void agg_range(struct agg_worker *w, int fd, uint64_t k, struct chunk *c)
 	struct agg_run *run = w->run;
 	uint64_t off = k * CHUNK_BYTES, end = off + CHUNK_BYTES;
 	uint64_t from = off ? off - 1 : 0; /* one byte back: was the range start a line start? */
-	size_t want = (size_t)(end - from) + run->st.limits.max_bytes + 1, got = 0;
+	size_t range = (size_t)(end - from), max = range + run->st.limits.max_bytes + 1;
+	size_t want = range + TAIL_STEP, got;
 
-	if (want > c->cap)
-		want = c->cap;
-	while (got < want) {
-		ssize_t n = pread(fd, c->own + got, want - got, (off_t)(from + got));
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			w->err = VG_ERR_IO;
-		if (n <= 0)
-			break;
-		got += (size_t)n;
+	if (max > c->cap)
+		max = c->cap;
+	if (want > max)
+		want = max;
+	/* Past the range, read on in steps only until the line crossing its
+	 * end ends: reading a longest record (1 MiB by default) past every
+	 * range read the file twice over. */
+	got = read_at(fd, c->own, want, from, &w->err);
+	while (got == want && want < max && !memchr(c->own + range - 1, '\n', got - (range - 1))) {
+		want = want + TAIL_STEP < max ? want + TAIL_STEP : max;
+		got += read_at(fd, c->own + got, want - got, from + got, &w->err);
 	}
 	const char *p = c->own, *lim = c->own + got, *stop = c->own + (end - from);
 

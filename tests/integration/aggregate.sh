@@ -98,6 +98,17 @@ for nl_at in 1048574 1048575 1048576 1048577; do
 		expect_eq "newline at byte $nl_at, --threads $t: every line once" "$got" "$want"
 	done
 done
+# A line crossing a range boundary that is longer than the workers read
+# past a range at a time (64 KiB) but within a record's limit.
+LC_ALL=C awk -v lim=$((1048576 - 5000)) '{ size += length($0) + 1; if (size >= lim) exit; print }' \
+	"$TMP/lines.ndjson" >"$TMP/long"
+printf '{"level":"info","message":"%s"}\n' "$(head -c 300000 /dev/zero | tr '\0' z)" >>"$TMP/long"
+head -n 1000 "$TMP/lines.ndjson" >>"$TMP/long"
+want=$(wc -l <"$TMP/long")
+for t in 1 2 3; do
+	got=$("$VIGIL" aggregate --quiet --threads "$t" "$TMP/long" 2>&1 | sed -n 's/.*"aggregated":\([0-9]*\).*/\1/p')
+	expect_eq "a 300 kB line across a range boundary, --threads $t: every line once" "$got" "$want"
+done
 { head -n 3000 "$TMP/lines.ndjson"; printf '{"a":"%s"}\n' "$(head -c 2000000 /dev/zero | tr '\0' x)"; tail -n 1000 "$TMP/lines.ndjson"; } >"$TMP/big"
 for t in 1 3; do
 	"$VIGIL" aggregate --quiet --threads "$t" "$TMP/big" 2>"$TMP/big.err$t"
