@@ -244,7 +244,8 @@ static int freeze(struct vg_wstore *s, struct frozen *f, const struct vg_table *
 
 	if (!block)
 		return size ? VG_ERR_NOMEM : VG_OK; /* nothing to hold: an empty part */
-	memset(block, 0, e_bytes);
+	if (!latency) /* with latency, every field of an entry is set below */
+		memset(block, 0, e_bytes);
 	f->e = (struct fentry *)block;
 	f->pairs = (uint32_t *)(block + e_bytes + s_bytes);
 	char *sp = block + e_bytes; /* the labels */
