@@ -463,6 +463,17 @@ int vg_windows_close(struct vg_windows *w, bool flush, vg_window_fn fn, void *ar
 		 * worker that closes between its own batches, or idle ones):
 		 * finish it now, while the shards just written are still in
 		 * the cache, rather than at the next call. */
+		if (!quiescent(w, atomic_load(&w->epoch) - 1))
+			return VG_OK;
+		if ((rc = finish_phase(w, false, fn, arg)) != VG_OK)
+			return rc;
+		/* Still none in a batch: flip back, so that the next batches
+		 * write into the shards just drained, which are warm, rather
+		 * than into the others, untouched for a phase; the phase in
+		 * between wrote nothing, and finishing it costs nothing. */
+		if (!quiescent(w, atomic_load(&w->epoch)))
+			return VG_OK;
+		flip(w);
 		if (quiescent(w, atomic_load(&w->epoch) - 1))
 			return finish_phase(w, false, fn, arg);
 		return VG_OK;

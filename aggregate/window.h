@@ -86,7 +86,8 @@ void vg_wworker_finish(struct vg_wworker *ww);
  * previous phase if every worker has passed its quiescent point (drains the
  * old shards, emits the windows the watermark has passed) and starts the
  * next (notes the watermark, flips the epoch), which it finishes at once
- * when every worker is between batches already; call it periodically. With
+ * when every worker is between batches already (and then hands the
+ * workers back the shards just drained); call it periodically. With
  * flush it waits for quiescence and emits every pending window (end of
  * input: call after the workers have finished). fn's non-zero return stops
  * emission and is returned. */
