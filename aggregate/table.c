@@ -253,7 +253,10 @@ static struct wcount *window_count(struct vg_table *t, int64_t window)
 
 static struct vg_agg_entry *insert(struct vg_table *t, const struct vg_agg_key *key, uint64_t h, size_t slot)
 {
-	if (vg_grow(&t->entries, &t->cap, t->n + 1, sizeof(*t->entries), 256) != 0)
+	/* Room for 1024 entries at once (216 KiB, touched as used): a window
+	 * or a shard of a few threads holds several hundred keys, and every
+	 * doubling before copied the array into memory faulted in afresh. */
+	if (vg_grow(&t->entries, &t->cap, t->n + 1, sizeof(*t->entries), 1024) != 0)
 		return NULL;
 	struct vg_agg_entry *e = &t->entries[t->n];
 
