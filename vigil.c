@@ -751,6 +751,7 @@ static void agg_chunked_idle(void *arg)
 }
 
 #define IDLE_MS 100 /* how often a quiet input lets windows close */
+#define INLINE_BATCH_MAX 65536 /* records a batch ends at, in a long window */
 
 static int agg_fd_inline(struct agg_run *run, int fd, const char *name)
 {
@@ -764,6 +765,8 @@ static int agg_fd_inline(struct agg_run *run, int fd, const char *name)
 	if (vg_lines_open(&lines, fd, run->st.limits.max_bytes) != VG_OK)
 		return VG_ERR_NOMEM;
 	vg_lines_set_idle(lines, IDLE_MS, agg_inline_idle, run);
+	int64_t win = INT64_MIN;
+
 	vg_wworker_begin(w->ww);
 	while ((rc = vg_lines_next(lines, &line, &oversize)) == 1) {
 		if (oversize) {
@@ -771,13 +774,18 @@ static int agg_fd_inline(struct agg_run *run, int fd, const char *name)
 			continue;
 		}
 		agg_line(w, line.p, line.len);
-		if (++batch % 4096 == 0) {
+		if (win == INT64_MIN)
+			win = vg_wworker_window(w->ww);
+		if (++batch >= INLINE_BATCH_MAX || vg_wworker_window(w->ww) > win) {
 			vg_wworker_end(w->ww);
 			/* The worker is the closer here: close after every batch,
-			 * so a shard holds about one batch's keys and the sketches
-			 * in flight stay few (fewer fresh pages to fault in). */
+			 * a batch being the records of one window, so that a shard
+			 * holds one window's keys, each once, and draining it only
+			 * moves their aggregates into the pending window. */
 			agg_close_after(run, false, 0);
 			vg_wworker_begin(w->ww);
+			batch = 0;
+			win = INT64_MIN;
 		}
 	}
 	vg_wworker_end(w->ww);

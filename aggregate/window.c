@@ -216,6 +216,11 @@ int vg_wworker_add(struct vg_wworker *ww, const struct vg_record *rec, int64_t f
 	return vg_table_add_record(ww->cur, win, rec);
 }
 
+int64_t vg_wworker_window(const struct vg_wworker *ww)
+{
+	return ww->win;
+}
+
 /* The worker's progress: the slowest of its active streams (all of them
  * when none is active). */
 static int64_t worker_progress(const struct vg_wworker *ww)
