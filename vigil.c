@@ -893,7 +893,11 @@ static int agg_fd_chunked(struct agg_run *run, int fd, const char *name, unsigne
 	return rc;
 }
 
-#define TAIL_STEP (64u << 10) /* how far past a range to read at a time */
+/* A file worker's unit of work. Small enough that the workers' buffers
+ * (one range and a line) stay few pages, and that they finish the file
+ * together; large enough that claiming one is rare. */
+#define RANGE_BYTES (256u << 10)
+#define TAIL_FIRST (4u << 10) /* first read past a range; each next one doubles */
 
 /* buf[0..n) from fd at off, fewer at the end of the file; *err is set on
  * a read error. Returns the bytes read. */
@@ -915,8 +919,8 @@ static size_t read_at(int fd, char *buf, size_t n, uint64_t off, int *err)
 	return got;
 }
 
-/* Several threads over a regular file: each worker claims 1 MiB ranges in
- * order from a shared counter and preads them itself, so reading is as
+/* Several threads over a regular file: each worker claims RANGE_BYTES
+ * ranges in order from a shared counter and preads them itself, so reading is as
  * parallel as parsing. A range's lines are those that start inside it;
  * the line crossing its end is read on (up to one longest record) and
  * finished by this worker, and the next range skips to its first newline.
@@ -924,21 +928,22 @@ static size_t read_at(int fd, char *buf, size_t n, uint64_t off, int *err)
 static void agg_range(struct agg_worker *w, int fd, uint64_t k, struct chunk *c)
 {
 	struct agg_run *run = w->run;
-	uint64_t off = k * CHUNK_BYTES, end = off + CHUNK_BYTES;
+	uint64_t off = k * RANGE_BYTES, end = off + RANGE_BYTES;
 	uint64_t from = off ? off - 1 : 0; /* one byte back: was the range start a line start? */
 	size_t range = (size_t)(end - from), max = range + run->st.limits.max_bytes + 1;
-	size_t want = range + TAIL_STEP, got;
+	size_t step = TAIL_FIRST, want = range + step, got;
 
 	if (max > c->cap)
 		max = c->cap;
 	if (want > max)
 		want = max;
-	/* Past the range, read on in steps only until the line crossing its
-	 * end ends: reading a longest record (1 MiB by default) past every
-	 * range read the file twice over. */
+	/* Past the range, read on in growing steps only until the line
+	 * crossing its end ends: reading a longest record (1 MiB by default)
+	 * past every range read the file twice over. */
 	got = read_at(fd, c->own, want, from, &w->err);
 	while (got == want && want < max && !memchr(c->own + range - 1, '\n', got - (range - 1))) {
-		want = want + TAIL_STEP < max ? want + TAIL_STEP : max;
+		step *= 2;
+		want = want + step < max ? want + step : max;
 		got += read_at(fd, c->own + got, want - got, from + got, &w->err);
 	}
 	const char *p = c->own, *lim = c->own + got, *stop = c->own + (end - from);
@@ -1007,7 +1012,7 @@ static int agg_fd(void *arg, int fd, const char *name)
 	/* A regular file: the chunk workers idle while file workers read it. */
 	run->file_fd = fd;
 	run->file_size = (uint64_t)st.st_size;
-	run->n_ranges = ((uint64_t)st.st_size + CHUNK_BYTES - 1) / CHUNK_BYTES;
+	run->n_ranges = ((uint64_t)st.st_size + RANGE_BYTES - 1) / RANGE_BYTES;
 	atomic_store(&run->next_range, 0);
 	for (unsigned i = 0; i < run->threads; i++) {
 		struct agg_worker *w = &run->workers[i];

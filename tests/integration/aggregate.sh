@@ -81,7 +81,7 @@ printf '{"level":"info","timestamp":"2026-11-01T00:00:01Z","service":"a"}\n{bad\
 expect_eq "bad records: exit 0" "$?" 0
 check "bad records counted by reason" grep -q '"rejected":2,"rejected_by_reason":{"not_object":1,"syntax":1}' "$TMP/bad.err"
 
-# Several threads read a regular file in 1 MiB ranges: a line ending on
+# Several threads read a regular file in 256 KiB ranges: a line ending on
 # either side of a range boundary, or longer than a record may be, must be
 # counted once with any thread count, and pipes must agree.
 "$GEN" --count 4000 --seed 12 >"$TMP/lines.ndjson"
@@ -99,7 +99,7 @@ for nl_at in 1048574 1048575 1048576 1048577; do
 	done
 done
 # A line crossing a range boundary that is longer than the workers read
-# past a range at a time (64 KiB) but within a record's limit.
+# past a range at first (4 KiB, doubling) but within a record's limit.
 LC_ALL=C awk -v lim=$((1048576 - 5000)) '{ size += length($0) + 1; if (size >= lim) exit; print }' \
 	"$TMP/lines.ndjson" >"$TMP/long"
 printf '{"level":"info","message":"%s"}\n' "$(head -c 300000 /dev/zero | tr '\0' z)" >>"$TMP/long"
