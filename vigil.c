@@ -686,21 +686,34 @@ static void agg_close(struct agg_run *run, bool flush)
 	agg_close_after(run, flush, CLOSE_EVERY_MS);
 }
 
+/* Parse and classify one line into rec; false (counted) when rejected. */
+static bool agg_parse(struct agg_worker *w, const char *p, size_t len, struct vg_record *rec)
+{
+	struct vg_json_error jerr;
+
+	w->records++;
+	if (vg_json_extract(w->run->st.paths, &w->run->st.limits, p, len, rec, &jerr) != VG_OK) {
+		w->rejected++;
+		w->by_reason[jerr.reason]++;
+		return false;
+	}
+	vg_classify(w->ctx, rec);
+	return true;
+}
+
+static void agg_add(struct agg_worker *w, const struct vg_record *rec)
+{
+	if (vg_wworker_add(w->ww, rec, VG_TIME_NONE, 0) != VG_OK)
+		w->err = VG_ERR_NOMEM;
+}
+
 /* Parse, classify and aggregate one line. */
 static void agg_line(struct agg_worker *w, const char *p, size_t len)
 {
 	struct vg_record rec;
-	struct vg_json_error jerr;
 
-	w->records++;
-	if (vg_json_extract(w->run->st.paths, &w->run->st.limits, p, len, &rec, &jerr) != VG_OK) {
-		w->rejected++;
-		w->by_reason[jerr.reason]++;
-		return;
-	}
-	vg_classify(w->ctx, &rec);
-	if (vg_wworker_add(w->ww, &rec, VG_TIME_NONE, 0) != VG_OK)
-		w->err = VG_ERR_NOMEM;
+	if (agg_parse(w, p, len, &rec))
+		agg_add(w, &rec);
 }
 
 static void agg_chunk(struct agg_worker *w, const struct chunk *c)
@@ -765,7 +778,7 @@ static int agg_fd_inline(struct agg_run *run, int fd, const char *name)
 	if (vg_lines_open(&lines, fd, run->st.limits.max_bytes) != VG_OK)
 		return VG_ERR_NOMEM;
 	vg_lines_set_idle(lines, IDLE_MS, agg_inline_idle, run);
-	int64_t win = INT64_MIN;
+	struct vg_record rec;
 
 	vg_wworker_begin(w->ww);
 	while ((rc = vg_lines_next(lines, &line, &oversize)) == 1) {
@@ -773,20 +786,19 @@ static int agg_fd_inline(struct agg_run *run, int fd, const char *name)
 			run->oversize++;
 			continue;
 		}
-		agg_line(w, line.p, line.len);
-		if (win == INT64_MIN)
-			win = vg_wworker_window(w->ww);
-		if (++batch >= INLINE_BATCH_MAX || vg_wworker_window(w->ww) > win) {
+		if (!agg_parse(w, line.p, line.len, &rec))
+			continue;
+		if (++batch > INLINE_BATCH_MAX || vg_wworker_later(w->ww, &rec)) {
 			vg_wworker_end(w->ww);
 			/* The worker is the closer here: close after every batch,
 			 * a batch being the records of one window, so that a shard
-			 * holds one window's keys, each once, and draining it only
-			 * moves their aggregates into the pending window. */
+			 * holds one window's keys, each once, and becomes that
+			 * window's pending table whole. */
 			agg_close_after(run, false, 0);
 			vg_wworker_begin(w->ww);
-			batch = 0;
-			win = INT64_MIN;
+			batch = 1;
 		}
+		agg_add(w, &rec);
 	}
 	vg_wworker_end(w->ww);
 	if (rc == VG_ERR_IO)

@@ -78,8 +78,11 @@ void vg_wworker_begin(struct vg_wworker *ww);
  * VG_TIME_NONE. Returns 0 or VG_ERR_NOMEM. */
 int vg_wworker_add(struct vg_wworker *ww, const struct vg_record *rec, int64_t fallback_ms, int32_t stream);
 void vg_wworker_end(struct vg_wworker *ww);
-/* The window (start / window length) of the last record added. */
-int64_t vg_wworker_window(const struct vg_wworker *ww);
+/* Does rec have an event time in a later window than the last record
+ * added? (False without a time or a record before.) A caller that ends
+ * its batch there gets shards of one window each, which close without
+ * copying their keys. */
+bool vg_wworker_later(const struct vg_wworker *ww, const struct vg_record *rec);
 /* This worker has no more input for now: it stops holding the watermark
  * back until its next vg_wworker_begin. */
 void vg_wworker_finish(struct vg_wworker *ww);

@@ -17,6 +17,48 @@ Test(window, single_worker_closes_every_window_in_order)
 	collected_free(&c);
 }
 
+/* Batches that end where the records move on to a later window (as vigil
+ * aggregate's single worker does) give shards of one window each, which
+ * become that window's pending table whole: the same windows as batches
+ * of 1000 records, whose shards are merged key by key. */
+Test(window, batches_that_follow_windows_give_the_same_windows)
+{
+	struct collected want, got;
+	struct vg_windows *w = make_windows(1);
+	struct vg_wworker *ww = vg_windows_worker(w, 0);
+	struct vg_record r;
+	struct vg_windows_stats st;
+
+	run_single(&want);
+	memset(&got, 0, sizeof(got));
+	got.last_start = INT64_MIN;
+	got.in_order = true;
+	vg_wworker_begin(ww);
+	for (uint64_t i = 0; i < RECORDS; i++) {
+		make_record(&r, i);
+		if (vg_wworker_later(ww, &r)) {
+			vg_wworker_end(ww);
+			vg_windows_close(w, false, collect, &got);
+			vg_wworker_begin(ww);
+		}
+		cr_assert_eq(vg_wworker_add(ww, &r, VG_TIME_NONE, 0), 0);
+	}
+	vg_wworker_end(ww);
+	vg_wworker_finish(ww);
+	vg_windows_close(w, true, collect, &got);
+	vg_windows_get_stats(w, &st);
+	cr_expect_eq(st.records, RECORDS);
+	cr_expect_eq(st.late, 0u);
+	cr_expect(got.in_order);
+	qsort(got.lines, got.n, sizeof(*got.lines), cmp_line);
+	cr_assert_eq(got.n, want.n);
+	for (size_t i = 0; i < want.n; i++)
+		cr_assert_str_eq(got.lines[i], want.lines[i], "row %zu", i);
+	vg_windows_destroy(w);
+	collected_free(&want);
+	collected_free(&got);
+}
+
 Test(window, two_writers_and_a_closer_match_one_thread, .timeout = 120)
 {
 	concurrent(2);
