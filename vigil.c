@@ -590,11 +590,56 @@ static int alerts_setup(struct agg_run *run, const struct vg_table_params *tp, i
 	return VG_OK;
 }
 
-/* Print a closed window as NDJSON rows, one per key, sorted. */
-static int emit_window(struct vg_window *win, void *arg)
+/* One row of a closed window (e is not const: vg_agg_quantile sorts
+ * --exact samples in place). */
+static void put_row(struct agg_run *run, struct vg_agg_entry *e, const char *start, const char *end)
 {
-	struct agg_run *run = arg;
 	struct vg_buf *b = &run->out;
+
+	vg_buf_puts(b, "{\"window_start\":\"");
+	vg_buf_puts(b, start);
+	vg_buf_puts(b, "\",\"window_end\":\"");
+	vg_buf_puts(b, end);
+	vg_buf_putc(b, '"');
+	if (e->key.kind == VG_AGG_COUNTER) {
+		vg_buf_puts(b, ",\"counter\":");
+		vg_buf_put_json_str(b, vg_str_cstr(run->st.cfg->counters[e->key.counter].name));
+	}
+	put_label(b, "service", e->key.service);
+	if (e->key.kind == VG_AGG_HTTP) {
+		put_label(b, "endpoint", e->key.endpoint);
+		put_label(b, "method", e->key.method);
+	} else if (e->key.kind == VG_AGG_LOG) {
+		vg_buf_puts(b, ",\"category\":");
+		vg_buf_put_json_str(b, vg_str_cstr(vg_classifier_category_name(run->st.classifier, e->key.category)));
+		vg_buf_puts(b, ",\"level\":\"");
+		vg_buf_puts(b, vg_level_name(e->key.level));
+		vg_buf_putc(b, '"');
+	}
+	vg_buf_puts(b, ",\"count\":");
+	vg_buf_put_u64(b, e->count);
+	if (e->key.kind == VG_AGG_HTTP) {
+		vg_buf_puts(b, ",\"errors_4xx\":");
+		vg_buf_put_u64(b, e->errors_4xx);
+		vg_buf_puts(b, ",\"errors_5xx\":");
+		vg_buf_put_u64(b, e->errors_5xx);
+		vg_buf_puts(b, ",\"error_rate\":");
+		put_num(b, e->count ? (double)e->errors_5xx / (double)e->count : 0);
+		vg_buf_puts(b, ",\"p50\":");
+		put_num(b, vg_agg_quantile(e, 0.50, run->exact));
+		vg_buf_puts(b, ",\"p95\":");
+		put_num(b, vg_agg_quantile(e, 0.95, run->exact));
+		vg_buf_puts(b, ",\"p99\":");
+		put_num(b, vg_agg_quantile(e, 0.99, run->exact));
+		vg_buf_puts(b, ",\"max\":");
+		put_num(b, e->latency.count ? e->latency.max : NAN);
+	}
+	vg_buf_puts(b, "}\n");
+}
+
+/* Print a closed window as NDJSON rows, one per key, sorted. */
+static int print_window(struct agg_run *run, const struct vg_window *win)
+{
 	size_t n = vg_table_size(win->table);
 	struct vg_agg_entry **rows = malloc((n ? n : 1) * sizeof(*rows));
 	char start[32], end[32];
@@ -603,55 +648,24 @@ static int emit_window(struct vg_window *win, void *arg)
 		return VG_ERR_NOMEM;
 	for (size_t i = 0; i < n; i++)
 		rows[i] = vg_table_entry(win->table, i);
-	if (!run->quiet)
-		qsort(rows, n, sizeof(*rows), cmp_entry);
+	qsort(rows, n, sizeof(*rows), cmp_entry);
 	vg_clock_format_rfc3339(win->start_ms, start);
 	vg_clock_format_rfc3339(win->end_ms, end);
-	for (size_t i = 0; i < n && !run->quiet; i++) {
-		struct vg_agg_entry *e = rows[i];
-
-		vg_buf_puts(b, "{\"window_start\":\"");
-		vg_buf_puts(b, start);
-		vg_buf_puts(b, "\",\"window_end\":\"");
-		vg_buf_puts(b, end);
-		vg_buf_putc(b, '"');
-		if (e->key.kind == VG_AGG_COUNTER) {
-			vg_buf_puts(b, ",\"counter\":");
-			vg_buf_put_json_str(b, vg_str_cstr(run->st.cfg->counters[e->key.counter].name));
-		}
-		put_label(b, "service", e->key.service);
-		if (e->key.kind == VG_AGG_HTTP) {
-			put_label(b, "endpoint", e->key.endpoint);
-			put_label(b, "method", e->key.method);
-		} else if (e->key.kind == VG_AGG_LOG) {
-			vg_buf_puts(b, ",\"category\":");
-			vg_buf_put_json_str(b, vg_str_cstr(vg_classifier_category_name(run->st.classifier,
-										       e->key.category)));
-			vg_buf_puts(b, ",\"level\":\"");
-			vg_buf_puts(b, vg_level_name(e->key.level));
-			vg_buf_putc(b, '"');
-		}
-		vg_buf_puts(b, ",\"count\":");
-		vg_buf_put_u64(b, e->count);
-		if (e->key.kind == VG_AGG_HTTP) {
-			vg_buf_puts(b, ",\"errors_4xx\":");
-			vg_buf_put_u64(b, e->errors_4xx);
-			vg_buf_puts(b, ",\"errors_5xx\":");
-			vg_buf_put_u64(b, e->errors_5xx);
-			vg_buf_puts(b, ",\"error_rate\":");
-			put_num(b, e->count ? (double)e->errors_5xx / (double)e->count : 0);
-			vg_buf_puts(b, ",\"p50\":");
-			put_num(b, vg_agg_quantile(e, 0.50, run->exact));
-			vg_buf_puts(b, ",\"p95\":");
-			put_num(b, vg_agg_quantile(e, 0.95, run->exact));
-			vg_buf_puts(b, ",\"p99\":");
-			put_num(b, vg_agg_quantile(e, 0.99, run->exact));
-			vg_buf_puts(b, ",\"max\":");
-			put_num(b, e->latency.count ? e->latency.max : NAN);
-		}
-		vg_buf_puts(b, "}\n");
-	}
+	for (size_t i = 0; i < n; i++)
+		put_row(run, rows[i], start, end);
 	free(rows);
+	return VG_OK;
+}
+
+/* A closed window: its rows (unless --quiet), the HTTP pages' hook, the
+ * store, and the rules at the window's end. */
+static int emit_window(struct vg_window *win, void *arg)
+{
+	struct agg_run *run = arg;
+	struct vg_buf *b = &run->out;
+
+	if (!run->quiet && print_window(run, win) != VG_OK)
+		return VG_ERR_NOMEM;
 	if (run->on_window)
 		run->on_window(run->on_window_arg, win);
 	if (vg_wstore_add(run->store, win) != VG_OK)
