@@ -71,7 +71,7 @@ static const char usage[] =
 	"       [--log-level L]\n"
 	"                                         the whole pipeline on an embedded broker with incidents\n"
 	"  broker [--brokers N] [--topic NAME:PARTITIONS]...  run the embedded Kafka broker\n"
-	"  produce --brokers B --topic T [--rate N] [LOG...]  produce NDJSON lines as messages\n"
+	"  produce --brokers B --topic T [--rate N] [-X KEY=VALUE]... [LOG...]  produce NDJSON lines as messages\n"
 	"  verify [--repair] DIR                  check every archive frame against its manifest\n"
 	"  cat [-c FILE] [--from T] [--to T] [--level L] [--category C] [--service S] [--grep PCRE]\n"
 	"      [--dead-letter] DIR                records from the archive as NDJSON\n"
@@ -1504,21 +1504,38 @@ static int produce_fd(void *arg, int fd, const char *name)
 }
 
 /* A producer spreading messages over the partitions, idempotent, counting
- * failed deliveries in produce_failed. NULL with errbuf set on failure. */
-static rd_kafka_t *producer_new(const char *brokers, char *err, size_t errlen)
+ * failed deliveries in produce_failed; props (KEY=VALUE, -X) over the
+ * defaults. NULL with errbuf set on failure. */
+static rd_kafka_t *producer_new(const char *brokers, char *const *props, size_t n_props, char *err, size_t errlen)
 {
 	rd_kafka_conf_t *conf = rd_kafka_conf_new();
 	rd_kafka_t *rk;
+	bool bad = rd_kafka_conf_set(conf, "bootstrap.servers", brokers, err, errlen) ||
+		   rd_kafka_conf_set(conf, "linger.ms", "5", err, errlen) ||
+		   rd_kafka_conf_set(conf, "sticky.partitioning.linger.ms", "0", err, errlen) ||
+		   rd_kafka_conf_set(conf, "partitioner", "random", err, errlen) ||
+		   rd_kafka_conf_set(conf, "enable.idempotence", "true", err, errlen);
 
-	if (rd_kafka_conf_set(conf, "bootstrap.servers", brokers, err, errlen) ||
-	    rd_kafka_conf_set(conf, "linger.ms", "5", err, errlen) ||
-	    rd_kafka_conf_set(conf, "sticky.partitioning.linger.ms", "0", err, errlen) ||
-	    rd_kafka_conf_set(conf, "partitioner", "random", err, errlen) ||
-	    rd_kafka_conf_set(conf, "enable.idempotence", "true", err, errlen)) {
+	for (size_t i = 0; i < n_props && !bad; i++) {
+		char key[256];
+		const char *eq = strchr(props[i], '=');
+		size_t kl = eq ? (size_t)(eq - props[i]) : 0;
+
+		if (!eq || kl == 0 || kl >= sizeof(key)) {
+			snprintf(err, errlen, "-X %s: expected KEY=VALUE", props[i]);
+			bad = true;
+		} else {
+			memcpy(key, props[i], kl);
+			key[kl] = '\0';
+			bad = rd_kafka_conf_set(conf, key, eq + 1, err, errlen) != RD_KAFKA_CONF_OK;
+		}
+	}
+	if (bad) {
 		rd_kafka_conf_destroy(conf);
 		return NULL;
 	}
 	rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
+	rd_kafka_conf_set_log_cb(conf, vg_kafka_log_cb);
 	if (!(rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, errlen)))
 		rd_kafka_conf_destroy(conf);
 	return rk;
@@ -1529,17 +1546,23 @@ static int cmd_produce(int argc, char **argv)
 	const char *brokers = NULL, *topic = NULL;
 	double rate = 0;
 	int i;
-	char err[512];
+	char err[512], **props = calloc((size_t)argc, sizeof(*props));
+	size_t n_props = 0;
 
+	if (!props)
+		return EXIT_IO;
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--brokers") == 0 && i + 1 < argc) {
 			brokers = argv[++i];
 		} else if (strcmp(argv[i], "--topic") == 0 && i + 1 < argc) {
 			topic = argv[++i];
+		} else if (strcmp(argv[i], "-X") == 0 && i + 1 < argc) {
+			props[n_props++] = argv[++i];
 		} else if (strcmp(argv[i], "--rate") == 0 && i + 1 < argc) {
 			rate = strtod(argv[++i], NULL);
 		} else if (argv[i][0] == '-' && argv[i][1] != '\0') {
 			fprintf(stderr, "vigil produce: unknown option '%s'\n%s", argv[i], usage);
+			free(props);
 			return EXIT_USAGE;
 		} else {
 			break;
@@ -1547,11 +1570,13 @@ static int cmd_produce(int argc, char **argv)
 	}
 	if (!brokers || !topic || rate < 0) {
 		fprintf(stderr, "vigil produce: --brokers and --topic are required\n%s", usage);
+		free(props);
 		return EXIT_USAGE;
 	}
 	catch_stop_signals();
-	rd_kafka_t *rk = producer_new(brokers, err, sizeof(err));
+	rd_kafka_t *rk = producer_new(brokers, props, n_props, err, sizeof(err));
 
+	free(props);
 	if (!rk) {
 		fprintf(stderr, "vigil produce: %s\n", err);
 		return EXIT_CONFIG;
@@ -1603,6 +1628,7 @@ struct reload_stats {
 struct run_ctx {
 	struct agg_run agg;
 	const char *config_path; /* read again on SIGHUP; NULL: defaults only */
+	int log_level_opt;       /* --log-level, over log.level at every load; -1: none */
 	struct gen gen0;
 	_Atomic(struct gen *) gen; /* the current generation; published by the closer */
 	struct gen *retired;       /* closer thread */
@@ -1793,6 +1819,8 @@ static void http_gather(struct run_ctx *rc, struct vg_metrics_run *m)
 	m->rebalances = ks.rebalances;
 	m->commits = ks.commits;
 	m->commits_failed = ks.commits_failed;
+	m->pauses = ks.pauses;
+	m->paused = ks.paused;
 	m->joined = ks.joined;
 	m->owned = ks.owned;
 	/* Nothing processed since the last commit: nothing waits for one. */
@@ -2082,6 +2110,7 @@ static void run_reload(struct run_ctx *rc)
 	vg_log_kv(VG_LOG_INFO, "reload", "configuration reloaded", VG_LOG_S("source", g->cfg->source),
 		  VG_LOG_I("generation", g->seq), VG_LOG_I("rules", vg_rules_count(rules)),
 		  VG_LOG_I("classify_rules", g->cfg->n_rules), VG_LOG_I("alerts_ended", ended));
+	log_level_apply(rc->log_level_opt, g->cfg); /* after the line above, which confirms the reload */
 }
 
 /* After the pipeline's teardown: every generation but the stage's. */
@@ -2202,6 +2231,21 @@ static void run_sync(void *state)
 
 	if (w->archive)
 		archive_result(w, vg_archive_sync(w->archive, true, vg_clock_now_ms()));
+}
+
+/* Backpressure from the archive: a worker whose archive cannot be written
+ * (disk full) takes no more records, which would only pile up in memory,
+ * until a forced sync succeeds; each call is one retry. Published, so
+ * /ready keeps saying why. */
+static bool run_stalled(void *state)
+{
+	struct agg_worker *w = state;
+
+	if (!w->archive || w->archive_err == VG_OK)
+		return false;
+	archive_result(w, vg_archive_sync(w->archive, true, vg_clock_now_ms()));
+	worker_publish(w);
+	return w->archive_err != VG_OK;
 }
 
 static void run_durable(void *state, void (*store)(void *ctx, const char *topic, int32_t partition, int64_t next),
@@ -2435,6 +2479,7 @@ static int run_pipeline(const struct run_opts *o)
 	if (agg_setup(&rc.agg, 0) != VG_OK)
 		goto out_nomem;
 	rc.config_path = config_path;
+	rc.log_level_opt = log_level;
 	rc.gen0.classifier = rc.agg.st.classifier;
 	atomic_store(&rc.gen, &rc.gen0);
 	if (!(rc.wgen = calloc(rc.agg.threads, sizeof(*rc.wgen))))
@@ -2451,6 +2496,7 @@ static int run_pipeline(const struct run_opts *o)
 	struct vg_kafka_handler h = {.worker_start = run_worker_start, .batch = run_batch,
 				     .worker_stop = run_worker_stop, .worker_idle = run_idle,
 				     .durable = archiving ? run_durable : NULL, .sync = archiving ? run_sync : NULL,
+				     .stalled = archiving ? run_stalled : NULL,
 				     .arg = &rc};
 	struct vg_kafka *k;
 	int r = vg_kafka_open(&k, cfg, &h, err, sizeof(err));
@@ -2517,13 +2563,13 @@ static int run_pipeline(const struct run_opts *o)
 	snprintf(extra, sizeof(extra), ",\"archive\":{\"records\":%llu,\"dead\":%llu,\"frames\":%llu,\"files\":%llu,"
 				       "\"bytes_in\":%llu,\"bytes_out\":%llu,\"write_errors\":%llu}"
 				       ",\"kafka_errors\":%llu,\"skipped_revoked\":%llu,\"rebalances\":%llu,"
-				       "\"commits\":%llu,\"commits_failed\":%llu,\"consume_seconds\":%.6f,"
-				       "\"lag_max\":%lld,\"lag_end\":%lld,\"committed\":{%s}",
+				       "\"commits\":%llu,\"commits_failed\":%llu,\"pauses\":%llu,"
+				       "\"consume_seconds\":%.6f,\"lag_max\":%lld,\"lag_end\":%lld,\"committed\":{%s}",
 		 (unsigned long long)as.records, (unsigned long long)as.dead, (unsigned long long)as.frames,
 		 (unsigned long long)as.files, (unsigned long long)as.bytes_in, (unsigned long long)as.bytes_out,
 		 (unsigned long long)as.write_errors, (unsigned long long)ks.errors, (unsigned long long)ks.skipped,
 		 (unsigned long long)ks.rebalances, (unsigned long long)ks.commits, (unsigned long long)ks.commits_failed,
-		 ks.busy_seconds,
+		 (unsigned long long)ks.pauses, ks.busy_seconds,
 		 (long long)rc.lag_max, (long long)lag_end, committed);
 	struct reload_stats rs;
 	size_t el = strlen(extra);
@@ -3563,7 +3609,7 @@ static int cmd_demo(int argc, char **argv)
 	       5 * d.rate / DEMO_EVENTS_PER_S, d.archive, d.alerts);
 	fflush(stdout);
 
-	if (!(d.producer = producer_new(vg_broker_bootstraps(b), err, sizeof(err))) ||
+	if (!(d.producer = producer_new(vg_broker_bootstraps(b), NULL, 0, err, sizeof(err))) ||
 	    demo_spawn_gen(&d, gen) != VG_OK) {
 		fprintf(stderr, "vigil demo: %s\n", d.producer ? "cannot start bench/gen" : err);
 		if (d.producer)

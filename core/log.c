@@ -225,3 +225,17 @@ void vg_log_fields(int level, const char *component, const char *msg, const stru
 	}
 	finish(&l);
 }
+
+void vg_log_librdkafka(const char *client, int syslog_level, const char *fac, const char *buf)
+{
+	/* syslog's levels: 0-3 errors, 4 warning, 5-6 notice and info, 7 debug. */
+	int l = syslog_level <= 3   ? VG_LOG_ERROR
+		: syslog_level == 4 ? VG_LOG_WARNING
+		: syslog_level <= 6 ? VG_LOG_INFO
+				    : VG_LOG_DEBUG;
+
+	if (strcmp(fac, "FAIL") == 0)
+		l = VG_LOG_DEBUG;
+	if (vg_log_enabled(l))
+		vg_log_kv(l, "kafka", buf, VG_LOG_S("facility", fac), VG_LOG_S("client", client));
+}

@@ -37,6 +37,13 @@ int vg_log_level_from_name(const char *s);
 /* The upper-case name of a level ("WARNING"). */
 const char *vg_log_level_name(int level);
 
+/* A line from librdkafka's log callback (syslog level, facility, client
+ * name), as component "kafka"; each module wraps it in the callback type.
+ * A connection failure (facility FAIL) also reaches the error callback, or
+ * librdkafka's own ERROR line for a client without one: it goes at debug,
+ * so it is said once. */
+void vg_log_librdkafka(const char *client, int syslog_level, const char *fac, const char *buf);
+
 /* Where lines go (default STDERR_FILENO); for tests. */
 void vg_log_set_fd(int fd);
 

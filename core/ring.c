@@ -99,3 +99,12 @@ out_unlock:
 	pthread_mutex_unlock(&r->mu);
 	return item;
 }
+
+size_t vg_ring_count(struct vg_ring *r)
+{
+	pthread_mutex_lock(&r->mu);
+	size_t n = r->tail - r->head;
+
+	pthread_mutex_unlock(&r->mu);
+	return n;
+}

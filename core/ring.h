@@ -23,7 +23,11 @@ void vg_ring_put(struct vg_ring *r, void *item);
 void *vg_ring_take(struct vg_ring *r);
 
 /* Take one item, waiting at most timeout_ms while the ring is empty.
- * Returns NULL when none came in time (so NULL should not be an item). */
+ * Returns NULL when none came in time (so NULL should not be an item);
+ * timeout_ms 0 never waits. */
 void *vg_ring_take_wait(struct vg_ring *r, int timeout_ms);
+
+/* Items in the ring now (a snapshot: other threads may change it). */
+size_t vg_ring_count(struct vg_ring *r);
 
 #endif

@@ -116,7 +116,17 @@ int vg_broker_command(struct vg_broker *b, const char *line, char *errbuf, size_
 		return VG_ERR_INVALID;
 	}
 	if (strcmp(cmd, "topic") == 0 && n == 3) {
-		err = rd_kafka_mock_topic_create(b->mc, a, atoi(c), 1);
+		char *end;
+		long parts = strtol(c, &end, 10);
+
+		/* The mock cluster aborts on a negative count and crashes at
+		 * destroy on a topic of none. */
+		if (*end || parts < 1 || parts > VG_BROKER_MAX_PARTITIONS) {
+			snprintf(errbuf, errlen, "topic NAME PARTITIONS: PARTITIONS must be 1 to %d, not '%s'",
+				 VG_BROKER_MAX_PARTITIONS, c);
+			return VG_ERR_INVALID;
+		}
+		err = rd_kafka_mock_topic_create(b->mc, a, (int)parts, 1);
 	} else if ((strcmp(cmd, "down") == 0 || strcmp(cmd, "up") == 0) && n == 2) {
 		err = cmd[0] == 'd' ? rd_kafka_mock_broker_set_down(b->mc, atoi(a))
 				    : rd_kafka_mock_broker_set_up(b->mc, atoi(a));

@@ -7,7 +7,7 @@
  * while producing.
  *
  * Commands (vg_broker_command), for tests that inject faults:
- *   topic NAME PARTITIONS        create a topic
+ *   topic NAME PARTITIONS        create a topic (1 to VG_BROKER_MAX_PARTITIONS)
  *   down ID | up ID              take broker ID down / bring it back
  *   leader TOPIC PARTITION ID    move a partition's leader
  *   errors API COUNT ERROR       the next COUNT requests of API (Fetch,
@@ -19,6 +19,8 @@
 #define VG_BROKER_H
 
 #include <stddef.h>
+
+#define VG_BROKER_MAX_PARTITIONS 10000
 
 struct vg_broker;
 

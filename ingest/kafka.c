@@ -13,12 +13,17 @@
 #include "core/clock.h"
 #include "core/err.h"
 #include "core/log.h"
+#include "core/mem.h"
 #include "core/ring.h"
 
 #define MAX_PARTS 4096
 #define POLL_MS 50
 #define IDLE_MS 100 /* a worker with nothing to do syncs and stores this often */
 #define BATCHES 32  /* per worker, filling, queued or in process: slack for the archive's fsyncs */
+#define SPARE_WAIT_MS 250       /* the poller waits this long for a busy worker's batch before pausing it */
+#define RESUME_AT (BATCHES / 2) /* spare batches a paused worker needs back: a pause costs a refetch */
+#define STALL_MIN_MS 100        /* a stalled pipeline is asked again after this, doubling... */
+#define STALL_MAX_MS 2000       /* ...up to this */
 #define NO_OFFSET INT64_MAX
 
 /* A partition vigil has been assigned at some point. Written by the main
@@ -29,6 +34,8 @@ struct part {
 	_Atomic int owned;     /* assigned now */
 	_Atomic int eof;       /* reached the end offset, nothing dispatched since */
 	_Atomic int64_t first; /* first offset dispatched since assigned, or NO_OFFSET */
+	bool paused;           /* main thread: paused by us (rd_kafka_pause_partitions) */
+	int64_t end;           /* main thread: while paused, its end offset as last asked, or -1 */
 };
 
 /* What the main thread hands a worker: messages of its partitions, in
@@ -46,10 +53,17 @@ struct worker {
 	struct vg_ring *spare; /* empty batches: none spare is backpressure */
 	struct batch *filling; /* main thread: the batch being filled, or NULL */
 	struct batch mark_sync, mark_stop;
-	uint64_t sent; /* main thread: items put in todo */
+	uint64_t sent;    /* main thread: items put in todo */
+	uint64_t sync_at; /* main thread: sent as of the last sync mark, counting it */
+	/* Main thread: no spare batch, so its partitions are paused; the
+	 * messages polled for it meanwhile (at most one a partition), in order. */
+	bool paused;
+	rd_kafka_message_t **held;
+	size_t n_held, cap_held;
 	pthread_mutex_t mu;
-	pthread_cond_t cond;
-	uint64_t finished; /* under mu: items the worker is done with */
+	pthread_cond_t cond;  /* finished or stalled changed; a stop for a stalled worker */
+	uint64_t finished;    /* under mu: items the worker is done with */
+	bool stalled;         /* under mu: its pipeline cannot take more; it takes no batch */
 	bool started;
 };
 
@@ -67,7 +81,9 @@ struct vg_kafka {
 	bool running;      /* main thread: the workers take batches */
 	struct part *last; /* main thread: of the last message polled */
 	_Atomic int assigned_once;
-	_Atomic uint64_t messages, bytes, skipped, errors, rebalances, commits_failed, commits;
+	_Atomic uint64_t messages, bytes, skipped, errors, rebalances, commits_failed, commits, pauses;
+	_Atomic size_t n_paused; /* partitions paused now */
+	double ends_s;           /* main thread: when the paused partitions' end offsets were asked */
 	_Atomic int64_t first_us, last_us; /* monotonic, of the first and last message processed */
 	_Atomic int joined;                /* in the group: assigned, and not revoked since (eager) */
 	_Atomic int64_t commit_ok_ms;      /* wall time of the last commit that succeeded or had nothing new */
@@ -103,6 +119,8 @@ static struct part *part_get(struct vg_kafka *k, const char *topic, int32_t part
 		atomic_store(&p->owned, 0);
 		atomic_store(&p->eof, 0);
 		atomic_store(&p->first, NO_OFFSET);
+		p->paused = false;
+		p->end = -1;
 		atomic_store_explicit(&k->n_parts, n + 1, memory_order_release);
 	}
 	pthread_mutex_unlock(&k->parts_mu);
@@ -218,6 +236,74 @@ static void sync_store(struct vg_kafka *k, void *state)
 		store_durable(k, state);
 }
 
+/* The worker's items done so far (a drain waits for them). */
+static void finish(struct worker *w)
+{
+	pthread_mutex_lock(&w->mu);
+	w->finished++;
+	pthread_cond_broadcast(&w->cond);
+	pthread_mutex_unlock(&w->mu);
+}
+
+static void set_stalled(struct worker *w, bool on)
+{
+	pthread_mutex_lock(&w->mu);
+	w->stalled = on;
+	pthread_cond_broadcast(&w->cond);
+	pthread_mutex_unlock(&w->mu);
+}
+
+/* Sleep ms, or less if the consumer stops. Returns true when stopping. */
+static bool nap(struct worker *w, int ms)
+{
+	struct timespec until;
+	int rc = 0;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += ms / 1000;
+	until.tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&w->mu);
+	while (!atomic_load(&w->k->stopping) && rc == 0)
+		rc = pthread_cond_timedwait(&w->cond, &w->mu, &until);
+	pthread_mutex_unlock(&w->mu);
+	return atomic_load(&w->k->stopping) != 0;
+}
+
+/* While the pipeline cannot take more (a sink failing), take no batch:
+ * what is taken would pile up in memory. The hook retries its sink each
+ * time it is asked, 100 ms apart doubling to 2 s. Meanwhile the batches
+ * queued for this worker wait, the main thread pauses its partitions once
+ * none is spare (the lag grows instead), and a drain does not wait for it
+ * (what it has durable is all it can give). Returns false when the
+ * consumer stops first. */
+static bool wait_unstalled(struct worker *w, void *state)
+{
+	struct vg_kafka *k = w->k;
+	int backoff = STALL_MIN_MS;
+	bool stopping = false;
+
+	if (!k->h.stalled || !k->h.stalled(state))
+		return true;
+	set_stalled(w, true);
+	while (!(stopping = nap(w, backoff)) && k->h.stalled(state))
+		backoff = backoff * 2 < STALL_MAX_MS ? backoff * 2 : STALL_MAX_MS;
+	set_stalled(w, false);
+	return !stopping;
+}
+
+/* A batch done with: its messages freed, the batch back to the spares. */
+static void release(struct worker *w, struct batch *b)
+{
+	for (size_t i = 0; i < b->n; i++)
+		rd_kafka_message_destroy(b->msgs[i]);
+	b->n = 0;
+	vg_ring_put(w->spare, b);
+}
+
 static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
@@ -226,21 +312,25 @@ static void *worker_main(void *arg)
 	struct vg_kafka_msg *vm = calloc(cap, sizeof(*vm));
 	void *state = k->h.worker_start ? k->h.worker_start(w->id, k->h.arg) : NULL;
 	bool ok = vm && (!k->h.worker_start || state);
+	bool run = ok; /* batches are processed */
 
 	if (!ok) {
 		vg_log_kv(VG_LOG_ERROR, "ingest", "worker out of memory; stopping", VG_LOG_I("worker", w->id));
 		atomic_store(&k->stopping, 1);
 	}
-	/* Until the stop mark: without state, batches are only freed, so the
-	 * main thread never waits on this worker. */
+	/* Until the stop mark: without state, or once stopping while stalled,
+	 * batches are only freed (not processed, so their offsets are never
+	 * stored), so the main thread never waits on this worker. */
 	for (;;) {
 		struct batch *b = vg_ring_take_wait(w->todo, IDLE_MS);
 
 		if (!b) { /* idle: time-based syncs, their offsets */
-			if (ok && k->h.worker_idle)
+			if (run && k->h.worker_idle)
 				k->h.worker_idle(state);
-			if (ok && k->h.durable)
+			if (run && k->h.durable)
 				store_durable(k, state);
+			if (run)
+				run = wait_unstalled(w, state);
 			continue;
 		}
 		if (b == &w->mark_stop)
@@ -249,19 +339,15 @@ static void *worker_main(void *arg)
 			if (ok)
 				sync_store(k, state);
 		} else {
-			if (ok)
+			if (run)
 				process(w, state, b, vm);
-			for (size_t i = 0; i < b->n; i++)
-				rd_kafka_message_destroy(b->msgs[i]);
-			b->n = 0;
-			vg_ring_put(w->spare, b);
-			if (ok && k->h.worker_idle)
+			release(w, b);
+			if (run && k->h.worker_idle)
 				k->h.worker_idle(state);
+			if (run)
+				run = wait_unstalled(w, state);
 		}
-		pthread_mutex_lock(&w->mu);
-		w->finished++;
-		pthread_cond_broadcast(&w->cond);
-		pthread_mutex_unlock(&w->mu);
+		finish(w);
 	}
 	if (ok)
 		sync_store(k, state); /* stopping: before the final commit */
@@ -292,18 +378,63 @@ static void flush_all(struct vg_kafka *k)
 	}
 }
 
-/* Append a message of an owned partition to its worker's batch (taking
- * ownership of it); a full batch goes to the worker. Waits while the
- * worker has no spare batch. */
-static void dispatch(struct vg_kafka *k, struct part *p, rd_kafka_message_t *m)
+static struct worker *worker_of(struct vg_kafka *k, int32_t partition)
 {
-	struct worker *w = &k->workers[(unsigned)m->partition % k->n_workers];
+	return &k->workers[(unsigned)partition % k->n_workers];
+}
 
-	if (!w->filling)
-		w->filling = vg_ring_take(w->spare);
+/* Pause or resume the partitions in list (each element's opaque is its
+ * part), and free the list. A partition librdkafka refuses to pause stays
+ * unpaused (tried again at its next message); one it refuses to resume is
+ * counted as resumed all the same (we never hold it again). */
+static void set_paused(struct vg_kafka *k, rd_kafka_topic_partition_list_t *list, bool on)
+{
+	rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
+
+	if (list->cnt > 0)
+		err = on ? rd_kafka_pause_partitions(k->rk, list) : rd_kafka_resume_partitions(k->rk, list);
+	for (int i = 0; i < list->cnt; i++) {
+		struct part *p = list->elems[i].opaque;
+		rd_kafka_resp_err_t e = err ? err : list->elems[i].err;
+
+		if (e && atomic_fetch_add(&k->errors, 1) < 20)
+			vg_log_kv(VG_LOG_WARNING, "ingest",
+				  on ? "pausing a partition failed" : "resuming a partition failed",
+				  VG_LOG_S("topic", p->topic), VG_LOG_I("partition", p->partition),
+				  VG_LOG_S("error", rd_kafka_err2str(e)));
+		if ((e && on) || p->paused == on)
+			continue;
+		p->paused = on;
+		p->end = -1;
+		if (on)
+			atomic_fetch_add(&k->n_paused, 1);
+		else
+			atomic_fetch_sub(&k->n_paused, 1);
+	}
+	rd_kafka_topic_partition_list_destroy(list);
+}
+
+/* Worker w's partitions: paused ones, or owned ones not paused. */
+static rd_kafka_topic_partition_list_t *parts_of(struct vg_kafka *k, const struct worker *w, bool paused)
+{
+	rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(16);
+	size_t n = atomic_load_explicit(&k->n_parts, memory_order_acquire);
+
+	for (size_t i = 0; i < n; i++) {
+		struct part *p = &k->parts[i];
+
+		if (p->paused == paused && worker_of(k, p->partition) == w && (paused || atomic_load(&p->owned)))
+			rd_kafka_topic_partition_list_add(list, p->topic, p->partition)->opaque = p;
+	}
+	return list;
+}
+
+/* Put a message in the worker's filling batch (there is one); a full
+ * batch goes to the worker. */
+static void append(struct vg_kafka *k, struct worker *w, struct part *p, rd_kafka_message_t *m)
+{
 	if (atomic_load_explicit(&p->first, memory_order_relaxed) == NO_OFFSET)
 		atomic_store(&p->first, m->offset);
-	atomic_store_explicit(&p->eof, 0, memory_order_relaxed);
 	w->filling->msgs[w->filling->n++] = m;
 	if (w->filling->n == k->cfg->kafka_batch) {
 		hand(w, w->filling);
@@ -311,12 +442,159 @@ static void dispatch(struct vg_kafka *k, struct part *p, rd_kafka_message_t *m)
 	}
 }
 
+/* The held messages, in order, into batches (waiting for spare ones). */
+static void unhold_wait(struct vg_kafka *k, struct worker *w)
+{
+	for (size_t i = 0; i < w->n_held; i++) {
+		rd_kafka_message_t *m = w->held[i];
+
+		if (!w->filling)
+			w->filling = vg_ring_take(w->spare);
+		append(k, w, part_find(k, rd_kafka_topic_name(m->rkt), m->partition), m);
+	}
+	w->n_held = 0;
+}
+
+/* Keep a message its worker cannot take now, and pause the worker's
+ * partitions: librdkafka drops what it prefetched of them and, on resume,
+ * fetches from after the last message poll returned, so the messages
+ * already returned are ours to keep, in order. Paused, a partition gives
+ * no more, so a worker holds at most one message a partition; past a
+ * batch's worth (a partition librdkafka would not pause), or out of
+ * memory, it waits for the worker instead, as before pausing existed. */
+static void hold(struct vg_kafka *k, struct worker *w, struct part *p, rd_kafka_message_t *m)
+{
+	if (!w->paused) {
+		w->paused = true;
+		if (atomic_fetch_add(&k->pauses, 1) < 20)
+			vg_log_kv(VG_LOG_INFO, "ingest",
+				  "worker has no batch to spare (its sink is slow or failing); its partitions are "
+				  "paused",
+				  VG_LOG_I("worker", w->id));
+	}
+	if (w->n_held < k->cfg->kafka_batch &&
+	    vg_grow(&w->held, &w->cap_held, w->n_held + 1, sizeof(*w->held), 16) == 0) {
+		w->held[w->n_held++] = m;
+		set_paused(k, parts_of(k, w, false), true);
+		return;
+	}
+	vg_log_kv(VG_LOG_WARNING, "ingest", "cannot hold more messages for a paused worker; waiting for it",
+		  VG_LOG_I("worker", w->id), VG_LOG_I("held", w->n_held));
+	unhold_wait(k, w);
+	if (!w->filling)
+		w->filling = vg_ring_take(w->spare);
+	append(k, w, p, m);
+}
+
+static bool stalled(struct worker *w)
+{
+	pthread_mutex_lock(&w->mu);
+	bool on = w->stalled;
+
+	pthread_mutex_unlock(&w->mu);
+	return on;
+}
+
+/* Append a message of an owned partition to its worker's batch (taking
+ * ownership of it); a full batch goes to the worker. A worker with no
+ * spare batch is waited for, briefly: one busy with its batches frees one
+ * within milliseconds (an fsync now and then takes longer), and a pause
+ * is dear: librdkafka drops what it prefetched, and 2.0 fetches a resumed
+ * partition only at its broker thread's next wakeup, up to a second
+ * later (catching up with 100-message batches, pausing at once went 3
+ * times slower; waiting up to 50 ms, 1.5 times). One that frees none in
+ * SPARE_WAIT_MS, or is stalled, is paused (hold). */
+static void dispatch(struct vg_kafka *k, struct part *p, rd_kafka_message_t *m)
+{
+	struct worker *w = worker_of(k, m->partition);
+
+	atomic_store_explicit(&p->eof, 0, memory_order_relaxed);
+	if (!w->paused && !w->filling)
+		w->filling = vg_ring_take_wait(w->spare, stalled(w) ? 0 : SPARE_WAIT_MS);
+	if (w->paused || !w->filling)
+		hold(k, w, p, m);
+	else
+		append(k, w, p, m);
+}
+
+/* A paused worker with half its batches spare again: its held messages
+ * first, then its partitions resumed (unless the held ones paused it
+ * again). Waiting for half, not one, spares a refetch per batch. */
+static void resume_worker(struct vg_kafka *k, struct worker *w)
+{
+	rd_kafka_message_t **held = w->held;
+	size_t n = w->n_held;
+
+	if (vg_ring_count(w->spare) < RESUME_AT)
+		return;
+	w->held = NULL;
+	w->n_held = w->cap_held = 0;
+	w->paused = false;
+	for (size_t i = 0; i < n; i++) {
+		struct part *p = part_find(k, rd_kafka_topic_name(held[i]->rkt), held[i]->partition);
+
+		dispatch(k, p, held[i]); /* owned: those revoked were dropped */
+	}
+	free(held);
+	if (!w->paused)
+		set_paused(k, parts_of(k, w, true), false);
+}
+
+/* Revoked partitions: their held messages dropped (not processed, their
+ * offsets not stored: the next owner reads them), and those paused
+ * resumed, since librdkafka keeps an application's pause across an
+ * unassign and would not fetch them when assigned again. */
+static void release_parts(struct vg_kafka *k, const rd_kafka_topic_partition_list_t *parts)
+{
+	rd_kafka_topic_partition_list_t *resume = rd_kafka_topic_partition_list_new(16);
+
+	for (unsigned i = 0; i < k->n_workers; i++) {
+		struct worker *w = &k->workers[i];
+		size_t kept = 0;
+
+		for (size_t j = 0; j < w->n_held; j++) {
+			rd_kafka_message_t *m = w->held[j];
+
+			if (rd_kafka_topic_partition_list_find(parts, rd_kafka_topic_name(m->rkt), m->partition)) {
+				atomic_fetch_add(&k->skipped, 1);
+				rd_kafka_message_destroy(m);
+			} else {
+				w->held[kept++] = m;
+			}
+		}
+		w->n_held = kept;
+	}
+	for (int i = 0; i < parts->cnt; i++) {
+		struct part *p = part_find(k, parts->elems[i].topic, parts->elems[i].partition);
+
+		if (p && p->paused)
+			rd_kafka_topic_partition_list_add(resume, p->topic, p->partition)->opaque = p;
+	}
+	set_paused(k, resume, false);
+}
+
+/* A sync mark after what was dispatched to w, unless the last one is
+ * still queued (the worker stalled, or slow past a drain's bound): it
+ * serves, and the ring never holds more than one. */
+static void hand_sync(struct worker *w)
+{
+	pthread_mutex_lock(&w->mu);
+	bool queued = w->finished < w->sync_at;
+
+	pthread_mutex_unlock(&w->mu);
+	if (queued)
+		return;
+	hand(w, &w->mark_sync);
+	w->sync_at = w->sent;
+}
+
 /* Every batch dispatched so far processed, then every worker synced (its
  * records durable, their offsets stored): the sync mark goes after them.
  * Bounded by half the shutdown timeout: a worker stuck (a hung disk) must
- * not hold the group's rebalance until the broker evicts us. Past it, what
- * is stored is still only what is durable; the rest is read again by the
- * next owner. */
+ * not hold the group's rebalance until the broker evicts us. A worker
+ * stalled (its sink failing) is not waited for at all. Either way, what is
+ * stored is still only what is durable; the rest is read again by the next
+ * owner. */
 static void drain_workers(struct vg_kafka *k)
 {
 	struct timespec until;
@@ -325,7 +603,7 @@ static void drain_workers(struct vg_kafka *k)
 		return;
 	flush_all(k);
 	for (unsigned i = 0; i < k->n_workers; i++)
-		hand(&k->workers[i], &k->workers[i].mark_sync);
+		hand_sync(&k->workers[i]);
 	clock_gettime(CLOCK_REALTIME, &until);
 	until.tv_sec += (time_t)(k->cfg->shutdown_timeout_ms / 2000);
 	for (unsigned i = 0; i < k->n_workers; i++) {
@@ -333,10 +611,17 @@ static void drain_workers(struct vg_kafka *k)
 		int rc = 0;
 
 		pthread_mutex_lock(&w->mu);
-		while (w->finished < w->sent && rc == 0)
+		while (w->finished < w->sent && !w->stalled && rc == 0)
 			rc = pthread_cond_timedwait(&w->cond, &w->mu, &until);
+		bool stalled = w->stalled;
+
 		pthread_mutex_unlock(&w->mu);
-		if (rc)
+		if (stalled)
+			vg_log_kv(VG_LOG_WARNING, "ingest",
+				  "worker stalled (its sink cannot take more); releasing its partitions with what is "
+				  "durable",
+				  VG_LOG_I("worker", i));
+		else if (rc)
 			vg_log_kv(VG_LOG_WARNING, "ingest",
 				  "worker did not drain within half the shutdown timeout; releasing its partitions "
 				  "with what is durable",
@@ -355,6 +640,10 @@ static void stop_workers(struct vg_kafka *k)
 		if (!w->started)
 			continue;
 		hand(w, &w->mark_stop);
+		/* A stalled worker waits on cond, not on its ring (stopping is set). */
+		pthread_mutex_lock(&w->mu);
+		pthread_cond_broadcast(&w->cond);
+		pthread_mutex_unlock(&w->mu);
 		pthread_join(w->thread, NULL);
 		w->started = false;
 	}
@@ -436,6 +725,7 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic
 					  VG_LOG_S("error", rd_kafka_err2str(ce)));
 			}
 		}
+		release_parts(k, parts);
 		own(k, parts, false);
 		if (!coop || rd_kafka_assignment_lost(rk))
 			atomic_store(&k->joined, 0);
@@ -450,6 +740,11 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic
 	} else if (e) {
 		vg_log_kv(VG_LOG_ERROR, "ingest", "rebalance failed", VG_LOG_S("error", rd_kafka_err2str(e)));
 	}
+}
+
+void vg_kafka_log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+	vg_log_librdkafka(rd_kafka_name(rk), level, fac, buf);
 }
 
 /* Client-level errors (a broker down, a connection refused): librdkafka
@@ -555,6 +850,7 @@ int vg_kafka_open(struct vg_kafka **out, const struct vg_config *cfg, const stru
 		goto out_conf;
 	rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
 	rd_kafka_conf_set_error_cb(conf, error_cb);
+	rd_kafka_conf_set_log_cb(conf, vg_kafka_log_cb);
 	rd_kafka_conf_set_offset_commit_cb(conf, commit_cb);
 	rd_kafka_conf_set_opaque(conf, k);
 	if (!(k->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof(err)))) {
@@ -695,6 +991,10 @@ int vg_kafka_run(struct vg_kafka *k, volatile sig_atomic_t *stop, bool exit_at_e
 			return VG_ERR_IO;
 		if (!m)
 			flush_all(k);
+		for (unsigned i = 0; i < k->n_workers; i++) {
+			if (k->workers[i].paused)
+				resume_worker(k, &k->workers[i]);
+		}
 		double now = vg_clock_mono_s();
 
 		if (now >= next_tick) {
@@ -775,6 +1075,9 @@ void vg_kafka_close(struct vg_kafka *k)
 		atomic_store(&k->stopping, 1);
 		stop_workers(k);
 		for (unsigned i = 0; i < k->n_workers; i++) {
+			for (size_t j = 0; j < k->workers[i].n_held; j++)
+				rd_kafka_message_destroy(k->workers[i].held[j]);
+			free(k->workers[i].held);
 			vg_ring_destroy(k->workers[i].todo);
 			vg_ring_destroy(k->workers[i].spare);
 			pthread_mutex_destroy(&k->workers[i].mu);
@@ -805,6 +1108,8 @@ void vg_kafka_get_stats(struct vg_kafka *k, struct vg_kafka_stats *out)
 	out->rebalances = atomic_load(&k->rebalances);
 	out->commits_failed = atomic_load(&k->commits_failed);
 	out->commits = atomic_load(&k->commits);
+	out->pauses = atomic_load(&k->pauses);
+	out->paused = atomic_load(&k->n_paused);
 	int64_t f = atomic_load(&k->first_us), l = atomic_load(&k->last_us);
 
 	out->busy_seconds = f && l > f ? (double)(l - f) / 1e6 : 0;
@@ -833,6 +1138,42 @@ int64_t vg_kafka_lag(struct vg_kafka *k, size_t *partitions)
 	return lag;
 }
 
+/* The end offsets of the paused partitions, at most once a second.
+ * librdkafka learns watermarks from fetches, and a paused partition has
+ * none: its lag would look frozen while it grows. One ListOffsets round
+ * on the polling thread, bounded at 200 ms. */
+static void ask_paused_ends(struct vg_kafka *k)
+{
+	double now = vg_clock_mono_s();
+
+	if (atomic_load(&k->n_paused) == 0 || now - k->ends_s < 1)
+		return;
+	k->ends_s = now;
+	rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(16);
+	size_t n = atomic_load_explicit(&k->n_parts, memory_order_acquire);
+
+	for (size_t i = 0; i < n; i++) {
+		struct part *p = &k->parts[i];
+
+		if (p->paused) { /* offset: the timestamp asked for; END is the latest */
+			rd_kafka_topic_partition_t *tp =
+				rd_kafka_topic_partition_list_add(list, p->topic, p->partition);
+
+			tp->offset = RD_KAFKA_OFFSET_END;
+			tp->opaque = p;
+		}
+	}
+	if (rd_kafka_offsets_for_times(k->rk, list, 200) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+		for (int i = 0; i < list->cnt; i++) {
+			struct part *p = list->elems[i].opaque;
+
+			if (!list->elems[i].err && list->elems[i].offset >= 0 && p->paused)
+				p->end = list->elems[i].offset;
+		}
+	}
+	rd_kafka_topic_partition_list_destroy(list);
+}
+
 size_t vg_kafka_lag_each(struct vg_kafka *k, void (*fn)(void *arg, const char *topic, int32_t partition,
 							  int64_t lag),
 			 void *arg)
@@ -841,17 +1182,22 @@ size_t vg_kafka_lag_each(struct vg_kafka *k, void (*fn)(void *arg, const char *t
 	rd_kafka_topic_partition_list_t *owned = rd_kafka_topic_partition_list_new(16);
 	size_t parts = 0;
 
+	ask_paused_ends(k);
 	for (size_t i = 0; i < n; i++) {
 		if (atomic_load(&k->parts[i].owned))
-			rd_kafka_topic_partition_list_add(owned, k->parts[i].topic, k->parts[i].partition);
+			rd_kafka_topic_partition_list_add(owned, k->parts[i].topic, k->parts[i].partition)->opaque =
+				&k->parts[i];
 	}
 	if (owned->cnt > 0 && rd_kafka_position(k->rk, owned) == RD_KAFKA_RESP_ERR_NO_ERROR) {
 		for (int i = 0; i < owned->cnt; i++) {
 			const rd_kafka_topic_partition_t *tp = &owned->elems[i];
+			const struct part *p = tp->opaque;
 			int64_t lo, hi;
 
 			if (rd_kafka_get_watermark_offsets(k->rk, tp->topic, tp->partition, &lo, &hi) != 0 || hi < 0)
 				continue;
+			if (p->paused && p->end > hi)
+				hi = p->end;
 			int64_t pos = tp->offset >= 0 ? tp->offset : lo;
 
 			fn(arg, tp->topic, tp->partition, hi > pos ? hi - pos : 0);

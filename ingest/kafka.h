@@ -4,7 +4,11 @@
  * in vg_kafka_run) polls the consumer and hands each message of an owned
  * partition to worker `partition mod workers` in batches, through that
  * worker's bounded ring (so order within a partition is kept and no two
- * workers share one; a worker with no spare batch holds the poller back).
+ * workers share one). A worker with no spare batch has its partitions
+ * paused (the lag grows, not memory: at most 32 batches a worker, and one
+ * message a partition held by the poller) and resumed once it has taken
+ * half its batches back; the poller never waits, so rebalances and the
+ * tick are served meanwhile.
  * Each worker hands a batch to the pipeline's batch function (run to
  * completion). Offsets are stored only once the pipeline reports them
  * durable (its durable hook: after the archive's fsync), or, without the
@@ -14,10 +18,12 @@
  *
  * Rebalance (eager and cooperative-sticky alike), served on the polling
  * thread: on revoke, nothing more is dispatched, every worker finishes
- * what was dispatched to it and syncs, the stored offsets are committed,
- * then the partitions are released; messages of revoked partitions not
- * yet dispatched are dropped (their new owner starts from the committed
- * offset). With cooperative-sticky, partitions not revoked keep flowing.
+ * what was dispatched to it and syncs (a stalled one is not waited for:
+ * what it has durable is what is committed), the stored offsets are
+ * committed, then the partitions are released; messages of revoked
+ * partitions not yet dispatched, held ones included, are dropped (their
+ * new owner starts from the committed offset), and those paused are
+ * resumed first. With cooperative-sticky, partitions not revoked keep flowing.
  * Once a partition is assigned again, only durable positions past the
  * first offset dispatched since are stored (an older one would move its
  * committed offset back).
@@ -34,6 +40,12 @@
 #include <stdint.h>
 
 #include "core/config.h"
+
+/* librdkafka's own log lines (a broker disconnected, a connection refused)
+ * as vigil's JSON log lines (vg_log_librdkafka); for rd_kafka_conf_set_log_cb.
+ * Called on librdkafka's threads: vg_log is thread-safe. */
+typedef struct rd_kafka_s rd_kafka_t;
+void vg_kafka_log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf);
 
 /* One message as the pipeline sees it: views valid during the batch call. */
 struct vg_kafka_msg {
@@ -61,6 +73,14 @@ struct vg_kafka_handler {
 			void (*store)(void *ctx, const char *topic, int32_t partition, int64_t next_offset),
 			void *ctx);
 	void (*sync)(void *worker_state);
+	/* Backpressure from a sink (optional): true while the pipeline cannot
+	 * take more (what it took would pile up in memory). Asked after each
+	 * batch and when idle; while true, the worker takes no batch and asks
+	 * again 100 ms later, doubling to 2 s, so this is where the sink
+	 * retries. A drain (revoke) does not wait for a stalled worker, and a
+	 * stop ends the wait: its queued batches are then dropped unprocessed
+	 * (their offsets never stored). */
+	bool (*stalled)(void *worker_state);
 	void (*worker_stop)(void *worker_state);
 	void *arg;
 };
@@ -97,6 +117,8 @@ struct vg_kafka_stats {
 	uint64_t rebalances; /* assignments and revocations */
 	uint64_t commits_failed;
 	uint64_t commits; /* succeeded, automatic ones included */
+	uint64_t pauses;  /* times a worker with no spare batch had its partitions paused */
+	size_t paused;    /* partitions paused now */
 	double busy_seconds; /* from the first message processed to the end of the last batch */
 	bool joined;            /* in the group: partitions assigned (maybe none), not revoked since */
 	size_t owned;           /* partitions assigned now */

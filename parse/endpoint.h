@@ -6,6 +6,9 @@
  *   - a path segment that is a decimal number, a UUID, or a hex id of 8 or
  *     more characters with at least one digit becomes ":id"
  *     ("/api/v1/events/123" -> "/api/v1/events/:id");
+ *   - within a segment, a token between '.', '-' or '_' that is such an id
+ *     of 8 or more characters becomes ":id" too (hashed asset names:
+ *     "/static/js/main.3f2a9c1b.js" -> "/static/js/main.:id.js");
  *   - the result is cut at VG_ENDPOINT_MAX bytes (at a segment boundary
  *     when possible).
  * Reentrant; no allocation. */

@@ -364,6 +364,11 @@ void vg_metrics_run(struct vg_buf *b, const struct vg_metrics_run *r)
 	        "Since the last offset commit, while records processed since wait for one (else 0).",
 	        (double)r->commit_age_ms / 1000);
 	metric1(b, "vigil_kafka_assigned_partitions", "gauge", "Partitions this instance owns.", (double)r->owned);
+	metric1(b, "vigil_kafka_paused_partitions", "gauge",
+	        "Owned partitions paused now: their worker has no batch to spare (a sink slow or failing).",
+	        (double)r->paused);
+	metric1(b, "vigil_kafka_pauses_total", "counter",
+	        "Times a worker with no batch to spare had its partitions paused.", (double)r->pauses);
 	metric1(b, "vigil_kafka_group_joined", "gauge", "1 when in the consumer group with an assignment.", r->joined);
 	vg_metrics_family(b, "vigil_kafka_consumer_lag", "gauge",
 	                  "Messages behind the high watermark, per owned partition.");

@@ -109,6 +109,8 @@ struct vg_metrics_run {
 	/* Kafka */
 	const char *group;
 	uint64_t messages, skipped, kafka_errors, rebalances, commits, commits_failed;
+	uint64_t pauses; /* times a worker's partitions were paused (its batches all taken) */
+	size_t paused;   /* partitions paused now */
 	bool joined;
 	size_t owned;
 	int64_t commit_age_ms; /* 0 when nothing processed waits for a commit */

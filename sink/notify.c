@@ -73,6 +73,12 @@ struct vg_notify {
 	bool stop;
 	struct entry **q; /* undelivered by someone, in seq order */
 	size_t nq, capq;
+	/* The entry the thread is delivering (unlocked) to nf[busy_nf]: when
+	 * the outbox bound drops it meanwhile, it leaves q but the thread
+	 * frees it (busy_dropped), and that notifier's outcome decides. */
+	const struct entry *busy;
+	size_t busy_nf;
+	bool busy_dropped;
 	uint64_t last_seq;
 	struct firing *firing;
 	size_t n_firing, cap_firing;
@@ -279,6 +285,17 @@ static int outbox_open(struct vg_notify *n, char *errbuf, size_t errlen)
 	free(line);
 	if (f)
 		fclose(f);
+	/* Nothing below the outbox's first entry can be delivered any more: a
+	 * notifier new to this outbox (its cursor file just made) starts
+	 * there, or it would count as pending what is gone and never drain. */
+	uint64_t start = n->nq ? n->q[0]->seq - 1 : n->last_seq;
+
+	for (size_t i = 0; i < n->n; i++) {
+		if (n->nf[i].cursor < start) {
+			n->nf[i].cursor = start;
+			cursor_write(&n->nf[i]);
+		}
+	}
 	n->outbox_fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
 	if (n->outbox_fd < 0) {
 		snprintf(errbuf, errlen, "%s: %s", path, strerror(errno));
@@ -353,6 +370,12 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
 	(void)rk;
 	nf->dr_seq = (uint64_t)(uintptr_t)m->_private;
 	nf->dr_err = m->err;
+}
+
+/* librdkafka's log lines as vigil's (on librdkafka's threads). */
+static void on_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+	vg_log_librdkafka(rd_kafka_name(rk), level, fac, buf);
 }
 
 /* Client-level errors (a broker down): librdkafka retries by itself; the
@@ -446,6 +469,10 @@ static void track_firing(struct vg_notify *n, const struct entry *e)
 
 	if (!body)
 		return;
+	/* The set was empty: what was just delivered is sent; the re-sends
+	 * start one interval from now, not at once. */
+	if (n->n_firing == 0)
+		n->last_resend_ms = vg_clock_now_ms();
 	if (i < n->n_firing) {
 		free(n->firing[i].body);
 		n->firing[i].body = body;
@@ -531,10 +558,28 @@ static void *notify_main(void *arg)
 				continue;
 			}
 			while (!n->stop && (e = next_for(n, nf))) {
+				n->busy = e;
+				n->busy_nf = i;
+				n->busy_dropped = false;
 				pthread_mutex_unlock(&n->mu);
 				enum outcome o = deliver(n, nf, e);
 
 				pthread_mutex_lock(&n->mu);
+				bool dropped = n->busy_dropped;
+
+				n->busy = NULL;
+				if (o == RETRY && dropped) {
+					/* No longer in the outbox: lost for this notifier. */
+					nf->dropped++;
+					if (nf->cursor < e->seq) {
+						nf->cursor = e->seq;
+						cursor_write(nf);
+					}
+					vg_log_kv(VG_LOG_ERROR, "notify",
+						  "outbox full: dropped the oldest undelivered alert",
+						  VG_LOG_S("notifier", nf->name), VG_LOG_I("seq", e->seq));
+					entry_free(e);
+				}
 				if (o == RETRY) {
 					nf->retried++;
 					nf->failing = true;
@@ -555,10 +600,14 @@ static void *notify_main(void *arg)
 					nf->sent++;
 				else
 					nf->failed++;
-				nf->cursor = e->seq;
+				/* Drops while e was out may have moved the cursor on. */
+				if (nf->cursor < e->seq)
+					nf->cursor = e->seq;
 				cursor_write(nf);
 				if (nf->kind == K_ALERTMANAGER && o == DELIVERED)
 					track_firing(n, e);
+				if (dropped)
+					entry_free(e);
 				progressed = true;
 			}
 			if (nf->kind == K_ALERTMANAGER && !nf->failing && n->n_firing && !next_for(n, nf)) {
@@ -619,6 +668,7 @@ static int kafka_open(struct vg_notify *n, struct notifier *nf, char *errbuf, si
 	}
 	rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
 	rd_kafka_conf_set_error_cb(conf, on_error);
+	rd_kafka_conf_set_log_cb(conf, on_log);
 	rd_kafka_conf_set_opaque(conf, nf);
 	if (!(nf->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err)))) {
 		snprintf(errbuf, errlen, "notify.kafka: %s", err);
@@ -650,6 +700,44 @@ static int add_notifier(struct vg_notify *n, enum kind kind, const char *url, co
 	return VG_OK;
 }
 
+/* What the configuration guarantees, checked for every caller: without
+ * it the thread would spin (resend 0), hang on a receiver (timeout 0) or
+ * pass NULL on (outbox, URLs, brokers). */
+static int check_params(const struct vg_notify_params *p, char *errbuf, size_t errlen)
+{
+	if (p->n_webhooks > VG_NOTIFY_MAX - 3) {
+		snprintf(errbuf, errlen, "notify.webhooks: at most %d", VG_NOTIFY_MAX - 3);
+		return VG_ERR_CONFIG;
+	}
+	for (size_t i = 0; i < p->n_webhooks; i++) {
+		if (!p->webhooks[i].url || !p->webhooks[i].url[0]) {
+			snprintf(errbuf, errlen, "notify.webhooks: webhook %zu has no url", i);
+			return VG_ERR_CONFIG;
+		}
+	}
+	if (p->alertmanager_url && p->resend_ms <= 0) {
+		snprintf(errbuf, errlen, "notify.alertmanager.resend_interval: must be positive");
+		return VG_ERR_CONFIG;
+	}
+	if (p->kafka_topic && (!p->kafka_brokers || !p->kafka_brokers[0])) {
+		snprintf(errbuf, errlen, "notify.kafka.brokers: needed for notify.kafka.topic");
+		return VG_ERR_CONFIG;
+	}
+	if (!p->outbox_dir || !p->outbox_dir[0]) {
+		snprintf(errbuf, errlen, "notify.outbox.dir: needed");
+		return VG_ERR_CONFIG;
+	}
+	if (p->outbox_max < 1) {
+		snprintf(errbuf, errlen, "notify.outbox.max: at least 1");
+		return VG_ERR_CONFIG;
+	}
+	if (p->timeout_ms <= 0) {
+		snprintf(errbuf, errlen, "notify.timeout: must be positive");
+		return VG_ERR_CONFIG;
+	}
+	return VG_OK;
+}
+
 int vg_notify_create(struct vg_notify **out, const struct vg_notify_params *p, char *errbuf, size_t errlen)
 {
 	struct vg_notify *n;
@@ -658,10 +746,8 @@ int vg_notify_create(struct vg_notify **out, const struct vg_notify_params *p, c
 	*out = NULL;
 	if (!p->alertmanager_url && !p->n_webhooks && !p->kafka_topic && !p->file)
 		return VG_OK;
-	if (p->n_webhooks > VG_NOTIFY_MAX - 3) {
-		snprintf(errbuf, errlen, "notify.webhooks: at most %d", VG_NOTIFY_MAX - 3);
-		return VG_ERR_CONFIG;
-	}
+	if ((rc = check_params(p, errbuf, errlen)) != VG_OK)
+		return rc;
 	if (!(n = calloc(1, sizeof(*n))))
 		return VG_ERR_NOMEM;
 	n->p = *p;
@@ -729,18 +815,26 @@ int vg_notify_push(struct vg_notify *n, const struct vg_alert *al)
 		/* Bounded: past the bound, drop the oldest, loudly. */
 		while (n->nq >= n->p.outbox_max && n->nq) {
 			struct entry *old = n->q[0];
+			bool lost = false;
 
-			for (size_t i = 0; i < n->n; i++)
-				if (n->nf[i].cursor < old->seq) {
-					n->nf[i].cursor = old->seq;
-					n->nf[i].dropped++;
-					cursor_write(&n->nf[i]);
-				}
-			vg_log_kv(VG_LOG_ERROR, "notify", "outbox full: dropped the oldest undelivered alert",
-				  VG_LOG_I("seq", old->seq));
+			for (size_t i = 0; i < n->n; i++) {
+				/* Delivered, or being delivered: its outcome decides. */
+				if (n->nf[i].cursor >= old->seq || (old == n->busy && i == n->busy_nf))
+					continue;
+				n->nf[i].cursor = old->seq;
+				n->nf[i].dropped++;
+				cursor_write(&n->nf[i]);
+				lost = true;
+			}
+			if (lost)
+				vg_log_kv(VG_LOG_ERROR, "notify", "outbox full: dropped the oldest undelivered alert",
+					  VG_LOG_I("seq", old->seq));
 			memmove(n->q, n->q + 1, (n->nq - 1) * sizeof(*n->q));
 			n->nq--;
-			entry_free(old);
+			if (old == n->busy)
+				n->busy_dropped = true; /* the notifier thread frees it */
+			else
+				entry_free(old);
 		}
 		rc = queue_add(n, e);
 		if (rc == VG_OK)

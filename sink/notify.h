@@ -67,7 +67,10 @@ struct vg_notify;
 
 /* Open the outbox (delivering what an earlier run left), start the
  * notifier thread. Returns 0, VG_ERR_IO / VG_ERR_CONFIG (errbuf set) or
- * VG_ERR_NOMEM. With no notifier configured *out is NULL and 0 returned. */
+ * VG_ERR_NOMEM. With no notifier configured *out is NULL and 0 returned.
+ * VG_ERR_CONFIG also for parameters out of range: a webhook without url,
+ * a Kafka topic without brokers, no outbox_dir, outbox_max 0, timeout_ms
+ * (or resend_ms with Alertmanager) not positive. */
 int vg_notify_create(struct vg_notify **out, const struct vg_notify_params *p, char *errbuf, size_t errlen);
 
 /* Queue one alert change for every notifier: in the outbox, fsynced, when

@@ -30,7 +30,8 @@ Test(endpoint, words_stay)
 	expect("/api/v2/payments", "/api/v2/payments");
 	expect("/files/deadbeef", "/files/deadbeef");     /* hex letters only: a word */
 	expect("/files/abc123", "/files/abc123");         /* too short for a hex id */
-	expect("/x/3f2504e0-4f89-41d3-9a0c", "/x/3f2504e0-4f89-41d3-9a0c"); /* not a UUID */
+	/* not a UUID: only its 8-hex token is an id */
+	expect("/x/3f2504e0-4f89-41d3-9a0c", "/x/:id-4f89-41d3-9a0c");
 }
 
 Test(endpoint, query_and_fragment_dropped)
@@ -72,4 +73,18 @@ Test(endpoint, long_paths_are_cut)
 	memset(in, 'b', sizeof(in) - 1);
 	n = vg_endpoint_normalize(in, strlen(in), out);
 	cr_expect_eq(n, VG_ENDPOINT_MAX);
+}
+
+Test(endpoint, hashed_tokens_within_a_segment)
+{
+	expect("/static/js/main.3f2a9c1b.js", "/static/js/main.:id.js");
+	expect("/static/css/app-0a1b2c3d4e.min.css", "/static/css/app-:id.min.css");
+	expect("/exports/report_20261101.csv", "/exports/report_:id.csv");
+	expect("/a/x.deadbeef12.y.cafe0123", "/a/x.:id.y.:id");
+	/* short numbers and words stay: versions, dates, names */
+	expect("/lib/jquery-3.6.0.min.js", "/lib/jquery-3.6.0.min.js");
+	expect("/reports/2026-11-01", "/reports/2026-11-01");
+	expect("/api/user-profile.json", "/api/user-profile.json");
+	expect("/a/accepted.deadbeef", "/a/accepted.deadbeef"); /* 8 hex letters, no digit */
+	expect("/a/.12345678.", "/a/.:id.");
 }

@@ -201,3 +201,27 @@ Test(log, one_line_per_call_across_threads)
 	cr_expect(lines == THREADS * PER_THREAD, "got %zu lines", lines);
 	free(s);
 }
+
+Test(log, librdkafka_levels_map_to_ours_and_fail_goes_to_debug)
+{
+	vg_log_librdkafka("rdkafka#consumer-1", 3, "ERROR", "broker down");
+	vg_log_librdkafka("rdkafka#consumer-1", 4, "CONFWARN", "property ignored");
+	vg_log_librdkafka("rdkafka#consumer-1", 6, "MEMBERID", "member id \"x\"");
+	vg_log_librdkafka("rdkafka#consumer-1", 7, "FETCH", "fetching");
+	vg_log_librdkafka("rdkafka#consumer-1", 3, "FAIL", "connect failed");
+	char *s = logged(NULL);
+
+	cr_expect(strstr(s, "{\"level\":\"ERROR\",\"component\":\"kafka\",\"msg\":\"broker down\",\"facility\":\"ERROR\","
+			    "\"client\":\"rdkafka#consumer-1\","));
+	cr_expect(strstr(s, "{\"level\":\"WARNING\",\"component\":\"kafka\",\"msg\":\"property ignored\""));
+	cr_expect(strstr(s, "{\"level\":\"INFO\",\"component\":\"kafka\",\"msg\":\"member id \\\"x\\\"\""));
+	cr_expect(!strstr(s, "fetching"), "debug is below the default level");
+	cr_expect(!strstr(s, "connect failed"), "a connection failure is said by the error callback");
+	cr_expect_eq(count_lines(s), 3);
+	free(s);
+	vg_log_set_level(VG_LOG_DEBUG);
+	vg_log_librdkafka("c", 3, "FAIL", "connect failed");
+	s = logged(NULL);
+	cr_expect(strstr(s, "{\"level\":\"DEBUG\",\"component\":\"kafka\",\"msg\":\"connect failed\",\"facility\":\"FAIL\""));
+	free(s);
+}

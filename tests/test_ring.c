@@ -36,6 +36,21 @@ Test(ring, take_wait_times_out_on_an_empty_ring)
 	vg_ring_destroy(r);
 }
 
+Test(ring, count_follows_puts_and_takes)
+{
+	struct vg_ring *r;
+	int items[4];
+
+	cr_assert_eq(vg_ring_create(&r, 4), 0);
+	cr_expect_eq(vg_ring_count(r), 0);
+	for (int i = 0; i < 4; i++)
+		vg_ring_put(r, &items[i]);
+	cr_expect_eq(vg_ring_count(r), 4);
+	vg_ring_take(r);
+	cr_expect_eq(vg_ring_count(r), 3);
+	vg_ring_destroy(r);
+}
+
 static void *put_one(void *arg)
 {
 	static int item;

@@ -56,6 +56,7 @@ retention:
     - {category: access, days: 7}
     - {category: security, days: 365}
   default_days: 90
+log: {level: warning}
 YAML
 # While records flow: a batch of 30000 over about 3 s, the signal once
 # some of it is processed.
@@ -90,6 +91,10 @@ send 20000 3
 check "the last batch is processed" wait_for 60 at_least "$TMP/r.records" "$produced"
 stop_run r
 expect_eq "run exits 0 after reloads" "$RUN_STATUS" 0
+# log.level: warning from the reload on (the stop's "partitions revoked"
+# line is at info).
+expect_eq "log.level reloaded: no info line after the reload" \
+	"$(sed -n '/"msg":"configuration reloaded"/,$p' "$TMP/r.err" | grep -c '"level":"INFO"')" 1
 
 summary=$(tail -n 1 "$TMP/r.err")
 records=$(printf '%s' "$summary" | grep -o '"records":[0-9]*' | head -n 1 | cut -d: -f2)

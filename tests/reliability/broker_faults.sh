@@ -1,9 +1,16 @@
 #!/usr/bin/env bash
 # Broker faults during the stream (the embedded broker's fault commands on
-# librdkafka's mock cluster): request errors on Fetch, OffsetCommit and
-# Produce, partition leaders moved between brokers, brokers down and up
-# (one, then two of three, then all). Nothing produced may be lost: every
-# id is archived once vigil run has caught up and stopped.
+# librdkafka's mock cluster): request errors on Fetch and OffsetCommit,
+# partition leaders moved between brokers, brokers down and up (one, then
+# two of three, then all). Nothing produced may be lost: every id is
+# archived once vigil run has caught up and stopped.
+# No injected Produce errors: they test the producer, not vigil, and the
+# mock cluster checks idempotent sequence numbers only for transactional
+# producers, so an error answer followed by a later batch's success makes
+# librdkafka count the failed batch as delivered ("implicitly acked") while
+# the mock never stored it: 8 of 60,000 records vanished that way with
+# vigil not running at all. The topic is read back with kcat to tell a
+# broker-side loss from vigil's.
 # Short: 60,000 records; SOAK=1: 600,000 and the fault sequence three times.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/common.bash"
@@ -46,7 +53,6 @@ for r in $(seq "$ROUNDS"); do
 	progress
 	fault "errors Fetch 30 NOT_LEADER_FOR_PARTITION"
 	fault "errors OffsetCommit 5 REQUEST_TIMED_OUT"
-	fault "errors Produce 20 NOT_LEADER_FOR_PARTITION"
 	progress
 	for p in $(seq 0 $((PARTS - 1))); do fault "leader faults $p $(((p + r) % 3 + 1))"; done
 	progress
@@ -64,7 +70,9 @@ wait_for 120 all_processed
 stop_run
 expect_eq "faults: vigil run exits 0 after the faults" "$RUN_STATUS" 0
 "$VIGIL" cat "$TMP/run.archive" | event_ids >"$TMP/got"
-lost=$(lost_ids "$TMP/want" "$TMP/got")
+kcat -C -b "$BROKERS" -t faults -e -q -f '%s\n' 2>/dev/null | event_ids >"$TMP/topic"
+expect_eq "faults: the broker holds every produced record (the harness)" "$(lost_ids "$TMP/want" "$TMP/topic")" 0
+lost=$(lost_ids "$TMP/topic" "$TMP/got")
 dups=$(($(lines "$TMP/got") - $(uniq "$TMP/got" | wc -l)))
 "$VIGIL" verify "$TMP/run.archive" >"$TMP/verify" 2>&1
 check "faults: verify is clean" grep -q '^verify: clean$' "$TMP/verify"

@@ -16,7 +16,7 @@ sized() { if [ "$SOAK" = 1 ]; then echo "$2"; else echo $(($1 / RELIABILITY_SCAL
 event_ids() { grep -ao '"event_id":"[^"]*"' "$@" | cut -d'"' -f4 | sort; }
 
 # lost WANT GOT: ids in the sorted file WANT missing from the sorted file GOT.
-lost_ids() { comm -23 "$1" <(uniq "$2") | wc -l; }
+lost_ids() { comm -23 <(uniq "$1") <(uniq "$2") | wc -l; }
 
 # Short group timeouts, so that a killed member's partitions move quickly
 # (the embedded broker waits session.timeout.ms - 1 s for rejoins).
