@@ -34,6 +34,11 @@ struct vg_table {
 	struct wcount *wc;
 	size_t n_wc, cap_wc;
 	uint64_t overflow;
+	/* Empty sketches with buckets allocated, taken from reused entries
+	 * of other kinds: HTTP entries take theirs from here, so buckets
+	 * follow the HTTP keys instead of spreading over every entry. */
+	struct vg_sketch *pool;
+	size_t n_pool, cap_pool;
 };
 
 /* Hashing: one multiply per 8 bytes, then a full avalanche (MurmurHash3's
@@ -148,6 +153,9 @@ void vg_table_destroy(struct vg_table *t)
 		vg_sketch_free(&t->entries[i].latency);
 		free(t->entries[i].samples);
 	}
+	for (size_t i = 0; i < t->n_pool; i++)
+		vg_sketch_free(&t->pool[i]);
+	free(t->pool);
 	free(t->entries);
 	free(t->slots);
 	free(t->wc);
@@ -158,17 +166,8 @@ void vg_table_destroy(struct vg_table *t)
 	free(t);
 }
 
-/* Latency buckets go back to the allocator, which hands them out again
- * warm to the next keys that record latency. Kept with their entries
- * (or pooled per table), they spread in time over every entry of every
- * table a window passes through, so the memory touched grew with the
- * entries (~1,100 stores of ~4 KB, 1 thread, on the bench corpus) instead
- * of with the keys holding latency at a time; faulting that in and
- * missing the cache on it was most of the sketch's cost. */
 void vg_table_reset(struct vg_table *t)
 {
-	for (size_t i = 0; i < t->n; i++)
-		vg_sketch_free(&t->entries[i].latency);
 	if (t->n)
 		memset(t->slots, 0, t->n_slots * sizeof(*t->slots));
 	t->n = 0;
@@ -262,10 +261,22 @@ static struct vg_agg_entry *insert(struct vg_table *t, const struct vg_agg_key *
 
 	if (t->n == t->ever) {
 		memset(e, 0, sizeof(*e));
+		vg_sketch_init(&e->latency, t->p.map);
 		t->ever++;
+	} else {
+		vg_sketch_reset(&e->latency);
+		e->n_samples = 0;
 	}
-	vg_sketch_init(&e->latency, t->p.map); /* a reused entry's buckets were freed by the reset */
-	e->n_samples = 0;
+	/* Only HTTP entries record latency. Without the pool, every entry
+	 * would in time hold buckets (after resets and merges' swaps) and new
+	 * HTTP keys would keep allocating (and zeroing) fresh ones. */
+	if (key->kind == VG_AGG_HTTP) {
+		if (!e->latency.store && t->n_pool)
+			vg_sketch_swap(&e->latency, &t->pool[--t->n_pool]);
+	} else if (e->latency.store && vg_grow(&t->pool, &t->cap_pool, t->n_pool + 1, sizeof(*t->pool), 64) == 0) {
+		t->pool[t->n_pool++] = e->latency;
+		vg_sketch_init(&e->latency, t->p.map);
+	}
 	e->key = *key;
 	e->hash = h;
 	e->count = e->errors_4xx = e->errors_5xx = 0;

