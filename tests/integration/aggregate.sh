@@ -21,7 +21,12 @@ http_rows "$TMP/exact" >"$TMP/e.rows"
 grep '"endpoint"' "$TMP/sketch" | sed -E 's/.*"p50":([^,]*),"p95":([^,]*),"p99":([^,]*),"max":([^}]*)\}$/\1 \2 \3 \4/' | sort >"$TMP/s.q"
 grep '"endpoint"' "$TMP/exact" | sed -E 's/.*"p50":([^,]*),"p95":([^,]*),"p99":([^,]*),"max":([^}]*)\}$/\1 \2 \3 \4/' | sort >/dev/null
 # Put quantiles next to each other by key.
-quant() { grep '"endpoint"' "$1" | sed -E 's/^\{"window_start":"([^"]*)".*"service":("[^"]*"|null),"endpoint":("[^"]*"|null),"method":("[^"]*"|null),"count":([0-9]+),"errors_4xx":([0-9]+),"errors_5xx":([0-9]+),"error_rate":([^,]*),"p50":([^,]*),"p95":([^,]*),"p99":([^,]*),"max":([^}]*)\}$/\1|\2|\3|\4 \5 \6 \7 \8 \9 \10 \11 \12/' | sort; }
+# (sed has no \10: the key in four groups, then the numbers by name.)
+quant() {
+	grep '"endpoint"' "$1" |
+		sed -E 's/^\{"window_start":"([^"]*)".*"service":("[^"]*"|null),"endpoint":("[^"]*"|null),"method":("[^"]*"|null),(.*)\}$/\1|\2|\3|\4 \5/' |
+		sed -E 's/ "count":/ /; s/,"errors_4xx":/ /; s/,"errors_5xx":/ /; s/,"error_rate":/ /; s/,"p50":/ /; s/,"p95":/ /; s/,"p99":/ /; s/,"max":/ /' | sort
+}
 quant "$TMP/sketch" >"$TMP/sq"
 quant "$TMP/exact" >"$TMP/eq"
 join "$TMP/sq" "$TMP/eq" | awk '
