@@ -371,7 +371,7 @@ static int cmd_classify(int argc, char **argv)
 #define CHUNKS_PER_WORKER 4
 #define MAX_THREADS 256
 #define CLOSE_EVERY_MS 50
-#define FILE_CLOSE_EVERY_MS 5 /* the file workers' closer */
+#define FILE_CLOSE_EVERY_MS 5 /* the file workers close windows this often */
 
 /* A chunk of whole lines handed to a worker: its own buffer, or a slice
  * of a mapped input file. */
@@ -437,7 +437,8 @@ struct agg_run {
 	/* Reading one regular file with several workers. */
 	int file_fd;
 	uint64_t file_size, n_ranges;
-	_Atomic uint64_t next_range; /* ranges past n_ranges count finished workers */
+	_Atomic uint64_t next_range; /* the next range to claim */
+	_Atomic bool closing;        /* a file worker is closing windows */
 	/* vigil run's HTTP endpoints: called with every closed window. */
 	void (*on_window)(void *arg, struct vg_window *win);
 	void *on_window_arg;
@@ -589,11 +590,56 @@ static int alerts_setup(struct agg_run *run, const struct vg_table_params *tp, i
 	return VG_OK;
 }
 
-/* Print a closed window as NDJSON rows, one per key, sorted. */
-static int emit_window(struct vg_window *win, void *arg)
+/* One row of a closed window (e is not const: vg_agg_quantile sorts
+ * --exact samples in place). */
+static void put_row(struct agg_run *run, struct vg_agg_entry *e, const char *start, const char *end)
 {
-	struct agg_run *run = arg;
 	struct vg_buf *b = &run->out;
+
+	vg_buf_puts(b, "{\"window_start\":\"");
+	vg_buf_puts(b, start);
+	vg_buf_puts(b, "\",\"window_end\":\"");
+	vg_buf_puts(b, end);
+	vg_buf_putc(b, '"');
+	if (e->key.kind == VG_AGG_COUNTER) {
+		vg_buf_puts(b, ",\"counter\":");
+		vg_buf_put_json_str(b, vg_str_cstr(run->st.cfg->counters[e->key.counter].name));
+	}
+	put_label(b, "service", e->key.service);
+	if (e->key.kind == VG_AGG_HTTP) {
+		put_label(b, "endpoint", e->key.endpoint);
+		put_label(b, "method", e->key.method);
+	} else if (e->key.kind == VG_AGG_LOG) {
+		vg_buf_puts(b, ",\"category\":");
+		vg_buf_put_json_str(b, vg_str_cstr(vg_classifier_category_name(run->st.classifier, e->key.category)));
+		vg_buf_puts(b, ",\"level\":\"");
+		vg_buf_puts(b, vg_level_name(e->key.level));
+		vg_buf_putc(b, '"');
+	}
+	vg_buf_puts(b, ",\"count\":");
+	vg_buf_put_u64(b, e->count);
+	if (e->key.kind == VG_AGG_HTTP) {
+		vg_buf_puts(b, ",\"errors_4xx\":");
+		vg_buf_put_u64(b, e->errors_4xx);
+		vg_buf_puts(b, ",\"errors_5xx\":");
+		vg_buf_put_u64(b, e->errors_5xx);
+		vg_buf_puts(b, ",\"error_rate\":");
+		put_num(b, e->count ? (double)e->errors_5xx / (double)e->count : 0);
+		vg_buf_puts(b, ",\"p50\":");
+		put_num(b, vg_agg_quantile(e, 0.50, run->exact));
+		vg_buf_puts(b, ",\"p95\":");
+		put_num(b, vg_agg_quantile(e, 0.95, run->exact));
+		vg_buf_puts(b, ",\"p99\":");
+		put_num(b, vg_agg_quantile(e, 0.99, run->exact));
+		vg_buf_puts(b, ",\"max\":");
+		put_num(b, e->latency.count ? e->latency.max : NAN);
+	}
+	vg_buf_puts(b, "}\n");
+}
+
+/* Print a closed window as NDJSON rows, one per key, sorted. */
+static int print_window(struct agg_run *run, const struct vg_window *win)
+{
 	size_t n = vg_table_size(win->table);
 	struct vg_agg_entry **rows = malloc((n ? n : 1) * sizeof(*rows));
 	char start[32], end[32];
@@ -602,55 +648,24 @@ static int emit_window(struct vg_window *win, void *arg)
 		return VG_ERR_NOMEM;
 	for (size_t i = 0; i < n; i++)
 		rows[i] = vg_table_entry(win->table, i);
-	if (!run->quiet)
-		qsort(rows, n, sizeof(*rows), cmp_entry);
+	qsort(rows, n, sizeof(*rows), cmp_entry);
 	vg_clock_format_rfc3339(win->start_ms, start);
 	vg_clock_format_rfc3339(win->end_ms, end);
-	for (size_t i = 0; i < n && !run->quiet; i++) {
-		struct vg_agg_entry *e = rows[i];
-
-		vg_buf_puts(b, "{\"window_start\":\"");
-		vg_buf_puts(b, start);
-		vg_buf_puts(b, "\",\"window_end\":\"");
-		vg_buf_puts(b, end);
-		vg_buf_putc(b, '"');
-		if (e->key.kind == VG_AGG_COUNTER) {
-			vg_buf_puts(b, ",\"counter\":");
-			vg_buf_put_json_str(b, vg_str_cstr(run->st.cfg->counters[e->key.counter].name));
-		}
-		put_label(b, "service", e->key.service);
-		if (e->key.kind == VG_AGG_HTTP) {
-			put_label(b, "endpoint", e->key.endpoint);
-			put_label(b, "method", e->key.method);
-		} else if (e->key.kind == VG_AGG_LOG) {
-			vg_buf_puts(b, ",\"category\":");
-			vg_buf_put_json_str(b, vg_str_cstr(vg_classifier_category_name(run->st.classifier,
-										       e->key.category)));
-			vg_buf_puts(b, ",\"level\":\"");
-			vg_buf_puts(b, vg_level_name(e->key.level));
-			vg_buf_putc(b, '"');
-		}
-		vg_buf_puts(b, ",\"count\":");
-		vg_buf_put_u64(b, e->count);
-		if (e->key.kind == VG_AGG_HTTP) {
-			vg_buf_puts(b, ",\"errors_4xx\":");
-			vg_buf_put_u64(b, e->errors_4xx);
-			vg_buf_puts(b, ",\"errors_5xx\":");
-			vg_buf_put_u64(b, e->errors_5xx);
-			vg_buf_puts(b, ",\"error_rate\":");
-			put_num(b, e->count ? (double)e->errors_5xx / (double)e->count : 0);
-			vg_buf_puts(b, ",\"p50\":");
-			put_num(b, vg_agg_quantile(e, 0.50, run->exact));
-			vg_buf_puts(b, ",\"p95\":");
-			put_num(b, vg_agg_quantile(e, 0.95, run->exact));
-			vg_buf_puts(b, ",\"p99\":");
-			put_num(b, vg_agg_quantile(e, 0.99, run->exact));
-			vg_buf_puts(b, ",\"max\":");
-			put_num(b, e->latency.count ? e->latency.max : NAN);
-		}
-		vg_buf_puts(b, "}\n");
-	}
+	for (size_t i = 0; i < n; i++)
+		put_row(run, rows[i], start, end);
 	free(rows);
+	return VG_OK;
+}
+
+/* A closed window: its rows (unless --quiet), the HTTP pages' hook, the
+ * store, and the rules at the window's end. */
+static int emit_window(struct vg_window *win, void *arg)
+{
+	struct agg_run *run = arg;
+	struct vg_buf *b = &run->out;
+
+	if (!run->quiet && print_window(run, win) != VG_OK)
+		return VG_ERR_NOMEM;
 	if (run->on_window)
 		run->on_window(run->on_window_arg, win);
 	if (vg_wstore_add(run->store, win) != VG_OK)
@@ -685,21 +700,34 @@ static void agg_close(struct agg_run *run, bool flush)
 	agg_close_after(run, flush, CLOSE_EVERY_MS);
 }
 
+/* Parse and classify one line into rec; false (counted) when rejected. */
+static bool agg_parse(struct agg_worker *w, const char *p, size_t len, struct vg_record *rec)
+{
+	struct vg_json_error jerr;
+
+	w->records++;
+	if (vg_json_extract(w->run->st.paths, &w->run->st.limits, p, len, rec, &jerr) != VG_OK) {
+		w->rejected++;
+		w->by_reason[jerr.reason]++;
+		return false;
+	}
+	vg_classify(w->ctx, rec);
+	return true;
+}
+
+static void agg_add(struct agg_worker *w, const struct vg_record *rec)
+{
+	if (vg_wworker_add(w->ww, rec, VG_TIME_NONE, 0) != VG_OK)
+		w->err = VG_ERR_NOMEM;
+}
+
 /* Parse, classify and aggregate one line. */
 static void agg_line(struct agg_worker *w, const char *p, size_t len)
 {
 	struct vg_record rec;
-	struct vg_json_error jerr;
 
-	w->records++;
-	if (vg_json_extract(w->run->st.paths, &w->run->st.limits, p, len, &rec, &jerr) != VG_OK) {
-		w->rejected++;
-		w->by_reason[jerr.reason]++;
-		return;
-	}
-	vg_classify(w->ctx, &rec);
-	if (vg_wworker_add(w->ww, &rec, VG_TIME_NONE, 0) != VG_OK)
-		w->err = VG_ERR_NOMEM;
+	if (agg_parse(w, p, len, &rec))
+		agg_add(w, &rec);
 }
 
 static void agg_chunk(struct agg_worker *w, const struct chunk *c)
@@ -750,6 +778,7 @@ static void agg_chunked_idle(void *arg)
 }
 
 #define IDLE_MS 100 /* how often a quiet input lets windows close */
+#define INLINE_BATCH_MAX 65536 /* records a batch ends at, in a long window */
 
 static int agg_fd_inline(struct agg_run *run, int fd, const char *name)
 {
@@ -763,21 +792,27 @@ static int agg_fd_inline(struct agg_run *run, int fd, const char *name)
 	if (vg_lines_open(&lines, fd, run->st.limits.max_bytes) != VG_OK)
 		return VG_ERR_NOMEM;
 	vg_lines_set_idle(lines, IDLE_MS, agg_inline_idle, run);
+	struct vg_record rec;
+
 	vg_wworker_begin(w->ww);
 	while ((rc = vg_lines_next(lines, &line, &oversize)) == 1) {
 		if (oversize) {
 			run->oversize++;
 			continue;
 		}
-		agg_line(w, line.p, line.len);
-		if (++batch % 4096 == 0) {
+		if (!agg_parse(w, line.p, line.len, &rec))
+			continue;
+		if (++batch > INLINE_BATCH_MAX || vg_wworker_later(w->ww, &rec)) {
 			vg_wworker_end(w->ww);
 			/* The worker is the closer here: close after every batch,
-			 * so a shard holds about one batch's keys and the sketches
-			 * in flight stay few (fewer fresh pages to fault in). */
+			 * a batch being the records of one window, so that a shard
+			 * holds one window's keys, each once, and becomes that
+			 * window's pending table whole. */
 			agg_close_after(run, false, 0);
 			vg_wworker_begin(w->ww);
+			batch = 1;
 		}
+		agg_add(w, &rec);
 	}
 	vg_wworker_end(w->ww);
 	if (rc == VG_ERR_IO)
@@ -884,8 +919,34 @@ static int agg_fd_chunked(struct agg_run *run, int fd, const char *name, unsigne
 	return rc;
 }
 
-/* Several threads over a regular file: each worker claims 1 MiB ranges in
- * order from a shared counter and preads them itself, so reading is as
+/* A file worker's unit of work. Small enough that the workers' buffers
+ * (one range and a line) stay few pages, and that they finish the file
+ * together; large enough that claiming one is rare. */
+#define RANGE_BYTES (256u << 10)
+#define TAIL_FIRST (4u << 10) /* first read past a range; each next one doubles */
+
+/* buf[0..n) from fd at off, fewer at the end of the file; *err is set on
+ * a read error. Returns the bytes read. */
+static size_t read_at(int fd, char *buf, size_t n, uint64_t off, int *err)
+{
+	size_t got = 0;
+
+	while (got < n) {
+		ssize_t r = pread(fd, buf + got, n - got, (off_t)(off + got));
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			*err = VG_ERR_IO;
+		if (r <= 0)
+			break;
+		got += (size_t)r;
+	}
+	return got;
+}
+
+/* Several threads over a regular file: each worker claims RANGE_BYTES
+ * ranges in order from a shared counter and preads them itself, so reading is as
  * parallel as parsing. A range's lines are those that start inside it;
  * the line crossing its end is read on (up to one longest record) and
  * finished by this worker, and the next range skips to its first newline.
@@ -893,22 +954,23 @@ static int agg_fd_chunked(struct agg_run *run, int fd, const char *name, unsigne
 static void agg_range(struct agg_worker *w, int fd, uint64_t k, struct chunk *c)
 {
 	struct agg_run *run = w->run;
-	uint64_t off = k * CHUNK_BYTES, end = off + CHUNK_BYTES;
+	uint64_t off = k * RANGE_BYTES, end = off + RANGE_BYTES;
 	uint64_t from = off ? off - 1 : 0; /* one byte back: was the range start a line start? */
-	size_t want = (size_t)(end - from) + run->st.limits.max_bytes + 1, got = 0;
+	size_t range = (size_t)(end - from), max = range + run->st.limits.max_bytes + 1;
+	size_t step = TAIL_FIRST, want = range + step, got;
 
-	if (want > c->cap)
-		want = c->cap;
-	while (got < want) {
-		ssize_t n = pread(fd, c->own + got, want - got, (off_t)(from + got));
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			w->err = VG_ERR_IO;
-		if (n <= 0)
-			break;
-		got += (size_t)n;
+	if (max > c->cap)
+		max = c->cap;
+	if (want > max)
+		want = max;
+	/* Past the range, read on in growing steps only until the line
+	 * crossing its end ends: reading a longest record (1 MiB by default)
+	 * past every range read the file twice over. */
+	got = read_at(fd, c->own, want, from, &w->err);
+	while (got == want && want < max && !memchr(c->own + range - 1, '\n', got - (range - 1))) {
+		step *= 2;
+		want = want + step < max ? want + step : max;
+		got += read_at(fd, c->own + got, want - got, from + got, &w->err);
 	}
 	const char *p = c->own, *lim = c->own + got, *stop = c->own + (end - from);
 
@@ -934,14 +996,30 @@ static void agg_range(struct agg_worker *w, int fd, uint64_t k, struct chunk *c)
 	vg_wworker_end(w->ww);
 }
 
+/* Between ranges, a file worker closes the windows due, unless another
+ * is at it: closing is one thread at a time, and the flag's acquire and
+ * release order one closer's work before the next's. The workers close
+ * themselves rather than a third thread on a timer, which competed with
+ * them for the cores: preempting a worker, or, starved, letting shards
+ * and pending windows pile up (thousands of keys, all faulted in). */
+static void agg_file_close(struct agg_run *run)
+{
+	if (atomic_exchange_explicit(&run->closing, true, memory_order_acquire))
+		return;
+	agg_close_after(run, false, FILE_CLOSE_EVERY_MS);
+	atomic_store_explicit(&run->closing, false, memory_order_release);
+}
+
 static void *agg_file_worker(void *arg)
 {
 	struct agg_worker *w = arg;
 	struct agg_run *run = w->run;
 	uint64_t k;
 
-	while ((k = atomic_fetch_add(&run->next_range, 1)) < run->n_ranges)
+	while ((k = atomic_fetch_add(&run->next_range, 1)) < run->n_ranges) {
 		agg_range(w, run->file_fd, k, w->buf);
+		agg_file_close(run);
+	}
 	vg_wworker_finish(w->ww);
 	return NULL;
 }
@@ -960,7 +1038,7 @@ static int agg_fd(void *arg, int fd, const char *name)
 	/* A regular file: the chunk workers idle while file workers read it. */
 	run->file_fd = fd;
 	run->file_size = (uint64_t)st.st_size;
-	run->n_ranges = ((uint64_t)st.st_size + CHUNK_BYTES - 1) / CHUNK_BYTES;
+	run->n_ranges = ((uint64_t)st.st_size + RANGE_BYTES - 1) / RANGE_BYTES;
 	atomic_store(&run->next_range, 0);
 	for (unsigned i = 0; i < run->threads; i++) {
 		struct agg_worker *w = &run->workers[i];
@@ -972,16 +1050,10 @@ static int agg_fd(void *arg, int fd, const char *name)
 			w->file_thread = pthread_self();
 		}
 	}
-	/* Close windows while they work; a timer, not synchronisation. This
-	 * thread has nothing else to do: closing often keeps the shards small
-	 * (about 5 ms of records), so fewer sketches are in flight and fewer
-	 * fresh pages are faulted in than with CLOSE_EVERY_MS. */
-	while (atomic_load(&run->next_range) < run->n_ranges + run->threads) {
-		struct timespec ts = {0, FILE_CLOSE_EVERY_MS * 1000 * 1000};
-
-		agg_close_after(run, false, FILE_CLOSE_EVERY_MS);
-		nanosleep(&ts, NULL);
-	}
+	/* The workers close windows as they go (agg_file_close): closing
+	 * often keeps the shards small (about 5 ms of records), so fewer
+	 * sketches are in flight and fewer fresh pages are faulted in than
+	 * with CLOSE_EVERY_MS. */
 	for (unsigned i = 0; i < run->threads; i++) {
 		struct agg_worker *w = &run->workers[i];
 

@@ -88,7 +88,8 @@ double vg_sketch_map_error(const struct vg_sketch_map *m)
 	return m->error;
 }
 
-int32_t vg_sketch_index(const struct vg_sketch_map *m, double v)
+/* Inlined into vg_sketch_add, the hot caller. */
+static inline int32_t index_of(const struct vg_sketch_map *m, double v)
 {
 	uint64_t bits;
 
@@ -110,6 +111,11 @@ int32_t vg_sketch_index(const struct vg_sketch_map *m, double v)
 	if (mant >= m->bounds[k + 1])
 		k++;
 	return (int32_t)(e * (1 << m->scale) + (int)k);
+}
+
+int32_t vg_sketch_index(const struct vg_sketch_map *m, double v)
+{
+	return index_of(m, v);
 }
 
 /* The lower bound of bucket i, g^i. */
@@ -135,9 +141,7 @@ void vg_sketch_free(struct vg_sketch *s)
 
 void vg_sketch_reset(struct vg_sketch *s)
 {
-	if (s->len)
-		memset(s->bins, 0, (size_t)s->len * sizeof(*s->bins));
-	s->len = 0;
+	s->len = 0; /* the buckets are zeroed as the span grows over them again */
 	s->offset = 0;
 	s->count = s->zero = s->rejected = s->collapsed = 0;
 	s->sum = 0;
@@ -152,7 +156,31 @@ static inline uint32_t sat_add(uint32_t a, uint64_t b)
 	return s > UINT32_MAX ? UINT32_MAX : (uint32_t)s;
 }
 
-/* Invariant: every store slot outside bins[0..len) is zero. */
+typedef uint32_t v4u32 __attribute__((vector_size(16)));
+
+/* d[k] += b[k] for k < n, saturating: merges add whole spans, four
+ * buckets at a time (a lane whose sum wrapped, sum < b, saturates). */
+static void add_bins(uint32_t *d, const uint32_t *b, uint32_t n)
+{
+	uint32_t k = 0;
+
+	for (; k + 4 <= n; k += 4) {
+		v4u32 x, y, sum;
+
+		memcpy(&x, d + k, sizeof(x));
+		memcpy(&y, b + k, sizeof(y));
+		sum = x + y;
+		sum |= (v4u32)(sum < y);
+		memcpy(d + k, &sum, sizeof(sum));
+	}
+	for (; k < n; k++)
+		d[k] = sat_add(d[k], b[k]);
+}
+
+/* Store slots outside bins[0..len) hold anything: the span zeroes the
+ * slots it grows over. So a store is never zeroed whole (a fresh one is
+ * not touched past the span, a reused one is not cleared on reset), and
+ * its memory costs only what the span uses. */
 
 /* Re-home the used buckets in a store of at least `need` buckets, with
  * `below` free slots before them (and the rest after). */
@@ -166,7 +194,7 @@ static int restore(struct vg_sketch *s, uint32_t need, uint32_t below)
 		cap = 2 * VG_SKETCH_MAX_BUCKETS;
 	if (below + s->len > cap)
 		below = cap - s->len;
-	uint32_t *st = calloc(cap, sizeof(*st));
+	uint32_t *st = malloc((size_t)cap * sizeof(*st));
 
 	if (!st)
 		return VG_ERR_NOMEM;
@@ -201,11 +229,11 @@ static int grow_down(struct vg_sketch *s, uint32_t n)
 			return VG_ERR_NOMEM;
 		if (room_below(s) < n) { /* the store hit its ceiling: recentre */
 			memmove(s->store + n, s->bins, (size_t)s->len * sizeof(*s->bins));
-			memset(s->store, 0, (size_t)n * sizeof(*s->bins));
 			s->bins = s->store + n;
 		}
 	}
 	s->bins -= n;
+	memset(s->bins, 0, (size_t)n * sizeof(*s->bins));
 	s->offset -= (int32_t)n;
 	s->len += n;
 	return VG_OK;
@@ -221,10 +249,10 @@ static int grow_up(struct vg_sketch *s, uint32_t n)
 			return VG_ERR_NOMEM;
 		if (room_above(s) < n - s->len) { /* ceiling: move to the bottom */
 			memmove(s->store, s->bins, (size_t)s->len * sizeof(*s->bins));
-			memset(s->store + s->len, 0, (size_t)(s->cap - s->len) * sizeof(*s->bins));
 			s->bins = s->store;
 		}
 	}
+	memset(s->bins + s->len, 0, (size_t)(n - s->len) * sizeof(*s->bins));
 	s->len = n;
 	return VG_OK;
 }
@@ -237,6 +265,7 @@ static int64_t slot_for(struct vg_sketch *s, int32_t i)
 		if (!s->store && restore(s, 64, 32) != VG_OK)
 			return -1;
 		s->bins = s->store + s->cap / 2; /* room both ways */
+		s->bins[0] = 0;
 		s->offset = i;
 		s->len = 1;
 		return 0;
@@ -266,16 +295,15 @@ static int64_t slot_for(struct vg_sketch *s, int32_t i)
 		uint64_t folded = 0;
 		uint32_t d = drop >= (int64_t)s->len ? s->len : (uint32_t)drop;
 
-		for (uint32_t k = 0; k < d; k++) {
+		for (uint32_t k = 0; k < d; k++)
 			folded += s->bins[k];
-			s->bins[k] = 0;
-		}
 		/* The dropped slots become room below. */
 		s->bins += d;
 		s->len -= d;
 		s->offset += (int32_t)drop;
 		if (s->len == 0) { /* everything folded: start again mid-store */
 			s->bins = s->store + s->cap / 2;
+			s->bins[0] = 0;
 			s->len = 1;
 		}
 		s->bins[0] = sat_add(s->bins[0], folded);
@@ -296,7 +324,9 @@ int vg_sketch_add(struct vg_sketch *s, double v)
 	if (v < VG_SKETCH_MIN_VALUE) {
 		s->zero++;
 	} else {
-		int64_t k = slot_for(s, vg_sketch_index(s->map, v));
+		int32_t i = index_of(s->map, v);
+		/* Most values land in the span: no call for them. */
+		int64_t k = i >= s->offset && (uint32_t)(i - s->offset) < s->len ? i - s->offset : slot_for(s, i);
 
 		if (k < 0) {
 			s->rejected++;
@@ -332,10 +362,7 @@ int vg_sketch_merge(struct vg_sketch *dst, const struct vg_sketch *src)
 			return VG_ERR_NOMEM;
 		if (dst->offset <= src->offset &&
 		    (int64_t)src->offset + src->len <= (int64_t)dst->offset + dst->len) {
-			uint32_t *d = dst->bins + (src->offset - dst->offset);
-
-			for (uint32_t k = 0; k < src->len; k++)
-				d[k] = sat_add(d[k], src->bins[k]);
+			add_bins(dst->bins + (src->offset - dst->offset), src->bins, src->len);
 			goto counts;
 		}
 		for (uint32_t k = 0; k < src->len; k++) {

@@ -32,7 +32,7 @@ struct fentry {
 	uint64_t l_count, l_zero, l_rejected, l_collapsed;
 	double l_sum, l_min, l_max;
 	uint32_t pair_off, n_pairs; /* into the window's pairs */
-	uint32_t id;                /* of the key in the store's dictionary */
+	uint32_t id;                /* of the key in the store's dictionary (once keyed) */
 };
 
 /* A closed window or roll-up bucket, frozen. */
@@ -59,7 +59,7 @@ struct acc {
 	struct vg_table *t;
 	int64_t start_ms, end_ms; /* end: of the last part added; start == end: empty */
 	uint64_t views;           /* as a frozen part's */
-	uint32_t *ids;            /* dictionary id of each entry of t */
+	uint32_t *ids;            /* dictionary id of each entry of t (once keyed) */
 	size_t cap_ids;
 };
 
@@ -72,7 +72,11 @@ struct vg_wstore {
 	struct vg_wstore_view *views[VG_WSTORE_MAX_VIEWS];
 	/* Every key a stored part or bucket holds, under window 0, numbered
 	 * in order of first sight: views are arrays indexed by these ids, so
-	 * a part enters or leaves a view without a hash lookup. */
+	 * a part enters or leaves a view without a hash lookup. Only views
+	 * read it, so it is built with the first view (keyed); until then
+	 * parts carry no ids and a store without views keeps no dictionary,
+	 * which would otherwise be its biggest and most-written part. */
+	bool keyed;
 	struct vg_table *dict, *dict_spare;
 	uint32_t *refs; /* parts and buckets holding each id */
 	size_t cap_refs, dict_live;
@@ -160,7 +164,7 @@ static void slab_release(struct vg_wstore *s, struct slab *b)
 
 static void frozen_free(struct vg_wstore *s, struct frozen *f)
 {
-	for (size_t i = 0; i < f->n; i++)
+	for (size_t i = 0; s->keyed && i < f->n; i++)
 		dict_unref(s, f->e[i].id);
 	slab_release(s, f->slab);
 	memset(f, 0, sizeof(*f));
@@ -240,7 +244,8 @@ static int freeze(struct vg_wstore *s, struct frozen *f, const struct vg_table *
 
 	if (!block)
 		return size ? VG_ERR_NOMEM : VG_OK; /* nothing to hold: an empty part */
-	memset(block, 0, e_bytes);
+	if (!latency) /* with latency, every field of an entry is set below */
+		memset(block, 0, e_bytes);
 	f->e = (struct fentry *)block;
 	f->pairs = (uint32_t *)(block + e_bytes + s_bytes);
 	char *sp = block + e_bytes; /* the labels */
@@ -252,7 +257,8 @@ static int freeze(struct vg_wstore *s, struct frozen *f, const struct vg_table *
 
 		fe->key = e->key;
 		fe->key.window = 0;
-		if ((fe->id = dict_ref(s, &fe->key)) == UINT32_MAX) {
+		fe->id = s->keyed ? dict_ref(s, &fe->key) : UINT32_MAX;
+		if (s->keyed && fe->id == UINT32_MAX) {
 			for (size_t j = 0; j + 1 < f->n; j++)
 				dict_unref(s, f->e[j].id);
 			slab_release(s, f->slab);
@@ -559,7 +565,7 @@ static int acc_flush(struct vg_wstore *s, struct acc *a, struct tier *t)
 	}
 	s->bytes += f.bytes;
 	a->views = 0;
-	for (size_t i = 0; i < vg_table_size(a->t); i++)
+	for (size_t i = 0; s->keyed && i < vg_table_size(a->t); i++)
 		dict_unref(s, a->ids[i]);
 	vg_table_reset(a->t);
 	a->start_ms = a->end_ms = 0;
@@ -580,7 +586,7 @@ static int acc_roll(struct vg_wstore *s, struct acc *a, const struct frozen *f)
 		size_t n = vg_table_size(a->t);
 
 		k.window = 0;
-		if (vg_grow(&a->ids, &a->cap_ids, n + 1, sizeof(*a->ids), 1024) != 0)
+		if (s->keyed && vg_grow(&a->ids, &a->cap_ids, n + 1, sizeof(*a->ids), 1024) != 0)
 			return VG_ERR_NOMEM;
 		struct vg_agg_entry *d = vg_table_get(a->t, &k);
 
@@ -588,7 +594,7 @@ static int acc_roll(struct vg_wstore *s, struct acc *a, const struct frozen *f)
 			return VG_ERR_NOMEM;
 		bool fresh = vg_table_size(a->t) > n;
 
-		if (fresh) {
+		if (fresh && s->keyed) {
 			a->ids[n] = fe->id;
 			if (s->refs[fe->id]++ == 0)
 				s->dict_live++;
@@ -807,6 +813,48 @@ size_t vg_wstore_bytes(const struct vg_wstore *s)
 
 /* ---- views: the public side --------------------------------------------- */
 
+static int key_tier(struct vg_wstore *s, struct tier *t)
+{
+	for (size_t i = 0; i < t->n; i++) {
+		for (size_t j = 0; j < t->v[i].n; j++) {
+			struct fentry *fe = &t->v[i].e[j];
+			struct vg_agg_key k = fe->key;
+
+			k.window = 0;
+			if ((fe->id = dict_ref(s, &k)) == UINT32_MAX)
+				return VG_ERR_NOMEM;
+		}
+	}
+	return VG_OK;
+}
+
+static int key_acc(struct vg_wstore *s, struct acc *a)
+{
+	size_t n = vg_table_size(a->t);
+
+	if (n && vg_grow(&a->ids, &a->cap_ids, n, sizeof(*a->ids), 1024) != 0)
+		return VG_ERR_NOMEM;
+	for (size_t i = 0; i < n; i++) {
+		if ((a->ids[i] = dict_ref(s, &vg_table_entry(a->t, i)->key)) == UINT32_MAX)
+			return VG_ERR_NOMEM;
+	}
+	return VG_OK;
+}
+
+/* Give every part and bucket held its keys' ids, oldest first: the first
+ * view needs them. Out of memory, the store stays without. */
+static int key_all(struct vg_wstore *s)
+{
+	if (key_tier(s, &s->t2) != VG_OK || key_acc(s, &s->a2) != VG_OK || key_tier(s, &s->t1) != VG_OK ||
+	    key_acc(s, &s->a1) != VG_OK || key_tier(s, &s->ring) != VG_OK) {
+		vg_table_reset(s->dict);
+		s->dict_live = 0;
+		return VG_ERR_NOMEM;
+	}
+	s->keyed = true;
+	return VG_OK;
+}
+
 int vg_wstore_view_create(struct vg_wstore *s, int32_t tail_bucket, struct vg_wstore_view **out)
 {
 	struct vg_wstore_view *v;
@@ -817,6 +865,8 @@ int vg_wstore_view_create(struct vg_wstore *s, int32_t tail_bucket, struct vg_ws
 		b++;
 	if (b == VG_WSTORE_MAX_VIEWS)
 		return VG_ERR_LIMIT;
+	if (!s->keyed && key_all(s) != VG_OK)
+		return VG_ERR_NOMEM;
 	if (!(v = calloc(1, sizeof(*v))))
 		return VG_ERR_NOMEM;
 	v->s = s;

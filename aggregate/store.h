@@ -63,7 +63,8 @@ int vg_wstore_merge(struct vg_wstore *s, int64_t from_ms, int64_t to_ms, bool la
  * and age out, so that a range of N parts costs the parts that entered or
  * left it since the last sync instead of N merges, and no hash lookup:
  * each stored entry knows its key's id in the store's dictionary (one
- * more table of every key held, about 200 bytes a key). Counts, 4xx and
+ * more table of every key held, about 200 bytes a key, built with the
+ * first view: a store without views keeps none). Counts, 4xx and
  * 5xx are exact (integer sums); latency is summarised by the number of
  * values and how many fall at or above one bucket (the tail bucket, fixed
  * at creation), enough to rule a quantile out without its sketch.

@@ -119,8 +119,12 @@ static inline bool key_eq(const struct vg_agg_key *a, const struct vg_agg_key *b
 
 	memcpy(&ta, &a->kind, 4);
 	memcpy(&tb, &b->kind, 4);
-	return a->window == b->window && ta == tb && vg_str_eq(a->service, b->service) &&
-	       vg_str_eq(a->endpoint, b->endpoint) && vg_str_eq(a->method, b->method);
+	if (a->window != b->window || ta != tb ||
+	    ((a->service.len ^ b->service.len) | (a->endpoint.len ^ b->endpoint.len) | (a->method.len ^ b->method.len)))
+		return false;
+	return vg_bytes_eq(a->service.p, b->service.p, a->service.len) &&
+	       (!a->endpoint.len || vg_bytes_eq(a->endpoint.p, b->endpoint.p, a->endpoint.len)) &&
+	       (!a->method.len || vg_bytes_eq(a->method.p, b->method.p, a->method.len));
 }
 
 int vg_table_create(struct vg_table **out, const struct vg_table_params *p)
@@ -248,7 +252,10 @@ static struct wcount *window_count(struct vg_table *t, int64_t window)
 
 static struct vg_agg_entry *insert(struct vg_table *t, const struct vg_agg_key *key, uint64_t h, size_t slot)
 {
-	if (vg_grow(&t->entries, &t->cap, t->n + 1, sizeof(*t->entries), 256) != 0)
+	/* Room for 1024 entries at once (216 KiB, touched as used): a window
+	 * or a shard of a few threads holds several hundred keys, and every
+	 * doubling before copied the array into memory faulted in afresh. */
+	if (vg_grow(&t->entries, &t->cap, t->n + 1, sizeof(*t->entries), 1024) != 0)
 		return NULL;
 	struct vg_agg_entry *e = &t->entries[t->n];
 
@@ -367,6 +374,26 @@ struct vg_agg_entry *vg_table_get_hashed(struct vg_table *t, const struct vg_agg
 	return get(t, key, h);
 }
 
+/* A record's pattern counters: few records have any, so out of line,
+ * keeping the per-record path short (it shares the cores' instruction
+ * cache with the parser). */
+static __attribute__((noinline)) int add_counters(struct vg_table *t, int64_t window, const struct vg_record *rec,
+                                                  uint64_t hs)
+{
+	for (uint32_t bits = rec->counters; bits; bits &= bits - 1) {
+		struct vg_agg_key c = {.window = window,
+		                       .kind = VG_AGG_COUNTER,
+		                       .counter = (uint8_t)__builtin_ctz(bits),
+		                       .service = rec->service};
+		struct vg_agg_entry *e = get(t, &c, hash_finish(&c, hs));
+
+		if (!e)
+			return VG_ERR_NOMEM;
+		e->count++;
+	}
+	return VG_OK;
+}
+
 int vg_table_add_record(struct vg_table *t, int64_t window, const struct vg_record *rec)
 {
 	struct vg_agg_key k = {.window = window,
@@ -393,17 +420,7 @@ int vg_table_add_record(struct vg_table *t, int64_t window, const struct vg_reco
 		if (vg_table_add_latency(t, e, rec->duration_ms) != VG_OK)
 			return VG_ERR_NOMEM;
 	}
-	for (uint32_t bits = rec->counters; bits; bits &= bits - 1) {
-		struct vg_agg_key c = {.window = window,
-		                       .kind = VG_AGG_COUNTER,
-		                       .counter = (uint8_t)__builtin_ctz(bits),
-		                       .service = rec->service};
-
-		if (!(e = get(t, &c, hash_finish(&c, hs))))
-			return VG_ERR_NOMEM;
-		e->count++;
-	}
-	return VG_OK;
+	return rec->counters ? add_counters(t, window, rec, hs) : VG_OK;
 }
 
 int vg_table_add_latency(struct vg_table *t, struct vg_agg_entry *e, double ms)

@@ -216,6 +216,11 @@ int vg_wworker_add(struct vg_wworker *ww, const struct vg_record *rec, int64_t f
 	return vg_table_add_record(ww->cur, win, rec);
 }
 
+bool vg_wworker_later(const struct vg_wworker *ww, const struct vg_record *rec)
+{
+	return rec->ts_ms != VG_TIME_NONE && ww->win_end > ww->win_start && rec->ts_ms >= ww->win_end;
+}
+
 /* The worker's progress: the slowest of its active streams (all of them
  * when none is active). */
 static int64_t worker_progress(const struct vg_wworker *ww)
@@ -275,35 +280,85 @@ static void give_table(struct vg_windows *w, struct vg_table *t)
 	w->spare[w->n_spare++] = t;
 }
 
-/* The pending table of a window, created in order. */
-static struct vg_table *pending_for(struct vg_windows *w, int64_t win)
+/* Where window win is, or would go, in the pending list (kept in order). */
+static size_t pending_at(const struct vg_windows *w, int64_t win)
 {
 	size_t i = 0;
 
 	while (i < w->n_pending && w->pending[i].window < win)
 		i++;
-	if (i < w->n_pending && w->pending[i].window == win)
-		return w->pending[i].table;
-	if (vg_grow(&w->pending, &w->cap_pending, w->n_pending + 1, sizeof(*w->pending), 8) != 0)
-		return NULL;
-	struct vg_table *t = take_table(w);
+	return i;
+}
 
-	if (!t)
-		return NULL;
+/* Make table t window win's pending table, at position i. Returns 0 or
+ * VG_ERR_NOMEM. */
+static int pending_add(struct vg_windows *w, size_t i, int64_t win, struct vg_table *t)
+{
+	if (vg_grow(&w->pending, &w->cap_pending, w->n_pending + 1, sizeof(*w->pending), 8) != 0)
+		return VG_ERR_NOMEM;
 	memmove(&w->pending[i + 1], &w->pending[i], (w->n_pending - i) * sizeof(*w->pending));
 	w->pending[i].window = win;
 	w->pending[i].table = t;
 	w->n_pending++;
+	return VG_OK;
+}
+
+/* The pending table of a window, created in order. */
+static struct vg_table *pending_for(struct vg_windows *w, int64_t win)
+{
+	size_t i = pending_at(w, win);
+	struct vg_table *t;
+
+	if (i < w->n_pending && w->pending[i].window == win)
+		return w->pending[i].table;
+	if (!(t = take_table(w)))
+		return NULL;
+	if (pending_add(w, i, win, t) != VG_OK) {
+		give_table(w, t);
+		return NULL;
+	}
 	return t;
 }
 
-/* Merge a quiescent shard into the pending windows and reset it. */
-static int drain_shard(struct vg_windows *w, struct vg_table *shard)
+/* A quiescent shard holding exactly one open window that has no pending
+ * table yet becomes that table, and its worker gets a spare one: the
+ * window's keys are not copied one by one into an empty table. This is
+ * the common case when batches follow windows (vigil aggregate, one
+ * thread). Returns true when the shard was taken. */
+static bool hand_over(struct vg_windows *w, struct vg_table **slot)
 {
+	struct vg_table *shard = *slot, *fresh;
+
+	if (vg_table_window_count(shard) != 1)
+		return false;
+	int64_t win = vg_table_window(shard, 0);
+	size_t i = pending_at(w, win);
+
+	if (win < atomic_load(&w->open_from) || (i < w->n_pending && w->pending[i].window == win))
+		return false;
+	if (!(fresh = take_table(w)))
+		return false;
+	if (pending_add(w, i, win, shard) != VG_OK) {
+		give_table(w, fresh);
+		return false;
+	}
+	/* The worker reads its shards only after loading the epoch, which
+	 * the closer stores after this: it sees the fresh table. */
+	*slot = fresh;
+	return true;
+}
+
+/* Merge a quiescent shard into the pending windows and reset it, or hand
+ * it over whole. */
+static int drain_shard(struct vg_windows *w, struct vg_table **slot)
+{
+	struct vg_table *shard = *slot;
 	int64_t open_from = atomic_load(&w->open_from);
 	size_t n = vg_table_size(shard), nw = vg_table_window_count(shard);
 
 	w->overflow += vg_table_overflow(shard);
+	if (hand_over(w, slot))
+		return VG_OK;
 	for (size_t k = 0; k < nw; k++) {
 		int64_t win = vg_table_window(shard, k);
 
@@ -438,7 +493,7 @@ static int finish_phase(struct vg_windows *w, bool flush, vg_window_fn fn, void 
 	int rc;
 
 	for (unsigned i = 0; i < w->p.workers; i++) {
-		if ((rc = drain_shard(w, w->workers[i].shard[old & 1])) != VG_OK)
+		if ((rc = drain_shard(w, &w->workers[i].shard[old & 1])) != VG_OK)
 			return rc;
 	}
 	w->flipped = false;
@@ -459,6 +514,23 @@ int vg_windows_close(struct vg_windows *w, bool flush, vg_window_fn fn, void *ar
 				return rc;
 		}
 		flip(w);
+		/* Workers already past the new phase's quiescent point (a
+		 * worker that closes between its own batches, or idle ones):
+		 * finish it now, while the shards just written are still in
+		 * the cache, rather than at the next call. */
+		if (!quiescent(w, atomic_load(&w->epoch) - 1))
+			return VG_OK;
+		if ((rc = finish_phase(w, false, fn, arg)) != VG_OK)
+			return rc;
+		/* Still none in a batch: flip back, so that the next batches
+		 * write into the shards just drained, which are warm, rather
+		 * than into the others, untouched for a phase; the phase in
+		 * between wrote nothing, and finishing it costs nothing. */
+		if (!quiescent(w, atomic_load(&w->epoch)))
+			return VG_OK;
+		flip(w);
+		if (quiescent(w, atomic_load(&w->epoch) - 1))
+			return finish_phase(w, false, fn, arg);
 		return VG_OK;
 	}
 	/* Flush: two full phases, waiting, so every shard is drained. */

@@ -78,6 +78,11 @@ void vg_wworker_begin(struct vg_wworker *ww);
  * VG_TIME_NONE. Returns 0 or VG_ERR_NOMEM. */
 int vg_wworker_add(struct vg_wworker *ww, const struct vg_record *rec, int64_t fallback_ms, int32_t stream);
 void vg_wworker_end(struct vg_wworker *ww);
+/* Does rec have an event time in a later window than the last record
+ * added? (False without a time or a record before.) A caller that ends
+ * its batch there gets shards of one window each, which close without
+ * copying their keys. */
+bool vg_wworker_later(const struct vg_wworker *ww, const struct vg_record *rec);
 /* This worker has no more input for now: it stops holding the watermark
  * back until its next vg_wworker_begin. */
 void vg_wworker_finish(struct vg_wworker *ww);
@@ -85,7 +90,9 @@ void vg_wworker_finish(struct vg_wworker *ww);
 /* Closer side (one thread). Without flush it never waits: it finishes the
  * previous phase if every worker has passed its quiescent point (drains the
  * old shards, emits the windows the watermark has passed) and starts the
- * next (notes the watermark, flips the epoch); call it periodically. With
+ * next (notes the watermark, flips the epoch), which it finishes at once
+ * when every worker is between batches already (and then hands the
+ * workers back the shards just drained); call it periodically. With
  * flush it waits for quiescence and emits every pending window (end of
  * input: call after the workers have finished). fn's non-zero return stops
  * emission and is returned. */

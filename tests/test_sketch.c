@@ -195,6 +195,28 @@ Test(sketch, merge_of_shards_is_the_sketch_of_the_union)
 	vg_sketch_free(&merged);
 }
 
+/* Merged buckets saturate at UINT32_MAX instead of wrapping, in the
+ * vectorised body of the span and in its tail alike. */
+Test(sketch, merge_saturates_buckets)
+{
+	const struct vg_sketch_map *m = vg_sketch_map_get(0.01);
+	struct vg_sketch a, b;
+
+	vg_sketch_init(&a, m);
+	vg_sketch_init(&b, m);
+	for (int k = 0; k < 7; k++) { /* spans of 7 buckets: 4 in a vector, 3 after */
+		cr_assert_eq(vg_sketch_add_bucket(&a, 100 + k, UINT32_MAX - 5), 0);
+		cr_assert_eq(vg_sketch_add_bucket(&b, 100 + k, k == 2 || k == 5 ? 3 : 10), 0);
+	}
+	a.count = b.count = 7;
+	cr_assert_eq(vg_sketch_merge(&a, &b), 0);
+	cr_assert_eq(a.len, 7u);
+	for (int k = 0; k < 7; k++)
+		cr_expect_eq(a.bins[k], k == 2 || k == 5 ? UINT32_MAX - 2 : UINT32_MAX, "bucket %d", k);
+	vg_sketch_free(&a);
+	vg_sketch_free(&b);
+}
+
 Test(sketch, merge_refuses_other_mappings)
 {
 	struct vg_sketch a, b;

@@ -303,6 +303,42 @@ Test(store, views_match_fresh_merges)
 	vg_wstore_destroy(s);
 }
 
+/* The dictionary is built with the first view: views created after the
+ * ring, both roll-up tiers and the buckets being filled hold parts see
+ * what a fresh merge does, and keep doing so as the windows go on. */
+Test(store, views_created_late_match_fresh_merges)
+{
+	struct vg_wstore *s;
+	struct vg_wstore_params p = {.window_ms = WIN, .ring_ms = 600000, .retain_ms = 7 * HOUR, .map = map};
+	struct vg_table *t;
+	struct vg_wstore_view *v[2];
+	int32_t tail = vg_sketch_index(map, 300);
+
+	cr_assert_eq(vg_wstore_create(&s, &p), 0);
+	cr_assert_eq(vg_table_create(&t, &tp), 0);
+	for (int64_t i = 0; i < 3000; i++) {
+		vg_table_reset(t);
+		churn_window(t, i);
+		struct vg_window w = {.start_ms = i * WIN, .end_ms = (i + 1) * WIN, .table = t};
+		int64_t now = w.end_ms;
+
+		cr_assert_eq(vg_wstore_add(s, &w), 0);
+		if (i == 2500) {
+			cr_assert_eq(vg_wstore_view_create(s, tail, &v[0]), 0);
+			cr_assert_eq(vg_wstore_view_create(s, VG_WSTORE_NO_TAIL, &v[1]), 0);
+		}
+		if (i < 2500 || (i % 5 != 0 && i != 2500))
+			continue;
+		check_view(s, v[0], tail, now - 7 * HOUR, now);
+		check_view(s, v[0], tail, now - 600000, now);
+		check_view(s, v[1], VG_WSTORE_NO_TAIL, now - 2 * HOUR - 30000, now - 300000);
+	}
+	vg_wstore_view_destroy(v[0]);
+	vg_wstore_view_destroy(v[1]);
+	vg_table_destroy(t);
+	vg_wstore_destroy(s);
+}
+
 /* A view outliving its store is detached, not a dangling pointer; the
  * 65th view of a store is refused. */
 Test(store, view_limits)
