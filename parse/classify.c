@@ -37,8 +37,23 @@ struct vg_classifier {
 	uint32_t fields_used; /* bit per field any rule reads */
 };
 
+/* The last outcome of a pattern on a short subject, so that repeated
+ * values (a logger name, a short message) run their regex once: logger
+ * names repeat on nearly every record, and their rule is most often the
+ * one that decides. Direct-mapped, per context (one thread): no lock. */
+#define MEMO_SLOTS 1024 /* a power of two */
+#define MEMO_KEY 46     /* longest subject remembered */
+
+struct memo {
+	const pcre2_code *re; /* NULL: empty */
+	uint8_t len;
+	uint8_t hit;
+	char key[MEMO_KEY];
+};
+
 struct vg_classify_ctx {
 	const struct vg_classifier *c;
+	struct memo *memo;
 	pcre2_match_data *md;
 	pcre2_match_context *mctx;
 	pcre2_jit_stack *jit_stack;
@@ -205,7 +220,8 @@ int vg_classify_ctx_create(struct vg_classify_ctx **out, const struct vg_classif
 		ctx->jit_stack = pcre2_jit_stack_create(32 * 1024, 512 * 1024, NULL);
 	ctx->scratch_cap = 64 * 1024;
 	ctx->scratch = malloc(ctx->scratch_cap);
-	if (!ctx->md || !ctx->mctx || (c->jit && !ctx->jit_stack) || !ctx->scratch) {
+	ctx->memo = calloc(MEMO_SLOTS, sizeof(*ctx->memo));
+	if (!ctx->md || !ctx->mctx || (c->jit && !ctx->jit_stack) || !ctx->scratch || !ctx->memo) {
 		vg_classify_ctx_destroy(ctx);
 		return VG_ERR_NOMEM;
 	}
@@ -225,6 +241,7 @@ void vg_classify_ctx_destroy(struct vg_classify_ctx *ctx)
 	pcre2_match_context_free(ctx->mctx);
 	pcre2_jit_stack_free(ctx->jit_stack);
 	free(ctx->scratch);
+	free(ctx->memo);
 	free(ctx);
 }
 
@@ -290,19 +307,46 @@ static vg_str field_text(struct vg_classify_ctx *ctx, const struct vg_record *re
 	return t;
 }
 
+static size_t memo_slot(const pcre2_code *re, vg_str s)
+{
+	const uint64_t k = 0x9E3779B97F4A7C15ull;
+	uint64_t h = ((uint64_t)(uintptr_t)re ^ s.len) * k;
+	size_t i = 0;
+
+	for (; i + 8 <= s.len; i += 8)
+		h = (h ^ vg_load_tail(s.p + i, 8)) * k;
+	if (i < s.len)
+		h = (h ^ vg_load_tail(s.p + i, s.len - i)) * k;
+	return (size_t)(h >> 54) & (MEMO_SLOTS - 1);
+}
+
 static int match(struct vg_classify_ctx *ctx, const pcre2_code *re, vg_str s)
 {
+	struct memo *m = NULL;
 	int rc;
 
+	if (s.len <= MEMO_KEY && s.p) {
+		m = &ctx->memo[memo_slot(re, s)];
+		if (m->re == re && m->len == s.len && memcmp(m->key, s.p, s.len) == 0) {
+			ctx->stats.regex_memo++;
+			return m->hit;
+		}
+	}
 	if (ctx->c->jit)
 		rc = pcre2_jit_match(re, (PCRE2_SPTR)(s.p ? s.p : ""), s.len, 0, 0, ctx->md, ctx->mctx);
 	else
 		rc = pcre2_match(re, (PCRE2_SPTR)(s.p ? s.p : ""), s.len, 0, PCRE2_NO_UTF_CHECK, ctx->md, ctx->mctx);
-	if (rc >= 0)
-		return 1;
-	if (rc != PCRE2_ERROR_NOMATCH)
-		ctx->stats.regex_limit++;
-	return 0;
+	if (rc != PCRE2_ERROR_NOMATCH && rc < 0) {
+		ctx->stats.regex_limit++; /* not remembered: a limit is no answer */
+		return 0;
+	}
+	if (m) {
+		m->re = re;
+		m->len = (uint8_t)s.len;
+		m->hit = rc >= 0;
+		memcpy(m->key, s.p, s.len);
+	}
+	return rc >= 0;
 }
 
 static int category_from_rules(struct vg_classify_ctx *ctx, const struct vg_record *rec)

@@ -38,6 +38,7 @@ struct vg_classify_stats {
 	uint64_t unknown_level;    /* records whose level was absent or unknown */
 	uint64_t unknown_category; /* category field present but not a known name */
 	uint64_t regex_limit;      /* pattern runs stopped by a match/depth limit */
+	uint64_t regex_memo;       /* pattern outcomes taken from the memo of short subjects */
 };
 
 /* Compile cfg's rules (JIT where available). cfg must outlive the

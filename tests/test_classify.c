@@ -260,3 +260,48 @@ Test(classify, pattern_counters_set_their_bits)
 			     ->counters,
 		     3u);
 }
+
+/* The memo of short subjects answers exactly as the pattern would: a
+ * context that has seen every value before (memo warm, slots shared by
+ * colliding values) classifies each record as a fresh context does. */
+Test(classify, the_regex_memo_answers_as_the_pattern_does)
+{
+	static const char *loggers[] = {"nginx", "nginxx", "ngin", "http", "http.access", "xhttp", "auth", "authz",
+					"db", "db.", ".db", "orders", "orders.api", "sql", "sqlalchemy.engine",
+					"a-very-long-logger-name-that-is-past-the-memo-key.auth"};
+	static const char *messages[] = {"GET /x", "GET/x", "get /x", "token", "tokens", "deadlock", "ok",
+					 "slow query", "slow  query", "password", "passwords reset",
+					 "permission denied for the user of a very long message text here"};
+	const size_t nl = sizeof(loggers) / sizeof(loggers[0]), nm = sizeof(messages) / sizeof(messages[0]);
+	char doc[256];
+	size_t hits = 0;
+
+	for (int round = 0; round < 3; round++) {
+		for (size_t i = 0; i < nl; i++) {
+			for (size_t j = 0; j < nm; j++) {
+				struct vg_classify_ctx *fresh;
+
+				snprintf(doc, sizeof(doc), "{\"logger\":\"%s\",\"message\":\"%s\"}", loggers[i],
+					 messages[j]);
+				int warm = classify(doc)->category;
+
+				cr_assert_eq(vg_classify_ctx_create(&fresh, cls), VG_OK);
+				vg_classify(fresh, &rec);
+				cr_expect_eq(rec.category, warm, "%s (round %d)", doc, round);
+				vg_classify_ctx_destroy(fresh);
+			}
+		}
+	}
+	hits = vg_classify_ctx_stats(ctx)->regex_memo;
+	cr_expect_gt(hits, 0u, "repeated values are answered from the memo");
+	/* Far more values than slots, half matching: every slot is taken by
+	 * many values in turn, and none answers for another. */
+	for (int round = 0; round < 2; round++) {
+		for (int i = 0; i < 6000; i++) {
+			int k = round ? 5999 - i : i;
+
+			snprintf(doc, sizeof(doc), "{\"logger\":\"s%d.%s\",\"message\":\"ok\"}", k, k % 2 ? "auth" : "app");
+			cr_assert_str_eq(cat(doc), k % 2 ? "security" : "application", "%s", doc);
+		}
+	}
+}
