@@ -79,8 +79,9 @@ static char *decode(const char *path, size_t *len, int *frames)
 	return out;
 }
 
-/* The only file under root (recursively) whose name ends with suffix. */
-static int find(const char *root, const char *suffix, char *out)
+/* Call fn for every file under root (recursively) whose name ends with
+ * suffix; returns how many there were. */
+static int walk(const char *root, const char *suffix, void (*fn)(const char *path, void *arg), void *arg)
 {
 	DIR *d = opendir(root);
 	struct dirent *e;
@@ -96,15 +97,26 @@ static int find(const char *root, const char *suffix, char *out)
 		if (stat(p, &st) != 0)
 			continue;
 		if (S_ISDIR(st.st_mode)) {
-			found += find(p, suffix, out);
+			found += walk(p, suffix, fn, arg);
 		} else if (strlen(p) > strlen(suffix) && strcmp(p + strlen(p) - strlen(suffix), suffix) == 0) {
-			strcpy(out, p);
+			fn(p, arg);
 			found++;
 		}
 	}
 	if (d)
 		closedir(d);
 	return found;
+}
+
+static void copy_path(const char *path, void *out)
+{
+	strcpy(out, path);
+}
+
+/* The only file under root (recursively) whose name ends with suffix. */
+static int find(const char *root, const char *suffix, char *out)
+{
+	return walk(root, suffix, copy_path, out);
 }
 
 struct durable {
@@ -378,37 +390,30 @@ Test(archive, dead_letters_keep_the_raw_bytes)
 	free(data);
 }
 
-/* Count the lines of every finished archive file under root. */
+struct line_count {
+	const char *prefix;
+	int n;
+};
+
+static void count_in(const char *path, void *arg)
+{
+	struct line_count *c = arg;
+	size_t len;
+	int frames;
+	char *data = decode(path, &len, &frames);
+
+	for (char *s = data; s < data + len; s = strchr(s, '\n') + 1)
+		c->n += strncmp(s, c->prefix, strlen(c->prefix)) == 0;
+	free(data);
+}
+
+/* Lines starting with prefix in every finished archive file under root. */
 static int count_lines(const char *root, const char *prefix)
 {
-	DIR *d = opendir(root);
-	struct dirent *e;
-	int n = 0;
+	struct line_count c = {prefix, 0};
 
-	while (d && (e = readdir(d))) {
-		char p[PATH_MAX];
-		struct stat st;
-
-		if (e->d_name[0] == '.')
-			continue;
-		snprintf(p, sizeof(p), "%s/%s", root, e->d_name);
-		if (stat(p, &st) != 0)
-			continue;
-		if (S_ISDIR(st.st_mode)) {
-			n += count_lines(p, prefix);
-		} else if (strlen(p) > 10 && strcmp(p + strlen(p) - 10, ".jsonl.zst") == 0) {
-			size_t len;
-			int frames;
-			char *data = decode(p, &len, &frames);
-
-			for (char *s = data; s < data + len; s = strchr(s, '\n') + 1)
-				n += strncmp(s, prefix, strlen(prefix)) == 0;
-			free(data);
-		}
-	}
-	if (d)
-		closedir(d);
-	return n;
+	walk(root, ".jsonl.zst", count_in, &c);
+	return c.n;
 }
 
 /* A new hour's directory cannot be made (a file holds its name, as a full
