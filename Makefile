@@ -131,9 +131,12 @@ san:
 tsan:
 	@$(MAKE) --no-print-directory BUILD=build/tsan CC=clang SAN=-fsanitize=thread test-tsan
 
-test-tsan: $(BUILD)/tsan_window $(BUILD)/tsan_archive $(BUILD)/tsan_http $(BUILD)/vigil bench/gen
+test-tsan: $(BUILD)/tsan_window $(BUILD)/tsan_archive $(BUILD)/tsan_http $(BUILD)/tsan_notify $(BUILD)/vigil bench/gen
 	@VIGIL=$(BUILD)/vigil TSAN_WINDOW=$(BUILD)/tsan_window TSAN_ARCHIVE=$(BUILD)/tsan_archive \
-		TSAN_HTTP=$(BUILD)/tsan_http tests/run-tsan.sh
+		TSAN_HTTP=$(BUILD)/tsan_http TSAN_NOTIFY=$(BUILD)/tsan_notify tests/run-tsan.sh
+$(BUILD)/tsan_notify: tests/tsan/tsan_notify.c $(LIB_OBJ) | $(DEPS_OK)
+	$(CC) $(CFLAGS) -o $@ $< $(LIB_OBJ) $(LDFLAGS) $(LDLIBS)
+
 $(BUILD)/tsan_http: tests/tsan/tsan_http.c $(LIB_OBJ) | $(DEPS_OK)
 	$(CC) $(CFLAGS) -o $@ $< $(LIB_OBJ) $(LDFLAGS) $(LDLIBS)
 

@@ -654,6 +654,9 @@ static void *notify_main(void *arg)
 					wake = nf->next_try_ms;
 				continue;
 			}
+			/* One change per notifier per round (the break at the end):
+			 * a slow receiver slows the others by its latency, it never
+			 * starves them. */
 			while (!n->stop && (e = next_for(n, nf))) {
 				n->busy = e;
 				n->busy_nf = i;
@@ -706,6 +709,7 @@ static void *notify_main(void *arg)
 				if (dropped)
 					entry_free(e);
 				progressed = true;
+				break;
 			}
 			if (nf->kind == K_ALERTMANAGER && !nf->failing && n->n_firing && !next_for(n, nf)) {
 				if (now - n->last_resend_ms >= n->p.resend_ms) {

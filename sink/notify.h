@@ -2,7 +2,9 @@
  *
  * Every alert change the engine decides is written to a persistent outbox
  * (<outbox>/outbox.jsonl, fsynced) before vg_notify_push returns, and one
- * notifier thread delivers it to each configured notifier in order:
+ * notifier thread delivers it to each configured notifier in order, one
+ * change per notifier in turn (a slow receiver delays the others by its
+ * latency, it never starves them):
  *
  *  - Alertmanager API v2: POST <url>/api/v2/alerts with the alert's labels,
  *    annotations, startsAt, endsAt (resolved) and generatorURL; firing

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # ThreadSanitizer pass: the concurrent windows driver, the archive writer's
-# syncer, the HTTP server under a publisher, and vigil aggregate
+# syncer, the HTTP server under a publisher, the notifier thread, and vigil aggregate
 # with 2 and 3 threads on generated records (output must equal 1 thread's).
 # Appends "PASSED FAILED" to $TEST_RESULTS when set.
 set -u
@@ -18,6 +18,8 @@ result $? "concurrent windows driver"
 result $? "archive writer and its syncer thread, with failing fsyncs"
 "$TSAN_HTTP"
 result $? "HTTP server serving pages while the closer replaces them"
+"$TSAN_NOTIFY"
+result $? "notifier thread delivering while changes are pushed, dropped past the bound and counted"
 bench/gen --count 60000 --seed 11 >"$tmp/in.ndjson"
 "$VIGIL" aggregate --threads 1 "$tmp/in.ndjson" 2>/dev/null | sort >"$tmp/one"
 for t in 2 3; do

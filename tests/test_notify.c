@@ -93,6 +93,7 @@ struct listener {
 	size_t n_script, next;
 	int status;
 	bool hold; /* answer nothing until released */
+	size_t hold_from; /* hold the requests from this one on (1-based); 0: none */
 	bool stop;
 	struct req reqs[MAX_REQS];
 	size_t n;
@@ -174,7 +175,7 @@ static void *listener_main(void *arg)
 		free(l->reqs[i].body);
 		l->reqs[i] = r;
 		pthread_cond_broadcast(&l->cv);
-		while (l->hold && !l->stop)
+		while ((l->hold || (l->hold_from && i + 1 >= l->hold_from)) && !l->stop)
 			pthread_cond_wait(&l->cv, &l->mu);
 		int status = l->next < l->n_script ? l->script[l->next++] : l->status;
 
@@ -244,6 +245,15 @@ static void listen_set(struct listener *l, int status, bool hold)
 	pthread_mutex_lock(&l->mu);
 	l->status = status;
 	l->hold = hold;
+	pthread_cond_broadcast(&l->cv);
+	pthread_mutex_unlock(&l->mu);
+}
+
+/* Hold the requests from the nth on (0: none). */
+static void listen_hold_from(struct listener *l, size_t n)
+{
+	pthread_mutex_lock(&l->mu);
+	l->hold_from = n;
 	pthread_cond_broadcast(&l->cv);
 	pthread_mutex_unlock(&l->mu);
 }
@@ -790,6 +800,39 @@ Test(notify, a_failing_notifier_does_not_hold_back_the_others)
 	cr_expect_eq(s.sent[stat_of(&s, "webhook0")], 0u);
 	cr_expect_eq(s.pending[stat_of(&s, "webhook0")], 2u);
 	cr_expect(!vg_notify_drain(n, 100));
+	vg_notify_destroy(n);
+	listen_stop(l);
+}
+
+/* Regression: the notifier thread delivered every pending change to one
+ * notifier before the next had any, so a slow receiver starved the
+ * others. Now each gets one change per round: while the webhook's second
+ * request hangs, the file already has the first change. */
+Test(notify, a_slow_notifier_does_not_starve_the_others)
+{
+	struct listener *l = listen_start(200);
+	struct vg_notify_params p = params();
+	const struct vg_notify_webhook hook = {url(l, "/hook"), NULL};
+	char path[PATH_MAX + 16];
+
+	snprintf(path, sizeof(path), "%s/alerts.ndjson", dir);
+	p.webhooks = &hook;
+	p.n_webhooks = 1;
+	p.file = path;
+	p.timeout_ms = 60000; /* the held request must not time out */
+	listen_hold_from(l, 2);
+	struct vg_notify *n = create(&p);
+	struct vg_alert a = alert("orders", FP_A, VG_ALERT_FIRING), b = alert("cart", FP_B, VG_ALERT_FIRING);
+
+	push(n, &a);
+	push(n, &b);
+	cr_assert(listen_await(l, 2)); /* the webhook's second change, held */
+	char *text = slurp(path);
+
+	cr_expect_eq(count_lines(text), 1u, "the file had its first change before the webhook's second: %s", text);
+	free(text);
+	listen_hold_from(l, 0);
+	cr_assert(vg_notify_drain(n, WAIT_MS));
 	vg_notify_destroy(n);
 	listen_stop(l);
 }
