@@ -103,12 +103,13 @@ broker_cmd() {
 # ---- vigil run against the broker ---------------------------------------
 
 # start_run NAME ARGS...: vigil run in the background (its files are
-# $TMP/NAME.*; RUN_ARCHIVE=off runs it without the archive), waiting until
-# it has partitions; its pid in RUN_PID.
+# $TMP/NAME.*; RUN_ARCHIVE=off runs it without the archive, RUN_RECORDS
+# names another --records file), waiting until it has partitions; its pid
+# in RUN_PID.
 start_run() {
 	local name=$1
 	shift
-	"$VIGIL" run --brokers "$BROKERS" "$@" --records "$TMP/$name.records" --windows "$TMP/$name.windows" \
+	"$VIGIL" run --brokers "$BROKERS" "$@" --records "${RUN_RECORDS:-$TMP/$name.records}" --windows "$TMP/$name.windows" \
 		--archive "${RUN_ARCHIVE:-$TMP/$name.archive}" 2>"$TMP/$name.err" &
 	RUN_PID=$!
 	PIDS+=($RUN_PID)

@@ -27,6 +27,17 @@ peak_rss_kb() { awk '/^VmHWM:/ { print $2; f = 1 } END { if (!f) print 0 }' "/pr
 rss_kb() { awk '/^VmRSS:/ { print $2; f = 1 } END { if (!f) print 0 }' "/proc/$1/status" 2>/dev/null || echo 0; }
 open_fds() { ls "/proc/$1/fd" 2>/dev/null | wc -l; }
 
+# http NAME PATH: a page of run NAME's HTTP server (started with --http
+# 127.0.0.1:0, its address read from $TMP/NAME.err), " CODE" appended.
+http() {
+	local addr
+	addr=$(grep -o '"msg":"http listening","address":"[^"]*"' "$TMP/$1.err" | cut -d'"' -f8)
+	[ -n "$addr" ] || return 1
+	curl -s -w ' %{http_code}' "http://$addr$2"
+}
+# metric NAME FAMILY: run NAME's metric, summed over its labels.
+metric() { http "$1" /metrics | awk -v f="$2" '$1 == f || index($1, f "{") == 1 { n += $2 } END { print n + 0 }'; }
+
 # run_summary ERRFILE KEY: a number from vigil run's closing JSON summary.
 run_summary() { tail -n 1 "$1" | grep -o "\"$2\":[0-9]*" | head -n 1 | cut -d: -f2; }
 

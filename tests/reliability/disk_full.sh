@@ -74,21 +74,12 @@ grows() {
 	local want=$(($(lines "$1") + $2))
 	wait_for 60 at_least "$1" "$want"
 }
-# http NAME PATH: a page of run NAME's HTTP server, with " CODE" appended.
-http() {
-	local addr
-	addr=$(grep -o '"msg":"http listening","address":"[^"]*"' "$TMP/$1.err" | cut -d'"' -f8)
-	[ -n "$addr" ] || return 1
-	curl -s -w ' %{http_code}' "http://$addr$2"
-}
 # ready NAME CODE PATTERN: /ready of run NAME answers CODE with PATTERN in its JSON.
 ready() {
 	local body
 	body=$(http "$1" /ready) || return 1
 	[ "${body##* }" = "$2" ] && grep -q "$3" <<<"$body"
 }
-# metric NAME FAMILY: the sum of a family's samples on run NAME's /metrics.
-metric() { http "$1" /metrics | awk -v f="$2" '$1 == f || index($1, f "{") == 1 { n += $2 } END { print n + 0 }'; }
 
 full_run r1 64
 wait_for 60 grep -q 'archive write failed' "$TMP/r1.err" 2>/dev/null
