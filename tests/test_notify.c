@@ -778,6 +778,16 @@ Test(notify, drain_gives_up_while_the_receiver_stays_down)
 	listen_stop(l);
 }
 
+/* p with one webhook (hook) and the file notifier writing to path, a
+ * file in the test's directory. */
+static void hook_and_file(struct vg_notify_params *p, const struct vg_notify_webhook *hook, char *path, size_t cap)
+{
+	snprintf(path, cap, "%s/alerts.ndjson", dir);
+	p->webhooks = hook;
+	p->n_webhooks = 1;
+	p->file = path;
+}
+
 Test(notify, a_failing_notifier_does_not_hold_back_the_others)
 {
 	struct listener *l = listen_start(500);
@@ -785,10 +795,7 @@ Test(notify, a_failing_notifier_does_not_hold_back_the_others)
 	const struct vg_notify_webhook hook = {url(l, "/hook"), NULL};
 	char path[PATH_MAX + 16];
 
-	snprintf(path, sizeof(path), "%s/alerts.ndjson", dir);
-	p.webhooks = &hook;
-	p.n_webhooks = 1;
-	p.file = path;
+	hook_and_file(&p, &hook, path, sizeof(path));
 	struct vg_notify *n = create(&p);
 	struct vg_alert a = alert("orders", FP_A, VG_ALERT_FIRING), b = alert("cart", FP_B, VG_ALERT_FIRING);
 
@@ -815,10 +822,7 @@ Test(notify, a_slow_notifier_does_not_starve_the_others)
 	const struct vg_notify_webhook hook = {url(l, "/hook"), NULL};
 	char path[PATH_MAX + 16];
 
-	snprintf(path, sizeof(path), "%s/alerts.ndjson", dir);
-	p.webhooks = &hook;
-	p.n_webhooks = 1;
-	p.file = path;
+	hook_and_file(&p, &hook, path, sizeof(path));
 	p.timeout_ms = 60000; /* the held request must not time out */
 	listen_hold_from(l, 2);
 	struct vg_notify *n = create(&p);
