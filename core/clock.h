@@ -7,6 +7,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #define VG_TIME_NONE INT64_MIN
 
@@ -31,5 +32,10 @@ int64_t vg_clock_days_from_civil(int64_t y, unsigned m, unsigned d);
 /* Wall-clock and monotonic time in milliseconds / seconds. */
 int64_t vg_clock_now_ms(void);
 double vg_clock_mono_s(void);
+
+/* The absolute time ms milliseconds from now on clock clk, for
+ * pthread_cond_timedwait (CLOCK_REALTIME unless the condition variable
+ * was made for another clock). */
+struct timespec vg_clock_deadline(clockid_t clk, int64_t ms);
 
 #endif

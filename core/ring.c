@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "core/clock.h"
 #include "core/err.h"
 
 struct vg_ring {
@@ -78,16 +79,9 @@ void *vg_ring_take(struct vg_ring *r)
 
 void *vg_ring_take_wait(struct vg_ring *r, int timeout_ms)
 {
-	struct timespec until;
+	struct timespec until = vg_clock_deadline(CLOCK_MONOTONIC, timeout_ms);
 	void *item = NULL;
 
-	clock_gettime(CLOCK_MONOTONIC, &until);
-	until.tv_sec += timeout_ms / 1000;
-	until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-	if (until.tv_nsec >= 1000000000L) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000L;
-	}
 	pthread_mutex_lock(&r->mu);
 	while (r->tail == r->head) {
 		if (pthread_cond_timedwait(&r->not_empty, &r->mu, &until) != 0 && r->tail == r->head)

@@ -256,16 +256,9 @@ static void set_stalled(struct worker *w, bool on)
 /* Sleep ms, or less if the consumer stops. Returns true when stopping. */
 static bool nap(struct worker *w, int ms)
 {
-	struct timespec until;
+	struct timespec until = vg_clock_deadline(CLOCK_REALTIME, ms);
 	int rc = 0;
 
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += ms / 1000;
-	until.tv_nsec += (long)(ms % 1000) * 1000000L;
-	if (until.tv_nsec >= 1000000000L) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000L;
-	}
 	pthread_mutex_lock(&w->mu);
 	while (!atomic_load(&w->k->stopping) && rc == 0)
 		rc = pthread_cond_timedwait(&w->cond, &w->mu, &until);
