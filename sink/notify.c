@@ -727,14 +727,9 @@ static void *notify_main(void *arg)
 			pthread_cond_broadcast(&n->cv);
 			continue;
 		}
-		struct timespec ts;
 		int64_t w = wake > now ? wake : now + 10;
+		struct timespec ts = vg_clock_deadline(CLOCK_REALTIME, w - now);
 
-		clock_gettime(CLOCK_REALTIME, &ts);
-		int64_t at = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + (w - now);
-
-		ts.tv_sec = at / 1000;
-		ts.tv_nsec = (at % 1000) * 1000000;
 		pthread_cond_timedwait(&n->cv, &n->mu, &ts);
 	}
 	pthread_mutex_unlock(&n->mu);
@@ -953,13 +948,8 @@ bool vg_notify_drain(struct vg_notify *n, int64_t timeout_ms)
 
 		if (done || now >= until)
 			break;
-		struct timespec ts;
+		struct timespec ts = vg_clock_deadline(CLOCK_REALTIME, until - now < 100 ? until - now : 100);
 
-		clock_gettime(CLOCK_REALTIME, &ts);
-		int64_t at = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + (until - now < 100 ? until - now : 100);
-
-		ts.tv_sec = at / 1000;
-		ts.tv_nsec = (at % 1000) * 1000000;
 		pthread_cond_timedwait(&n->cv, &n->mu, &ts);
 	}
 	pthread_mutex_unlock(&n->mu);
