@@ -9,6 +9,8 @@
 
 #include "core/err.h"
 
+#define LINES_BUF_MIN (128u << 10) /* bytes */
+
 struct vg_lines {
 	int fd;
 	size_t max_line;
@@ -52,9 +54,9 @@ int vg_lines_open(struct vg_lines **out, int fd, size_t max_line)
 		return VG_ERR_NOMEM;
 	r->fd = fd;
 	r->max_line = max_line;
-	r->cap = 4u << 20;
-	if (r->cap < 2 * (max_line + 2))
-		r->cap = 2 * (max_line + 2);
+	/* Small enough that a read lands in L2 and the parser finds it there;
+	 * fill() doubles it while one line does not fit. */
+	r->cap = LINES_BUF_MIN;
 	if (!(r->buf = malloc(r->cap))) {
 		free(r);
 		return VG_ERR_NOMEM;
@@ -84,6 +86,19 @@ static ssize_t fill(struct vg_lines *r)
 		memmove(r->buf, r->buf + r->start, r->end - r->start);
 		r->end -= r->start;
 		r->start = 0;
+	}
+	if (r->end == r->cap) {
+		/* One unfinished line fills the buffer, and it is no longer
+		 * than max_line yet (vg_lines_next reports it oversize past
+		 * that), so the buffer never grows past 2 * (max_line + 1). */
+		char *nb = realloc(r->buf, r->cap * 2);
+
+		if (!nb) {
+			errno = ENOMEM;
+			return -1;
+		}
+		r->buf = nb;
+		r->cap *= 2;
 	}
 	if (r->idle)
 		vg_fd_wait(r->fd, r->idle_ms, r->idle, r->idle_arg);

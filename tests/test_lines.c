@@ -123,3 +123,37 @@ Test(lines, pipes_frame_like_files)
 	vg_lines_close(r);
 	close(fds[0]);
 }
+
+/* The buffer starts small and grows while one line does not fit: lines
+ * many times its first size come back whole, up to max_line exactly, and
+ * the one past max_line is still flagged. */
+Test(lines, long_lines_up_to_max_come_back_whole)
+{
+	size_t max = 3u << 20, lens[] = {5, 700u << 10, 5, max, 7, max + 1, 3};
+	size_t n = sizeof(lens) / sizeof(lens[0]), o = 0, total = 0;
+
+	for (size_t i = 0; i < n; i++)
+		total += lens[i] + 1;
+	char *d = malloc(total);
+
+	cr_assert(d);
+	for (size_t i = 0; i < n; i++) {
+		memset(d + o, 'a' + (int)i, lens[i]);
+		o += lens[i];
+		d[o++] = '\n';
+	}
+	struct vg_lines *r = reader_over(d, o, max);
+	vg_str l;
+	bool over;
+
+	for (size_t i = 0; i < n; i++) {
+		cr_assert_eq(vg_lines_next(r, &l, &over), 1, "line %zu", i);
+		cr_expect_eq(over, lens[i] > max, "line %zu", i);
+		cr_expect_eq(l.len, lens[i] > max ? max + 1 : lens[i], "line %zu: %zu bytes", i, l.len);
+		cr_expect(l.len == 0 || (l.p[0] == 'a' + (int)i && l.p[l.len - 1] == 'a' + (int)i), "line %zu", i);
+	}
+	cr_expect_eq(vg_lines_next(r, &l, &over), 0);
+	cr_expect_eq(vg_lines_bytes(r), o);
+	vg_lines_close(r);
+	free(d);
+}
