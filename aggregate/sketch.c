@@ -7,20 +7,6 @@
 
 #include "core/err.h"
 
-/* Mantissa lookup: for scale s there are 2^s sub-buckets per power of two,
- * with lower bounds 2^(k / 2^s), k = 0 .. 2^s - 1. The table, indexed by
- * the top s + 2 mantissa bits, gives the sub-bucket of the interval's
- * start; an interval is narrower than any sub-bucket, so at most one bound
- * falls inside it and one comparison finishes the job. */
-struct vg_sketch_map {
-	int scale;
-	double error;
-	double base; /* g */
-	int tbits;
-	uint16_t *table;      /* [1 << tbits] */
-	uint64_t *bounds;     /* [(1 << scale) + 1] lower bounds as 52-bit mantissas */
-};
-
 static struct vg_sketch_map *maps[VG_SKETCH_MAX_SCALE + 1];
 static pthread_once_t maps_once = PTHREAD_ONCE_INIT;
 
@@ -315,7 +301,7 @@ static int64_t slot_for(struct vg_sketch *s, int32_t i)
 	return i - s->offset;
 }
 
-int vg_sketch_add(struct vg_sketch *s, double v)
+int vg_sketch_add_slow(struct vg_sketch *s, double v)
 {
 	if (!(v >= 0) || isinf(v)) {
 		s->rejected++;

@@ -25,16 +25,31 @@
 #ifndef VG_SKETCH_H
 #define VG_SKETCH_H
 
+#include <float.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #define VG_SKETCH_MAX_BUCKETS 2048
 #define VG_SKETCH_MIN_VALUE 1e-9
 #define VG_SKETCH_MAX_SCALE 10
 
-/* Mapping tables for one scale, shared read-only by every sketch of it. */
-struct vg_sketch_map;
+/* Mapping tables for one scale, shared read-only by every sketch of it.
+ * Mantissa lookup: for scale s there are 2^s sub-buckets per power of two,
+ * with lower bounds 2^(k / 2^s), k = 0 .. 2^s - 1. The table, indexed by
+ * the top s + 2 mantissa bits, gives the sub-bucket of the interval's
+ * start; an interval is narrower than any sub-bucket, so at most one bound
+ * falls inside it and one comparison finishes the job. (Here, not in
+ * sketch.c, only so that vg_sketch_add's common case inlines.) */
+struct vg_sketch_map {
+	int scale;
+	double error;
+	double base; /* g */
+	int tbits;
+	uint16_t *table;  /* [1 << tbits] */
+	uint64_t *bounds; /* [(1 << scale) + 1] lower bounds as 52-bit mantissas */
+};
 
 /* The mapping for the smallest scale whose relative error is at most
  * accuracy (0 < accuracy < 1). Returns NULL when accuracy is out of range
@@ -69,7 +84,42 @@ void vg_sketch_reset(struct vg_sketch *s);
 
 /* Add one value. Returns 0, or VG_ERR_NOMEM when the bucket span could not
  * grow (the value is then counted in `rejected`). */
-int vg_sketch_add(struct vg_sketch *s, double v);
+int vg_sketch_add_slow(struct vg_sketch *s, double v);
+
+/* The bucket of a normal, positive, finite v (its exponent and the
+ * sub-bucket of its mantissa). */
+static inline int32_t vg_sketch_index_normal(const struct vg_sketch_map *m, double v)
+{
+	uint64_t bits;
+
+	memcpy(&bits, &v, sizeof(bits));
+	int e = (int)((bits >> 52) & 0x7FF) - 1023;
+	uint64_t mant = bits & ((1ull << 52) - 1);
+	uint32_t k = m->table[mant >> (52 - m->tbits)];
+
+	k += mant >= m->bounds[k + 1];
+	return (int32_t)(e * (1 << m->scale) + (int)k);
+}
+
+/* The common case inline: a positive finite value whose bucket is in the
+ * span already. Everything else (zero bucket, rejects, growing) is
+ * vg_sketch_add_slow. */
+static inline int vg_sketch_add(struct vg_sketch *s, double v)
+{
+	if (v >= VG_SKETCH_MIN_VALUE && v <= DBL_MAX) {
+		uint32_t k = (uint32_t)(vg_sketch_index_normal(s->map, v) - s->offset);
+
+		if (k < s->len && s->bins[k] != UINT32_MAX) {
+			s->bins[k]++;
+			s->count++;
+			s->sum += v;
+			s->min = v < s->min ? v : s->min;
+			s->max = v > s->max ? v : s->max;
+			return 0;
+		}
+	}
+	return vg_sketch_add_slow(s, v);
+}
 
 /* Add every value of src into dst (same mapping). Returns 0,
  * VG_ERR_INVALID on different mappings, or VG_ERR_NOMEM. */

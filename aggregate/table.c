@@ -349,7 +349,7 @@ static struct vg_agg_entry *get_new(struct vg_table *t, const struct vg_agg_key 
 /* The whole lookup, inserting on a miss. */
 static struct vg_agg_entry *get_probe(struct vg_table *t, const struct vg_agg_key *key, uint64_t h)
 {
-	size_t slot;
+	size_t slot = 0; /* set by lookup() whenever it returns NULL */
 	struct vg_agg_entry *e = lookup(t, key, h, &slot);
 
 	return e ? e : get_new(t, key, h, slot);
