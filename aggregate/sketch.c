@@ -74,29 +74,20 @@ double vg_sketch_map_error(const struct vg_sketch_map *m)
 	return m->error;
 }
 
-/* Inlined into vg_sketch_add, the hot caller. */
-static inline int32_t index_of(const struct vg_sketch_map *m, double v)
+/* Any positive value's bucket: vg_sketch_index_normal, with subnormals
+ * (far below VG_SKETCH_MIN_VALUE) scaled into the normal range first. */
+static int32_t index_of(const struct vg_sketch_map *m, double v)
 {
 	uint64_t bits;
 
 	memcpy(&bits, &v, sizeof(bits));
-	int e = (int)((bits >> 52) & 0x7FF) - 1023;
-	uint64_t mant = bits & ((1ull << 52) - 1);
-
-	if (e == -1023) { /* subnormal: far below VG_SKETCH_MIN_VALUE */
+	if (((bits >> 52) & 0x7FF) == 0) {
 		int ex;
-		double f = frexp(v, &ex); /* f in [0.5, 1) */
+		double f = 2 * frexp(v, &ex); /* in [1, 2): exponent 0 */
 
-		e = ex - 1;
-		f *= 2;
-		memcpy(&bits, &f, sizeof(bits));
-		mant = bits & ((1ull << 52) - 1);
+		return (int32_t)((ex - 1) * (1 << m->scale)) + vg_sketch_index_normal(m, f);
 	}
-	uint32_t k = m->table[mant >> (52 - m->tbits)];
-
-	if (mant >= m->bounds[k + 1])
-		k++;
-	return (int32_t)(e * (1 << m->scale) + (int)k);
+	return vg_sketch_index_normal(m, v);
 }
 
 int32_t vg_sketch_index(const struct vg_sketch_map *m, double v)

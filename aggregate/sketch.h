@@ -82,8 +82,8 @@ void vg_sketch_free(struct vg_sketch *s);
 /* Empty it, keeping the allocation for reuse. */
 void vg_sketch_reset(struct vg_sketch *s);
 
-/* Add one value. Returns 0, or VG_ERR_NOMEM when the bucket span could not
- * grow (the value is then counted in `rejected`). */
+/* vg_sketch_add for what its inline part leaves: the zero bucket, rejects,
+ * a bucket outside the span, a saturated bucket. */
 int vg_sketch_add_slow(struct vg_sketch *s, double v);
 
 /* The bucket of a normal, positive, finite v (its exponent and the
@@ -101,9 +101,9 @@ static inline int32_t vg_sketch_index_normal(const struct vg_sketch_map *m, doub
 	return (int32_t)(e * (1 << m->scale) + (int)k);
 }
 
-/* The common case inline: a positive finite value whose bucket is in the
- * span already. Everything else (zero bucket, rejects, growing) is
- * vg_sketch_add_slow. */
+/* Add one value. Returns 0, or VG_ERR_NOMEM when the bucket span could not
+ * grow (the value is then counted in `rejected`). The common case, a
+ * positive finite value whose bucket is in the span already, is inline. */
 static inline int vg_sketch_add(struct vg_sketch *s, double v)
 {
 	if (v >= VG_SKETCH_MIN_VALUE && v <= DBL_MAX) {
