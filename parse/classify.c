@@ -35,6 +35,16 @@ struct vg_classifier {
 	size_t n_categories;
 	bool jit;
 	uint32_t fields_used; /* bit per field any rule reads */
+	/* Resolved once, so that a record compares lengths and bytes only:
+	 * every category name and alias with the category it names, the
+	 * default category, and each counter's service (empty: any). */
+	struct cat_name {
+		vg_str name;
+		int category;
+	} *cat_names;
+	size_t n_cat_names;
+	int default_category;
+	vg_str counter_service[VG_MAX_COUNTERS];
 };
 
 /* The last outcome of a pattern on a short subject, so that repeated
@@ -83,6 +93,7 @@ void vg_classifier_destroy(struct vg_classifier *c)
 	for (size_t i = 0; i < VG_MAX_COUNTERS; i++)
 		pcre2_code_free(c->counter_re[i]);
 	free(c->retention);
+	free(c->cat_names);
 	free(c);
 }
 
@@ -124,9 +135,18 @@ int vg_classifier_create(struct vg_classifier **out, const struct vg_config *cfg
 	c->jit = jit_ok != 0;
 	c->retention = calloc(c->n_categories * VG_LEVEL_COUNT, sizeof(*c->retention));
 	c->rules = calloc(cfg->n_rules ? cfg->n_rules : 1, sizeof(*c->rules));
-	if (!c->retention || !c->rules)
+	c->cat_names = calloc(cfg->categories.n + cfg->aliases.n / 2 + 1, sizeof(*c->cat_names));
+	if (!c->retention || !c->rules || !c->cat_names)
 		goto out_free;
 	build_retention(c);
+	for (size_t i = 0; i < cfg->categories.n; i++)
+		c->cat_names[c->n_cat_names++] = (struct cat_name){vg_str_cstr(cfg->categories.v[i]), (int)i};
+	for (size_t i = 0; i + 1 < cfg->aliases.n; i += 2)
+		c->cat_names[c->n_cat_names++] = (struct cat_name){vg_str_cstr(cfg->aliases.v[i]),
+								    vg_config_category_index(cfg, cfg->aliases.v[i + 1])};
+	c->default_category = vg_config_category_index(cfg, cfg->default_category);
+	for (size_t i = 0; i < cfg->n_counters; i++)
+		c->counter_service[i] = cfg->counters[i].service ? vg_str_cstr(cfg->counters[i].service) : VG_STR_NULL;
 	for (size_t i = 0; i < cfg->n_rules; i++) {
 		const struct vg_cfg_rule *cr = &cfg->rules[i];
 		struct rule *r = &c->rules[i];
@@ -380,7 +400,7 @@ static int category_from_rules(struct vg_classify_ctx *ctx, const struct vg_reco
 /* The category a record names itself, or -1 (unknown value or none). */
 static int category_given(struct vg_classify_ctx *ctx, const struct vg_record *rec)
 {
-	const struct vg_config *cfg = ctx->c->cfg;
+	const struct vg_classifier *c = ctx->c;
 	const struct vg_value *v = &rec->f[VG_F_CATEGORY];
 	char low[72];
 
@@ -400,13 +420,9 @@ static int category_given(struct vg_classify_ctx *ctx, const struct vg_record *r
 		low[i] = (char)vg_ascii_lower((unsigned char)t.p[i]);
 	vg_str l = vg_str_make(low, t.len);
 
-	for (size_t i = 0; i < cfg->categories.n; i++) {
-		if (vg_str_eq_cstr(l, cfg->categories.v[i]))
-			return (int)i;
-	}
-	for (size_t i = 0; i + 1 < cfg->aliases.n; i += 2) {
-		if (vg_str_eq_cstr(l, cfg->aliases.v[i]))
-			return vg_config_category_index(cfg, cfg->aliases.v[i + 1]);
+	for (size_t i = 0; i < c->n_cat_names; i++) {
+		if (vg_str_eq(l, c->cat_names[i].name))
+			return c->cat_names[i].category;
 	}
 	return -1;
 }
@@ -484,7 +500,7 @@ static uint32_t match_counters(struct vg_classify_ctx *ctx, const struct vg_reco
 		const struct vg_cfg_counter *k = &cfg->counters[i];
 
 		if ((k->category >= 0 && k->category != rec->category) || (k->level >= 0 && k->level != rec->level) ||
-		    (k->service && !vg_str_eq_cstr(rec->service, k->service)))
+		    (k->service && !vg_str_eq(rec->service, ctx->c->counter_service[i])))
 			continue;
 		if (k->field >= 0 && (rec->f[k->field].type == VG_J_NONE ||
 				      !match(ctx, ctx->c->counter_re[i], field_text(ctx, rec, k->field))))
@@ -516,7 +532,7 @@ int vg_classify(struct vg_classify_ctx *ctx, struct vg_record *rec)
 		cat = category_from_rules(ctx, rec);
 		rec->category_src = VG_CAT_RULE;
 		if (cat < 0) {
-			cat = vg_config_category_index(c->cfg, c->cfg->default_category);
+			cat = c->default_category;
 			rec->category_src = VG_CAT_DEFAULT;
 		}
 	}
