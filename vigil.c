@@ -413,6 +413,8 @@ struct agg_run {
 	struct stage st; /* config, paths, classifier (shared); ctx for thread 1 */
 	struct vg_windows *win;
 	struct vg_wstore *store; /* closed windows kept for rule windows */
+	bool store_always;       /* vigil run: rules may come with a reload, so keep
+				  * the store filled even while there are none */
 	struct vg_rules *rules;
 	struct vg_alerts *alerts;
 	struct vg_notify *notify;
@@ -668,7 +670,9 @@ static int emit_window(struct vg_window *win, void *arg)
 		return VG_ERR_NOMEM;
 	if (run->on_window)
 		run->on_window(run->on_window_arg, win);
-	if (vg_wstore_add(run->store, win) != VG_OK)
+	/* The store serves only the rules: without any (and no reload to
+	 * bring some), freezing every window into it is work nobody reads. */
+	if ((run->store_always || vg_rules_count(run->rules)) && vg_wstore_add(run->store, win) != VG_OK)
 		return VG_ERR_NOMEM;
 	/* Rules run at the window's end, in event time: a replay alerts as
 	 * the live stream did. */
@@ -2468,6 +2472,7 @@ static int run_pipeline(const struct run_opts *o)
 		rc.agg.threads = 1;
 	cfg->workers = rc.agg.threads;
 	rc.agg.no_chunk_threads = true;
+	rc.agg.store_always = true;
 	rc.agg.quiet = windows_path == NULL;
 	if (windows_path && strcmp(windows_path, "-") != 0 &&
 	    (rc.agg.out_fd = open(windows_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0) {
