@@ -1,6 +1,8 @@
 #include "parse/level.h"
 
 #include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
 
 #include "parse/json.h"
 
@@ -24,8 +26,10 @@ static int level_from_number(long n)
 	return VG_LEVEL_UNKNOWN;
 }
 
+/* Names zero-padded to 16 bytes: a record's level is compared as two
+ * 64-bit words, not with a memcmp call per name. */
 struct name {
-	const char *s;
+	char s[16];
 	unsigned char len, level;
 };
 
@@ -43,9 +47,20 @@ static const struct name names[] = {
 	N("informational", VG_LEVEL_INFO),
 };
 
+static bool same16(const char *a, const char *b)
+{
+	uint64_t a0, a1, b0, b1;
+
+	memcpy(&a0, a, 8);
+	memcpy(&a1, a + 8, 8);
+	memcpy(&b0, b, 8);
+	memcpy(&b1, b + 8, 8);
+	return ((a0 ^ b0) | (a1 ^ b1)) == 0;
+}
+
 int vg_level_parse_text(const char *s, size_t len)
 {
-	char low[16];
+	char low[16] = {0};
 
 	while (len && (*s == ' ' || *s == '\t')) {
 		s++;
@@ -68,7 +83,7 @@ int vg_level_parse_text(const char *s, size_t len)
 	for (size_t i = 0; i < len; i++)
 		low[i] = (char)vg_ascii_lower((unsigned char)s[i]);
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-		if (names[i].len == len && memcmp(names[i].s, low, len) == 0)
+		if (names[i].len == len && same16(names[i].s, low))
 			return names[i].level;
 	}
 	return VG_LEVEL_UNKNOWN;
