@@ -1160,7 +1160,7 @@ static int agg_setup(struct agg_run *run, int64_t window_ms)
 	};
 
 	if (!wp.table.map) {
-		fprintf(stderr, "vigil aggregate: aggregate.accuracy %g is finer than the sketch supports\n",
+		fprintf(stderr, "vigil: aggregate.accuracy %g is finer than the sketch supports\n",
 			run->st.cfg->accuracy);
 		return VG_ERR_CONFIG;
 	}
@@ -2486,7 +2486,13 @@ static int run_pipeline(const struct run_opts *o)
 		return EXIT_IO;
 	}
 	pthread_mutex_init(&rc.records_mu, NULL);
-	if (agg_setup(&rc.agg, 0) != VG_OK)
+	int setup = agg_setup(&rc.agg, 0);
+
+	if (setup == VG_ERR_CONFIG) { /* the reason is said already */
+		agg_teardown(&rc.agg);
+		return EXIT_CONFIG;
+	}
+	if (setup != VG_OK)
 		goto out_nomem;
 	rc.config_path = config_path;
 	rc.log_level_opt = log_level;
