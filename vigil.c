@@ -2682,7 +2682,7 @@ static int list_archive(const char *cmd, const char *dir, struct vg_reader_list 
 
 /* Per retention class: what verify and stats print. */
 struct class_sum {
-	char name[16];
+	char name[72]; /* a class or a category name: as long as vg_reader_file's category */
 	uint64_t files, frames, records, raw, stored, on_disk;
 	uint64_t open, recoverable, corrupt, repaired;
 	uint64_t levels[VG_LEVEL_COUNT];
@@ -2878,16 +2878,20 @@ static int cmd_stats(int argc, char **argv)
 	for (int table = 0; table < 2; table++) {
 		const struct class_sum *rows = table ? cats : cls;
 		size_t n = table ? n_cats : n_cls;
+		int w = 16; /* the name column: as wide as the longest name */
 
-		printf("\n%-16s %8s %12s %14s %14s %7s", table ? "category" : "class", "files", "records", "bytes_on_disk",
-		       "raw_bytes", "ratio");
+		for (size_t i = 0; i < n; i++)
+			if ((int)strlen(rows[i].name) > w)
+				w = (int)strlen(rows[i].name);
+		printf("\n%-*s %8s %12s %14s %14s %7s", w, table ? "category" : "class", "files", "records",
+		       "bytes_on_disk", "raw_bytes", "ratio");
 		for (int v = 0; v < VG_LEVEL_COUNT; v++)
 			printf(" %9s", vg_level_name(v));
 		printf("\n");
 		for (size_t i = 0; i < n; i++) {
 			const struct class_sum *c = &rows[i];
 
-			printf("%-16s %8" PRIu64 " %12" PRIu64 " %14" PRIu64 " %14" PRIu64 " %7.2f", c->name, c->files,
+			printf("%-*s %8" PRIu64 " %12" PRIu64 " %14" PRIu64 " %14" PRIu64 " %7.2f", w, c->name, c->files,
 			       c->records, c->on_disk, c->raw, c->stored ? (double)c->raw / (double)c->stored : 0.0);
 			for (int v = 0; v < VG_LEVEL_COUNT; v++)
 				printf(" %9" PRIu64, c->levels[v]);

@@ -8,7 +8,7 @@ N=${ARCHIVE_RECORDS:-1000000}
 # The broker keeps only the last 5 MiB per partition (older records are
 # gone, and a consumer behind them skips ahead): enough partitions that
 # each stream stays far under it, so it can be produced up front.
-start_broker --topic rt:128 --topic crash:48 --topic full:24 || exit 1
+start_broker --topic rt:128 --topic crash:48 --topic full:24 --topic lc:1 || exit 1
 # Short group timeouts so a killed member's partitions move quickly.
 cat >"$TMP/fast.yaml" <<'YAML'
 kafka:
@@ -55,6 +55,32 @@ expect_eq "cat --from --to: the records of that time range" \
 check "vigil stats: total records" grep -q " $((N + 3)) records" "$TMP/rt.stats"
 expect_eq "vigil stats: records by category add up" \
 	"$(awk '/^category/ { on = 1; next } on && NF { s += $3 } END { print s }' "$TMP/rt.stats")" $((N + 3))
+
+# Category names longer than 15 characters: one row each in vigil stats,
+# whole, however many files they span (they were cut to 15 and got a row
+# per file).
+cat >"$TMP/lc.yaml" <<'YAML'
+classify:
+  categories: [application, payments-reconciliation, payments-reconciliation-eu]
+  aliases: {}
+  rules: []
+aggregate: {counters: []}
+rules: {files: []}
+retention: {policy: [{days: 30}]}
+YAML
+for h in 00 01 02; do
+	for c in payments-reconciliation payments-reconciliation-eu payments-reconciliation-eu; do
+		printf '{"ts":"2026-11-01T%s:00:00Z","level":"info","category":"%s","msg":"m"}\n' $h $c
+	done
+done >"$TMP/lc.ndjson"
+produce lc "$TMP/lc.ndjson"
+"$VIGIL" run -c "$TMP/lc.yaml" --brokers "$BROKERS" --topic lc --group lc --exit-at-end --archive "$TMP/lc.archive" \
+	--http off 2>"$TMP/lc.err"
+expect_eq "long category names: vigil run exits 0" "$?" 0
+"$VIGIL" stats "$TMP/lc.archive" >"$TMP/lc.stats"
+expect_eq "long category names: one whole row each in vigil stats" \
+	"$(awk '/^category/ { on = 1; next } on && NF { print $1, $3 }' "$TMP/lc.stats" | sort | tr '\n' ' ')" \
+	"payments-reconciliation 3 payments-reconciliation-eu 6 "
 
 # ---- 2. prune at a fixed --now ----------------------------------------------
 # Every record is from hour 00 of 2026-11-01: the 30-day class expires at
