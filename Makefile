@@ -9,7 +9,7 @@ CXX      ?= c++
 BUILD    ?= build
 SAN      ?=
 EXTRA_CFLAGS ?=
-CFLAGS_BASE = -std=c11 -O2 -g -Wall -Wextra -Werror -D_POSIX_C_SOURCE=200809L -I. -MMD -MP
+CFLAGS_BASE = -std=c11 -O3 -g -Wall -Wextra -Werror -D_POSIX_C_SOURCE=200809L -I. -MMD -MP
 PKGS     = yaml-0.1 libpcre2-8 rdkafka libzstd libcurl libcrypto libmicrohttpd
 DEPS_OK  = $(BUILD)/.deps-ok
 

@@ -194,10 +194,11 @@ static int get_ms(struct loader *L, yaml_node_t *v, const char *what, double *ou
 			return VG_OK;
 		}
 	}
-	int64_t ms;
+	int64_t ms = 0;
 	int rc = get_duration(L, v, what, &ms);
 
-	*out = (double)ms;
+	if (rc == VG_OK)
+		*out = (double)ms;
 	return rc;
 }
 

@@ -93,7 +93,9 @@ static int walk(const char *root, const char *suffix, void (*fn)(const char *pat
 
 		if (e->d_name[0] == '.')
 			continue;
-		snprintf(p, sizeof(p), "%s/%s", root, e->d_name);
+		int n = snprintf(p, sizeof(p), "%s/%s", root, e->d_name);
+
+		cr_assert_lt(n, (int)sizeof(p), "path too long under %s", root);
 		if (stat(p, &st) != 0)
 			continue;
 		if (S_ISDIR(st.st_mode)) {

@@ -37,9 +37,10 @@ TestSuite(json, .init = setup, .fini = teardown);
 static int parse_n(const char *s, size_t len, struct vg_record *rec, struct vg_json_error *e)
 {
 	/* Copy into an exact-size heap buffer so ASan sees any read past the end. */
-	char *buf = malloc(len ? len : 1);
+	char *buf = calloc(1, len ? len : 1);
 	int rc;
 
+	cr_assert_not_null(buf);
 	memcpy(buf, s, len);
 	rc = vg_json_extract(paths, &limits, buf, len, rec, e);
 	free(buf);
