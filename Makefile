@@ -26,6 +26,13 @@ CFLAGS  = $(CFLAGS_BASE) $(SANFLAGS) $(EXTRA_CFLAGS)
 LDLIBS  = $(shell pkg-config --libs $(PKGS) 2>/dev/null) $(JEMALLOC) -lm -lpthread
 LDFLAGS = $(SANFLAGS)
 
+# What each build directory was compiled with: objects depend on it, so a
+# change of CC, SAN or EXTRA_CFLAGS (or of the flags here) rebuilds them.
+FLAGS_STAMP = $(BUILD)/.flags
+FLAGS_NOW = $(CC) $(CFLAGS) $(LDFLAGS)
+$(shell mkdir -p $(BUILD) && { [ "$$(cat $(FLAGS_STAMP) 2>/dev/null)" = '$(FLAGS_NOW)' ] || \
+	printf '%s\n' '$(FLAGS_NOW)' >$(FLAGS_STAMP); })
+
 LIB_SRC = $(wildcard core/*.c parse/*.c aggregate/*.c sink/*.c ingest/*.c)
 LIB_OBJ = $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/rules_builtin.o
 TEST_SRC = $(wildcard tests/test_*.c)
@@ -69,10 +76,10 @@ $(BUILD)/gen/rules_builtin.c: config/rules.yaml scripts/embed.sh
 	@mkdir -p $(dir $@)
 	scripts/embed.sh vg_rules_builtin $< >$@
 
-$(BUILD)/gen/rules_builtin.o: $(BUILD)/gen/rules_builtin.c | $(DEPS_OK)
+$(BUILD)/gen/rules_builtin.o: $(BUILD)/gen/rules_builtin.c $(FLAGS_STAMP) | $(DEPS_OK)
 	$(CC) $(CFLAGS) -c -o $@ $<
 
-$(BUILD)/%.o: %.c | $(DEPS_OK)
+$(BUILD)/%.o: %.c $(FLAGS_STAMP) | $(DEPS_OK)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c -o $@ $<
 
@@ -102,12 +109,12 @@ soak: $(BUILD)/vigil bench/gen $(BUILD)/http_sink $(BUILD)/poison
 	@SOAK=1 $(RELIABILITY) tests/run-integration.sh
 
 # A webhook receiver for the alert tests.
-$(BUILD)/http_sink: tests/tools/http_sink.c | $(DEPS_OK)
+$(BUILD)/http_sink: tests/tools/http_sink.c $(FLAGS_STAMP) | $(DEPS_OK)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $<
 
 # The reliability suite's poison generator (malformed and hostile records).
-$(BUILD)/poison: tests/tools/poison.c | $(DEPS_OK)
+$(BUILD)/poison: tests/tools/poison.c $(FLAGS_STAMP) | $(DEPS_OK)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $<
 
