@@ -1817,6 +1817,7 @@ static void http_gather(struct run_ctx *rc, struct vg_metrics_run *m)
 	m->n_categories = h->names.n_categories < 256 ? h->names.n_categories : 256;
 	m->close_seconds = h->close_seconds;
 	m->closes = h->closes;
+	m->store_bytes = vg_wstore_bytes(rc->agg.store); /* the closer's, like this */
 	m->archive_dir = cfg->archive_dir;
 	vg_kafka_get_stats(rc->kafka, &ks);
 	m->group = cfg->kafka_group;

@@ -327,6 +327,9 @@ void vg_metrics_run(struct vg_buf *b, const struct vg_metrics_run *r)
 	                  "Time the closer spent in rounds that emitted windows (merge, rules, output).");
 	vg_metrics_summary(b, "vigil_window_close_duration_seconds", NULL, 0, NULL, NULL, 0, r->close_seconds,
 	                   r->closes);
+	metric1(b, "vigil_window_store_bytes", "gauge",
+	        "Memory held by the window store the alert rules read (base-window ring and roll-ups).",
+	        (double)r->store_bytes);
 	metric1(b, "vigil_window_watermark_seconds", "gauge",
 	        "Event-time watermark, seconds since the epoch (0 before the first record).",
 	        r->watermark_ms == INT64_MIN ? 0 : (double)r->watermark_ms / 1000);

@@ -99,6 +99,7 @@ struct vg_metrics_run {
 	size_t n_categories;
 	double close_seconds; /* time in close rounds that emitted windows, and how many */
 	uint64_t closes;
+	size_t store_bytes; /* the window store the rules read (ring and roll-ups) */
 	/* archive */
 	uint64_t archive_records, archive_dead, frames, files, archive_bytes_in, archive_bytes_out, fsyncs,
 	        write_errors, archive_unkept;

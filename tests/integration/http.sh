@@ -85,6 +85,8 @@ archived() {
 }
 check "archive frames and fsync rounds counted" wait_for 30 archived
 check "windows closed" test "$(metric vigil_windows_closed_total)" -gt 0
+check "the window store's size is a gauge, filled once windows closed" test "$(metric vigil_window_store_bytes)" -gt 0
+check "vigil_window_store_bytes declared a gauge" grep -q '^# TYPE vigil_window_store_bytes gauge$' "$TMP/metrics"
 check "window latency is a summary with quantiles" \
 	grep -q '^vigil_window_http_request_duration_seconds{service="[^"]*",endpoint="[^"]*",method="[^"]*",quantile="0.99"} ' "$TMP/metrics"
 check "window latency summary has _count" grep -q '^vigil_window_http_request_duration_seconds_count{' "$TMP/metrics"
