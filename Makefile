@@ -28,10 +28,9 @@ LDFLAGS = $(SANFLAGS)
 
 # What each build directory was compiled with: objects depend on it, so a
 # change of CC, SAN or EXTRA_CFLAGS (or of the flags here) rebuilds them.
+# (the rule is below the build rules).
 FLAGS_STAMP = $(BUILD)/.flags
 FLAGS_NOW = $(CC) $(CFLAGS) $(LDFLAGS)
-$(shell mkdir -p $(BUILD) && { [ "$$(cat $(FLAGS_STAMP) 2>/dev/null)" = '$(FLAGS_NOW)' ] || \
-	printf '%s\n' '$(FLAGS_NOW)' >$(FLAGS_STAMP); })
 
 LIB_SRC = $(wildcard core/*.c parse/*.c aggregate/*.c sink/*.c ingest/*.c)
 LIB_OBJ = $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/rules_builtin.o
@@ -82,6 +81,13 @@ $(BUILD)/gen/rules_builtin.o: $(BUILD)/gen/rules_builtin.c $(FLAGS_STAMP) | $(DE
 $(BUILD)/%.o: %.c $(FLAGS_STAMP) | $(DEPS_OK)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c -o $@ $<
+
+# Runs every time, but rewrites the stamp only when the flags differ; make
+# then rebuilds what depends on it only when its time changed.
+.PHONY: FORCE
+$(FLAGS_STAMP): FORCE
+	@mkdir -p $(@D) && printf '%s\n' '$(subst ','\'',$(FLAGS_NOW))' >$@.new && \
+		{ cmp -s $@.new $@ && rm -f $@.new || mv -f $@.new $@; }
 
 # Criterion test binaries: one per module.
 $(BUILD)/tests/%: tests/%.c $(LIB_OBJ) | $(DEPS_OK)
@@ -158,12 +164,12 @@ $(BUILD)/tsan_window: tests/tsan/tsan_window.c tests/window_scenario.h $(LIB_OBJ
 FUZZ_SECONDS ?= 60
 FUZZ_LIB_SRC = $(filter-out ingest/%,$(LIB_SRC)) build/gen/rules_builtin.c
 
-build/fuzz/fuzz_parse: tests/fuzz/fuzz_parse.c $(FUZZ_LIB_SRC) | $(DEPS_OK)
+build/fuzz/fuzz_parse: tests/fuzz/fuzz_parse.c $(FUZZ_LIB_SRC) $(FLAGS_STAMP) | $(DEPS_OK)
 	@mkdir -p $(dir $@)
 	clang $(CFLAGS_BASE) -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -o $@ \
 		tests/fuzz/fuzz_parse.c $(FUZZ_LIB_SRC) $(shell pkg-config --libs $(PKGS)) -lm
 
-build/fuzz/fuzz_manifest: tests/fuzz/fuzz_manifest.c $(FUZZ_LIB_SRC) | $(DEPS_OK)
+build/fuzz/fuzz_manifest: tests/fuzz/fuzz_manifest.c $(FUZZ_LIB_SRC) $(FLAGS_STAMP) | $(DEPS_OK)
 	@mkdir -p $(dir $@)
 	clang $(CFLAGS_BASE) -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -o $@ \
 		tests/fuzz/fuzz_manifest.c $(FUZZ_LIB_SRC) $(shell pkg-config --libs $(PKGS)) -lm
@@ -198,7 +204,7 @@ bench/bench_archive: bench/bench_archive.c $(LIB_OBJ) | $(DEPS_OK)
 bench-archive: all bench/bench_archive
 	@bench/archive.sh
 
-bench/bare_consumer: bench/bare_consumer.c | $(DEPS_OK)
+bench/bare_consumer: bench/bare_consumer.c $(FLAGS_STAMP) | $(DEPS_OK)
 	$(CC) $(CFLAGS) -o $@ $< $(shell pkg-config --libs rdkafka)
 
 bench-kafka: all bench/bare_consumer
