@@ -2475,18 +2475,8 @@ static int run_pipeline(const struct run_opts *o)
 	rc.agg.no_chunk_threads = true;
 	rc.agg.store_always = true;
 	rc.agg.quiet = windows_path == NULL;
-	if (windows_path && strcmp(windows_path, "-") != 0 &&
-	    (rc.agg.out_fd = open(windows_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0) {
-		fprintf(stderr, "vigil run: %s: %s\n", windows_path, strerror(errno));
-		stage_close(&rc.agg.st);
-		return EXIT_IO;
-	}
-	if (records_path && !(rc.records = fopen(records_path, "w"))) {
-		fprintf(stderr, "vigil run: %s: %s\n", records_path, strerror(errno));
-		stage_close(&rc.agg.st);
-		return EXIT_IO;
-	}
-	pthread_mutex_init(&rc.records_mu, NULL);
+	/* The rules first: a configuration refused must not have truncated
+	 * the output files of the last good run. */
 	int setup = agg_setup(&rc.agg, 0);
 
 	if (setup == VG_ERR_CONFIG) { /* the reason is said already */
@@ -2495,6 +2485,20 @@ static int run_pipeline(const struct run_opts *o)
 	}
 	if (setup != VG_OK)
 		goto out_nomem;
+	if (windows_path && strcmp(windows_path, "-") != 0 &&
+	    (rc.agg.out_fd = open(windows_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0) {
+		fprintf(stderr, "vigil run: %s: %s\n", windows_path, strerror(errno));
+		agg_teardown(&rc.agg);
+		return EXIT_IO;
+	}
+	if (records_path && !(rc.records = fopen(records_path, "w"))) {
+		fprintf(stderr, "vigil run: %s: %s\n", records_path, strerror(errno));
+		if (rc.agg.out_fd != STDOUT_FILENO)
+			close(rc.agg.out_fd);
+		agg_teardown(&rc.agg);
+		return EXIT_IO;
+	}
+	pthread_mutex_init(&rc.records_mu, NULL);
 	rc.config_path = config_path;
 	rc.log_level_opt = log_level;
 	rc.gen0.classifier = rc.agg.st.classifier;
