@@ -1242,6 +1242,20 @@ static void agg_teardown(struct agg_run *run)
 	stage_close(&run->st);
 }
 
+/* agg_setup for command cmd: EXIT_OK, or the stage torn down and the exit
+ * status (agg_setup says a configuration error's reason itself). */
+static int agg_start(struct agg_run *run, int64_t window_ms, const char *cmd)
+{
+	int rc = agg_setup(run, window_ms);
+
+	if (rc == VG_OK)
+		return EXIT_OK;
+	if (rc == VG_ERR_NOMEM)
+		fprintf(stderr, "vigil %s: out of memory\n", cmd);
+	agg_teardown(run);
+	return rc == VG_ERR_CONFIG ? EXIT_CONFIG : EXIT_IO;
+}
+
 /* vigil aggregate, and vigil replay (replay): the same pipeline, whose
  * output is then the alert changes alone, and which notifies no one unless
  * asked with --notify (a backtest must not page anyone). */
@@ -1300,12 +1314,8 @@ static int aggregate_main(int argc, char **argv, bool replay)
 	if (stage_open(&run.st, config_path) != VG_OK)
 		return EXIT_CONFIG;
 	log_level_apply(log_level, run.st.cfg);
-	if ((rc = agg_setup(&run, window_ms)) != VG_OK) {
-		if (rc == VG_ERR_NOMEM)
-			fprintf(stderr, "vigil %s: out of memory\n", cmd);
-		agg_teardown(&run);
-		return rc == VG_ERR_CONFIG ? EXIT_CONFIG : EXIT_IO;
-	}
+	if ((status = agg_start(&run, window_ms, cmd)) != EXIT_OK)
+		return status;
 	double t0 = vg_clock_mono_s();
 
 	rc = each_input(argv + i, argc - i, cmd, agg_fd, &run, &status);
@@ -2477,14 +2487,8 @@ static int run_pipeline(const struct run_opts *o)
 	rc.agg.quiet = windows_path == NULL;
 	/* The rules first: a configuration refused must not have truncated
 	 * the output files of the last good run. */
-	int setup = agg_setup(&rc.agg, 0);
-
-	if (setup == VG_ERR_CONFIG) { /* the reason is said already */
-		agg_teardown(&rc.agg);
-		return EXIT_CONFIG;
-	}
-	if (setup != VG_OK)
-		goto out_nomem;
+	if ((status = agg_start(&rc.agg, 0, "run")) != EXIT_OK)
+		return status;
 	if (windows_path && strcmp(windows_path, "-") != 0 &&
 	    (rc.agg.out_fd = open(windows_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0) {
 		fprintf(stderr, "vigil run: %s: %s\n", windows_path, strerror(errno));
@@ -2687,7 +2691,7 @@ static int list_archive(const char *cmd, const char *dir, struct vg_reader_list 
 
 /* Per retention class: what verify and stats print. */
 struct class_sum {
-	char name[72]; /* a class or a category name: as long as vg_reader_file's category */
+	char name[sizeof(((struct vg_reader_file *)0)->category)]; /* a class or a category name */
 	uint64_t files, frames, records, raw, stored, on_disk;
 	uint64_t open, recoverable, corrupt, repaired;
 	uint64_t levels[VG_LEVEL_COUNT];
