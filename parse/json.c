@@ -481,10 +481,13 @@ bad_escape:
 }
 
 /* The common case inline: plain ASCII up to the closing quote, 16 bytes at
- * a time. Escapes, non-ASCII, control bytes and the last few bytes of the
- * input go to scan_string_slow(). */
-static inline const unsigned char *scan_string(const unsigned char *p, const unsigned char *end, uint8_t *flags,
-					       int *reason, const unsigned char **at)
+ * a time. The last string of a record, less than 16 bytes from its end, is
+ * scanned in the 16 bytes that end the input, the bytes before p masked
+ * off: every load stays inside buf[0..len). Escapes, non-ASCII, control
+ * bytes and inputs shorter than 16 bytes go to scan_string_slow(). */
+static inline const unsigned char *scan_string(const unsigned char *p, const unsigned char *begin,
+					       const unsigned char *end, uint8_t *flags, int *reason,
+					       const unsigned char **at)
 {
 #if defined(__SSE2__)
 	while (LIKELY(end - p >= 16)) {
@@ -494,10 +497,21 @@ static inline const unsigned char *scan_string(const unsigned char *p, const uns
 			p += __builtin_ctz(m);
 			if (LIKELY(*p == '"'))
 				return p;
-			break; /* an escape, a control byte or non-ASCII */
+			return scan_string_slow(p, end, flags, reason, at); /* an escape, a control byte or non-ASCII */
 		}
 		p += 16;
 	}
+	if (LIKELY(end - begin >= 16 && p < end)) {
+		unsigned m = special16(end - 16) >> (16 - (end - p));
+
+		if (LIKELY(m)) {
+			p += __builtin_ctz(m);
+			if (LIKELY(*p == '"'))
+				return p;
+		}
+	}
+#else
+	(void)begin;
 #endif
 	return scan_string_slow(p, end, flags, reason, at);
 }
@@ -721,7 +735,7 @@ key:
 		const unsigned char *ks = ++p;
 		uint8_t kflags = 0;
 
-		p = scan_string(p, end, &kflags, &reason, &at);
+		p = scan_string(p, base, end, &kflags, &reason, &at);
 		if (UNLIKELY(!p))
 			goto fail;
 		size_t klen = (size_t)(p - ks);
@@ -771,7 +785,7 @@ value:
 		const unsigned char *s = ++p;
 		uint8_t flags = 0;
 
-		p = scan_string(p, end, &flags, &reason, &at);
+		p = scan_string(p, base, end, &flags, &reason, &at);
 		if (UNLIKELY(!p))
 			goto fail;
 		if (edge && edge->field != NO_FIELD)

@@ -47,14 +47,19 @@ static int parse_n(const char *s, size_t len, struct vg_record *rec, struct vg_j
 	return rc;
 }
 
-static int reason_of(const char *s)
+static int reason_of_n(const char *s, size_t len)
 {
 	struct vg_record rec;
 	struct vg_json_error e = {0};
 
-	if (parse_n(s, strlen(s), &rec, &e) == VG_OK)
+	if (parse_n(s, len, &rec, &e) == VG_OK)
 		return VG_JR_OK;
 	return e.reason;
+}
+
+static int reason_of(const char *s)
+{
+	return reason_of_n(s, strlen(s));
 }
 
 #define REJECT(doc, why)                                                                                         \
@@ -422,6 +427,66 @@ Test(json, error_offset_points_at_the_problem)
 	cr_assert_eq(parse_n(doc, strlen(doc), &rec, &e), VG_ERR_PARSE);
 	cr_expect_eq(e.reason, VG_JR_CONTROL);
 	cr_expect_eq(e.offset, 13u);
+}
+
+/* The last string of a record, within 16 bytes of its end, is scanned in
+ * the input's final 16 bytes with the bytes before it masked off: whatever
+ * its distance from the end, it ends at its own quote, and an escape, a
+ * multi-byte character, a control byte or bad UTF-8 in it is seen there. */
+Test(json, last_string_at_every_distance_from_the_end)
+{
+	static const struct {
+		const char *tail; /* the string's last bytes, before its quote */
+		int reason;
+		uint8_t flags;
+	} cases[] = {
+		{"", VG_JR_OK, 0},
+		{"\\\"", VG_JR_OK, VG_V_ESCAPED},
+		{"\\u00e9", VG_JR_OK, VG_V_ESCAPED},
+		{"caf\xc3\xa9", VG_JR_OK, 0},
+		{"\x01", VG_JR_CONTROL, 0},
+		{"\xff", VG_JR_UTF8, 0},
+	};
+	char doc[128];
+
+	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+		for (int n = 0; n <= 40; n++) {
+			struct vg_record rec;
+			struct vg_json_error e = {0};
+			int len = snprintf(doc, sizeof(doc), "{\"a\":\"b\",\"message\":\"%.*s%s\"}", n,
+					   "........................................", cases[c].tail);
+
+			cr_assert(len > 0 && (size_t)len < sizeof(doc));
+			int rc = parse_n(doc, (size_t)len, &rec, &e);
+			size_t at = strlen("{\"a\":\"b\",\"message\":\"") + (size_t)n;
+
+			if (cases[c].reason != VG_JR_OK) {
+				cr_expect_eq(rc, VG_ERR_PARSE, "case %zu, n=%d", c, n);
+				cr_expect_eq(e.reason, cases[c].reason, "case %zu, n=%d: %s", c, n,
+					     vg_json_reason_str(e.reason));
+				cr_expect_eq(e.offset, at + strlen(cases[c].tail) - 1, "case %zu, n=%d", c, n);
+				continue;
+			}
+			cr_assert_eq(rc, VG_OK, "case %zu, n=%d: %s at %zu", c, n, vg_json_reason_str(e.reason),
+				     e.offset);
+			cr_expect_eq(rec.f[VG_F_MESSAGE].raw.len, (size_t)n + strlen(cases[c].tail), "case %zu, n=%d", c,
+				     n);
+			cr_expect_eq(rec.f[VG_F_MESSAGE].flags, cases[c].flags, "case %zu, n=%d", c, n);
+		}
+		/* The same record cut anywhere inside the string: unterminated. */
+		int len = snprintf(doc, sizeof(doc), "{\"message\":\"................%s", cases[c].tail);
+
+		for (int cut = (int)strlen("{\"message\":\""); cut <= len; cut++) {
+			int r = reason_of_n(doc, (size_t)cut);
+
+			if (cases[c].reason != VG_JR_OK && cut == len)
+				cr_expect_eq(r, cases[c].reason, "case %zu, cut=%d", c, cut);
+			else if (!cases[c].tail[0])
+				cr_expect_eq(r, VG_JR_SYNTAX, "case %zu, cut=%d", c, cut);
+			else
+				cr_expect_neq(r, VG_JR_OK, "case %zu, cut=%d", c, cut);
+		}
+	}
 }
 
 Test(json, reason_names_are_stable)
