@@ -41,39 +41,53 @@ struct vg_table {
 	size_t n_pool, cap_pool;
 };
 
-/* Hashing: one multiply per 8 bytes, then a full avalanche (MurmurHash3's
- * fmix64) once per key, so both the slot index (low bits) and the tag
- * (high bits) depend on every input bit. The hash is internal: tables
- * only compare hashes computed by this same code. */
-static inline uint64_t step(uint64_t h, uint64_t w)
+/* Hashing: a key's strings (service, endpoint, method) are hashed each on
+ * its own, 16 bytes per 64x64->128-bit multiply whose halves are folded
+ * (the "mum" of wyhash), so the three run in parallel and a short string
+ * costs one multiply; one more folds them with the window and tags. Both
+ * the slot index (low bits) and the tag (high bits) depend on every input
+ * bit. The hash is internal: tables only compare hashes computed by this
+ * same code, and a collision costs a probe, never a wrong entry. */
+#define HASH_K1 0x9E3779B97F4A7C15ull
+#define HASH_K2 0xD6E8FEB86659FD93ull
+#define HASH_K3 0xA0761D6478BD642Full
+
+static inline uint64_t mum(uint64_t a, uint64_t b)
 {
-	return ((h << 5 | h >> 59) ^ w) * 0x9E3779B97F4A7C15ull;
+	__uint128_t r = (__uint128_t)a * b;
+
+	return (uint64_t)r ^ (uint64_t)(r >> 64);
 }
 
-static inline uint64_t fmix(uint64_t h)
+static inline uint64_t load8(const char *p)
 {
-	h ^= h >> 33;
-	h *= 0xFF51AFD7ED558CCDull;
-	h ^= h >> 33;
-	h *= 0xC4CEB9FE1A85EC53ull;
-	return h ^ (h >> 33);
-}
-
-static inline uint64_t hash_str(uint64_t h, vg_str s)
-{
-	size_t i = 0;
 	uint64_t w;
 
-	for (; i + 8 < s.len; i += 8) {
-		memcpy(&w, s.p + i, 8);
-		h = step(h, w);
+	memcpy(&w, p, 8);
+	return w;
+}
+
+static inline uint64_t hash_str(uint64_t seed, vg_str s)
+{
+	const char *p = s.p;
+	size_t n = s.len;
+	uint64_t a, b;
+
+	if (n <= 16) {
+		if (n >= 8) {
+			a = load8(p);
+			b = load8(p + n - 8); /* overlapping the first is fine for a hash */
+		} else {
+			a = vg_load_tail(p, n);
+			b = 0;
+		}
+	} else {
+		for (; n > 16; n -= 16, p += 16)
+			seed = mum(load8(p) ^ HASH_K1, load8(p + 8) ^ seed);
+		a = load8(p + n - 16);
+		b = load8(p + n - 8);
 	}
-	/* The last 1..8 bytes (overlapping earlier ones is fine for a hash). */
-	if (s.len >= 8)
-		memcpy(&w, s.p + s.len - 8, 8);
-	else
-		w = vg_load_tail(s.p, s.len);
-	return step(step(h, w), s.len);
+	return mum(a ^ HASH_K1, b ^ seed ^ s.len);
 }
 
 static inline uint64_t hash_service(vg_str service)
@@ -83,13 +97,11 @@ static inline uint64_t hash_service(vg_str service)
 
 static inline uint64_t hash_finish(const struct vg_agg_key *k, uint64_t h)
 {
-	h = step(h, (uint64_t)k->window ^ ((uint64_t)k->kind << 56 | (uint64_t)k->category << 48 |
-	                                   (uint64_t)k->level << 40 | (uint64_t)k->counter << 32));
-	if (k->kind == VG_AGG_HTTP) {
-		h = hash_str(h, k->endpoint);
-		h = hash_str(h, k->method);
-	}
-	return fmix(h);
+	h ^= ((uint64_t)k->window ^ ((uint64_t)k->kind << 56 | (uint64_t)k->category << 48 |
+	                             (uint64_t)k->level << 40 | (uint64_t)k->counter << 32)) * HASH_K2;
+	if (k->kind == VG_AGG_HTTP)
+		h ^= hash_str(0x2D358DCCAA6C78A5ull, k->endpoint) ^ hash_str(0x8BB84B93962EACC9ull, k->method) * HASH_K3;
+	return mum(h ^ HASH_K3, (h << 32 | h >> 32) ^ HASH_K1); /* rotated: h and h ^ K1 ^ K3 differ */
 }
 
 uint64_t vg_agg_hash_service(vg_str service)
