@@ -5,6 +5,7 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/err.h"
@@ -19,6 +20,7 @@ struct vg_lines {
 	bool eof;
 	bool skipping; /* inside an oversize line: discard up to its newline */
 	uint64_t bytes;
+	bool regular; /* a regular file with data: always readable, never idle */
 	void (*idle)(void *arg);
 	void *idle_arg;
 	int idle_ms;
@@ -52,8 +54,13 @@ int vg_lines_open(struct vg_lines **out, int fd, size_t max_line)
 	*out = NULL;
 	if (!r)
 		return VG_ERR_NOMEM;
+	struct stat st;
+
 	r->fd = fd;
 	r->max_line = max_line;
+	/* Empty "regular" files include /proc/kmsg and trace_pipe, which block
+	 * on read and do support poll(): only a file with a size skips it. */
+	r->regular = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0;
 	/* Small enough that a read lands in L2 and the parser finds it there;
 	 * fill() doubles it while one line does not fit. */
 	r->cap = LINES_BUF_MIN;
@@ -100,7 +107,7 @@ static ssize_t fill(struct vg_lines *r)
 		r->buf = nb;
 		r->cap *= 2;
 	}
-	if (r->idle)
+	if (r->idle && !r->regular)
 		vg_fd_wait(r->fd, r->idle_ms, r->idle, r->idle_arg);
 	for (;;) {
 		ssize_t n = read(r->fd, r->buf + r->end, r->cap - r->end);
