@@ -2138,7 +2138,7 @@ static void run_gens_free(struct run_ctx *rc)
 {
 	struct gen *cur = atomic_load(&rc->gen);
 
-	if (cur != &rc->gen0)
+	if (cur && cur != &rc->gen0) /* none yet when the start failed early */
 		gen_free(cur);
 	while (rc->retired) {
 		struct gen *g = rc->retired;
@@ -2148,6 +2148,18 @@ static void run_gens_free(struct run_ctx *rc)
 	}
 	free(rc->wgen);
 	rc->wgen = NULL;
+}
+
+/* Everything vigil run holds once agg_start has succeeded: its output
+ * files, the aggregation stage, the generations. */
+static void run_release(struct run_ctx *rc)
+{
+	if (rc->records)
+		fclose(rc->records);
+	if (rc->agg.out_fd >= 0 && rc->agg.out_fd != STDOUT_FILENO)
+		close(rc->agg.out_fd);
+	agg_teardown(&rc->agg);
+	run_gens_free(rc);
 }
 
 /* Reload counts; any thread. */
@@ -2492,14 +2504,12 @@ static int run_pipeline(const struct run_opts *o)
 	if (windows_path && strcmp(windows_path, "-") != 0 &&
 	    (rc.agg.out_fd = open(windows_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0) {
 		fprintf(stderr, "vigil run: %s: %s\n", windows_path, strerror(errno));
-		agg_teardown(&rc.agg);
+		run_release(&rc);
 		return EXIT_IO;
 	}
 	if (records_path && !(rc.records = fopen(records_path, "w"))) {
 		fprintf(stderr, "vigil run: %s: %s\n", records_path, strerror(errno));
-		if (rc.agg.out_fd != STDOUT_FILENO)
-			close(rc.agg.out_fd);
-		agg_teardown(&rc.agg);
+		run_release(&rc);
 		return EXIT_IO;
 	}
 	pthread_mutex_init(&rc.records_mu, NULL);
@@ -2507,15 +2517,17 @@ static int run_pipeline(const struct run_opts *o)
 	rc.log_level_opt = log_level;
 	rc.gen0.classifier = rc.agg.st.classifier;
 	atomic_store(&rc.gen, &rc.gen0);
-	if (!(rc.wgen = calloc(rc.agg.threads, sizeof(*rc.wgen))))
-		goto out_nomem;
+	if (!(rc.wgen = calloc(rc.agg.threads, sizeof(*rc.wgen)))) {
+		fprintf(stderr, "vigil run: out of memory\n");
+		run_release(&rc);
+		return EXIT_IO;
+	}
 	for (unsigned i = 0; i < rc.agg.threads; i++)
 		rc.wgen[i].gen = &rc.gen0;
 	bool archiving = strcmp(cfg->archive_dir, "off") != 0;
 
 	if (archiving && open_archives(&rc.agg) != VG_OK) {
-		agg_teardown(&rc.agg);
-		run_gens_free(&rc);
+		run_release(&rc);
 		return EXIT_IO;
 	}
 	struct vg_kafka_handler h = {.worker_start = run_worker_start, .batch = run_batch,
@@ -2528,8 +2540,7 @@ static int run_pipeline(const struct run_opts *o)
 
 	if (r != VG_OK) {
 		fprintf(stderr, "vigil run: %s\n", r == VG_ERR_NOMEM ? "out of memory" : err);
-		agg_teardown(&rc.agg);
-		run_gens_free(&rc);
+		run_release(&rc);
 		return r == VG_ERR_CONFIG ? EXIT_CONFIG : EXIT_IO;
 	}
 	rc.kafka = k;
@@ -2537,8 +2548,7 @@ static int run_pipeline(const struct run_opts *o)
 		for (unsigned i = 0; i < rc.agg.threads; i++)
 			vg_archive_close(rc.agg.workers[i].archive); /* nothing appended yet */
 		vg_kafka_close(k);
-		agg_teardown(&rc.agg);
-		run_gens_free(&rc);
+		run_release(&rc);
 		return r == VG_ERR_CONFIG ? EXIT_CONFIG : EXIT_IO;
 	}
 	catch_stop_signals();
@@ -2621,12 +2631,7 @@ static int run_pipeline(const struct run_opts *o)
 	agg_summary(&rc.agg, vg_clock_mono_s() - t0, extra);
 	http_stop(&rc);
 	vg_kafka_close(k);
-	if (rc.records)
-		fclose(rc.records);
-	if (rc.agg.out_fd != STDOUT_FILENO)
-		close(rc.agg.out_fd);
-	agg_teardown(&rc.agg);
-	run_gens_free(&rc);
+	run_release(&rc);
 	return status;
 
 out_nomem:
