@@ -46,7 +46,7 @@ if [ "${1:-}" != --report ]; then
 else
 	stamp="(from $DIR)" out="$DIR/*-summary.json" png="$DIR/e2e-series.tsv"
 fi
-num() { sed -n "s/.*\"$1\":\\([0-9.]*\\).*/\\1/p" | head -n 1; }
+num() { sed -n "s/.*\"$1\":\\([-0-9.]*\\).*/\\1/p" | head -n 1; }
 p=$(cat "$DIR/parse-summary.json")
 a=$(cat "$DIR/aggregate-summary.json")
 z=$(cat "$DIR/archive-summary.json")
@@ -61,6 +61,7 @@ echo "== vigil benchmark, $stamp, $(nproc) CPUs (results: $out, chart: $png)"
 awk -v vp="$vp" -v sp="$sp" \
 	-v c="$(echo "$a" | num classify_s)" -v a1="$(echo "$a" | num aggregate_1t_s)" \
 	-v a2="$(echo "$a" | num aggregate_2t_s)" -v n="$(echo "$a" | num records)" \
+	-v ov="$(echo "$a" | num overhead_pct)" -v sc="$(echo "$a" | num scaling_2t)" \
 	-v va="$(echo "$z" | num vigil_mb_per_s)" -v za="$(echo "$z" | num zstd_mb_per_s)" \
 	-v vk="$(echo "$k" | num vigil_records_per_s)" -v bk="$(echo "$k" | num bare_records_per_s)" \
 	-v r1="$(echo "$e1" | num records_per_s)" -v m1="$(echo "$e1" | num mb_per_s)" \
@@ -73,8 +74,8 @@ BEGIN {
 	row("stage", "vigil", "reference", "ratio")
 	printf "|%s|%s|%s|%s|\n", "----------------------------------------", "--------------------", "------------------------------------", "---------"
 	row("parse + classify", sprintf("%.1f MB/s", vp), sprintf("simdjson On-Demand %.1f MB/s", sp), sprintf("%.2f", vp / sp))
-	row("aggregate, 1 thread", sprintf("%.0f rec/s", n / a1), sprintf("parse + classify %.0f rec/s", n / c), sprintf("%.2f", c / a1))
-	row("aggregate, 2 threads", sprintf("%.0f rec/s", n / a2), sprintf("aggregate, 1 thread %.0f rec/s", n / a1), sprintf("%.2f", a1 / a2))
+	row("aggregate, 1 thread", sprintf("%.0f rec/s", n / a1), sprintf("parse + classify %.0f rec/s", n / c), sprintf("%.2f", 1 / (1 + ov / 100)))
+	row("aggregate, 2 threads", sprintf("%.0f rec/s", n / a2), sprintf("aggregate, 1 thread %.0f rec/s", n / a1), sprintf("%.2f", sc))
 	row("archive (zstd 3, fsync)", sprintf("%.1f MB/s", va), sprintf("zstd -3 -T1 %.1f MB/s", za), sprintf("%.2f", va / za))
 	row("ingest (vigil run, no archive)", sprintf("%.0f rec/s", vk), sprintf("bare consumer %.0f rec/s", bk), sprintf("%.2f", vk / bk))
 	row("end to end, 1 worker", sprintf("%.0f rec/s", r1), sprintf("%.1f MB/s, %.0f MB peak RSS", m1, s1), "")
