@@ -1,9 +1,13 @@
 #include "aggregate/table.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "core/err.h"
 #include "core/mem.h"
@@ -47,10 +51,60 @@ struct vg_table {
  * costs one multiply; one more folds them with the window and tags. Both
  * the slot index (low bits) and the tag (high bits) depend on every input
  * bit. The hash is internal: tables only compare hashes computed by this
- * same code, and a collision costs a probe, never a wrong entry. */
-#define HASH_K1 0x9E3779B97F4A7C15ull
+ * same code in this same process, and a collision costs a probe, never a
+ * wrong entry.
+ *
+ * The fold is zero when either word is, so with known seeds a 16-byte
+ * block can be picked that wipes the state, and every string that starts
+ * with it hashes alike whatever follows: anyone who writes access logs
+ * could then pile their endpoints into one probe chain (10,000 keys a
+ * window, each probe walking it). The seeds and the word mixed into every
+ * block are therefore secret, drawn once per process; every table of the
+ * process shares them, since the window store carries hashes from table
+ * to table. */
 #define HASH_K2 0xD6E8FEB86659FD93ull
 #define HASH_K3 0xA0761D6478BD642Full
+
+static struct {
+	uint64_t block; /* XORed into the first word of every block */
+	uint64_t service, endpoint, method; /* each string's seed */
+} secret;
+static pthread_once_t secret_once = PTHREAD_ONCE_INIT;
+
+static uint64_t splitmix64(uint64_t *x)
+{
+	uint64_t z = (*x += 0x9E3779B97F4A7C15ull);
+
+	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+	z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+	return z ^ (z >> 31);
+}
+
+static void secret_init(void)
+{
+	uint64_t w[4];
+
+	if (getrandom(w, sizeof(w), 0) != (ssize_t)sizeof(w)) {
+		/* No getrandom (an old kernel under a new libc): the clock,
+		 * the pid and where the stack landed, stretched. */
+		struct timespec ts;
+		uint64_t x;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		x = (uint64_t)ts.tv_sec << 32 ^ (uint64_t)ts.tv_nsec ^ (uint64_t)getpid() << 48 ^ (uint64_t)(uintptr_t)&ts;
+		for (int i = 0; i < 4; i++)
+			w[i] = splitmix64(&x);
+	}
+	secret.block = w[0];
+	secret.service = w[1];
+	secret.endpoint = w[2];
+	secret.method = w[3];
+}
+
+static inline void secret_ready(void)
+{
+	pthread_once(&secret_once, secret_init);
+}
 
 static inline uint64_t mum(uint64_t a, uint64_t b)
 {
@@ -83,16 +137,16 @@ static inline uint64_t hash_str(uint64_t seed, vg_str s)
 		}
 	} else {
 		for (; n > 16; n -= 16, p += 16)
-			seed = mum(load8(p) ^ HASH_K1, load8(p + 8) ^ seed);
+			seed = mum(load8(p) ^ secret.block, load8(p + 8) ^ seed);
 		a = load8(p + n - 16);
 		b = load8(p + n - 8);
 	}
-	return mum(a ^ HASH_K1, b ^ seed ^ s.len);
+	return mum(a ^ secret.block, b ^ seed ^ s.len);
 }
 
 static inline uint64_t hash_service(vg_str service)
 {
-	return hash_str(0x51ED27A3C4B1F96Dull, service);
+	return hash_str(secret.service, service);
 }
 
 static inline uint64_t hash_finish(const struct vg_agg_key *k, uint64_t h)
@@ -100,22 +154,25 @@ static inline uint64_t hash_finish(const struct vg_agg_key *k, uint64_t h)
 	h ^= ((uint64_t)k->window ^ ((uint64_t)k->kind << 56 | (uint64_t)k->category << 48 |
 	                             (uint64_t)k->level << 40 | (uint64_t)k->counter << 32)) * HASH_K2;
 	if (k->kind == VG_AGG_HTTP)
-		h ^= hash_str(0x2D358DCCAA6C78A5ull, k->endpoint) ^ hash_str(0x8BB84B93962EACC9ull, k->method) * HASH_K3;
-	return mum(h ^ HASH_K3, (h << 32 | h >> 32) ^ HASH_K1); /* rotated: h and h ^ K1 ^ K3 differ */
+		h ^= hash_str(secret.endpoint, k->endpoint) ^ hash_str(secret.method, k->method) * HASH_K3;
+	return mum(h ^ HASH_K3, (h << 32 | h >> 32) ^ HASH_K2); /* rotated: h and h ^ K2 ^ K3 differ */
 }
 
 uint64_t vg_agg_hash_service(vg_str service)
 {
+	secret_ready();
 	return hash_service(service);
 }
 
 uint64_t vg_agg_hash_finish(const struct vg_agg_key *k, uint64_t h)
 {
+	secret_ready();
 	return hash_finish(k, h);
 }
 
 uint64_t vg_agg_key_hash(const struct vg_agg_key *k)
 {
+	secret_ready();
 	return hash_finish(k, hash_service(k->service));
 }
 
@@ -146,6 +203,7 @@ int vg_table_create(struct vg_table **out, const struct vg_table_params *p)
 	*out = NULL;
 	if (!t)
 		return VG_ERR_NOMEM;
+	secret_ready(); /* the table's own hashing reads it without asking */
 	t->p = *p;
 	t->n_slots = 1024;
 	t->slots = calloc(t->n_slots, sizeof(*t->slots));
