@@ -2150,10 +2150,16 @@ static void run_gens_free(struct run_ctx *rc)
 	rc->wgen = NULL;
 }
 
-/* Everything vigil run holds once agg_start has succeeded: its output
- * files, the aggregation stage, the generations. */
+/* Everything vigil run holds once agg_start has succeeded: the workers'
+ * archives still open (a start that failed after open_archives; a normal
+ * stop has closed them in run_worker_stop), its output files, the
+ * aggregation stage, the generations. */
 static void run_release(struct run_ctx *rc)
 {
+	for (unsigned i = 0; rc->agg.workers && i < rc->agg.threads; i++) {
+		vg_archive_close(rc->agg.workers[i].archive); /* nothing appended: nothing to report */
+		rc->agg.workers[i].archive = NULL;
+	}
 	if (rc->records)
 		fclose(rc->records);
 	if (rc->agg.out_fd >= 0 && rc->agg.out_fd != STDOUT_FILENO)
@@ -2545,8 +2551,6 @@ static int run_pipeline(const struct run_opts *o)
 	}
 	rc.kafka = k;
 	if ((r = http_start(&rc, o->http_listen != NULL)) != VG_OK) {
-		for (unsigned i = 0; i < rc.agg.threads; i++)
-			vg_archive_close(rc.agg.workers[i].archive); /* nothing appended yet */
 		vg_kafka_close(k);
 		run_release(&rc);
 		return r == VG_ERR_CONFIG ? EXIT_CONFIG : EXIT_IO;
