@@ -237,6 +237,6 @@ format-check:
 	clang-format --dry-run --Werror $(FORMAT_SRC)
 
 clean:
-	rm -rf build vigil bench/gen bench/bench_parse bench/ref_simdjson bench/bench_sketch bench/bare_consumer bench/bench_archive bench/bare_consumer
+	rm -rf build vigil bench/gen bench/bench_parse bench/ref_simdjson bench/bench_sketch bench/bare_consumer bench/bench_archive bench/*.d
 
 -include $(wildcard $(BUILD)/*.d $(BUILD)/*/*.d $(BUILD)/*/*/*.d bench/*.d)

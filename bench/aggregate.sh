@@ -36,12 +36,19 @@ while [ "$i" -lt "$RUNS" ]; do
 done
 [ -t 2 ] && printf '\n' >&2
 mid() { sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
-median() { awk -v k="$1" '$1 == k { print $3 }' "$res" | mid; }
+# A run that failed printed no time: it counts in no figure.
+median() { awk -v k="$1" '$1 == k && $3 != "" { print $3 }' "$res" | mid; }
 # Median over rounds of (a / b - 1) * 100: a's cost over b's, within a round.
-paired() { awk -v a="$1" -v b="$2" '$1 == a { x[$2] = $3 } $1 == b { y[$2] = $3 } END { for (i in x) if (y[i] > 0) print (x[i] / y[i] - 1) * 100 }' "$res" | mid; }
-fastest() { awk -v k="$1" '$1 == k { print $3 }' "$res" | sort -g | head -n 1; }
+paired() { awk -v a="$1" -v b="$2" '$1 == a { x[$2] = $3 } $1 == b { y[$2] = $3 } END { for (i in x) if (x[i] > 0 && y[i] > 0) print (x[i] / y[i] - 1) * 100 }' "$res" | mid; }
+fastest() { awk -v k="$1" '$1 == k && $3 != "" { print $3 }' "$res" | sort -g | head -n 1; }
 c=$(median classify) a1=$(median agg1) a2=$(median agg2) r1=$(median rules1)
 cf=$(fastest classify) a1f=$(fastest agg1) a2f=$(fastest agg2)
+if [ -z "$c" ] || [ -z "$a1" ] || [ -z "$a2" ] || [ -z "$r1" ]; then
+	echo "aggregate.sh: a stage printed no time in any round (the runs are in $res)" >&2
+	exit 1
+fi
+failed=$(awk '$3 == "" { n++ } END { print n + 0 }' "$res")
+[ "$failed" -eq 0 ] || echo "aggregate.sh: $failed of $((RUNS * 4)) runs printed no time and count in no figure" >&2
 ov=$(paired agg1 classify) sc=$(paired agg1 agg2)
 sk=$(bench/bench_sketch | sed -n 's/.*"ns_per_op":\([0-9.]*\).*/\1/p')
 bytes=$(wc -c <"$corpus")
