@@ -10,8 +10,8 @@
 # so a slow spell of a shared machine, which slows a whole round, cancels.
 # This machine's spells are also shorter than a round: a run lands in a
 # quiet state or in one about 40% slower, at random. So the ratios of the
-# fastest run of each stage are printed too, the cost without the noise
-# (noise only adds time).
+# fastest run of each stage are printed too (noise only adds time); one
+# lucky run moves them, so they are a second sample, not a verdict.
 set -eu
 RECORDS=${BENCH_RECORDS:-1000000}
 RUNS=${BENCH_RUNS:-9}
@@ -36,11 +36,12 @@ while [ "$i" -lt "$RUNS" ]; do
 done
 [ -t 2 ] && printf '\n' >&2
 mid() { sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
-# A run that failed printed no time: it counts in no figure.
-median() { awk -v k="$1" '$1 == k && $3 != "" { print $3 }' "$res" | mid; }
+# A stage's times; a run that failed printed none and counts in no figure.
+stage_times() { awk -v k="$1" '$1 == k && $3 != "" { print $3 }' "$res"; }
+median() { stage_times "$1" | mid; }
 # Median over rounds of (a / b - 1) * 100: a's cost over b's, within a round.
 paired() { awk -v a="$1" -v b="$2" '$1 == a { x[$2] = $3 } $1 == b { y[$2] = $3 } END { for (i in x) if (x[i] > 0 && y[i] > 0) print (x[i] / y[i] - 1) * 100 }' "$res" | mid; }
-fastest() { awk -v k="$1" '$1 == k && $3 != "" { print $3 }' "$res" | sort -g | head -n 1; }
+fastest() { stage_times "$1" | sort -g | head -n 1; }
 c=$(median classify) a1=$(median agg1) a2=$(median agg2) r1=$(median rules1)
 cf=$(fastest classify) a1f=$(fastest agg1) a2f=$(fastest agg2)
 if [ -z "$c" ] || [ -z "$a1" ] || [ -z "$a2" ] || [ -z "$r1" ]; then
