@@ -78,7 +78,8 @@ struct vg_record {
 	uint16_t retention_days;
 	int status;           /* HTTP status, 0 when absent or not a number */
 	double duration_ms;   /* NaN when absent */
-	int64_t ts_ms;        /* event time, INT64_MIN when absent or unparsable */
+	int64_t ts_ms;        /* event time, VG_TIME_NONE (INT64_MIN) when absent or unparsable */
+	uint8_t ts_err;       /* enum vg_time_err: why ts_ms is VG_TIME_NONE (VG_TIME_OK when it is not) */
 	vg_str endpoint;      /* normalised endpoint (scratch), empty when absent */
 	vg_str service;       /* decoded service name, empty when absent */
 	vg_str method;        /* HTTP method, upper-case (scratch), empty when absent */

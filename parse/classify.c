@@ -444,21 +444,28 @@ static double value_number(const struct vg_value *v)
 	return (*end == '\0' && end != tmp) ? d : NAN;
 }
 
-static int64_t value_time(struct vg_classify_ctx *ctx, const struct vg_record *rec)
+/* The record's event time, or VG_TIME_NONE with *why saying why. A JSON
+ * number is read from its text, not its double, so that a nanosecond epoch
+ * (beyond a double's 53 bits) still truncates to the right millisecond. */
+static int64_t value_time(struct vg_classify_ctx *ctx, const struct vg_record *rec, enum vg_time_err *why)
 {
 	const struct vg_value *v = &rec->f[VG_F_TIME];
+	vg_str t;
 
-	if (v->type == VG_J_NUMBER)
-		return vg_clock_from_epoch(v->num);
-	if (v->type != VG_J_STRING)
+	switch (v->type) {
+	case VG_J_NONE:
+	case VG_J_NULL:
+		*why = VG_TIME_ABSENT;
 		return VG_TIME_NONE;
-	vg_str t = field_text(ctx, rec, VG_F_TIME);
-
-	if (t.len > 0 && t.p[0] >= '0' && t.p[0] <= '9' && t.len >= 20 && t.p[4] == '-')
-		return vg_clock_parse_rfc3339(t.p, t.len);
-	double d = value_number(v);
-
-	return isnan(d) ? VG_TIME_NONE : vg_clock_from_epoch(d);
+	case VG_J_NUMBER:
+		return vg_clock_parse_time(v->raw.p, v->raw.len, why);
+	case VG_J_STRING:
+		t = field_text(ctx, rec, VG_F_TIME);
+		return vg_clock_parse_time(t.p, t.len, why);
+	default:
+		*why = VG_TIME_TYPE;
+		return VG_TIME_NONE;
+	}
 }
 
 /* A decoded string value in scratch (or a raw view when unescaped). */
@@ -545,7 +552,10 @@ int vg_classify(struct vg_classify_ctx *ctx, struct vg_record *rec)
 	double dur = value_number(&rec->f[VG_F_DURATION]);
 
 	rec->duration_ms = (dur >= 0 && !isinf(dur)) ? dur : NAN;
-	rec->ts_ms = value_time(ctx, rec);
+	enum vg_time_err ts_err;
+
+	rec->ts_ms = value_time(ctx, rec, &ts_err);
+	rec->ts_err = (uint8_t)ts_err;
 	rec->service = value_string(ctx, rec, VG_F_SERVICE);
 	rec->method = value_method(ctx, rec);
 	rec->endpoint = VG_STR_NULL;

@@ -227,6 +227,47 @@ Test(classify, event_time_forms)
 	cr_expect_eq(classify("{}")->ts_ms, VG_TIME_NONE);
 }
 
+/* ts_ms and ts_err of one record: the time, or VG_TIME_NONE and why. */
+static void expect_time(const char *doc, int64_t ms, enum vg_time_err why)
+{
+	const struct vg_record *r = classify(doc);
+
+	cr_expect_eq(r->ts_ms, ms, "%s: %lld, want %lld", doc, (long long)r->ts_ms, (long long)ms);
+	cr_expect_eq(r->ts_err, why, "%s: %s, want %s", doc, vg_time_err_str((enum vg_time_err)r->ts_err),
+		     vg_time_err_str(why));
+}
+
+Test(classify, event_time_and_why_it_is_missing)
+{
+	/* read */
+	expect_time("{\"time\":\"2026-11-01T12:00:00\"}", 1793534400000LL, VG_TIME_OK); /* no zone: UTC */
+	expect_time("{\"time\":\"2026-11-01 14:00:00.5+0200\"}", 1793534400500LL, VG_TIME_OK);
+	expect_time("{\"time\":\"2016-12-31T23:59:60Z\"}", 1483228799999LL, VG_TIME_OK); /* leap second */
+	expect_time("{\"time\":\"2026-11-01T12:00:00\\u005a\"}", 1793534400000LL, VG_TIME_OK); /* escaped Z */
+	/* an epoch in nanoseconds, beyond a double's precision: the earlier ms */
+	expect_time("{\"time\":1793491200123999999}", 1793491200123LL, VG_TIME_OK);
+	expect_time("{\"time\":1.7934912e9}", 1793491200000LL, VG_TIME_OK);
+	expect_time("{\"time\":\"1793491200.5\"}", 1793491200500LL, VG_TIME_OK);
+	expect_time("{\"time\":0}", 0, VG_TIME_OK);
+	/* refused, each with its reason */
+	expect_time("{}", VG_TIME_NONE, VG_TIME_ABSENT);
+	expect_time("{\"level\":\"info\"}", VG_TIME_NONE, VG_TIME_ABSENT);
+	expect_time("{\"time\":null}", VG_TIME_NONE, VG_TIME_ABSENT);
+	expect_time("{\"time\":true}", VG_TIME_NONE, VG_TIME_TYPE);
+	expect_time("{\"time\":false}", VG_TIME_NONE, VG_TIME_TYPE);
+	expect_time("{\"time\":{\"s\":1}}", VG_TIME_NONE, VG_TIME_TYPE);
+	expect_time("{\"time\":[1793491200]}", VG_TIME_NONE, VG_TIME_TYPE);
+	expect_time("{\"time\":\"yesterday\"}", VG_TIME_NONE, VG_TIME_SYNTAX);
+	expect_time("{\"time\":\"\"}", VG_TIME_NONE, VG_TIME_SYNTAX);
+	expect_time("{\"time\":\"2026-11-01T12:34:60Z\"}", VG_TIME_NONE, VG_TIME_RANGE);
+	expect_time("{\"time\":\"2026-13-01T00:00:00Z\"}", VG_TIME_NONE, VG_TIME_RANGE);
+	expect_time("{\"time\":-5}", VG_TIME_NONE, VG_TIME_RANGE);
+	expect_time("{\"time\":1e300}", VG_TIME_NONE, VG_TIME_RANGE);
+	expect_time("{\"time\":\"NaN\"}", VG_TIME_NONE, VG_TIME_RANGE);
+	/* a record read after a refused one starts clean */
+	expect_time("{\"time\":1793491200}", 1793491200000LL, VG_TIME_OK);
+}
+
 Test(classify, large_escaped_record_grows_scratch)
 {
 	static char doc[300000];
