@@ -48,6 +48,10 @@ scrape() {
 	done
 }
 
+# top NAME: the top-level number NAME of vigil's summary line on stdin, in any
+# member order; nested objects ("archive", "skewed", ...) are emptied first.
+top() { sed -n -e 's/^{//; s/}$//' -e ':a' -e 's/{[^{}]*}/()/g' -e 'ta' -e "s/^\\(.*,\\)\\{0,1\\}\"$1\":\\([0-9.]*\\).*/\\2/p"; }
+
 res="$DIR/e2e-results.txt"
 series="$DIR/e2e-series.tsv"
 : >"$res"
@@ -69,10 +73,10 @@ for w in 1 2; do
 		[ "$r" -eq 1 ] && awk '{ print }' "$tmp/series.$w" >>"$series"
 		read -r u s m <"$tmp/time"
 		sum=$(tail -n 1 "$tmp/vigil.err")
-		recs=$(echo "$sum" | sed -n 's/^{"records":\([0-9]*\).*/\1/p')
-		secs=$(echo "$sum" | sed -n 's/.*"consume_seconds":\([0-9.]*\).*/\1/p')
+		recs=$(echo "$sum" | top records) secs=$(echo "$sum" | top consume_seconds) rej=$(echo "$sum" | top rejected)
+		agg=$(echo "$sum" | top aggregated) late=$(echo "$sum" | top late)
 		[ "$recs" = "$RECORDS" ] || echo "e2e.sh: WARNING: vigil read $recs records of $RECORDS" >&2
-		echo "$w $recs $secs $u $s $m" >>"$res"
+		echo "$w ${recs:--} ${secs:--} $u $s $m ${rej:--} ${agg:--} ${late:--}" >>"$res"
 	done
 done
 num() { sed -n "s/.*\"$1\":\\([0-9.]*\\).*/\\1/p" "$2" 2>/dev/null | head -n 1 || true; }
@@ -80,27 +84,39 @@ num() { sed -n "s/.*\"$1\":\\([0-9.]*\\).*/\\1/p" "$2" 2>/dev/null | head -n 1 |
 ref_parse=$(sed -n 's/.*"simdjson-ondemand-lines":{[^}]*"cpu_s_per_1m_records":\([0-9.]*\).*/\1/p' "$DIR/parse-summary.json" 2>/dev/null || true)
 ref_zstd=$(num zstd_cpu_s_per_1m_records "$DIR/archive-summary.json")
 ref_kafka=$(num bare_cpu_s_per_1m_records "$DIR/kafka-summary.json")
+# A run whose windows dropped records (aggregated < records - rejected, or any
+# late) is NOT A VALID RUN: left out of its worker count's medians, or, if no
+# run of that count is valid, the row is those runs' and flagged as such.
 awk -v bytes="$bytes" -v n="$RECORDS" -v runs="$RUNS" -v parts="$PARTS" -v rp="${ref_parse:-0}" -v rz="${ref_zstd:-0}" \
 	-v rk="${ref_kafka:-0}" -v summary="$DIR/e2e-summary.json" '
-	{ c[$1]++; k = $1 SUBSEP c[$1]; secs[k] = $3; cpu[k] = $4 + $5; rss[k] = $6 }
+	{ runs_w[$1]++
+	  if ($2 == "-" || $8 == "-" || $9 == "-" || $8 != $2 - $7 || $9 != 0) {
+		bad = bad sprintf("NOT A VALID RUN: %d worker(s), run %d: %s records, %s rejected, %s aggregated into windows, %s late\n",
+			$1, runs_w[$1], $2, $7, $8, $9)
+		nbad[$1]++; $1 = "bad" $1 }
+	  c[$1]++; k = $1 SUBSEP c[$1]; secs[k] = $3; cpu[k] = $4 + $5; rss[k] = $6; agg[k] = $8; late[k] = $9 }
 	function med(w, arr,   i, j, m, v, t) { m = c[w]; for (i = 1; i <= m; i++) v[i] = arr[w SUBSEP i]
 		for (i = 1; i <= m; i++) for (j = i + 1; j <= m; j++) if (v[j] < v[i]) { t = v[i]; v[i] = v[j]; v[j] = t }
 		return v[int((m + 1) / 2)] }
 	END {
 		ref = rp + rz + rk
 		printf "end-to-end: %d records, %.1f MB, %d partitions, embedded broker, every sink on, median of %d\n", n, bytes / 1e6, parts, runs
-		printf "%-10s %11s %8s %14s %10s %16s\n", "workers", "records/s", "MB/s", "CPU s/1M rec", "peak RSS", "CPU vs refs"
+		printf "%-10s %11s %8s %14s %10s %16s %11s %8s\n", "workers", "records/s", "MB/s", "CPU s/1M rec", "peak RSS", "CPU vs refs",
+			"aggregated", "late"
 		js = ""
 		for (w = 1; w <= 2; w++) {
-			s = med(w, secs); cp = med(w, cpu) / n * 1e6; m = med(w, rss)
-			printf "%-10d %11.0f %8.1f %14.3f %7.0f MB %16s\n", w, n / s, bytes / 1e6 / s, cp, m / 1024,
-				(ref > 0 ? sprintf("%.2f", cp / ref) : "n/a")
-			js = js sprintf("%s\"%d\":{\"records_per_s\":%.0f,\"mb_per_s\":%.1f,\"cpu_s_per_1m_records\":%.4f,\"peak_rss_mb\":%.0f,\"cpu_vs_refs\":%.3f}",
-				w > 1 ? "," : "", w, n / s, bytes / 1e6 / s, cp, m / 1024, (ref > 0 ? cp / ref : 0))
+			t = c[w] ? w : "bad" w
+			s = med(t, secs); cp = med(t, cpu) / n * 1e6; m = med(t, rss)
+			printf "%-10d %11.0f %8.1f %14.3f %7.0f MB %16s %11d %8d%s\n", w, n / s, bytes / 1e6 / s, cp, m / 1024,
+				(ref > 0 ? sprintf("%.2f", cp / ref) : "n/a"), med(t, agg), med(t, late), c[w] ? "" : "  NOT A VALID RUN"
+			js = js sprintf("%s\"%d\":{\"records_per_s\":%.0f,\"mb_per_s\":%.1f,\"cpu_s_per_1m_records\":%.4f,\"peak_rss_mb\":%.0f,\"cpu_vs_refs\":%.3f,\"aggregated\":%d,\"late\":%d,\"invalid_runs\":%d,\"valid\":%s}",
+				w > 1 ? "," : "", w, n / s, bytes / 1e6 / s, cp, m / 1024, (ref > 0 ? cp / ref : 0), med(t, agg), med(t, late),
+				nbad[w], nbad[w] ? "false" : "true")
 			rate[w] = n / s
 		}
+		printf "%s", bad
 		printf "references, CPU s/1M records: simdjson %.3f + zstd -3 -T1 %.3f + bare consumer %.3f = %.3f (goal: vigil <= 1.2x)\n", rp, rz, rk, ref
 		printf "2 workers: %.2fx one worker\n", rate[2] / rate[1]
-		printf "{\"benchmark\":\"e2e\",\"records\":%d,\"bytes\":%d,\"partitions\":%d,\"ref_cpu_s_per_1m_records\":{\"parse\":%s,\"zstd\":%s,\"kafka\":%s},\"workers\":{%s},\"scaling_2w\":%.3f}\n",
-			n, bytes, parts, rp, rz, rk, js, rate[2] / rate[1] > summary
+		printf "{\"benchmark\":\"e2e\",\"records\":%d,\"bytes\":%d,\"partitions\":%d,\"ref_cpu_s_per_1m_records\":{\"parse\":%s,\"zstd\":%s,\"kafka\":%s},\"workers\":{%s},\"scaling_2w\":%.3f,\"runs\":%d,\"valid\":%s}\n",
+			n, bytes, parts, rp, rz, rk, js, rate[2] / rate[1], runs, bad == "" ? "true" : "false" > summary
 	}' "$res"

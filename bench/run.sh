@@ -29,8 +29,12 @@ if [ "${1:-}" != --report ]; then
 	stamp=$(date -u +%Y-%m-%dT%H%M%SZ)
 	out="bench/results/$stamp.json"
 	{
-		printf '{"date":"%s","host":{"cpus":%d,"kernel":"%s"},"vigil":"%s","stages":{' "$stamp" "$(nproc)" \
-			"$(uname -r)" "$(./vigil version 2>/dev/null | head -n 1)"
+		# valid: false when a stage's vigil runs dropped records from their
+		# windows (its summary's own "valid":false).
+		valid=true
+		cat "$DIR"/kafka-summary.json "$DIR"/e2e-summary.json 2>/dev/null | grep -q '"valid":false' && valid=false
+		printf '{"date":"%s","host":{"cpus":%d,"kernel":"%s"},"vigil":"%s","valid":%s,"stages":{' "$stamp" "$(nproc)" \
+			"$(uname -r)" "$(./vigil version 2>/dev/null | head -n 1)" "$valid"
 		sep=
 		for s in parse aggregate archive kafka e2e; do
 			f="$DIR/$s-summary.json"
@@ -83,3 +87,19 @@ BEGIN {
 	row("end to end CPU per record, 1 worker", sprintf("%.3f s/1M rec", c1), "simdjson + zstd + bare consumer", sprintf("%.2f", x1))
 	row("end to end CPU per record, 2 workers", sprintf("%.3f s/1M rec", c2), "(goal: at most 1.2)", sprintf("%.2f", x2))
 }'
+# A stage whose vigil runs dropped records from their windows (its row: the
+# median of its valid runs, or of the invalid ones if none was valid).
+invalid() { # STAGE INVALID RUNS RECORDS AGGREGATED LATE
+	[ "${2:-0}" -gt 0 ] || return 0
+	if [ "$2" -lt "$3" ]; then
+		echo "NOT A VALID RUN: $1: $2 of $3 vigil runs dropped records from their windows (its row: the valid runs)"
+	else
+		echo "NOT A VALID RUN: $1: $2 of $3 vigil runs dropped records from their windows (of $4 records: $5 aggregated, $6 late)"
+	fi
+}
+invalid ingest "$(echo "$k" | num invalid_runs)" "$(echo "$k" | num runs)" "$(echo "$k" | num records)" \
+	"$(echo "$k" | num vigil_aggregated)" "$(echo "$k" | num vigil_late)"
+invalid "end to end, 1 worker" "$(echo "$e1" | num invalid_runs)" "$(echo "$e" | num runs)" "$(echo "$e" | num records)" \
+	"$(echo "$e1" | num aggregated)" "$(echo "$e1" | num late)"
+invalid "end to end, 2 workers" "$(echo "$e2" | num invalid_runs)" "$(echo "$e" | num runs)" "$(echo "$e" | num records)" \
+	"$(echo "$e2" | num aggregated)" "$(echo "$e2" | num late)"
