@@ -65,7 +65,7 @@ static const char usage[] =
 	"                                         (notifiers only with --notify)\n"
 	"  run [-c FILE] [--brokers B] [--group G] [--topic T]... [--workers N] [--exit-at-end]\n"
 	"      [--windows FILE] [--records FILE] [--alerts FILE] [--archive DIR|off] [--http ADDR|off]\n"
-	"      [--log-level L]\n"
+	"      [--skew-behind D] [--log-level L]\n"
 	"                                         consume Kafka topics as a group\n"
 	"  demo [--duration S] [--rate N] [--dir DIR] [--gen PATH] [--workers N] [--http ADDR|off]\n"
 	"       [--log-level L]\n"
@@ -444,6 +444,14 @@ struct agg_run {
 	/* vigil run's HTTP endpoints: called with every closed window. */
 	void (*on_window)(void *arg, struct vg_window *win);
 	void *on_window_arg;
+	/* vigil run's catch-up (notify.catch_up; 0: none): alerts fired on
+	 * windows that ended longer ago than this are held, by fingerprint,
+	 * until they resolve or the windows reach the clock. */
+	int64_t catch_up_ms;
+	int64_t eval_end_ms; /* the end of the window the rules evaluate */
+	bool catching_up;
+	uint64_t *held;
+	size_t n_held, cap_held;
 };
 
 static void put_label(struct vg_buf *b, const char *key, vg_str v)
@@ -496,6 +504,73 @@ static int cmp_entry(const void *x, const void *y)
 	return a->counter - b->counter;
 }
 
+/* Is the fingerprint held by the catch-up? Its index, or n_held. */
+static size_t held_at(const struct agg_run *run, uint64_t fp)
+{
+	size_t i = 0;
+
+	while (i < run->n_held && run->held[i] != fp)
+		i++;
+	return i;
+}
+
+/* The catch-up's say on a change for the notifiers: true when it holds
+ * it back (a firing decided during the catch-up). A resolve is always
+ * sent, whether its firing was held (it then reaches Alertmanager as one
+ * resolved alert with both times, which pages nobody) or not. */
+static bool catch_up_holds(struct agg_run *run, const struct vg_alert *al)
+{
+	size_t i = held_at(run, al->fingerprint);
+
+	if (al->state == VG_ALERT_RESOLVED) {
+		if (i < run->n_held)
+			run->held[i] = run->held[--run->n_held];
+		return false;
+	}
+	if (!run->catching_up)
+		return false;
+	if (i == run->n_held &&
+	    vg_grow(&run->held, &run->cap_held, run->n_held + 1, sizeof(*run->held), 16) != 0)
+		return false; /* out of memory: sent rather than lost */
+	if (i == run->n_held)
+		run->held[run->n_held++] = al->fingerprint;
+	return true;
+}
+
+/* Every alert the catch-up held that still fires, sent now. */
+static void send_held(void *arg, const struct vg_alert *al)
+{
+	struct agg_run *run = arg;
+
+	if (al->state == VG_ALERT_FIRING && held_at(run, al->fingerprint) < run->n_held)
+		vg_notify_push(run->notify, al);
+}
+
+/* Before the rules evaluate the window ending at end_ms: is this a
+ * catch-up? Once the windows reach the clock again, the alerts held
+ * that still fire are sent, once. */
+static void catch_up_window(struct agg_run *run, int64_t end_ms)
+{
+	bool behind = run->catch_up_ms > 0 && vg_clock_now_ms() - end_ms > run->catch_up_ms;
+
+	run->eval_end_ms = end_ms;
+	if (behind == run->catching_up)
+		return;
+	run->catching_up = behind;
+	if (behind) {
+		vg_log_kv(VG_LOG_INFO, "alerts",
+			  "catching up: alerts that fire and resolve within the backlog are sent as resolved, "
+			  "those still firing at its end are sent then",
+			  VG_LOG_I("behind_ms", vg_clock_now_ms() - end_ms));
+		return;
+	}
+	vg_log_kv(VG_LOG_INFO, "alerts", "caught up: alert changes are sent as they happen",
+		  VG_LOG_I("held_firing", (int64_t)run->n_held));
+	if (run->n_held && run->notify)
+		vg_alerts_each(run->alerts, send_held, run);
+	run->n_held = 0;
+}
+
 /* An alert changed state: one NDJSON line to --alerts, or a log line. */
 static void emit_alert(void *arg, const struct vg_alert *al)
 {
@@ -503,7 +578,7 @@ static void emit_alert(void *arg, const struct vg_alert *al)
 	struct vg_buf *b = &run->alerts_out;
 
 	run->alerts_by_state[al->state]++;
-	if (run->notify && al->state != VG_ALERT_PENDING)
+	if (run->notify && al->state != VG_ALERT_PENDING && !catch_up_holds(run, al))
 		vg_notify_push(run->notify, al); /* logged there on failure */
 	if (run->alerts_fd < 0)
 		vg_buf_puts(b, al->state == VG_ALERT_PENDING ? "{\"level\":\"INFO\",\"component\":\"alerts\",\"alert\":"
@@ -676,6 +751,8 @@ static int emit_window(struct vg_window *win, void *arg)
 		return VG_ERR_NOMEM;
 	/* Rules run at the window's end, in event time: a replay alerts as
 	 * the live stream did. */
+	if (run->catch_up_ms)
+		catch_up_window(run, win->end_ms);
 	if (run->alerts && vg_alerts_eval(run->alerts, run->store, win->end_ms, emit_alert, run) != VG_OK)
 		return VG_ERR_NOMEM;
 	if (run->alerts_out.len && flush_alerts(run) != VG_OK)
@@ -721,7 +798,7 @@ static bool agg_parse(struct agg_worker *w, const char *p, size_t len, struct vg
 
 static void agg_add(struct agg_worker *w, const struct vg_record *rec)
 {
-	if (vg_wworker_add(w->ww, rec, VG_TIME_NONE, 0) != VG_OK)
+	if (vg_wworker_add(w->ww, rec, VG_TIME_NONE, 0, NULL) != VG_OK)
 		w->err = VG_ERR_NOMEM;
 }
 
@@ -1070,6 +1147,12 @@ static int agg_fd(void *arg, int fd, const char *name)
 	return VG_OK;
 }
 
+/* How far the watermark wm runs behind time t (0 before the first). */
+static uint64_t watermark_behind(int64_t wm, int64_t t)
+{
+	return wm == INT64_MIN || t == VG_TIME_NONE || t <= wm ? 0 : (uint64_t)(t - wm);
+}
+
 /* The summary line on standard error; extra: more JSON members to append
  * (vigil run's committed offsets), or NULL. */
 static void agg_summary(struct agg_run *run, double seconds, const char *extra)
@@ -1095,7 +1178,25 @@ static void agg_summary(struct agg_run *run, double seconds, const char *extra)
 	vg_buf_put_u64(&b, ws.late);
 	vg_buf_puts(&b, ",\"no_time\":");
 	vg_buf_put_u64(&b, ws.no_time);
-	vg_buf_puts(&b, ",\"windows\":");
+	vg_buf_puts(&b, ",\"no_time_by_reason\":{");
+	for (int r = VG_TIME_ABSENT, first = 1; r < VG_TIME_ERR_COUNT; r++) {
+		if (!ws.no_time_by[r])
+			continue;
+		vg_buf_puts(&b, first ? "\"" : ",\"");
+		vg_buf_puts(&b, vg_time_err_str((enum vg_time_err)r));
+		vg_buf_puts(&b, "\":");
+		vg_buf_put_u64(&b, ws.no_time_by[r]);
+		first = 0;
+	}
+	vg_buf_puts(&b, "},\"skewed\":{\"ahead\":");
+	vg_buf_put_u64(&b, ws.skewed_ahead);
+	vg_buf_puts(&b, ",\"behind\":");
+	vg_buf_put_u64(&b, ws.skewed_behind);
+	vg_buf_puts(&b, "},\"watermark\":{\"behind_newest_ms\":");
+	vg_buf_put_u64(&b, watermark_behind(ws.last_watermark_ms, ws.newest_ms));
+	vg_buf_puts(&b, ",\"behind_clock_ms\":");
+	vg_buf_put_u64(&b, watermark_behind(ws.last_watermark_ms, vg_clock_now_ms()));
+	vg_buf_puts(&b, "},\"windows\":");
 	vg_buf_put_u64(&b, ws.closed);
 	vg_buf_puts(&b, ",\"keys_overflow\":");
 	vg_buf_put_u64(&b, ws.overflow);
@@ -1154,7 +1255,11 @@ static int agg_setup(struct agg_run *run, int64_t window_ms)
 		.window_ms = window_ms > 0 ? window_ms : run->st.cfg->window_ms,
 		.lateness_ms = run->st.cfg->lateness_ms,
 		.idle_timeout_ms = run->st.cfg->idle_timeout_ms,
+		.skew_ahead_ms = run->st.cfg->skew_ahead_ms,
+		.skew_behind_ms = run->st.cfg->skew_behind_ms,
 		.workers = run->threads,
+		/* vigil run: the Kafka partitions are registered streams. */
+		.max_streams = run->no_chunk_threads ? VG_KAFKA_MAX_PARTS : 0,
 		.table = {.map = vg_sketch_map_get(run->st.cfg->accuracy), .max_keys = run->st.cfg->max_keys,
 			  .exact = run->exact},
 	};
@@ -1235,6 +1340,12 @@ static void agg_teardown(struct agg_run *run)
 	vg_alerts_destroy(run->alerts);
 	vg_rules_destroy(run->rules);
 	free(run->counter_names);
+	if (run->n_held)
+		vg_log_kv(VG_LOG_WARNING, "alerts",
+			  "stopped while catching up: alerts still firing in the backlog were not sent (the next start "
+			  "evaluates the backlog again)",
+			  VG_LOG_I("held_firing", (int64_t)run->n_held));
+	free(run->held);
 	if (run->alerts_fd >= 0 && run->alerts_fd != STDOUT_FILENO)
 		close(run->alerts_fd);
 	vg_buf_free(&run->alerts_out);
@@ -1818,6 +1929,10 @@ static void http_gather(struct run_ctx *rc, struct vg_metrics_run *m)
 	m->aggregated = ws.records;
 	m->late = ws.late;
 	m->no_time = ws.no_time;
+	m->skewed_ahead = ws.skewed_ahead;
+	m->skewed_behind = ws.skewed_behind;
+	m->watermark_behind_newest_ms = watermark_behind(ws.last_watermark_ms, ws.newest_ms);
+	m->watermark_behind_clock_ms = watermark_behind(ws.last_watermark_ms, vg_clock_now_ms());
 	m->windows_closed = ws.closed;
 	m->keys_overflow = ws.overflow;
 	m->watermark_ms = ws.watermark_ms;
@@ -2215,14 +2330,18 @@ static void run_batch(void *state, const struct vg_kafka_msg *msgs, size_t n)
 			continue;
 		}
 		vg_classify(w->ctx, &rec);
-		if (vg_wworker_add(w->ww, &rec, m->ts_ms, m->partition) != VG_OK)
+		/* ts: the time the windows count it at, which the archive files
+		 * it under too: for a skewed record the sane time, never the
+		 * forged one (its retention follows). */
+		int64_t ts = VG_TIME_NONE;
+
+		if (vg_wworker_add(w->ww, &rec, m->ts_ms, m->stream, &ts) != VG_OK)
 			w->err = VG_ERR_NOMEM;
 		if (w->archive)
 			archive_result(w, vg_archive_append(w->archive, rec.raw, rec.retention_days,
 							    vg_classifier_category_name(w->run->st.classifier,
 											rec.category),
-							    rec.ts_ms != VG_TIME_NONE ? rec.ts_ms : m->ts_ms, rec.level,
-							    m->topic, m->partition, m->offset));
+							    ts, rec.level, m->topic, m->partition, m->offset));
 		if (rc->records) {
 			vg_buf_put(&raw, m->payload, m->len);
 			vg_buf_putc(&raw, '\n');
@@ -2239,6 +2358,17 @@ static void run_batch(void *state, const struct vg_kafka_msg *msgs, size_t n)
 		pthread_mutex_unlock(&rc->records_mu);
 	}
 	vg_buf_free(&raw);
+}
+
+/* A partition's state, for the watermark (same order of states). */
+static void run_part_state(void *arg, int32_t stream, enum vg_kafka_part_state st)
+{
+	struct run_ctx *rc = arg;
+	static const enum vg_wstream to[] = {[VG_KAFKA_PART_GONE] = VG_WSTREAM_GONE,
+					     [VG_KAFKA_PART_BEHIND] = VG_WSTREAM_BEHIND,
+					     [VG_KAFKA_PART_CAUGHT_UP] = VG_WSTREAM_CAUGHT_UP};
+
+	vg_windows_stream_set(rc->agg.win, stream, to[st]);
 }
 
 static void run_worker_stop(void *state)
@@ -2394,6 +2524,7 @@ struct run_opts {
 	const char *outbox_dir;                         /* overrides notify.outbox.dir when set */
 	const char *http_listen;                        /* overrides http.listen when set */
 	int64_t lateness_ms;                            /* overrides aggregate.lateness when > 0 */
+	int64_t skew_behind_ms;                         /* overrides aggregate.skew_behind when >= 0 */
 	int64_t shutdown_timeout_ms;                    /* overrides kafka.shutdown_timeout when > 0 */
 	void (*on_tick)(struct run_ctx *rc, void *arg); /* after each tick, on the closer thread */
 	void *on_tick_arg;
@@ -2404,7 +2535,7 @@ static int run_pipeline(const struct run_opts *o);
 
 static int cmd_run(int argc, char **argv)
 {
-	struct run_opts o = {.workers = -1, .log_level = -1};
+	struct run_opts o = {.workers = -1, .log_level = -1, .skew_behind_ms = -1};
 
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
@@ -2431,7 +2562,14 @@ static int cmd_run(int argc, char **argv)
 			o.http_listen = argv[++i];
 		else if (strcmp(a, "--exit-at-end") == 0)
 			o.exit_at_end = true;
-		else if (strcmp(a, "--log-level") == 0 && i + 1 < argc) {
+		else if (strcmp(a, "--skew-behind") == 0 && i + 1 < argc) {
+			/* A backfill of old logs: 0s lets event times of any age count. */
+			if ((o.skew_behind_ms = vg_config_parse_duration(argv[++i])) < 0) {
+				fprintf(stderr, "vigil run: --skew-behind: expected a duration (e.g. 0s, 30d), got '%s'\n",
+					argv[i]);
+				return EXIT_USAGE;
+			}
+		} else if (strcmp(a, "--log-level") == 0 && i + 1 < argc) {
 			if ((o.log_level = log_level_arg("run", argv[++i])) < 0)
 				return EXIT_USAGE;
 		} else {
@@ -2477,6 +2615,8 @@ static int run_pipeline(const struct run_opts *o)
 		goto out_nomem;
 	if (o->lateness_ms > 0)
 		cfg->lateness_ms = o->lateness_ms;
+	if (o->skew_behind_ms >= 0)
+		cfg->skew_behind_ms = o->skew_behind_ms;
 	if (o->shutdown_timeout_ms > 0)
 		cfg->shutdown_timeout_ms = o->shutdown_timeout_ms;
 	if (n_topics) {
@@ -2502,6 +2642,7 @@ static int run_pipeline(const struct run_opts *o)
 	cfg->workers = rc.agg.threads;
 	rc.agg.no_chunk_threads = true;
 	rc.agg.store_always = true;
+	rc.agg.catch_up_ms = cfg->notify_catch_up_ms;
 	rc.agg.quiet = windows_path == NULL;
 	/* The rules first: a configuration refused must not have truncated
 	 * the output files of the last good run. */
@@ -2540,6 +2681,7 @@ static int run_pipeline(const struct run_opts *o)
 				     .worker_stop = run_worker_stop, .worker_idle = run_idle,
 				     .durable = archiving ? run_durable : NULL, .sync = archiving ? run_sync : NULL,
 				     .stalled = archiving ? run_stalled : NULL,
+				     .part_state = run_part_state,
 				     .arg = &rc};
 	struct vg_kafka *k;
 	int r = vg_kafka_open(&k, cfg, &h, err, sizeof(err));
@@ -3687,7 +3829,7 @@ static int cmd_demo(int argc, char **argv)
 	struct run_opts o = {.brokers = vg_broker_bootstraps(b), .group = "vigil-demo", .topics = {"logs"},
 			     .n_topics = 1, .archive_dir = d.archive, .alerts_path = d.alerts, .outbox_dir = d.outbox,
 			     .http_listen = d.http_listen,
-			     .workers = workers, .log_level = log_level, .lateness_ms = lateness_ms,
+			     .workers = workers, .log_level = log_level, .lateness_ms = lateness_ms, .skew_behind_ms = -1,
 			     .shutdown_timeout_ms = 60000,
 			     .on_tick = demo_tick, .on_tick_arg = &d,
 			     .result = &res};

@@ -19,9 +19,22 @@
 /* One input stream of a worker (worker-private). */
 struct stream {
 	int32_t id;
-	int64_t max_ts;    /* largest event time seen on it */
+	uint32_t gen;      /* registered: the assignment it belongs to */
+	int64_t max_ts;    /* largest event time seen on it (skewed records aside) */
 	int64_t last_ts;   /* the previous record's, for records without one */
 	int64_t active_ms; /* monotonic time of its last record */
+	bool dirty;        /* registered: a record since the last publication */
+};
+
+/* A registered stream as the source and the closer see it. The source
+ * writes state and gen; the stream's one worker writes max_ts and
+ * active_ms at the end of a batch (before it releases its shard, so the
+ * closer that reads them covers only records in drained shards). */
+struct slot {
+	_Atomic int state;         /* enum vg_wstream */
+	_Atomic uint32_t gen;      /* bumped at each assignment */
+	_Atomic int64_t max_ts;    /* newest event time, VG_TIME_NONE before the first */
+	_Atomic int64_t active_ms; /* monotonic time of the last record, or of the assignment */
 };
 
 struct vg_wworker {
@@ -34,12 +47,14 @@ struct vg_wworker {
 	struct stream *last; /* the stream of the previous record */
 	int64_t now_ms;      /* clock at batch start */
 	int64_t win, win_start, win_end; /* the previous record's window, in ms */
-	uint64_t records, late, no_time;
+	uint64_t records, late, no_time, skew_ahead, skew_behind;
+	uint64_t no_time_by[VG_TIME_ERR_COUNT];
 	/* Published to the closer. */
 	_Atomic uint64_t state;
 	_Atomic int64_t progress_ts;
 	_Atomic int64_t active_ms; /* monotonic time of the last batch with records */
-	_Atomic uint64_t pub_records, pub_late, pub_no_time;
+	_Atomic uint64_t pub_records, pub_late, pub_no_time, pub_skew_ahead, pub_skew_behind;
+	_Atomic uint64_t pub_no_time_by[VG_TIME_ERR_COUNT];
 	_Atomic bool finished;
 	bool had_records; /* in this batch */
 	/* Pad so two workers never share a cache line. */
@@ -54,6 +69,7 @@ struct pending {
 struct vg_windows {
 	struct vg_windows_params p;
 	struct vg_wworker *workers;
+	struct slot *slots; /* max_streams of them */
 	_Atomic uint64_t epoch;
 	_Atomic int64_t open_from; /* windows below this are emitted */
 	/* Closer-owned. */
@@ -66,6 +82,7 @@ struct vg_windows {
 	bool flipped;      /* a flip awaits its quiescent point */
 	int64_t flip_wm;   /* watermark computed just before that flip */
 	int64_t idle_since_ms, idle_base_ts; /* clock-driven watermark while all idle */
+	int64_t last_wm, newest; /* for the stats: see vg_windows_stats */
 };
 
 static int64_t floor_div(int64_t a, int64_t b)
@@ -94,11 +111,21 @@ int vg_windows_create(struct vg_windows **out, const struct vg_windows_params *p
 	}
 	w->p = *p;
 	w->watermark = INT64_MIN;
+	w->last_wm = INT64_MIN;
+	w->newest = VG_TIME_NONE;
 	w->idle_since_ms = -1;
 	atomic_init(&w->epoch, 0);
 	atomic_init(&w->open_from, INT64_MIN);
 	if (!(w->workers = calloc(p->workers, sizeof(*w->workers))))
 		goto out_free;
+	if (p->max_streams && !(w->slots = calloc(p->max_streams, sizeof(*w->slots))))
+		goto out_free;
+	for (unsigned i = 0; i < p->max_streams; i++) {
+		atomic_init(&w->slots[i].state, VG_WSTREAM_GONE);
+		atomic_init(&w->slots[i].gen, 0);
+		atomic_init(&w->slots[i].max_ts, VG_TIME_NONE);
+		atomic_init(&w->slots[i].active_ms, 0);
+	}
 	for (unsigned i = 0; i < p->workers; i++) {
 		struct vg_wworker *ww = &w->workers[i];
 
@@ -130,6 +157,7 @@ void vg_windows_destroy(struct vg_windows *w)
 		free(w->workers[i].streams);
 	}
 	free(w->workers);
+	free(w->slots);
 	for (size_t i = 0; i < w->n_pending; i++)
 		vg_table_destroy(w->pending[i].table);
 	free(w->pending);
@@ -142,6 +170,30 @@ void vg_windows_destroy(struct vg_windows *w)
 struct vg_wworker *vg_windows_worker(struct vg_windows *w, unsigned i)
 {
 	return i < w->p.workers ? &w->workers[i] : NULL;
+}
+
+/* ---- source side -------------------------------------------------------- */
+
+static struct slot *slot_of(const struct vg_windows *w, int32_t stream)
+{
+	return stream >= 0 && (unsigned)stream < w->p.max_streams ? &w->slots[stream] : NULL;
+}
+
+void vg_windows_stream_set(struct vg_windows *w, int32_t stream, enum vg_wstream st)
+{
+	struct slot *s = slot_of(w, stream);
+
+	if (!s)
+		return;
+	if (atomic_load(&s->state) == VG_WSTREAM_GONE && st != VG_WSTREAM_GONE) {
+		/* A new assignment: its event time is unknown until its first
+		 * record; the idle timeout counts from now. Its worker starts
+		 * the stream afresh when it sees the new generation. */
+		atomic_store(&s->max_ts, VG_TIME_NONE);
+		atomic_store(&s->active_ms, mono_ms());
+		atomic_fetch_add(&s->gen, 1);
+	}
+	atomic_store(&s->state, st);
 }
 
 /* ---- worker side -------------------------------------------------------- */
@@ -159,39 +211,88 @@ void vg_wworker_begin(struct vg_wworker *ww)
 	ww->cur = ww->shard[ww->epoch & 1];
 	ww->had_records = false;
 	ww->now_ms = mono_ms();
+	ww->last = NULL; /* look the first stream up: it may have been assigned anew */
 }
 
 static struct stream *stream_get(struct vg_wworker *ww, int32_t id)
 {
+	const struct slot *slot;
+	struct stream *s = NULL;
+
 	if (ww->last && ww->last->id == id)
 		return ww->last;
-	for (size_t i = 0; i < ww->n_streams; i++) {
+	for (size_t i = 0; i < ww->n_streams && !s; i++) {
 		if (ww->streams[i].id == id)
-			return ww->last = &ww->streams[i];
+			s = &ww->streams[i];
 	}
-	if (vg_grow(&ww->streams, &ww->cap_streams, ww->n_streams + 1, sizeof(*ww->streams), 8) != 0)
-		return NULL;
-	struct stream *s = &ww->streams[ww->n_streams++];
+	if (!s) {
+		if (vg_grow(&ww->streams, &ww->cap_streams, ww->n_streams + 1, sizeof(*ww->streams), 8) != 0)
+			return NULL;
+		s = &ww->streams[ww->n_streams++];
+		*s = (struct stream){.id = id, .gen = UINT32_MAX};
+	}
+	slot = slot_of(ww->w, id);
+	uint32_t gen = slot ? atomic_load_explicit(&slot->gen, memory_order_acquire) : 0;
 
-	*s = (struct stream){.id = id, .max_ts = VG_TIME_NONE, .last_ts = VG_TIME_NONE, .active_ms = ww->now_ms};
+	if (s->gen != gen) /* new, or assigned anew: nothing of before counts */
+		*s = (struct stream){.id = id, .gen = gen, .max_ts = VG_TIME_NONE, .last_ts = VG_TIME_NONE,
+				     .active_ms = ww->now_ms};
 	return ww->last = s;
 }
 
-int vg_wworker_add(struct vg_wworker *ww, const struct vg_record *rec, int64_t fallback_ms, int32_t stream)
+/* The skew guard: the time a record with event time ts counts at, given
+ * its reference (VG_TIME_NONE: none), counting a skewed one. */
+static int64_t unskew(struct vg_wworker *ww, const struct stream *st, int64_t ts, int64_t ref)
+{
+	const struct vg_windows_params *p = &ww->w->p;
+	int64_t ahead_of = ref, behind_of = ref, sane;
+
+	if (ref == VG_TIME_NONE) { /* a file: the clock ahead, the stream behind */
+		ahead_of = p->skew_ahead_ms ? vg_clock_now_ms() : VG_TIME_NONE;
+		behind_of = st->max_ts;
+	}
+	if (p->skew_ahead_ms && ahead_of != VG_TIME_NONE && ts > ahead_of && ts - ahead_of > p->skew_ahead_ms)
+		ww->skew_ahead++;
+	else if (p->skew_behind_ms && behind_of != VG_TIME_NONE && ts < behind_of &&
+		 behind_of - ts > p->skew_behind_ms)
+		ww->skew_behind++;
+	else
+		return ts;
+	/* Skewed: at the reference, or the stream's newest time when later
+	 * (never late for being skewed), or the clock. */
+	sane = ref != VG_TIME_NONE ? ref : st->max_ts != VG_TIME_NONE ? st->max_ts : vg_clock_now_ms();
+	return st->max_ts != VG_TIME_NONE && st->max_ts > sane ? st->max_ts : sane;
+}
+
+int vg_wworker_add(struct vg_wworker *ww, const struct vg_record *rec, int64_t ref_ms, int32_t stream,
+		   int64_t *ts_out)
 {
 	struct vg_windows *w = ww->w;
 	struct stream *st = stream_get(ww, stream);
 	int64_t ts = rec->ts_ms;
+	bool moves = true; /* may move its stream's event time */
 
 	if (!st)
 		return VG_ERR_NOMEM;
 	if (ts == VG_TIME_NONE) {
 		ww->no_time++;
-		ts = fallback_ms != VG_TIME_NONE ? fallback_ms : st->last_ts != VG_TIME_NONE ? st->last_ts
-											: vg_clock_now_ms();
+		ww->no_time_by[rec->ts_err < VG_TIME_ERR_COUNT ? rec->ts_err : VG_TIME_SYNTAX]++;
+		ts = ref_ms != VG_TIME_NONE ? ref_ms : st->last_ts != VG_TIME_NONE ? st->last_ts : vg_clock_now_ms();
+	} else if (w->p.skew_ahead_ms || w->p.skew_behind_ms) {
+		int64_t sane = unskew(ww, st, ts, ref_ms);
+
+		/* Skewed, its forged time moves nothing; its reference (a
+		 * Kafka timestamp) is a sane progress for its stream, so a
+		 * partition of skewed records holds the watermark there, not
+		 * at "unknown". A file's stand-in time is no progress. */
+		moves = sane == ts || ref_ms != VG_TIME_NONE;
+		ts = sane;
 	}
+	if (ts_out)
+		*ts_out = ts;
 	st->last_ts = ts;
 	st->active_ms = ww->now_ms;
+	st->dirty = true;
 	ww->had_records = true;
 	if (ts < ww->win_start || ts >= ww->win_end) {
 		/* Runs of records share a window: divide only on a change. */
@@ -209,7 +310,7 @@ int vg_wworker_add(struct vg_wworker *ww, const struct vg_record *rec, int64_t f
 		ww->late++;
 		return VG_OK;
 	}
-	if (ts > st->max_ts)
+	if (moves && ts > st->max_ts)
 		st->max_ts = ts;
 	ww->records++;
 
@@ -219,6 +320,26 @@ int vg_wworker_add(struct vg_wworker *ww, const struct vg_record *rec, int64_t f
 bool vg_wworker_later(const struct vg_wworker *ww, const struct vg_record *rec)
 {
 	return rec->ts_ms != VG_TIME_NONE && ww->win_end > ww->win_start && rec->ts_ms >= ww->win_end;
+}
+
+/* Registered streams: their newest event time and activity, for the
+ * closer. */
+static void publish_streams(struct vg_wworker *ww)
+{
+	for (size_t i = 0; i < ww->n_streams; i++) {
+		struct stream *s = &ww->streams[i];
+		struct slot *slot = slot_of(ww->w, s->id);
+
+		if (!s->dirty || !slot)
+			continue;
+		s->dirty = false;
+		/* A stream assigned anew since this batch began is not ours
+		 * to update any more. */
+		if (atomic_load_explicit(&slot->gen, memory_order_acquire) != s->gen)
+			continue;
+		atomic_store_explicit(&slot->max_ts, s->max_ts, memory_order_release);
+		atomic_store_explicit(&slot->active_ms, s->active_ms, memory_order_relaxed);
+	}
 }
 
 /* The worker's progress: the slowest of its active streams (all of them
@@ -242,10 +363,16 @@ static int64_t worker_progress(const struct vg_wworker *ww)
 
 void vg_wworker_end(struct vg_wworker *ww)
 {
+	if (ww->w->slots)
+		publish_streams(ww);
 	atomic_store_explicit(&ww->progress_ts, worker_progress(ww), memory_order_release);
 	atomic_store_explicit(&ww->pub_records, ww->records, memory_order_relaxed);
 	atomic_store_explicit(&ww->pub_late, ww->late, memory_order_relaxed);
 	atomic_store_explicit(&ww->pub_no_time, ww->no_time, memory_order_relaxed);
+	atomic_store_explicit(&ww->pub_skew_ahead, ww->skew_ahead, memory_order_relaxed);
+	atomic_store_explicit(&ww->pub_skew_behind, ww->skew_behind, memory_order_relaxed);
+	for (int r = 0; r < VG_TIME_ERR_COUNT; r++)
+		atomic_store_explicit(&ww->pub_no_time_by[r], ww->no_time_by[r], memory_order_relaxed);
 	if (ww->had_records)
 		atomic_store_explicit(&ww->active_ms, mono_ms(), memory_order_relaxed);
 	/* Release: the closer that sees IDLE sees the shard writes too. */
@@ -383,6 +510,54 @@ static int drain_shard(struct vg_windows *w, struct vg_table **slot)
 	return VG_OK;
 }
 
+/* The watermark moves with the clock from the newest event time hi
+ * while nothing holds it (everything idle). */
+static int64_t by_clock(struct vg_windows *w, int64_t now, int64_t hi)
+{
+	if (w->idle_since_ms < 0) {
+		w->idle_since_ms = now;
+		w->idle_base_ts = hi;
+	}
+	return w->idle_base_ts - w->p.lateness_ms + (now - w->idle_since_ms);
+}
+
+/* The watermark from the registered streams (see window.h). INT64_MIN:
+ * it stays where it is. */
+static int64_t streams_watermark(struct vg_windows *w)
+{
+	int64_t now = mono_ms(), lo = INT64_MAX, hi = INT64_MIN;
+	bool any = false, stay = false;
+
+	for (unsigned i = 0; i < w->p.max_streams; i++) {
+		struct slot *s = &w->slots[i];
+		int st = atomic_load(&s->state);
+
+		if (st == VG_WSTREAM_GONE)
+			continue;
+		any = true;
+		int64_t ts = atomic_load_explicit(&s->max_ts, memory_order_acquire);
+		bool idle = now - atomic_load_explicit(&s->active_ms, memory_order_relaxed) >= w->p.idle_timeout_ms;
+
+		if (ts != VG_TIME_NONE && ts > hi)
+			hi = ts;
+		if (st == VG_WSTREAM_CAUGHT_UP && (idle || ts == VG_TIME_NONE))
+			continue; /* nothing waits on it: it holds nothing */
+		if (ts == VG_TIME_NONE)
+			stay = true; /* records wait, their time unknown */
+		else if (ts < lo)
+			lo = ts;
+	}
+	if (hi > w->newest)
+		w->newest = hi;
+	if (!any || stay || hi == INT64_MIN)
+		return INT64_MIN;
+	if (lo != INT64_MAX) {
+		w->idle_since_ms = -1;
+		return lo - w->p.lateness_ms;
+	}
+	return by_clock(w, now, hi);
+}
+
 /* The watermark from the workers' published progress. Finished and idle
  * workers do not hold it back; when none is active it is the newest
  * progress minus the lateness, and while every unfinished worker is idle
@@ -412,18 +587,15 @@ static int64_t compute_watermark(struct vg_windows *w)
 	}
 	if (hi == INT64_MIN)
 		return INT64_MIN;
+	if (hi > w->newest)
+		w->newest = hi;
 	if (any_active) {
 		w->idle_since_ms = -1;
 		return lo == INT64_MIN ? INT64_MIN : lo - w->p.lateness_ms;
 	}
 	if (!any_idle)
 		return hi - w->p.lateness_ms; /* all finished */
-	/* Everyone idle: let the clock move the watermark. */
-	if (w->idle_since_ms < 0) {
-		w->idle_since_ms = now;
-		w->idle_base_ts = hi;
-	}
-	return w->idle_base_ts - w->p.lateness_ms + (now - w->idle_since_ms);
+	return by_clock(w, now, hi); /* everyone idle */
 }
 
 /* Have all workers left the batches they were in when the epoch became
@@ -446,7 +618,9 @@ static bool quiescent(struct vg_windows *w, uint64_t old)
  * read after the flip could cover records still in the new shards. */
 static void flip(struct vg_windows *w)
 {
-	w->flip_wm = compute_watermark(w);
+	w->flip_wm = w->slots ? streams_watermark(w) : compute_watermark(w);
+	if (w->flip_wm != INT64_MIN && w->flip_wm > w->last_wm)
+		w->last_wm = w->flip_wm;
 	atomic_store(&w->epoch, atomic_load(&w->epoch) + 1);
 	w->flipped = true;
 }
@@ -554,10 +728,16 @@ void vg_windows_get_stats(struct vg_windows *w, struct vg_windows_stats *out)
 		out->records += atomic_load_explicit(&ww->pub_records, memory_order_relaxed);
 		out->late += atomic_load_explicit(&ww->pub_late, memory_order_relaxed);
 		out->no_time += atomic_load_explicit(&ww->pub_no_time, memory_order_relaxed);
+		out->skewed_ahead += atomic_load_explicit(&ww->pub_skew_ahead, memory_order_relaxed);
+		out->skewed_behind += atomic_load_explicit(&ww->pub_skew_behind, memory_order_relaxed);
+		for (int r = 0; r < VG_TIME_ERR_COUNT; r++)
+			out->no_time_by[r] += atomic_load_explicit(&ww->pub_no_time_by[r], memory_order_relaxed);
 	}
 	out->records -= w->merged_late;
 	out->late += w->merged_late;
 	out->closed = w->closed;
 	out->overflow = w->overflow;
 	out->watermark_ms = w->watermark;
+	out->last_watermark_ms = w->last_wm;
+	out->newest_ms = w->newest;
 }

@@ -14,19 +14,49 @@
  * state and progress with three atomic stores.
  *
  * Watermark: event time is ordered per stream (a Kafka partition, a file),
- * not per worker. Each stream's progress is the largest event time seen on
- * it; a worker's progress is the smallest over its streams active within
- * the idle timeout; the watermark is the smallest progress of the workers
- * that are not idle, minus the allowed lateness, so a stream or worker that
- * runs ahead never closes a window another still feeds. A worker with no records for idle_timeout
- * stops holding it back; when every worker is idle the watermark moves with
- * the clock, so a quiet stream still closes its windows. A record is late
- * (counted, never aggregated) when its window ended more than the lateness
- * before the newest event time of its stream, or was emitted already.
+ * not per worker. Two modes:
  *
- * Event time: the record's time, else the time given by the caller
- * (a Kafka timestamp), else the worker's previous event time (replayed
- * files), else the clock. */
+ * - Registered streams (max_streams > 0: vigil run's Kafka partitions).
+ *   The source registers each stream as it is assigned, before any of its
+ *   records, and says whether records are still waiting on it (unread
+ *   behind its end offset, fetched but not yet processed, paused): such a
+ *   stream is BEHIND and holds the watermark whatever the clock says;
+ *   until its first record it holds it where it is. A CAUGHT_UP stream
+ *   holds it at its newest event time until it has had no record for
+ *   idle_timeout; a caught-up stream with no record yet holds nothing. A
+ *   stream that is gone (revoked) leaves the watermark at once. The
+ *   watermark is the smallest holding stream's newest event time minus the
+ *   allowed lateness; when every registered stream is caught up and idle it
+ *   moves with the clock from the newest event time, and with no stream
+ *   registered (between a revoke and an assignment) it stays where it is.
+ *   So a backlog closes windows in event-time order exactly as live
+ *   traffic does (Flink's and Kafka Streams' Kafka sources reason alike).
+ * - Unregistered streams (files): each worker's progress is the smallest
+ *   newest event time over its streams active within the idle timeout;
+ *   the watermark is the smallest progress of the workers that are not
+ *   idle, minus the lateness. A worker with no records for idle_timeout
+ *   stops holding it back; when every worker is idle the watermark moves
+ *   with the clock.
+ *
+ * A record is late (counted, never aggregated) when its window ended more
+ * than the lateness before the newest event time of its stream, or was
+ * emitted already.
+ *
+ * Event time: the record's time, else the time given by the caller (a
+ * Kafka timestamp), else the stream's previous event time (replayed
+ * files), else the clock.
+ *
+ * Skew guard: a record whose time is more than skew_ahead_ms after its
+ * reference, or more than skew_behind_ms before it, is skewed (0 turns a
+ * side off). The reference is the caller's time (the Kafka message
+ * timestamp) when given; without one (files), the clock for times ahead
+ * and the stream's newest event time for times behind. A skewed record's
+ * own time never moves a watermark: it is aggregated at the sane time, its
+ * reference, or its stream's newest event time when that is later (so it
+ * is never late for being skewed), and a Kafka reference counts as its
+ * stream's progress (a partition whose every record is skewed holds the
+ * watermark at its Kafka times). vg_wworker_add returns that time so the
+ * archive files the record under it too. */
 #ifndef VG_WINDOW_H
 #define VG_WINDOW_H
 
@@ -34,13 +64,19 @@
 #include <stdint.h>
 
 #include "aggregate/table.h"
+#include "core/clock.h"
 #include "core/record.h"
 
 struct vg_windows_params {
 	int64_t window_ms;
 	int64_t lateness_ms;
 	int64_t idle_timeout_ms;
+	int64_t skew_ahead_ms;  /* 0: no bound */
+	int64_t skew_behind_ms; /* 0: no bound */
 	unsigned workers;
+	/* Streams the source registers (ids 0 .. max_streams - 1) with
+	 * vg_windows_stream_set; 0: none (unregistered streams, files). */
+	unsigned max_streams;
 	struct vg_table_params table;
 };
 
@@ -56,9 +92,23 @@ struct vg_windows_stats {
 	uint64_t records;     /* aggregated */
 	uint64_t late;        /* past their window's close */
 	uint64_t no_time;     /* without an event time (fallback used) */
+	uint64_t no_time_by[VG_TIME_ERR_COUNT]; /* the same by reason (enum vg_time_err) */
+	uint64_t skewed_ahead, skewed_behind; /* aggregated at their reference time */
 	uint64_t closed;      /* windows emitted */
 	uint64_t overflow;    /* keys folded into __other__ */
 	int64_t watermark_ms; /* INT64_MIN before the first record */
+	/* The last watermark computed before the end of input (INT64_MIN
+	 * before the first), and the newest event time of any stream then:
+	 * how far behind the watermark runs is newest_ms - last_watermark_ms
+	 * (event time) and the clock minus last_watermark_ms (wall time). */
+	int64_t last_watermark_ms, newest_ms;
+};
+
+/* What a registered stream's source says of it. */
+enum vg_wstream {
+	VG_WSTREAM_GONE = 0,  /* not (or no longer) assigned: holds nothing */
+	VG_WSTREAM_BEHIND,    /* records wait on it (unread, unprocessed or paused) */
+	VG_WSTREAM_CAUGHT_UP, /* nothing waits: it may go idle */
 };
 
 struct vg_windows;
@@ -71,12 +121,22 @@ void vg_windows_destroy(struct vg_windows *w);
 /* Worker i's handle (i < params.workers). Each is used by one thread. */
 struct vg_wworker *vg_windows_worker(struct vg_windows *w, unsigned i);
 
+/* Source side: stream id's state (id < params.max_streams; others are
+ * ignored). Going from GONE to another state is an assignment: the
+ * stream's event time is unknown again until its next record. Any one
+ * thread (the Kafka poller); lock-free. */
+void vg_windows_stream_set(struct vg_windows *w, int32_t stream, enum vg_wstream st);
+
 /* Worker side. A batch is begin, any number of add, end. */
 void vg_wworker_begin(struct vg_wworker *ww);
 /* Aggregate one classified record of a stream (a partition; 0 for a
- * single input). fallback_ms is the transport's time (Kafka), or
- * VG_TIME_NONE. Returns 0 or VG_ERR_NOMEM. */
-int vg_wworker_add(struct vg_wworker *ww, const struct vg_record *rec, int64_t fallback_ms, int32_t stream);
+ * single input). ref_ms is the transport's time (the Kafka message
+ * timestamp), or VG_TIME_NONE: the fallback for a record without a time
+ * and the skew guard's reference. *ts_out (when not NULL) gets the time
+ * the record counts at: its own, or the sane one for a skewed record or
+ * one without a time (see above). Returns 0 or VG_ERR_NOMEM. */
+int vg_wworker_add(struct vg_wworker *ww, const struct vg_record *rec, int64_t ref_ms, int32_t stream,
+		   int64_t *ts_out);
 void vg_wworker_end(struct vg_wworker *ww);
 /* Does rec have an event time in a later window than the last record
  * added? (False without a time or a record before.) A caller that ends

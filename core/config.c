@@ -243,6 +243,17 @@ static const struct key aggregate_keys[] = {
 	 "A worker with no records for this long stops holding the watermark back, and a\n"
 	 "stream quiet for this long closes its windows by the clock.",
 	 100, 86400000},
+	{"skew_ahead", K_DURATION, OFF(skew_ahead_ms), NO_LINE, "5m",
+	 "Skew guard: a record whose event time is more than this after its reference (the\n"
+	 "Kafka message timestamp; for files, the clock) is skewed: counted, aggregated and\n"
+	 "archived at the reference time, and it never moves a watermark. 0s turns it off.",
+	 0, 315360000000LL},
+	{"skew_behind", K_DURATION, OFF(skew_behind_ms), NO_LINE, "7d",
+	 "The same for event times more than this before the reference (for files, the\n"
+	 "stream's newest event time). Larger than skew_ahead: a backlog is legitimately\n"
+	 "old. Raise it (or 0s) to backfill older logs; lower it (e.g. 2m) where producers'\n"
+	 "clocks may lag.",
+	 0, 315360000000LL},
 	{"max_keys", K_UINT, OFF(max_keys), NO_LINE, "10000",
 	 "Keys per window and kind; past it, keys fold into __other__ (counted).", 16, 10000000},
 	{"accuracy", K_FRACTION, OFF(accuracy), NO_LINE, "0.01",
@@ -340,6 +351,13 @@ static const struct key notify_keys[] = {
 	 "Undelivered alert changes kept at most; past it the oldest are dropped (logged).", 100, 100000000},
 	{"timeout", K_DURATION, OFF(notify_timeout_ms), NO_LINE, "5s",
 	 "Per HTTP request to a notifier, and per Kafka delivery.", 100, 600000},
+	{"catch_up", K_DURATION, OFF(notify_catch_up_ms), NO_LINE, "2m",
+	 "vigil run: alert changes decided on a window that ended longer ago than this are a\n"
+	 "catch-up (a backlog read after a restart or an outage). An alert that fires and\n"
+	 "resolves within it is sent once, resolved, with both times (Alertmanager keeps it\n"
+	 "and pages nobody); one still firing when the windows reach the clock is sent then,\n"
+	 "once. 0s: every change is sent as it is decided.",
+	 0, 604800000},
 };
 
 static const struct key http_keys[] = {

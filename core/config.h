@@ -118,6 +118,7 @@ struct vg_config {
 	int64_t window_ms;
 	int64_t lateness_ms;
 	int64_t idle_timeout_ms;
+	int64_t skew_ahead_ms, skew_behind_ms; /* 0: no bound */
 	unsigned max_keys;
 	double accuracy;
 	struct vg_cfg_counter *counters;
@@ -157,6 +158,7 @@ struct vg_config {
 	char *notify_outbox_dir;
 	unsigned notify_outbox_max;
 	int64_t notify_timeout_ms;
+	int64_t notify_catch_up_ms; /* 0: off */
 
 	/* http */
 	char *http_listen; /* "HOST:PORT", or "off" */

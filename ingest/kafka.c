@@ -16,7 +16,7 @@
 #include "core/mem.h"
 #include "core/ring.h"
 
-#define MAX_PARTS 4096
+#define MAX_PARTS VG_KAFKA_MAX_PARTS
 #define POLL_MS 50
 #define IDLE_MS 100 /* a worker with nothing to do syncs and stores this often */
 #define BATCHES 32  /* per worker, filling, queued or in process: slack for the archive's fsyncs */
@@ -36,6 +36,9 @@ struct part {
 	_Atomic int64_t first; /* first offset dispatched since assigned, or NO_OFFSET */
 	bool paused;           /* main thread: paused by us (rd_kafka_pause_partitions) */
 	int64_t end;           /* main thread: while paused, its end offset as last asked, or -1 */
+	int said;              /* main thread: the enum vg_kafka_part_state last told the pipeline */
+	_Atomic uint64_t dispatched; /* messages handed to its worker (main thread writes) */
+	_Atomic uint64_t processed;  /* of those, processed (its worker writes) */
 };
 
 /* What the main thread hands a worker: messages of its partitions, in
@@ -43,6 +46,7 @@ struct part {
 struct batch {
 	size_t n;
 	rd_kafka_message_t **msgs;
+	struct part **parts; /* each message's */
 };
 
 struct worker {
@@ -121,10 +125,34 @@ static struct part *part_get(struct vg_kafka *k, const char *topic, int32_t part
 		atomic_store(&p->first, NO_OFFSET);
 		p->paused = false;
 		p->end = -1;
+		p->said = VG_KAFKA_PART_GONE;
+		atomic_store(&p->dispatched, 0);
+		atomic_store(&p->processed, 0);
 		atomic_store_explicit(&k->n_parts, n + 1, memory_order_release);
 	}
 	pthread_mutex_unlock(&k->parts_mu);
 	return p;
+}
+
+/* Tell the pipeline a partition's state, if it changed. */
+static void part_say(struct vg_kafka *k, struct part *p, enum vg_kafka_part_state st)
+{
+	if (p->said == (int)st)
+		return;
+	p->said = (int)st;
+	if (k->h.part_state)
+		k->h.part_state(k->h.arg, (int32_t)(p - k->parts), st);
+}
+
+/* An owned partition's state now: caught up once at its end offset,
+ * unpaused, with every message handed out processed. */
+static void part_update(struct vg_kafka *k, struct part *p)
+{
+	bool caught = atomic_load(&p->eof) && !p->paused &&
+		      atomic_load_explicit(&p->processed, memory_order_acquire) >=
+			      atomic_load_explicit(&p->dispatched, memory_order_relaxed);
+
+	part_say(k, p, caught ? VG_KAFKA_PART_CAUGHT_UP : VG_KAFKA_PART_BEHIND);
 }
 
 /* ---- workers ------------------------------------------------------------ */
@@ -205,6 +233,7 @@ static void process(struct worker *w, void *state, const struct batch *b, struct
 					      .len = msg->len,
 					      .topic = rd_kafka_topic_name(msg->rkt),
 					      .partition = msg->partition,
+					      .stream = (int32_t)(b->parts[i] - k->parts),
 					      .offset = msg->offset,
 					      .ts_ms = ts >= 0 ? ts : VG_TIME_NONE};
 		atomic_fetch_add_explicit(&k->bytes, msg->len, memory_order_relaxed);
@@ -219,6 +248,10 @@ static void process(struct worker *w, void *state, const struct batch *b, struct
 
 		while (t > cur && !atomic_compare_exchange_weak(&k->last_us, &cur, t))
 			;
+		/* After the batch function: what it published of these
+		 * partitions' event time covers them (see part_said). */
+		for (size_t i = 0; i < b->n; i++)
+			atomic_fetch_add_explicit(&b->parts[i]->processed, 1, memory_order_release);
 	}
 	atomic_fetch_add_explicit(&k->messages, b->n, memory_order_relaxed);
 	if (k->h.durable)
@@ -399,6 +432,8 @@ static void set_paused(struct vg_kafka *k, rd_kafka_topic_partition_list_t *list
 			continue;
 		p->paused = on;
 		p->end = -1;
+		if (on && atomic_load(&p->owned))
+			part_say(k, p, VG_KAFKA_PART_BEHIND);
 		if (on)
 			atomic_fetch_add(&k->n_paused, 1);
 		else
@@ -428,6 +463,10 @@ static void append(struct vg_kafka *k, struct worker *w, struct part *p, rd_kafk
 {
 	if (atomic_load_explicit(&p->first, memory_order_relaxed) == NO_OFFSET)
 		atomic_store(&p->first, m->offset);
+	atomic_store_explicit(&p->dispatched, atomic_load_explicit(&p->dispatched, memory_order_relaxed) + 1,
+			      memory_order_relaxed);
+	part_say(k, p, VG_KAFKA_PART_BEHIND);
+	w->filling->parts[w->filling->n] = p;
 	w->filling->msgs[w->filling->n++] = m;
 	if (w->filling->n == k->cfg->kafka_batch) {
 		hand(w, w->filling);
@@ -654,6 +693,9 @@ static void own(struct vg_kafka *k, const rd_kafka_topic_partition_list_t *parts
 			atomic_store(&p->eof, 0);
 			atomic_store(&p->first, NO_OFFSET);
 			atomic_store(&p->owned, on);
+			/* Assigned: behind (holding event time) before any
+			 * message of it can be polled; revoked: gone. */
+			part_say(k, p, on ? VG_KAFKA_PART_BEHIND : VG_KAFKA_PART_GONE);
 		}
 	}
 }
@@ -868,7 +910,8 @@ int vg_kafka_open(struct vg_kafka **out, const struct vg_config *cfg, const stru
 		for (unsigned j = 0; j < BATCHES; j++) {
 			struct batch *b = &k->batches[i * BATCHES + j];
 
-			if (!(b->msgs = calloc(cfg->kafka_batch, sizeof(*b->msgs))))
+			if (!(b->msgs = calloc(cfg->kafka_batch, sizeof(*b->msgs))) ||
+			    !(b->parts = calloc(cfg->kafka_batch, sizeof(*b->parts))))
 				goto out_free;
 			vg_ring_put(w->spare, b);
 		}
@@ -913,6 +956,17 @@ static bool all_at_end(struct vg_kafka *k)
 			return false;
 	}
 	return owned > 0;
+}
+
+/* Every owned partition's state, told to the pipeline where it changed. */
+static void parts_update(struct vg_kafka *k)
+{
+	size_t n = atomic_load_explicit(&k->n_parts, memory_order_acquire);
+
+	for (size_t i = 0; i < n; i++) {
+		if (atomic_load(&k->parts[i].owned))
+			part_update(k, &k->parts[i]);
+	}
 }
 
 /* One message from the consumer queue: dispatched (ownership passes) or
@@ -992,6 +1046,7 @@ int vg_kafka_run(struct vg_kafka *k, atomic_int *stop, bool exit_at_end, void (*
 
 		if (now >= next_tick) {
 			next_tick = now + POLL_MS / 1000.0;
+			parts_update(k);
 			if (tick)
 				tick(tick_arg);
 			if (exit_at_end && atomic_load(&k->assigned_once) && all_at_end(k))
@@ -1083,6 +1138,7 @@ void vg_kafka_close(struct vg_kafka *k)
 			for (size_t j = 0; j < k->batches[i].n; j++)
 				rd_kafka_message_destroy(k->batches[i].msgs[j]);
 			free(k->batches[i].msgs);
+			free(k->batches[i].parts);
 		}
 		free(k->batches);
 	}

@@ -47,12 +47,24 @@
 typedef struct rd_kafka_s rd_kafka_t;
 void vg_kafka_log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf);
 
+/* Partitions vigil can be assigned over its life (all topics together). */
+#define VG_KAFKA_MAX_PARTS 4096
+
+/* What the consumer says of a partition (by its stream index), for
+ * event time: GONE when revoked (or never assigned); BEHIND from its
+ * assignment and whenever records wait on it: not yet read (not at its end
+ * offset), read but not yet processed by its worker, or paused; CAUGHT_UP
+ * once it has reached its end offset and every record read of it is
+ * processed. */
+enum vg_kafka_part_state { VG_KAFKA_PART_GONE, VG_KAFKA_PART_BEHIND, VG_KAFKA_PART_CAUGHT_UP };
+
 /* One message as the pipeline sees it: views valid during the batch call. */
 struct vg_kafka_msg {
 	const char *payload;
 	size_t len;
 	const char *topic;
 	int32_t partition;
+	int32_t stream; /* the (topic, partition)'s index, 0 .. VG_KAFKA_MAX_PARTS - 1, stable for the run */
 	int64_t offset;
 	int64_t ts_ms; /* the message timestamp, or VG_TIME_NONE */
 };
@@ -81,6 +93,11 @@ struct vg_kafka_handler {
 	 * stop ends the wait: its queued batches are then dropped unprocessed
 	 * (their offsets never stored). */
 	bool (*stalled)(void *worker_state);
+	/* A partition's state changed (optional; see enum vg_kafka_part_state):
+	 * called on the vg_kafka_run thread, in rebalances before any message
+	 * of an assigned partition is handed out and after a revoked one's are
+	 * processed, on dispatch, and on the tick (before tick()). */
+	void (*part_state)(void *arg, int32_t stream, enum vg_kafka_part_state st);
 	void (*worker_stop)(void *worker_state);
 	void *arg;
 };

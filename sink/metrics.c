@@ -312,6 +312,20 @@ void vg_metrics_run(struct vg_buf *b, const struct vg_metrics_run *r)
 	        "Records past their window's close (archived, not aggregated).", (double)r->late);
 	metric1(b, "vigil_records_no_time_total", "counter",
 	        "Records without an event time (a fallback time was used).", (double)r->no_time);
+	vg_metrics_family(b, "vigil_records_skewed_total", "counter",
+	                  "Records whose event time is implausibly far from their reference (the Kafka message "
+	                  "timestamp), by direction: aggregated and archived at the reference time, never moving "
+	                  "a watermark (aggregate.skew_ahead, aggregate.skew_behind).");
+	metric_l(b, "vigil_records_skewed_total", "direction", "ahead", (double)r->skewed_ahead);
+	metric_l(b, "vigil_records_skewed_total", "direction", "behind", (double)r->skewed_behind);
+	vg_metrics_family(b, "vigil_watermark_delay_seconds", "gauge",
+	                  "How far the event-time watermark runs behind the newest event time seen "
+	                  "(reference=\"newest\") and behind the clock (reference=\"clock\"): large while "
+	                  "catching up a backlog.");
+	metric_l(b, "vigil_watermark_delay_seconds", "reference", "newest",
+	         (double)r->watermark_behind_newest_ms / 1000);
+	metric_l(b, "vigil_watermark_delay_seconds", "reference", "clock",
+	         (double)r->watermark_behind_clock_ms / 1000);
 	vg_metrics_family(b, "vigil_window_records_total", "counter", "Records of closed windows, by level.");
 	for (int l = 0; l < VG_LEVEL_COUNT; l++)
 		metric_l(b, "vigil_window_records_total", "level", vg_level_name(l), (double)r->by_level[l]);

@@ -92,7 +92,11 @@ struct vg_metrics_run {
 	uint64_t rejected[VG_METRICS_MAX_REASONS];
 	/* windows */
 	uint64_t aggregated, late, no_time, windows_closed, keys_overflow;
+	uint64_t skewed_ahead, skewed_behind; /* aggregated at their reference time */
 	int64_t watermark_ms;              /* INT64_MIN before the first record */
+	/* How far the watermark runs behind the newest event time and behind
+	 * the clock, in ms (0 before the first record). */
+	uint64_t watermark_behind_newest_ms, watermark_behind_clock_ms;
 	uint64_t by_level[VG_LEVEL_COUNT]; /* records of closed windows */
 	const char *const *category_names;
 	const uint64_t *by_category;

@@ -102,6 +102,13 @@ broker_cmd() {
 
 # ---- vigil run against the broker ---------------------------------------
 
+# The tests' generated corpus (bench/gen's default start, 2026-11-01) is a
+# backfill when produced today: older than aggregate.skew_behind's default
+# (7d), so its records would count at their Kafka time. The tests that
+# replay it run vigil with --skew-behind 0s (start_run does, unless
+# RUN_SKEW_BEHIND is set, e.g. empty for the configured bound); the skew
+# guard's defaults are tested with recent records (backlog.sh).
+#
 # start_run NAME ARGS...: vigil run in the background (its files are
 # $TMP/NAME.*; RUN_ARCHIVE=off runs it without the archive, RUN_RECORDS
 # names another --records file), waiting until it has partitions; its pid
@@ -109,7 +116,7 @@ broker_cmd() {
 start_run() {
 	local name=$1
 	shift
-	"$VIGIL" run --brokers "$BROKERS" "$@" --records "${RUN_RECORDS:-$TMP/$name.records}" --windows "$TMP/$name.windows" \
+	"$VIGIL" run ${RUN_SKEW_BEHIND---skew-behind 0s} --brokers "$BROKERS" "$@" --records "${RUN_RECORDS:-$TMP/$name.records}" --windows "$TMP/$name.windows" \
 		--archive "${RUN_ARCHIVE:-$TMP/$name.archive}" 2>"$TMP/$name.err" &
 	RUN_PID=$!
 	PIDS+=($RUN_PID)
@@ -135,3 +142,70 @@ produce() { kcat -P -b "$BROKERS" -t "$1" -X sticky.partitioning.linger.ms=0 -X 
 
 # Event ids in a records file, sorted.
 ids() { grep -o '"event_id":"[^"]*"' "$@" | cut -d'"' -f4 | sort; }
+
+# ---- summaries and window rows (backlog.sh, event_time.sh) --------------
+
+# summary_num FILE KEY: a top-level number of the summary, the one JSON
+# object vigil prints last on standard error (FILE's last line); empty when
+# absent.
+summary_num() { tail -n 1 "$1" | grep -o "\"$2\":[0-9]*" | head -n 1 | cut -d: -f2; }
+
+# summary_sub FILE OBJECT KEY: a number inside one of the summary's
+# objects, e.g. summary_sub FILE skewed ahead.
+summary_sub() { tail -n 1 "$1" | grep -o "\"$2\":{[^}]*}" | head -n 1 | grep -o "\"$3\":[0-9]*" | cut -d: -f2; }
+
+# level_total FILE...: the records the window rows of FILEs count (their
+# level rows count each aggregated record once).
+level_total() {
+	local s
+	s=$(grep -h '^{"window_start".*"level":"' "$@" | sed 's/.*"count":\([0-9]*\)}$/\1/' | paste -sd+)
+	echo $((${s:-0}))
+}
+
+# rows_norm FILE: FILE's window rows as lines KEY<TAB>COUNTS<TAB>QUANTILES,
+# sorted: KEY the window and the row's key fields, COUNTS its count (and
+# 4xx, 5xx), QUANTILES its p50 p95 p99 max ("-" for rows without). The
+# error rate, derived from the counts, is left out.
+rows_norm() {
+	grep '^{"window_start"' "$1" | sed -E \
+		-e 's/,"error_rate":[^,}]*//' \
+		-e 's/,"count":([0-9]+),"errors_4xx":([0-9]+),"errors_5xx":([0-9]+),"p50":([^,]*),"p95":([^,]*),"p99":([^,]*),"max":([^,}]*)\}$/}\t\1 \2 \3\t\4 \5 \6 \7/' \
+		-e 's/,"count":([0-9]+)\}$/}\t\1\t-/' | LC_ALL=C sort
+}
+
+# rows_match NAME GOT WANT: the window rows of GOT are WANT's: the same
+# windows and keys with identical counts, 4xx and 5xx; quantiles and max
+# within 1% (relative; awk does that arithmetic, only when they differ).
+rows_match() {
+	local g="$TMP/rows_match.got" w="$TMP/rows_match.want" bad
+	rows_norm "$2" >"$g"
+	rows_norm "$3" >"$w"
+	if [ ! -s "$w" ]; then
+		fail "$1" "no rows to compare with in $3"
+		return
+	fi
+	if ! cmp -s <(cut -f 1,2 "$g") <(cut -f 1,2 "$w"); then
+		fail "$1" "$(wc -l <"$g") rows, want $(wc -l <"$w"); $(diff <(cut -f 1,2 "$g") <(cut -f 1,2 "$w") | grep -c '^[<>]') differ in key or counts (< got, > want): $(diff <(cut -f 1,2 "$g") <(cut -f 1,2 "$w") | grep -m 4 '^[<>]' | tr '\t\n' '  ')"
+		return
+	fi
+	if cmp -s <(cut -f 3 "$g") <(cut -f 3 "$w"); then
+		ok "$1"
+		return
+	fi
+	bad=$(paste <(cut -f 3 "$g") <(cut -f 3 "$w") | awk -F '\t' '{
+		n = split($1, a, " "); split($2, b, " ")
+		for (i = 1; i <= n; i++) {
+			d = a[i] - b[i]; m = b[i]
+			if (d < 0) d = -d
+			if (m < 0) m = -m
+			if (d > 0.01 * m + 1e-9) { bad++; break }
+		}
+	} END { print bad + 0 }')
+	if [ "$bad" -eq 0 ]; then ok "$1"; else fail "$1" "$bad rows with a quantile off by more than 1%"; fi
+}
+
+# iso_time EPOCH_S: the time as vigil writes window bounds.
+iso_time() { date -u -d "@$1" +%Y-%m-%dT%H:%M:%S.000Z; }
+
+# max_window_end FILE: the latest window_end of FILE's rows (empty if none).
+max_window_end() { grep -o '"window_end":"[^"]*"' "$1" 2>/dev/null | cut -d'"' -f4 | LC_ALL=C sort | tail -n 1; }

@@ -268,6 +268,26 @@ Test(config, aggregate_section)
 	vg_config_free(c);
 }
 
+/* Issue 18: the skew guard's bounds and the alerts' catch-up. */
+Test(config, skew_guard_and_catch_up)
+{
+	struct vg_config *c;
+
+	cr_assert_eq(load("log: {level: info}\n", &c), VG_OK, "%s", err);
+	cr_expect_eq(c->skew_ahead_ms, 300000);
+	cr_expect_eq(c->skew_behind_ms, 7 * 86400000LL);
+	cr_expect_eq(c->notify_catch_up_ms, 120000);
+	vg_config_free(c);
+	cr_assert_eq(load("aggregate: {skew_ahead: 1m, skew_behind: 0s}\nnotify: {catch_up: 0s}\n", &c), VG_OK, "%s",
+		     err);
+	cr_expect_eq(c->skew_ahead_ms, 60000);
+	cr_expect_eq(c->skew_behind_ms, 0);
+	cr_expect_eq(c->notify_catch_up_ms, 0);
+	vg_config_free(c);
+	expect_error("aggregate:\n  skew_behind: 10\n", 2, "expected a duration");
+	expect_error("notify:\n  catch_up: 30d\n", 2, "out of range");
+}
+
 Test(config, aggregate_errors)
 {
 	expect_error("aggregate:\n  window: 10\n", 2, "expected a duration");
@@ -375,7 +395,7 @@ Test(config, notify_errors)
 		     "notify.alertmanager must be a mapping of keys, got a scalar");
 	expect_error("notify:\n  alertmanager_url: http://am\n", 2,
 		     "unknown key 'alertmanager_url' in section notify "
-		     "(expected one of: alertmanager, webhooks, kafka, file, outbox, timeout)");
+		     "(expected one of: alertmanager, webhooks, kafka, file, outbox, timeout, catch_up)");
 	expect_error("notify:\n  outbox: {dir: x, max: 10}\n", 2, "notify.outbox.max: 10 is out of range");
 	expect_error("notify:\n  kafka: {topic: ''}\n", 2, "notify.kafka.topic: expected a non-empty string");
 	expect_error("notify:\n  file: {path: [a]}\n", 2, "notify.file.path: expected a non-empty string, got a list");

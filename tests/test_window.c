@@ -41,7 +41,7 @@ Test(window, batches_that_follow_windows_give_the_same_windows)
 			vg_windows_close(w, false, collect, &got);
 			vg_wworker_begin(ww);
 		}
-		cr_assert_eq(vg_wworker_add(ww, &r, VG_TIME_NONE, 0), 0);
+		cr_assert_eq(vg_wworker_add(ww, &r, VG_TIME_NONE, 0, NULL), 0);
 	}
 	vg_wworker_end(ww);
 	vg_wworker_finish(ww);
@@ -90,9 +90,9 @@ Test(window, watermark_lateness_and_late_records)
 	 * the watermark is 14.999 - 5 = 9.999 s: still open. */
 	vg_wworker_begin(ww);
 	r.ts_ms = t0 + 1000;
-	vg_wworker_add(ww, &r, VG_TIME_NONE, 0);
+	vg_wworker_add(ww, &r, VG_TIME_NONE, 0, NULL);
 	r.ts_ms = t0 + 14999;
-	vg_wworker_add(ww, &r, VG_TIME_NONE, 0);
+	vg_wworker_add(ww, &r, VG_TIME_NONE, 0, NULL);
 	vg_wworker_end(ww);
 	vg_windows_close(w, false, count_windows, &closed); /* flip */
 	vg_windows_close(w, false, count_windows, &closed); /* drain and emit */
@@ -100,7 +100,7 @@ Test(window, watermark_lateness_and_late_records)
 	/* 15 s: the watermark reaches 10 s and window 0 closes */
 	vg_wworker_begin(ww);
 	r.ts_ms = t0 + 15000;
-	vg_wworker_add(ww, &r, VG_TIME_NONE, 0);
+	vg_wworker_add(ww, &r, VG_TIME_NONE, 0, NULL);
 	vg_wworker_end(ww);
 	vg_windows_close(w, false, count_windows, &closed);
 	vg_windows_close(w, false, count_windows, &closed);
@@ -108,7 +108,7 @@ Test(window, watermark_lateness_and_late_records)
 	/* a record for window 0 now is late, never aggregated */
 	vg_wworker_begin(ww);
 	r.ts_ms = t0 + 500;
-	vg_wworker_add(ww, &r, VG_TIME_NONE, 0);
+	vg_wworker_add(ww, &r, VG_TIME_NONE, 0, NULL);
 	vg_wworker_end(ww);
 	vg_wworker_finish(ww);
 	vg_windows_close(w, true, count_windows, &closed);
@@ -131,9 +131,9 @@ Test(window, records_without_time_use_the_previous_one)
 	memset(&r, 0, sizeof(r));
 	vg_wworker_begin(ww);
 	r.ts_ms = 1793491200000LL + 25000;
-	vg_wworker_add(ww, &r, VG_TIME_NONE, 0);
+	vg_wworker_add(ww, &r, VG_TIME_NONE, 0, NULL);
 	r.ts_ms = VG_TIME_NONE;
-	vg_wworker_add(ww, &r, VG_TIME_NONE, 0);
+	vg_wworker_add(ww, &r, VG_TIME_NONE, 0, NULL);
 	vg_wworker_end(ww);
 	vg_wworker_finish(ww);
 	struct vg_windows_stats st;
@@ -162,7 +162,7 @@ Test(window, a_quiet_stream_closes_by_the_clock)
 	memset(&r, 0, sizeof(r));
 	vg_wworker_begin(ww);
 	r.ts_ms = 1000050; /* window [1000000, 1000100) */
-	vg_wworker_add(ww, &r, VG_TIME_NONE, 0);
+	vg_wworker_add(ww, &r, VG_TIME_NONE, 0, NULL);
 	vg_wworker_end(ww);
 	/* No more records: once idle, the clock moves the watermark on. Wait
 	 * for the condition, bounded. */
@@ -223,7 +223,7 @@ static void no_allocation_after_warm_up(bool follow_windows)
 			from = thread_allocated();
 			vg_wworker_begin(ww);
 		}
-		cr_assert_eq(vg_wworker_add(ww, &r, VG_TIME_NONE, 0), 0);
+		cr_assert_eq(vg_wworker_add(ww, &r, VG_TIME_NONE, 0, NULL), 0);
 	}
 	vg_wworker_end(ww);
 	vg_wworker_finish(ww);
@@ -240,4 +240,201 @@ Test(window, batches_following_windows_allocate_nothing_after_warm_up)
 Test(window, batches_of_1000_allocate_nothing_after_warm_up)
 {
 	no_allocation_after_warm_up(false);
+}
+
+/* ---- registered streams (Kafka partitions) and the skew guard ----------- */
+
+#define T0 1793491200000LL
+
+static struct vg_windows *make_streams(int64_t idle_ms, int64_t ahead_ms, int64_t behind_ms)
+{
+	struct vg_windows *w;
+	struct vg_windows_params p = {
+		.window_ms = WIN, .lateness_ms = 5000, .idle_timeout_ms = idle_ms, .workers = 1,
+		.skew_ahead_ms = ahead_ms, .skew_behind_ms = behind_ms, .max_streams = 8,
+		.table = {.map = vg_sketch_map_get(0.01), .max_keys = 10000},
+	};
+
+	cr_assert_eq(vg_windows_create(&w, &p), 0);
+	return w;
+}
+
+/* One batch of one record of stream s at time ts (reference ref). */
+static int64_t add_one(struct vg_wworker *ww, int32_t s, int64_t ts, int64_t ref)
+{
+	struct vg_record r;
+	int64_t used = 0;
+
+	memset(&r, 0, sizeof(r));
+	r.service = VG_STR_LIT("s");
+	r.ts_ms = ts;
+	vg_wworker_begin(ww);
+	cr_assert_eq(vg_wworker_add(ww, &r, ref, s, &used), 0);
+	vg_wworker_end(ww);
+	return used;
+}
+
+/* Two close calls: the first flips, the second drains and emits. */
+static int close_twice(struct vg_windows *w)
+{
+	int closed = 0;
+
+	vg_windows_close(w, false, count_windows, &closed);
+	vg_windows_close(w, false, count_windows, &closed);
+	return closed;
+}
+
+/* Issue 18: a partition assigned with records still unread holds the
+ * watermark before its first record; the first partitions read used to
+ * run the watermark to the backlog's end and make the others late. */
+Test(window, a_partition_with_records_waiting_holds_the_watermark)
+{
+	struct vg_windows *w = make_streams(3600000, 0, 0);
+	struct vg_wworker *ww = vg_windows_worker(w, 0);
+	struct vg_windows_stats st;
+
+	vg_windows_stream_set(w, 0, VG_WSTREAM_BEHIND);
+	vg_windows_stream_set(w, 1, VG_WSTREAM_BEHIND);
+	for (int64_t t = 0; t <= 600000; t += 1000)
+		add_one(ww, 0, T0 + t, VG_TIME_NONE);
+	cr_expect_eq(close_twice(w), 0, "stream 1 has not given a record: nothing may close");
+	/* Its first record is old: it is not late, and it holds the watermark. */
+	add_one(ww, 1, T0 + 1000, VG_TIME_NONE);
+	cr_expect_eq(close_twice(w), 0);
+	add_one(ww, 1, T0 + 35000, VG_TIME_NONE);
+	cr_expect_eq(close_twice(w), 3, "windows up to the slowest partition's time - lateness close");
+	vg_windows_get_stats(w, &st);
+	cr_expect_eq(st.late, 0u);
+	cr_expect_eq(st.records, 603u);
+	vg_windows_destroy(w);
+}
+
+/* A caught-up partition with no record yet holds nothing; a revoked one
+ * leaves the watermark at once. */
+Test(window, caught_up_empty_and_revoked_partitions_hold_nothing)
+{
+	struct vg_windows *w = make_streams(3600000, 0, 0);
+	struct vg_wworker *ww = vg_windows_worker(w, 0);
+
+	vg_windows_stream_set(w, 0, VG_WSTREAM_BEHIND);
+	vg_windows_stream_set(w, 1, VG_WSTREAM_CAUGHT_UP);
+	vg_windows_stream_set(w, 2, VG_WSTREAM_BEHIND);
+	add_one(ww, 0, T0 + 60000, VG_TIME_NONE);
+	add_one(ww, 2, T0 + 1000, VG_TIME_NONE);
+	cr_expect_eq(close_twice(w), 0, "stream 2 holds at 1 s");
+	vg_windows_stream_set(w, 2, VG_WSTREAM_GONE);
+	cr_expect_eq(close_twice(w), 1, "revoked: the window of 1 s closes (stream 0 is at 60 s)");
+	vg_windows_destroy(w);
+}
+
+/* Only a caught-up partition goes idle: one with records waiting holds
+ * the watermark whatever the clock says. */
+Test(window, only_a_caught_up_partition_goes_idle)
+{
+	struct vg_windows *w = make_streams(50, 0, 0);
+	struct vg_wworker *ww = vg_windows_worker(w, 0);
+	struct timespec pause = {0, 150000000};
+	int closed;
+
+	vg_windows_stream_set(w, 0, VG_WSTREAM_BEHIND);
+	vg_windows_stream_set(w, 1, VG_WSTREAM_BEHIND);
+	add_one(ww, 0, T0 + 60000, VG_TIME_NONE);
+	add_one(ww, 1, T0 + 1000, VG_TIME_NONE);
+	nanosleep(&pause, NULL); /* past the idle timeout, by the clock */
+	cr_expect_eq(close_twice(w), 0, "stream 1 is behind: it holds at 1 s however long it is quiet");
+	vg_windows_stream_set(w, 1, VG_WSTREAM_CAUGHT_UP);
+	closed = close_twice(w);
+	cr_expect_eq(closed, 1, "caught up and idle: stream 0's 60 s rules, the window of 1 s closes (got %d)",
+		     closed);
+	vg_windows_destroy(w);
+}
+
+/* A partition assigned anew starts afresh: what it had before does not
+ * make its records late. */
+Test(window, a_partition_assigned_again_starts_afresh)
+{
+	struct vg_windows *w = make_streams(3600000, 0, 0);
+	struct vg_wworker *ww = vg_windows_worker(w, 0);
+	struct vg_windows_stats st;
+
+	vg_windows_stream_set(w, 3, VG_WSTREAM_BEHIND);
+	add_one(ww, 3, T0 + 60000, VG_TIME_NONE);
+	vg_windows_stream_set(w, 3, VG_WSTREAM_GONE);
+	vg_windows_stream_set(w, 3, VG_WSTREAM_BEHIND);
+	add_one(ww, 3, T0 + 2000, VG_TIME_NONE);
+	vg_windows_close(w, true, NULL, NULL);
+	vg_windows_get_stats(w, &st);
+	cr_expect_eq(st.late, 0u);
+	cr_expect_eq(st.records, 2u);
+	vg_windows_destroy(w);
+}
+
+/* Issue 18: one record stamped 2099 used to make every later record of
+ * its partition late. Skewed, it counts at its reference (the Kafka
+ * timestamp) and moves no watermark. */
+Test(window, a_record_far_ahead_of_its_kafka_time_moves_nothing)
+{
+	struct vg_windows *w = make_streams(3600000, 300000, 0);
+	struct vg_wworker *ww = vg_windows_worker(w, 0);
+	struct vg_windows_stats st;
+	int64_t y2099 = 4070908800000LL;
+
+	vg_windows_stream_set(w, 0, VG_WSTREAM_BEHIND);
+	add_one(ww, 0, T0 + 1000, T0 + 1000);
+	cr_expect_eq(add_one(ww, 0, y2099, T0 + 1500), T0 + 1500, "counted at its Kafka time");
+	for (int64_t t = 2000; t < 30000; t += 1000)
+		add_one(ww, 0, T0 + t, T0 + t);
+	/* 4 minutes ahead is within the bound: its own time. */
+	cr_expect_eq(add_one(ww, 0, T0 + 269000, T0 + 29000), T0 + 269000);
+	vg_windows_close(w, true, NULL, NULL);
+	vg_windows_get_stats(w, &st);
+	cr_expect_eq(st.skewed_ahead, 1u);
+	cr_expect_eq(st.late, 0u, "the records after 2099 are not late");
+	cr_expect_eq(st.records, 31u);
+	vg_windows_destroy(w);
+}
+
+/* A record far behind its Kafka time (a producer whose clock lags, or
+ * "timestamp":0) counts at the Kafka time: never late for it, and the
+ * archive files it there. */
+Test(window, a_record_far_behind_its_kafka_time_counts_at_it)
+{
+	struct vg_windows *w = make_streams(3600000, 300000, 120000);
+	struct vg_wworker *ww = vg_windows_worker(w, 0);
+	struct vg_windows_stats st;
+
+	vg_windows_stream_set(w, 0, VG_WSTREAM_BEHIND);
+	add_one(ww, 0, T0 + 60000, T0 + 60000);
+	cr_expect_eq(add_one(ww, 0, 0, T0 + 61000), T0 + 61000);
+	cr_expect_eq(add_one(ww, 0, T0 + 62000 - 600000, T0 + 62000), T0 + 62000, "10 minutes behind, bound 2");
+	/* Its reference behind the stream's own time: the stream's time. */
+	cr_expect_eq(add_one(ww, 0, 0, T0 + 30000), T0 + 62000);
+	vg_windows_close(w, true, NULL, NULL);
+	vg_windows_get_stats(w, &st);
+	cr_expect_eq(st.skewed_behind, 3u);
+	cr_expect_eq(st.late, 0u);
+	cr_expect_eq(st.records, 4u);
+	vg_windows_destroy(w);
+}
+
+/* Files: ahead of the clock is skewed (2099), and so is a record far
+ * behind the stream's own progress; neither moves the stream. */
+Test(window, files_judge_skew_by_the_clock_and_the_stream)
+{
+	struct vg_windows *w = make_streams(3600000, 300000, 3600000);
+	struct vg_wworker *ww = vg_windows_worker(w, 0);
+	struct vg_windows_stats st;
+	int64_t now = vg_clock_now_ms();
+
+	add_one(ww, 0, T0, VG_TIME_NONE);
+	cr_expect_eq(add_one(ww, 0, 4070908800000LL, VG_TIME_NONE), T0, "2099 counts at the stream's time");
+	cr_expect_eq(add_one(ww, 0, 0, VG_TIME_NONE), T0, "1970 too");
+	/* A gap within the clock is no skew: the stream moves on. */
+	cr_expect_eq(add_one(ww, 0, now - 1000, VG_TIME_NONE), now - 1000);
+	vg_windows_close(w, true, NULL, NULL);
+	vg_windows_get_stats(w, &st);
+	cr_expect_eq(st.skewed_ahead, 1u);
+	cr_expect_eq(st.skewed_behind, 1u);
+	cr_expect_eq(st.late, 0u);
+	vg_windows_destroy(w);
 }

@@ -119,7 +119,7 @@ static void run_single(struct collected *out)
 		if (i % 1000 == 0)
 			vg_wworker_begin(ww);
 		make_record(&r, i);
-		CHECK(vg_wworker_add(ww, &r, VG_TIME_NONE, 0) == 0, "add");
+		CHECK(vg_wworker_add(ww, &r, VG_TIME_NONE, 0, NULL) == 0, "add");
 		if (i % 1000 == 999) {
 			vg_wworker_end(ww);
 			vg_windows_close(w, false, collect, out);
@@ -156,7 +156,7 @@ static void *writer_main(void *arg)
 		if (batch == 0)
 			vg_wworker_begin(wr->ww);
 		make_record(&r, i);
-		vg_wworker_add(wr->ww, &r, VG_TIME_NONE, 0);
+		vg_wworker_add(wr->ww, &r, VG_TIME_NONE, 0, NULL);
 		if (++batch == 250) {
 			vg_wworker_end(wr->ww);
 			batch = 0;

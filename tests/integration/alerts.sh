@@ -62,6 +62,8 @@ notify:
   file: {path: $TMP/file.ndjson}
   outbox: {dir: $TMP/outbox}
   timeout: 2s
+  # The stream below is dated 2026-11-01: a replay, not a catch-up to hold.
+  catch_up: 0s
 YAML
 
 # records FROM_S TO_S SERVICE STATUS: 10 a second of event time from
@@ -77,7 +79,7 @@ records() {
 	PRODUCED=$((PRODUCED + ($2 - $1) * 10))
 }
 
-"$VIGIL" run -c "$TMP/vigil.yaml" --brokers "$BROKERS" --topic logs --group alerts --workers 1 --archive off \
+"$VIGIL" run --skew-behind 0s -c "$TMP/vigil.yaml" --brokers "$BROKERS" --topic logs --group alerts --workers 1 --archive off \
 	--alerts "$TMP/alerts.ndjson" --records "$TMP/records" 2>"$TMP/vigil.err" &
 VPID=$!
 PIDS+=($VPID)

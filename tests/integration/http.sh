@@ -30,7 +30,7 @@ N=20000
 
 # 1. Before anything is assigned: /ready is 503 with a reason, /health 200.
 RUN_ARCHIVE=$TMP/a.archive
-"$VIGIL" run --brokers "$BROKERS" --topic logs --group h1 --http 127.0.0.1:0 --archive "$RUN_ARCHIVE" \
+"$VIGIL" run --skew-behind 0s --brokers "$BROKERS" --topic logs --group h1 --http 127.0.0.1:0 --archive "$RUN_ARCHIVE" \
 	--windows "$TMP/a.windows" 2>"$TMP/a.err" &
 RUN_PID=$!
 PIDS+=($RUN_PID)
@@ -105,10 +105,10 @@ assert any(a["alertname"] == "HTTP5xxErrorRate" and a["labels"]["service"] == "o
 get "$ADDR" /metrics >/dev/null && cp "$TMP/body" "$TMP/metrics"
 check "/metrics counts the alert transitions" test "$(metric 'vigil_alert_transitions_total{state="pending"}')" -ge 1
 expect_eq "unknown path 404" "$(get "$ADDR" /nope)" 404
-"$VIGIL" run --brokers "$BROKERS" --topic logs --group h9 --http "$ADDR" --archive off 2>"$TMP/busy.err"
+"$VIGIL" run --skew-behind 0s --brokers "$BROKERS" --topic logs --group h9 --http "$ADDR" --archive off 2>"$TMP/busy.err"
 expect_eq "a second vigil on the same address refuses to start" "$?" 3
 check "and says why" grep -q "cannot listen on $ADDR" "$TMP/busy.err"
-"$VIGIL" run --brokers "$BROKERS" --topic logs --http 127.0.0.1 --archive off 2>"$TMP/badaddr.err"
+"$VIGIL" run --skew-behind 0s --brokers "$BROKERS" --topic logs --http 127.0.0.1 --archive off 2>"$TMP/badaddr.err"
 expect_eq "--http without a port: a configuration error" "$?" 1
 expect_eq "POST refused with 405" "$(curl -s -o /dev/null -w '%{http_code}' -X POST "http://$ADDR/metrics")" 405
 
@@ -124,7 +124,7 @@ check "the server is gone after the stop" test "$(get "$ADDR" /health)" = 000
 # disk would fail; its stderr stays far below it): /ready 503, the reason.
 (
 	ulimit -f 32
-	exec "$VIGIL" run --brokers "$BROKERS" --topic other --group h2 --http 127.0.0.1:0 \
+	exec "$VIGIL" run --skew-behind 0s --brokers "$BROKERS" --topic other --group h2 --http 127.0.0.1:0 \
 		--archive "$TMP/b.archive" 2>"$TMP/b.err"
 ) &
 RUN_PID=$!
@@ -163,6 +163,6 @@ print("held", flush=True)
 time.sleep(600)' >"$TMP/hold.out" &
 PIDS+=($!)
 wait_for 10 test -s "$TMP/hold.out" || fail "port holder" "did not start"
-"$VIGIL" run --brokers "$BROKERS" --topic other --group h3 --exit-at-end --archive off 2>"$TMP/c.err"
+"$VIGIL" run --skew-behind 0s --brokers "$BROKERS" --topic other --group h3 --exit-at-end --archive off 2>"$TMP/c.err"
 expect_eq "default address taken: vigil run still runs to the end" "$?" 0
 check "and warns that it has no HTTP endpoints" grep -q '"msg":"no HTTP endpoints: the default address is taken' "$TMP/c.err"

@@ -18,7 +18,7 @@ groups:
         count: {window: 10s, above: 1000000000}
         labels: {severity: P4}
 YAML
-printf 'rules:\n  files: [%s]\nnotify:\n  outbox: {dir: %s}\n' "$TMP/rules.yaml" "$TMP/outbox" >"$TMP/vigil.yaml"
+printf 'rules:\n  files: [%s]\nnotify:\n  outbox: {dir: %s}\n  catch_up: 0s\n' "$TMP/rules.yaml" "$TMP/outbox" >"$TMP/vigil.yaml"
 
 # Batches of generated records, each later in event time than the last
 # (bench/gen writes about 1000 per second of event time).

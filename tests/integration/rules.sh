@@ -28,7 +28,7 @@ expect_eq "a bad rule is refused at start" "$?" 1
 check "with file and line" grep -q "bad.yaml:5:" "$TMP/agg.err"
 # vigil run refuses it the same way, before any broker is asked.
 echo 'the last good run' >"$TMP/run.windows"
-timeout 60 "$VIGIL" run -c "$TMP/bad-config.yaml" --brokers 127.0.0.1:9 --topic t --exit-at-end --archive off --http off \
+timeout 60 "$VIGIL" run --skew-behind 0s -c "$TMP/bad-config.yaml" --brokers 127.0.0.1:9 --topic t --exit-at-end --archive off --http off \
 	--windows "$TMP/run.windows" 2>"$TMP/run.err"
 expect_eq "vigil run: a bad rule is refused at start (exit 1)" "$?" 1
 expect_eq "vigil run: ... before truncating the --windows file" "$(cat "$TMP/run.windows")" 'the last good run'

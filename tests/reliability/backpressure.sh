@@ -45,7 +45,7 @@ mkfifo "$TMP/bp.pipe"
 ) &
 PIDS+=($!)
 t0=$SECONDS
-"$VIGIL" run -c "$TMP/bp.yaml" --brokers "$BROKERS" --topic bp --group bp --archive "$TMP/archive" \
+"$VIGIL" run --skew-behind 0s -c "$TMP/bp.yaml" --brokers "$BROKERS" --topic bp --group bp --archive "$TMP/archive" \
 	--records "$TMP/bp.pipe" 2>"$TMP/run.err" &
 RUN_PID=$!
 PIDS+=($RUN_PID)

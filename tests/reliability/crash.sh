@@ -41,7 +41,7 @@ PIDS+=($PRODUCER)
 run() {
 	local name=$1
 	shift
-	exec "$VIGIL" run -c "$TMP/crash.yaml" --brokers "$BROKERS" --topic crash --group crash \
+	exec "$VIGIL" run --skew-behind 0s -c "$TMP/crash.yaml" --brokers "$BROKERS" --topic crash --group crash \
 		--archive "$TMP/archive" --records "$TMP/$name.records" "$@" 2>"$TMP/$name.err"
 }
 kills=0

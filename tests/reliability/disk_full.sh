@@ -69,7 +69,7 @@ full_run() {
 	PIDS+=($!)
 	(
 		[ "$limit" = none ] || ulimit -S -f "$limit"
-		exec "$VIGIL" run -c "$TMP/full.yaml" --brokers "$BROKERS" --topic full --group full \
+		exec "$VIGIL" run --skew-behind 0s -c "$TMP/full.yaml" --brokers "$BROKERS" --topic full --group full \
 			--archive "$TMP/archive" --records "$TMP/$name.pipe" --http 127.0.0.1:0 "$@" 2>"$TMP/$name.err"
 	) &
 	RUN_PID=$!

@@ -25,6 +25,7 @@ notify:
   file: {path: $TMP/changes.ndjson}
   outbox: {dir: $TMP/outbox}
   timeout: 2s
+  catch_up: 0s # the generated stream is dated 2026-11-01: a replay, not a catch-up
 YAML
 }
 

@@ -28,7 +28,7 @@ t0=$SECONDS
 "$VIGIL" produce --brokers "$BROKERS" --topic poison "$TMP/mixed.ndjson" 2>"$TMP/produce.err"
 expect_eq "poison: every message produced" "$?" 0
 mkdir -p "$TMP/cwd"
-(cd "$TMP/cwd" && "$VIGIL" run -c "$TMP/poison.yaml" --brokers "$BROKERS" --topic poison --group poison \
+(cd "$TMP/cwd" && "$VIGIL" run --skew-behind 0s -c "$TMP/poison.yaml" --brokers "$BROKERS" --topic poison --group poison \
 	--exit-at-end --archive "$TMP/archive" 2>"$TMP/run.err")
 rc=$?
 secs=$((SECONDS - t0))
