@@ -2006,7 +2006,9 @@ static void http_publish(struct run_ctx *rc)
 	vg_buf_put(b, h->window.p, h->window.len);
 	vg_http_publish(h->srv, "/metrics", 200, VG_METRICS_CONTENT_TYPE, b->p, b->len, 0);
 	b->len = 0;
-	vg_buf_puts(b, "{\"alerts\":[");
+	/* catching_up: the alerts firing here were decided on a backlog and
+	 * are not sent yet (see notify.catch_up). */
+	vg_buf_puts(b, rc->agg.catching_up ? "{\"catching_up\":true,\"alerts\":[" : "{\"catching_up\":false,\"alerts\":[");
 	if (rc->agg.alerts)
 		vg_alerts_each(rc->agg.alerts, put_alert, b);
 	vg_buf_puts(b, "]}\n");

@@ -61,12 +61,12 @@ Test(window, batches_that_follow_windows_give_the_same_windows)
 
 Test(window, two_writers_and_a_closer_match_one_thread, .timeout = 120)
 {
-	concurrent(2);
+	concurrent_mode(2, false);
 }
 
 Test(window, four_writers_and_a_closer_match_one_thread, .timeout = 120)
 {
-	concurrent(4);
+	concurrent_mode(4, false);
 }
 
 static int count_windows(struct vg_window *win, void *arg)
@@ -74,6 +74,13 @@ static int count_windows(struct vg_window *win, void *arg)
 	(void)win;
 	(*(int *)arg)++;
 	return 0;
+}
+
+/* The same with each writer's records a registered stream (a Kafka
+ * partition), told behind by the closer's thread meanwhile. */
+Test(window, two_partitions_and_a_closer_match_one_thread, .timeout = 120)
+{
+	concurrent_mode(2, true);
 }
 
 Test(window, watermark_lateness_and_late_records)

@@ -19,17 +19,24 @@
 
 #define WIN 10000
 
-static struct vg_windows *make_windows(unsigned workers)
+/* Windows for workers; max_streams > 0: registered streams (Kafka
+ * partitions), as vigil run makes them. */
+static struct vg_windows *make_windows_streams(unsigned workers, unsigned max_streams)
 {
 	struct vg_windows *w;
 	struct vg_windows_params p = {
 		.window_ms = WIN, .lateness_ms = 5000, .idle_timeout_ms = 3600000, .workers = workers,
-		.table = {.map = vg_sketch_map_get(0.01), .max_keys = 10000},
+		.max_streams = max_streams, .table = {.map = vg_sketch_map_get(0.01), .max_keys = 10000},
 	};
 
 	if (vg_windows_create(&w, &p) != 0)
 		abort(); /* out of memory in a test */
 	return w;
+}
+
+static struct vg_windows *make_windows(unsigned workers)
+{
+	return make_windows_streams(workers, 0);
 }
 
 static const char *const services[] = {"orders", "payments", "search", "auth"};
@@ -142,6 +149,7 @@ static void run_single(struct collected *out)
 struct writer {
 	struct vg_wworker *ww;
 	unsigned k, n;
+	int32_t stream; /* the stream its records belong to */
 };
 
 static void *writer_main(void *arg)
@@ -156,7 +164,7 @@ static void *writer_main(void *arg)
 		if (batch == 0)
 			vg_wworker_begin(wr->ww);
 		make_record(&r, i);
-		vg_wworker_add(wr->ww, &r, VG_TIME_NONE, 0, NULL);
+		vg_wworker_add(wr->ww, &r, VG_TIME_NONE, wr->stream, NULL);
 		if (++batch == 250) {
 			vg_wworker_end(wr->ww);
 			batch = 0;
@@ -173,6 +181,7 @@ struct closer {
 	struct collected *out;
 	volatile int stop; /* written before join only; read by the closer */
 	pthread_mutex_t mu;
+	unsigned streams; /* registered: the closer is also the source, saying they are behind */
 };
 
 static void *closer_main(void *arg)
@@ -186,19 +195,27 @@ static void *closer_main(void *arg)
 		pthread_mutex_unlock(&c->mu);
 		if (stop)
 			break;
+		/* As vigil run's poller does on its tick: the partitions' state
+		 * (records wait on them: behind), then the close. */
+		for (unsigned k = 0; k < c->streams; k++)
+			vg_windows_stream_set(c->w, (int32_t)k, VG_WSTREAM_BEHIND);
 		vg_windows_close(c->w, false, collect, c->out);
 		sched_yield();
 	}
 	return NULL;
 }
 
-static void concurrent(unsigned n)
+/* n writers and a closer give the single thread's windows; with streams,
+ * each writer's records are a registered stream (a partition) of its own,
+ * told behind by the closer's thread while they are written and caught up
+ * at the end. */
+static void concurrent_mode(unsigned n, bool streams)
 {
 	struct collected single, multi;
-	struct vg_windows *w = make_windows(n);
+	struct vg_windows *w = make_windows_streams(n, streams ? n : 0);
 	struct writer wr[4];
 	pthread_t th[4], ct;
-	struct closer cl = {.w = w, .out = &multi};
+	struct closer cl = {.w = w, .out = &multi, .streams = streams ? n : 0};
 
 	run_single(&single);
 	memset(&multi, 0, sizeof(multi));
@@ -206,8 +223,11 @@ static void concurrent(unsigned n)
 	multi.in_order = true;
 	pthread_mutex_init(&cl.mu, NULL);
 	pthread_create(&ct, NULL, closer_main, &cl);
+	for (unsigned k = 0; k < cl.streams; k++)
+		vg_windows_stream_set(w, (int32_t)k, VG_WSTREAM_BEHIND);
 	for (unsigned k = 0; k < n; k++) {
-		wr[k] = (struct writer){.ww = vg_windows_worker(w, k), .k = k, .n = n};
+		wr[k] = (struct writer){.ww = vg_windows_worker(w, k), .k = k, .n = n,
+					.stream = streams ? (int32_t)k : 0};
 		pthread_create(&th[k], NULL, writer_main, &wr[k]);
 	}
 	for (unsigned k = 0; k < n; k++)
@@ -216,6 +236,8 @@ static void concurrent(unsigned n)
 	cl.stop = 1;
 	pthread_mutex_unlock(&cl.mu);
 	pthread_join(ct, NULL);
+	for (unsigned k = 0; k < cl.streams; k++)
+		vg_windows_stream_set(w, (int32_t)k, VG_WSTREAM_CAUGHT_UP);
 	vg_windows_close(w, true, collect, &multi);
 	struct vg_windows_stats st;
 

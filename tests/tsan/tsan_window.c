@@ -24,14 +24,16 @@ int main(void)
 	unsigned writers[] = {2, 3, 4};
 	int passed = 0;
 
-	for (size_t i = 0; i < sizeof(writers) / sizeof(writers[0]); i++) {
+	for (size_t i = 0; i < 2 * sizeof(writers) / sizeof(writers[0]); i++) {
 		int before = failures;
+		bool streams = i >= sizeof(writers) / sizeof(writers[0]);
+		unsigned n = writers[i % (sizeof(writers) / sizeof(writers[0]))];
 
-		concurrent(writers[i]);
+		concurrent_mode(n, streams);
 		if (failures == before)
 			passed++;
-		printf("%s concurrent windows, %u writers and a closer\n", failures == before ? "ok" : "FAIL",
-		       writers[i]);
+		printf("%s concurrent windows, %u writers and a closer%s\n", failures == before ? "ok" : "FAIL", n,
+		       streams ? " (registered streams, as partitions)" : "");
 	}
 	printf("tsan: %d passed, %d failed\n", passed, failures);
 	return failures ? 1 : 0;
