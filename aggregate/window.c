@@ -49,12 +49,14 @@ struct vg_wworker {
 	int64_t win, win_start, win_end; /* the previous record's window, in ms */
 	uint64_t records, late, no_time, skew_ahead, skew_behind;
 	uint64_t no_time_by[VG_TIME_ERR_COUNT];
+	int64_t newest; /* the newest event time it moved a stream to */
 	/* Published to the closer. */
 	_Atomic uint64_t state;
 	_Atomic int64_t progress_ts;
 	_Atomic int64_t active_ms; /* monotonic time of the last batch with records */
 	_Atomic uint64_t pub_records, pub_late, pub_no_time, pub_skew_ahead, pub_skew_behind;
 	_Atomic uint64_t pub_no_time_by[VG_TIME_ERR_COUNT];
+	_Atomic int64_t pub_newest;
 	_Atomic bool finished;
 	bool had_records; /* in this batch */
 	/* Pad so two workers never share a cache line. */
@@ -132,6 +134,8 @@ int vg_windows_create(struct vg_windows **out, const struct vg_windows_params *p
 		ww->w = w;
 		atomic_init(&ww->state, ST_IDLE);
 		atomic_init(&ww->progress_ts, VG_TIME_NONE);
+		atomic_init(&ww->pub_newest, VG_TIME_NONE);
+		ww->newest = VG_TIME_NONE;
 		atomic_init(&ww->active_ms, mono_ms());
 		atomic_init(&ww->finished, false);
 		for (int k = 0; k < 2; k++) {
@@ -310,8 +314,11 @@ int vg_wworker_add(struct vg_wworker *ww, const struct vg_record *rec, int64_t r
 		ww->late++;
 		return VG_OK;
 	}
-	if (moves && ts > st->max_ts)
+	if (moves && ts > st->max_ts) {
 		st->max_ts = ts;
+		if (ts > ww->newest)
+			ww->newest = ts;
+	}
 	ww->records++;
 
 	return vg_table_add_record(ww->cur, win, rec);
@@ -365,6 +372,7 @@ void vg_wworker_end(struct vg_wworker *ww)
 {
 	if (ww->w->slots)
 		publish_streams(ww);
+	atomic_store_explicit(&ww->pub_newest, ww->newest, memory_order_relaxed);
 	atomic_store_explicit(&ww->progress_ts, worker_progress(ww), memory_order_release);
 	atomic_store_explicit(&ww->pub_records, ww->records, memory_order_relaxed);
 	atomic_store_explicit(&ww->pub_late, ww->late, memory_order_relaxed);
@@ -549,13 +557,22 @@ static int64_t streams_watermark(struct vg_windows *w)
 	}
 	if (hi > w->newest)
 		w->newest = hi;
-	if (!any || stay || hi == INT64_MIN)
+	/* Also what streams since assigned anew had reached. */
+	for (unsigned i = 0; i < w->p.workers; i++) {
+		int64_t n = atomic_load_explicit(&w->workers[i].pub_newest, memory_order_relaxed);
+
+		if (n > w->newest)
+			w->newest = n;
+	}
+	if (!any || stay)
 		return INT64_MIN;
 	if (lo != INT64_MAX) {
 		w->idle_since_ms = -1;
 		return lo - w->p.lateness_ms;
 	}
-	return by_clock(w, now, hi);
+	/* Nothing holds it: the clock moves it on from the newest time seen,
+	 * also when the partitions were assigned anew and gave no record. */
+	return w->newest == VG_TIME_NONE ? INT64_MIN : by_clock(w, now, w->newest);
 }
 
 /* The watermark from the workers' published progress. Finished and idle

@@ -445,3 +445,35 @@ Test(window, files_judge_skew_by_the_clock_and_the_stream)
 	cr_expect_eq(st.late, 0u);
 	vg_windows_destroy(w);
 }
+
+/* Partitions assigned anew that give no record (a rebalance in a quiet
+ * spell) must not freeze the watermark: once every one has caught up and
+ * gone idle, the clock moves it on from the newest time seen. */
+Test(window, the_clock_moves_on_after_a_quiet_rebalance)
+{
+	struct vg_windows *w;
+	struct vg_windows_params p = {
+		.window_ms = 100, .lateness_ms = 0, .idle_timeout_ms = 20, .workers = 1, .max_streams = 1,
+		.table = {.map = vg_sketch_map_get(0.01), .max_keys = 100},
+	};
+	int closed = 0;
+
+	cr_assert_eq(vg_windows_create(&w, &p), 0);
+	struct vg_wworker *ww = vg_windows_worker(w, 0);
+
+	vg_windows_stream_set(w, 0, VG_WSTREAM_BEHIND);
+	add_one(ww, 0, 1000050, VG_TIME_NONE); /* window [1000000, 1000100) */
+	vg_windows_stream_set(w, 0, VG_WSTREAM_GONE);
+	vg_windows_stream_set(w, 0, VG_WSTREAM_BEHIND);
+	vg_windows_stream_set(w, 0, VG_WSTREAM_CAUGHT_UP);
+	double deadline = vg_clock_mono_s() + 10;
+
+	while (closed == 0 && vg_clock_mono_s() < deadline) {
+		struct timespec pause = {0, 5000000};
+
+		vg_windows_close(w, false, count_windows, &closed);
+		nanosleep(&pause, NULL);
+	}
+	cr_expect_eq(closed, 1);
+	vg_windows_destroy(w);
+}
