@@ -153,6 +153,22 @@ Test(window, records_without_time_use_the_previous_one)
 	vg_windows_destroy(w);
 }
 
+/* Close until a window is emitted or seconds have passed (a condition
+ * awaited, not a sleep): the windows emitted. */
+static int close_until_one(struct vg_windows *w, double seconds)
+{
+	double deadline = vg_clock_mono_s() + seconds;
+	int closed = 0;
+
+	while (closed == 0 && vg_clock_mono_s() < deadline) {
+		struct timespec pause = {0, 5000000};
+
+		vg_windows_close(w, false, count_windows, &closed);
+		nanosleep(&pause, NULL);
+	}
+	return closed;
+}
+
 Test(window, a_quiet_stream_closes_by_the_clock)
 {
 	struct vg_windows *w;
@@ -161,7 +177,6 @@ Test(window, a_quiet_stream_closes_by_the_clock)
 		.table = {.map = vg_sketch_map_get(0.01), .max_keys = 100},
 	};
 	struct vg_record r;
-	int closed = 0;
 
 	cr_assert_eq(vg_windows_create(&w, &p), 0);
 	struct vg_wworker *ww = vg_windows_worker(w, 0);
@@ -171,17 +186,8 @@ Test(window, a_quiet_stream_closes_by_the_clock)
 	r.ts_ms = 1000050; /* window [1000000, 1000100) */
 	vg_wworker_add(ww, &r, VG_TIME_NONE, 0, NULL);
 	vg_wworker_end(ww);
-	/* No more records: once idle, the clock moves the watermark on. Wait
-	 * for the condition, bounded. */
-	double deadline = vg_clock_mono_s() + 10;
-
-	while (closed == 0 && vg_clock_mono_s() < deadline) {
-		vg_windows_close(w, false, count_windows, &closed);
-		struct timespec ts = {0, 5000000};
-
-		nanosleep(&ts, NULL);
-	}
-	cr_expect_eq(closed, 1);
+	/* No more records: once idle, the clock moves the watermark on. */
+	cr_expect_eq(close_until_one(w, 10), 1);
 	vg_windows_destroy(w);
 }
 
@@ -456,7 +462,6 @@ Test(window, the_clock_moves_on_after_a_quiet_rebalance)
 		.window_ms = 100, .lateness_ms = 0, .idle_timeout_ms = 20, .workers = 1, .max_streams = 1,
 		.table = {.map = vg_sketch_map_get(0.01), .max_keys = 100},
 	};
-	int closed = 0;
 
 	cr_assert_eq(vg_windows_create(&w, &p), 0);
 	struct vg_wworker *ww = vg_windows_worker(w, 0);
@@ -466,14 +471,6 @@ Test(window, the_clock_moves_on_after_a_quiet_rebalance)
 	vg_windows_stream_set(w, 0, VG_WSTREAM_GONE);
 	vg_windows_stream_set(w, 0, VG_WSTREAM_BEHIND);
 	vg_windows_stream_set(w, 0, VG_WSTREAM_CAUGHT_UP);
-	double deadline = vg_clock_mono_s() + 10;
-
-	while (closed == 0 && vg_clock_mono_s() < deadline) {
-		struct timespec pause = {0, 5000000};
-
-		vg_windows_close(w, false, count_windows, &closed);
-		nanosleep(&pause, NULL);
-	}
-	cr_expect_eq(closed, 1);
+	cr_expect_eq(close_until_one(w, 10), 1);
 	vg_windows_destroy(w);
 }
