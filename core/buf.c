@@ -86,7 +86,9 @@ void vg_buf_put_double(struct vg_buf *b, double v)
 		vg_buf_puts(b, "null");
 		return;
 	}
-	if (v == (double)(int64_t)v && fabs(v) < 1e15) {
+	/* The range first: converting a double past int64's range is
+	 * undefined behaviour. */
+	if (fabs(v) < 1e15 && v == (double)(int64_t)v) {
 		vg_buf_put_i64(b, (int64_t)v);
 		return;
 	}

@@ -35,6 +35,26 @@ Test(buf, numbers)
 	vg_buf_free(&b);
 }
 
+/* Issue 19, finding 10: a double beyond int64's range (a duration_ms of
+ * 1e300 or 1.23e29) was converted to an integer before the range check:
+ * undefined behaviour, which UBSan aborts on. The whole double range. */
+Test(buf, doubles_beyond_int64_are_printed_without_conversion)
+{
+	struct vg_buf b = {0};
+
+	vg_buf_put_double(&b, 1e300);
+	expect_buf(&b, "1e+300");
+	vg_buf_put_double(&b, -1.23e29);
+	expect_buf(&b, "-1.23e+29");
+	vg_buf_put_double(&b, 9223372036854775808.0);
+	expect_buf(&b, "9.223372036854776e+18");
+	vg_buf_put_double(&b, 1.7976931348623157e308);
+	expect_buf(&b, "1.7976931348623157e+308");
+	vg_buf_put_double(&b, 4.9e-324);
+	expect_buf(&b, "4.94066e-324");
+	vg_buf_free(&b);
+}
+
 Test(buf, json_strings_are_escaped)
 {
 	struct vg_buf b = {0};
