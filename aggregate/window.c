@@ -21,6 +21,7 @@ struct stream {
 	int32_t id;
 	uint32_t gen;      /* registered: the assignment it belongs to */
 	int64_t max_ts;    /* largest event time seen on it (skewed records aside) */
+	int64_t ref_ts;    /* largest reference (Kafka time) of its skewed records */
 	int64_t last_ts;   /* the previous record's, for records without one */
 	int64_t active_ms; /* monotonic time of its last record */
 	bool dirty;        /* registered: a record since the last publication */
@@ -34,6 +35,7 @@ struct slot {
 	_Atomic int state;         /* enum vg_wstream */
 	_Atomic uint32_t gen;      /* bumped at each assignment */
 	_Atomic int64_t max_ts;    /* newest event time, VG_TIME_NONE before the first */
+	_Atomic int64_t ref_ts;    /* its skewed records' newest Kafka time, VG_TIME_NONE before one */
 	_Atomic int64_t active_ms; /* monotonic time of the last record, or of the assignment */
 };
 
@@ -126,6 +128,7 @@ int vg_windows_create(struct vg_windows **out, const struct vg_windows_params *p
 		atomic_init(&w->slots[i].state, VG_WSTREAM_GONE);
 		atomic_init(&w->slots[i].gen, 0);
 		atomic_init(&w->slots[i].max_ts, VG_TIME_NONE);
+		atomic_init(&w->slots[i].ref_ts, VG_TIME_NONE);
 		atomic_init(&w->slots[i].active_ms, 0);
 	}
 	for (unsigned i = 0; i < p->workers; i++) {
@@ -194,6 +197,7 @@ void vg_windows_stream_set(struct vg_windows *w, int32_t stream, enum vg_wstream
 		 * record; the idle timeout counts from now. Its worker starts
 		 * the stream afresh when it sees the new generation. */
 		atomic_store(&s->max_ts, VG_TIME_NONE);
+		atomic_store(&s->ref_ts, VG_TIME_NONE);
 		atomic_store(&s->active_ms, mono_ms());
 		atomic_fetch_add(&s->gen, 1);
 	}
@@ -239,8 +243,8 @@ static struct stream *stream_get(struct vg_wworker *ww, int32_t id)
 	uint32_t gen = slot ? atomic_load_explicit(&slot->gen, memory_order_acquire) : 0;
 
 	if (s->gen != gen) /* new, or assigned anew: nothing of before counts */
-		*s = (struct stream){.id = id, .gen = gen, .max_ts = VG_TIME_NONE, .last_ts = VG_TIME_NONE,
-				     .active_ms = ww->now_ms};
+		*s = (struct stream){.id = id, .gen = gen, .max_ts = VG_TIME_NONE, .ref_ts = VG_TIME_NONE,
+				     .last_ts = VG_TIME_NONE, .active_ms = ww->now_ms};
 	return ww->last = s;
 }
 
@@ -285,11 +289,17 @@ int vg_wworker_add(struct vg_wworker *ww, const struct vg_record *rec, int64_t r
 	} else if (w->p.skew_ahead_ms || w->p.skew_behind_ms) {
 		int64_t sane = unskew(ww, st, ts, ref_ms);
 
-		/* Skewed, its forged time moves nothing; its reference (a
-		 * Kafka timestamp) is a sane progress for its stream, so a
-		 * partition of skewed records holds the watermark there, not
-		 * at "unknown". A file's stand-in time is no progress. */
-		moves = sane == ts || ref_ms != VG_TIME_NONE;
+		/* Skewed, it moves nothing: not its forged time, and not its
+		 * reference either, which may run ahead of its partition's
+		 * event time (a backlog produced later than it was logged: the
+		 * records after it would be late). Its Kafka time stands in
+		 * for the partition's progress only while the partition has no
+		 * event time of its own (every record skewed so far), so that
+		 * one whose clock lags holds the watermark there, not at
+		 * "unknown". */
+		moves = sane == ts;
+		if (!moves && ref_ms != VG_TIME_NONE && sane > st->ref_ts)
+			st->ref_ts = sane;
 		ts = sane;
 	}
 	if (ts_out)
@@ -344,6 +354,7 @@ static void publish_streams(struct vg_wworker *ww)
 		 * to update any more. */
 		if (atomic_load_explicit(&slot->gen, memory_order_acquire) != s->gen)
 			continue;
+		atomic_store_explicit(&slot->ref_ts, s->ref_ts, memory_order_relaxed);
 		atomic_store_explicit(&slot->max_ts, s->max_ts, memory_order_release);
 		atomic_store_explicit(&slot->active_ms, s->active_ms, memory_order_relaxed);
 	}
@@ -544,6 +555,9 @@ static int64_t streams_watermark(struct vg_windows *w)
 			continue;
 		any = true;
 		int64_t ts = atomic_load_explicit(&s->max_ts, memory_order_acquire);
+
+		if (ts == VG_TIME_NONE) /* every record skewed so far: their Kafka time */
+			ts = atomic_load_explicit(&s->ref_ts, memory_order_relaxed);
 		bool idle = now - atomic_load_explicit(&s->active_ms, memory_order_relaxed) >= w->p.idle_timeout_ms;
 
 		if (ts != VG_TIME_NONE && ts > hi)

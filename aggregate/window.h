@@ -53,10 +53,10 @@
  * and the stream's newest event time for times behind. A skewed record's
  * own time never moves a watermark: it is aggregated at the sane time, its
  * reference, or its stream's newest event time when that is later (so it
- * is never late for being skewed), and a Kafka reference counts as its
- * stream's progress (a partition whose every record is skewed holds the
- * watermark at its Kafka times). vg_wworker_add returns that time so the
- * archive files the record under it too. */
+ * is never late for being skewed). It moves no stream's progress, but a
+ * partition whose every record so far is skewed holds the watermark at
+ * their Kafka times rather than at "unknown". vg_wworker_add returns the
+ * sane time so the archive files the record under it too. */
 #ifndef VG_WINDOW_H
 #define VG_WINDOW_H
 

@@ -421,7 +421,7 @@ Test(window, a_record_far_behind_its_kafka_time_counts_at_it)
 	cr_expect_eq(add_one(ww, 0, 0, T0 + 61000), T0 + 61000);
 	cr_expect_eq(add_one(ww, 0, T0 + 62000 - 600000, T0 + 62000), T0 + 62000, "10 minutes behind, bound 2");
 	/* Its reference behind the stream's own time: the stream's time. */
-	cr_expect_eq(add_one(ww, 0, 0, T0 + 30000), T0 + 62000);
+	cr_expect_eq(add_one(ww, 0, 0, T0 + 30000), T0 + 60000);
 	vg_windows_close(w, true, NULL, NULL);
 	vg_windows_get_stats(w, &st);
 	cr_expect_eq(st.skewed_behind, 3u);
@@ -472,5 +472,52 @@ Test(window, the_clock_moves_on_after_a_quiet_rebalance)
 	vg_windows_stream_set(w, 0, VG_WSTREAM_BEHIND);
 	vg_windows_stream_set(w, 0, VG_WSTREAM_CAUGHT_UP);
 	cr_expect_eq(close_until_one(w, 10), 1);
+	vg_windows_destroy(w);
+}
+
+/* A backlog produced minutes after it was logged: every record's Kafka
+ * time runs 8 minutes ahead of its event time, within the bounds. A
+ * record stamped 2099 (and one stamped 0) among them count at their Kafka
+ * time but must not move the partition there: the records after them
+ * were all counted late when they did. */
+Test(window, a_skewed_record_does_not_move_its_partition_to_its_kafka_time)
+{
+	struct vg_windows *w = make_streams(3600000, 300000, 7 * 86400000LL);
+	struct vg_wworker *ww = vg_windows_worker(w, 0);
+	struct vg_windows_stats st;
+	int64_t kafka = T0 + 480000;
+
+	vg_windows_stream_set(w, 0, VG_WSTREAM_BEHIND);
+	for (int64_t t = 0; t < 60000; t += 1000) {
+		if (t == 30000) {
+			cr_expect_eq(add_one(ww, 0, 4070908800000LL, kafka), kafka);
+			cr_expect_eq(add_one(ww, 0, 0, kafka), kafka);
+		}
+		add_one(ww, 0, T0 + t, kafka);
+	}
+	vg_windows_close(w, true, NULL, NULL);
+	vg_windows_get_stats(w, &st);
+	cr_expect_eq(st.skewed_ahead, 1u);
+	cr_expect_eq(st.skewed_behind, 1u);
+	cr_expect_eq(st.late, 0u, "the records after the skewed ones are not late");
+	cr_expect_eq(st.records, 62u);
+	vg_windows_destroy(w);
+}
+
+/* A partition whose every record is skewed (its producer's clock lags
+ * more than skew_behind) holds the watermark at their Kafka times, not at
+ * "unknown": the other partitions' windows close. */
+Test(window, a_partition_of_skewed_records_holds_at_its_kafka_time)
+{
+	struct vg_windows *w = make_streams(3600000, 300000, 15000);
+	struct vg_wworker *ww = vg_windows_worker(w, 0);
+
+	vg_windows_stream_set(w, 0, VG_WSTREAM_BEHIND);
+	vg_windows_stream_set(w, 1, VG_WSTREAM_BEHIND);
+	for (int64_t t = 0; t <= 60000; t += 1000) {
+		add_one(ww, 0, T0 + t, T0 + t);
+		add_one(ww, 1, T0 + t - 600000, T0 + t); /* 10 minutes behind */
+	}
+	cr_expect_eq(close_twice(w), 5, "windows up to 60 s - 5 s close");
 	vg_windows_destroy(w);
 }
