@@ -774,6 +774,10 @@ static void agg_close_after(struct agg_run *run, bool flush, int64_t every_ms)
 
 	if (rc != VG_OK)
 		vg_log_kv(VG_LOG_ERROR, "aggregate", "closing windows failed", VG_LOG_S("error", vg_err_str(rc)));
+	/* vigil run: the rows of windows closed reach --windows now, not in
+	 * 1 MiB blocks (a live run closes a window every few seconds). */
+	if (run->no_chunk_threads && run->out.len && vg_buf_write_fd(&run->out, run->out_fd) != VG_OK)
+		vg_log(VG_LOG_ERROR, "aggregate", "writing window rows failed");
 }
 
 static void agg_close(struct agg_run *run, bool flush)

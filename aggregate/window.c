@@ -562,8 +562,8 @@ static int64_t streams_watermark(struct vg_windows *w)
 
 		if (ts != VG_TIME_NONE && ts > hi)
 			hi = ts;
-		if (st == VG_WSTREAM_CAUGHT_UP && (idle || ts == VG_TIME_NONE))
-			continue; /* nothing waits on it: it holds nothing */
+		if (st == VG_WSTREAM_CAUGHT_UP && idle)
+			continue; /* nothing waits on it, nor came for idle_timeout */
 		if (ts == VG_TIME_NONE)
 			stay = true; /* records wait, their time unknown */
 		else if (ts < lo)

@@ -22,8 +22,9 @@
  *   behind its end offset, fetched but not yet processed, paused): such a
  *   stream is BEHIND and holds the watermark whatever the clock says;
  *   until its first record it holds it where it is. A CAUGHT_UP stream
- *   holds it at its newest event time until it has had no record for
- *   idle_timeout; a caught-up stream with no record yet holds nothing. A
+ *   holds it at its newest event time (where it is, before its first
+ *   record) until it has had no record for idle_timeout, counted from its
+ *   assignment when it has had none. A
  *   stream that is gone (revoked) leaves the watermark at once. The
  *   watermark is the smallest holding stream's newest event time minus the
  *   allowed lateness; when every registered stream is caught up and idle it

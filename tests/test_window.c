@@ -322,21 +322,25 @@ Test(window, a_partition_with_records_waiting_holds_the_watermark)
 	vg_windows_destroy(w);
 }
 
-/* A caught-up partition with no record yet holds nothing; a revoked one
- * leaves the watermark at once. */
-Test(window, caught_up_empty_and_revoked_partitions_hold_nothing)
+/* A caught-up partition with no record yet holds the watermark where it
+ * is until idle_timeout from its assignment (a partition handed back by a
+ * member leaving may be behind); a revoked one leaves it at once. */
+Test(window, caught_up_empty_partitions_hold_until_idle_and_revoked_ones_leave)
 {
-	struct vg_windows *w = make_streams(3600000, 0, 0);
+	struct vg_windows *w = make_streams(200, 0, 0);
 	struct vg_wworker *ww = vg_windows_worker(w, 0);
+	struct timespec pause = {0, 250000000};
 
 	vg_windows_stream_set(w, 0, VG_WSTREAM_BEHIND);
-	vg_windows_stream_set(w, 1, VG_WSTREAM_CAUGHT_UP);
 	vg_windows_stream_set(w, 2, VG_WSTREAM_BEHIND);
 	add_one(ww, 0, T0 + 60000, VG_TIME_NONE);
 	add_one(ww, 2, T0 + 1000, VG_TIME_NONE);
+	vg_windows_stream_set(w, 1, VG_WSTREAM_CAUGHT_UP); /* assigned now, empty */
 	cr_expect_eq(close_twice(w), 0, "stream 2 holds at 1 s");
 	vg_windows_stream_set(w, 2, VG_WSTREAM_GONE);
-	cr_expect_eq(close_twice(w), 1, "revoked: the window of 1 s closes (stream 0 is at 60 s)");
+	cr_expect_eq(close_twice(w), 0, "revoked, but the empty partition 1 holds where it is");
+	nanosleep(&pause, NULL); /* past the idle timeout from partition 1's assignment */
+	cr_expect_eq(close_twice(w), 1, "idle: the window of 1 s closes (stream 0, behind, is at 60 s)");
 	vg_windows_destroy(w);
 }
 
