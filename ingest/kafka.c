@@ -249,7 +249,7 @@ static void process(struct worker *w, void *state, const struct batch *b, struct
 		while (t > cur && !atomic_compare_exchange_weak(&k->last_us, &cur, t))
 			;
 		/* After the batch function: what it published of these
-		 * partitions' event time covers them (see part_said). */
+		 * partitions' event time covers them (see part_update). */
 		for (size_t i = 0; i < b->n; i++)
 			atomic_fetch_add_explicit(&b->parts[i]->processed, 1, memory_order_release);
 	}
