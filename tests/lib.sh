@@ -4,6 +4,7 @@ set -u
 : "${VIGIL:?VIGIL must point at the vigil binary}"
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 GEN=${GEN:-$ROOT/bench/gen}
+# KEEP_TMP=1 leaves the files of a run (logs, records) for a post-mortem.
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/vigil-test.XXXXXX")
 trap 'rm -rf "$TMP"' EXIT
 
@@ -32,7 +33,7 @@ cleanup() {
 		kill -KILL "$p" 2>/dev/null
 	done
 	exec 9>&- 2>/dev/null
-	rm -rf "$TMP"
+	if [ -n "${KEEP_TMP:-}" ]; then echo "note KEEP_TMP: files left in $TMP"; else rm -rf "$TMP"; fi
 }
 trap cleanup EXIT
 

@@ -118,22 +118,24 @@ last_closed() {
 }
 
 # throttle NAME: a pipe $TMP/NAME.fifo that a background reader copies to
-# $TMP/NAME.records at about 5 MB/s (some 15,000 records a second). A vigil
+# $TMP/NAME.records at about 6 MB/s (some 18,000 records a second). A vigil
 # run given the pipe as --records processes no faster: its workers write
-# each batch's records there before taking the next. (The pause in the loop
-# is the throttle's pace, not a wait for anything.) Each read takes what the
-# pipe holds (up to 64 KiB): a read that waited for a full block kept the
-# last records in the pipe until vigil closed it. Its pid in THROTTLE_PID;
+# each batch's records there before taking the next. The reader is one
+# process (perl, Essential in Debian): a shell loop forking dd per block
+# fell to a fraction of that pace on a loaded machine, and a member whose
+# workers could not drain within half the shutdown timeout at a rebalance
+# was dropped from the group (its commit refused, its records read again).
+# Each read takes what the pipe holds (up to 64 KiB), then pauses 10 ms
+# (the throttle's pace, not a wait for anything). Its pid in THROTTLE_PID;
 # it ends when vigil closes the pipe.
 throttle() {
 	mkfifo "$TMP/$1.fifo"
-	(
-		exec 3<"$TMP/$1.fifo"
-		while n=$(dd bs=65536 count=1 <&3 2>/dev/null | tee -a "$TMP/$1.records" | wc -c) &&
-			[ "$n" -gt 0 ]; do
-			sleep 0.01
-		done
-	) &
+	perl -e 'open(my $in, "<", $ARGV[0]) or die "$ARGV[0]: $!";
+		open(my $out, ">>", $ARGV[1]) or die "$ARGV[1]: $!";
+		while (my $n = sysread($in, my $buf, 65536)) {
+			syswrite($out, $buf) == $n or die "$ARGV[1]: $!";
+			select(undef, undef, undef, 0.01);
+		}' "$TMP/$1.fifo" "$TMP/$1.records" &
 	THROTTLE_PID=$!
 	PIDS+=($THROTTLE_PID)
 }
