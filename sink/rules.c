@@ -40,7 +40,7 @@ struct sel {
 };
 
 struct pair {
-	int64_t long_ms, short_ms;
+	int64_t long_ms, short_ms, coverage_ms; /* coverage: data the long window must hold */
 	double factor;
 };
 
@@ -48,6 +48,8 @@ struct rule {
 	char *name;
 	int cond, of, kind; /* kind: enum vg_agg_kind of the entries read */
 	int64_t window_ms, lookback_ms;
+	int64_t coverage_ms; /* error_rate and count with a baseline: data needed to judge */
+	int64_t baseline_ms; /* count: compare with the trailing baseline's rate (0: absolute) */
 	double threshold, quantile, objective;
 	bool below;
 	uint64_t min_count;
@@ -249,7 +251,9 @@ static int pair_key(struct loader *L, const char *k, yaml_node_t *kn, yaml_node_
 		return get_duration(L, v, "burn_rate.windows.short", &p->short_ms);
 	if (strcmp(k, "factor") == 0)
 		return get_number(L, v, "burn_rate.windows.factor", &p->factor);
-	return fail(L, kn, "burn_rate.windows: unknown key '%s' (long, short, factor)", k);
+	if (strcmp(k, "coverage") == 0)
+		return get_duration(L, v, "burn_rate.windows.coverage", &p->coverage_ms);
+	return fail(L, kn, "burn_rate.windows: unknown key '%s' (long, short, factor, coverage)", k);
 }
 
 static int cond_key(struct loader *L, const char *k, yaml_node_t *kn, yaml_node_t *v, void *arg)
@@ -304,6 +308,10 @@ static int cond_key(struct loader *L, const char *k, yaml_node_t *kn, yaml_node_
 			}
 		return fail(L, v, "counter: '%s' is not one of aggregate.counters", s ? s : "?");
 	}
+	if (strcmp(k, "coverage") == 0 && (r->cond == C_ERROR_RATE || r->cond == C_COUNT))
+		return get_duration(L, v, "coverage", &r->coverage_ms);
+	if (strcmp(k, "baseline") == 0 && r->cond == C_COUNT)
+		return get_duration(L, v, "baseline", &r->baseline_ms);
 	if (strcmp(k, "lookback") == 0 && r->cond == C_ABSENT)
 		return get_duration(L, v, "lookback", &r->lookback_ms);
 	if (strcmp(k, "objective") == 0 && r->cond == C_BURN) {
@@ -539,7 +547,24 @@ static int parse_rule(struct loader *L, yaml_node_t *n, struct vg_rules *rs)
 		if (!r->n_pairs)
 			return fail(L, n, "rule %s: burn_rate needs windows: [{long, short, factor}]", r->name);
 		r->window_ms = r->pairs[0].long_ms;
+		for (size_t p = 0; p < r->n_pairs; p++) {
+			if (!r->pairs[p].coverage_ms)
+				r->pairs[p].coverage_ms = r->pairs[p].short_ms;
+			if (r->pairs[p].coverage_ms > r->pairs[p].long_ms)
+				return fail(L, n, "rule %s: burn_rate.windows: coverage is at most the long window",
+					    r->name);
+		}
 	}
+	if (r->coverage_ms && r->cond == C_COUNT && !r->baseline_ms)
+		return fail(L, n, "rule %s: count: coverage goes with a baseline", r->name);
+	if (r->baseline_ms && r->baseline_ms < r->window_ms)
+		return fail(L, n, "rule %s: count: the baseline must be at least the window", r->name);
+	if (!r->coverage_ms && (r->cond == C_ERROR_RATE || r->baseline_ms))
+		r->coverage_ms = r->window_ms;
+	if (r->baseline_ms && r->coverage_ms > r->baseline_ms)
+		return fail(L, n, "rule %s: coverage is at most the baseline", r->name);
+	if (r->cond == C_ERROR_RATE && r->coverage_ms > r->window_ms)
+		return fail(L, n, "rule %s: coverage is at most the window", r->name);
 	if (r->window_ms < L->env->window_ms)
 		return fail(L, n, "rule %s: needs a window of at least the base window (%lld ms)", r->name,
 			    (long long)L->env->window_ms);
@@ -849,7 +874,9 @@ struct instance {
 	int state;
 	int64_t active_at, fired_at, last_active;
 	double value;
-	int escalations;
+	double now_value; /* the condition's value this evaluation, when not active (observed) */
+	bool observed;
+	int escalations; /* 0, or 1 once sent again as escalation="L2" */
 	char *key; /* the group key: `by` values */
 	size_t key_len;
 	bool seen;
@@ -914,6 +941,8 @@ struct vg_alerts {
 	size_t n_vr;
 	struct slot *slots; /* MAX_SLOTS per rule */
 	uint64_t evals;     /* calls to vg_alerts_eval */
+	int64_t data_from;  /* ms: the start of the first window evaluated */
+	bool observing;     /* the rule being evaluated has instances: note their values */
 	struct range ranges[RANGE_CACHE];
 	size_t next_range;
 	pcre2_match_data *md;
@@ -1195,6 +1224,52 @@ static bool latency_possible(const struct rule *r, int32_t tail, const struct gr
 	return g->tail >= n - rank;
 }
 
+/* Rule ri holds no longer (or not yet) for group g, whose value is v:
+ * noted for its instance, if any, to carry at resolution. */
+static struct instance *instance_find(struct vg_alerts *a, size_t rule, const char *key, size_t len);
+
+static void observe(struct vg_alerts *a, size_t ri, const struct group *g, double v)
+{
+	struct instance *in = a->observing ? instance_find(a, ri, g->key, g->key_len) : NULL;
+
+	if (in) {
+		in->now_value = v;
+		in->observed = true;
+	}
+}
+
+/* Has the engine had data for at least need ms by now? A long window
+ * over less is the whole stream so far, not what the rule means. */
+static bool covered(const struct vg_alerts *a, int64_t now, int64_t need)
+{
+	return now - a->data_from >= need;
+}
+
+/* A count against its baseline: the prediction for one window from the
+ * trailing baseline [now - window - baseline, now - window), over the part
+ * of it the engine has had data for. Sets *judge false while that part is
+ * under the rule's coverage. */
+static double baseline_per_window(const struct vg_alerts *a, const struct rule *r, int64_t now, uint64_t count,
+				  bool *judge)
+{
+	int64_t end = now - r->window_ms, from = end - r->baseline_ms;
+	int64_t span = end - (from > a->data_from ? from : a->data_from);
+
+	*judge = span >= r->coverage_ms && span > 0;
+	return *judge ? (double)count * (double)r->window_ms / (double)span : 0;
+}
+
+/* The value of a count-against-baseline group: the window's count over
+ * the prediction; whether it holds (the floor, min_count, applies to the
+ * count going above and to the prediction going below). */
+static bool baseline_holds(const struct rule *r, uint64_t now_count, double predicted, double *v)
+{
+	*v = predicted > 0 ? (double)now_count / predicted : now_count ? INFINITY : 0;
+	if (r->below)
+		return predicted >= (double)r->min_count && *v < r->threshold;
+	return now_count >= r->min_count && *v > r->threshold;
+}
+
 /* condition() from store views. Sets *slow when the rule must be
  * evaluated by merging instead (see struct slot); active and values are
  * then to be discarded. */
@@ -1229,22 +1304,30 @@ static int view_condition(struct vg_alerts *a, size_t ri, struct vg_wstore *stor
 		double budget = 1 - r->objective;
 
 		for (size_t p = 0; p < r->n_pairs; p++) {
+			if (!covered(a, now, r->pairs[p].coverage_ms))
+				continue;
 			COLLECT(2 * p, now - r->pairs[p].long_ms, now, &w);
 			COLLECT(2 * p + 1, now - r->pairs[p].short_ms, now, &o);
 			for (size_t i = 0; i < w->n; i++) {
 				struct group *gl = &w->g[i], *gsh;
 
-				if (!gl->present)
+				if (!gl->present || !gl->count)
 					continue;
+				double bl = (double)gl->bad / (double)gl->count / budget;
+
 				gsh = groups_find(o, gl->key, gl->key_len);
 				if (!gsh || !gsh->present || gl->count < r->min_count || gsh->count < r->min_count ||
-				    groups_find(active, gl->key, gl->key_len))
+				    groups_find(active, gl->key, gl->key_len)) {
+					if (p == 0)
+						observe(a, ri, gl, bl);
 					continue;
-				double bl = (double)gl->bad / (double)gl->count / budget,
-				       bs = (double)gsh->bad / (double)gsh->count / budget;
+				}
+				double bs = (double)gsh->bad / (double)gsh->count / budget;
 
 				if (bl > r->pairs[p].factor && bs > r->pairs[p].factor)
 					ACTIVATE(gl, bl);
+				else if (p == 0)
+					observe(a, ri, gl, bl);
 			}
 		}
 	} else if (r->cond == C_ABSENT) {
@@ -1259,9 +1342,39 @@ static int view_condition(struct vg_alerts *a, size_t ri, struct vg_wstore *stor
 			if (!g || !g->present || !g->count)
 				ACTIVATE(go, 0.0);
 		}
-	} else {
+	} else if (r->baseline_ms) {
+		bool judge;
+
+		baseline_per_window(a, r, now, 0, &judge);
+		if (judge) {
+			COLLECT(0, now - r->window_ms, now, &w);
+			COLLECT(1, now - r->window_ms - r->baseline_ms, now - r->window_ms, &o);
+			/* above: the groups of the window; below: of the baseline */
+			struct groups *by = r->below ? o : w, *other = r->below ? w : o;
+
+			for (size_t i = 0; i < by->n; i++) {
+				struct group *g = &by->g[i], *h;
+				double v;
+
+				if (!g->present || !g->count)
+					continue;
+				h = groups_find(other, g->key, g->key_len);
+				uint64_t hc = h && h->present ? h->count : 0;
+				double pred = baseline_per_window(a, r, now, r->below ? g->count : hc, &judge);
+
+				if (baseline_holds(r, r->below ? hc : g->count, pred, &v))
+					ACTIVATE(g, v);
+				else
+					observe(a, ri, g, v);
+			}
+		}
+	} else if (r->cond != C_ERROR_RATE || covered(a, now, r->coverage_ms)) {
 		int32_t tail = tail_bucket(a, r);
 
+		if (r->cond == C_LATENCY && a->observing) {
+			*slow = true; /* a resolution's value needs the sketch */
+			return VG_OK;
+		}
 		COLLECT(0, now - r->window_ms, now, &w);
 		for (size_t i = 0; i < w->n; i++) {
 			struct group *g = &w->g[i];
@@ -1280,12 +1393,18 @@ static int view_condition(struct vg_alerts *a, size_t ri, struct vg_wstore *stor
 				}
 				continue;
 			} else {
-				if (g->count < r->min_count || !g->count)
+				if (!g->count)
 					continue;
 				v = (double)g->bad / (double)g->count;
+				if (g->count < r->min_count) {
+					observe(a, ri, g, v);
+					continue;
+				}
 			}
 			if (!isnan(v) && beyond(r, v))
 				ACTIVATE(g, v);
+			else
+				observe(a, ri, g, v);
 		}
 	}
 #undef ACTIVATE
@@ -1299,6 +1418,7 @@ static int view_condition(struct vg_alerts *a, size_t ri, struct vg_wstore *stor
 static int condition(struct vg_alerts *a, const struct rule *r, struct vg_wstore *store, int64_t now,
 		     struct groups *active, double **values)
 {
+	size_t ri = (size_t)(r - a->rules->r);
 	struct groups w = {0}, o = {0};
 	int rc = VG_OK;
 	size_t cap = 0;
@@ -1316,6 +1436,8 @@ static int condition(struct vg_alerts *a, const struct rule *r, struct vg_wstore
 
 	if (r->cond == C_BURN) {
 		for (size_t p = 0; p < r->n_pairs; p++) {
+			if (!covered(a, now, r->pairs[p].coverage_ms))
+				continue;
 			groups_free(&w);
 			groups_free(&o);
 			if ((rc = collect(a, r, store, now - r->pairs[p].long_ms, now, &w)) != VG_OK ||
@@ -1326,18 +1448,56 @@ static int condition(struct vg_alerts *a, const struct rule *r, struct vg_wstore
 			for (size_t i = 0; i < w.n; i++) {
 				struct group *gl = &w.g[i], *gsh = groups_find(&o, gl->key, gl->key_len);
 
-				if (!gsh || gl->count < r->min_count || gsh->count < r->min_count ||
-				    groups_find(active, gl->key, gl->key_len))
+				if (!gl->count)
 					continue;
-				double bl = (double)gl->bad / (double)gl->count / budget,
-				       bs = (double)gsh->bad / (double)gsh->count / budget;
+				double bl = (double)gl->bad / (double)gl->count / budget;
+
+				if (!gsh || gl->count < r->min_count || gsh->count < r->min_count ||
+				    groups_find(active, gl->key, gl->key_len)) {
+					if (p == 0)
+						observe(a, ri, gl, bl);
+					continue;
+				}
+				double bs = (double)gsh->bad / (double)gsh->count / budget;
 
 				if (bl > r->pairs[p].factor && bs > r->pairs[p].factor)
 					ACTIVATE(gl, bl);
+				else if (p == 0)
+					observe(a, ri, gl, bl);
 			}
 		}
 		goto out;
 	}
+	if (r->baseline_ms) {
+		bool judge;
+
+		baseline_per_window(a, r, now, 0, &judge);
+		if (!judge)
+			goto out;
+		if ((rc = collect(a, r, store, now - r->window_ms, now, &w)) != VG_OK ||
+		    (rc = collect(a, r, store, now - r->window_ms - r->baseline_ms, now - r->window_ms, &o)) != VG_OK)
+			goto out;
+		struct groups *by = r->below ? &o : &w, *other = r->below ? &w : &o;
+
+		for (size_t i = 0; i < by->n; i++) {
+			struct group *g = &by->g[i], *h;
+			double v;
+
+			if (!g->count)
+				continue;
+			h = groups_find(other, g->key, g->key_len);
+			uint64_t hc = h ? h->count : 0;
+			double pred = baseline_per_window(a, r, now, r->below ? g->count : hc, &judge);
+
+			if (baseline_holds(r, r->below ? hc : g->count, pred, &v))
+				ACTIVATE(g, v);
+			else
+				observe(a, ri, g, v);
+		}
+		goto out;
+	}
+	if (r->cond == C_ERROR_RATE && !covered(a, now, r->coverage_ms))
+		goto out;
 	if ((rc = collect(a, r, store, now - r->window_ms, now, &w)) != VG_OK)
 		goto out;
 	if (r->cond == C_ABSENT) {
@@ -1358,16 +1518,26 @@ static int condition(struct vg_alerts *a, const struct rule *r, struct vg_wstore
 		if (r->cond == C_COUNT) {
 			v = (double)g->count;
 		} else if (r->cond == C_LATENCY) {
-			if (!g->has_latency || g->latency.count < r->min_count)
+			if (!g->has_latency || !g->latency.count)
 				continue;
 			v = vg_sketch_quantile(&g->latency, r->quantile);
+			if (g->latency.count < r->min_count) {
+				observe(a, ri, g, v);
+				continue;
+			}
 		} else {
-			if (g->count < r->min_count || !g->count)
+			if (!g->count)
 				continue;
 			v = (double)g->bad / (double)g->count;
+			if (g->count < r->min_count) {
+				observe(a, ri, g, v);
+				continue;
+			}
 		}
 		if (!isnan(v) && beyond(r, v))
 			ACTIVATE(g, v);
+		else
+			observe(a, ri, g, v);
 	}
 out:
 #undef ACTIVATE
@@ -1433,25 +1603,28 @@ static bool by_label(const struct rule *r, const char *name)
 	return false;
 }
 
-/* Build the notification for an instance and hand it to emit. */
+static uint64_t fingerprint(const struct rule *r, const char *key, size_t len, int level);
+
+/* Build the notification for an instance's label set of escalation level
+ * (0: L1, 1: L2) and hand it to emit. */
 static void notify(struct vg_alerts *a, const struct instance *in, enum vg_alert_state state, int64_t now,
-		   void (*emit)(void *arg, const struct vg_alert *al), void *arg)
+		   int level, void (*emit)(void *arg, const struct vg_alert *al), void *arg)
 {
 	const struct rule *r = &a->rules->r[in->rule];
 	static const char *const sev[] = {"", "P1", "P2", "P3", "P4"};
-	int severity = r->severity - in->escalations < 1 ? 1 : r->severity - in->escalations;
 	const char *pairs[VG_ALERT_MAX_LABELS][2];
 	size_t n = 0;
-	struct vg_alert al = {.name = r->name, .state = state, .severity = sev[severity],
-			      .escalated = in->escalations > 0, .fingerprint = in->fp, .value = in->value,
-			      .at = now, .active_at = in->active_at, .fired_at = in->fired_at,
+	struct vg_alert al = {.name = r->name, .state = state, .severity = sev[r->severity],
+			      .escalation = level + 1,
+			      .fingerprint = level ? fingerprint(r, in->key, in->key_len, level) : in->fp,
+			      .value = in->value, .at = now, .active_at = in->active_at, .fired_at = in->fired_at,
 			      .resolved_at = state == VG_ALERT_RESOLVED ? now : 0};
 	const char *k = in->key;
 
 	pairs[n][0] = "alertname";
 	pairs[n++][1] = r->name;
 	pairs[n][0] = "severity";
-	pairs[n++][1] = sev[severity];
+	pairs[n++][1] = sev[r->severity];
 	for (size_t b = 0; b < r->n_by && n < VG_ALERT_MAX_LABELS; b++, k += strlen(k) + 1) {
 		pairs[n][0] = label_names[r->by[b]];
 		pairs[n++][1] = k;
@@ -1462,9 +1635,9 @@ static void notify(struct vg_alerts *a, const struct instance *in, enum vg_alert
 		pairs[n][0] = r->lnames[i];
 		pairs[n++][1] = r->lvalues[i];
 	}
-	if (in->escalations && n < VG_ALERT_MAX_LABELS) {
-		pairs[n][0] = "escalated";
-		pairs[n++][1] = "true";
+	if (level && n < VG_ALERT_MAX_LABELS) {
+		pairs[n][0] = "escalation";
+		pairs[n++][1] = "L2";
 	}
 	qsort(pairs, n, sizeof(pairs[0]), cmp_label);
 	al.n_labels = n;
@@ -1491,8 +1664,9 @@ static void notify(struct vg_alerts *a, const struct instance *in, enum vg_alert
 	emit(arg, &al);
 }
 
-/* The fingerprint: the sorted labels as first set (severity unescalated). */
-static uint64_t fingerprint(const struct rule *r, const char *key, size_t len)
+/* The fingerprint: a hash of the sorted labels of the set sent (level 1:
+ * escalation="L2" among them), as Alertmanager identifies alerts. */
+static uint64_t fingerprint(const struct rule *r, const char *key, size_t len, int level)
 {
 	const char *pairs[VG_ALERT_MAX_LABELS][2];
 	static const char *const sev[] = {"", "P1", "P2", "P3", "P4"};
@@ -1513,6 +1687,10 @@ static uint64_t fingerprint(const struct rule *r, const char *key, size_t len)
 		pairs[n][0] = r->lnames[i];
 		pairs[n++][1] = r->lvalues[i];
 	}
+	if (level && n < VG_ALERT_MAX_LABELS) {
+		pairs[n][0] = "escalation";
+		pairs[n++][1] = "L2";
+	}
 	qsort(pairs, n, sizeof(pairs[0]), cmp_label);
 	for (size_t i = 0; i < n; i++) {
 		h = fnv(pairs[i][0], strlen(pairs[i][0]) + 1, h);
@@ -1525,19 +1703,24 @@ int vg_alerts_eval(struct vg_alerts *a, struct vg_wstore *store, int64_t now,
 		   void (*emit)(void *arg, const struct vg_alert *al), void *arg)
 {
 	for (size_t i = 0; i < a->n_in; i++)
-		a->in[i].seen = false;
+		a->in[i].seen = a->in[i].observed = false;
 	for (size_t i = 0; i < RANGE_CACHE; i++)
 		a->ranges[i].valid = false; /* the store has a new window */
 	if (a->vstore != store) {
 		views_free(a);
 		a->vstore = store;
 	}
-	a->evals++;
+	if (!a->evals++)
+		a->data_from = now - a->rules->env.window_ms;
 	for (size_t ri = 0; ri < a->rules->n; ri++) {
 		const struct rule *r = &a->rules->r[ri];
 		struct groups active = {0};
 		double *values = NULL;
 		bool slow = false;
+
+		a->observing = false;
+		for (size_t i = 0; i < a->n_in && !a->observing; i++)
+			a->observing = a->in[i].rule == ri;
 		int rc = view_condition(a, ri, store, now, &active, &values, &slow);
 
 		if (rc == VG_OK && slow) {
@@ -1568,7 +1751,7 @@ int vg_alerts_eval(struct vg_alerts *a, struct vg_wstore *store, int64_t now,
 				in->key = gr->key; /* taken over from the group */
 				in->key_len = gr->key_len;
 				gr->key = NULL;
-				in->fp = fingerprint(r, in->key, in->key_len);
+				in->fp = fingerprint(r, in->key, in->key_len, 0);
 			}
 			in->seen = true;
 			in->value = values[g];
@@ -1577,16 +1760,16 @@ int vg_alerts_eval(struct vg_alerts *a, struct vg_wstore *store, int64_t now,
 				in->state = I_PENDING;
 				in->active_at = now;
 				if (r->for_ms)
-					notify(a, in, VG_ALERT_PENDING, now, emit, arg);
+					notify(a, in, VG_ALERT_PENDING, now, 0, emit, arg);
 			}
 			if (in->state == I_PENDING && now - in->active_at >= r->for_ms) {
 				in->state = I_FIRING;
 				in->fired_at = now;
-				notify(a, in, VG_ALERT_FIRING, now, emit, arg);
-			} else if (in->state == I_FIRING && r->escalate_ms && r->severity - in->escalations > 1 &&
-				   now - in->fired_at >= r->escalate_ms * (in->escalations + 1)) {
-				in->escalations++;
-				notify(a, in, VG_ALERT_FIRING, now, emit, arg);
+				notify(a, in, VG_ALERT_FIRING, now, 0, emit, arg);
+			} else if (in->state == I_FIRING && r->escalate_ms && !in->escalations &&
+				   now - in->fired_at >= r->escalate_ms) {
+				in->escalations = 1; /* L2, with L1's label set still firing */
+				notify(a, in, VG_ALERT_FIRING, now, 1, emit, arg);
 			}
 		}
 		groups_free(&active);
@@ -1601,10 +1784,16 @@ int vg_alerts_eval(struct vg_alerts *a, struct vg_wstore *store, int64_t now,
 		bool drop = false;
 
 		if (!in->seen) {
+			/* the value at the change: the condition's now, or
+			 * none (null) where the group has no data */
+			in->value = in->observed ? in->now_value : r->cond == C_COUNT && !r->baseline_ms ? 0 : NAN;
 			if (in->state == I_PENDING) {
-				drop = true; /* never fired: nothing to resolve */
+				if (r->for_ms) /* never fired: closed in the log, nothing to resolve */
+					notify(a, in, VG_ALERT_INACTIVE, now, 0, emit, arg);
+				drop = true;
 			} else if (now - in->last_active >= r->keep_ms) {
-				notify(a, in, VG_ALERT_RESOLVED, now, emit, arg);
+				for (int level = 0; level <= in->escalations; level++)
+					notify(a, in, VG_ALERT_RESOLVED, now, level, emit, arg);
 				drop = true;
 			}
 		}
@@ -1642,8 +1831,8 @@ int vg_alerts_set_rules(struct vg_alerts *a, const struct vg_rules *rules, int64
 			a->in[keep++] = *in;
 			continue;
 		}
-		if (in->state == I_FIRING)
-			notify(a, in, VG_ALERT_RESOLVED, now_ms, emit, arg); /* under the old rule's labels */
+		for (int level = 0; in->state == I_FIRING && level <= in->escalations; level++)
+			notify(a, in, VG_ALERT_RESOLVED, now_ms, level, emit, arg); /* under the old rule's labels */
 		free(in->key);
 		ended++;
 	}
@@ -1658,8 +1847,9 @@ int vg_alerts_set_rules(struct vg_alerts *a, const struct vg_rules *rules, int64
 void vg_alerts_each(struct vg_alerts *a, void (*fn)(void *arg, const struct vg_alert *al), void *arg)
 {
 	for (size_t i = 0; i < a->n_in; i++)
-		notify(a, &a->in[i], a->in[i].state == I_FIRING ? VG_ALERT_FIRING : VG_ALERT_PENDING,
-		       a->in[i].last_active, fn, arg);
+		for (int level = 0; level <= (a->in[i].state == I_FIRING ? a->in[i].escalations : 0); level++)
+			notify(a, &a->in[i], a->in[i].state == I_FIRING ? VG_ALERT_FIRING : VG_ALERT_PENDING,
+			       a->in[i].last_active, level, fn, arg);
 }
 
 void vg_alerts_counts(const struct vg_alerts *a, size_t *pending, size_t *firing)
@@ -1675,7 +1865,7 @@ void vg_alerts_counts(const struct vg_alerts *a, size_t *pending, size_t *firing
 
 void vg_alert_json(const struct vg_alert *al, struct vg_buf *b)
 {
-	static const char *const states[] = {"pending", "firing", "resolved"};
+	static const char *const states[] = {"pending", "firing", "resolved", "inactive"};
 	char fp[20];
 
 	vg_buf_puts(b, "{\"at\":");
@@ -1878,8 +2068,8 @@ static void collect_firing(void *arg, const struct vg_alert *al)
 {
 	struct firing_set *fs = arg;
 
-	if (al->state != VG_ALERT_FIRING)
-		return;
+	if (al->state != VG_ALERT_FIRING || al->escalation > 1)
+		return; /* an escalated label set is the same alert */
 	fs->n++;
 	for (size_t i = 0; i < al->n_labels; i++) {
 		vg_buf_puts(&fs->text, i ? "," : "");

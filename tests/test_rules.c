@@ -60,7 +60,7 @@ Test(rules, the_shipped_rules_load)
 	char err[512] = "";
 
 	cr_assert_eq(vg_rules_load(&r, files, 1, &env, err, sizeof(err)), VG_OK, "%s", err);
-	cr_expect_eq(vg_rules_count(r), 8);
+	cr_expect_eq(vg_rules_count(r), 9);
 	vg_rules_destroy(r);
 }
 
@@ -358,33 +358,195 @@ Test(rules, burn_rate_needs_both_windows)
 	series_close(&s);
 }
 
-Test(rules, escalation_and_stable_fingerprints)
+static int count_in(const char *log, const char *needle)
+{
+	int n = 0;
+
+	for (const char *q = log; (q = strstr(q, needle)); q += strlen(needle))
+		n++;
+	return n;
+}
+
+/* Escalation keeps the severity (a ticket never becomes a page): after
+ * escalate_after the alert is sent again with escalation="L2", once; its
+ * resolve resolves both label sets sent, each with its own fingerprint. */
+Test(rules, escalation_keeps_the_severity_and_resolves_every_label_set)
 {
 	struct series s;
 
-	series_open(&s, RULE("        error_rate: {of: 5xx, window: 10s, above: 0.5, min_count: 1}\n"
-			     "        escalate_after: 1m\n"));
-	for (int i = 0; i < 14; i++) {
+	series_open(&s, "groups:\n  - name: g\n    rules:\n      - alert: A\n"
+			"        error_rate: {of: 5xx, window: 10s, above: 0.5, min_count: 1}\n"
+			"        escalate_after: 1m\n        labels: {severity: P1}\n");
+	for (int i = 0; i < 30; i++) {
 		http(&s, "web", "/a", 10, 10, 5);
 		tick(&s);
 	}
-	cr_expect_eq(s.firing, 3, "fired, escalated at 1m and 2m:\n%.*s", (int)s.log.len, s.log.p);
-	const char *p3 = strstr(s.log.p, "\"severity\":\"P3\""), *p2 = strstr(s.log.p, "\"severity\":\"P2\""),
-		   *p1 = strstr(s.log.p, "\"severity\":\"P1\"");
+	cr_expect_eq(s.firing, 2, "fired, escalated to L2 at 1m, no further:\n%s", s.log.p);
+	cr_expect_eq(count_in(s.log.p, "\"state\":\"firing\",\"severity\":\"P1\""), 2, "%s", s.log.p);
+	cr_expect_eq(count_in(s.log.p, "\"escalation\":\"L2\""), 1, "%s", s.log.p);
+	http(&s, "web", "/a", 10, 0, 5);
+	tick(&s);
+	cr_expect_eq(s.resolved, 2, "both label sets resolved:\n%s", s.log.p);
+	cr_expect_eq(count_in(s.log.p, "\"escalation\":\"L2\""), 2, "%s", s.log.p);
+	/* two fingerprints, each fired once and resolved once */
+	const char *f = strstr(s.log.p, "\"fingerprint\":\""), *g = strstr(f + 15, "\"fingerprint\":\"");
+	char fp1[40], fp2[40];
 
-	cr_expect(p3 && p2 && p1 && p3 < p2 && p2 < p1);
-	cr_expect(strstr(s.log.p, "\"escalated\":\"true\"") != NULL);
-	/* one fingerprint throughout */
-	const char *f = strstr(s.log.p, "\"fingerprint\":\"");
-	char fp[17];
+	snprintf(fp1, sizeof(fp1), "\"fingerprint\":\"%.16s\"", f + 15);
+	snprintf(fp2, sizeof(fp2), "\"fingerprint\":\"%.16s\"", g + 15);
+	cr_expect(strcmp(fp1, fp2) != 0, "the escalated label set has its own fingerprint");
+	cr_expect_eq(count_in(s.log.p, fp1), 2);
+	cr_expect_eq(count_in(s.log.p, fp2), 2);
+	series_close(&s);
+}
 
-	memcpy(fp, f + 15, 16);
-	fp[16] = 0;
-	int n = 0;
+/* The file's escalation map: P1 and P2 escalate, P3 and P4 never do. */
+Test(rules, tickets_never_escalate)
+{
+	struct series s;
 
-	for (const char *q = s.log.p; (q = strstr(q, "\"fingerprint\":\"")); q += 15)
-		n += strncmp(q + 15, fp, 16) == 0;
-	cr_expect_eq(n, 3);
+	series_open(&s, "escalation: {P1: 1m, P2: 2m}\ngroups:\n  - name: g\n    rules:\n"
+			"      - alert: Ticket\n"
+			"        error_rate: {of: 5xx, window: 10s, above: 0.5, min_count: 1}\n"
+			"        labels: {severity: P3}\n"
+			"      - alert: Page\n"
+			"        error_rate: {of: 5xx, window: 10s, above: 0.5, min_count: 1}\n"
+			"        labels: {severity: P2}\n");
+	for (int i = 0; i < 360; i++) { /* an hour */
+		http(&s, "web", "/a", 10, 10, 5);
+		tick(&s);
+	}
+	cr_expect_eq(count_in(s.log.p, "\"alertname\":\"Ticket\",\"state\""), 1, "%s", s.log.p);
+	cr_expect_eq(count_in(s.log.p, "\"alertname\":\"Page\",\"state\""), 2, "%s", s.log.p);
+	cr_expect_eq(count_in(s.log.p, "\"severity\":\"P1\""), 0, "%s", s.log.p);
+	series_close(&s);
+}
+
+/* A resolved change carries the value at resolution, not the last one
+ * that fired. */
+Test(rules, resolved_carries_the_value_at_resolution)
+{
+	struct series s;
+
+	series_open(&s, RULE("        error_rate: {of: 5xx, window: 10s, above: 0.05, min_count: 10}\n"));
+	for (int i = 0; i < 30; i++) {
+		http(&s, "web", "/a", 100, i < 20 ? 0 : 40, 5);
+		tick(&s);
+	}
+	http(&s, "web", "/a", 100, 2, 5);
+	tick(&s);
+	cr_assert_eq(s.resolved, 1, "%s", s.log.p);
+	const char *r = strstr(s.log.p, "\"state\":\"resolved\"");
+	double v = strtod(strstr(r, "\"value\":") + 8, NULL);
+
+	cr_expect(fabs(v - 0.02) < 1e-9, "resolved at 2%% 5xx, got value %g", v);
+	series_close(&s);
+}
+
+/* A pending alert whose condition ends before `for` is closed: an
+ * "inactive" change, for the --alerts log (the notifiers get neither). */
+Test(rules, a_pending_that_ends_is_closed)
+{
+	struct series s;
+
+	series_open(&s, RULE("        error_rate: {of: 5xx, window: 1m, above: 0.05, min_count: 10}\n"
+			     "        for: 2m\n"));
+	for (int i = 0; i < 24; i++) {
+		http(&s, "web", "/a", 100, i >= 6 && i < 9 ? 50 : 0, 5);
+		tick(&s);
+	}
+	cr_expect_eq(s.pending, 2, "pending, then inactive:\n%s", s.log.p);
+	cr_expect_eq(count_in(s.log.p, "\"state\":\"inactive\""), 1, "%s", s.log.p);
+	cr_expect_eq(s.firing + s.resolved, 0);
+	series_close(&s);
+}
+
+/* Burn-rate and ratio rules judge only once their long window holds
+ * `coverage` of data (default: the short window; a ratio's own window):
+ * at start the long window is the whole stream. */
+Test(rules, burn_rate_waits_for_coverage)
+{
+	struct series s;
+
+	series_open(&s, RULE("        burn_rate:\n"
+			     "          objective: 0.999\n          of: 5xx\n"
+			     "          windows: [{long: 1h, short: 5m, factor: 1}]\n"
+			     "          min_count: 100\n"));
+	int fired_at = -1;
+
+	for (int i = 0; i < 60 && fired_at < 0; i++) {
+		http(&s, "web", "/a", 1000, 2, 5); /* 0.2%: 2x the budget */
+		tick(&s);
+		if (s.firing)
+			fired_at = i;
+	}
+	cr_expect_eq(fired_at, 29, "fires once 5m of data are in (window 29), got %d", fired_at);
+	series_close(&s);
+
+	series_open(&s, RULE("        burn_rate:\n"
+			     "          objective: 0.999\n          of: 5xx\n"
+			     "          windows: [{long: 1h, short: 5m, factor: 1, coverage: 30m}]\n"
+			     "          min_count: 100\n"
+			     "        for: 1m\n"));
+	fired_at = -1;
+	for (int i = 0; i < 400 && fired_at < 0; i++) {
+		http(&s, "web", "/a", 1000, 2, 5);
+		tick(&s);
+		if (s.firing)
+			fired_at = i;
+	}
+	cr_expect_eq(fired_at, 179 + 6, "coverage 30m, then for 1m, got %d", fired_at);
+	series_close(&s);
+
+	series_open(&s, RULE("        error_rate: {of: 5xx, window: 1m, above: 0.05, min_count: 10}\n"));
+	fired_at = -1;
+	for (int i = 0; i < 60 && fired_at < 0; i++) {
+		http(&s, "web", "/a", 100, 50, 5);
+		tick(&s);
+		if (s.firing)
+			fired_at = i;
+	}
+	cr_expect_eq(fired_at, 5, "a ratio waits for its window to be covered, got %d", fired_at);
+	series_close(&s);
+}
+
+/* count with a baseline: the value is the window's count over what the
+ * trailing baseline predicts for a window; `min_count` is an absolute floor
+ * on the window's count (above) or on the prediction (below). */
+Test(rules, count_against_the_baseline)
+{
+	struct series s;
+	const char *yaml = "groups:\n  - name: g\n    rules:\n"
+			   "      - alert: Surge\n"
+			   "        count: {counter: auth_failures, window: 1m, above: 5, baseline: 1h, min_count: 50}\n"
+			   "        labels: {severity: P2}\n"
+			   "      - alert: Drop\n"
+			   "        count: {window: 1m, below: 0.1, baseline: 1h, min_count: 60}\n"
+			   "        labels: {severity: P3}\n";
+
+	series_open(&s, yaml);
+	for (int i = 0; i < 360; i++) { /* an hour: 60 auth failures a minute is auth's normal */
+		struct vg_agg_key k = {.window = s.now / WIN, .kind = VG_AGG_COUNTER,
+				       .service = VG_STR_LIT("auth"), .counter = 0};
+
+		vg_table_get(s.t, &k)->count += 10;
+		logs(&s, "auth", 0, VG_LEVEL_INFO, 100);
+		logs(&s, "tiny", 0, VG_LEVEL_INFO, i % 10 == 0);
+		tick(&s);
+	}
+	cr_expect_eq(s.firing, 0, "its usual rate fires nothing:\n%s", s.log.p);
+	for (int i = 0; i < 12; i++) { /* 2 minutes: 8x the failures, 5% of the records */
+		struct vg_agg_key k = {.window = s.now / WIN, .kind = VG_AGG_COUNTER,
+				       .service = VG_STR_LIT("auth"), .counter = 0};
+
+		vg_table_get(s.t, &k)->count += 80;
+		logs(&s, "auth", 0, VG_LEVEL_INFO, 5);
+		tick(&s);
+	}
+	cr_expect_eq(count_in(s.log.p, "\"alertname\":\"Surge\",\"state\""), 1, "%s", s.log.p);
+	cr_expect_eq(count_in(s.log.p, "\"alertname\":\"Drop\",\"state\""), 1, "auth drops; tiny (under the floor) not:\n%s",
+		     s.log.p);
+	cr_expect(strstr(s.log.p, "\"service\":\"tiny\"") == NULL);
 	series_close(&s);
 }
 
