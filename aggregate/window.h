@@ -75,8 +75,8 @@
  * past a double's range reads as infinite. */
 enum vg_duration_err {
 	VG_DURATION_NEGATIVE = 0,
-	VG_DURATION_OVER_BOUND,  /* over max_duration_ms (aggregate.max_duration) */
-	VG_DURATION_NOT_FINITE,  /* infinite */
+	VG_DURATION_OVER_BOUND, /* over max_duration_ms (aggregate.max_duration) */
+	VG_DURATION_NOT_FINITE, /* infinite */
 	VG_DURATION_ERR_COUNT
 };
 

@@ -184,9 +184,9 @@ Test(sketch, one_absurd_value_among_5ms)
  * stay between min and max. */
 Test(sketch, the_full_double_range, .timeout = 60)
 {
-	static const double odd[] = {DBL_MAX, -DBL_MAX, 1e300, -1e300, 1e20, 1.23e29, 9.3e18, -5,
-	                             5e-324, -5e-324, DBL_MIN, 1e-300, 1e-12, 0.0, -0.0, 1e-9,
-	                             1e12, 86400001, 5, INFINITY, -INFINITY, NAN};
+	static const double odd[] = {DBL_MAX, -DBL_MAX, 1e300,   -1e300,   1e20,      1.23e29, 9.3e18, -5,
+	                             5e-324,  -5e-324,  DBL_MIN, 1e-300,   1e-12,     0.0,     -0.0,   1e-9,
+	                             1e12,    86400001, 5,       INFINITY, -INFINITY, NAN};
 	const size_t n_odd = sizeof(odd) / sizeof(odd[0]);
 
 	for (double acc = 0.5; acc >= 0.0004; acc /= 4) {
