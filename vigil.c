@@ -1198,6 +1198,13 @@ static void agg_summary(struct agg_run *run, double seconds, const char *extra)
 	vg_buf_put_u64(&b, ws.skewed_ahead);
 	vg_buf_puts(&b, ",\"behind\":");
 	vg_buf_put_u64(&b, ws.skewed_behind);
+	vg_buf_puts(&b, "},\"durations_rejected\":{");
+	for (int r = 0; r < VG_DURATION_ERR_COUNT; r++) {
+		vg_buf_puts(&b, r ? ",\"" : "\"");
+		vg_buf_puts(&b, vg_windows_duration_err_str(r));
+		vg_buf_puts(&b, "\":");
+		vg_buf_put_u64(&b, ws.duration_err[r]);
+	}
 	vg_buf_puts(&b, "},\"watermark\":{\"behind_newest_ms\":");
 	vg_buf_put_u64(&b, watermark_behind(ws.last_watermark_ms, ws.newest_ms));
 	vg_buf_puts(&b, ",\"behind_clock_ms\":");
@@ -1263,6 +1270,7 @@ static int agg_setup(struct agg_run *run, int64_t window_ms)
 		.idle_timeout_ms = run->st.cfg->idle_timeout_ms,
 		.skew_ahead_ms = run->st.cfg->skew_ahead_ms,
 		.skew_behind_ms = run->st.cfg->skew_behind_ms,
+		.max_duration_ms = (double)run->st.cfg->max_duration_ms,
 		.workers = run->threads,
 		/* vigil run: the Kafka partitions are registered streams. */
 		.max_streams = run->no_chunk_threads ? VG_KAFKA_MAX_PARTS : 0,
@@ -1937,6 +1945,10 @@ static void http_gather(struct run_ctx *rc, struct vg_metrics_run *m)
 	m->no_time = ws.no_time;
 	m->skewed_ahead = ws.skewed_ahead;
 	m->skewed_behind = ws.skewed_behind;
+	for (int r = 0; r < VG_DURATION_ERR_COUNT && r < VG_METRICS_DURATION_REASONS; r++) {
+		m->duration_reason_names[r] = vg_windows_duration_err_str(r);
+		m->durations_rejected[r] = ws.duration_err[r];
+	}
 	m->watermark_behind_newest_ms = watermark_behind(ws.last_watermark_ms, ws.newest_ms);
 	m->watermark_behind_clock_ms = watermark_behind(ws.last_watermark_ms, vg_clock_now_ms());
 	m->windows_closed = ws.closed;

@@ -3,6 +3,7 @@
  * result. The concurrent scenario also runs under ThreadSanitizer in
  * tests/tsan/tsan_window.c (make tsan, make test). */
 #include <criterion/criterion.h>
+#include <math.h>
 
 #define CHECK(cond, ...) cr_assert(cond, __VA_ARGS__)
 #include "tests/window_scenario.h"
@@ -523,5 +524,70 @@ Test(window, a_partition_of_skewed_records_holds_at_its_kafka_time)
 		add_one(ww, 1, T0 + t - 600000, T0 + t); /* 10 minutes behind */
 	}
 	cr_expect_eq(close_twice(w), 5, "windows up to 60 s - 5 s close");
+	vg_windows_destroy(w);
+}
+
+/* The HTTP entries' request and latency counts of the windows emitted. */
+struct http_counts {
+	uint64_t requests, latencies;
+	double max;
+};
+
+static int sum_http(struct vg_window *win, void *arg)
+{
+	struct http_counts *c = arg;
+
+	for (size_t i = 0; i < vg_table_size(win->table); i++) {
+		const struct vg_agg_entry *e = vg_table_entry(win->table, i);
+
+		if (e->key.kind != VG_AGG_HTTP)
+			continue;
+		c->requests += e->count;
+		c->latencies += e->latency.count + e->n_samples;
+		if (e->latency.count && e->latency.max > c->max)
+			c->max = e->latency.max;
+	}
+	return 0;
+}
+
+/* Issue 19, finding 9: durations that cannot be real are counted by
+ * reason and kept out of the sketch (and the exact samples); their
+ * requests still count. */
+Test(window, durations_that_cannot_be_real)
+{
+	static const double durs[] = {5, -5, INFINITY, -INFINITY, 1e20, 86400001, 86400000, 0, NAN, 5};
+	struct vg_windows *w;
+	struct vg_windows_params p = {
+		.window_ms = 1000, .workers = 1, .max_duration_ms = 86400000,
+		.table = {.map = vg_sketch_map_get(0.01), .max_keys = 100, .exact = true},
+	};
+	struct vg_windows_stats st;
+	struct http_counts c = {0};
+	struct vg_record r;
+
+	cr_assert_eq(vg_windows_create(&w, &p), 0);
+	struct vg_wworker *ww = vg_windows_worker(w, 0);
+
+	vg_wworker_begin(ww);
+	for (size_t i = 0; i < sizeof(durs) / sizeof(durs[0]); i++) {
+		memset(&r, 0, sizeof(r));
+		r.ts_ms = 1000000 + (int64_t)i;
+		r.status = 200;
+		r.duration_ms = durs[i];
+		cr_assert_eq(vg_wworker_add(ww, &r, VG_TIME_NONE, 0, NULL), 0);
+	}
+	vg_wworker_end(ww);
+	vg_wworker_finish(ww);
+	cr_assert_eq(vg_windows_close(w, true, sum_http, &c), 0);
+	vg_windows_get_stats(w, &st);
+	cr_expect_eq(st.records, 10);
+	cr_expect_eq(st.duration_err[VG_DURATION_NEGATIVE], 1);
+	cr_expect_eq(st.duration_err[VG_DURATION_NOT_FINITE], 2);
+	cr_expect_eq(st.duration_err[VG_DURATION_OVER_BOUND], 2);
+	cr_expect_eq(c.requests, 10);
+	cr_expect_eq(c.latencies, 2 * 4, "5, 86400000, 0, 5 in the sketch and the samples"); /* NaN: none */
+	cr_expect_eq(c.max, 86400000);
+	cr_expect_str_eq(vg_windows_duration_err_str(VG_DURATION_OVER_BOUND), "over_bound");
+	cr_expect_str_eq(vg_windows_duration_err_str(VG_DURATION_ERR_COUNT), "?");
 	vg_windows_destroy(w);
 }

@@ -104,6 +104,10 @@ check "window latency is a summary with quantiles" \
 	grep -q '^vigil_window_http_request_duration_seconds{service="[^"]*",endpoint="[^"]*",method="[^"]*",quantile="0.99"} ' "$TMP/metrics"
 check "window latency summary has _count" grep -q '^vigil_window_http_request_duration_seconds_count{' "$TMP/metrics"
 check "summary declared" grep -q '^# TYPE vigil_window_http_request_duration_seconds summary$' "$TMP/metrics"
+for reason in negative over_bound not_finite; do
+	expect_eq "durations rejected as $reason: none in the generated records" \
+		"$(metric "vigil_durations_rejected_total{reason=\"$reason\"}")" 0
+done
 expect_eq "/alerts 200" "$(get "$ADDR" /alerts)" 200
 check "/alerts is valid JSON with an alerts array" python3 -c \
 	'import json,sys; d=json.load(open(sys.argv[1])); assert isinstance(d["alerts"], list)' "$TMP/body"
