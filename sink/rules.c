@@ -1699,6 +1699,20 @@ static uint64_t fingerprint(const struct rule *r, const char *key, size_t len, i
 	return h;
 }
 
+/* A firing instance unresolved past escalate_after, whether its condition
+ * holds now or keep_firing_for holds it: sent again as L2, once, with L1's
+ * label set still firing. */
+static void escalate(struct vg_alerts *a, struct instance *in, int64_t now,
+		     void (*emit)(void *arg, const struct vg_alert *al), void *arg)
+{
+	const struct rule *r = &a->rules->r[in->rule];
+
+	if (in->state == I_FIRING && r->escalate_ms && !in->escalations && now - in->fired_at >= r->escalate_ms) {
+		in->escalations = 1;
+		notify(a, in, VG_ALERT_FIRING, now, 1, emit, arg);
+	}
+}
+
 int vg_alerts_eval(struct vg_alerts *a, struct vg_wstore *store, int64_t now,
 		   void (*emit)(void *arg, const struct vg_alert *al), void *arg)
 {
@@ -1766,10 +1780,8 @@ int vg_alerts_eval(struct vg_alerts *a, struct vg_wstore *store, int64_t now,
 				in->state = I_FIRING;
 				in->fired_at = now;
 				notify(a, in, VG_ALERT_FIRING, now, 0, emit, arg);
-			} else if (in->state == I_FIRING && r->escalate_ms && !in->escalations &&
-				   now - in->fired_at >= r->escalate_ms) {
-				in->escalations = 1; /* L2, with L1's label set still firing */
-				notify(a, in, VG_ALERT_FIRING, now, 1, emit, arg);
+			} else {
+				escalate(a, in, now, emit, arg);
 			}
 		}
 		groups_free(&active);
@@ -1795,6 +1807,8 @@ int vg_alerts_eval(struct vg_alerts *a, struct vg_wstore *store, int64_t now,
 				for (int level = 0; level <= in->escalations; level++)
 					notify(a, in, VG_ALERT_RESOLVED, now, level, emit, arg);
 				drop = true;
+			} else {
+				escalate(a, in, now, emit, arg);
 			}
 		}
 		if (drop)

@@ -400,6 +400,27 @@ Test(rules, escalation_keeps_the_severity_and_resolves_every_label_set)
 	series_close(&s);
 }
 
+/* keep_firing_for holds an alert firing: it escalates all the same. */
+Test(rules, escalation_during_keep_firing_for)
+{
+	struct series s;
+
+	series_open(&s, "groups:\n  - name: g\n    rules:\n      - alert: A\n"
+			"        error_rate: {of: 5xx, window: 10s, above: 0.5, min_count: 1}\n"
+			"        keep_firing_for: 5m\n        escalate_after: 1m\n        labels: {severity: P1}\n");
+	for (int i = 0; i < 3; i++) {
+		http(&s, "web", "/a", 10, 10, 5);
+		tick(&s);
+	}
+	for (int i = 0; i < 12; i++) { /* healthy: kept firing */
+		http(&s, "web", "/a", 10, 0, 5);
+		tick(&s);
+	}
+	cr_expect_eq(s.firing, 2, "fired, then L2 at 1m while kept firing:\n%s", s.log.p);
+	cr_expect_eq(s.resolved, 0);
+	series_close(&s);
+}
+
 /* The file's escalation map: P1 and P2 escalate, P3 and P4 never do. */
 Test(rules, tickets_never_escalate)
 {
