@@ -14,13 +14,13 @@
 # the reference evaluates every window with the new absent semantics, and
 # an outage stream (every service silent for 6 minutes) joins the others.
 # ALERT_REF_STREAMS="5xx latency" runs those streams alone (any of the
-# names below, 5xx-keep included: see there).
+# names below).
 . "$(dirname "$0")/../lib.sh"
 REF=${ALERT_REF_AWK:-$(dirname "$0")/alert_reference.awk}
 seed=${ALERT_REF_SEED:-3}
 short=${ALERT_REF_SHORT:-0}
 silence=${ALERT_REF_SILENCE:-old}
-streams=${ALERT_REF_STREAMS:-$([ "$short" = 1 ] && echo "5xx silent" || echo "quiet 5xx latency silent auth")}
+streams=${ALERT_REF_STREAMS:-$([ "$short" = 1 ] && echo "5xx silent" || echo "quiet 5xx 5xx-keep latency silent auth")}
 [ "$silence" = new ] && [ -z "${ALERT_REF_STREAMS:-}" ] && streams="$streams outage"
 # One record in $thin of bench/gen's ~1000 a second: the services each
 # incident targets still meet every min_count many times over, but for
@@ -114,10 +114,7 @@ for s in auth-service db-proxy inventory notifications orders payments search us
 	outage+=(--incident "silent:$s@10m+6m")
 done
 stream outage 20 "${outage[@]}"
-# -- not run by default (ALERT_REF_STREAMS=5xx-keep): errors from 2m to
-# 16m; HTTP5xxErrorRate fires at 8m, its condition ends at 20m10s and
-# keep_firing_for holds it firing until 25m10s. sink/rules.h: "a firing
-# alert unresolved past escalate_after is sent again" (L2 at 23m); the
-# engine escalates only at evaluations where the condition holds, so it
-# never sends L2 here.
+# Errors from 2m to 16m: HTTP5xxErrorRate fires at 8m, its condition ends
+# at 20m10s and keep_firing_for holds it firing until 25m10s: it escalates
+# (L2) at 23m all the same, and both label sets resolve at 25m10s.
 stream 5xx-keep 26 --incident 5xx@2m+14m
