@@ -18,7 +18,7 @@
  * One condition per rule: error_rate (of 5xx, 4xx, both, or level: the
  * share of ERROR-and-above records), latency (quantile of durations in
  * ms), count (records of a selector, or a named pattern counter), absent
- * (a group seen in the lookback before the window and silent in it), or
+ * (a group the rule knows and silent in the window: see below), or
  * burn_rate (an SLO objective and pairs of long and short windows that
  * must both burn faster than their factor). `where` selects on labels
  * (service, endpoint, method for HTTP conditions; service, category, level
@@ -35,6 +35,19 @@
  * P1), labelled escalated="true". Fingerprints hash the sorted labels
  * (alertname, the `by` labels and the rule's labels, severity as first
  * set), so they stay stable across escalation.
+ *
+ * absent: {window: 5m, forget_after: 24h} (`lookback`: an alias of
+ * forget_after). The engine keeps, per absent rule, the groups it knows
+ * and the end of the last base window that held records of each; a group
+ * is known from its first record until forget_after has passed since, and
+ * the condition holds for each known group with no record in the window.
+ * So a silent group stays firing however long it is silent, and resolves
+ * on the window holding its first record again or when forgotten; the
+ * resolved change carries the annotation resolution="recovered" or
+ * "forgotten". `by: []` makes one group of every record (a pipeline that
+ * received nothing). Nothing is known before the first record, so an idle
+ * fresh start fires nothing. The memory is updated from the base window
+ * ending at each evaluation: evaluate at every closed base window.
  *
  * Not thread-safe: one engine per closer thread. */
 #ifndef VG_RULES_H
