@@ -86,6 +86,7 @@ struct vg_windows {
 	size_t n_spare, cap_spare;
 	uint64_t closed, merged_late, overflow;
 	int64_t watermark;
+	int64_t next_win; /* the next window to emit; INT64_MIN before the first */
 	bool flipped;      /* a flip awaits its quiescent point */
 	int64_t flip_wm;   /* watermark computed just before that flip */
 	int64_t idle_since_ms, idle_base_ts; /* clock-driven watermark while all idle */
@@ -118,6 +119,7 @@ int vg_windows_create(struct vg_windows **out, const struct vg_windows_params *p
 	}
 	w->p = *p;
 	w->watermark = INT64_MIN;
+	w->next_win = INT64_MIN;
 	w->last_wm = INT64_MIN;
 	w->newest = VG_TIME_NONE;
 	w->idle_since_ms = -1;
@@ -692,27 +694,46 @@ static void flip(struct vg_windows *w)
 	w->flipped = true;
 }
 
+/* Emit, in order, every window the watermark has passed: from the first
+ * window that held records on, each one, empty or not, so that time
+ * without records (an outage, a gap in a replayed file) still closes
+ * windows and the rules still run. A flush (INT64_MAX) emits up to the
+ * last window holding records, not beyond. */
 static int emit_closed(struct vg_windows *w, int64_t wm, vg_window_fn fn, void *arg)
 {
 	int rc = VG_OK;
 
 	if (wm > w->watermark)
 		w->watermark = wm;
-	while (w->n_pending > 0) {
-		int64_t win = w->pending[0].window;
+	for (;;) {
+		bool have = w->n_pending > 0;
+		int64_t win = w->next_win;
+
+		if (have && (win == INT64_MIN || w->pending[0].window < win))
+			win = w->pending[0].window;
+		if (win == INT64_MIN || (!have && w->watermark == INT64_MAX))
+			break;
 		int64_t start = win * w->p.window_ms, end = start + w->p.window_ms;
 
 		if (!(w->watermark >= end))
 			break;
-		struct vg_window out = {.start_ms = start, .end_ms = end, .table = w->pending[0].table};
+		bool held = have && w->pending[0].window == win;
+		struct vg_table *t = held ? w->pending[0].table : take_table(w);
+
+		if (!t)
+			return VG_ERR_NOMEM;
+		struct vg_window out = {.start_ms = start, .end_ms = end, .table = t};
 
 		/* Close first: records for it from now on are late. */
 		atomic_store(&w->open_from, win + 1);
+		w->next_win = win + 1;
 		rc = fn ? fn(&out, arg) : VG_OK;
 		w->closed++;
-		give_table(w, w->pending[0].table);
-		memmove(&w->pending[0], &w->pending[1], (w->n_pending - 1) * sizeof(*w->pending));
-		w->n_pending--;
+		give_table(w, t);
+		if (held) {
+			memmove(&w->pending[0], &w->pending[1], (w->n_pending - 1) * sizeof(*w->pending));
+			w->n_pending--;
+		}
 		if (rc != VG_OK)
 			return rc;
 	}

@@ -47,7 +47,7 @@ struct pair {
 struct rule {
 	char *name;
 	int cond, of, kind; /* kind: enum vg_agg_kind of the entries read */
-	int64_t window_ms, lookback_ms;
+	int64_t window_ms, forget_ms; /* forget_ms: absent only */
 	int64_t coverage_ms; /* error_rate and count with a baseline: data needed to judge */
 	int64_t baseline_ms; /* count: compare with the trailing baseline's rate (0: absolute) */
 	double threshold, quantile, objective;
@@ -312,8 +312,9 @@ static int cond_key(struct loader *L, const char *k, yaml_node_t *kn, yaml_node_
 		return get_duration(L, v, "coverage", &r->coverage_ms);
 	if (strcmp(k, "baseline") == 0 && r->cond == C_COUNT)
 		return get_duration(L, v, "baseline", &r->baseline_ms);
-	if (strcmp(k, "lookback") == 0 && r->cond == C_ABSENT)
-		return get_duration(L, v, "lookback", &r->lookback_ms);
+	/* lookback: the old name, kept as an alias. */
+	if ((strcmp(k, "forget_after") == 0 || strcmp(k, "lookback") == 0) && r->cond == C_ABSENT)
+		return get_duration(L, v, k, &r->forget_ms);
 	if (strcmp(k, "objective") == 0 && r->cond == C_BURN) {
 		if ((rc = get_number(L, v, "objective", &r->objective)) != VG_OK)
 			return rc;
@@ -573,8 +574,8 @@ static int parse_rule(struct loader *L, yaml_node_t *n, struct vg_rules *rs)
 			    r->name, (long long)(L->env->ring_ms / 60000));
 	if (r->cond == C_LATENCY && r->quantile == 0)
 		return fail(L, n, "rule %s: latency needs a quantile (0.95)", r->name);
-	if (r->cond == C_ABSENT && !r->lookback_ms)
-		r->lookback_ms = 3600000;
+	if (r->cond == C_ABSENT && !r->forget_ms)
+		r->forget_ms = 24 * 3600000LL;
 	if (!r->escalate_ms)
 		r->escalate_ms = L->escalation[r->severity];
 	for (size_t i = 0; i + 1 < rs->n; i++)
@@ -773,6 +774,7 @@ struct group {
 	/* From store views (the fast path): */
 	uint64_t l_count, tail, far; /* latency values; at or above the rule's tail bucket; far above it */
 	bool present;                /* some key of the group is in the range */
+	int64_t seen_ms;             /* an absent rule's known groups: the end of the last window with records */
 };
 
 struct groups {
@@ -949,6 +951,7 @@ struct vg_alerts {
 	struct instance *in;
 	size_t n_in, cap_in;
 	struct vg_buf text; /* annotations of the alert being emitted */
+	struct groups *known; /* per rule (absent rules only): groups seen, not yet forgotten */
 };
 
 int vg_alerts_create(struct vg_alerts **out, const struct vg_rules *rules, const struct vg_table_params *tp)
@@ -965,6 +968,10 @@ int vg_alerts_create(struct vg_alerts **out, const struct vg_rules *rules, const
 	a->map = tp->map;
 	if (rules->n && !(a->slots = calloc(rules->n * MAX_SLOTS, sizeof(*a->slots)))) {
 		free(a);
+		return VG_ERR_NOMEM;
+	}
+	if (rules->n && !(a->known = calloc(rules->n, sizeof(*a->known)))) {
+		vg_alerts_destroy(a);
 		return VG_ERR_NOMEM;
 	}
 	a->md = pcre2_match_data_create(8, NULL);
@@ -1006,6 +1013,9 @@ void vg_alerts_destroy(struct vg_alerts *a)
 	free(a->in);
 	for (size_t i = 0; i < RANGE_CACHE; i++)
 		vg_table_destroy(a->ranges[i].t);
+	for (size_t i = 0; a->known && i < a->rules->n; i++)
+		groups_free(&a->known[i]);
+	free(a->known);
 	pcre2_match_data_free(a->md);
 	vg_buf_free(&a->text);
 	free(a);
@@ -1210,6 +1220,79 @@ static int view_collect(struct vg_alerts *a, size_t ri, size_t sl, struct vg_wst
 	return VG_OK;
 }
 
+/* ---- absent: the groups a rule knows ------------------------------------ */
+
+static int cmp_group_key(const void *x, const void *y)
+{
+	const struct group *a = x, *b = y;
+	int c = memcmp(a->key, b->key, a->key_len < b->key_len ? a->key_len : b->key_len);
+
+	return c ? c : (a->key_len > b->key_len) - (a->key_len < b->key_len);
+}
+
+/* An absent rule knows a group from its first record until forget_after
+ * has passed since the end of the last base window holding records of it
+ * (a memory of its own: the store keeps an hour, and a service dead for
+ * longer must stay known, its alert firing). latest: the rule's groups in
+ * the base window ending at now; in: in the rule's window ending at now.
+ * The known groups are kept sorted by key, so the order in which they
+ * activate is the same whichever path (views or merges) learnt them; and
+ * learning twice at one now changes nothing, so both paths may. Returns 0
+ * or VG_ERR_NOMEM. */
+static int absent_learn(struct vg_alerts *a, size_t ri, int64_t now, const struct groups *latest,
+			const struct groups *in)
+{
+	const struct rule *r = &a->rules->r[ri];
+	struct groups *k = &a->known[ri], kept = {0};
+	size_t n0 = k->n, forgotten = 0;
+
+	for (int pass = 0; pass < 2; pass++) {
+		const struct groups *gs = pass ? in : latest;
+		/* A group in the rule's window but not in the latest base window
+		 * (evaluations that skipped windows): its last records end at
+		 * least one base window into the rule's window. */
+		int64_t seen = pass ? now - r->window_ms + a->rules->env.window_ms : now;
+
+		for (size_t i = 0; i < gs->n; i++) {
+			const struct group *g = &gs->g[i];
+			struct group *kg;
+
+			if (!g->count)
+				continue;
+			if (!(kg = groups_get(k, g->key, g->key_len)))
+				return VG_ERR_NOMEM;
+			if (kg->seen_ms < seen)
+				kg->seen_ms = seen;
+		}
+	}
+	if (k->n > n0) {
+		qsort(k->g, k->n, sizeof(*k->g), cmp_group_key);
+		if (groups_reindex(k, k->index_cap) != VG_OK) {
+			groups_free(k); /* its index no longer matches: start again */
+			return VG_ERR_NOMEM;
+		}
+	}
+	for (size_t i = 0; i < k->n; i++)
+		forgotten += now - k->g[i].seen_ms >= r->forget_ms;
+	if (!forgotten)
+		return VG_OK;
+	/* Rebuilt without them: a group is forgotten once per forget_after at most. */
+	for (size_t i = 0; i < k->n; i++) {
+		struct group *kg;
+
+		if (now - k->g[i].seen_ms >= r->forget_ms)
+			continue;
+		if (!(kg = groups_get(&kept, k->g[i].key, k->g[i].key_len))) {
+			groups_free(&kept);
+			return VG_ERR_NOMEM;
+		}
+		kg->seen_ms = k->g[i].seen_ms;
+	}
+	groups_free(k);
+	*k = kept;
+	return VG_OK;
+}
+
 /* Can a latency group's quantile be above the threshold? Its rank's value
  * lies in a bucket at or above the tail one when it is, so at least
  * count - rank values must. Also when merging could collapse buckets
@@ -1332,15 +1415,14 @@ static int view_condition(struct vg_alerts *a, size_t ri, struct vg_wstore *stor
 		}
 	} else if (r->cond == C_ABSENT) {
 		COLLECT(0, now - r->window_ms, now, &w);
-		COLLECT(1, now - r->window_ms - r->lookback_ms, now - r->window_ms, &o);
-		for (size_t i = 0; i < o->n; i++) {
-			struct group *go = &o->g[i], *g;
+		COLLECT(1, now - a->rules->env.window_ms, now, &o);
+		if ((rc = absent_learn(a, ri, now, o, w)) != VG_OK)
+			return rc;
+		for (size_t i = 0; i < a->known[ri].n; i++) {
+			struct group *gk = &a->known[ri].g[i], *g = groups_find(w, gk->key, gk->key_len);
 
-			if (!go->present || !go->count)
-				continue;
-			g = groups_find(w, go->key, go->key_len);
 			if (!g || !g->present || !g->count)
-				ACTIVATE(go, 0.0);
+				ACTIVATE(gk, 0.0);
 		}
 	} else if (r->baseline_ms) {
 		bool judge;
@@ -1501,13 +1583,16 @@ static int condition(struct vg_alerts *a, const struct rule *r, struct vg_wstore
 	if ((rc = collect(a, r, store, now - r->window_ms, now, &w)) != VG_OK)
 		goto out;
 	if (r->cond == C_ABSENT) {
-		if ((rc = collect(a, r, store, now - r->window_ms - r->lookback_ms, now - r->window_ms, &o)) != VG_OK)
-			goto out;
-		for (size_t i = 0; i < o.n; i++) {
-			struct group *g = groups_find(&w, o.g[i].key, o.g[i].key_len);
+		size_t ri = (size_t)(r - a->rules->r);
 
-			if (o.g[i].count && (!g || !g->count))
-				ACTIVATE(&o.g[i], 0.0);
+		if ((rc = collect(a, r, store, now - a->rules->env.window_ms, now, &o)) != VG_OK ||
+		    (rc = absent_learn(a, ri, now, &o, &w)) != VG_OK)
+			goto out;
+		for (size_t i = 0; i < a->known[ri].n; i++) {
+			struct group *gk = &a->known[ri].g[i], *g = groups_find(&w, gk->key, gk->key_len);
+
+			if (!g || !g->count)
+				ACTIVATE(gk, 0.0);
 		}
 		goto out;
 	}
@@ -1713,9 +1798,48 @@ static void escalate(struct vg_alerts *a, struct instance *in, int64_t now,
 	}
 }
 
+/* An absent rule's resolved change says why, in the annotation
+ * `resolution`: "recovered" (the group has records again) or "forgotten"
+ * (silent for forget_after: no longer known). The engine's emit, wrapped
+ * for one evaluation. */
+struct absent_emit {
+	const struct vg_alerts *a;
+	void (*emit)(void *arg, const struct vg_alert *al);
+	void *arg;
+};
+
+static void absent_emit(void *arg, const struct vg_alert *al)
+{
+	const struct absent_emit *ae = arg;
+	const struct vg_alerts *a = ae->a;
+
+	for (size_t i = 0; al->state == VG_ALERT_RESOLVED && al->n_annotations < VG_ALERT_MAX_LABELS && i < a->n_in;
+	     i++) {
+		const struct instance *in = &a->in[i];
+		const struct rule *r = &a->rules->r[in->rule];
+		struct vg_alert out;
+
+		if (r->cond != C_ABSENT || strcmp(r->name, al->name) != 0 ||
+		    (in->fp != al->fingerprint &&
+		     !(al->escalation > 1 && fingerprint(r, in->key, in->key_len, 1) == al->fingerprint)))
+			continue;
+		out = *al;
+		out.annotation_names[out.n_annotations] = "resolution";
+		out.annotation_values[out.n_annotations++] =
+			groups_find(&a->known[in->rule], in->key, in->key_len) ? "recovered" : "forgotten";
+		ae->emit(ae->arg, &out);
+		return;
+	}
+	ae->emit(ae->arg, al);
+}
+
 int vg_alerts_eval(struct vg_alerts *a, struct vg_wstore *store, int64_t now,
 		   void (*emit)(void *arg, const struct vg_alert *al), void *arg)
 {
+	struct absent_emit ae = {a, emit, arg};
+
+	emit = absent_emit;
+	arg = &ae;
 	for (size_t i = 0; i < a->n_in; i++)
 		a->in[i].seen = a->in[i].observed = false;
 	for (size_t i = 0; i < RANGE_CACHE; i++)
@@ -1820,6 +1944,25 @@ int vg_alerts_eval(struct vg_alerts *a, struct vg_wstore *store, int64_t now,
 	return VG_OK;
 }
 
+/* A reload: absent rules still there (by name) keep the groups they know;
+ * the others' are freed, and known (one per new rule) replaces them. */
+static void absent_carry(struct vg_alerts *a, const struct vg_rules *rules, struct groups *known)
+{
+	for (size_t ri = 0; ri < rules->n; ri++) {
+		for (size_t oi = 0; rules->r[ri].cond == C_ABSENT && oi < a->rules->n; oi++) {
+			if (a->rules->r[oi].cond == C_ABSENT && strcmp(a->rules->r[oi].name, rules->r[ri].name) == 0) {
+				known[ri] = a->known[oi];
+				memset(&a->known[oi], 0, sizeof(a->known[oi]));
+				break;
+			}
+		}
+	}
+	for (size_t oi = 0; a->known && oi < a->rules->n; oi++)
+		groups_free(&a->known[oi]);
+	free(a->known);
+	a->known = known;
+}
+
 int vg_alerts_set_rules(struct vg_alerts *a, const struct vg_rules *rules, int64_t now_ms,
 			void (*emit)(void *arg, const struct vg_alert *al), void *arg, size_t *ended_out)
 {
@@ -1827,9 +1970,14 @@ int vg_alerts_set_rules(struct vg_alerts *a, const struct vg_rules *rules, int64
 	/* The fast path's slots and views belong to the old rules (their
 	 * selectors, their ranges): start afresh, slots sized for the new. */
 	struct slot *slots = rules->n ? calloc(rules->n * MAX_SLOTS, sizeof(*slots)) : NULL;
+	struct groups *known = rules->n ? calloc(rules->n, sizeof(*known)) : NULL;
 
-	if (rules->n && !slots)
+	if (rules->n && (!slots || !known)) {
+		free(slots);
+		free(known);
 		return VG_ERR_NOMEM; /* nothing changed */
+	}
+	absent_carry(a, rules, known);
 	views_free(a);
 	free(a->slots);
 	a->slots = slots;

@@ -21,15 +21,17 @@
  * `baseline: 1h` the value is the window's count over what the trailing
  * hour's rate predicts for a window, and min_count is a floor on the
  * count going above or on the prediction going below), absent (a group
- * seen in the lookback before the window and silent in it), or burn_rate
- * (an SLO objective and pairs of long and short windows that must both
- * burn faster than their factor).
+ * the rule knows and silent in the window: see below), or burn_rate (an
+ * SLO objective and pairs of long and short windows that must both burn
+ * faster than their factor).
  *
  * Rules need data before they judge: error_rate judges once the engine
  * has had its window's worth of data, a burn_rate pair once it has had
  * the pair's `coverage` (default: its short window), a count with a
  * baseline once the baseline holds `coverage` (default: the window). Until
- * then a long window is the whole stream so far, not what the rule says. `where` selects on labels
+ * then a long window is the whole stream so far, not what the rule says.
+ *
+ * `where` selects on labels
  * (service, endpoint, method for HTTP conditions; service, category, level
  * for record conditions) with "value" or "=value", "!=value", "=~regex",
  * "!~regex" (PCRE2, anchored at neither end); `by` chooses the labels that
@@ -48,6 +50,19 @@
  * the group has no data then). Fingerprints hash the sorted labels sent
  * (alertname, severity, the `by` labels, the rule's labels, escalation),
  * as Alertmanager identifies alerts.
+ *
+ * absent: {window: 5m, forget_after: 24h} (`lookback`: an alias of
+ * forget_after). The engine keeps, per absent rule, the groups it knows
+ * and the end of the last base window that held records of each; a group
+ * is known from its first record until forget_after has passed since, and
+ * the condition holds for each known group with no record in the window.
+ * So a silent group stays firing however long it is silent, and resolves
+ * on the window holding its first record again or when forgotten; the
+ * resolved change carries the annotation resolution="recovered" or
+ * "forgotten". `by: []` makes one group of every record (a pipeline that
+ * received nothing). Nothing is known before the first record, so an idle
+ * fresh start fires nothing. The memory is updated from the base window
+ * ending at each evaluation: evaluate at every closed base window.
  *
  * Not thread-safe: one engine per closer thread. */
 #ifndef VG_RULES_H

@@ -4,6 +4,7 @@
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/buf.h"
@@ -60,7 +61,7 @@ Test(rules, the_shipped_rules_load)
 	char err[512] = "";
 
 	cr_assert_eq(vg_rules_load(&r, files, 1, &env, err, sizeof(err)), VG_OK, "%s", err);
-	cr_expect_eq(vg_rules_count(r), 9);
+	cr_expect_eq(vg_rules_count(r), 10);
 	vg_rules_destroy(r);
 }
 
@@ -770,4 +771,181 @@ Test(rules, views_and_merges_give_the_same_alerts, .timeout = 120)
 		vg_wstore_view_destroy(taken[k]);
 	series_close(&a);
 	series_close(&b);
+}
+
+/* ---- issue 19: absent ---------------------------------------------------- */
+
+/* Two series of the same rules, one deciding from store views, the other
+ * merging every time (the store's views all taken): both get the same
+ * windows, and must give the same notifications. */
+struct twin {
+	struct series a, b;
+	struct vg_wstore_view *taken[VG_WSTORE_MAX_VIEWS];
+};
+
+static void twin_open(struct twin *t, const char *yaml)
+{
+	series_open(&t->a, yaml);
+	series_open(&t->b, yaml);
+	for (int k = 0; k < VG_WSTORE_MAX_VIEWS; k++)
+		cr_assert_eq(vg_wstore_view_create(t->b.store, VG_WSTORE_NO_TAIL, &t->taken[k]), VG_OK);
+}
+
+static void twin_logs(struct twin *t, const char *service, uint64_t count)
+{
+	logs(&t->a, service, 2, VG_LEVEL_INFO, count);
+	logs(&t->b, service, 2, VG_LEVEL_INFO, count);
+}
+
+static void twin_tick(struct twin *t)
+{
+	tick(&t->a);
+	tick(&t->b);
+}
+
+static void twin_close(struct twin *t)
+{
+	cr_expect_eq(t->a.log.len, t->b.log.len, "views and merges: %zu vs %zu bytes of notifications", t->a.log.len,
+		     t->b.log.len);
+	cr_expect(t->a.log.len == t->b.log.len && memcmp(t->a.log.p, t->b.log.p, t->a.log.len) == 0,
+		  "views:\n%.*s\nmerges:\n%.*s", (int)t->a.log.len, t->a.log.p, (int)t->b.log.len, t->b.log.p);
+	for (int k = 0; k < VG_WSTORE_MAX_VIEWS; k++)
+		vg_wstore_view_destroy(t->taken[k]);
+	series_close(&t->a);
+	series_close(&t->b);
+}
+
+/* The "at" of each notification of state (a JSON state name) of alert
+ * name, as minutes:seconds from t = 0, space-separated, into out. */
+static void times_of(const struct series *s, const char *name, const char *state, char *out, size_t len)
+{
+	char want[96];
+	size_t n = 0;
+
+	snprintf(want, sizeof(want), "\"alertname\":\"%s\",\"state\":\"%s\"", name, state);
+	out[0] = '\0';
+	for (const char *p = s->log.p; p && (p = strstr(p, want)) != NULL; p++) {
+		const char *line = p;
+
+		while (line > s->log.p && line[-1] != '\n')
+			line--;
+		/* {"at":"1970-01-01THH:MM:SS.000Z" */
+		int hh = atoi(line + 18), mm = atoi(line + 21), ss = atoi(line + 24);
+
+		n += (size_t)snprintf(out + n, n < len ? len - n : 0, "%s%d:%02d", n ? " " : "", hh * 60 + mm, ss);
+	}
+}
+
+/* Issue 19, finding 2: a service that stops for good stays silent, and
+ * its alert firing, past the store's hour (it used to resolve when its
+ * last record left the 1h lookback); it resolves once forgotten, saying
+ * so. The edges are the window's: firing at the first evaluation whose
+ * window holds none of its records, resolving at the first that holds
+ * one. */
+Test(rules, a_silent_service_stays_firing_until_forgotten)
+{
+	struct twin t;
+	char got[256];
+
+	twin_open(&t, "groups:\n  - name: g\n    rules:\n"
+		      "      - alert: Quiet\n        absent: {window: 1m, forget_after: 3h}\n"
+		      "        labels: {severity: P4}\n        escalate_after: 0s\n");
+	for (int i = 0; i < 30; i++) { /* 5 minutes of both, db only in odd windows */
+		twin_logs(&t, "web", 10);
+		if (i % 2)
+			twin_logs(&t, "db", 3);
+		twin_tick(&t);
+	}
+	/* db's last record is in [4:50, 5:00); web goes on for 4 hours. */
+	for (int i = 0; i < 4 * 360; i++) {
+		twin_logs(&t, "web", 10);
+		twin_tick(&t);
+	}
+	times_of(&t.a, "Quiet", "firing", got, sizeof(got));
+	cr_expect_str_eq(got, "6:00", "fires once its 1m window is empty of db: at 5:00 + 1m");
+	times_of(&t.a, "Quiet", "resolved", got, sizeof(got));
+	cr_expect_str_eq(got, "185:00", "resolves when forgotten, 3h after its last window (5:00), not after 1h");
+	cr_expect(strstr(t.a.log.p, "\"annotations\":{\"resolution\":\"forgotten\"}") != NULL, "%s", t.a.log.p);
+	cr_expect(strstr(t.a.log.p, "\"service\":\"web\"") == NULL, "web never silent");
+	twin_close(&t);
+}
+
+/* A silent service that comes back resolves on the window holding its
+ * first record, annotated recovered; a short gap inside the window fires
+ * nothing. */
+Test(rules, a_silent_service_resolves_on_its_first_record)
+{
+	struct twin t;
+	char got[256];
+
+	twin_open(&t, "groups:\n  - name: g\n    rules:\n"
+		      "      - alert: Quiet\n        absent: {window: 1m}\n        labels: {severity: P2}\n");
+	for (int i = 0; i < 60; i++) { /* db: silent 0:50-1:40 (5 windows), then 3:00-5:00 */
+		twin_logs(&t, "web", 10);
+		if ((i < 5 || i >= 10) && (i < 18 || i >= 30))
+			twin_logs(&t, "db", 1);
+		twin_tick(&t);
+	}
+	times_of(&t.a, "Quiet", "firing", got, sizeof(got));
+	cr_expect_str_eq(got, "4:00");
+	times_of(&t.a, "Quiet", "resolved", got, sizeof(got));
+	cr_expect_str_eq(got, "5:10", "resolves at the end of the window holding db's first record again");
+	cr_expect(strstr(t.a.log.p, "\"annotations\":{\"resolution\":\"recovered\"}") != NULL, "%s", t.a.log.p);
+	twin_close(&t);
+}
+
+/* Issue 19, finding 1: with `by: []` one group holds every record; it
+ * fires when no record at all came in its window (a total outage, the
+ * empty windows closing by time), and never on a fresh start that has
+ * seen no record yet. */
+Test(rules, absent_by_nothing_fires_on_no_records_at_all)
+{
+	struct twin t;
+	char got[256];
+
+	twin_open(&t, "groups:\n  - name: g\n    rules:\n"
+		      "      - alert: NoRecords\n        absent: {window: 1m}\n        by: []\n"
+		      "        labels: {severity: P1}\n"
+		      "      - alert: Quiet\n        absent: {window: 1m}\n        labels: {severity: P2}\n");
+	for (int i = 0; i < 30; i++) /* a fresh start, idle for 5 minutes: nothing known, nothing fires */
+		twin_tick(&t);
+	cr_expect_eq(t.a.log.len, 0u, "%s", t.a.log.p);
+	for (int i = 0; i < 30; i++) { /* records from 5:00 to 10:00, none from 10:00 to 15:00 */
+		twin_logs(&t, "web", 10);
+		twin_logs(&t, "db", 2);
+		twin_tick(&t);
+	}
+	for (int i = 0; i < 30; i++)
+		twin_tick(&t);
+	twin_logs(&t, "web", 1);
+	twin_tick(&t);
+	times_of(&t.a, "NoRecords", "firing", got, sizeof(got));
+	cr_expect_str_eq(got, "11:00");
+	times_of(&t.a, "NoRecords", "resolved", got, sizeof(got));
+	cr_expect_str_eq(got, "15:10");
+	cr_expect(strstr(t.a.log.p, "\"labels\":{\"alertname\":\"NoRecords\",\"severity\":\"P1\"}") != NULL,
+		  "no service label: %s", t.a.log.p);
+	times_of(&t.a, "Quiet", "firing", got, sizeof(got));
+	cr_expect_str_eq(got, "11:00 11:00", "each service too");
+	times_of(&t.a, "Quiet", "resolved", got, sizeof(got));
+	cr_expect_str_eq(got, "15:10", "web is back, db still silent");
+	twin_close(&t);
+}
+
+/* lookback, the old key, is an alias of forget_after. */
+Test(rules, absent_lookback_is_forget_after)
+{
+	struct twin t;
+	char got[256];
+
+	twin_open(&t, "groups:\n  - name: g\n    rules:\n"
+		      "      - alert: Quiet\n        absent: {window: 1m, lookback: 10m}\n        labels: {severity: P2}\n");
+	twin_logs(&t, "db", 1);
+	for (int i = 0; i < 90; i++)
+		twin_tick(&t);
+	times_of(&t.a, "Quiet", "firing", got, sizeof(got));
+	cr_expect_str_eq(got, "1:10");
+	times_of(&t.a, "Quiet", "resolved", got, sizeof(got));
+	cr_expect_str_eq(got, "10:10");
+	twin_close(&t);
 }

@@ -11,19 +11,15 @@
 # "ambiguous ..." names a latency judgement within 2% of its threshold,
 # where the engine's sketch (1% relative error) may decide either way.
 #
-# -v silence=old: rules evaluate only at the end of windows holding
-# records, and ServiceSilent is a service seen in the hour before its 5m
-# window and silent in it (vigil before the f19-silence branch).
-# -v silence=new: every window is evaluated, empty ones too; a service is
-# known from its first record until forget_after (24h) and ServiceSilent
-# holds while a known service is silent for 5m; NoRecords is the same for
-# every record at once (by: []).
+# Every window is evaluated, empty ones too; a service is known from its
+# first record until forget_after (24h) and ServiceSilent holds while a
+# known service is silent for 5m; NoRecords is the same for every record
+# at once (by: []).
 
 BEGIN {
 	FS = "\t"
 	W = 10000 # base window, ms
 	S = 1000; M = 60 * S; H = 60 * M
-	if (silence == "") silence = "old"
 	# Auth failures (aggregate.counters in vigil config --default), lower-cased
 	AUTH = "authentication failed|invalid (password|credentials)|account (is )?locked"
 	esc_after["P1"] = 15 * M; esc_after["P2"] = 30 * M
@@ -297,22 +293,18 @@ function burn(name, objective, pairs, min,    budget, P, np, i, s, L, Sh, bl, bs
 # in [now - 5m, now) after any record came.
 function silent(win,    s) {
 	for (s in SVC) {
-		if (silence == "old" && !sum(n_log, s, now - win - H, now - win)) continue
-		if (silence == "new" && !(s in last_seen && now - last_seen[s] < 24 * H)) continue
+		if (!(s in last_seen && now - last_seen[s] < 24 * H)) continue
 		if (!sum(n_log, s, now - win, now)) hold("ServiceSilent", s, 0)
 	}
-	if (silence == "new" && any_seen && !total(now - win, now)) hold("NoRecords", "", 0)
+	if (any_seen && !total(now - win, now)) hold("NoRecords", "", 0)
 }
 
 END {
 	data_from = first * W
 	for (w = first; w <= last; w++) {
-		if (silence == "old" && !(w in has)) continue
 		now = (w + 1) * W
-		if (silence == "new") {
-			for (s in SVC) if ((w, s) in n_log) last_seen[s] = now
-			if (w in has) any_seen = 1
-		}
+		for (s in SVC) if ((w, s) in n_log) last_seen[s] = now
+		if (w in has) any_seen = 1
 		error_rate("HTTP5xxErrorRate", n_http, n_5xx, 5 * M, 0.01, 100)
 		latency("HTTPLatencyP95", 0.95, 1 * M, T95, lat95, 50)
 		latency("HTTPLatencyP99", 0.99, 5 * M, T99, lat99, 100)

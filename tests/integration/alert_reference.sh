@@ -9,19 +9,14 @@
 # other rules.files) and ALERT_REF_AWK (another reference) show that a
 # changed threshold or `for` on either side fails the test.
 #
-# ALERT_REF_SHORT=1 (make san): two streams, thinner. ALERT_REF_SILENCE=new
-# once empty windows evaluate and NoRecords ships (branch f19-silence):
-# the reference evaluates every window with the new absent semantics, and
-# an outage stream (every service silent for 6 minutes) joins the others.
+# ALERT_REF_SHORT=1 (make san): two streams, thinner.
 # ALERT_REF_STREAMS="5xx latency" runs those streams alone (any of the
 # names below).
 . "$(dirname "$0")/../lib.sh"
 REF=${ALERT_REF_AWK:-$(dirname "$0")/alert_reference.awk}
 seed=${ALERT_REF_SEED:-3}
 short=${ALERT_REF_SHORT:-0}
-silence=${ALERT_REF_SILENCE:-old}
-streams=${ALERT_REF_STREAMS:-$([ "$short" = 1 ] && echo "5xx silent" || echo "quiet 5xx 5xx-keep latency silent auth")}
-[ "$silence" = new ] && [ -z "${ALERT_REF_STREAMS:-}" ] && streams="$streams outage"
+streams=${ALERT_REF_STREAMS:-$([ "$short" = 1 ] && echo "5xx silent" || echo "quiet 5xx 5xx-keep latency silent auth outage")}
 # One record in $thin of bench/gen's ~1000 a second: the services each
 # incident targets still meet every min_count many times over, but for
 # search's /health under HTTPLatencyP95 (50 a minute), which pends and goes
@@ -81,7 +76,7 @@ stream() {
 	"$GEN" --count $((min * 60000)) --seed "$seed" "$@" | sed -n "1~${thin}p" >"$f.ndjson"
 	"$VIGIL" classify "$f.ndjson" >"$f.classified" 2>/dev/null
 	expect_eq "$name: classify writes a line per record" "$(lines "$f.classified")" "$(lines "$f.ndjson")"
-	paste "$f.classified" "$f.ndjson" | awk -v silence="$silence" -f "$REF" >"$f.out"
+	paste "$f.classified" "$f.ndjson" | awk -f "$REF" >"$f.out"
 	grep '^ambiguous' "$f.out" | sed 's/^/note /'
 	grep -v '^ambiguous' "$f.out" >"$f.want"
 	for t in 1 2; do
@@ -106,8 +101,7 @@ stream latency 16 --incident latency:search@2m+7m
 stream silent 18 --incident silent:inventory@11m+6m
 # auth failures from 11m to 15m: AuthFailureSurge, against the last hour.
 stream auth 17 --incident auth@11m+4m
-# -- switched on with ALERT_REF_SILENCE=new, once f19-silence is merged:
-# a total outage from 10m to 16m (every service silent): ServiceSilent for
+# A total outage from 10m to 16m (every service silent): ServiceSilent for
 # each service, and NoRecords.
 outage=()
 for s in auth-service db-proxy inventory notifications orders payments search user-service web-frontend; do
