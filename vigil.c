@@ -424,7 +424,7 @@ struct agg_run {
 	bool no_notify;          /* vigil replay without --notify: the notify section is ignored */
 	int alerts_fd;
 	struct vg_buf alerts_out;
-	uint64_t alerts_by_state[3];
+	uint64_t alerts_by_state[VG_ALERT_STATES];
 	bool exact, quiet;
 	unsigned threads;
 	struct agg_worker *workers;
@@ -578,10 +578,12 @@ static void emit_alert(void *arg, const struct vg_alert *al)
 	struct vg_buf *b = &run->alerts_out;
 
 	run->alerts_by_state[al->state]++;
-	if (run->notify && al->state != VG_ALERT_PENDING && !catch_up_holds(run, al))
+	bool quiet = al->state == VG_ALERT_PENDING || al->state == VG_ALERT_INACTIVE;
+
+	if (run->notify && !quiet && !catch_up_holds(run, al))
 		vg_notify_push(run->notify, al); /* logged there on failure */
 	if (run->alerts_fd < 0)
-		vg_buf_puts(b, al->state == VG_ALERT_PENDING ? "{\"level\":\"INFO\",\"component\":\"alerts\",\"alert\":"
+		vg_buf_puts(b, quiet ? "{\"level\":\"INFO\",\"component\":\"alerts\",\"alert\":"
 							    : "{\"level\":\"WARNING\",\"component\":\"alerts\",\"alert\":");
 	vg_alert_json(al, b);
 	if (run->alerts_fd < 0)
@@ -1196,6 +1198,13 @@ static void agg_summary(struct agg_run *run, double seconds, const char *extra)
 	vg_buf_put_u64(&b, ws.skewed_ahead);
 	vg_buf_puts(&b, ",\"behind\":");
 	vg_buf_put_u64(&b, ws.skewed_behind);
+	vg_buf_puts(&b, "},\"durations_rejected\":{");
+	for (int r = 0; r < VG_DURATION_ERR_COUNT; r++) {
+		vg_buf_puts(&b, r ? ",\"" : "\"");
+		vg_buf_puts(&b, vg_windows_duration_err_str(r));
+		vg_buf_puts(&b, "\":");
+		vg_buf_put_u64(&b, ws.duration_err[r]);
+	}
 	vg_buf_puts(&b, "},\"watermark\":{\"behind_newest_ms\":");
 	vg_buf_put_u64(&b, watermark_behind(ws.last_watermark_ms, ws.newest_ms));
 	vg_buf_puts(&b, ",\"behind_clock_ms\":");
@@ -1261,6 +1270,7 @@ static int agg_setup(struct agg_run *run, int64_t window_ms)
 		.idle_timeout_ms = run->st.cfg->idle_timeout_ms,
 		.skew_ahead_ms = run->st.cfg->skew_ahead_ms,
 		.skew_behind_ms = run->st.cfg->skew_behind_ms,
+		.max_duration_ms = (double)run->st.cfg->max_duration_ms,
 		.workers = run->threads,
 		/* vigil run: the Kafka partitions are registered streams. */
 		.max_streams = run->no_chunk_threads ? VG_KAFKA_MAX_PARTS : 0,
@@ -1935,6 +1945,10 @@ static void http_gather(struct run_ctx *rc, struct vg_metrics_run *m)
 	m->no_time = ws.no_time;
 	m->skewed_ahead = ws.skewed_ahead;
 	m->skewed_behind = ws.skewed_behind;
+	for (int r = 0; r < VG_DURATION_ERR_COUNT && r < VG_METRICS_DURATION_REASONS; r++) {
+		m->duration_reason_names[r] = vg_windows_duration_err_str(r);
+		m->durations_rejected[r] = ws.duration_err[r];
+	}
 	m->watermark_behind_newest_ms = watermark_behind(ws.last_watermark_ms, ws.newest_ms);
 	m->watermark_behind_clock_ms = watermark_behind(ws.last_watermark_ms, vg_clock_now_ms());
 	m->windows_closed = ws.closed;
@@ -2515,7 +2529,7 @@ static void *stop_watchdog(void *arg)
 struct run_result {
 	struct vg_archive_stats archive;
 	struct vg_kafka_stats kafka;
-	uint64_t alerts_by_state[3];
+	uint64_t alerts_by_state[VG_ALERT_STATES];
 	double seconds;
 };
 
@@ -3444,7 +3458,7 @@ static int cmd_config(int argc, char **argv)
  * replaying: nothing is shortened, the rules are the shipped ones. */
 
 #define DEMO_EVENTS_PER_S 1000   /* bench/gen: records per second of event time */
-#define DEMO_MIN_EVENT_S 600     /* the incident script needs 10 minutes of event time */
+#define DEMO_MIN_EVENT_S 1200    /* the incident script needs 20 minutes of event time */
 #define DEMO_PARTITIONS "24"     /* the embedded broker keeps 5 MiB per partition */
 #define DEMO_MAX_AHEAD 100000    /* ~35 MB unconsumed at most: a slow pipeline slows the producer, loses nothing */
 
@@ -3521,20 +3535,16 @@ static int demo_spawn_gen(struct demo *d, const char *gen)
 {
 	char count[32], start[32];
 	int fds[2];
-	double event_s = (double)d->count / DEMO_EVENTS_PER_S;
 	/* Minutes of event time from the stream's start: each incident lasts
-	 * past its rule's `for` and ends early enough to resolve. */
-	const char *argv[16] = {gen, "--count", count, "--seed", "42", "--start", start,
-				"--incident", "5xx:orders@1m+6m", "--incident", "auth:auth-service@1m+2m"};
-	size_t n = 11;
+	 * past its rule's `for` (rules judge rates once they have their
+	 * window's worth of data); the 5xx one ends early enough to resolve
+	 * (its 5m window and keep_firing_for 5m) within 20 minutes; the auth
+	 * surge comes once 10 minutes are in (5m against the last hour). */
+	const char *argv[16] = {gen,	    "--count",	  count,      "--seed",
+				"42",	    "--start",	  start,      "--incident",
+				"5xx:orders@1m+5m", "--incident", "auth:auth-service@11m+3m", "--incident",
+				"latency:payments@8m+7m", "--incident", "silent:notifications@11m+6m", NULL};
 
-	if (event_s >= 1200) {
-		argv[n++] = "--incident";
-		argv[n++] = "latency:payments@8m+7m";
-		argv[n++] = "--incident";
-		argv[n++] = "silent:notifications@11m+6m";
-	}
-	argv[n] = NULL;
 	snprintf(count, sizeof(count), "%llu", (unsigned long long)d->count);
 	snprintf(start, sizeof(start), "%lld", (long long)d->event_start_ms);
 	if (pipe(fds) != 0)
@@ -3666,10 +3676,12 @@ static void demo_alerts(const struct demo *d, unsigned *fired, unsigned *resolve
 
 		if (cut + 1 < sizeof(labels))
 			labels[cut + 1] = '\0';
-		if (strcmp(state, "firing") == 0 && !strstr(line, "\"escalated\":\"true\"")) {
+		bool l2 = strstr(line, "\"escalation\":\"L2\"") != NULL; /* the same alert, escalated */
+
+		if (strcmp(state, "firing") == 0 && !l2) {
 			(*fired)++;
 			printf("  FIRING   %.19s  %s %s\n", starts, name, labels);
-		} else if (strcmp(state, "resolved") == 0) {
+		} else if (strcmp(state, "resolved") == 0 && !l2) {
 			(*resolved)++;
 			printf("  RESOLVED %.19s  %s %s (fired %.19s)\n", ends, name, labels, starts);
 		}
@@ -3755,7 +3767,7 @@ static int cmd_demo(int argc, char **argv)
 	d.count = (uint64_t)(d.rate * d.duration);
 	if (d.count < (uint64_t)DEMO_MIN_EVENT_S * DEMO_EVENTS_PER_S) {
 		fprintf(stderr,
-			"vigil demo: the incident script needs 10 minutes of event time, i.e. rate x duration >= %d "
+			"vigil demo: the incident script needs 20 minutes of event time, i.e. rate x duration >= %d "
 			"records (bench/gen writes %d per second of event time); got %.0f x %.0f s\n",
 			DEMO_MIN_EVENT_S * DEMO_EVENTS_PER_S, DEMO_EVENTS_PER_S, d.rate, d.duration);
 		return EXIT_USAGE;
@@ -3794,9 +3806,8 @@ static int cmd_demo(int argc, char **argv)
 	printf("vigil demo: embedded Kafka broker at %s (topic logs, %s partitions)\n", vg_broker_bootstraps(b),
 	       DEMO_PARTITIONS);
 	printf("  %s: %llu service log records at %.0f/s for %.0f s, with incidents: 5xx on orders, failed "
-	       "logins on auth-service%s\n",
-	       gen, (unsigned long long)d.count, d.rate, d.duration,
-	       event_s >= 1200 ? ", latency on payments, notifications silent" : "");
+	       "logins on auth-service, latency on payments, notifications silent\n",
+	       gen, (unsigned long long)d.count, d.rate, d.duration);
 	printf("  event time runs %.0fx wall time: bench/gen writes ~%d records per second of event time, so the "
 	       "shipped rules' `for: 5m` pass in %.0f s\n",
 	       d.rate / DEMO_EVENTS_PER_S, DEMO_EVENTS_PER_S, 300 / (d.rate / DEMO_EVENTS_PER_S));

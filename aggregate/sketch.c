@@ -40,6 +40,8 @@ static void build_map(struct vg_sketch_map *m, int scale)
 			k++;
 		m->table[t] = (uint16_t)k;
 	}
+	m->buckets = (uint32_t)(vg_sketch_index_normal(m, VG_SKETCH_MAX_VALUE) -
+	                        vg_sketch_index_normal(m, VG_SKETCH_MIN_VALUE) + 1);
 }
 
 static void build_maps(void)
@@ -72,6 +74,11 @@ int vg_sketch_map_scale(const struct vg_sketch_map *m)
 double vg_sketch_map_error(const struct vg_sketch_map *m)
 {
 	return m->error;
+}
+
+uint32_t vg_sketch_map_buckets(const struct vg_sketch_map *m)
+{
+	return m->buckets;
 }
 
 /* Any positive value's bucket: vg_sketch_index_normal, with subnormals
@@ -167,8 +174,8 @@ static int restore(struct vg_sketch *s, uint32_t need, uint32_t below)
 
 	while (cap < need)
 		cap *= 2;
-	if (cap > 2 * VG_SKETCH_MAX_BUCKETS)
-		cap = 2 * VG_SKETCH_MAX_BUCKETS;
+	if (cap > 2 * s->map->buckets)
+		cap = 2 * s->map->buckets;
 	if (below + s->len > cap)
 		below = cap - s->len;
 	uint32_t *st = malloc((size_t)cap * sizeof(*st));
@@ -238,6 +245,8 @@ static int grow_up(struct vg_sketch *s, uint32_t n)
  * Returns the slot for i, or -1 on allocation failure. */
 static int64_t slot_for(struct vg_sketch *s, int32_t i)
 {
+	const int64_t max = s->map->buckets;
+
 	if (s->len == 0) {
 		if (!s->store && restore(s, 64, 32) != VG_OK)
 			return -1;
@@ -252,10 +261,10 @@ static int64_t slot_for(struct vg_sketch *s, int32_t i)
 	if (i < s->offset) {
 		int64_t grow = (int64_t)s->offset - i;
 
-		if ((int64_t)s->len + grow > VG_SKETCH_MAX_BUCKETS) {
+		if ((int64_t)s->len + grow > max) {
 			/* Below the span that the cap allows: collapse into the
 			 * lowest bucket we keep. */
-			grow = VG_SKETCH_MAX_BUCKETS - (int64_t)s->len;
+			grow = max - (int64_t)s->len;
 			s->collapsed++;
 			if (grow <= 0)
 				return 0;
@@ -267,8 +276,8 @@ static int64_t slot_for(struct vg_sketch *s, int32_t i)
 	/* Above: grow up, collapsing the bottom when past the cap. */
 	int64_t need = (int64_t)i - s->offset + 1;
 
-	if (need > VG_SKETCH_MAX_BUCKETS) {
-		int64_t drop = need - VG_SKETCH_MAX_BUCKETS;
+	if (need > max) {
+		int64_t drop = need - max;
 		uint64_t folded = 0;
 		uint32_t d = drop >= (int64_t)s->len ? s->len : (uint32_t)drop;
 
@@ -285,7 +294,7 @@ static int64_t slot_for(struct vg_sketch *s, int32_t i)
 		}
 		s->bins[0] = sat_add(s->bins[0], folded);
 		s->collapsed += folded;
-		need = VG_SKETCH_MAX_BUCKETS;
+		need = max;
 	}
 	if (grow_up(s, (uint32_t)need) != VG_OK)
 		return -1;

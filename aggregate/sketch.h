@@ -9,13 +9,28 @@
  *
  * Insert is O(1) and calls no log(): the bucket comes from the double's
  * exponent bits and a table over the top mantissa bits. The buckets are a
- * dense span of at most VG_SKETCH_MAX_BUCKETS; when a value would widen it
- * past that, the lowest buckets are collapsed into the lowest one kept
- * (counted in `collapsed`), so high quantiles stay exact to the bound.
+ * dense span of at most vg_sketch_map_buckets() of the mapping: exactly
+ * enough to hold every bucket from VG_SKETCH_MIN_VALUE to
+ * VG_SKETCH_MAX_VALUE at its scale (a wider cap, not collapsing: 4,466
+ * buckets at scale 6, the 1% default; 35,718 at scale 9, 0.1%; 71,435 at
+ * scale 10). So for values in that range every quantile, low or high, is
+ * within the error whatever their spread (issue 19: one value 20 orders
+ * of magnitude above 99 others of 5 ms collapsed the low buckets and
+ * read p50 as 2.4e10). Memory follows the span the values use, not the
+ * cap: 4 bytes a bucket between the lowest and highest value seen, and
+ * at most twice the cap while growing (35 KB at scale 6, 571 KB at
+ * scale 10; the old cap of 2048 buckets allowed 16 KB). Only a value
+ * outside the range can widen the span past the cap; then the lowest
+ * buckets are collapsed into the lowest one kept (counted in `collapsed`),
+ * so high quantiles stay within the error and low ones may not. Callers
+ * that want the guarantee keep such values out (the aggregate step counts
+ * durations over aggregate.max_duration, at most VG_SKETCH_MAX_VALUE, and
+ * never adds them).
  *
  * Inputs: 0 and values below VG_SKETCH_MIN_VALUE count in a zero bucket
  * (quantile 0); negative, NaN and infinite values are rejected and counted
- * in `rejected`, never inserted.
+ * in `rejected`, never inserted. Any double is safe to add, merge and
+ * query (the full range is tested under UBSan).
  *
  * Merge adds buckets: merging sketches of the same scale gives exactly the
  * sketch of the union. Bucket counts are 32-bit and saturate (a bucket of a
@@ -31,8 +46,10 @@
 #include <stdint.h>
 #include <string.h>
 
-#define VG_SKETCH_MAX_BUCKETS 2048
+/* The range of values the relative error is guaranteed for; durations
+ * are milliseconds: a picosecond to about 31.7 years. */
 #define VG_SKETCH_MIN_VALUE 1e-9
+#define VG_SKETCH_MAX_VALUE 1e12
 #define VG_SKETCH_MAX_SCALE 10
 
 /* Mapping tables for one scale, shared read-only by every sketch of it.
@@ -49,6 +66,7 @@ struct vg_sketch_map {
 	int tbits;
 	uint16_t *table;  /* [1 << tbits] */
 	uint64_t *bounds; /* [(1 << scale) + 1] lower bounds as 52-bit mantissas */
+	uint32_t buckets; /* the cap: buckets from VG_SKETCH_MIN_VALUE to VG_SKETCH_MAX_VALUE */
 };
 
 /* The mapping for the smallest scale whose relative error is at most
@@ -60,6 +78,9 @@ const struct vg_sketch_map *vg_sketch_map_get(double accuracy);
 int vg_sketch_map_scale(const struct vg_sketch_map *m);
 /* The guaranteed relative error of the mapping, (g - 1) / (g + 1). */
 double vg_sketch_map_error(const struct vg_sketch_map *m);
+/* The most buckets a sketch of the mapping spans: every bucket from
+ * VG_SKETCH_MIN_VALUE to VG_SKETCH_MAX_VALUE. */
+uint32_t vg_sketch_map_buckets(const struct vg_sketch_map *m);
 
 struct vg_sketch {
 	const struct vg_sketch_map *map;

@@ -400,7 +400,7 @@ static int view_part(struct vg_wstore_view *v, const struct frozen *f, int sign)
 		if (v->tail == VG_WSTORE_NO_TAIL)
 			continue;
 		uint64_t tail = 0, far = 0;
-		int64_t far_from = (int64_t)v->tail + VG_SKETCH_MAX_BUCKETS - 1;
+		int64_t far_from = (int64_t)v->tail + (int64_t)vg_sketch_map_buckets(v->s->p.map) - 1;
 
 		for (uint32_t j = 0; j < fe->n_pairs; j++) {
 			const uint32_t *pr = &f->pairs[2 * (fe->pair_off + j)];

@@ -81,7 +81,7 @@ struct vg_wstore_sum {
 	uint64_t count, errors_4xx, errors_5xx;
 	uint64_t l_count; /* latency values (parts with sketches only) */
 	uint64_t tail;    /* of those, in buckets >= the tail bucket */
-	uint64_t far;     /* in buckets >= tail + VG_SKETCH_MAX_BUCKETS - 1 (merging them may collapse the tail) */
+	uint64_t far;     /* in buckets >= tail + vg_sketch_map_buckets() - 1 (merging them may collapse the tail) */
 };
 
 struct vg_wstore_view;

@@ -1,6 +1,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "aggregate/window.h"
 
+#include <math.h>
 #include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -51,6 +52,7 @@ struct vg_wworker {
 	int64_t win, win_start, win_end; /* the previous record's window, in ms */
 	uint64_t records, late, no_time, skew_ahead, skew_behind;
 	uint64_t no_time_by[VG_TIME_ERR_COUNT];
+	uint64_t duration_err[VG_DURATION_ERR_COUNT];
 	int64_t newest; /* the newest event time it moved a stream to */
 	/* Published to the closer. */
 	_Atomic uint64_t state;
@@ -58,6 +60,7 @@ struct vg_wworker {
 	_Atomic int64_t active_ms; /* monotonic time of the last batch with records */
 	_Atomic uint64_t pub_records, pub_late, pub_no_time, pub_skew_ahead, pub_skew_behind;
 	_Atomic uint64_t pub_no_time_by[VG_TIME_ERR_COUNT];
+	_Atomic uint64_t pub_duration_err[VG_DURATION_ERR_COUNT];
 	_Atomic int64_t pub_newest;
 	_Atomic bool finished;
 	bool had_records; /* in this batch */
@@ -83,6 +86,7 @@ struct vg_windows {
 	size_t n_spare, cap_spare;
 	uint64_t closed, merged_late, overflow;
 	int64_t watermark;
+	int64_t next_win; /* the next window to emit; INT64_MIN before the first */
 	bool flipped;      /* a flip awaits its quiescent point */
 	int64_t flip_wm;   /* watermark computed just before that flip */
 	int64_t idle_since_ms, idle_base_ts; /* clock-driven watermark while all idle */
@@ -115,6 +119,7 @@ int vg_windows_create(struct vg_windows **out, const struct vg_windows_params *p
 	}
 	w->p = *p;
 	w->watermark = INT64_MIN;
+	w->next_win = INT64_MIN;
 	w->last_wm = INT64_MIN;
 	w->newest = VG_TIME_NONE;
 	w->idle_since_ms = -1;
@@ -272,6 +277,25 @@ static int64_t unskew(struct vg_wworker *ww, const struct stream *st, int64_t ts
 	return st->max_ts != VG_TIME_NONE && st->max_ts > sane ? st->max_ts : sane;
 }
 
+const char *vg_windows_duration_err_str(int e)
+{
+	static const char *const names[VG_DURATION_ERR_COUNT] = {"negative", "over_bound", "not_finite"};
+
+	return e >= 0 && e < VG_DURATION_ERR_COUNT ? names[e] : "?";
+}
+
+/* Why a duration (not NaN) cannot be real, or -1 when it can. */
+static int duration_err(double ms, double max_ms)
+{
+	if (isinf(ms))
+		return VG_DURATION_NOT_FINITE;
+	if (ms < 0)
+		return VG_DURATION_NEGATIVE;
+	if (max_ms > 0 && ms > max_ms)
+		return VG_DURATION_OVER_BOUND;
+	return -1;
+}
+
 int vg_wworker_add(struct vg_wworker *ww, const struct vg_record *rec, int64_t ref_ms, int32_t stream,
 		   int64_t *ts_out)
 {
@@ -330,7 +354,19 @@ int vg_wworker_add(struct vg_wworker *ww, const struct vg_record *rec, int64_t r
 			ww->newest = ts;
 	}
 	ww->records++;
+	if (rec->status && !isnan(rec->duration_ms)) {
+		int why = duration_err(rec->duration_ms, w->p.max_duration_ms);
 
+		if (why >= 0) {
+			/* Rare: a copy without the duration, so that the one
+			 * per-record step (vg_table_add_record) stays as is. */
+			struct vg_record r = *rec;
+
+			ww->duration_err[why]++;
+			r.duration_ms = NAN;
+			return vg_table_add_record(ww->cur, win, &r);
+		}
+	}
 	return vg_table_add_record(ww->cur, win, rec);
 }
 
@@ -392,6 +428,8 @@ void vg_wworker_end(struct vg_wworker *ww)
 	atomic_store_explicit(&ww->pub_skew_behind, ww->skew_behind, memory_order_relaxed);
 	for (int r = 0; r < VG_TIME_ERR_COUNT; r++)
 		atomic_store_explicit(&ww->pub_no_time_by[r], ww->no_time_by[r], memory_order_relaxed);
+	for (int r = 0; r < VG_DURATION_ERR_COUNT; r++)
+		atomic_store_explicit(&ww->pub_duration_err[r], ww->duration_err[r], memory_order_relaxed);
 	if (ww->had_records)
 		atomic_store_explicit(&ww->active_ms, mono_ms(), memory_order_relaxed);
 	/* Release: the closer that sees IDLE sees the shard writes too. */
@@ -656,27 +694,46 @@ static void flip(struct vg_windows *w)
 	w->flipped = true;
 }
 
+/* Emit, in order, every window the watermark has passed: from the first
+ * window that held records on, each one, empty or not, so that time
+ * without records (an outage, a gap in a replayed file) still closes
+ * windows and the rules still run. A flush (INT64_MAX) emits up to the
+ * last window holding records, not beyond. */
 static int emit_closed(struct vg_windows *w, int64_t wm, vg_window_fn fn, void *arg)
 {
 	int rc = VG_OK;
 
 	if (wm > w->watermark)
 		w->watermark = wm;
-	while (w->n_pending > 0) {
-		int64_t win = w->pending[0].window;
+	for (;;) {
+		bool have = w->n_pending > 0;
+		int64_t win = w->next_win;
+
+		if (have && (win == INT64_MIN || w->pending[0].window < win))
+			win = w->pending[0].window;
+		if (win == INT64_MIN || (!have && w->watermark == INT64_MAX))
+			break;
 		int64_t start = win * w->p.window_ms, end = start + w->p.window_ms;
 
 		if (!(w->watermark >= end))
 			break;
-		struct vg_window out = {.start_ms = start, .end_ms = end, .table = w->pending[0].table};
+		bool held = have && w->pending[0].window == win;
+		struct vg_table *t = held ? w->pending[0].table : take_table(w);
+
+		if (!t)
+			return VG_ERR_NOMEM;
+		struct vg_window out = {.start_ms = start, .end_ms = end, .table = t};
 
 		/* Close first: records for it from now on are late. */
 		atomic_store(&w->open_from, win + 1);
+		w->next_win = win + 1;
 		rc = fn ? fn(&out, arg) : VG_OK;
 		w->closed++;
-		give_table(w, w->pending[0].table);
-		memmove(&w->pending[0], &w->pending[1], (w->n_pending - 1) * sizeof(*w->pending));
-		w->n_pending--;
+		give_table(w, t);
+		if (held) {
+			memmove(&w->pending[0], &w->pending[1], (w->n_pending - 1) * sizeof(*w->pending));
+			w->n_pending--;
+		}
 		if (rc != VG_OK)
 			return rc;
 	}
@@ -763,6 +820,8 @@ void vg_windows_get_stats(struct vg_windows *w, struct vg_windows_stats *out)
 		out->skewed_behind += atomic_load_explicit(&ww->pub_skew_behind, memory_order_relaxed);
 		for (int r = 0; r < VG_TIME_ERR_COUNT; r++)
 			out->no_time_by[r] += atomic_load_explicit(&ww->pub_no_time_by[r], memory_order_relaxed);
+		for (int r = 0; r < VG_DURATION_ERR_COUNT; r++)
+			out->duration_err[r] += atomic_load_explicit(&ww->pub_duration_err[r], memory_order_relaxed);
 	}
 	out->records -= w->merged_late;
 	out->late += w->merged_late;

@@ -68,12 +68,31 @@
 #include "core/clock.h"
 #include "core/record.h"
 
+/* Durations that cannot be real, by reason: the aggregate step counts
+ * them and keeps them out of the latency sketches (and --exact samples);
+ * their records are aggregated (counted, classified, archived) as any
+ * other. NaN is "no duration" (a JSON number cannot be NaN); a number
+ * past a double's range reads as infinite. */
+enum vg_duration_err {
+	VG_DURATION_NEGATIVE = 0,
+	VG_DURATION_OVER_BOUND, /* over max_duration_ms (aggregate.max_duration) */
+	VG_DURATION_NOT_FINITE, /* infinite */
+	VG_DURATION_ERR_COUNT
+};
+
+/* "negative", "over_bound", "not_finite"; "?" for anything else. */
+const char *vg_windows_duration_err_str(int e);
+
 struct vg_windows_params {
 	int64_t window_ms;
 	int64_t lateness_ms;
 	int64_t idle_timeout_ms;
 	int64_t skew_ahead_ms;  /* 0: no bound */
 	int64_t skew_behind_ms; /* 0: no bound */
+	/* Longest real duration, ms (at most VG_SKETCH_MAX_VALUE, within
+	 * which the sketch keeps its error for every quantile); 0: no bound
+	 * (negative and infinite ones are still kept out). */
+	double max_duration_ms;
 	unsigned workers;
 	/* Streams the source registers (ids 0 .. max_streams - 1) with
 	 * vg_windows_stream_set; 0: none (unregistered streams, files). */
@@ -95,6 +114,7 @@ struct vg_windows_stats {
 	uint64_t no_time;     /* without an event time (fallback used) */
 	uint64_t no_time_by[VG_TIME_ERR_COUNT]; /* the same by reason (enum vg_time_err) */
 	uint64_t skewed_ahead, skewed_behind; /* aggregated at their reference time */
+	uint64_t duration_err[VG_DURATION_ERR_COUNT]; /* kept out of the sketches, by reason */
 	uint64_t closed;      /* windows emitted */
 	uint64_t overflow;    /* keys folded into __other__ */
 	int64_t watermark_ms; /* INT64_MIN before the first record */

@@ -1191,7 +1191,8 @@ typedef struct gen_sec_event {
 
 /* Successes INFO, failures WARNING, lockouts ERROR, brute force CRITICAL.
  * A healthy fleet: failed logins are rare (a handful per service in five
- * minutes; the shipped AuthFailureSurge rule fires above 50), lockouts
+ * minutes; the shipped AuthFailureSurge rule fires at 5 times a service's
+ * last hour and at least 50 in 5 minutes), lockouts
  * and brute force rarer still. */
 static const gen_sec_event gen_sec_events[] = {
 	{"login succeeded for user {name}", NULL, GEN_INFO, GEN_SEC_AUTHN, 35},
@@ -2267,22 +2268,23 @@ static void gen_usage(FILE *f)
 	      "                    up to 16. Incidents change records' content, never their\n"
 	      "                    timestamps; only silent drops records. KIND[:SERVICE]:\n"
 	      "      5xx           8% of SERVICE's requests fail (default orders). Fires\n"
-	      "                    HTTP5xxErrorRate once it lasts 5m, AvailabilityBurnRatePage,\n"
-	      "                    and AvailabilityBurnRateTicket (whose 3d/6h windows hold the\n"
-	      "                    whole stream when it is shorter than 6h)\n"
+	      "                    HTTP5xxErrorRate (over 5m, for 3m, once 5m of the stream are\n"
+	      "                    in) and AvailabilityBurnRatePage; AvailabilityBurnRateTicket\n"
+	      "                    only once 6h of the stream are in (its coverage)\n"
 	      "      latency       every request of SERVICE ~600 ms slower (default payments):\n"
 	      "                    HTTPLatencyP95 for each of its endpoints after 5m; not P99\n"
 	      "      auth          25% of SERVICE's security records are failed logins (default\n"
 	      "                    auth-service; one of auth-service, user-service, web-frontend,\n"
-	      "                    payments, orders, search): AuthFailureSurge after about 1m\n"
+	      "                    payments, orders, search): AuthFailureSurge after about 2m\n"
+	      "                    once 10m of the stream are in (5m against the last hour)\n"
 	      "      silent        SERVICE writes nothing (default notifications; its records\n"
 	      "                    are generated and dropped, so fewer than N lines come out):\n"
 	      "                    ServiceSilent after 5m\n"
 	      "      slowburn      0.75% of SERVICE's requests fail (default orders): under\n"
 	      "                    HTTP5xxErrorRate's 1%, over the page's 6h/30m pair (x6 =\n"
-	      "                    0.6%) once the burn since the stream start is, i.e. after\n"
-	      "                    about 4x the clean lead-in: AvailabilityBurnRatePage (that\n"
-	      "                    pair only) and AvailabilityBurnRateTicket\n"
+	      "                    0.6%) once 30m of the stream are in (its coverage) and the\n"
+	      "                    burn since the stream start is: AvailabilityBurnRatePage\n"
+	      "                    (that pair only)\n"
 	      "                    e.g. --count 1200000 --incident 5xx@5m+8m\n"
 	      "  --help            this text\n",
 	      f);

@@ -254,6 +254,13 @@ static const struct key aggregate_keys[] = {
 	 "old. Raise it (or 0s) to backfill older logs; lower it (e.g. 2m) where producers'\n"
 	 "clocks may lag.",
 	 0, 315360000000LL},
+	{"max_duration", K_DURATION, OFF(max_duration_ms), NO_LINE, "1d",
+	 "Longest request duration that can be real. Longer ones, negative ones and infinite\n"
+	 "ones (a number past a double's range) are counted by reason (durations_rejected)\n"
+	 "and kept out of the latency quantiles; the record itself is aggregated and\n"
+	 "archived. Within it, every quantile keeps aggregate.accuracy. At most 10 years\n"
+	 "(the sketch's guaranteed range ends at 1e12 ms).",
+	 1, 315360000000LL},
 	{"max_keys", K_UINT, OFF(max_keys), NO_LINE, "10000",
 	 "Keys per window and kind; past it, keys fold into __other__ (counted).", 16, 10000000},
 	{"accuracy", K_FRACTION, OFF(accuracy), NO_LINE, "0.01",

@@ -119,6 +119,7 @@ struct vg_config {
 	int64_t lateness_ms;
 	int64_t idle_timeout_ms;
 	int64_t skew_ahead_ms, skew_behind_ms; /* 0: no bound */
+	int64_t max_duration_ms;               /* longest real duration (>= 1) */
 	unsigned max_keys;
 	double accuracy;
 	struct vg_cfg_counter *counters;

@@ -77,7 +77,7 @@ struct vg_record {
 	uint8_t category_src;   /* how the category was decided (enum vg_catsrc) */
 	uint16_t retention_days;
 	int status;           /* HTTP status, 0 when absent or not a number */
-	double duration_ms;   /* NaN when absent */
+	double duration_ms;   /* as read (negative, huge or infinite too); NaN when absent or not a number */
 	int64_t ts_ms;        /* event time, VG_TIME_NONE (INT64_MIN) when absent or unparsable */
 	uint8_t ts_err;       /* enum vg_time_err: why ts_ms is VG_TIME_NONE (VG_TIME_OK when it is not) */
 	vg_str endpoint;      /* normalised endpoint (scratch), empty when absent */

@@ -551,7 +551,9 @@ int vg_classify(struct vg_classify_ctx *ctx, struct vg_record *rec)
 	rec->status = (st >= 100 && st <= 599 && st == (double)(int)st) ? (int)st : 0;
 	double dur = value_number(&rec->f[VG_F_DURATION]);
 
-	rec->duration_ms = (dur >= 0 && !isinf(dur)) ? dur : NAN;
+	/* As read: the aggregate step judges (and counts) values that cannot
+	 * be real, and the record is printed and archived whatever it says. */
+	rec->duration_ms = dur;
 	enum vg_time_err ts_err;
 
 	rec->ts_ms = value_time(ctx, rec, &ts_err);

@@ -318,6 +318,15 @@ void vg_metrics_run(struct vg_buf *b, const struct vg_metrics_run *r)
 	                  "a watermark (aggregate.skew_ahead, aggregate.skew_behind).");
 	metric_l(b, "vigil_records_skewed_total", "direction", "ahead", (double)r->skewed_ahead);
 	metric_l(b, "vigil_records_skewed_total", "direction", "behind", (double)r->skewed_behind);
+	vg_metrics_family(b, "vigil_durations_rejected_total", "counter",
+	                  "Request durations that cannot be real, by reason (negative, over_bound: over "
+	                  "aggregate.max_duration, not_finite), kept out of the latency quantiles; their records "
+	                  "are aggregated and archived.");
+	for (size_t i = 0; i < VG_METRICS_DURATION_REASONS; i++) {
+		if (r->duration_reason_names[i])
+			metric_l(b, "vigil_durations_rejected_total", "reason", r->duration_reason_names[i],
+			         (double)r->durations_rejected[i]);
+	}
 	vg_metrics_family(b, "vigil_watermark_delay_seconds", "gauge",
 	                  "How far the event-time watermark runs behind the newest event time seen "
 	                  "(reference=\"newest\") and behind the clock (reference=\"clock\"): large while "

@@ -73,6 +73,7 @@ void vg_metrics_window(struct vg_buf *b, struct vg_window *win, const struct vg_
 /* ---- vigil run's own health -------------------------------------------- */
 
 #define VG_METRICS_MAX_REASONS 16
+#define VG_METRICS_DURATION_REASONS 3
 #define VG_METRICS_MAX_NOTIFIERS 10
 
 struct vg_metrics_lag {
@@ -93,6 +94,10 @@ struct vg_metrics_run {
 	/* windows */
 	uint64_t aggregated, late, no_time, windows_closed, keys_overflow;
 	uint64_t skewed_ahead, skewed_behind; /* aggregated at their reference time */
+	/* Durations kept out of the latency sketches, by reason (names as the
+	 * aggregate step says them; a NULL name is skipped). */
+	const char *duration_reason_names[VG_METRICS_DURATION_REASONS];
+	uint64_t durations_rejected[VG_METRICS_DURATION_REASONS];
 	int64_t watermark_ms;              /* INT64_MIN before the first record */
 	/* How far the watermark runs behind the newest event time and behind
 	 * the clock, in ms (0 before the first record). */

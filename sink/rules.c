@@ -40,14 +40,16 @@ struct sel {
 };
 
 struct pair {
-	int64_t long_ms, short_ms;
+	int64_t long_ms, short_ms, coverage_ms; /* coverage: data the long window must hold */
 	double factor;
 };
 
 struct rule {
 	char *name;
 	int cond, of, kind; /* kind: enum vg_agg_kind of the entries read */
-	int64_t window_ms, lookback_ms;
+	int64_t window_ms, forget_ms; /* forget_ms: absent only */
+	int64_t coverage_ms; /* error_rate and count with a baseline: data needed to judge */
+	int64_t baseline_ms; /* count: compare with the trailing baseline's rate (0: absolute) */
 	double threshold, quantile, objective;
 	bool below;
 	uint64_t min_count;
@@ -249,7 +251,9 @@ static int pair_key(struct loader *L, const char *k, yaml_node_t *kn, yaml_node_
 		return get_duration(L, v, "burn_rate.windows.short", &p->short_ms);
 	if (strcmp(k, "factor") == 0)
 		return get_number(L, v, "burn_rate.windows.factor", &p->factor);
-	return fail(L, kn, "burn_rate.windows: unknown key '%s' (long, short, factor)", k);
+	if (strcmp(k, "coverage") == 0)
+		return get_duration(L, v, "burn_rate.windows.coverage", &p->coverage_ms);
+	return fail(L, kn, "burn_rate.windows: unknown key '%s' (long, short, factor, coverage)", k);
 }
 
 static int cond_key(struct loader *L, const char *k, yaml_node_t *kn, yaml_node_t *v, void *arg)
@@ -304,8 +308,13 @@ static int cond_key(struct loader *L, const char *k, yaml_node_t *kn, yaml_node_
 			}
 		return fail(L, v, "counter: '%s' is not one of aggregate.counters", s ? s : "?");
 	}
-	if (strcmp(k, "lookback") == 0 && r->cond == C_ABSENT)
-		return get_duration(L, v, "lookback", &r->lookback_ms);
+	if (strcmp(k, "coverage") == 0 && (r->cond == C_ERROR_RATE || r->cond == C_COUNT))
+		return get_duration(L, v, "coverage", &r->coverage_ms);
+	if (strcmp(k, "baseline") == 0 && r->cond == C_COUNT)
+		return get_duration(L, v, "baseline", &r->baseline_ms);
+	/* lookback: the old name, kept as an alias. */
+	if ((strcmp(k, "forget_after") == 0 || strcmp(k, "lookback") == 0) && r->cond == C_ABSENT)
+		return get_duration(L, v, k, &r->forget_ms);
 	if (strcmp(k, "objective") == 0 && r->cond == C_BURN) {
 		if ((rc = get_number(L, v, "objective", &r->objective)) != VG_OK)
 			return rc;
@@ -539,7 +548,24 @@ static int parse_rule(struct loader *L, yaml_node_t *n, struct vg_rules *rs)
 		if (!r->n_pairs)
 			return fail(L, n, "rule %s: burn_rate needs windows: [{long, short, factor}]", r->name);
 		r->window_ms = r->pairs[0].long_ms;
+		for (size_t p = 0; p < r->n_pairs; p++) {
+			if (!r->pairs[p].coverage_ms)
+				r->pairs[p].coverage_ms = r->pairs[p].short_ms;
+			if (r->pairs[p].coverage_ms > r->pairs[p].long_ms)
+				return fail(L, n, "rule %s: burn_rate.windows: coverage is at most the long window",
+					    r->name);
+		}
 	}
+	if (r->coverage_ms && r->cond == C_COUNT && !r->baseline_ms)
+		return fail(L, n, "rule %s: count: coverage goes with a baseline", r->name);
+	if (r->baseline_ms && r->baseline_ms < r->window_ms)
+		return fail(L, n, "rule %s: count: the baseline must be at least the window", r->name);
+	if (!r->coverage_ms && (r->cond == C_ERROR_RATE || r->baseline_ms))
+		r->coverage_ms = r->window_ms;
+	if (r->baseline_ms && r->coverage_ms > r->baseline_ms)
+		return fail(L, n, "rule %s: coverage is at most the baseline", r->name);
+	if (r->cond == C_ERROR_RATE && r->coverage_ms > r->window_ms)
+		return fail(L, n, "rule %s: coverage is at most the window", r->name);
 	if (r->window_ms < L->env->window_ms)
 		return fail(L, n, "rule %s: needs a window of at least the base window (%lld ms)", r->name,
 			    (long long)L->env->window_ms);
@@ -548,8 +574,8 @@ static int parse_rule(struct loader *L, yaml_node_t *n, struct vg_rules *rs)
 			    r->name, (long long)(L->env->ring_ms / 60000));
 	if (r->cond == C_LATENCY && r->quantile == 0)
 		return fail(L, n, "rule %s: latency needs a quantile (0.95)", r->name);
-	if (r->cond == C_ABSENT && !r->lookback_ms)
-		r->lookback_ms = 3600000;
+	if (r->cond == C_ABSENT && !r->forget_ms)
+		r->forget_ms = 24 * 3600000LL;
 	if (!r->escalate_ms)
 		r->escalate_ms = L->escalation[r->severity];
 	for (size_t i = 0; i + 1 < rs->n; i++)
@@ -748,6 +774,7 @@ struct group {
 	/* From store views (the fast path): */
 	uint64_t l_count, tail, far; /* latency values; at or above the rule's tail bucket; far above it */
 	bool present;                /* some key of the group is in the range */
+	int64_t seen_ms;             /* an absent rule's known groups: the end of the last window with records */
 };
 
 struct groups {
@@ -849,7 +876,9 @@ struct instance {
 	int state;
 	int64_t active_at, fired_at, last_active;
 	double value;
-	int escalations;
+	double now_value; /* the condition's value this evaluation, when not active (observed) */
+	bool observed;
+	int escalations; /* 0, or 1 once sent again as escalation="L2" */
 	char *key; /* the group key: `by` values */
 	size_t key_len;
 	bool seen;
@@ -914,12 +943,15 @@ struct vg_alerts {
 	size_t n_vr;
 	struct slot *slots; /* MAX_SLOTS per rule */
 	uint64_t evals;     /* calls to vg_alerts_eval */
+	int64_t data_from;  /* ms: the start of the first window evaluated */
+	bool observing;     /* the rule being evaluated has instances: note their values */
 	struct range ranges[RANGE_CACHE];
 	size_t next_range;
 	pcre2_match_data *md;
 	struct instance *in;
 	size_t n_in, cap_in;
 	struct vg_buf text; /* annotations of the alert being emitted */
+	struct groups *known; /* per rule (absent rules only): groups seen, not yet forgotten */
 };
 
 int vg_alerts_create(struct vg_alerts **out, const struct vg_rules *rules, const struct vg_table_params *tp)
@@ -936,6 +968,10 @@ int vg_alerts_create(struct vg_alerts **out, const struct vg_rules *rules, const
 	a->map = tp->map;
 	if (rules->n && !(a->slots = calloc(rules->n * MAX_SLOTS, sizeof(*a->slots)))) {
 		free(a);
+		return VG_ERR_NOMEM;
+	}
+	if (rules->n && !(a->known = calloc(rules->n, sizeof(*a->known)))) {
+		vg_alerts_destroy(a);
 		return VG_ERR_NOMEM;
 	}
 	a->md = pcre2_match_data_create(8, NULL);
@@ -977,6 +1013,9 @@ void vg_alerts_destroy(struct vg_alerts *a)
 	free(a->in);
 	for (size_t i = 0; i < RANGE_CACHE; i++)
 		vg_table_destroy(a->ranges[i].t);
+	for (size_t i = 0; a->known && i < a->rules->n; i++)
+		groups_free(&a->known[i]);
+	free(a->known);
 	pcre2_match_data_free(a->md);
 	vg_buf_free(&a->text);
 	free(a);
@@ -1181,6 +1220,79 @@ static int view_collect(struct vg_alerts *a, size_t ri, size_t sl, struct vg_wst
 	return VG_OK;
 }
 
+/* ---- absent: the groups a rule knows ------------------------------------ */
+
+static int cmp_group_key(const void *x, const void *y)
+{
+	const struct group *a = x, *b = y;
+	int c = memcmp(a->key, b->key, a->key_len < b->key_len ? a->key_len : b->key_len);
+
+	return c ? c : (a->key_len > b->key_len) - (a->key_len < b->key_len);
+}
+
+/* An absent rule knows a group from its first record until forget_after
+ * has passed since the end of the last base window holding records of it
+ * (a memory of its own: the store keeps an hour, and a service dead for
+ * longer must stay known, its alert firing). latest: the rule's groups in
+ * the base window ending at now; in: in the rule's window ending at now.
+ * The known groups are kept sorted by key, so the order in which they
+ * activate is the same whichever path (views or merges) learnt them; and
+ * learning twice at one now changes nothing, so both paths may. Returns 0
+ * or VG_ERR_NOMEM. */
+static int absent_learn(struct vg_alerts *a, size_t ri, int64_t now, const struct groups *latest,
+			const struct groups *in)
+{
+	const struct rule *r = &a->rules->r[ri];
+	struct groups *k = &a->known[ri], kept = {0};
+	size_t n0 = k->n, forgotten = 0;
+
+	for (int pass = 0; pass < 2; pass++) {
+		const struct groups *gs = pass ? in : latest;
+		/* A group in the rule's window but not in the latest base window
+		 * (evaluations that skipped windows): its last records end at
+		 * least one base window into the rule's window. */
+		int64_t seen = pass ? now - r->window_ms + a->rules->env.window_ms : now;
+
+		for (size_t i = 0; i < gs->n; i++) {
+			const struct group *g = &gs->g[i];
+			struct group *kg;
+
+			if (!g->count)
+				continue;
+			if (!(kg = groups_get(k, g->key, g->key_len)))
+				return VG_ERR_NOMEM;
+			if (kg->seen_ms < seen)
+				kg->seen_ms = seen;
+		}
+	}
+	if (k->n > n0) {
+		qsort(k->g, k->n, sizeof(*k->g), cmp_group_key);
+		if (groups_reindex(k, k->index_cap) != VG_OK) {
+			groups_free(k); /* its index no longer matches: start again */
+			return VG_ERR_NOMEM;
+		}
+	}
+	for (size_t i = 0; i < k->n; i++)
+		forgotten += now - k->g[i].seen_ms >= r->forget_ms;
+	if (!forgotten)
+		return VG_OK;
+	/* Rebuilt without them: a group is forgotten once per forget_after at most. */
+	for (size_t i = 0; i < k->n; i++) {
+		struct group *kg;
+
+		if (now - k->g[i].seen_ms >= r->forget_ms)
+			continue;
+		if (!(kg = groups_get(&kept, k->g[i].key, k->g[i].key_len))) {
+			groups_free(&kept);
+			return VG_ERR_NOMEM;
+		}
+		kg->seen_ms = k->g[i].seen_ms;
+	}
+	groups_free(k);
+	*k = kept;
+	return VG_OK;
+}
+
 /* Can a latency group's quantile be above the threshold? Its rank's value
  * lies in a bucket at or above the tail one when it is, so at least
  * count - rank values must. Also when merging could collapse buckets
@@ -1193,6 +1305,52 @@ static bool latency_possible(const struct rule *r, int32_t tail, const struct gr
 		return true;
 	rank = (uint64_t)(r->quantile * (double)(n - 1));
 	return g->tail >= n - rank;
+}
+
+/* Rule ri holds no longer (or not yet) for group g, whose value is v:
+ * noted for its instance, if any, to carry at resolution. */
+static struct instance *instance_find(struct vg_alerts *a, size_t rule, const char *key, size_t len);
+
+static void observe(struct vg_alerts *a, size_t ri, const struct group *g, double v)
+{
+	struct instance *in = a->observing ? instance_find(a, ri, g->key, g->key_len) : NULL;
+
+	if (in) {
+		in->now_value = v;
+		in->observed = true;
+	}
+}
+
+/* Has the engine had data for at least need ms by now? A long window
+ * over less is the whole stream so far, not what the rule means. */
+static bool covered(const struct vg_alerts *a, int64_t now, int64_t need)
+{
+	return now - a->data_from >= need;
+}
+
+/* A count against its baseline: the prediction for one window from the
+ * trailing baseline [now - window - baseline, now - window), over the part
+ * of it the engine has had data for. Sets *judge false while that part is
+ * under the rule's coverage. */
+static double baseline_per_window(const struct vg_alerts *a, const struct rule *r, int64_t now, uint64_t count,
+				  bool *judge)
+{
+	int64_t end = now - r->window_ms, from = end - r->baseline_ms;
+	int64_t span = end - (from > a->data_from ? from : a->data_from);
+
+	*judge = span >= r->coverage_ms && span > 0;
+	return *judge ? (double)count * (double)r->window_ms / (double)span : 0;
+}
+
+/* The value of a count-against-baseline group: the window's count over
+ * the prediction; whether it holds (the floor, min_count, applies to the
+ * count going above and to the prediction going below). */
+static bool baseline_holds(const struct rule *r, uint64_t now_count, double predicted, double *v)
+{
+	*v = predicted > 0 ? (double)now_count / predicted : now_count ? INFINITY : 0;
+	if (r->below)
+		return predicted >= (double)r->min_count && *v < r->threshold;
+	return now_count >= r->min_count && *v > r->threshold;
 }
 
 /* condition() from store views. Sets *slow when the rule must be
@@ -1229,39 +1387,76 @@ static int view_condition(struct vg_alerts *a, size_t ri, struct vg_wstore *stor
 		double budget = 1 - r->objective;
 
 		for (size_t p = 0; p < r->n_pairs; p++) {
+			if (!covered(a, now, r->pairs[p].coverage_ms))
+				continue;
 			COLLECT(2 * p, now - r->pairs[p].long_ms, now, &w);
 			COLLECT(2 * p + 1, now - r->pairs[p].short_ms, now, &o);
 			for (size_t i = 0; i < w->n; i++) {
 				struct group *gl = &w->g[i], *gsh;
 
-				if (!gl->present)
+				if (!gl->present || !gl->count)
 					continue;
+				double bl = (double)gl->bad / (double)gl->count / budget;
+
 				gsh = groups_find(o, gl->key, gl->key_len);
 				if (!gsh || !gsh->present || gl->count < r->min_count || gsh->count < r->min_count ||
-				    groups_find(active, gl->key, gl->key_len))
+				    groups_find(active, gl->key, gl->key_len)) {
+					if (p == 0)
+						observe(a, ri, gl, bl);
 					continue;
-				double bl = (double)gl->bad / (double)gl->count / budget,
-				       bs = (double)gsh->bad / (double)gsh->count / budget;
+				}
+				double bs = (double)gsh->bad / (double)gsh->count / budget;
 
 				if (bl > r->pairs[p].factor && bs > r->pairs[p].factor)
 					ACTIVATE(gl, bl);
+				else if (p == 0)
+					observe(a, ri, gl, bl);
 			}
 		}
 	} else if (r->cond == C_ABSENT) {
 		COLLECT(0, now - r->window_ms, now, &w);
-		COLLECT(1, now - r->window_ms - r->lookback_ms, now - r->window_ms, &o);
-		for (size_t i = 0; i < o->n; i++) {
-			struct group *go = &o->g[i], *g;
+		COLLECT(1, now - a->rules->env.window_ms, now, &o);
+		if ((rc = absent_learn(a, ri, now, o, w)) != VG_OK)
+			return rc;
+		for (size_t i = 0; i < a->known[ri].n; i++) {
+			struct group *gk = &a->known[ri].g[i], *g = groups_find(w, gk->key, gk->key_len);
 
-			if (!go->present || !go->count)
-				continue;
-			g = groups_find(w, go->key, go->key_len);
 			if (!g || !g->present || !g->count)
-				ACTIVATE(go, 0.0);
+				ACTIVATE(gk, 0.0);
 		}
-	} else {
+	} else if (r->baseline_ms) {
+		bool judge;
+
+		baseline_per_window(a, r, now, 0, &judge);
+		if (judge) {
+			COLLECT(0, now - r->window_ms, now, &w);
+			COLLECT(1, now - r->window_ms - r->baseline_ms, now - r->window_ms, &o);
+			/* above: the groups of the window; below: of the baseline */
+			struct groups *by = r->below ? o : w, *other = r->below ? w : o;
+
+			for (size_t i = 0; i < by->n; i++) {
+				struct group *g = &by->g[i], *h;
+				double v;
+
+				if (!g->present || !g->count)
+					continue;
+				h = groups_find(other, g->key, g->key_len);
+				uint64_t hc = h && h->present ? h->count : 0;
+				double pred = baseline_per_window(a, r, now, r->below ? g->count : hc, &judge);
+
+				if (baseline_holds(r, r->below ? hc : g->count, pred, &v))
+					ACTIVATE(g, v);
+				else
+					observe(a, ri, g, v);
+			}
+		}
+	} else if (r->cond != C_ERROR_RATE || covered(a, now, r->coverage_ms)) {
 		int32_t tail = tail_bucket(a, r);
 
+		if (r->cond == C_LATENCY && a->observing) {
+			*slow = true; /* a resolution's value needs the sketch */
+			return VG_OK;
+		}
 		COLLECT(0, now - r->window_ms, now, &w);
 		for (size_t i = 0; i < w->n; i++) {
 			struct group *g = &w->g[i];
@@ -1280,12 +1475,18 @@ static int view_condition(struct vg_alerts *a, size_t ri, struct vg_wstore *stor
 				}
 				continue;
 			} else {
-				if (g->count < r->min_count || !g->count)
+				if (!g->count)
 					continue;
 				v = (double)g->bad / (double)g->count;
+				if (g->count < r->min_count) {
+					observe(a, ri, g, v);
+					continue;
+				}
 			}
 			if (!isnan(v) && beyond(r, v))
 				ACTIVATE(g, v);
+			else
+				observe(a, ri, g, v);
 		}
 	}
 #undef ACTIVATE
@@ -1299,6 +1500,7 @@ static int view_condition(struct vg_alerts *a, size_t ri, struct vg_wstore *stor
 static int condition(struct vg_alerts *a, const struct rule *r, struct vg_wstore *store, int64_t now,
 		     struct groups *active, double **values)
 {
+	size_t ri = (size_t)(r - a->rules->r);
 	struct groups w = {0}, o = {0};
 	int rc = VG_OK;
 	size_t cap = 0;
@@ -1316,6 +1518,8 @@ static int condition(struct vg_alerts *a, const struct rule *r, struct vg_wstore
 
 	if (r->cond == C_BURN) {
 		for (size_t p = 0; p < r->n_pairs; p++) {
+			if (!covered(a, now, r->pairs[p].coverage_ms))
+				continue;
 			groups_free(&w);
 			groups_free(&o);
 			if ((rc = collect(a, r, store, now - r->pairs[p].long_ms, now, &w)) != VG_OK ||
@@ -1326,28 +1530,69 @@ static int condition(struct vg_alerts *a, const struct rule *r, struct vg_wstore
 			for (size_t i = 0; i < w.n; i++) {
 				struct group *gl = &w.g[i], *gsh = groups_find(&o, gl->key, gl->key_len);
 
-				if (!gsh || gl->count < r->min_count || gsh->count < r->min_count ||
-				    groups_find(active, gl->key, gl->key_len))
+				if (!gl->count)
 					continue;
-				double bl = (double)gl->bad / (double)gl->count / budget,
-				       bs = (double)gsh->bad / (double)gsh->count / budget;
+				double bl = (double)gl->bad / (double)gl->count / budget;
+
+				if (!gsh || gl->count < r->min_count || gsh->count < r->min_count ||
+				    groups_find(active, gl->key, gl->key_len)) {
+					if (p == 0)
+						observe(a, ri, gl, bl);
+					continue;
+				}
+				double bs = (double)gsh->bad / (double)gsh->count / budget;
 
 				if (bl > r->pairs[p].factor && bs > r->pairs[p].factor)
 					ACTIVATE(gl, bl);
+				else if (p == 0)
+					observe(a, ri, gl, bl);
 			}
 		}
 		goto out;
 	}
+	if (r->baseline_ms) {
+		bool judge;
+
+		baseline_per_window(a, r, now, 0, &judge);
+		if (!judge)
+			goto out;
+		if ((rc = collect(a, r, store, now - r->window_ms, now, &w)) != VG_OK ||
+		    (rc = collect(a, r, store, now - r->window_ms - r->baseline_ms, now - r->window_ms, &o)) != VG_OK)
+			goto out;
+		struct groups *by = r->below ? &o : &w, *other = r->below ? &w : &o;
+
+		for (size_t i = 0; i < by->n; i++) {
+			struct group *g = &by->g[i], *h;
+			double v;
+
+			if (!g->count)
+				continue;
+			h = groups_find(other, g->key, g->key_len);
+			uint64_t hc = h ? h->count : 0;
+			double pred = baseline_per_window(a, r, now, r->below ? g->count : hc, &judge);
+
+			if (baseline_holds(r, r->below ? hc : g->count, pred, &v))
+				ACTIVATE(g, v);
+			else
+				observe(a, ri, g, v);
+		}
+		goto out;
+	}
+	if (r->cond == C_ERROR_RATE && !covered(a, now, r->coverage_ms))
+		goto out;
 	if ((rc = collect(a, r, store, now - r->window_ms, now, &w)) != VG_OK)
 		goto out;
 	if (r->cond == C_ABSENT) {
-		if ((rc = collect(a, r, store, now - r->window_ms - r->lookback_ms, now - r->window_ms, &o)) != VG_OK)
-			goto out;
-		for (size_t i = 0; i < o.n; i++) {
-			struct group *g = groups_find(&w, o.g[i].key, o.g[i].key_len);
+		size_t ri = (size_t)(r - a->rules->r);
 
-			if (o.g[i].count && (!g || !g->count))
-				ACTIVATE(&o.g[i], 0.0);
+		if ((rc = collect(a, r, store, now - a->rules->env.window_ms, now, &o)) != VG_OK ||
+		    (rc = absent_learn(a, ri, now, &o, &w)) != VG_OK)
+			goto out;
+		for (size_t i = 0; i < a->known[ri].n; i++) {
+			struct group *gk = &a->known[ri].g[i], *g = groups_find(&w, gk->key, gk->key_len);
+
+			if (!g || !g->count)
+				ACTIVATE(gk, 0.0);
 		}
 		goto out;
 	}
@@ -1358,16 +1603,26 @@ static int condition(struct vg_alerts *a, const struct rule *r, struct vg_wstore
 		if (r->cond == C_COUNT) {
 			v = (double)g->count;
 		} else if (r->cond == C_LATENCY) {
-			if (!g->has_latency || g->latency.count < r->min_count)
+			if (!g->has_latency || !g->latency.count)
 				continue;
 			v = vg_sketch_quantile(&g->latency, r->quantile);
+			if (g->latency.count < r->min_count) {
+				observe(a, ri, g, v);
+				continue;
+			}
 		} else {
-			if (g->count < r->min_count || !g->count)
+			if (!g->count)
 				continue;
 			v = (double)g->bad / (double)g->count;
+			if (g->count < r->min_count) {
+				observe(a, ri, g, v);
+				continue;
+			}
 		}
 		if (!isnan(v) && beyond(r, v))
 			ACTIVATE(g, v);
+		else
+			observe(a, ri, g, v);
 	}
 out:
 #undef ACTIVATE
@@ -1433,25 +1688,28 @@ static bool by_label(const struct rule *r, const char *name)
 	return false;
 }
 
-/* Build the notification for an instance and hand it to emit. */
+static uint64_t fingerprint(const struct rule *r, const char *key, size_t len, int level);
+
+/* Build the notification for an instance's label set of escalation level
+ * (0: L1, 1: L2) and hand it to emit. */
 static void notify(struct vg_alerts *a, const struct instance *in, enum vg_alert_state state, int64_t now,
-		   void (*emit)(void *arg, const struct vg_alert *al), void *arg)
+		   int level, void (*emit)(void *arg, const struct vg_alert *al), void *arg)
 {
 	const struct rule *r = &a->rules->r[in->rule];
 	static const char *const sev[] = {"", "P1", "P2", "P3", "P4"};
-	int severity = r->severity - in->escalations < 1 ? 1 : r->severity - in->escalations;
 	const char *pairs[VG_ALERT_MAX_LABELS][2];
 	size_t n = 0;
-	struct vg_alert al = {.name = r->name, .state = state, .severity = sev[severity],
-			      .escalated = in->escalations > 0, .fingerprint = in->fp, .value = in->value,
-			      .at = now, .active_at = in->active_at, .fired_at = in->fired_at,
+	struct vg_alert al = {.name = r->name, .state = state, .severity = sev[r->severity],
+			      .escalation = level + 1,
+			      .fingerprint = level ? fingerprint(r, in->key, in->key_len, level) : in->fp,
+			      .value = in->value, .at = now, .active_at = in->active_at, .fired_at = in->fired_at,
 			      .resolved_at = state == VG_ALERT_RESOLVED ? now : 0};
 	const char *k = in->key;
 
 	pairs[n][0] = "alertname";
 	pairs[n++][1] = r->name;
 	pairs[n][0] = "severity";
-	pairs[n++][1] = sev[severity];
+	pairs[n++][1] = sev[r->severity];
 	for (size_t b = 0; b < r->n_by && n < VG_ALERT_MAX_LABELS; b++, k += strlen(k) + 1) {
 		pairs[n][0] = label_names[r->by[b]];
 		pairs[n++][1] = k;
@@ -1462,9 +1720,9 @@ static void notify(struct vg_alerts *a, const struct instance *in, enum vg_alert
 		pairs[n][0] = r->lnames[i];
 		pairs[n++][1] = r->lvalues[i];
 	}
-	if (in->escalations && n < VG_ALERT_MAX_LABELS) {
-		pairs[n][0] = "escalated";
-		pairs[n++][1] = "true";
+	if (level && n < VG_ALERT_MAX_LABELS) {
+		pairs[n][0] = "escalation";
+		pairs[n++][1] = "L2";
 	}
 	qsort(pairs, n, sizeof(pairs[0]), cmp_label);
 	al.n_labels = n;
@@ -1491,8 +1749,9 @@ static void notify(struct vg_alerts *a, const struct instance *in, enum vg_alert
 	emit(arg, &al);
 }
 
-/* The fingerprint: the sorted labels as first set (severity unescalated). */
-static uint64_t fingerprint(const struct rule *r, const char *key, size_t len)
+/* The fingerprint: a hash of the sorted labels of the set sent (level 1:
+ * escalation="L2" among them), as Alertmanager identifies alerts. */
+static uint64_t fingerprint(const struct rule *r, const char *key, size_t len, int level)
 {
 	const char *pairs[VG_ALERT_MAX_LABELS][2];
 	static const char *const sev[] = {"", "P1", "P2", "P3", "P4"};
@@ -1513,6 +1772,10 @@ static uint64_t fingerprint(const struct rule *r, const char *key, size_t len)
 		pairs[n][0] = r->lnames[i];
 		pairs[n++][1] = r->lvalues[i];
 	}
+	if (level && n < VG_ALERT_MAX_LABELS) {
+		pairs[n][0] = "escalation";
+		pairs[n++][1] = "L2";
+	}
 	qsort(pairs, n, sizeof(pairs[0]), cmp_label);
 	for (size_t i = 0; i < n; i++) {
 		h = fnv(pairs[i][0], strlen(pairs[i][0]) + 1, h);
@@ -1521,23 +1784,81 @@ static uint64_t fingerprint(const struct rule *r, const char *key, size_t len)
 	return h;
 }
 
+/* A firing instance unresolved past escalate_after, whether its condition
+ * holds now or keep_firing_for holds it: sent again as L2, once, with L1's
+ * label set still firing. */
+static void escalate(struct vg_alerts *a, struct instance *in, int64_t now,
+		     void (*emit)(void *arg, const struct vg_alert *al), void *arg)
+{
+	const struct rule *r = &a->rules->r[in->rule];
+
+	if (in->state == I_FIRING && r->escalate_ms && !in->escalations && now - in->fired_at >= r->escalate_ms) {
+		in->escalations = 1;
+		notify(a, in, VG_ALERT_FIRING, now, 1, emit, arg);
+	}
+}
+
+/* An absent rule's resolved change says why, in the annotation
+ * `resolution`: "recovered" (the group has records again) or "forgotten"
+ * (silent for forget_after: no longer known). The engine's emit, wrapped
+ * for one evaluation. */
+struct absent_emit {
+	const struct vg_alerts *a;
+	void (*emit)(void *arg, const struct vg_alert *al);
+	void *arg;
+};
+
+static void absent_emit(void *arg, const struct vg_alert *al)
+{
+	const struct absent_emit *ae = arg;
+	const struct vg_alerts *a = ae->a;
+
+	for (size_t i = 0; al->state == VG_ALERT_RESOLVED && al->n_annotations < VG_ALERT_MAX_LABELS && i < a->n_in;
+	     i++) {
+		const struct instance *in = &a->in[i];
+		const struct rule *r = &a->rules->r[in->rule];
+		struct vg_alert out;
+
+		if (r->cond != C_ABSENT || strcmp(r->name, al->name) != 0 ||
+		    (in->fp != al->fingerprint &&
+		     !(al->escalation > 1 && fingerprint(r, in->key, in->key_len, 1) == al->fingerprint)))
+			continue;
+		out = *al;
+		out.annotation_names[out.n_annotations] = "resolution";
+		out.annotation_values[out.n_annotations++] =
+			groups_find(&a->known[in->rule], in->key, in->key_len) ? "recovered" : "forgotten";
+		ae->emit(ae->arg, &out);
+		return;
+	}
+	ae->emit(ae->arg, al);
+}
+
 int vg_alerts_eval(struct vg_alerts *a, struct vg_wstore *store, int64_t now,
 		   void (*emit)(void *arg, const struct vg_alert *al), void *arg)
 {
+	struct absent_emit ae = {a, emit, arg};
+
+	emit = absent_emit;
+	arg = &ae;
 	for (size_t i = 0; i < a->n_in; i++)
-		a->in[i].seen = false;
+		a->in[i].seen = a->in[i].observed = false;
 	for (size_t i = 0; i < RANGE_CACHE; i++)
 		a->ranges[i].valid = false; /* the store has a new window */
 	if (a->vstore != store) {
 		views_free(a);
 		a->vstore = store;
 	}
-	a->evals++;
+	if (!a->evals++)
+		a->data_from = now - a->rules->env.window_ms;
 	for (size_t ri = 0; ri < a->rules->n; ri++) {
 		const struct rule *r = &a->rules->r[ri];
 		struct groups active = {0};
 		double *values = NULL;
 		bool slow = false;
+
+		a->observing = false;
+		for (size_t i = 0; i < a->n_in && !a->observing; i++)
+			a->observing = a->in[i].rule == ri;
 		int rc = view_condition(a, ri, store, now, &active, &values, &slow);
 
 		if (rc == VG_OK && slow) {
@@ -1568,7 +1889,7 @@ int vg_alerts_eval(struct vg_alerts *a, struct vg_wstore *store, int64_t now,
 				in->key = gr->key; /* taken over from the group */
 				in->key_len = gr->key_len;
 				gr->key = NULL;
-				in->fp = fingerprint(r, in->key, in->key_len);
+				in->fp = fingerprint(r, in->key, in->key_len, 0);
 			}
 			in->seen = true;
 			in->value = values[g];
@@ -1577,16 +1898,14 @@ int vg_alerts_eval(struct vg_alerts *a, struct vg_wstore *store, int64_t now,
 				in->state = I_PENDING;
 				in->active_at = now;
 				if (r->for_ms)
-					notify(a, in, VG_ALERT_PENDING, now, emit, arg);
+					notify(a, in, VG_ALERT_PENDING, now, 0, emit, arg);
 			}
 			if (in->state == I_PENDING && now - in->active_at >= r->for_ms) {
 				in->state = I_FIRING;
 				in->fired_at = now;
-				notify(a, in, VG_ALERT_FIRING, now, emit, arg);
-			} else if (in->state == I_FIRING && r->escalate_ms && r->severity - in->escalations > 1 &&
-				   now - in->fired_at >= r->escalate_ms * (in->escalations + 1)) {
-				in->escalations++;
-				notify(a, in, VG_ALERT_FIRING, now, emit, arg);
+				notify(a, in, VG_ALERT_FIRING, now, 0, emit, arg);
+			} else {
+				escalate(a, in, now, emit, arg);
 			}
 		}
 		groups_free(&active);
@@ -1601,11 +1920,19 @@ int vg_alerts_eval(struct vg_alerts *a, struct vg_wstore *store, int64_t now,
 		bool drop = false;
 
 		if (!in->seen) {
+			/* the value at the change: the condition's now, or
+			 * none (null) where the group has no data */
+			in->value = in->observed ? in->now_value : r->cond == C_COUNT && !r->baseline_ms ? 0 : NAN;
 			if (in->state == I_PENDING) {
-				drop = true; /* never fired: nothing to resolve */
-			} else if (now - in->last_active >= r->keep_ms) {
-				notify(a, in, VG_ALERT_RESOLVED, now, emit, arg);
+				if (r->for_ms) /* never fired: closed in the log, nothing to resolve */
+					notify(a, in, VG_ALERT_INACTIVE, now, 0, emit, arg);
 				drop = true;
+			} else if (now - in->last_active >= r->keep_ms) {
+				for (int level = 0; level <= in->escalations; level++)
+					notify(a, in, VG_ALERT_RESOLVED, now, level, emit, arg);
+				drop = true;
+			} else {
+				escalate(a, in, now, emit, arg);
 			}
 		}
 		if (drop)
@@ -1617,6 +1944,25 @@ int vg_alerts_eval(struct vg_alerts *a, struct vg_wstore *store, int64_t now,
 	return VG_OK;
 }
 
+/* A reload: absent rules still there (by name) keep the groups they know;
+ * the others' are freed, and known (one per new rule) replaces them. */
+static void absent_carry(struct vg_alerts *a, const struct vg_rules *rules, struct groups *known)
+{
+	for (size_t ri = 0; ri < rules->n; ri++) {
+		for (size_t oi = 0; rules->r[ri].cond == C_ABSENT && oi < a->rules->n; oi++) {
+			if (a->rules->r[oi].cond == C_ABSENT && strcmp(a->rules->r[oi].name, rules->r[ri].name) == 0) {
+				known[ri] = a->known[oi];
+				memset(&a->known[oi], 0, sizeof(a->known[oi]));
+				break;
+			}
+		}
+	}
+	for (size_t oi = 0; a->known && oi < a->rules->n; oi++)
+		groups_free(&a->known[oi]);
+	free(a->known);
+	a->known = known;
+}
+
 int vg_alerts_set_rules(struct vg_alerts *a, const struct vg_rules *rules, int64_t now_ms,
 			void (*emit)(void *arg, const struct vg_alert *al), void *arg, size_t *ended_out)
 {
@@ -1624,9 +1970,14 @@ int vg_alerts_set_rules(struct vg_alerts *a, const struct vg_rules *rules, int64
 	/* The fast path's slots and views belong to the old rules (their
 	 * selectors, their ranges): start afresh, slots sized for the new. */
 	struct slot *slots = rules->n ? calloc(rules->n * MAX_SLOTS, sizeof(*slots)) : NULL;
+	struct groups *known = rules->n ? calloc(rules->n, sizeof(*known)) : NULL;
 
-	if (rules->n && !slots)
+	if (rules->n && (!slots || !known)) {
+		free(slots);
+		free(known);
 		return VG_ERR_NOMEM; /* nothing changed */
+	}
+	absent_carry(a, rules, known);
 	views_free(a);
 	free(a->slots);
 	a->slots = slots;
@@ -1642,8 +1993,8 @@ int vg_alerts_set_rules(struct vg_alerts *a, const struct vg_rules *rules, int64
 			a->in[keep++] = *in;
 			continue;
 		}
-		if (in->state == I_FIRING)
-			notify(a, in, VG_ALERT_RESOLVED, now_ms, emit, arg); /* under the old rule's labels */
+		for (int level = 0; in->state == I_FIRING && level <= in->escalations; level++)
+			notify(a, in, VG_ALERT_RESOLVED, now_ms, level, emit, arg); /* under the old rule's labels */
 		free(in->key);
 		ended++;
 	}
@@ -1658,8 +2009,9 @@ int vg_alerts_set_rules(struct vg_alerts *a, const struct vg_rules *rules, int64
 void vg_alerts_each(struct vg_alerts *a, void (*fn)(void *arg, const struct vg_alert *al), void *arg)
 {
 	for (size_t i = 0; i < a->n_in; i++)
-		notify(a, &a->in[i], a->in[i].state == I_FIRING ? VG_ALERT_FIRING : VG_ALERT_PENDING,
-		       a->in[i].last_active, fn, arg);
+		for (int level = 0; level <= (a->in[i].state == I_FIRING ? a->in[i].escalations : 0); level++)
+			notify(a, &a->in[i], a->in[i].state == I_FIRING ? VG_ALERT_FIRING : VG_ALERT_PENDING,
+			       a->in[i].last_active, level, fn, arg);
 }
 
 void vg_alerts_counts(const struct vg_alerts *a, size_t *pending, size_t *firing)
@@ -1675,7 +2027,7 @@ void vg_alerts_counts(const struct vg_alerts *a, size_t *pending, size_t *firing
 
 void vg_alert_json(const struct vg_alert *al, struct vg_buf *b)
 {
-	static const char *const states[] = {"pending", "firing", "resolved"};
+	static const char *const states[] = {"pending", "firing", "resolved", "inactive"};
 	char fp[20];
 
 	vg_buf_puts(b, "{\"at\":");
@@ -1878,8 +2230,8 @@ static void collect_firing(void *arg, const struct vg_alert *al)
 {
 	struct firing_set *fs = arg;
 
-	if (al->state != VG_ALERT_FIRING)
-		return;
+	if (al->state != VG_ALERT_FIRING || al->escalation > 1)
+		return; /* an escalated label set is the same alert */
 	fs->n++;
 	for (size_t i = 0; i < al->n_labels; i++) {
 		vg_buf_puts(&fs->text, i ? "," : "");

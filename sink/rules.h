@@ -17,10 +17,21 @@
  *
  * One condition per rule: error_rate (of 5xx, 4xx, both, or level: the
  * share of ERROR-and-above records), latency (quantile of durations in
- * ms), count (records of a selector, or a named pattern counter), absent
- * (a group seen in the lookback before the window and silent in it), or
- * burn_rate (an SLO objective and pairs of long and short windows that
- * must both burn faster than their factor). `where` selects on labels
+ * ms), count (records of a selector, or a named pattern counter; with
+ * `baseline: 1h` the value is the window's count over what the trailing
+ * hour's rate predicts for a window, and min_count is a floor on the
+ * count going above or on the prediction going below), absent (a group
+ * the rule knows and silent in the window: see below), or burn_rate (an
+ * SLO objective and pairs of long and short windows that must both burn
+ * faster than their factor).
+ *
+ * Rules need data before they judge: error_rate judges once the engine
+ * has had its window's worth of data, a burn_rate pair once it has had
+ * the pair's `coverage` (default: its short window), a count with a
+ * baseline once the baseline holds `coverage` (default: the window). Until
+ * then a long window is the whole stream so far, not what the rule says.
+ *
+ * `where` selects on labels
  * (service, endpoint, method for HTTP conditions; service, category, level
  * for record conditions) with "value" or "=value", "!=value", "=~regex",
  * "!~regex" (PCRE2, anchored at neither end); `by` chooses the labels that
@@ -30,11 +41,28 @@
  * window's end in event time, over windows merged from the store: replaying
  * a file gives the alerts the live stream gave. An instance goes inactive
  * -> pending (condition true) -> firing (true for `for`) -> resolved
- * (false for `keep_firing_for`). A firing alert unresolved past
- * `escalate_after` is sent again one severity higher (P4 -> P3 -> P2 ->
- * P1), labelled escalated="true". Fingerprints hash the sorted labels
- * (alertname, the `by` labels and the rule's labels, severity as first
- * set), so they stay stable across escalation.
+ * (false for `keep_firing_for`); a pending one whose condition ends goes
+ * inactive. A firing alert unresolved past `escalate_after` (default: the
+ * file's `escalation` map by severity) is sent again with the label
+ * escalation="L2", its severity unchanged (a ticket never becomes a page);
+ * the L1 label set stays firing, and the resolve resolves both. A
+ * resolved change carries the condition's value at resolution (null when
+ * the group has no data then). Fingerprints hash the sorted labels sent
+ * (alertname, severity, the `by` labels, the rule's labels, escalation),
+ * as Alertmanager identifies alerts.
+ *
+ * absent: {window: 5m, forget_after: 24h} (`lookback`: an alias of
+ * forget_after). The engine keeps, per absent rule, the groups it knows
+ * and the end of the last base window that held records of each; a group
+ * is known from its first record until forget_after has passed since, and
+ * the condition holds for each known group with no record in the window.
+ * So a silent group stays firing however long it is silent, and resolves
+ * on the window holding its first record again or when forgotten; the
+ * resolved change carries the annotation resolution="recovered" or
+ * "forgotten". `by: []` makes one group of every record (a pipeline that
+ * received nothing). Nothing is known before the first record, so an idle
+ * fresh start fires nothing. The memory is updated from the base window
+ * ending at each evaluation: evaluate at every closed base window.
  *
  * Not thread-safe: one engine per closer thread. */
 #ifndef VG_RULES_H
@@ -75,7 +103,10 @@ size_t vg_rules_count(const struct vg_rules *r);
 /* The shipped rules (config/rules.yaml). */
 extern const char vg_rules_builtin[];
 
-enum vg_alert_state { VG_ALERT_PENDING, VG_ALERT_FIRING, VG_ALERT_RESOLVED };
+/* INACTIVE: a pending instance whose condition ended before `for` (only
+ * rules with a `for` announce pending, and only they close it). Pending
+ * and inactive go to the --alerts log; notifiers get firing and resolved. */
+enum vg_alert_state { VG_ALERT_PENDING, VG_ALERT_FIRING, VG_ALERT_RESOLVED, VG_ALERT_INACTIVE, VG_ALERT_STATES };
 
 #define VG_ALERT_MAX_LABELS 16
 
@@ -83,10 +114,10 @@ enum vg_alert_state { VG_ALERT_PENDING, VG_ALERT_FIRING, VG_ALERT_RESOLVED };
 struct vg_alert {
 	const char *name;
 	enum vg_alert_state state;
-	const char *severity; /* "P1".."P4" */
-	bool escalated;
-	uint64_t fingerprint;
-	double value;
+	const char *severity; /* "P1".."P4", the rule's: escalation never changes it */
+	int escalation;       /* 1 (L1) or 2 (L2: labelled escalation="L2") */
+	uint64_t fingerprint; /* of the label set */
+	double value;         /* the condition's value at this change; NaN: no data */
 	int64_t at;                               /* ms: the event time of this change (the evaluation) */
 	int64_t active_at, fired_at, resolved_at; /* ms; 0 when not yet */
 	size_t n_labels;                          /* sorted by name; alertname and severity included */
@@ -103,7 +134,7 @@ void vg_alerts_destroy(struct vg_alerts *a);
 
 /* Evaluate every rule at now_ms (the end of the base window just closed)
  * over store. Calls emit for every change: an instance becoming pending,
- * firing, escalated, or resolved. Returns 0 or VG_ERR_NOMEM.
+ * firing, escalated (L2), resolved (once per label set sent) or inactive. Returns 0 or VG_ERR_NOMEM.
  *
  * The engine keeps incremental views of store's ranges (vg_wstore_view,
  * up to 32 of the store's 64) from one call to the next, so the cost of

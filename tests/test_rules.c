@@ -4,6 +4,7 @@
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/buf.h"
@@ -60,7 +61,7 @@ Test(rules, the_shipped_rules_load)
 	char err[512] = "";
 
 	cr_assert_eq(vg_rules_load(&r, files, 1, &env, err, sizeof(err)), VG_OK, "%s", err);
-	cr_expect_eq(vg_rules_count(r), 8);
+	cr_expect_eq(vg_rules_count(r), 10);
 	vg_rules_destroy(r);
 }
 
@@ -358,33 +359,216 @@ Test(rules, burn_rate_needs_both_windows)
 	series_close(&s);
 }
 
-Test(rules, escalation_and_stable_fingerprints)
+static int count_in(const char *log, const char *needle)
+{
+	int n = 0;
+
+	for (const char *q = log; (q = strstr(q, needle)); q += strlen(needle))
+		n++;
+	return n;
+}
+
+/* Escalation keeps the severity (a ticket never becomes a page): after
+ * escalate_after the alert is sent again with escalation="L2", once; its
+ * resolve resolves both label sets sent, each with its own fingerprint. */
+Test(rules, escalation_keeps_the_severity_and_resolves_every_label_set)
 {
 	struct series s;
 
-	series_open(&s, RULE("        error_rate: {of: 5xx, window: 10s, above: 0.5, min_count: 1}\n"
-			     "        escalate_after: 1m\n"));
-	for (int i = 0; i < 14; i++) {
+	series_open(&s, "groups:\n  - name: g\n    rules:\n      - alert: A\n"
+			"        error_rate: {of: 5xx, window: 10s, above: 0.5, min_count: 1}\n"
+			"        escalate_after: 1m\n        labels: {severity: P1}\n");
+	for (int i = 0; i < 30; i++) {
 		http(&s, "web", "/a", 10, 10, 5);
 		tick(&s);
 	}
-	cr_expect_eq(s.firing, 3, "fired, escalated at 1m and 2m:\n%.*s", (int)s.log.len, s.log.p);
-	const char *p3 = strstr(s.log.p, "\"severity\":\"P3\""), *p2 = strstr(s.log.p, "\"severity\":\"P2\""),
-		   *p1 = strstr(s.log.p, "\"severity\":\"P1\"");
+	cr_expect_eq(s.firing, 2, "fired, escalated to L2 at 1m, no further:\n%s", s.log.p);
+	cr_expect_eq(count_in(s.log.p, "\"state\":\"firing\",\"severity\":\"P1\""), 2, "%s", s.log.p);
+	cr_expect_eq(count_in(s.log.p, "\"escalation\":\"L2\""), 1, "%s", s.log.p);
+	http(&s, "web", "/a", 10, 0, 5);
+	tick(&s);
+	cr_expect_eq(s.resolved, 2, "both label sets resolved:\n%s", s.log.p);
+	cr_expect_eq(count_in(s.log.p, "\"escalation\":\"L2\""), 2, "%s", s.log.p);
+	/* two fingerprints, each fired once and resolved once */
+	const char *f = strstr(s.log.p, "\"fingerprint\":\""), *g = strstr(f + 15, "\"fingerprint\":\"");
+	char fp1[40], fp2[40];
 
-	cr_expect(p3 && p2 && p1 && p3 < p2 && p2 < p1);
-	cr_expect(strstr(s.log.p, "\"escalated\":\"true\"") != NULL);
-	/* one fingerprint throughout */
-	const char *f = strstr(s.log.p, "\"fingerprint\":\"");
-	char fp[17];
+	snprintf(fp1, sizeof(fp1), "\"fingerprint\":\"%.16s\"", f + 15);
+	snprintf(fp2, sizeof(fp2), "\"fingerprint\":\"%.16s\"", g + 15);
+	cr_expect(strcmp(fp1, fp2) != 0, "the escalated label set has its own fingerprint");
+	cr_expect_eq(count_in(s.log.p, fp1), 2);
+	cr_expect_eq(count_in(s.log.p, fp2), 2);
+	series_close(&s);
+}
 
-	memcpy(fp, f + 15, 16);
-	fp[16] = 0;
-	int n = 0;
+/* keep_firing_for holds an alert firing: it escalates all the same. */
+Test(rules, escalation_during_keep_firing_for)
+{
+	struct series s;
 
-	for (const char *q = s.log.p; (q = strstr(q, "\"fingerprint\":\"")); q += 15)
-		n += strncmp(q + 15, fp, 16) == 0;
-	cr_expect_eq(n, 3);
+	series_open(&s, "groups:\n  - name: g\n    rules:\n      - alert: A\n"
+			"        error_rate: {of: 5xx, window: 10s, above: 0.5, min_count: 1}\n"
+			"        keep_firing_for: 5m\n        escalate_after: 1m\n        labels: {severity: P1}\n");
+	for (int i = 0; i < 3; i++) {
+		http(&s, "web", "/a", 10, 10, 5);
+		tick(&s);
+	}
+	for (int i = 0; i < 12; i++) { /* healthy: kept firing */
+		http(&s, "web", "/a", 10, 0, 5);
+		tick(&s);
+	}
+	cr_expect_eq(s.firing, 2, "fired, then L2 at 1m while kept firing:\n%s", s.log.p);
+	cr_expect_eq(s.resolved, 0);
+	series_close(&s);
+}
+
+/* The file's escalation map: P1 and P2 escalate, P3 and P4 never do. */
+Test(rules, tickets_never_escalate)
+{
+	struct series s;
+
+	series_open(&s, "escalation: {P1: 1m, P2: 2m}\ngroups:\n  - name: g\n    rules:\n"
+			"      - alert: Ticket\n"
+			"        error_rate: {of: 5xx, window: 10s, above: 0.5, min_count: 1}\n"
+			"        labels: {severity: P3}\n"
+			"      - alert: Page\n"
+			"        error_rate: {of: 5xx, window: 10s, above: 0.5, min_count: 1}\n"
+			"        labels: {severity: P2}\n");
+	for (int i = 0; i < 360; i++) { /* an hour */
+		http(&s, "web", "/a", 10, 10, 5);
+		tick(&s);
+	}
+	cr_expect_eq(count_in(s.log.p, "\"alertname\":\"Ticket\",\"state\""), 1, "%s", s.log.p);
+	cr_expect_eq(count_in(s.log.p, "\"alertname\":\"Page\",\"state\""), 2, "%s", s.log.p);
+	cr_expect_eq(count_in(s.log.p, "\"severity\":\"P1\""), 0, "%s", s.log.p);
+	series_close(&s);
+}
+
+/* A resolved change carries the value at resolution, not the last one
+ * that fired. */
+Test(rules, resolved_carries_the_value_at_resolution)
+{
+	struct series s;
+
+	series_open(&s, RULE("        error_rate: {of: 5xx, window: 10s, above: 0.05, min_count: 10}\n"));
+	for (int i = 0; i < 30; i++) {
+		http(&s, "web", "/a", 100, i < 20 ? 0 : 40, 5);
+		tick(&s);
+	}
+	http(&s, "web", "/a", 100, 2, 5);
+	tick(&s);
+	cr_assert_eq(s.resolved, 1, "%s", s.log.p);
+	const char *r = strstr(s.log.p, "\"state\":\"resolved\"");
+	double v = strtod(strstr(r, "\"value\":") + 8, NULL);
+
+	cr_expect(fabs(v - 0.02) < 1e-9, "resolved at 2%% 5xx, got value %g", v);
+	series_close(&s);
+}
+
+/* A pending alert whose condition ends before `for` is closed: an
+ * "inactive" change, for the --alerts log (the notifiers get neither). */
+Test(rules, a_pending_that_ends_is_closed)
+{
+	struct series s;
+
+	series_open(&s, RULE("        error_rate: {of: 5xx, window: 1m, above: 0.05, min_count: 10}\n"
+			     "        for: 2m\n"));
+	for (int i = 0; i < 24; i++) {
+		http(&s, "web", "/a", 100, i >= 6 && i < 9 ? 50 : 0, 5);
+		tick(&s);
+	}
+	cr_expect_eq(s.pending, 2, "pending, then inactive:\n%s", s.log.p);
+	cr_expect_eq(count_in(s.log.p, "\"state\":\"inactive\""), 1, "%s", s.log.p);
+	cr_expect_eq(s.firing + s.resolved, 0);
+	series_close(&s);
+}
+
+/* Burn-rate and ratio rules judge only once their long window holds
+ * `coverage` of data (default: the short window; a ratio's own window):
+ * at start the long window is the whole stream. */
+Test(rules, burn_rate_waits_for_coverage)
+{
+	struct series s;
+
+	series_open(&s, RULE("        burn_rate:\n"
+			     "          objective: 0.999\n          of: 5xx\n"
+			     "          windows: [{long: 1h, short: 5m, factor: 1}]\n"
+			     "          min_count: 100\n"));
+	int fired_at = -1;
+
+	for (int i = 0; i < 60 && fired_at < 0; i++) {
+		http(&s, "web", "/a", 1000, 2, 5); /* 0.2%: 2x the budget */
+		tick(&s);
+		if (s.firing)
+			fired_at = i;
+	}
+	cr_expect_eq(fired_at, 29, "fires once 5m of data are in (window 29), got %d", fired_at);
+	series_close(&s);
+
+	series_open(&s, RULE("        burn_rate:\n"
+			     "          objective: 0.999\n          of: 5xx\n"
+			     "          windows: [{long: 1h, short: 5m, factor: 1, coverage: 30m}]\n"
+			     "          min_count: 100\n"
+			     "        for: 1m\n"));
+	fired_at = -1;
+	for (int i = 0; i < 400 && fired_at < 0; i++) {
+		http(&s, "web", "/a", 1000, 2, 5);
+		tick(&s);
+		if (s.firing)
+			fired_at = i;
+	}
+	cr_expect_eq(fired_at, 179 + 6, "coverage 30m, then for 1m, got %d", fired_at);
+	series_close(&s);
+
+	series_open(&s, RULE("        error_rate: {of: 5xx, window: 1m, above: 0.05, min_count: 10}\n"));
+	fired_at = -1;
+	for (int i = 0; i < 60 && fired_at < 0; i++) {
+		http(&s, "web", "/a", 100, 50, 5);
+		tick(&s);
+		if (s.firing)
+			fired_at = i;
+	}
+	cr_expect_eq(fired_at, 5, "a ratio waits for its window to be covered, got %d", fired_at);
+	series_close(&s);
+}
+
+/* count with a baseline: the value is the window's count over what the
+ * trailing baseline predicts for a window; `min_count` is an absolute floor
+ * on the window's count (above) or on the prediction (below). */
+Test(rules, count_against_the_baseline)
+{
+	struct series s;
+	const char *yaml = "groups:\n  - name: g\n    rules:\n"
+			   "      - alert: Surge\n"
+			   "        count: {counter: auth_failures, window: 1m, above: 5, baseline: 1h, min_count: 50}\n"
+			   "        labels: {severity: P2}\n"
+			   "      - alert: Drop\n"
+			   "        count: {window: 1m, below: 0.1, baseline: 1h, min_count: 60}\n"
+			   "        labels: {severity: P3}\n";
+
+	series_open(&s, yaml);
+	for (int i = 0; i < 360; i++) { /* an hour: 60 auth failures a minute is auth's normal */
+		struct vg_agg_key k = {.window = s.now / WIN, .kind = VG_AGG_COUNTER,
+				       .service = VG_STR_LIT("auth"), .counter = 0};
+
+		vg_table_get(s.t, &k)->count += 10;
+		logs(&s, "auth", 0, VG_LEVEL_INFO, 100);
+		logs(&s, "tiny", 0, VG_LEVEL_INFO, i % 10 == 0);
+		tick(&s);
+	}
+	cr_expect_eq(s.firing, 0, "its usual rate fires nothing:\n%s", s.log.p);
+	for (int i = 0; i < 12; i++) { /* 2 minutes: 8x the failures, 5% of the records */
+		struct vg_agg_key k = {.window = s.now / WIN, .kind = VG_AGG_COUNTER,
+				       .service = VG_STR_LIT("auth"), .counter = 0};
+
+		vg_table_get(s.t, &k)->count += 80;
+		logs(&s, "auth", 0, VG_LEVEL_INFO, 5);
+		tick(&s);
+	}
+	cr_expect_eq(count_in(s.log.p, "\"alertname\":\"Surge\",\"state\""), 1, "%s", s.log.p);
+	cr_expect_eq(count_in(s.log.p, "\"alertname\":\"Drop\",\"state\""), 1, "auth drops; tiny (under the floor) not:\n%s",
+		     s.log.p);
+	cr_expect(strstr(s.log.p, "\"service\":\"tiny\"") == NULL);
 	series_close(&s);
 }
 
@@ -587,4 +771,181 @@ Test(rules, views_and_merges_give_the_same_alerts, .timeout = 120)
 		vg_wstore_view_destroy(taken[k]);
 	series_close(&a);
 	series_close(&b);
+}
+
+/* ---- issue 19: absent ---------------------------------------------------- */
+
+/* Two series of the same rules, one deciding from store views, the other
+ * merging every time (the store's views all taken): both get the same
+ * windows, and must give the same notifications. */
+struct twin {
+	struct series a, b;
+	struct vg_wstore_view *taken[VG_WSTORE_MAX_VIEWS];
+};
+
+static void twin_open(struct twin *t, const char *yaml)
+{
+	series_open(&t->a, yaml);
+	series_open(&t->b, yaml);
+	for (int k = 0; k < VG_WSTORE_MAX_VIEWS; k++)
+		cr_assert_eq(vg_wstore_view_create(t->b.store, VG_WSTORE_NO_TAIL, &t->taken[k]), VG_OK);
+}
+
+static void twin_logs(struct twin *t, const char *service, uint64_t count)
+{
+	logs(&t->a, service, 2, VG_LEVEL_INFO, count);
+	logs(&t->b, service, 2, VG_LEVEL_INFO, count);
+}
+
+static void twin_tick(struct twin *t)
+{
+	tick(&t->a);
+	tick(&t->b);
+}
+
+static void twin_close(struct twin *t)
+{
+	cr_expect_eq(t->a.log.len, t->b.log.len, "views and merges: %zu vs %zu bytes of notifications", t->a.log.len,
+		     t->b.log.len);
+	cr_expect(t->a.log.len == t->b.log.len && memcmp(t->a.log.p, t->b.log.p, t->a.log.len) == 0,
+		  "views:\n%.*s\nmerges:\n%.*s", (int)t->a.log.len, t->a.log.p, (int)t->b.log.len, t->b.log.p);
+	for (int k = 0; k < VG_WSTORE_MAX_VIEWS; k++)
+		vg_wstore_view_destroy(t->taken[k]);
+	series_close(&t->a);
+	series_close(&t->b);
+}
+
+/* The "at" of each notification of state (a JSON state name) of alert
+ * name, as minutes:seconds from t = 0, space-separated, into out. */
+static void times_of(const struct series *s, const char *name, const char *state, char *out, size_t len)
+{
+	char want[96];
+	size_t n = 0;
+
+	snprintf(want, sizeof(want), "\"alertname\":\"%s\",\"state\":\"%s\"", name, state);
+	out[0] = '\0';
+	for (const char *p = s->log.p; p && (p = strstr(p, want)) != NULL; p++) {
+		const char *line = p;
+
+		while (line > s->log.p && line[-1] != '\n')
+			line--;
+		/* {"at":"1970-01-01THH:MM:SS.000Z" */
+		int hh = atoi(line + 18), mm = atoi(line + 21), ss = atoi(line + 24);
+
+		n += (size_t)snprintf(out + n, n < len ? len - n : 0, "%s%d:%02d", n ? " " : "", hh * 60 + mm, ss);
+	}
+}
+
+/* Issue 19, finding 2: a service that stops for good stays silent, and
+ * its alert firing, past the store's hour (it used to resolve when its
+ * last record left the 1h lookback); it resolves once forgotten, saying
+ * so. The edges are the window's: firing at the first evaluation whose
+ * window holds none of its records, resolving at the first that holds
+ * one. */
+Test(rules, a_silent_service_stays_firing_until_forgotten)
+{
+	struct twin t;
+	char got[256];
+
+	twin_open(&t, "groups:\n  - name: g\n    rules:\n"
+		      "      - alert: Quiet\n        absent: {window: 1m, forget_after: 3h}\n"
+		      "        labels: {severity: P4}\n        escalate_after: 0s\n");
+	for (int i = 0; i < 30; i++) { /* 5 minutes of both, db only in odd windows */
+		twin_logs(&t, "web", 10);
+		if (i % 2)
+			twin_logs(&t, "db", 3);
+		twin_tick(&t);
+	}
+	/* db's last record is in [4:50, 5:00); web goes on for 4 hours. */
+	for (int i = 0; i < 4 * 360; i++) {
+		twin_logs(&t, "web", 10);
+		twin_tick(&t);
+	}
+	times_of(&t.a, "Quiet", "firing", got, sizeof(got));
+	cr_expect_str_eq(got, "6:00", "fires once its 1m window is empty of db: at 5:00 + 1m");
+	times_of(&t.a, "Quiet", "resolved", got, sizeof(got));
+	cr_expect_str_eq(got, "185:00", "resolves when forgotten, 3h after its last window (5:00), not after 1h");
+	cr_expect(strstr(t.a.log.p, "\"annotations\":{\"resolution\":\"forgotten\"}") != NULL, "%s", t.a.log.p);
+	cr_expect(strstr(t.a.log.p, "\"service\":\"web\"") == NULL, "web never silent");
+	twin_close(&t);
+}
+
+/* A silent service that comes back resolves on the window holding its
+ * first record, annotated recovered; a short gap inside the window fires
+ * nothing. */
+Test(rules, a_silent_service_resolves_on_its_first_record)
+{
+	struct twin t;
+	char got[256];
+
+	twin_open(&t, "groups:\n  - name: g\n    rules:\n"
+		      "      - alert: Quiet\n        absent: {window: 1m}\n        labels: {severity: P2}\n");
+	for (int i = 0; i < 60; i++) { /* db: silent 0:50-1:40 (5 windows), then 3:00-5:00 */
+		twin_logs(&t, "web", 10);
+		if ((i < 5 || i >= 10) && (i < 18 || i >= 30))
+			twin_logs(&t, "db", 1);
+		twin_tick(&t);
+	}
+	times_of(&t.a, "Quiet", "firing", got, sizeof(got));
+	cr_expect_str_eq(got, "4:00");
+	times_of(&t.a, "Quiet", "resolved", got, sizeof(got));
+	cr_expect_str_eq(got, "5:10", "resolves at the end of the window holding db's first record again");
+	cr_expect(strstr(t.a.log.p, "\"annotations\":{\"resolution\":\"recovered\"}") != NULL, "%s", t.a.log.p);
+	twin_close(&t);
+}
+
+/* Issue 19, finding 1: with `by: []` one group holds every record; it
+ * fires when no record at all came in its window (a total outage, the
+ * empty windows closing by time), and never on a fresh start that has
+ * seen no record yet. */
+Test(rules, absent_by_nothing_fires_on_no_records_at_all)
+{
+	struct twin t;
+	char got[256];
+
+	twin_open(&t, "groups:\n  - name: g\n    rules:\n"
+		      "      - alert: NoRecords\n        absent: {window: 1m}\n        by: []\n"
+		      "        labels: {severity: P1}\n"
+		      "      - alert: Quiet\n        absent: {window: 1m}\n        labels: {severity: P2}\n");
+	for (int i = 0; i < 30; i++) /* a fresh start, idle for 5 minutes: nothing known, nothing fires */
+		twin_tick(&t);
+	cr_expect_eq(t.a.log.len, 0u, "%s", t.a.log.p);
+	for (int i = 0; i < 30; i++) { /* records from 5:00 to 10:00, none from 10:00 to 15:00 */
+		twin_logs(&t, "web", 10);
+		twin_logs(&t, "db", 2);
+		twin_tick(&t);
+	}
+	for (int i = 0; i < 30; i++)
+		twin_tick(&t);
+	twin_logs(&t, "web", 1);
+	twin_tick(&t);
+	times_of(&t.a, "NoRecords", "firing", got, sizeof(got));
+	cr_expect_str_eq(got, "11:00");
+	times_of(&t.a, "NoRecords", "resolved", got, sizeof(got));
+	cr_expect_str_eq(got, "15:10");
+	cr_expect(strstr(t.a.log.p, "\"labels\":{\"alertname\":\"NoRecords\",\"severity\":\"P1\"}") != NULL,
+		  "no service label: %s", t.a.log.p);
+	times_of(&t.a, "Quiet", "firing", got, sizeof(got));
+	cr_expect_str_eq(got, "11:00 11:00", "each service too");
+	times_of(&t.a, "Quiet", "resolved", got, sizeof(got));
+	cr_expect_str_eq(got, "15:10", "web is back, db still silent");
+	twin_close(&t);
+}
+
+/* lookback, the old key, is an alias of forget_after. */
+Test(rules, absent_lookback_is_forget_after)
+{
+	struct twin t;
+	char got[256];
+
+	twin_open(&t, "groups:\n  - name: g\n    rules:\n"
+		      "      - alert: Quiet\n        absent: {window: 1m, lookback: 10m}\n        labels: {severity: P2}\n");
+	twin_logs(&t, "db", 1);
+	for (int i = 0; i < 90; i++)
+		twin_tick(&t);
+	times_of(&t.a, "Quiet", "firing", got, sizeof(got));
+	cr_expect_str_eq(got, "1:10");
+	times_of(&t.a, "Quiet", "resolved", got, sizeof(got));
+	cr_expect_str_eq(got, "10:10");
+	twin_close(&t);
 }

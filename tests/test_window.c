@@ -3,6 +3,7 @@
  * result. The concurrent scenario also runs under ThreadSanitizer in
  * tests/tsan/tsan_window.c (make tsan, make test). */
 #include <criterion/criterion.h>
+#include <math.h>
 
 #define CHECK(cond, ...) cr_assert(cond, __VA_ARGS__)
 #include "tests/window_scenario.h"
@@ -340,7 +341,9 @@ Test(window, caught_up_empty_partitions_hold_until_idle_and_revoked_ones_leave)
 	vg_windows_stream_set(w, 2, VG_WSTREAM_GONE);
 	cr_expect_eq(close_twice(w), 0, "revoked, but the empty partition 1 holds where it is");
 	nanosleep(&pause, NULL); /* past the idle timeout from partition 1's assignment */
-	cr_expect_eq(close_twice(w), 1, "idle: the window of 1 s closes (stream 0, behind, is at 60 s)");
+	/* Stream 0 is at 60 s: the watermark is 55 s; the window of 1 s
+	 * closes, and the empty ones after it up to 50 s with it. */
+	cr_expect_eq(close_twice(w), 5, "idle: the windows from 0 to 50 s close (stream 0, behind, is at 60 s)");
 	vg_windows_destroy(w);
 }
 
@@ -361,7 +364,9 @@ Test(window, only_a_caught_up_partition_goes_idle)
 	cr_expect_eq(close_twice(w), 0, "stream 1 is behind: it holds at 1 s however long it is quiet");
 	vg_windows_stream_set(w, 1, VG_WSTREAM_CAUGHT_UP);
 	closed = close_twice(w);
-	cr_expect_eq(closed, 1, "caught up and idle: stream 0's 60 s rules, the window of 1 s closes (got %d)",
+	cr_expect_eq(closed, 5,
+		     "caught up and idle: stream 0's 60 s rules, the windows from 0 to 50 s close, four of them "
+		     "empty (got %d)",
 		     closed);
 	vg_windows_destroy(w);
 }
@@ -523,5 +528,151 @@ Test(window, a_partition_of_skewed_records_holds_at_its_kafka_time)
 		add_one(ww, 1, T0 + t - 600000, T0 + t); /* 10 minutes behind */
 	}
 	cr_expect_eq(close_twice(w), 5, "windows up to 60 s - 5 s close");
+	vg_windows_destroy(w);
+}
+
+/* The HTTP entries' request and latency counts of the windows emitted. */
+struct http_counts {
+	uint64_t requests, latencies;
+	double max;
+};
+
+static int sum_http(struct vg_window *win, void *arg)
+{
+	struct http_counts *c = arg;
+
+	for (size_t i = 0; i < vg_table_size(win->table); i++) {
+		const struct vg_agg_entry *e = vg_table_entry(win->table, i);
+
+		if (e->key.kind != VG_AGG_HTTP)
+			continue;
+		c->requests += e->count;
+		c->latencies += e->latency.count + e->n_samples;
+		if (e->latency.count && e->latency.max > c->max)
+			c->max = e->latency.max;
+	}
+	return 0;
+}
+
+/* Issue 19, finding 9: durations that cannot be real are counted by
+ * reason and kept out of the sketch (and the exact samples); their
+ * requests still count. */
+Test(window, durations_that_cannot_be_real)
+{
+	static const double durs[] = {5, -5, INFINITY, -INFINITY, 1e20, 86400001, 86400000, 0, NAN, 5};
+	struct vg_windows *w;
+	struct vg_windows_params p = {
+		.window_ms = 1000, .workers = 1, .max_duration_ms = 86400000,
+		.table = {.map = vg_sketch_map_get(0.01), .max_keys = 100, .exact = true},
+	};
+	struct vg_windows_stats st;
+	struct http_counts c = {0};
+	struct vg_record r;
+
+	cr_assert_eq(vg_windows_create(&w, &p), 0);
+	struct vg_wworker *ww = vg_windows_worker(w, 0);
+
+	vg_wworker_begin(ww);
+	for (size_t i = 0; i < sizeof(durs) / sizeof(durs[0]); i++) {
+		memset(&r, 0, sizeof(r));
+		r.ts_ms = 1000000 + (int64_t)i;
+		r.status = 200;
+		r.duration_ms = durs[i];
+		cr_assert_eq(vg_wworker_add(ww, &r, VG_TIME_NONE, 0, NULL), 0);
+	}
+	vg_wworker_end(ww);
+	vg_wworker_finish(ww);
+	cr_assert_eq(vg_windows_close(w, true, sum_http, &c), 0);
+	vg_windows_get_stats(w, &st);
+	cr_expect_eq(st.records, 10);
+	cr_expect_eq(st.duration_err[VG_DURATION_NEGATIVE], 1);
+	cr_expect_eq(st.duration_err[VG_DURATION_NOT_FINITE], 2);
+	cr_expect_eq(st.duration_err[VG_DURATION_OVER_BOUND], 2);
+	cr_expect_eq(c.requests, 10);
+	cr_expect_eq(c.latencies, 2 * 4, "5, 86400000, 0, 5 in the sketch and the samples"); /* NaN: none */
+	cr_expect_eq(c.max, 86400000);
+	cr_expect_str_eq(vg_windows_duration_err_str(VG_DURATION_OVER_BOUND), "over_bound");
+	cr_expect_str_eq(vg_windows_duration_err_str(VG_DURATION_ERR_COUNT), "?");
+	vg_windows_destroy(w);
+}
+
+/* ---- issue 19: windows close whether or not they hold records ----------- */
+
+struct spans {
+	int n, empty;
+	int64_t start[64], end[64];
+};
+
+static int note_span(struct vg_window *win, void *arg)
+{
+	struct spans *sp = arg;
+
+	if (sp->n < 64) {
+		sp->start[sp->n] = win->start_ms;
+		sp->end[sp->n] = win->end_ms;
+	}
+	sp->n++;
+	sp->empty += vg_table_size(win->table) == 0;
+	return 0;
+}
+
+/* A gap in event time (a total outage replayed from a file): every
+ * window the watermark passes closes, the empty ones too, in order; a
+ * flush closes up to the last window holding records, not beyond. */
+Test(window, a_gap_in_event_time_closes_every_window_in_it_empty)
+{
+	struct vg_windows *w = make_streams(3600000, 0, 0);
+	struct vg_wworker *ww = vg_windows_worker(w, 0);
+	struct vg_windows_stats st;
+	struct spans sp = {0};
+
+	vg_windows_stream_set(w, 0, VG_WSTREAM_BEHIND);
+	add_one(ww, 0, T0 + 1000, VG_TIME_NONE);
+	add_one(ww, 0, T0 + 65000, VG_TIME_NONE); /* nothing from 10 s to 60 s */
+	vg_windows_close(w, false, note_span, &sp);
+	vg_windows_close(w, false, note_span, &sp);
+	cr_expect_eq(sp.n, 6, "the watermark is at 60 s: windows 0..50 s close (got %d)", sp.n);
+	cr_expect_eq(sp.empty, 5);
+	for (int i = 0; i < sp.n && i < 64; i++) {
+		cr_expect_eq(sp.start[i], T0 + i * WIN, "window %d in order", i);
+		cr_expect_eq(sp.end[i], sp.start[i] + WIN);
+	}
+	add_one(ww, 0, T0 + 95000, VG_TIME_NONE);
+	vg_wworker_finish(ww);
+	vg_windows_close(w, true, note_span, &sp);
+	cr_expect_eq(sp.n, 10, "the flush closes 60..90 s (80 s empty), not beyond (got %d)", sp.n);
+	cr_expect_eq(sp.empty, 7);
+	vg_windows_get_stats(w, &st);
+	cr_expect_eq(st.closed, 10u);
+	cr_expect_eq(st.records, 3u);
+	cr_expect_eq(st.late, 0u);
+	vg_windows_destroy(w);
+}
+
+/* Live: once every stream is caught up and idle, the clock moves the
+ * watermark on, and windows keep closing, empty, with no record at all
+ * (a total outage by the clock). */
+Test(window, the_clock_closes_empty_windows_while_everything_is_idle)
+{
+	struct vg_windows *w;
+	struct vg_windows_params p = {
+		.window_ms = 20, .lateness_ms = 0, .idle_timeout_ms = 30, .workers = 1, .max_streams = 2,
+		.table = {.map = vg_sketch_map_get(0.01), .max_keys = 100},
+	};
+	struct timespec pause = {0, 20000000};
+	struct spans sp = {0};
+	int64_t t = T0;
+
+	cr_assert_eq(vg_windows_create(&w, &p), 0);
+	vg_windows_stream_set(w, 0, VG_WSTREAM_CAUGHT_UP);
+	add_one(vg_windows_worker(w, 0), 0, t, VG_TIME_NONE);
+	for (int i = 0; i < 200 && sp.n < 8; i++) {
+		nanosleep(&pause, NULL);
+		vg_windows_close(w, false, note_span, &sp);
+	}
+	cr_expect_geq(sp.n, 8, "windows keep closing by the clock (got %d)", sp.n);
+	cr_expect_eq(sp.empty, sp.n - 1, "all but the first are empty");
+	for (int i = 0; i < sp.n && i < 8; i++)
+		cr_expect_eq(sp.start[i], T0 + i * 20, "window %d in order", i);
 	vg_windows_destroy(w);
 }

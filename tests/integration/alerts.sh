@@ -13,6 +13,13 @@
 : "${HTTP_SINK:?HTTP_SINK must point at the http_sink test tool}"
 command -v prometheus-alertmanager >/dev/null || { fail "alertmanager" "prometheus-alertmanager is not installed"; exit 0; }
 
+# README's alertmanager.yml (the first yaml block after its introduction)
+# is one Alertmanager accepts.
+awk '/checks it with `amtool check-config`/ { f = 1 } f && /^```yaml/ { y = 1; next } y && /^```/ { exit } y' \
+	"$(dirname "$0")/../../README.md" | sed 's/<[^>]*>/x/' >"$TMP/readme-am.yml"
+check "README's alertmanager.yml has routes on escalation" grep -q 'escalation="L2"' "$TMP/readme-am.yml"
+check "amtool check-config accepts README's alertmanager.yml" amtool check-config "$TMP/readme-am.yml"
+
 start_broker --topic logs:1 --topic alerts:1 || exit 0
 # The outage: 30 s, or ALERT_OUTAGE; under the sanitizers (an ASan build)
 # just long enough for deliveries to fail.
@@ -26,14 +33,21 @@ SINK_PORT=$(head -n 1 "$TMP/sink.port")
 cat >"$TMP/am.yml" <<YAML
 route:
   receiver: sink
-  group_by: [alertname, service]
+  group_by: [alertname, service, escalation]
   group_wait: 1s
   group_interval: 1s
   repeat_interval: 1h
+  routes:
+    - matchers: ['escalation="L2"']
+      receiver: l2
 receivers:
   - name: sink
     webhook_configs:
       - url: http://127.0.0.1:$SINK_PORT/
+        send_resolved: true
+  - name: l2
+    webhook_configs:
+      - url: http://127.0.0.1:$SINK_PORT/l2
         send_resolved: true
 YAML
 start_am || { fail "alertmanager" "did not start: $(tail -n 3 "$TMP/am.log")"; exit 0; }
@@ -46,6 +60,7 @@ groups:
       - alert: ShopErrors
         error_rate: {of: 5xx, window: 30s, above: 0.5, min_count: 5}
         for: 20s
+        escalate_after: 20s
         labels: {severity: P2, team: shop}
         annotations: {summary: "{{ $labels.service }}: 5xx at {{ $value }}"}
 YAML
@@ -106,7 +121,15 @@ paste -d '\t' "$TMP/sigs" "$TMP/hooks" | grep '"receiver":"vigil"' | head -n 1 >
 want="sha256=$(cut -f 2- "$TMP/signed" | tr -d '\n' | openssl dgst -sha256 -hmac s3cret -r | cut -d ' ' -f 1)"
 expect_eq "vigil's webhook requests carry X-Vigil-Signature (HMAC-SHA256)" "$(cut -f 1 "$TMP/signed")" "$want"
 
-# 2. Recovery: resolved everywhere.
+# Still firing 20 s (event time) after it fired: escalated, the severity
+# kept, routed on the escalation label to the second level.
+wait_for 30 eval 'grep "\"receiver\":\"l2\"" "$TMP/hooks" | grep -q "\"status\":\"firing\""'
+check "escalated: sent again with escalation=L2, severity P2 kept" \
+	grep -q '"alertname":"ShopErrors","state":"firing","severity":"P2","labels":{[^}]*"escalation":"L2"' "$TMP/alerts.ndjson"
+check "Alertmanager routes the escalation to the second level" \
+	eval 'grep "\"receiver\":\"l2\"" "$TMP/hooks" | grep "\"status\":\"firing\"" | grep -q "\"severity\":\"P2\""'
+
+# 2. Recovery: resolved everywhere, both label sets.
 records 130 220 shop 200
 wait_for 30 grep -q '"state":"resolved"' "$TMP/alerts.ndjson"
 check "vigil resolves the alert" grep -q '"alertname":"ShopErrors","state":"resolved"' "$TMP/alerts.ndjson"
@@ -114,6 +137,8 @@ wait_for 30 eval '! am_alerts | grep -q "\"alertname\":\"ShopErrors\""'
 check "Alertmanager no longer has it active" eval '! am_alerts | grep -q "\"alertname\":\"ShopErrors\""'
 wait_for 30 eval 'grep "\"receiver\":\"sink\"" "$TMP/hooks" | grep -q "\"status\":\"resolved\""'
 check "the webhook gets the resolution through Alertmanager" eval 'grep "\"receiver\":\"sink\"" "$TMP/hooks" | grep -q "\"status\":\"resolved\""'
+wait_for 30 eval 'grep "\"receiver\":\"l2\"" "$TMP/hooks" | grep -q "\"status\":\"resolved\""'
+check "and the second level gets the resolution of the escalated set" eval 'grep "\"receiver\":\"l2\"" "$TMP/hooks" | grep -q "\"status\":\"resolved\""'
 
 # 3. Alertmanager down while a new alert fires: it stays firing (no recovery
 # is produced) through the outage, and is delivered once Alertmanager is back.
@@ -153,15 +178,16 @@ expect_eq "vigil consumed every record produced" "$(lines "$TMP/records")" "$PRO
 kill -TERM "$VPID"
 wait "$VPID"
 expect_eq "vigil run exits 0 on SIGTERM" "$?" 0
-check "the summary counts the alerts" grep -q '"alerts":{"pending":2,"firing":2,"resolved":2}' "$TMP/vigil.err"
-check "the summary counts deliveries per notifier, nothing lost" grep -q '"notify":{"alertmanager":{"sent":4,"resent":[0-9]*,"retried":[1-9][0-9]*,"failed":0,"dropped":0,"pending":0},"webhook0":{"sent":4,"resent":0,"retried":0,"failed":0,"dropped":0,"pending":0},"kafka":{"sent":4,"resent":0,"retried":0,"failed":0,"dropped":0,"pending":0},"file":{"sent":4,"resent":0,"retried":0,"failed":0,"dropped":0,"pending":0}}' "$TMP/vigil.err"
+# Each alert: firing, escalated (L2), and both label sets resolved.
+check "the summary counts the alerts" grep -q '"alerts":{"pending":2,"firing":4,"resolved":4}' "$TMP/vigil.err"
+check "the summary counts deliveries per notifier, nothing lost" grep -q '"notify":{"alertmanager":{"sent":8,"resent":[0-9]*,"retried":[1-9][0-9]*,"failed":0,"dropped":0,"pending":0},"webhook0":{"sent":8,"resent":0,"retried":0,"failed":0,"dropped":0,"pending":0},"kafka":{"sent":8,"resent":0,"retried":0,"failed":0,"dropped":0,"pending":0},"file":{"sent":8,"resent":0,"retried":0,"failed":0,"dropped":0,"pending":0}}' "$TMP/vigil.err"
 retried=$(grep -c '"msg":"notifier delivering again","notifier":"alertmanager"' "$TMP/vigil.err")
 expect_eq "the notifier logs that it recovered" "$retried" 1
 
 # The Kafka notifier: one message per change, keyed by the fingerprint, the
 # value what the file notifier wrote.
 kcat -C -b "$BROKERS" -t alerts -o beginning -e -q -f '%k\t%s\n' >"$TMP/topic.tsv" 2>"$TMP/kcat.err"
-expect_eq "the topic has every firing and resolved change" "$(wc -l <"$TMP/topic.tsv")" 4
+expect_eq "the topic has every firing and resolved change" "$(wc -l <"$TMP/topic.tsv")" 8
 expect_eq "message values are the file notifier's lines" "$(cut -f 2- "$TMP/topic.tsv")" "$(cat "$TMP/file.ndjson")"
 expect_eq "message keys are the alerts' fingerprints" "$(cut -f 1 "$TMP/topic.tsv")" \
 	"$(grep -o '"fingerprint":"[0-9a-f]*"' "$TMP/file.ndjson" | cut -d '"' -f 4)"

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# vigil demo, short: the embedded broker, bench/gen's incidents at 20000
-# records/s for 30 s (10 minutes of event time), the pipeline with the
+# vigil demo, short: the embedded broker, bench/gen's incidents at 40000
+# records/s for 30 s (20 minutes of event time), the pipeline with the
 # shipped rules. It must exit 0 with every record processed, at least one
 # alert fired and resolved, and an archive vigil verify accepts.
 . "$(dirname "$0")/../lib.sh"
 
-"$VIGIL" demo --duration 30 --dir "$TMP/demo" --gen "$GEN" --http 127.0.0.1:0 >"$TMP/demo.out" 2>"$TMP/demo.err" &
+"$VIGIL" demo --duration 30 --rate 40000 --dir "$TMP/demo" --gen "$GEN" --http 127.0.0.1:0 >"$TMP/demo.out" 2>"$TMP/demo.err" &
 demo_pid=$!
 # While it runs, its HTTP endpoints answer.
 wait_for 60 grep -q '^vigil demo: while it runs: curl http://' "$TMP/demo.err"

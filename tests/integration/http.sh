@@ -28,9 +28,22 @@ N=20000
 	echo '[1]'
 } >"$TMP/in2.ndjson"
 
+# The stream holds 20 s of event time: a rule over 10 s (the shipped one
+# judges once it has 5m of data) puts an alert on /alerts.
+cat >"$TMP/a.rules.yaml" <<'YAML'
+groups:
+  - name: http
+    rules:
+      - alert: HTTP5xxErrorRate
+        error_rate: {of: 5xx, window: 10s, above: 0.01, min_count: 10}
+        for: 5m
+        labels: {severity: P1}
+YAML
+printf 'rules: {files: [%s]}\n' "$TMP/a.rules.yaml" >"$TMP/a.yaml"
+
 # 1. Before anything is assigned: /ready is 503 with a reason, /health 200.
 RUN_ARCHIVE=$TMP/a.archive
-"$VIGIL" run --skew-behind 0s --brokers "$BROKERS" --topic logs --group h1 --http 127.0.0.1:0 --archive "$RUN_ARCHIVE" \
+"$VIGIL" run -c "$TMP/a.yaml" --skew-behind 0s --brokers "$BROKERS" --topic logs --group h1 --http 127.0.0.1:0 --archive "$RUN_ARCHIVE" \
 	--windows "$TMP/a.windows" 2>"$TMP/a.err" &
 RUN_PID=$!
 PIDS+=($RUN_PID)
@@ -91,6 +104,10 @@ check "window latency is a summary with quantiles" \
 	grep -q '^vigil_window_http_request_duration_seconds{service="[^"]*",endpoint="[^"]*",method="[^"]*",quantile="0.99"} ' "$TMP/metrics"
 check "window latency summary has _count" grep -q '^vigil_window_http_request_duration_seconds_count{' "$TMP/metrics"
 check "summary declared" grep -q '^# TYPE vigil_window_http_request_duration_seconds summary$' "$TMP/metrics"
+for reason in negative over_bound not_finite; do
+	expect_eq "durations rejected as $reason: none in the generated records" \
+		"$(metric "vigil_durations_rejected_total{reason=\"$reason\"}")" 0
+done
 expect_eq "/alerts 200" "$(get "$ADDR" /alerts)" 200
 check "/alerts is valid JSON with an alerts array" python3 -c \
 	'import json,sys; d=json.load(open(sys.argv[1])); assert isinstance(d["alerts"], list)' "$TMP/body"

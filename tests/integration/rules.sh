@@ -5,11 +5,11 @@
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 
 "$VIGIL" rules --check >"$TMP/check.out" 2>&1
-expect_eq "rules --check: the shipped rules are valid" "$(cat "$TMP/check.out")" "8 rules: ok"
+expect_eq "rules --check: the shipped rules are valid" "$(cat "$TMP/check.out")" "10 rules: ok"
 
 "$VIGIL" rules --test "$ROOT/config/rules.test.yaml" >"$TMP/test.out" 2>&1
 expect_eq "rules --test: the shipped rules pass their own tests (exit 0)" "$?" 0
-check "rules --test: every test ran" grep -q 'rules.test.yaml: 7 tests, 0 failed' "$TMP/test.out"
+check "rules --test: every test ran" grep -q 'rules.test.yaml: 11 tests, 0 failed' "$TMP/test.out"
 
 cat >"$TMP/bad.yaml" <<'YAML'
 groups:
