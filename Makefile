@@ -32,7 +32,7 @@ LDFLAGS = $(SANFLAGS)
 FLAGS_STAMP = $(BUILD)/.flags
 FLAGS_NOW = $(CC) $(CFLAGS) $(LDFLAGS)
 
-LIB_SRC = $(wildcard core/*.c parse/*.c aggregate/*.c sink/*.c ingest/*.c)
+LIB_SRC = $(wildcard core/*.c parse/*.c aggregate/*.c alert/*.c sink/*.c ingest/*.c)
 LIB_OBJ = $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/rules_builtin.o
 TEST_SRC = $(wildcard tests/test_*.c)
 TEST_BIN = $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
@@ -70,7 +70,7 @@ vigil: $(BUILD)/vigil
 $(BUILD)/vigil: $(BUILD)/vigil.o $(LIB_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-# The shipped rules, compiled in (vigil_rules_builtin).
+# The shipped rules, compiled in (vg_rules_builtin, declared in alert/rules.h).
 $(BUILD)/gen/rules_builtin.c: config/rules.yaml scripts/embed.sh
 	@mkdir -p $(dir $@)
 	scripts/embed.sh vg_rules_builtin $< >$@
@@ -227,7 +227,7 @@ demo: all
 readme: $(BUILD)/vigil
 	@scripts/readme-config.sh $(BUILD)/vigil README.md >README.md.tmp && mv README.md.tmp README.md
 
-FORMAT_SRC = $(wildcard *.c core/*.[ch] parse/*.[ch] aggregate/*.[ch] sink/*.[ch] ingest/*.[ch] \
+FORMAT_SRC = $(wildcard *.c core/*.[ch] parse/*.[ch] aggregate/*.[ch] alert/*.[ch] sink/*.[ch] ingest/*.[ch] \
 	tests/*.c tests/fuzz/*.c bench/*.c)
 
 format:

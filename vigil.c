@@ -25,7 +25,8 @@
 #include "sink/metrics.h"
 #include "sink/reader.h"
 #include "sink/notify.h"
-#include "sink/rules.h"
+#include "alert/alerts.h"
+#include "alert/ruletest.h"
 #include "aggregate/window.h"
 #include "core/buf.h"
 #include "core/clock.h"
@@ -3402,7 +3403,7 @@ static int cmd_rules(int argc, char **argv)
 	for (int i = first_test; first_test && i < argc; i++) {
 		char *report;
 		int tests, failures;
-		int rc = vg_rules_test(argv[i], &env, &tp, &report, &tests, &failures, err, sizeof(err));
+		int rc = vg_ruletest_run(argv[i], &env, &tp, &report, &tests, &failures, err, sizeof(err));
 
 		if (rc != VG_OK) {
 			fprintf(stderr, "vigil: %s\n", err);

@@ -32,7 +32,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "sink/rules.h"
+#include "alert/alert.h"
 
 struct vg_notify_webhook {
 	const char *url;

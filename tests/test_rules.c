@@ -1,6 +1,6 @@
-/* Tests for sink/rules: loading (errors with file and line), conditions,
- * selectors, the state machine, escalation, templates, fingerprints and
- * burn-rate maths, on hand-built series of windows. */
+/* Tests for alert/: rule loading (errors with file and line), conditions,
+ * selectors, the state machine, escalation, templates, fingerprints,
+ * burn-rate maths and alert JSON, on hand-built series of windows. */
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdio.h>
@@ -10,7 +10,8 @@
 #include "core/buf.h"
 #include "core/err.h"
 #include "core/record.h"
-#include "sink/rules.h"
+#include "alert/alerts.h"
+#include "alert/rules.h"
 
 #define WIN 10000LL
 #define MIN 60000LL

@@ -1,6 +1,7 @@
 # A reference evaluator of vigil's shipped alert rules (config/rules.yaml),
-# written from their documented semantics (sink/rules.h), independently of
-# the engine: alert_reference.sh compares its changes with vigil replay's.
+# written from their documented semantics (alert/rules.h, alert/alerts.h),
+# independently of the engine: alert_reference.sh compares its changes with
+# vigil replay's.
 #
 # Input: one line per record, `vigil classify`'s output for it, a tab, and
 # the raw record (for auth_failures: category security and a message

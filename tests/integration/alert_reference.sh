@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
-# vigil's alert changes against a reference evaluation of the shipped rules
-# (alert_reference.awk, written from sink/rules.h, not from the engine) on
-# generated streams: quiet, a 5xx burst (with a P1 escalation), a latency
-# spike, a silent service (and its volume drop) and an auth surge. The
-# changes (at, alertname, state, labels) must be the same set with
-# --threads 1 and 2; values equal (latency within 2%: rules read a sketch
-# with 1% relative error). ALERT_REF_CONFIG (a vigil configuration, e.g.
-# other rules.files) and ALERT_REF_AWK (another reference) show that a
-# changed threshold or `for` on either side fails the test.
+# vigil's alert changes against a reference evaluation of the shipped
+# rules (alert_reference.awk, written from alert/rules.h and
+# alert/alerts.h, not from the engine) on generated streams: quiet, a 5xx
+# burst (with a P1 escalation), a latency spike, a silent service (and its
+# volume drop) and an auth surge. The changes (at, alertname, state,
+# labels) must be the same set with --threads 1 and 2; values equal
+# (latency within 2%: rules read a sketch with 1% relative error).
+# ALERT_REF_CONFIG (a vigil configuration, e.g. other rules.files) and
+# ALERT_REF_AWK (another reference) show that a changed threshold or `for`
+# on either side fails the test.
 #
 # ALERT_REF_SHORT=1 (make san): two streams, thinner.
 # ALERT_REF_STREAMS="5xx latency" runs those streams alone (any of the
