@@ -136,7 +136,7 @@ ubsan:
 	@$(MAKE) --no-print-directory BUILD=build/ubsan CC=clang SAN=-fsanitize=undefined test-unit test-integration
 
 san:
-	@TRUTH_RECORDS=$${TRUTH_RECORDS:-200000} ARCHIVE_RECORDS=$${ARCHIVE_RECORDS:-100000} INCIDENTS_SHORT=1 ALERT_REF_SHORT=1 RELIABILITY_SCALE=$${RELIABILITY_SCALE:-4} BACKLOG_SECTIONS=$${BACKLOG_SECTIONS:-"A C E"} $(MAKE) --no-print-directory BUILD=build/san CC=clang SAN=-fsanitize=address,undefined test-unit test-integration
+	@TRUTH_RECORDS=$${TRUTH_RECORDS:-200000} ARCHIVE_RECORDS=$${ARCHIVE_RECORDS:-100000} INCIDENTS_SHORT=1 ALERT_REF_SHORT=1 RELIABILITY_SCALE=$${RELIABILITY_SCALE:-4} BACKLOG_SECTIONS=$${BACKLOG_SECTIONS:-"A C"} $(MAKE) --no-print-directory BUILD=build/san CC=clang SAN=-fsanitize=address,undefined test-unit test-integration
 
 # ThreadSanitizer for the threaded code. Criterion cannot run under TSan
 # (Criterion issue #274), so the concurrent scenarios have a plain driver,
