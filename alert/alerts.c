@@ -155,7 +155,7 @@ static struct group *groups_get(struct groups *gs, const char *key, size_t len)
 enum { I_INACTIVE, I_PENDING, I_FIRING };
 
 struct instance {
-	uint64_t fp;
+	uint64_t fp, fp_l2; /* of the label sets sent: L1's, and L2's once escalated */
 	size_t rule;
 	int state;
 	int64_t active_at, fired_at, last_active;
@@ -229,6 +229,7 @@ struct vg_alerts {
 	uint64_t evals;     /* calls to vg_alerts_eval */
 	int64_t data_from;  /* ms: the start of the first window evaluated */
 	bool observing;     /* the rule being evaluated has instances: note their values */
+	bool evaluating;    /* inside vg_alerts_eval: absent rules' resolution annotation */
 	struct range ranges[RANGE_CACHE];
 	size_t next_range;
 	pcre2_match_data *md;
@@ -985,7 +986,7 @@ static void notify(struct vg_alerts *a, const struct instance *in, enum vg_alert
 	size_t n = 0;
 	struct vg_alert al = {.name = r->name, .state = state, .severity = sev[r->severity],
 			      .escalation = level + 1,
-			      .fingerprint = level ? fingerprint(r, in->key, in->key_len, level) : in->fp,
+			      .fingerprint = level ? in->fp_l2 : in->fp,
 			      .value = in->value, .at = now, .active_at = in->active_at, .fired_at = in->fired_at,
 			      .resolved_at = state == VG_ALERT_RESOLVED ? now : 0};
 	const char *k = in->key;
@@ -1030,6 +1031,14 @@ static void notify(struct vg_alerts *a, const struct instance *in, enum vg_alert
 			al.annotation_values[i] = a->text.p + offs[i];
 		}
 	}
+	/* An absent rule's resolve says why: "recovered" (the group has
+	 * records again) or "forgotten" (silent for forget_after: no longer
+	 * known). Only in an evaluation: a reload's resolves end the rule. */
+	if (a->evaluating && state == VG_ALERT_RESOLVED && r->cond == C_ABSENT) {
+		al.annotation_names[al.n_annotations] = "resolution";
+		al.annotation_values[al.n_annotations++] =
+			groups_find(&a->known[in->rule], in->key, in->key_len) ? "recovered" : "forgotten";
+	}
 	emit(arg, &al);
 }
 
@@ -1050,7 +1059,7 @@ static uint64_t fingerprint(const struct rule *r, const char *key, size_t len, i
 		pairs[n][0] = vg_rules_label_names[r->by[n - 2]];
 		pairs[n][1] = k;
 	}
-	for (size_t i = 0; i < r->n_labels && n < VG_ALERT_MAX_LABELS; i++) {
+	for (size_t i = 0; i < r->n_labels && n < VG_ALERT_MAX_LABELS - 1; i++) { /* as notify */
 		if (by_label(r, r->lnames[i]))
 			continue;
 		pairs[n][0] = r->lnames[i];
@@ -1078,52 +1087,27 @@ static void escalate(struct vg_alerts *a, struct instance *in, int64_t now,
 
 	if (in->state == I_FIRING && r->escalate_ms && !in->escalations && now - in->fired_at >= r->escalate_ms) {
 		in->escalations = 1;
+		in->fp_l2 = fingerprint(r, in->key, in->key_len, 1); /* kept: a reload may change the labels */
 		notify(a, in, VG_ALERT_FIRING, now, 1, emit, arg);
 	}
 }
 
-/* An absent rule's resolved change says why, in the annotation
- * `resolution`: "recovered" (the group has records again) or "forgotten"
- * (silent for forget_after: no longer known). The engine's emit, wrapped
- * for one evaluation. */
-struct absent_emit {
-	const struct vg_alerts *a;
-	void (*emit)(void *arg, const struct vg_alert *al);
-	void *arg;
-};
-
-static void absent_emit(void *arg, const struct vg_alert *al)
-{
-	const struct absent_emit *ae = arg;
-	const struct vg_alerts *a = ae->a;
-
-	for (size_t i = 0; al->state == VG_ALERT_RESOLVED && al->n_annotations < VG_ALERT_MAX_LABELS && i < a->n_in;
-	     i++) {
-		const struct instance *in = &a->in[i];
-		const struct rule *r = &a->rules->r[in->rule];
-		struct vg_alert out;
-
-		if (r->cond != C_ABSENT || strcmp(r->name, al->name) != 0 ||
-		    (in->fp != al->fingerprint &&
-		     !(al->escalation > 1 && fingerprint(r, in->key, in->key_len, 1) == al->fingerprint)))
-			continue;
-		out = *al;
-		out.annotation_names[out.n_annotations] = "resolution";
-		out.annotation_values[out.n_annotations++] =
-			groups_find(&a->known[in->rule], in->key, in->key_len) ? "recovered" : "forgotten";
-		ae->emit(ae->arg, &out);
-		return;
-	}
-	ae->emit(ae->arg, al);
-}
+static int eval(struct vg_alerts *a, struct vg_wstore *store, int64_t now,
+		void (*emit)(void *arg, const struct vg_alert *al), void *arg);
 
 int vg_alerts_eval(struct vg_alerts *a, struct vg_wstore *store, int64_t now,
 		   void (*emit)(void *arg, const struct vg_alert *al), void *arg)
 {
-	struct absent_emit ae = {a, emit, arg};
+	a->evaluating = true;
+	int rc = eval(a, store, now, emit, arg);
 
-	emit = absent_emit;
-	arg = &ae;
+	a->evaluating = false;
+	return rc;
+}
+
+static int eval(struct vg_alerts *a, struct vg_wstore *store, int64_t now,
+		void (*emit)(void *arg, const struct vg_alert *al), void *arg)
+{
 	for (size_t i = 0; i < a->n_in; i++)
 		a->in[i].seen = a->in[i].observed = false;
 	for (size_t i = 0; i < RANGE_CACHE; i++)
@@ -1228,13 +1212,44 @@ int vg_alerts_eval(struct vg_alerts *a, struct vg_wstore *store, int64_t now,
 	return VG_OK;
 }
 
-/* A reload: absent rules still there (by name) keep the groups they know;
- * the others' are freed, and known (one per new rule) replaces them. */
+/* Do x and y key their groups alike (the `by` labels, in order)? Instance
+ * keys are those values back to back. */
+static bool same_keys(const struct rule *x, const struct rule *y)
+{
+	if (x->n_by != y->n_by)
+		return false;
+	for (size_t i = 0; i < x->n_by; i++)
+		if (x->by[i] != y->by[i])
+			return false;
+	return true;
+}
+
+/* Do x and y make the same groups of the same entries: keys, kind,
+ * counter and selectors? */
+static bool same_groups(const struct rule *x, const struct rule *y)
+{
+	if (!same_keys(x, y) || x->cond != y->cond || x->kind != y->kind || x->counter != y->counter ||
+	    x->n_sels != y->n_sels)
+		return false;
+	for (size_t i = 0; i < x->n_sels; i++) {
+		const struct sel *p = &x->sels[i], *q = &y->sels[i];
+
+		if (p->label != q->label || p->op != q->op || strcmp(p->value, q->value) != 0)
+			return false;
+	}
+	return true;
+}
+
+/* A reload: absent rules still there (by name) and grouping alike keep
+ * the groups they know; the others' are freed (a changed `by` or `where`
+ * makes other groups: old ones would fire as silent, or fail to parse as
+ * keys), and known (one per new rule) replaces them. */
 static void absent_carry(struct vg_alerts *a, const struct vg_rules *rules, struct groups *known)
 {
 	for (size_t ri = 0; ri < rules->n; ri++) {
 		for (size_t oi = 0; rules->r[ri].cond == C_ABSENT && oi < a->rules->n; oi++) {
-			if (a->rules->r[oi].cond == C_ABSENT && strcmp(a->rules->r[oi].name, rules->r[ri].name) == 0) {
+			if (strcmp(a->rules->r[oi].name, rules->r[ri].name) == 0 &&
+			    same_groups(&a->rules->r[oi], &rules->r[ri])) {
 				known[ri] = a->known[oi];
 				memset(&a->known[oi], 0, sizeof(a->known[oi]));
 				break;
@@ -1272,7 +1287,8 @@ int vg_alerts_set_rules(struct vg_alerts *a, const struct vg_rules *rules, int64
 
 		while (ri < rules->n && strcmp(rules->r[ri].name, name) != 0)
 			ri++;
-		if (ri < rules->n) {
+		/* kept when its key still reads as the new rule's `by` */
+		if (ri < rules->n && same_keys(&a->rules->r[in->rule], &rules->r[ri])) {
 			in->rule = ri;
 			a->in[keep++] = *in;
 			continue;

@@ -68,11 +68,14 @@ int vg_alerts_eval(struct vg_alerts *a, struct vg_wstore *store, int64_t now_ms,
 
 /* Switch the engine to new rules (a configuration reload; rules must
  * outlive the engine, the old ones may be destroyed once this returns).
- * Instances of a rule whose alert name is still there keep their state
- * (pending since, firing since, escalations, fingerprint); the new rule's
- * `for`, thresholds and labels apply from the next evaluation. Instances of
- * rules no longer there end: a firing one is emitted resolved at now_ms
- * (with its old labels), a pending one is dropped. *ended: how many
+ * Instances of a rule whose alert name is still there, with the same
+ * `by`, keep their state (pending since, firing since, escalations,
+ * fingerprints); the new rule's `for`, thresholds and labels apply from
+ * the next evaluation. Instances of rules no longer there, or whose `by`
+ * changed (their keys are the old labels' values), end: a firing one is
+ * emitted resolved at now_ms (every label set sent, with its old labels),
+ * a pending one is dropped. An absent rule keeps the groups it knows only
+ * when its `by`, `where`, kind and counter are unchanged. *ended: how many
  * instances ended. Returns 0, or VG_ERR_NOMEM with nothing changed. */
 int vg_alerts_set_rules(struct vg_alerts *a, const struct vg_rules *rules, int64_t now_ms,
 			void (*emit)(void *arg, const struct vg_alert *al), void *arg, size_t *ended);

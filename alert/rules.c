@@ -372,7 +372,7 @@ static int strmap_key(struct loader *L, const char *k, yaml_node_t *kn, yaml_nod
 	if (ann && !template_ok(s))
 		return vg_rules_fail(L, v, "annotations.%s: templates may use {{ $value }} and {{ $labels.NAME }} only",
 		                     k);
-	if (!ann && (strcmp(k, "alertname") == 0 || strcmp(k, "escalated") == 0))
+	if (!ann && (strcmp(k, "alertname") == 0 || strcmp(k, "escalation") == 0))
 		return vg_rules_fail(L, kn, "labels: '%s' is set by the engine", k);
 	if (!ann && strcmp(k, "severity") == 0) {
 		if (!(r->severity = severity_of(s)))
@@ -471,6 +471,7 @@ static int parse_rule(struct loader *L, yaml_node_t *n, struct vg_rules *rs)
 	r->cond = -1;
 	r->counter = -1;
 	r->min_count = 10;
+	r->escalate_ms = -1;
 	r->objective = 0.999;
 	r->n_by = 1; /* by: [service] */
 	int rc = vg_rules_each_pair(L, n, "rule", rule_key, r);
@@ -521,7 +522,7 @@ static int parse_rule(struct loader *L, yaml_node_t *n, struct vg_rules *rs)
 		return vg_rules_fail(L, n, "rule %s: latency needs a quantile (0.95)", r->name);
 	if (r->cond == C_ABSENT && !r->forget_ms)
 		r->forget_ms = 24 * 3600000LL;
-	if (!r->escalate_ms)
+	if (r->escalate_ms < 0) /* not set: the file's map (0s in either: never) */
 		r->escalate_ms = L->escalation[r->severity];
 	for (size_t i = 0; i + 1 < rs->n; i++)
 		if (strcmp(rs->r[i].name, r->name) == 0)
