@@ -37,6 +37,28 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# http_address ERRFILE: the address a vigil run (its stderr in ERRFILE)
+# logged it listens on (--http 127.0.0.1:0 picks a port).
+http_address() { grep -o '"msg":"http listening","address":"[^"]*"' "$1" | head -n 1 | cut -d'"' -f8; }
+
+# window_closed_start ERRFILE: the start (epoch s) of the last window that
+# vigil run closed, from its /metrics gauge vigil_window_start_seconds;
+# empty before the first. (A --windows file is no witness while vigil
+# runs: rows are written in 1 MiB blocks.)
+window_closed_start() {
+	local v
+	v=$(curl -sf "http://$(http_address "$1")/metrics" | grep '^vigil_window_start_seconds ' | cut -d ' ' -f 2)
+	echo "${v%%.*}"
+}
+
+# window_closed_from ERRFILE EPOCH_S: that vigil run has closed a window
+# starting at or after EPOCH_S.
+window_closed_from() {
+	local s
+	s=$(window_closed_start "$1")
+	[ -n "$s" ] && [ "$s" -ge "$2" ]
+}
+
 # wait_for SECONDS COMMAND...: poll the condition every 50 ms until it
 # holds or SECONDS of wall time have passed (however slow the check).
 wait_for() {

@@ -95,25 +95,12 @@ run_to_end() {
 }
 
 # closed_from NAME EPOCH_S: vigil run NAME (started with --http
-# 127.0.0.1:0) has closed a window starting at or after EPOCH_S: its
-# /metrics gauge vigil_window_start_seconds, the start of the last closed
-# window. (The --windows file is no witness while vigil runs: rows are
-# written in 1 MiB blocks.)
-closed_start() {
-	local addr v
-	addr=$(grep -o '"msg":"http listening","address":"[^"]*"' "$TMP/$1.err" | head -n 1 | cut -d'"' -f8)
-	v=$(curl -sf "http://$addr/metrics" | grep '^vigil_window_start_seconds ' | cut -d ' ' -f 2)
-	echo "${v%%.*}"
-}
-closed_from() {
-	local s
-	s=$(closed_start "$1")
-	[ -n "$s" ] && [ "$s" -ge "$2" ]
-}
+# 127.0.0.1:0) has closed a window starting at or after EPOCH_S.
+closed_from() { window_closed_from "$TMP/$1.err" "$2"; }
 # last_closed NAME: the last closed window's start, for messages.
 last_closed() {
 	local s
-	s=$(closed_start "$1")
+	s=$(window_closed_start "$TMP/$1.err")
 	if [ -n "$s" ]; then iso_time "$s"; else echo none; fi
 }
 
@@ -522,8 +509,7 @@ YAML
 		fail "skew behind: the slow partition holds no window back more than skew_behind" "last closed window starts $(last_closed l) at $(iso_time "$(date +%s)")"
 	fi
 	check "skew behind: the slow producer was still producing" kill -0 "$PRODUCER_l3"
-	addr=$(grep -o '"msg":"http listening","address":"[^"]*"' "$TMP/l.err" | head -n 1 | cut -d'"' -f8)
-	curl -sf "http://$addr/metrics" >"$TMP/l.metrics"
+	curl -sf "http://$(http_address "$TMP/l.err")/metrics" >"$TMP/l.metrics"
 	check "skew behind: /metrics counts vigil_records_skewed_total{direction=\"behind\"}" \
 		grep -q '^vigil_records_skewed_total{direction="behind"} [1-9]' "$TMP/l.metrics"
 	check "skew behind: /metrics has vigil_records_skewed_total{direction=\"ahead\"} 0" \

@@ -10,7 +10,7 @@ command -v "$PROMTOOL" >/dev/null || { fail "promtool" "not installed (Debian pa
 start_broker --brokers 1 --topic logs:4 --topic other:2 || exit 1
 
 # http_addr NAME: the address vigil run NAME logged it listens on.
-http_addr() { grep -o '"msg":"http listening","address":"[^"]*"' "$TMP/$1.err" | cut -d'"' -f8; }
+http_addr() { http_address "$TMP/$1.err"; }
 # get ADDR PATH: the body in $TMP/body, the status code on stdout.
 get() { curl -s -o "$TMP/body" -w '%{http_code}' --max-time 10 "http://$1$2"; }
 # metric NAME_AND_LABELS: its value in the last /metrics body ($TMP/metrics).

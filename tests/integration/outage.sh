@@ -42,18 +42,10 @@ now_records() {
 	produce logs "$TMP/batch" 2>>"$TMP/kcat.err" || fail "produce" "kcat: $(tail -n 1 "$TMP/kcat.err")"
 }
 
-# closed_start: the start (epoch s) of the last window closed, from /metrics.
-closed_start() {
-	local addr v
-	addr=$(grep -o '"msg":"http listening","address":"[^"]*"' "$TMP/live.err" | head -n 1 | cut -d'"' -f8)
-	v=$(curl -sf "http://$addr/metrics" | grep '^vigil_window_start_seconds ' | cut -d ' ' -f 2)
-	echo "${v%%.*}"
-}
-closed_from() {
-	local s
-	s=$(closed_start)
-	[ -n "$s" ] && [ "$s" -ge "$1" ]
-}
+# The start (epoch s) of the last window closed, from /metrics; has one
+# starting at or after EPOCH_S closed?
+closed_start() { window_closed_start "$TMP/live.err"; }
+closed_from() { window_closed_from "$TMP/live.err" "$1"; }
 # state_of NAME SERVICE: the last state of alert NAME for SERVICE ("-": no
 # service label), or "none".
 state_of() {
