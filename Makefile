@@ -32,7 +32,8 @@ LDFLAGS = $(SANFLAGS)
 FLAGS_STAMP = $(BUILD)/.flags
 FLAGS_NOW = $(CC) $(CFLAGS) $(LDFLAGS)
 
-LIB_SRC = $(wildcard core/*.c parse/*.c aggregate/*.c alert/*.c sink/*.c ingest/*.c)
+LIB_SRC = $(wildcard core/*.c parse/*.c aggregate/*.c alert/*.c sink/*.c ingest/*.c pipeline/*.c)
+CLI_OBJ = $(patsubst %.c,$(BUILD)/%.o,$(wildcard cli/*.c))
 LIB_OBJ = $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/rules_builtin.o
 TEST_SRC = $(wildcard tests/test_*.c)
 TEST_BIN = $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
@@ -67,7 +68,7 @@ $(DEPS_OK): scripts/deps.sh
 vigil: $(BUILD)/vigil
 	@ln -sf $(BUILD)/vigil vigil
 
-$(BUILD)/vigil: $(BUILD)/vigil.o $(LIB_OBJ)
+$(BUILD)/vigil: $(BUILD)/vigil.o $(CLI_OBJ) $(LIB_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # The shipped rules, compiled in (vg_rules_builtin, declared in alert/rules.h).

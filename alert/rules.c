@@ -677,3 +677,18 @@ int vg_rules_load(struct vg_rules **out, const char *const *files, size_t n, con
 	*out = rs;
 	return VG_OK;
 }
+
+int vg_rules_env_make(const struct vg_config *cfg, int64_t window_ms, struct vg_rules_env *env, const char ***names)
+{
+	if (!(*names = calloc(cfg->n_counters + 1, sizeof(char *))))
+		return VG_ERR_NOMEM;
+	for (size_t i = 0; i < cfg->n_counters; i++)
+		(*names)[i] = cfg->counters[i].name;
+	*env = (struct vg_rules_env){.categories = (const char *const *)cfg->categories.v,
+				     .n_categories = cfg->categories.n,
+				     .counters = *names,
+				     .n_counters = cfg->n_counters,
+				     .window_ms = window_ms,
+				     .ring_ms = VG_RULES_RING_MS};
+	return VG_OK;
+}

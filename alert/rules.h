@@ -54,6 +54,16 @@ struct vg_rules_env {
 };
 
 struct vg_rules;
+struct vg_config;
+
+/* How long the window store keeps base windows with their quantiles. */
+#define VG_RULES_RING_MS 3600000
+
+/* What rules see of a loaded configuration, with base window window_ms;
+ * *names (the counters', pointing into cfg) is the caller's to free after
+ * the rules. Returns 0 or VG_ERR_NOMEM. */
+int vg_rules_env_make(const struct vg_config *cfg, int64_t window_ms, struct vg_rules_env *env,
+		      const char ***names);
 
 /* Compile rules from YAML text; name is the file name used in errors
  * ("NAME:LINE: reason"). Returns 0, VG_ERR_CONFIG (errbuf set) or

@@ -174,3 +174,11 @@ void vg_buf_put_json_time(struct vg_buf *b, int64_t ms)
 	vg_buf_puts(b, t);
 	vg_buf_putc(b, '"');
 }
+
+void vg_buf_put_json_str_or_null(struct vg_buf *b, vg_str s)
+{
+	if (s.len == 0)
+		vg_buf_puts(b, "null");
+	else
+		vg_buf_put_json_str(b, s);
+}

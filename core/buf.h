@@ -31,6 +31,8 @@ void vg_buf_put_double(struct vg_buf *b, double v);
 /* A JSON string: quotes, and escapes for '"', '\\' and control bytes.
  * s must be valid UTF-8 (vigil only emits validated or decoded text). */
 void vg_buf_put_json_str(struct vg_buf *b, vg_str s);
+/* Like vg_buf_put_json_str; an empty s as null (a field absent). */
+void vg_buf_put_json_str_or_null(struct vg_buf *b, vg_str s);
 /* A JSON object of n string members names[i]: values[i], in order. */
 void vg_buf_put_json_object(struct vg_buf *b, const char *const *names, const char *const *values, size_t n);
 /* A time (ms since the epoch) as a JSON string in RFC 3339 UTC. */

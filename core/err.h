@@ -19,4 +19,12 @@ enum vg_err {
 /* A short lower-case description of err ("out of memory"); never NULL. */
 const char *vg_err_str(int err);
 
+/* vigil's exit statuses (docs/commands.md): every command ends with one. */
+enum vg_exit {
+	VG_EXIT_OK = 0,
+	VG_EXIT_CONFIG = 1, /* the configuration (or a rule file) was refused */
+	VG_EXIT_USAGE = 2,  /* a bad command line */
+	VG_EXIT_IO = 3,     /* input, output, Kafka or memory failed */
+};
+
 #endif

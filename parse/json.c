@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "core/err.h"
+#include "core/buf.h"
 
 #if defined(__SSE2__)
 #include <emmintrin.h>
@@ -973,4 +974,25 @@ size_t vg_json_decode(vg_str raw, char *dst)
 		}
 	}
 	return (size_t)(o - dst);
+}
+
+void vg_json_put_counts(struct vg_buf *b, uint64_t records, uint64_t rejected, const uint64_t *by_reason)
+{
+	bool first = true;
+
+	vg_buf_puts(b, "\"records\":");
+	vg_buf_put_u64(b, records);
+	vg_buf_puts(b, ",\"rejected\":");
+	vg_buf_put_u64(b, rejected);
+	vg_buf_puts(b, ",\"rejected_by_reason\":{");
+	for (int r = 1; r < VG_JR_COUNT; r++) {
+		if (!by_reason[r])
+			continue;
+		vg_buf_puts(b, first ? "\"" : ",\"");
+		vg_buf_puts(b, vg_json_reason_str(r));
+		vg_buf_puts(b, "\":");
+		vg_buf_put_u64(b, by_reason[r]);
+		first = false;
+	}
+	vg_buf_putc(b, '}');
 }

@@ -44,6 +44,12 @@ enum vg_json_reason {
  * range. */
 const char *vg_json_reason_str(int reason);
 
+/* The summary members "records", "rejected" and "rejected_by_reason" (an
+ * object of the reasons counted, by name, in reason order) into b;
+ * by_reason has VG_JR_COUNT entries. The command summaries all use it. */
+struct vg_buf;
+void vg_json_put_counts(struct vg_buf *b, uint64_t records, uint64_t rejected, const uint64_t *by_reason);
+
 /* Where and why a document was rejected. */
 struct vg_json_error {
 	int reason;    /* enum vg_json_reason */
