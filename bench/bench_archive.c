@@ -33,14 +33,14 @@ int main(int argc, char **argv)
 	}
 	size_t len;
 	char *buf = bench_load(argv[1], &len);
-	struct bench_stage stg;
+	struct vg_stage stg;
 
 	bench_stage_open(&stg);
 	struct vg_config *cfg = stg.cfg;
 	struct vg_json_paths *paths = stg.paths;
-	struct vg_classifier *cls = stg.cls;
+	struct vg_classifier *cls = stg.classifier;
 	struct vg_classify_ctx *ctx = stg.ctx;
-	struct vg_json_limits lim = stg.lim;
+	struct vg_json_limits lim = stg.limits;
 	size_t cap = 1 << 20, cnt = 0;
 	struct item *items = malloc(cap * sizeof(*items));
 	struct vg_record rec;

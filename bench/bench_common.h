@@ -14,6 +14,7 @@
 #include "core/config.h"
 #include "parse/classify.h"
 #include "parse/json.h"
+#include "parse/stage.h"
 
 static inline double bench_cpu_seconds(void)
 {
@@ -63,43 +64,16 @@ static inline char *bench_load(const char *path, size_t *len)
 	return buf;
 }
 
-struct bench_stage {
-	struct vg_config *cfg;
-	struct vg_json_paths *paths;
-	struct vg_classifier *cls;
-	struct vg_classify_ctx *ctx;
-	struct vg_json_limits lim;
-};
-
-/* Parse + classify from the built-in defaults. */
-static inline void bench_stage_open(struct bench_stage *s)
+/* Parse + classify from the built-in defaults (parse/stage.h). */
+static inline void bench_stage_open(struct vg_stage *s)
 {
+	struct vg_config *cfg;
 	char err[1024];
-	const char *const *p[VG_F_COUNT];
-	size_t n[VG_F_COUNT];
 
-	if (vg_config_load(&s->cfg, NULL, err, sizeof(err)) != 0) {
-		fprintf(stderr, "%s\n", err);
-		exit(1);
-	}
-	for (int f = 0; f < VG_F_COUNT; f++) {
-		p[f] = (const char *const *)s->cfg->paths[f].v;
-		n[f] = s->cfg->paths[f].n;
-	}
-	if (vg_json_paths_create(&s->paths, p, n, err, sizeof(err)) != 0 ||
-	    vg_classifier_create(&s->cls, s->cfg, err, sizeof(err)) != 0 || vg_classify_ctx_create(&s->ctx, s->cls) != 0) {
+	if (vg_config_load(&cfg, NULL, err, sizeof(err)) != 0 || vg_stage_open(s, cfg, err, sizeof(err)) != 0) {
 		fprintf(stderr, "setup: %s\n", err);
 		exit(1);
 	}
-	s->lim = (struct vg_json_limits){.max_bytes = s->cfg->max_record_bytes, .max_depth = s->cfg->max_depth};
-}
-
-static inline void bench_stage_close(struct bench_stage *s)
-{
-	vg_classify_ctx_destroy(s->ctx);
-	vg_classifier_destroy(s->cls);
-	vg_json_paths_destroy(s->paths);
-	vg_config_free(s->cfg);
 }
 
 #endif

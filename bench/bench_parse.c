@@ -31,12 +31,12 @@ int main(int argc, char **argv)
 	}
 	size_t len;
 	char *buf = bench_load(argv[1], &len);
-	struct bench_stage st;
+	struct vg_stage st;
 
 	bench_stage_open(&st);
 	struct vg_json_paths *paths = st.paths;
 	struct vg_classify_ctx *ctx = st.ctx;
-	struct vg_json_limits lim = st.lim;
+	struct vg_json_limits lim = st.limits;
 	unsigned long long records = 0, errors = 0, checksum = 0;
 	struct vg_record rec;
 	struct vg_json_error je;
@@ -77,7 +77,7 @@ int main(int argc, char **argv)
 	printf("{\"tool\":\"vigil\",\"records\":%llu,\"errors\":%llu,\"bytes\":%llu,\"seconds\":%.6f,"
 	       "\"cpu_seconds\":%.6f,\"checksum\":%llu}\n",
 	       records, errors, (unsigned long long)len * (unsigned long long)repeat, secs, cpu, checksum);
-	bench_stage_close(&st);
+	vg_stage_close(&st);
 	free(buf);
 	return 0;
 }

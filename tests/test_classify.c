@@ -9,27 +9,27 @@
 #include "core/err.h"
 #include "parse/classify.h"
 #include "parse/json.h"
+#include "parse/stage.h"
 
 static struct vg_config *cfg;
 static struct vg_json_paths *paths;
 static struct vg_classifier *cls;
 static struct vg_classify_ctx *ctx;
 
+static struct vg_stage st;
+
 static void open_with(const char *yaml)
 {
+	struct vg_config *c;
 	char err[1024];
-	const char *const *p[VG_F_COUNT];
-	size_t n[VG_F_COUNT];
 
-	cr_assert_eq(vg_config_load_string(&cfg, yaml, yaml ? strlen(yaml) : 0, "t.yaml", err, sizeof(err)), VG_OK,
+	cr_assert_eq(vg_config_load_string(&c, yaml, yaml ? strlen(yaml) : 0, "t.yaml", err, sizeof(err)), VG_OK,
 		     "%s", err);
-	for (int f = 0; f < VG_F_COUNT; f++) {
-		p[f] = (const char *const *)cfg->paths[f].v;
-		n[f] = cfg->paths[f].n;
-	}
-	cr_assert_eq(vg_json_paths_create(&paths, p, n, err, sizeof(err)), VG_OK, "%s", err);
-	cr_assert_eq(vg_classifier_create(&cls, cfg, err, sizeof(err)), VG_OK, "%s", err);
-	cr_assert_eq(vg_classify_ctx_create(&ctx, cls), VG_OK);
+	cr_assert_eq(vg_stage_open(&st, c, err, sizeof(err)), VG_OK, "%s", err);
+	cfg = st.cfg;
+	paths = st.paths;
+	cls = st.classifier;
+	ctx = st.ctx;
 }
 
 static void setup(void)
@@ -39,10 +39,7 @@ static void setup(void)
 
 static void teardown(void)
 {
-	vg_classify_ctx_destroy(ctx);
-	vg_classifier_destroy(cls);
-	vg_json_paths_destroy(paths);
-	vg_config_free(cfg);
+	vg_stage_close(&st);
 }
 
 TestSuite(classify, .init = setup, .fini = teardown);

@@ -12,6 +12,7 @@
 #include "core/config.h"
 #include "parse/classify.h"
 #include "parse/endpoint.h"
+#include "parse/stage.h"
 #include "parse/json.h"
 #include "parse/level.h"
 
@@ -22,19 +23,16 @@ static struct vg_classify_ctx *ctx;
 
 static void init(void)
 {
+	static struct vg_stage st;
+	struct vg_config *c;
 	char err[512];
-	const char *const *p[VG_F_COUNT];
-	size_t n[VG_F_COUNT];
 
-	if (vg_config_load(&cfg, NULL, err, sizeof(err)) != 0)
+	if (vg_config_load(&c, NULL, err, sizeof(err)) != 0 || vg_stage_open(&st, c, err, sizeof(err)) != 0)
 		abort();
-	for (int f = 0; f < VG_F_COUNT; f++) {
-		p[f] = (const char *const *)cfg->paths[f].v;
-		n[f] = cfg->paths[f].n;
-	}
-	if (vg_json_paths_create(&paths, p, n, err, sizeof(err)) != 0 ||
-	    vg_classifier_create(&cls, cfg, err, sizeof(err)) != 0 || vg_classify_ctx_create(&ctx, cls) != 0)
-		abort();
+	cfg = st.cfg;
+	paths = st.paths;
+	cls = st.classifier;
+	ctx = st.ctx;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
