@@ -692,3 +692,28 @@ int vg_rules_env_make(const struct vg_config *cfg, int64_t window_ms, struct vg_
 				     .ring_ms = VG_RULES_RING_MS};
 	return VG_OK;
 }
+
+int vg_rules_load_config(struct vg_rules **out, const struct vg_config *cfg, int64_t window_ms, const char ***names,
+			 char *errbuf, size_t errlen)
+{
+	struct vg_rules_env env;
+	int rc;
+
+	*out = NULL;
+	if ((rc = vg_rules_env_make(cfg, window_ms, &env, names)) != VG_OK) {
+		snprintf(errbuf, errlen, "out of memory");
+		return rc;
+	}
+	rc = vg_rules_load(out, (const char *const *)cfg->rule_files.v, cfg->rule_files.n, &env, errbuf, errlen);
+	if (rc == VG_ERR_IO) {
+		char why[512];
+
+		snprintf(why, sizeof(why), "%s", errbuf);
+		snprintf(errbuf, errlen, "%s:%d: rules.files: %s", cfg->source, cfg->rule_files.line, why);
+	}
+	if (rc != VG_OK) {
+		free(*names);
+		*names = NULL;
+	}
+	return rc;
+}

@@ -79,6 +79,14 @@ int vg_rules_parse(struct vg_rules **out, const char *text, size_t len, const ch
 int vg_rules_load(struct vg_rules **out, const char *const *files, size_t n, const struct vg_rules_env *env,
 		  char *errbuf, size_t errlen);
 
+/* The rules a loaded configuration names (rules.files), on base windows
+ * of window_ms: vg_rules_env_make then vg_rules_load, with a file that
+ * cannot be read said at the configuration's line ("CONFIG:LINE:
+ * rules.files: FILE: reason"). *names is as vg_rules_env_make's on
+ * success, NULL on failure. Same returns as vg_rules_load. */
+int vg_rules_load_config(struct vg_rules **out, const struct vg_config *cfg, int64_t window_ms, const char ***names,
+			 char *errbuf, size_t errlen);
+
 /* Destroying NULL is a no-op. */
 void vg_rules_destroy(struct vg_rules *r);
 

@@ -13,6 +13,7 @@
 #include "alert/ruletest.h"
 #include "core/config.h"
 #include "core/err.h"
+#include "pipeline/run.h"
 
 int vg_cli_rules(int argc, char **argv)
 {
@@ -53,8 +54,8 @@ int vg_cli_rules(int argc, char **argv)
 	}
 	if (check) {
 		struct vg_rules *r;
-		int rc = vg_rules_load(&r, (const char *const *)cfg->rule_files.v, cfg->rule_files.n, &env, err,
-				       sizeof(err));
+		const char **rule_names;
+		int rc = vg_rules_load_config(&r, cfg, cfg->window_ms, &rule_names, err, sizeof(err));
 
 		if (rc != VG_OK) {
 			fprintf(stderr, "vigil: %s\n", err);
@@ -63,6 +64,7 @@ int vg_cli_rules(int argc, char **argv)
 			printf("%zu rules: ok\n", vg_rules_count(r));
 		}
 		vg_rules_destroy(r);
+		free(rule_names);
 	}
 	for (int i = first_test; first_test && i < argc; i++) {
 		char *report;
@@ -92,15 +94,13 @@ int vg_cli_config(int argc, char **argv)
 	if (argc == 2 && strcmp(argv[1], "--default") == 0)
 		return vg_config_write_default(stdout) == VG_OK && fflush(stdout) == 0 ? VG_EXIT_OK : VG_EXIT_IO;
 	if (argc == 3 && strcmp(argv[1], "--check") == 0) {
-		struct vg_config *cfg;
 		char err[1024];
-		int rc = vg_config_load(&cfg, argv[2], err, sizeof(err));
+		int rc = vg_run_check(argv[2], err, sizeof(err));
 
 		if (rc != VG_OK) {
 			fprintf(stderr, "%s\n", err);
 			return rc == VG_ERR_IO ? VG_EXIT_IO : VG_EXIT_CONFIG;
 		}
-		vg_config_free(cfg);
 		printf("%s: ok\n", argv[2]);
 		return VG_EXIT_OK;
 	}

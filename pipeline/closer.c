@@ -162,14 +162,10 @@ int vg_closer_flush_alerts(struct vg_pipeline *run)
 int vg_closer_open(struct vg_pipeline *run, const struct vg_table_params *tp, int64_t window_ms)
 {
 	const struct vg_config *cfg = run->st.cfg;
-	struct vg_rules_env env;
 	char err[1024];
 	int rc;
 
-	if (vg_rules_env_make(cfg, window_ms, &env, &run->counter_names) != VG_OK)
-		return VG_ERR_NOMEM;
-	rc = vg_rules_load(&run->rules, (const char *const *)cfg->rule_files.v, cfg->rule_files.n, &env, err,
-			   sizeof(err));
+	rc = vg_rules_load_config(&run->rules, cfg, window_ms, &run->counter_names, err, sizeof(err));
 	if (rc != VG_OK) {
 		fprintf(stderr, "vigil: %s\n", rc == VG_ERR_NOMEM ? "out of memory" : err);
 		return rc == VG_ERR_NOMEM ? rc : VG_ERR_CONFIG;

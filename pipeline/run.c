@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "core/err.h"
+#include "aggregate/sketch.h"
 #include "core/log.h"
 #include "parse/json.h"
 #include "pipeline/pipeline_internal.h"
@@ -127,16 +128,13 @@ static void run_reload(struct vg_run *rc)
 	struct vg_pipeline *run = &rc->agg;
 	struct gen *cur = atomic_load(&rc->gen), *g = calloc(1, sizeof(*g));
 	struct vg_rules *rules = NULL;
-	struct vg_rules_env env;
 	char err[1024] = "out of memory";
 	int r = g ? VG_OK : VG_ERR_NOMEM;
 
 	if (r == VG_OK && (r = vg_config_load(&g->cfg, rc->config_path, err, sizeof(err))) == VG_OK &&
 	    (r = reload_compatible(run->st.cfg, g->cfg, err, sizeof(err))) == VG_OK &&
-	    (r = vg_classifier_create(&g->classifier, g->cfg, err, sizeof(err))) == VG_OK &&
-	    (r = vg_rules_env_make(g->cfg, run->st.cfg->window_ms, &env, &g->counter_names)) == VG_OK)
-		r = vg_rules_load(&rules, (const char *const *)g->cfg->rule_files.v, g->cfg->rule_files.n, &env, err,
-				  sizeof(err));
+	    (r = vg_classifier_create(&g->classifier, g->cfg, err, sizeof(err))) == VG_OK)
+		r = vg_rules_load_config(&rules, g->cfg, run->st.cfg->window_ms, &g->counter_names, err, sizeof(err));
 	if (r != VG_OK) {
 		atomic_fetch_add(&rc->reloads_failed, 1);
 		vg_log_kv(VG_LOG_ERROR, "reload", "configuration reload failed; the running configuration stays",
@@ -649,3 +647,31 @@ out_nomem:
 	return VG_EXIT_IO;
 }
 
+
+int vg_run_check(const char *config_path, char *errbuf, size_t errlen)
+{
+	struct vg_config *cfg;
+	struct vg_stage st;
+	struct vg_rules *rules;
+	const char **names;
+	int rc;
+
+	if ((rc = vg_config_load(&cfg, config_path, errbuf, errlen)) != VG_OK)
+		return rc;
+	if ((rc = vg_stage_open(&st, cfg, errbuf, errlen)) != VG_OK)
+		return rc == VG_ERR_NOMEM ? rc : VG_ERR_CONFIG;
+	if (!vg_sketch_map_get(cfg->accuracy)) {
+		snprintf(errbuf, errlen, "aggregate.accuracy %g is finer than the sketch supports", cfg->accuracy);
+		rc = VG_ERR_CONFIG;
+		goto out_close;
+	}
+	if ((rc = vg_rules_load_config(&rules, cfg, cfg->window_ms, &names, errbuf, errlen)) != VG_OK) {
+		rc = rc == VG_ERR_NOMEM ? rc : VG_ERR_CONFIG;
+		goto out_close;
+	}
+	vg_rules_destroy(rules);
+	free(names);
+out_close:
+	vg_stage_close(&st);
+	return rc;
+}

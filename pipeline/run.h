@@ -60,6 +60,13 @@ struct vg_run_opts {
 	struct vg_run_result *result; /* filled at the end when set */
 };
 
+/* What vg_run_main refuses at start, checked without starting anything
+ * (vigil config --check): the configuration, its field paths and classify
+ * rules, aggregate.accuracy and the rule files. Returns 0, or
+ * VG_ERR_IO (the configuration file cannot be read) or VG_ERR_CONFIG with
+ * "FILE:LINE: reason" in errbuf. */
+int vg_run_check(const char *config_path, char *errbuf, size_t errlen);
+
 /* Run the pipeline on Kafka until stopped. Returns vigil's exit status. */
 int vg_run_main(const struct vg_run_opts *o);
 

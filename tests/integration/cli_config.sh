@@ -17,6 +17,23 @@ out=$("$VIGIL" config --check "$TMP/typo.yaml" 2>&1)
 case "$out" in "$TMP/typo.yaml:2: unknown key 'max_dept'"*) ok "typo is an error, not ignored" ;;
 *) fail "typo is an error, not ignored" "$out" ;; esac
 
+# config --check refuses what vigil run refuses at start, with the same
+# FILE:LINE: a rule file that is not there, and a broken rule file.
+printf 'log:\n  level: info\nrules:\n  files: [%s/missing.yaml]\n' "$TMP" >"$TMP/norules.yaml"
+out=$("$VIGIL" config --check "$TMP/norules.yaml" 2>&1)
+expect_eq "a missing rule file fails the check (exit 1, as vigil run)" "$?" 1
+case "$out" in "$TMP/norules.yaml:4: rules.files: $TMP/missing.yaml: No such file or directory") ok "a missing rule file names the config's file and line" ;;
+*) fail "a missing rule file names the config's file and line" "$out" ;; esac
+run_out=$("$VIGIL" run -c "$TMP/norules.yaml" --http off --archive off 2>&1)
+expect_eq "vigil run refuses the same configuration (exit 1)" "$?" 1
+expect_eq "vigil run says the same" "$run_out" "vigil: $out"
+printf 'groups:\n  - name: g\n    rules:\n      - alert: A\n        expr: nonsense\n' >"$TMP/bad-rules.yaml"
+printf 'rules:\n  files: [%s/bad-rules.yaml]\n' "$TMP" >"$TMP/badrules.yaml"
+out=$("$VIGIL" config --check "$TMP/badrules.yaml" 2>&1)
+expect_eq "a broken rule file fails the check" "$?" 1
+case "$out" in "$TMP/bad-rules.yaml:"[0-9]*) ok "a broken rule file is said at its own line" ;;
+*) fail "a broken rule file is said at its own line" "$out" ;; esac
+
 "$VIGIL" config --check /nonexistent.yaml >/dev/null 2>&1
 expect_eq "missing config file exits non-zero" "$?" 3
 "$VIGIL" config >/dev/null 2>&1
