@@ -25,12 +25,12 @@ struct arena_chunk {
  * handful of windows at a time, so a short list does. */
 struct wcount {
 	int64_t window;
-	uint32_t keys[VG_AGG_KINDS];
+	uint32_t keys[VG_TABLE_KINDS];
 };
 
 struct vg_table {
 	struct vg_table_params p;
-	struct vg_agg_entry *entries; /* insertion order; reused after reset */
+	struct vg_table_entry *entries; /* insertion order; reused after reset */
 	size_t n, cap, ever;          /* ever: entries initialised (sketches allocated) */
 	uint64_t *slots;              /* open addressing: hash tag << 32 | (entry index + 1); 0 empty */
 	size_t n_slots;               /* power of two, at least 2x n */
@@ -149,40 +149,40 @@ static inline uint64_t hash_service(vg_str service)
 	return hash_str(secret.service, service);
 }
 
-static inline uint64_t hash_finish(const struct vg_agg_key *k, uint64_t h)
+static inline uint64_t hash_finish(const struct vg_table_key *k, uint64_t h)
 {
 	h ^= ((uint64_t)k->window ^ ((uint64_t)k->kind << 56 | (uint64_t)k->category << 48 |
 	                             (uint64_t)k->level << 40 | (uint64_t)k->counter << 32)) * HASH_K2;
-	if (k->kind == VG_AGG_HTTP)
+	if (k->kind == VG_TABLE_HTTP)
 		h ^= hash_str(secret.endpoint, k->endpoint) ^ hash_str(secret.method, k->method) * HASH_K3;
 	return mum(h ^ HASH_K3, (h << 32 | h >> 32) ^ HASH_K2); /* rotated: h and h ^ K2 ^ K3 differ */
 }
 
-uint64_t vg_agg_hash_service(vg_str service)
+uint64_t vg_table_hash_service(vg_str service)
 {
 	secret_ready();
 	return hash_service(service);
 }
 
-uint64_t vg_agg_hash_finish(const struct vg_agg_key *k, uint64_t h)
+uint64_t vg_table_hash_finish(const struct vg_table_key *k, uint64_t h)
 {
 	secret_ready();
 	return hash_finish(k, h);
 }
 
-uint64_t vg_agg_key_hash(const struct vg_agg_key *k)
+uint64_t vg_table_key_hash(const struct vg_table_key *k)
 {
 	secret_ready();
 	return hash_finish(k, hash_service(k->service));
 }
 
 /* kind, category, level and counter are four adjacent bytes: one compare. */
-_Static_assert(offsetof(struct vg_agg_key, category) == offsetof(struct vg_agg_key, kind) + 1 &&
-                       offsetof(struct vg_agg_key, level) == offsetof(struct vg_agg_key, kind) + 2 &&
-                       offsetof(struct vg_agg_key, counter) == offsetof(struct vg_agg_key, kind) + 3,
+_Static_assert(offsetof(struct vg_table_key, category) == offsetof(struct vg_table_key, kind) + 1 &&
+                       offsetof(struct vg_table_key, level) == offsetof(struct vg_table_key, kind) + 2 &&
+                       offsetof(struct vg_table_key, counter) == offsetof(struct vg_table_key, kind) + 3,
                "key tags are not adjacent");
 
-static inline bool key_eq(const struct vg_agg_key *a, const struct vg_agg_key *b)
+static inline bool key_eq(const struct vg_table_key *a, const struct vg_table_key *b)
 {
 	uint32_t ta, tb;
 
@@ -320,14 +320,14 @@ static struct wcount *window_count(struct vg_table *t, int64_t window)
 	return w;
 }
 
-static struct vg_agg_entry *insert(struct vg_table *t, const struct vg_agg_key *key, uint64_t h, size_t slot)
+static struct vg_table_entry *insert(struct vg_table *t, const struct vg_table_key *key, uint64_t h, size_t slot)
 {
 	/* Room for 1024 entries at once (216 KiB, touched as used): a window
 	 * or a shard of a few threads holds several hundred keys, and every
 	 * doubling before copied the array into memory faulted in afresh. */
 	if (vg_grow(&t->entries, &t->cap, t->n + 1, sizeof(*t->entries), 1024) != 0)
 		return NULL;
-	struct vg_agg_entry *e = &t->entries[t->n];
+	struct vg_table_entry *e = &t->entries[t->n];
 
 	if (t->n == t->ever) {
 		memset(e, 0, sizeof(*e));
@@ -340,7 +340,7 @@ static struct vg_agg_entry *insert(struct vg_table *t, const struct vg_agg_key *
 	/* Only HTTP entries record latency. Without the pool, every entry
 	 * would in time hold buckets (after resets and merges' swaps) and new
 	 * HTTP keys would keep allocating (and zeroing) fresh ones. */
-	if (key->kind == VG_AGG_HTTP) {
+	if (key->kind == VG_TABLE_HTTP) {
 		if (!e->latency.store && t->n_pool)
 			vg_sketch_swap(&e->latency, &t->pool[--t->n_pool]);
 	} else if (e->latency.store && vg_grow(&t->pool, &t->cap_pool, t->n_pool + 1, sizeof(*t->pool), 64) == 0) {
@@ -361,14 +361,14 @@ static struct vg_agg_entry *insert(struct vg_table *t, const struct vg_agg_key *
 	return e;
 }
 
-static inline struct vg_agg_entry *lookup(struct vg_table *t, const struct vg_agg_key *key, uint64_t h, size_t *slot)
+static inline struct vg_table_entry *lookup(struct vg_table *t, const struct vg_table_key *key, uint64_t h, size_t *slot)
 {
 	size_t mask = t->n_slots - 1, i = (size_t)h & mask;
 	uint64_t sl, tag = h & 0xFFFFFFFF00000000ull;
 
 	while ((sl = t->slots[i]) != 0) {
 		if ((sl & 0xFFFFFFFF00000000ull) == tag) {
-			struct vg_agg_entry *e = &t->entries[(uint32_t)sl - 1];
+			struct vg_table_entry *e = &t->entries[(uint32_t)sl - 1];
 
 			if (e->hash == h && key_eq(&e->key, key))
 				return e;
@@ -379,16 +379,16 @@ static inline struct vg_agg_entry *lookup(struct vg_table *t, const struct vg_ag
 	return NULL;
 }
 
-struct vg_agg_entry *vg_table_get(struct vg_table *t, const struct vg_agg_key *key)
+struct vg_table_entry *vg_table_get(struct vg_table *t, const struct vg_table_key *key)
 {
-	return vg_table_get_hashed(t, key, vg_agg_key_hash(key));
+	return vg_table_get_hashed(t, key, vg_table_key_hash(key));
 }
 
 /* A key not in the table: insert it, or fold it into __other__. slot is
  * where lookup stopped. */
-static struct vg_agg_entry *get_new(struct vg_table *t, const struct vg_agg_key *key, uint64_t h, size_t slot)
+static struct vg_table_entry *get_new(struct vg_table *t, const struct vg_table_key *key, uint64_t h, size_t slot)
 {
-	struct vg_agg_entry *e;
+	struct vg_table_entry *e;
 
 	if (2 * (t->n + 1) > t->n_slots) {
 		if (grow_slots(t) != VG_OK)
@@ -401,13 +401,13 @@ static struct vg_agg_entry *get_new(struct vg_table *t, const struct vg_agg_key 
 		return NULL;
 	if (wc->keys[key->kind] >= t->p.max_keys) {
 		/* Past the cap: this window's __other__ entry of the kind. */
-		struct vg_agg_key other = *key;
+		struct vg_table_key other = *key;
 
 		t->overflow++;
-		other.service = VG_STR_LIT(VG_AGG_OTHER);
-		other.endpoint = key->kind == VG_AGG_HTTP ? VG_STR_LIT(VG_AGG_OTHER) : VG_STR_NULL;
-		other.method = key->kind == VG_AGG_HTTP ? VG_STR_LIT(VG_AGG_OTHER) : VG_STR_NULL;
-		h = vg_agg_key_hash(&other);
+		other.service = VG_STR_LIT(VG_TABLE_OTHER);
+		other.endpoint = key->kind == VG_TABLE_HTTP ? VG_STR_LIT(VG_TABLE_OTHER) : VG_STR_NULL;
+		other.method = key->kind == VG_TABLE_HTTP ? VG_STR_LIT(VG_TABLE_OTHER) : VG_STR_NULL;
+		h = vg_table_key_hash(&other);
 		if ((e = lookup(t, &other, h, &slot)) != NULL)
 			return e;
 		return insert(t, &other, h, slot); /* the cap's one extra key */
@@ -417,21 +417,21 @@ static struct vg_agg_entry *get_new(struct vg_table *t, const struct vg_agg_key 
 }
 
 /* The whole lookup, inserting on a miss. */
-static struct vg_agg_entry *get_probe(struct vg_table *t, const struct vg_agg_key *key, uint64_t h)
+static struct vg_table_entry *get_probe(struct vg_table *t, const struct vg_table_key *key, uint64_t h)
 {
 	size_t slot = 0; /* set by lookup() whenever it returns NULL */
-	struct vg_agg_entry *e = lookup(t, key, h, &slot);
+	struct vg_table_entry *e = lookup(t, key, h, &slot);
 
 	return e ? e : get_new(t, key, h, slot);
 }
 
 /* Most keys sit in their home slot: check it inline, probe out of line. */
-static inline struct vg_agg_entry *get(struct vg_table *t, const struct vg_agg_key *key, uint64_t h)
+static inline struct vg_table_entry *get(struct vg_table *t, const struct vg_table_key *key, uint64_t h)
 {
 	uint64_t sl = t->slots[(size_t)h & (t->n_slots - 1)];
 
 	if (sl && (sl & 0xFFFFFFFF00000000ull) == (h & 0xFFFFFFFF00000000ull)) {
-		struct vg_agg_entry *e = &t->entries[(uint32_t)sl - 1];
+		struct vg_table_entry *e = &t->entries[(uint32_t)sl - 1];
 
 		if (e->hash == h && key_eq(&e->key, key))
 			return e;
@@ -439,7 +439,7 @@ static inline struct vg_agg_entry *get(struct vg_table *t, const struct vg_agg_k
 	return get_probe(t, key, h);
 }
 
-struct vg_agg_entry *vg_table_get_hashed(struct vg_table *t, const struct vg_agg_key *key, uint64_t h)
+struct vg_table_entry *vg_table_get_hashed(struct vg_table *t, const struct vg_table_key *key, uint64_t h)
 {
 	return get(t, key, h);
 }
@@ -451,11 +451,11 @@ static __attribute__((noinline)) int add_counters(struct vg_table *t, int64_t wi
                                                   uint64_t hs)
 {
 	for (uint32_t bits = rec->counters; bits; bits &= bits - 1) {
-		struct vg_agg_key c = {.window = window,
-		                       .kind = VG_AGG_COUNTER,
+		struct vg_table_key c = {.window = window,
+		                       .kind = VG_TABLE_COUNTER,
 		                       .counter = (uint8_t)__builtin_ctz(bits),
 		                       .service = rec->service};
-		struct vg_agg_entry *e = get(t, &c, hash_finish(&c, hs));
+		struct vg_table_entry *e = get(t, &c, hash_finish(&c, hs));
 
 		if (!e)
 			return VG_ERR_NOMEM;
@@ -466,19 +466,19 @@ static __attribute__((noinline)) int add_counters(struct vg_table *t, int64_t wi
 
 int vg_table_add_record(struct vg_table *t, int64_t window, const struct vg_record *rec)
 {
-	struct vg_agg_key k = {.window = window,
-	                       .kind = VG_AGG_LOG,
+	struct vg_table_key k = {.window = window,
+	                       .kind = VG_TABLE_LOG,
 	                       .category = rec->category,
 	                       .level = rec->level,
 	                       .service = rec->service};
 	uint64_t hs = hash_service(rec->service); /* shared by the record's keys */
-	struct vg_agg_entry *e = get(t, &k, hash_finish(&k, hs));
+	struct vg_table_entry *e = get(t, &k, hash_finish(&k, hs));
 
 	if (!e)
 		return VG_ERR_NOMEM;
 	e->count++;
 	if (rec->status) {
-		k.kind = VG_AGG_HTTP;
+		k.kind = VG_TABLE_HTTP;
 		k.category = k.level = 0;
 		k.endpoint = rec->endpoint;
 		k.method = rec->method;
@@ -493,7 +493,7 @@ int vg_table_add_record(struct vg_table *t, int64_t window, const struct vg_reco
 	return rec->counters ? add_counters(t, window, rec, hs) : VG_OK;
 }
 
-int vg_table_add_latency(struct vg_table *t, struct vg_agg_entry *e, double ms)
+int vg_table_add_latency(struct vg_table *t, struct vg_table_entry *e, double ms)
 {
 	if (isnan(ms))
 		return VG_OK;
@@ -505,7 +505,7 @@ int vg_table_add_latency(struct vg_table *t, struct vg_agg_entry *e, double ms)
 	return vg_sketch_add(&e->latency, ms);
 }
 
-static void swap_payload(struct vg_agg_entry *a, struct vg_agg_entry *b)
+static void swap_payload(struct vg_table_entry *a, struct vg_table_entry *b)
 {
 	double *sp = a->samples;
 	size_t n = a->n_samples, cap = a->cap_samples;
@@ -523,11 +523,11 @@ static int merge(struct vg_table *dst, struct vg_table *src, int64_t from, int64
 {
 	dst->overflow += src->overflow;
 	for (size_t i = 0; i < src->n; i++) {
-		struct vg_agg_entry *s = &src->entries[i];
+		struct vg_table_entry *s = &src->entries[i];
 
 		if (s->key.window < from || s->key.window >= to)
 			continue;
-		struct vg_agg_entry *d = vg_table_get_hashed(dst, &s->key, s->hash);
+		struct vg_table_entry *d = vg_table_get_hashed(dst, &s->key, s->hash);
 
 		if (!d)
 			return VG_ERR_NOMEM;
@@ -573,7 +573,7 @@ size_t vg_table_size(const struct vg_table *t)
 	return t->n;
 }
 
-struct vg_agg_entry *vg_table_entry(const struct vg_table *t, size_t i)
+struct vg_table_entry *vg_table_entry(const struct vg_table *t, size_t i)
 {
 	return i < t->n ? &t->entries[i] : NULL;
 }
@@ -600,7 +600,7 @@ static int cmp_double(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-double vg_agg_quantile(struct vg_agg_entry *e, double q, bool exact)
+double vg_table_quantile(struct vg_table_entry *e, double q, bool exact)
 {
 	if (!exact)
 		return vg_sketch_quantile(&e->latency, q);

@@ -23,18 +23,18 @@
 #include "aggregate/sketch.h"
 #include "core/str.h"
 
-enum vg_agg_kind {
-	VG_AGG_HTTP = 0, /* service, endpoint, method */
-	VG_AGG_LOG,      /* service, category, level */
-	VG_AGG_COUNTER,  /* counter, service */
-	VG_AGG_KINDS
+enum vg_table_kind {
+	VG_TABLE_HTTP = 0, /* service, endpoint, method */
+	VG_TABLE_LOG,      /* service, category, level */
+	VG_TABLE_COUNTER,  /* counter, service */
+	VG_TABLE_KINDS
 };
 
 /* The labels of one aggregate. Strings are views: into the caller's
  * memory when passed to vg_table_get, into the table's arena in an entry. */
-struct vg_agg_key {
+struct vg_table_key {
 	int64_t window; /* window index: start / window length */
-	uint8_t kind;   /* enum vg_agg_kind */
+	uint8_t kind;   /* enum vg_table_kind */
 	uint8_t category;
 	uint8_t level;
 	uint8_t counter;
@@ -42,11 +42,11 @@ struct vg_agg_key {
 };
 
 /* One aggregate. The fields a lookup and an update touch come first. */
-struct vg_agg_entry {
+struct vg_table_entry {
 	uint64_t hash;
 	uint64_t count;
 	uint64_t errors_4xx, errors_5xx;
-	struct vg_agg_key key;
+	struct vg_table_key key;
 	struct vg_sketch latency; /* HTTP: durations in ms */
 	double *samples;          /* exact mode: every duration */
 	size_t n_samples, cap_samples;
@@ -69,11 +69,11 @@ void vg_table_reset(struct vg_table *t);
 /* The entry for key, inserted (zeroed) when new. Returns NULL only on
  * allocation failure. A key past the per-window cap returns the window's
  * __other__ entry of that kind. */
-struct vg_agg_entry *vg_table_get(struct vg_table *t, const struct vg_agg_key *key);
+struct vg_table_entry *vg_table_get(struct vg_table *t, const struct vg_table_key *key);
 
-/* The same with the key's hash already computed by vg_agg_key_hash (or
- * from a shared prefix with vg_agg_hash_service / vg_agg_hash_finish). */
-struct vg_agg_entry *vg_table_get_hashed(struct vg_table *t, const struct vg_agg_key *key, uint64_t hash);
+/* The same with the key's hash already computed by vg_table_key_hash (or
+ * from a shared prefix with vg_table_hash_service / vg_table_hash_finish). */
+struct vg_table_entry *vg_table_get_hashed(struct vg_table *t, const struct vg_table_key *key, uint64_t hash);
 
 struct vg_record;
 
@@ -85,14 +85,14 @@ struct vg_record;
 int vg_table_add_record(struct vg_table *t, int64_t window, const struct vg_record *rec);
 
 /* Hashing in two steps, so a record's keys share the service's hash:
- * vg_agg_key_hash(k) == vg_agg_hash_finish(k, vg_agg_hash_service(k->service)). */
-uint64_t vg_agg_hash_service(vg_str service);
-uint64_t vg_agg_hash_finish(const struct vg_agg_key *k, uint64_t service_hash);
-uint64_t vg_agg_key_hash(const struct vg_agg_key *k);
+ * vg_table_key_hash(k) == vg_table_hash_finish(k, vg_table_hash_service(k->service)). */
+uint64_t vg_table_hash_service(vg_str service);
+uint64_t vg_table_hash_finish(const struct vg_table_key *k, uint64_t service_hash);
+uint64_t vg_table_key_hash(const struct vg_table_key *k);
 
 /* Record one duration sample on an HTTP entry (sketch, and exact samples
  * when the table keeps them). NaN (no duration) is ignored. */
-int vg_table_add_latency(struct vg_table *t, struct vg_agg_entry *e, double ms);
+int vg_table_add_latency(struct vg_table *t, struct vg_table_entry *e, double ms);
 
 /* Add every entry of src whose window is in [from, to) into dst (the
  * same parameters). Returns 0 or VG_ERR_NOMEM. */
@@ -104,7 +104,7 @@ int vg_table_absorb(struct vg_table *dst, struct vg_table *src, int64_t from, in
 
 /* Entries in insertion order: vg_table_entry(t, i) for i < vg_table_size(t). */
 size_t vg_table_size(const struct vg_table *t);
-struct vg_agg_entry *vg_table_entry(const struct vg_table *t, size_t i);
+struct vg_table_entry *vg_table_entry(const struct vg_table *t, size_t i);
 
 /* The distinct windows the table holds entries of: vg_table_window(t, i)
  * for i < vg_table_window_count(t), in order of first insertion. */
@@ -115,10 +115,10 @@ int64_t vg_table_window(const struct vg_table *t, size_t i);
 uint64_t vg_table_overflow(const struct vg_table *t);
 
 /* The label value keys past the cap are folded into. */
-#define VG_AGG_OTHER "__other__"
+#define VG_TABLE_OTHER "__other__"
 
 /* q-quantile of an entry's latencies: from the sketch, or exact (sorting
  * the samples in place) when exact is set. NaN when there are none. */
-double vg_agg_quantile(struct vg_agg_entry *e, double q, bool exact);
+double vg_table_quantile(struct vg_table_entry *e, double q, bool exact);
 
 #endif

@@ -551,9 +551,9 @@ static int drain_shard(struct vg_windows *w, struct vg_table **slot)
 			 * Every record has exactly one LOG entry, so those count
 			 * records. */
 			for (size_t i = 0; i < n; i++) {
-				const struct vg_agg_entry *e = vg_table_entry(shard, i);
+				const struct vg_table_entry *e = vg_table_entry(shard, i);
 
-				if (e->key.window == win && e->key.kind == VG_AGG_LOG)
+				if (e->key.window == win && e->key.kind == VG_TABLE_LOG)
 					w->merged_late += e->count;
 			}
 			continue;

@@ -17,7 +17,7 @@
 /* ---- evaluation: groups ------------------------------------------------- */
 
 /* The labels of one table entry. */
-static vg_str entry_label(const struct vg_rules_env *env, const struct vg_agg_entry *e, int label)
+static vg_str entry_label(const struct vg_rules_env *env, const struct vg_table_entry *e, int label)
 {
 	switch (label) {
 	case L_SERVICE: return e->key.service;
@@ -29,7 +29,7 @@ static vg_str entry_label(const struct vg_rules_env *env, const struct vg_agg_en
 	}
 }
 
-static bool sel_match(const struct vg_rules_env *env, const struct rule *r, const struct vg_agg_entry *e,
+static bool sel_match(const struct vg_rules_env *env, const struct rule *r, const struct vg_table_entry *e,
 		      pcre2_match_data *md)
 {
 	for (size_t i = 0; i < r->n_sels; i++) {
@@ -307,10 +307,10 @@ void vg_alerts_destroy(struct vg_alerts *a)
 }
 
 /* Does rule r take entry e: its kind, its counter, its selector? */
-static bool rule_takes(const struct vg_rules_env *env, const struct rule *r, const struct vg_agg_entry *e,
+static bool rule_takes(const struct vg_rules_env *env, const struct rule *r, const struct vg_table_entry *e,
 		       pcre2_match_data *md)
 {
-	return e->key.kind == r->kind && (r->kind != VG_AGG_COUNTER || (int)e->key.counter == r->counter) &&
+	return e->key.kind == r->kind && (r->kind != VG_TABLE_COUNTER || (int)e->key.counter == r->counter) &&
 	       sel_match(env, r, e, md);
 }
 
@@ -318,7 +318,7 @@ static bool rule_takes(const struct vg_rules_env *env, const struct rule *r, con
 
 /* e's group under r's `by` into key (GROUP_KEY_MAX bytes): each label's
  * value, cut to its share, NUL-ended. Returns the key's length. */
-static size_t group_key(const struct vg_rules_env *env, const struct rule *r, const struct vg_agg_entry *e, char *key)
+static size_t group_key(const struct vg_rules_env *env, const struct rule *r, const struct vg_table_entry *e, char *key)
 {
 	size_t len = 0;
 
@@ -360,7 +360,7 @@ static int collect(struct vg_alerts *a, const struct rule *r, struct vg_wstore *
 		t = rg->t;
 	}
 	for (size_t i = 0, n = vg_table_size(t); i < n; i++) {
-		struct vg_agg_entry *e = vg_table_entry(t, i);
+		struct vg_table_entry *e = vg_table_entry(t, i);
 
 		if (!rule_takes(env, r, e, a->md))
 			continue;
@@ -370,7 +370,7 @@ static int collect(struct vg_alerts *a, const struct rule *r, struct vg_wstore *
 		if (!g)
 			return VG_ERR_NOMEM;
 		g->count += e->count;
-		if (r->kind == VG_AGG_HTTP) {
+		if (r->kind == VG_TABLE_HTTP) {
 			g->bad += r->of == OF_4XX	? e->errors_4xx
 				  : r->of == OF_BOTH ? e->errors_4xx + e->errors_5xx
 						     : e->errors_5xx;
@@ -382,7 +382,7 @@ static int collect(struct vg_alerts *a, const struct rule *r, struct vg_wstore *
 				if (vg_sketch_merge(&g->latency, &e->latency) != VG_OK)
 					return VG_ERR_NOMEM;
 			}
-		} else if (r->kind == VG_AGG_LOG && e->key.level >= VG_LEVEL_ERROR) {
+		} else if (r->kind == VG_TABLE_LOG && e->key.level >= VG_LEVEL_ERROR) {
 			g->bad += e->count;
 		}
 	}
@@ -464,7 +464,7 @@ static int view_collect(struct vg_alerts *a, size_t ri, size_t sl, struct vg_wst
 		groups_free(&s->gs);
 	}
 	for (; s->seen < n; s->seen++) {
-		const struct vg_agg_entry *e = vg_table_entry(t, s->seen);
+		const struct vg_table_entry *e = vg_table_entry(t, s->seen);
 
 		if (!rule_takes(env, r, e, a->md))
 			continue;
@@ -473,13 +473,13 @@ static int view_collect(struct vg_alerts *a, size_t ri, size_t sl, struct vg_wst
 
 		if (!g || vg_grow(&s->picks, &s->cap_picks, s->n_picks + 1, sizeof(*s->picks), 256) != 0)
 			return VG_ERR_NOMEM;
-		bool http = r->kind == VG_AGG_HTTP;
+		bool http = r->kind == VG_TABLE_HTTP;
 
 		s->picks[s->n_picks++] = (struct pick){
 			.e = (uint32_t)s->seen, .g = (uint32_t)(g - s->gs.g),
 			.bad_4xx = http && (r->of == OF_4XX || r->of == OF_BOTH),
 			.bad_5xx = http && (r->of == OF_5XX || r->of == OF_BOTH),
-			.bad_all = r->kind == VG_AGG_LOG && e->key.level >= VG_LEVEL_ERROR};
+			.bad_all = r->kind == VG_TABLE_LOG && e->key.level >= VG_LEVEL_ERROR};
 	}
 	for (size_t i = 0; i < s->gs.n; i++) {
 		struct group *g = &s->gs.g[i];

@@ -41,7 +41,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "aggregate/store.h"
+#include "aggregate/wstore.h"
 #include "alert/alert.h"
 #include "alert/rules.h"
 

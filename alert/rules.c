@@ -166,9 +166,9 @@ static int label_of(const char *s)
 
 static bool label_allowed(const struct rule *r, int label)
 {
-	if (r->kind == VG_AGG_HTTP)
+	if (r->kind == VG_TABLE_HTTP)
 		return label <= L_METHOD;
-	if (r->kind == VG_AGG_COUNTER)
+	if (r->kind == VG_TABLE_COUNTER)
 		return label == L_SERVICE;
 	return label == L_SERVICE || label == L_CATEGORY || label == L_LEVEL;
 }
@@ -224,7 +224,7 @@ static int cond_key(struct loader *L, const char *k, yaml_node_t *kn, yaml_node_
 		for (int i = 0; s && i < 4; i++)
 			if (strcmp(s, ofs[i]) == 0 && (i != OF_LEVEL || r->cond == C_ERROR_RATE)) {
 				r->of = i;
-				r->kind = i == OF_LEVEL ? VG_AGG_LOG : VG_AGG_HTTP;
+				r->kind = i == OF_LEVEL ? VG_TABLE_LOG : VG_TABLE_HTTP;
 				return VG_OK;
 			}
 		return vg_rules_fail(L, v, "of: expected 5xx, 4xx, both%s", r->cond == C_ERROR_RATE ? " or level" : "");
@@ -243,7 +243,7 @@ static int cond_key(struct loader *L, const char *k, yaml_node_t *kn, yaml_node_
 		for (size_t i = 0; s && i < L->env->n_counters; i++)
 			if (strcmp(s, L->env->counters[i]) == 0) {
 				r->counter = (int)i;
-				r->kind = VG_AGG_COUNTER;
+				r->kind = VG_TABLE_COUNTER;
 				return VG_OK;
 			}
 		return vg_rules_fail(L, v, "counter: '%s' is not one of aggregate.counters", s ? s : "?");
@@ -400,7 +400,7 @@ static int rule_key(struct loader *L, const char *k, yaml_node_t *kn, yaml_node_
 		struct cond_ctx cc = {.r = r};
 
 		r->cond = c;
-		r->kind = c == C_COUNT || c == C_ABSENT ? VG_AGG_LOG : VG_AGG_HTTP;
+		r->kind = c == C_COUNT || c == C_ABSENT ? VG_TABLE_LOG : VG_TABLE_HTTP;
 		int rc = vg_rules_each_pair(L, v, k, cond_key, &cc);
 
 		if (rc != VG_OK)

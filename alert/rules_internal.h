@@ -41,7 +41,7 @@ struct pair {
 
 struct rule {
 	char *name;
-	int cond, of, kind; /* kind: enum vg_agg_kind of the entries read */
+	int cond, of, kind; /* kind: enum vg_table_kind of the entries read */
 	int64_t window_ms, forget_ms; /* forget_ms: absent only */
 	int64_t coverage_ms; /* error_rate and count with a baseline: data needed to judge */
 	int64_t baseline_ms; /* count: compare with the trailing baseline's rate (0: absolute) */

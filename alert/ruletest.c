@@ -8,7 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "aggregate/store.h"
+#include "aggregate/wstore.h"
 #include "alert/alerts.h"
 #include "alert/rules_internal.h"
 #include "core/buf.h"
@@ -20,7 +20,7 @@
 #define MAX_SERIES 32
 
 struct tseries {
-	struct vg_agg_key key;
+	struct vg_table_key key;
 	char service[128], endpoint[256], method[16];
 	double latency_ms;
 	uint64_t *count, *errors; /* per window */
@@ -99,11 +99,11 @@ static int series_label(struct loader *L, const char *k, yaml_node_t *kn, yaml_n
 		return vg_rules_fail(L, v, "%s: expected a string", k);
 	if (strcmp(k, "service") == 0)
 		snprintf(ts->service, sizeof(ts->service), "%s", s);
-	else if (strcmp(k, "endpoint") == 0 && ts->key.kind == VG_AGG_HTTP)
+	else if (strcmp(k, "endpoint") == 0 && ts->key.kind == VG_TABLE_HTTP)
 		snprintf(ts->endpoint, sizeof(ts->endpoint), "%s", s);
-	else if (strcmp(k, "method") == 0 && ts->key.kind == VG_AGG_HTTP)
+	else if (strcmp(k, "method") == 0 && ts->key.kind == VG_TABLE_HTTP)
 		snprintf(ts->method, sizeof(ts->method), "%s", s);
-	else if (strcmp(k, "category") == 0 && ts->key.kind == VG_AGG_LOG) {
+	else if (strcmp(k, "category") == 0 && ts->key.kind == VG_TABLE_LOG) {
 		size_t i = 0;
 
 		while (i < env->n_categories && strcmp(env->categories[i], s) != 0)
@@ -111,7 +111,7 @@ static int series_label(struct loader *L, const char *k, yaml_node_t *kn, yaml_n
 		if (i == env->n_categories)
 			return vg_rules_fail(L, v, "category: '%s' is not a configured category", s);
 		ts->key.category = (uint8_t)i;
-	} else if (strcmp(k, "level") == 0 && ts->key.kind == VG_AGG_LOG) {
+	} else if (strcmp(k, "level") == 0 && ts->key.kind == VG_TABLE_LOG) {
 		int l = 0;
 
 		while (l < VG_LEVEL_COUNT && strcasecmp(vg_level_name(l), s) != 0)
@@ -119,7 +119,7 @@ static int series_label(struct loader *L, const char *k, yaml_node_t *kn, yaml_n
 		if (l == VG_LEVEL_COUNT)
 			return vg_rules_fail(L, v, "level: '%s' is not a level", s);
 		ts->key.level = (uint8_t)l;
-	} else if (strcmp(k, "name") == 0 && ts->key.kind == VG_AGG_COUNTER) {
+	} else if (strcmp(k, "name") == 0 && ts->key.kind == VG_TABLE_COUNTER) {
 		size_t i = 0;
 
 		while (i < env->n_counters && strcmp(env->counters[i], s) != 0)
@@ -266,19 +266,19 @@ static int run_case(struct loader *L, const struct vg_rules *rules, const struct
 
 			if (i >= ts->n || !ts->count[i])
 				continue;
-			struct vg_agg_key k = ts->key;
+			struct vg_table_key k = ts->key;
 
 			k.window = start / w;
 			k.service = vg_str_cstr(ts->service);
 			k.endpoint = vg_str_cstr(ts->endpoint);
 			k.method = vg_str_cstr(ts->method);
-			struct vg_agg_entry *e = vg_table_get(t, &k);
+			struct vg_table_entry *e = vg_table_get(t, &k);
 
 			if (!e)
 				goto out;
 			e->count += ts->count[i];
 			e->errors_5xx += ts->errors[i];
-			for (uint64_t r = 0; ts->key.kind == VG_AGG_HTTP && r < ts->count[i]; r++)
+			for (uint64_t r = 0; ts->key.kind == VG_TABLE_HTTP && r < ts->count[i]; r++)
 				vg_table_add_latency(t, e, ts->latency_ms);
 		}
 		struct vg_window win = {.start_ms = start, .end_ms = start + w, .table = t};

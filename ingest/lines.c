@@ -26,7 +26,7 @@ struct vg_lines {
 	int idle_ms;
 };
 
-void vg_fd_wait(int fd, int interval_ms, void (*idle)(void *arg), void *arg)
+void vg_lines_fd_wait(int fd, int interval_ms, void (*idle)(void *arg), void *arg)
 {
 	struct pollfd p = {.fd = fd, .events = POLLIN};
 
@@ -108,7 +108,7 @@ static ssize_t fill(struct vg_lines *r)
 		r->cap *= 2;
 	}
 	if (r->idle && !r->regular)
-		vg_fd_wait(r->fd, r->idle_ms, r->idle, r->idle_arg);
+		vg_lines_fd_wait(r->fd, r->idle_ms, r->idle, r->idle_arg);
 	for (;;) {
 		ssize_t n = read(r->fd, r->buf + r->end, r->cap - r->end);
 

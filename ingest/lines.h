@@ -31,9 +31,9 @@ uint64_t vg_lines_bytes(const struct vg_lines *r);
 /* While fd has nothing to read (a quiet pipe or terminal), call idle(arg)
  * every interval_ms; return once it is readable (or at end of input or an
  * error). Returns at once for regular files. */
-void vg_fd_wait(int fd, int interval_ms, void (*idle)(void *arg), void *arg);
+void vg_lines_fd_wait(int fd, int interval_ms, void (*idle)(void *arg), void *arg);
 
-/* Have the reader call vg_fd_wait(fd, interval_ms, idle, arg) before each
+/* Have the reader call vg_lines_fd_wait(fd, interval_ms, idle, arg) before each
  * read that would block, so a caller can do timed work (close windows) on
  * a quiet stream. NULL idle: none (the default). */
 void vg_lines_set_idle(struct vg_lines *r, int interval_ms, void (*idle)(void *arg), void *arg);

@@ -363,7 +363,7 @@ static inline size_t utf8_seq(const unsigned char *p, const unsigned char *end)
 	return 0; /* 0x80-0xC1 (continuation, overlong lead) or 0xF5-0xFF */
 }
 
-bool vg_utf8_valid(const char *buf, size_t len)
+bool vg_json_utf8_valid(const char *buf, size_t len)
 {
 	const unsigned char *p = (const unsigned char *)buf, *end = p + len;
 

@@ -94,6 +94,6 @@ size_t vg_json_decode(vg_str raw, char *dst);
 
 /* Validate UTF-8 in buf[0..len) (no overlongs, surrogates or code points
  * past U+10FFFF). Returns true when valid. */
-bool vg_utf8_valid(const char *buf, size_t len);
+bool vg_json_utf8_valid(const char *buf, size_t len);
 
 #endif

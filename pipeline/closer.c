@@ -47,8 +47,8 @@ static int cmp_str(vg_str a, vg_str b)
 
 static int cmp_entry(const void *x, const void *y)
 {
-	const struct vg_agg_key *a = &(*(struct vg_agg_entry *const *)x)->key;
-	const struct vg_agg_key *b = &(*(struct vg_agg_entry *const *)y)->key;
+	const struct vg_table_key *a = &(*(struct vg_table_entry *const *)x)->key;
+	const struct vg_table_key *b = &(*(struct vg_table_entry *const *)y)->key;
 	int c;
 
 	if (a->kind != b->kind)
@@ -208,9 +208,9 @@ int vg_closer_open(struct vg_pipeline *run, const struct vg_table_params *tp, in
 	return VG_OK;
 }
 
-/* One row of a closed window (e is not const: vg_agg_quantile sorts
+/* One row of a closed window (e is not const: vg_table_quantile sorts
  * --exact samples in place). */
-static void put_row(struct vg_pipeline *run, struct vg_agg_entry *e, const char *start, const char *end)
+static void put_row(struct vg_pipeline *run, struct vg_table_entry *e, const char *start, const char *end)
 {
 	struct vg_buf *b = &run->out;
 
@@ -219,15 +219,15 @@ static void put_row(struct vg_pipeline *run, struct vg_agg_entry *e, const char 
 	vg_buf_puts(b, "\",\"window_end\":\"");
 	vg_buf_puts(b, end);
 	vg_buf_putc(b, '"');
-	if (e->key.kind == VG_AGG_COUNTER) {
+	if (e->key.kind == VG_TABLE_COUNTER) {
 		vg_buf_puts(b, ",\"counter\":");
 		vg_buf_put_json_str(b, vg_str_cstr(run->st.cfg->counters[e->key.counter].name));
 	}
 	put_label(b, "service", e->key.service);
-	if (e->key.kind == VG_AGG_HTTP) {
+	if (e->key.kind == VG_TABLE_HTTP) {
 		put_label(b, "endpoint", e->key.endpoint);
 		put_label(b, "method", e->key.method);
-	} else if (e->key.kind == VG_AGG_LOG) {
+	} else if (e->key.kind == VG_TABLE_LOG) {
 		vg_buf_puts(b, ",\"category\":");
 		vg_buf_put_json_str(b, vg_str_cstr(vg_classifier_category_name(run->st.classifier, e->key.category)));
 		vg_buf_puts(b, ",\"level\":\"");
@@ -236,7 +236,7 @@ static void put_row(struct vg_pipeline *run, struct vg_agg_entry *e, const char 
 	}
 	vg_buf_puts(b, ",\"count\":");
 	vg_buf_put_u64(b, e->count);
-	if (e->key.kind == VG_AGG_HTTP) {
+	if (e->key.kind == VG_TABLE_HTTP) {
 		vg_buf_puts(b, ",\"errors_4xx\":");
 		vg_buf_put_u64(b, e->errors_4xx);
 		vg_buf_puts(b, ",\"errors_5xx\":");
@@ -244,11 +244,11 @@ static void put_row(struct vg_pipeline *run, struct vg_agg_entry *e, const char 
 		vg_buf_puts(b, ",\"error_rate\":");
 		put_num(b, e->count ? (double)e->errors_5xx / (double)e->count : 0);
 		vg_buf_puts(b, ",\"p50\":");
-		put_num(b, vg_agg_quantile(e, 0.50, run->exact));
+		put_num(b, vg_table_quantile(e, 0.50, run->exact));
 		vg_buf_puts(b, ",\"p95\":");
-		put_num(b, vg_agg_quantile(e, 0.95, run->exact));
+		put_num(b, vg_table_quantile(e, 0.95, run->exact));
 		vg_buf_puts(b, ",\"p99\":");
-		put_num(b, vg_agg_quantile(e, 0.99, run->exact));
+		put_num(b, vg_table_quantile(e, 0.99, run->exact));
 		vg_buf_puts(b, ",\"max\":");
 		put_num(b, e->latency.count ? e->latency.max : NAN);
 	}
@@ -259,7 +259,7 @@ static void put_row(struct vg_pipeline *run, struct vg_agg_entry *e, const char 
 static int print_window(struct vg_pipeline *run, const struct vg_window *win)
 {
 	size_t n = vg_table_size(win->table);
-	struct vg_agg_entry **rows = malloc((n ? n : 1) * sizeof(*rows));
+	struct vg_table_entry **rows = malloc((n ? n : 1) * sizeof(*rows));
 	char start[32], end[32];
 
 	if (!rows)

@@ -149,7 +149,7 @@ static int agg_fd_chunked(struct vg_pipeline *run, int fd, const char *name, uns
 
 			if (last && !skipping)
 				c = agg_dispatch_lines(run, c, last, next);
-			vg_fd_wait(fd, IDLE_MS, agg_chunked_idle, run);
+			vg_lines_fd_wait(fd, IDLE_MS, agg_chunked_idle, run);
 		}
 		ssize_t n = read(fd, c->buf + c->len, c->cap - 1 - c->len); /* room for a final '\n' */
 

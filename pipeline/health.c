@@ -58,9 +58,9 @@ static void http_window(void *arg, struct vg_window *win)
 	h->window.len = 0;
 	vg_metrics_window(&h->window, win, &h->names, rc->agg.exact);
 	for (size_t i = 0; i < n; i++) {
-		const struct vg_agg_entry *e = vg_table_entry(win->table, i);
+		const struct vg_table_entry *e = vg_table_entry(win->table, i);
 
-		if (e->key.kind != VG_AGG_LOG)
+		if (e->key.kind != VG_TABLE_LOG)
 			continue;
 		h->by_level[e->key.level < VG_LEVEL_COUNT ? e->key.level : 0] += e->count;
 		h->by_category[e->key.category] += e->count;

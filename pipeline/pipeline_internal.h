@@ -21,7 +21,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "aggregate/store.h"
+#include "aggregate/wstore.h"
 #include "aggregate/window.h"
 #include "alert/alerts.h"
 #include "core/buf.h"

@@ -194,16 +194,16 @@ static const char *name_at(const char *const *names, size_t n, unsigned i)
 
 /* The labels of an entry: HTTP (service, endpoint, method), LOG (service,
  * category, level), COUNTER (counter, service). Returns how many. */
-static size_t entry_labels(const struct vg_agg_entry *e, const struct vg_metrics_names *names,
+static size_t entry_labels(const struct vg_table_entry *e, const struct vg_metrics_names *names,
                            struct vg_metrics_label *l)
 {
 	switch (e->key.kind) {
-	case VG_AGG_HTTP:
+	case VG_TABLE_HTTP:
 		l[0] = (struct vg_metrics_label){"service", e->key.service};
 		l[1] = (struct vg_metrics_label){"endpoint", e->key.endpoint};
 		l[2] = (struct vg_metrics_label){"method", e->key.method};
 		return 3;
-	case VG_AGG_LOG:
+	case VG_TABLE_LOG:
 		l[0] = (struct vg_metrics_label){"service", e->key.service};
 		l[1] = (struct vg_metrics_label){
 		        "category", vg_str_cstr(name_at(names->categories, names->n_categories, e->key.category))};
@@ -224,16 +224,16 @@ static const struct {
 	uint8_t kind;
 } wfams[W_FAMILIES] = {
         [W_REQUESTS] = {"vigil_window_http_requests", "gauge",
-                        "HTTP requests in the last closed window, per service, endpoint and method.", VG_AGG_HTTP},
+                        "HTTP requests in the last closed window, per service, endpoint and method.", VG_TABLE_HTTP},
         [W_ERRORS] = {"vigil_window_http_errors", "gauge",
-                      "HTTP error responses (class 4xx or 5xx) in the last closed window.", VG_AGG_HTTP},
+                      "HTTP error responses (class 4xx or 5xx) in the last closed window.", VG_TABLE_HTTP},
         [W_LATENCY] = {"vigil_window_http_request_duration_seconds", "summary",
-                       "HTTP request durations in the last closed window (sketch quantiles).", VG_AGG_HTTP},
+                       "HTTP request durations in the last closed window (sketch quantiles).", VG_TABLE_HTTP},
         [W_RECORDS] = {"vigil_window_log_records", "gauge",
-                       "Records in the last closed window, per service, category and level.", VG_AGG_LOG},
+                       "Records in the last closed window, per service, category and level.", VG_TABLE_LOG},
         [W_PATTERNS] = {"vigil_window_pattern_matches", "gauge",
                         "Records matching each pattern counter in the last closed window, per service.",
-                        VG_AGG_COUNTER},
+                        VG_TABLE_COUNTER},
 };
 
 void vg_metrics_window(struct vg_buf *b, struct vg_window *win, const struct vg_metrics_names *names, bool exact)
@@ -250,7 +250,7 @@ void vg_metrics_window(struct vg_buf *b, struct vg_window *win, const struct vg_
 		bool any = false;
 
 		for (size_t i = 0; i < n; i++) {
-			struct vg_agg_entry *e = vg_table_entry(win->table, i);
+			struct vg_table_entry *e = vg_table_entry(win->table, i);
 			struct vg_metrics_label l[4];
 			size_t nl;
 
@@ -271,7 +271,7 @@ void vg_metrics_window(struct vg_buf *b, struct vg_window *win, const struct vg_
 				double v[4];
 
 				for (size_t k = 0; k < 4; k++)
-					v[k] = vg_agg_quantile(e, qs[k], exact) / 1000.0;
+					v[k] = vg_table_quantile(e, qs[k], exact) / 1000.0;
 				vg_metrics_summary(b, wfams[f].name, l, nl, qs, v, 4, e->latency.sum / 1000.0,
 				                   e->latency.count);
 				break;

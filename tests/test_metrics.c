@@ -181,12 +181,12 @@ Test(metrics, a_closed_window)
 	struct vg_metrics_names names = {cats, 2, counters, 1};
 
 	cr_assert_eq(vg_table_create(&t, &tp), 0);
-	struct vg_agg_key k = {.window = 0,
-	                       .kind = VG_AGG_HTTP,
+	struct vg_table_key k = {.window = 0,
+	                       .kind = VG_TABLE_HTTP,
 	                       .service = VG_STR_LIT("orders"),
 	                       .endpoint = VG_STR_LIT("/orders/:id"),
 	                       .method = VG_STR_LIT("GET")};
-	struct vg_agg_entry *e = vg_table_get(t, &k);
+	struct vg_table_entry *e = vg_table_get(t, &k);
 
 	cr_assert(e);
 	for (int i = 1; i <= 100; i++) {
@@ -195,9 +195,9 @@ Test(metrics, a_closed_window)
 	}
 	e->errors_4xx = 3;
 	e->errors_5xx = 2;
-	k = (struct vg_agg_key){.kind = VG_AGG_LOG, .service = VG_STR_LIT("we\"ird\\svc"), .category = 1, .level = 5};
+	k = (struct vg_table_key){.kind = VG_TABLE_LOG, .service = VG_STR_LIT("we\"ird\\svc"), .category = 1, .level = 5};
 	vg_table_get(t, &k)->count = 9;
-	k = (struct vg_agg_key){.kind = VG_AGG_COUNTER, .service = VG_STR_LIT("auth"), .counter = 0};
+	k = (struct vg_table_key){.kind = VG_TABLE_COUNTER, .service = VG_STR_LIT("auth"), .counter = 0};
 	vg_table_get(t, &k)->count = 4;
 
 	struct vg_window win = {.start_ms = 1793491200000LL, .end_ms = 1793491210000LL, .table = t};

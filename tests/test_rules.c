@@ -136,9 +136,9 @@ static void series_close(struct series *s)
 static void http(struct series *s, const char *service, const char *endpoint, uint64_t count, uint64_t e5xx,
 		 double latency_ms)
 {
-	struct vg_agg_key k = {.window = s->now / WIN, .kind = VG_AGG_HTTP, .service = vg_str_cstr(service),
+	struct vg_table_key k = {.window = s->now / WIN, .kind = VG_TABLE_HTTP, .service = vg_str_cstr(service),
 			       .endpoint = vg_str_cstr(endpoint), .method = VG_STR_LIT("GET")};
-	struct vg_agg_entry *e = vg_table_get(s->t, &k);
+	struct vg_table_entry *e = vg_table_get(s->t, &k);
 
 	e->count += count;
 	e->errors_5xx += e5xx;
@@ -148,7 +148,7 @@ static void http(struct series *s, const char *service, const char *endpoint, ui
 
 static void logs(struct series *s, const char *service, int category, int level, uint64_t count)
 {
-	struct vg_agg_key k = {.window = s->now / WIN, .kind = VG_AGG_LOG, .service = vg_str_cstr(service),
+	struct vg_table_key k = {.window = s->now / WIN, .kind = VG_TABLE_LOG, .service = vg_str_cstr(service),
 			       .category = (uint8_t)category, .level = (uint8_t)level};
 
 	vg_table_get(s->t, &k)->count += count;
@@ -639,7 +639,7 @@ Test(rules, count_against_the_baseline)
 
 	series_open(&s, yaml);
 	for (int i = 0; i < 360; i++) { /* an hour: 60 auth failures a minute is auth's normal */
-		struct vg_agg_key k = {.window = s.now / WIN, .kind = VG_AGG_COUNTER,
+		struct vg_table_key k = {.window = s.now / WIN, .kind = VG_TABLE_COUNTER,
 				       .service = VG_STR_LIT("auth"), .counter = 0};
 
 		vg_table_get(s.t, &k)->count += 10;
@@ -649,7 +649,7 @@ Test(rules, count_against_the_baseline)
 	}
 	cr_expect_eq(s.firing, 0, "its usual rate fires nothing:\n%s", s.log.p);
 	for (int i = 0; i < 12; i++) { /* 2 minutes: 8x the failures, 5% of the records */
-		struct vg_agg_key k = {.window = s.now / WIN, .kind = VG_AGG_COUNTER,
+		struct vg_table_key k = {.window = s.now / WIN, .kind = VG_TABLE_COUNTER,
 				       .service = VG_STR_LIT("auth"), .counter = 0};
 
 		vg_table_get(s.t, &k)->count += 80;
@@ -801,10 +801,10 @@ static void fleet_window(struct series *s, int64_t i)
 			uint64_t n = 5 + (uint64_t)((i * 7 + e * 3 + v) % 11);
 			uint64_t bad = mode == 1 || (mode == 2 && e < 2) ? n / 4 : 0;
 			double ms = mode == 3 && e != 3 ? 400 + (double)(i % 50) : mode == 4 ? 10 : 60 + (double)e;
-			struct vg_agg_key k = {.window = s->now / WIN, .kind = VG_AGG_HTTP,
+			struct vg_table_key k = {.window = s->now / WIN, .kind = VG_TABLE_HTTP,
 					       .service = vg_str_cstr(svcs[v]), .endpoint = vg_str_cstr(eps[e]),
 					       .method = VG_STR_LIT("GET")};
-			struct vg_agg_entry *en = vg_table_get(s->t, &k);
+			struct vg_table_entry *en = vg_table_get(s->t, &k);
 
 			en->count += n;
 			en->errors_5xx += bad;
@@ -815,7 +815,7 @@ static void fleet_window(struct series *s, int64_t i)
 		logs(s, svcs[v], 2, VG_LEVEL_INFO, 20);
 		logs(s, svcs[v], 2, VG_LEVEL_ERROR, mode == 1 ? 30 : (uint64_t)(i % 3));
 		if (mode == 2 || mode == 4) {
-			struct vg_agg_key k = {.window = s->now / WIN, .kind = VG_AGG_COUNTER, .counter = 0,
+			struct vg_table_key k = {.window = s->now / WIN, .kind = VG_TABLE_COUNTER, .counter = 0,
 					       .service = vg_str_cstr(svcs[v])};
 
 			vg_table_get(s->t, &k)->count += 3;

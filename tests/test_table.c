@@ -14,9 +14,9 @@ static struct vg_table *make(unsigned max_keys, bool exact)
 	return t;
 }
 
-static struct vg_agg_key http(int64_t w, const char *svc, const char *ep, const char *m)
+static struct vg_table_key http(int64_t w, const char *svc, const char *ep, const char *m)
 {
-	return (struct vg_agg_key){.window = w, .kind = VG_AGG_HTTP, .service = vg_str_cstr(svc),
+	return (struct vg_table_key){.window = w, .kind = VG_TABLE_HTTP, .service = vg_str_cstr(svc),
 				   .endpoint = vg_str_cstr(ep), .method = vg_str_cstr(m)};
 }
 
@@ -24,21 +24,21 @@ Test(table, same_key_same_entry_and_labels_are_copied)
 {
 	struct vg_table *t = make(100, false);
 	char svc[16] = "orders";
-	struct vg_agg_key k = http(1, svc, "/a/:id", "GET");
-	struct vg_agg_entry *a = vg_table_get(t, &k);
+	struct vg_table_key k = http(1, svc, "/a/:id", "GET");
+	struct vg_table_entry *a = vg_table_get(t, &k);
 
 	a->count++;
 	strcpy(svc, "XXXXXX"); /* the caller's buffer is reused */
-	struct vg_agg_key k2 = http(1, "orders", "/a/:id", "GET");
+	struct vg_table_key k2 = http(1, "orders", "/a/:id", "GET");
 
 	cr_expect_eq(vg_table_get(t, &k2), a);
 	cr_expect(vg_str_eq_cstr(a->key.service, "orders"));
-	cr_expect_neq(vg_table_get(t, &(struct vg_agg_key){.window = 2, .kind = VG_AGG_HTTP,
+	cr_expect_neq(vg_table_get(t, &(struct vg_table_key){.window = 2, .kind = VG_TABLE_HTTP,
 							    .service = VG_STR_LIT("orders"),
 							    .endpoint = VG_STR_LIT("/a/:id"),
 							    .method = VG_STR_LIT("GET")}),
 		      a);
-	struct vg_agg_key log = {.window = 1, .kind = VG_AGG_LOG, .service = VG_STR_LIT("orders"), .level = 3};
+	struct vg_table_key log = {.window = 1, .kind = VG_TABLE_LOG, .service = VG_STR_LIT("orders"), .level = 3};
 
 	cr_expect_neq(vg_table_get(t, &log), a);
 	cr_expect_eq(vg_table_size(t), 3u);
@@ -52,13 +52,13 @@ Test(table, grows_past_its_initial_slots)
 
 	for (int i = 0; i < 20000; i++) {
 		snprintf(ep, sizeof(ep), "/e/%d", i);
-		struct vg_agg_key k = http(0, "s", ep, "GET");
+		struct vg_table_key k = http(0, "s", ep, "GET");
 
 		vg_table_get(t, &k)->count += (uint64_t)i;
 	}
 	for (int i = 0; i < 20000; i++) {
 		snprintf(ep, sizeof(ep), "/e/%d", i);
-		struct vg_agg_key k = http(0, "s", ep, "GET");
+		struct vg_table_key k = http(0, "s", ep, "GET");
 
 		cr_assert_eq(vg_table_get(t, &k)->count, (uint64_t)i);
 	}
@@ -73,16 +73,16 @@ Test(table, cap_folds_into_other_per_window_and_kind)
 
 	for (int i = 0; i < 40; i++) {
 		snprintf(ep, sizeof(ep), "/e/%d", i);
-		struct vg_agg_key k = http(0, "s", ep, "GET");
+		struct vg_table_key k = http(0, "s", ep, "GET");
 
 		vg_table_get(t, &k)->count++;
 	}
-	struct vg_agg_key other = http(0, VG_AGG_OTHER, VG_AGG_OTHER, VG_AGG_OTHER);
+	struct vg_table_key other = http(0, VG_TABLE_OTHER, VG_TABLE_OTHER, VG_TABLE_OTHER);
 
 	cr_expect_eq(vg_table_get(t, &other)->count, 24u);
 	cr_expect_eq(vg_table_overflow(t), 24u); /* an existing __other__ entry is found, not folded */
 	/* another window has its own budget */
-	struct vg_agg_key k = http(1, "s", "/e/99", "GET");
+	struct vg_table_key k = http(1, "s", "/e/99", "GET");
 
 	cr_expect(vg_str_eq_cstr(vg_table_get(t, &k)->key.endpoint, "/e/99"));
 	vg_table_destroy(t);
@@ -91,8 +91,8 @@ Test(table, cap_folds_into_other_per_window_and_kind)
 Test(table, reset_reuses_memory)
 {
 	struct vg_table *t = make(100, false);
-	struct vg_agg_key k = http(0, "s", "/x", "GET");
-	struct vg_agg_entry *e = vg_table_get(t, &k);
+	struct vg_table_key k = http(0, "s", "/x", "GET");
+	struct vg_table_entry *e = vg_table_get(t, &k);
 
 	for (int i = 1; i <= 100; i++)
 		vg_table_add_latency(t, e, i);
@@ -113,8 +113,8 @@ Test(table, merge_adds_counts_sketches_and_samples_of_a_window_range)
 	struct vg_table *a = make(100, true), *b = make(100, true), *m = make(100, true);
 
 	for (int w = 0; w < 3; w++) {
-		struct vg_agg_key k = http(w, "s", "/x", "GET");
-		struct vg_agg_entry *ea = vg_table_get(a, &k), *eb = vg_table_get(b, &k);
+		struct vg_table_key k = http(w, "s", "/x", "GET");
+		struct vg_table_entry *ea = vg_table_get(a, &k), *eb = vg_table_get(b, &k);
 
 		ea->count = 10;
 		ea->errors_5xx = 1;
@@ -126,16 +126,16 @@ Test(table, merge_adds_counts_sketches_and_samples_of_a_window_range)
 	cr_assert_eq(vg_table_merge(m, a, 1, 3), 0);
 	cr_assert_eq(vg_table_merge(m, b, 1, 3), 0);
 	cr_expect_eq(vg_table_size(m), 2u); /* windows 1 and 2 */
-	struct vg_agg_key k = http(2, "s", "/x", "GET");
-	struct vg_agg_entry *e = vg_table_get(m, &k);
+	struct vg_table_key k = http(2, "s", "/x", "GET");
+	struct vg_table_entry *e = vg_table_get(m, &k);
 
 	cr_expect_eq(e->count, 15u);
 	cr_expect_eq(e->errors_5xx, 1u);
 	cr_expect_eq(e->errors_4xx, 2u);
 	cr_expect_eq(e->latency.count, 2u);
 	cr_expect_eq(e->n_samples, 2u);
-	cr_expect_eq(vg_agg_quantile(e, 1.0, true), 300);
-	cr_expect_eq(vg_agg_quantile(e, 0.0, true), 100);
+	cr_expect_eq(vg_table_quantile(e, 1.0, true), 300);
+	cr_expect_eq(vg_table_quantile(e, 0.0, true), 100);
 	vg_table_destroy(a);
 	vg_table_destroy(b);
 	vg_table_destroy(m);
@@ -156,8 +156,8 @@ Test(table, keys_built_to_collide_with_a_public_seed_hash_apart)
 
 		snprintf(ep, sizeof(ep), "/api/pazpahybsog%c%c%c%c%c%c%c%cyfxcYBAN/orders/summary/", 'a' + i % 26,
 			 'a' + i / 26, 'q', 'r', 's', 't', 'u', 'v');
-		struct vg_agg_key k = http(0, "orders", ep, "GET");
-		uint64_t h = vg_agg_key_hash(&k);
+		struct vg_table_key k = http(0, "orders", ep, "GET");
+		uint64_t h = vg_table_key_hash(&k);
 		bool dup = false;
 
 		for (size_t j = 0; j < distinct; j++)

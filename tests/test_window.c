@@ -542,9 +542,9 @@ static int sum_http(struct vg_window *win, void *arg)
 	struct http_counts *c = arg;
 
 	for (size_t i = 0; i < vg_table_size(win->table); i++) {
-		const struct vg_agg_entry *e = vg_table_entry(win->table, i);
+		const struct vg_table_entry *e = vg_table_entry(win->table, i);
 
-		if (e->key.kind != VG_AGG_HTTP)
+		if (e->key.kind != VG_TABLE_HTTP)
 			continue;
 		c->requests += e->count;
 		c->latencies += e->latency.count + e->n_samples;

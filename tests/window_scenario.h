@@ -77,7 +77,7 @@ static int collect(struct vg_window *win, void *arg)
 		c->in_order = false;
 	c->last_start = win->start_ms;
 	for (size_t i = 0; i < vg_table_size(win->table); i++) {
-		struct vg_agg_entry *e = vg_table_entry(win->table, i);
+		struct vg_table_entry *e = vg_table_entry(win->table, i);
 		char buf[512];
 		uint64_t bh = 0;
 

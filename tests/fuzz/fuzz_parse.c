@@ -62,7 +62,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				char *d = malloc(v->raw.len ? v->raw.len : 1);
 				size_t dl = vg_json_decode(v->raw, d);
 
-				if (dl > v->raw.len || !vg_utf8_valid(d, dl))
+				if (dl > v->raw.len || !vg_json_utf8_valid(d, dl))
 					abort();
 				free(d);
 			}

@@ -5,7 +5,7 @@
 # third quarter's median, descriptors within 8 of its highest), and every
 # record is archived. The short version (make test) runs 20 s.
 # The warm-up is long by design: the window store keeps the last hour of
-# event time's base windows with their sketches (aggregate/store.h), so RSS
+# event time's base windows with their sketches (aggregate/wstore.h), so RSS
 # grows until an hour of event time has passed. bench/gen writes about 1000
 # records per second of event time; at 6000 a second the hour fills in 10
 # minutes, before the third quarter of a 30-minute (or 20-minute) soak.

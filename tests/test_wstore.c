@@ -3,7 +3,7 @@
 #include <math.h>
 #include <stdio.h>
 
-#include "aggregate/store.h"
+#include "aggregate/wstore.h"
 #include "core/err.h"
 
 #define WIN 10000LL
@@ -26,16 +26,16 @@ static void fill_window(struct vg_table *t, int64_t i)
 	static const char *const eps[] = {"/a", "/b/:id"};
 
 	for (int k = 0; k < 2; k++) {
-		struct vg_agg_key key = {.window = i, .kind = VG_AGG_HTTP, .service = VG_STR_LIT("svc"),
+		struct vg_table_key key = {.window = i, .kind = VG_TABLE_HTTP, .service = VG_STR_LIT("svc"),
 					 .endpoint = vg_str_cstr(eps[k]), .method = VG_STR_LIT("GET")};
-		struct vg_agg_entry *e = vg_table_get(t, &key);
+		struct vg_table_entry *e = vg_table_get(t, &key);
 
 		e->count = 10 + (uint64_t)(i % 7) + (uint64_t)k;
 		e->errors_5xx = (uint64_t)(i % 3);
 		for (uint64_t v = 0; v < e->count; v++)
 			vg_table_add_latency(t, e, 5.0 + (double)((i * 31 + (int64_t)v * 17) % 400));
 	}
-	struct vg_agg_key log = {.window = i, .kind = VG_AGG_LOG, .service = VG_STR_LIT("svc"), .level = 3};
+	struct vg_table_key log = {.window = i, .kind = VG_TABLE_LOG, .service = VG_STR_LIT("svc"), .level = 3};
 
 	vg_table_get(t, &log)->count = 100;
 }
@@ -70,11 +70,11 @@ static struct vg_table *direct(int64_t a, int64_t b)
 		vg_table_reset(t);
 		fill_window(t, i);
 		for (size_t k = 0; k < vg_table_size(t); k++) {
-			struct vg_agg_entry *e = vg_table_entry(t, k);
-			struct vg_agg_key key = e->key;
+			struct vg_table_entry *e = vg_table_entry(t, k);
+			struct vg_table_key key = e->key;
 
 			key.window = 0;
-			struct vg_agg_entry *d = vg_table_get(out, &key);
+			struct vg_table_entry *d = vg_table_get(out, &key);
 
 			d->count += e->count;
 			d->errors_5xx += e->errors_5xx;
@@ -89,11 +89,11 @@ static void expect_tables_equal(struct vg_table *got, struct vg_table *want, boo
 {
 	cr_assert_eq(vg_table_size(got), vg_table_size(want));
 	for (size_t i = 0; i < vg_table_size(want); i++) {
-		struct vg_agg_entry *w = vg_table_entry(want, i), *g = vg_table_get(got, &w->key);
+		struct vg_table_entry *w = vg_table_entry(want, i), *g = vg_table_get(got, &w->key);
 
 		cr_expect_eq(g->count, w->count);
 		cr_expect_eq(g->errors_5xx, w->errors_5xx);
-		if (!latency || w->key.kind != VG_AGG_HTTP)
+		if (!latency || w->key.kind != VG_TABLE_HTTP)
 			continue;
 		cr_expect_eq(g->latency.count, w->latency.count);
 		for (double q = 0; q <= 1.0; q += 0.05)
@@ -191,18 +191,18 @@ static void churn_window(struct vg_table *t, int64_t i)
 		if ((i * 7 + j * 13) % 5 == 0 || (j >= 9 && i > 500 + j * 40))
 			continue;
 		snprintf(ep, sizeof(ep), "/e%d", j);
-		struct vg_agg_key key = {.window = i, .kind = j % 4 == 3 ? VG_AGG_LOG : VG_AGG_HTTP,
+		struct vg_table_key key = {.window = i, .kind = j % 4 == 3 ? VG_TABLE_LOG : VG_TABLE_HTTP,
 					 .service = VG_STR_LIT("svc"), .endpoint = vg_str_cstr(ep),
 					 .method = VG_STR_LIT("GET"), .level = (uint8_t)j};
 
-		if (key.kind == VG_AGG_LOG)
+		if (key.kind == VG_TABLE_LOG)
 			key.endpoint = key.method = (vg_str){0};
-		struct vg_agg_entry *e = vg_table_get(t, &key);
+		struct vg_table_entry *e = vg_table_get(t, &key);
 
 		e->count = 1 + (uint64_t)((i + j) % 9);
 		e->errors_4xx = (uint64_t)(i % 2);
 		e->errors_5xx = (uint64_t)((i + j) % 3);
-		for (uint64_t v = 0; key.kind == VG_AGG_HTTP && v < e->count; v++)
+		for (uint64_t v = 0; key.kind == VG_TABLE_HTTP && v < e->count; v++)
 			vg_table_add_latency(t, e, 1.0 + (double)((i * 37 + (int64_t)v * 101 + j) % 900));
 	}
 	/* And short-lived keys, two new ones a window, each in two windows:
@@ -211,9 +211,9 @@ static void churn_window(struct vg_table *t, int64_t i)
 		char ep[32];
 
 		snprintf(ep, sizeof(ep), "/short/%lld", (long long)j);
-		struct vg_agg_key key = {.window = i, .kind = VG_AGG_HTTP, .service = VG_STR_LIT("svc"),
+		struct vg_table_key key = {.window = i, .kind = VG_TABLE_HTTP, .service = VG_STR_LIT("svc"),
 					 .endpoint = vg_str_cstr(ep), .method = VG_STR_LIT("PUT")};
-		struct vg_agg_entry *e = vg_table_get(t, &key);
+		struct vg_table_entry *e = vg_table_get(t, &key);
 
 		e->count = 3;
 		e->errors_5xx = 1;
@@ -239,14 +239,14 @@ static void check_view(struct vg_wstore *s, struct vg_wstore_view *v, int32_t ta
 	const struct vg_wstore_sum *sums = vg_wstore_view_sums(v);
 
 	for (size_t i = 0; i < vg_table_size(vt); i++) {
-		const struct vg_agg_entry *e = vg_table_entry(vt, i);
+		const struct vg_table_entry *e = vg_table_entry(vt, i);
 
 		if (!sums[i].parts) {
 			cr_assert(sums[i].count == 0 && sums[i].errors_4xx == 0 && sums[i].errors_5xx == 0);
 			continue;
 		}
 		live++;
-		struct vg_agg_entry *d = vg_table_get(m, &e->key);
+		struct vg_table_entry *d = vg_table_get(m, &e->key);
 
 		cr_assert_eq(d->count, sums[i].count, "[%lld, %lld) key %zu", (long long)from, (long long)to, i);
 		cr_assert_eq(d->errors_4xx, sums[i].errors_4xx);

@@ -20,8 +20,8 @@
  * hour have counts but no quantiles).
  *
  * One thread (the closer / the alert engine): not thread-safe. */
-#ifndef VG_STORE_H
-#define VG_STORE_H
+#ifndef VG_WSTORE_H
+#define VG_WSTORE_H
 
 #include <stdbool.h>
 #include <stddef.h>

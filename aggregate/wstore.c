@@ -1,5 +1,5 @@
 #define _DEFAULT_SOURCE /* madvise, MADV_HUGEPAGE */
-#include "aggregate/store.h"
+#include "aggregate/wstore.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -27,7 +27,7 @@ struct slab {
 
 /* One aggregate of a frozen window. */
 struct fentry {
-	struct vg_agg_key key; /* labels point into the window's string block */
+	struct vg_table_key key; /* labels point into the window's string block */
 	uint64_t count, errors_4xx, errors_5xx;
 	uint64_t l_count, l_zero, l_rejected, l_collapsed;
 	double l_sum, l_min, l_max;
@@ -93,10 +93,10 @@ struct vg_wstore_view {
 
 /* The id of key k (window 0) with one more holder; UINT32_MAX when out
  * of memory. */
-static uint32_t dict_ref(struct vg_wstore *s, const struct vg_agg_key *k)
+static uint32_t dict_ref(struct vg_wstore *s, const struct vg_table_key *k)
 {
 	size_t n = vg_table_size(s->dict);
-	struct vg_agg_entry *e;
+	struct vg_table_entry *e;
 
 	if (vg_grow(&s->refs, &s->cap_refs, n + 1, sizeof(*s->refs), 1024) != 0 || !(e = vg_table_get(s->dict, k)))
 		return UINT32_MAX;
@@ -175,7 +175,7 @@ static size_t round16(size_t n)
 	return (n + 15) & ~(size_t)15;
 }
 
-static size_t label_len(const struct vg_agg_key *k)
+static size_t label_len(const struct vg_table_key *k)
 {
 	return k->service.len + k->endpoint.len + k->method.len;
 }
@@ -230,7 +230,7 @@ static int freeze(struct vg_wstore *s, struct frozen *f, const struct vg_table *
 	f->end_ms = end;
 	f->latency = latency;
 	for (size_t i = 0; i < n; i++) {
-		const struct vg_agg_entry *e = vg_table_entry(t, i);
+		const struct vg_table_entry *e = vg_table_entry(t, i);
 
 		strings += label_len(&e->key);
 		if (latency)
@@ -251,7 +251,7 @@ static int freeze(struct vg_wstore *s, struct frozen *f, const struct vg_table *
 	char *sp = block + e_bytes; /* the labels */
 
 	for (size_t i = 0; i < n; i++) {
-		const struct vg_agg_entry *e = vg_table_entry(t, i);
+		const struct vg_table_entry *e = vg_table_entry(t, i);
 		struct fentry *fe = &f->e[f->n++];
 		vg_str *labels[3] = {&fe->key.service, &fe->key.endpoint, &fe->key.method};
 
@@ -304,10 +304,10 @@ static int thaw_into(const struct frozen *f, struct vg_table *out, bool latency)
 {
 	for (size_t i = 0; i < f->n; i++) {
 		const struct fentry *fe = &f->e[i];
-		struct vg_agg_key k = fe->key;
+		struct vg_table_key k = fe->key;
 
 		k.window = 0;
-		struct vg_agg_entry *d = vg_table_get(out, &k);
+		struct vg_table_entry *d = vg_table_get(out, &k);
 
 		if (!d)
 			return VG_ERR_NOMEM;
@@ -341,11 +341,11 @@ static int thaw_into(const struct frozen *f, struct vg_table *out, bool latency)
 static int table_into(const struct vg_table *t, struct vg_table *out)
 {
 	for (size_t i = 0; i < vg_table_size(t); i++) {
-		const struct vg_agg_entry *e = vg_table_entry(t, i);
-		struct vg_agg_key k = e->key;
+		const struct vg_table_entry *e = vg_table_entry(t, i);
+		struct vg_table_key k = e->key;
 
 		k.window = 0;
-		struct vg_agg_entry *d = vg_table_get(out, &k);
+		struct vg_table_entry *d = vg_table_get(out, &k);
 
 		if (!d)
 			return VG_ERR_NOMEM;
@@ -425,7 +425,7 @@ static int view_acc(struct vg_wstore_view *v, const struct acc *a, int sign)
 	if (view_fit(v) != VG_OK)
 		return VG_ERR_NOMEM;
 	for (size_t i = 0; i < vg_table_size(a->t); i++) {
-		const struct vg_agg_entry *ae = vg_table_entry(a->t, i);
+		const struct vg_table_entry *ae = vg_table_entry(a->t, i);
 		struct vg_wstore_sum *sm = &v->sum[a->ids[i]];
 
 		sm->count += m * ae->count;
@@ -582,13 +582,13 @@ static int acc_roll(struct vg_wstore *s, struct acc *a, const struct frozen *f)
 			view_clear(s->views[b]);
 	for (size_t i = 0; i < f->n; i++) {
 		const struct fentry *fe = &f->e[i];
-		struct vg_agg_key k = fe->key;
+		struct vg_table_key k = fe->key;
 		size_t n = vg_table_size(a->t);
 
 		k.window = 0;
 		if (s->keyed && vg_grow(&a->ids, &a->cap_ids, n + 1, sizeof(*a->ids), 1024) != 0)
 			return VG_ERR_NOMEM;
-		struct vg_agg_entry *d = vg_table_get(a->t, &k);
+		struct vg_table_entry *d = vg_table_get(a->t, &k);
 
 		if (!d)
 			return VG_ERR_NOMEM;
@@ -670,7 +670,7 @@ static void dict_compact(struct vg_wstore *s)
 		if (s->views[b] && !(sums[b] = calloc(cap, sizeof(*sums[b]))))
 			goto out_fail;
 	for (size_t i = 0; i < n; i++) {
-		const struct vg_agg_entry *e = vg_table_entry(s->dict, i);
+		const struct vg_table_entry *e = vg_table_entry(s->dict, i);
 
 		map[i] = UINT32_MAX;
 		if (!s->refs[i])
@@ -818,7 +818,7 @@ static int key_tier(struct vg_wstore *s, struct tier *t)
 	for (size_t i = 0; i < t->n; i++) {
 		for (size_t j = 0; j < t->v[i].n; j++) {
 			struct fentry *fe = &t->v[i].e[j];
-			struct vg_agg_key k = fe->key;
+			struct vg_table_key k = fe->key;
 
 			k.window = 0;
 			if ((fe->id = dict_ref(s, &k)) == UINT32_MAX)
