@@ -638,33 +638,66 @@ static bool baseline_holds(const struct rule *r, uint64_t now_count, double pred
 	return now_count >= r->min_count && *v > r->threshold;
 }
 
-/* condition() from store views. Sets *slow when the rule must be
- * evaluated by merging instead (see struct slot); active and values are
- * then to be discarded. */
-static int view_condition(struct vg_alerts *a, size_t ri, struct vg_wstore *store, int64_t now,
-			  struct groups *active, double **values, bool *slow)
+/* Where an evaluation reads a rule's groups: store views (fast, exact
+ * counts; see struct slot), or ranges merged from the store. */
+struct source {
+	bool view;
+	struct groups merged[2]; /* merging: the groups of the ranges in use */
+};
+
+/* The groups of rule ri over [from, to) into *out, read from src (slot sl
+ * of the rule's: at most two ranges are in use at once). Groups read from
+ * a merge are all present. *out is NULL when no view can be had. */
+static int source_groups(struct vg_alerts *a, size_t ri, struct source *src, size_t sl, struct vg_wstore *store,
+			 int64_t now, int64_t from, int64_t to, struct groups **out)
+{
+	struct groups *gs = &src->merged[sl % 2];
+	int rc;
+
+	if (src->view)
+		return view_collect(a, ri, sl, store, now, from, to, out);
+	groups_free(gs);
+	if ((rc = collect(a, &a->rules->r[ri], store, from, to, gs)) != VG_OK)
+		return rc;
+	for (size_t i = 0; i < gs->n; i++)
+		gs->g[i].present = true;
+	*out = gs;
+	return VG_OK;
+}
+
+/* The groups for which rule ri holds at now, with their values, read from
+ * store views (view) or merged ranges. From views, sets *slow when the
+ * rule must be evaluated again by merging (a latency quantile the view
+ * cannot rule out, a resolution's value that needs the sketch, two or
+ * more active groups, whose order follows the merged table, or no view to
+ * be had); active and values are then to be discarded. */
+static int condition(struct vg_alerts *a, size_t ri, struct vg_wstore *store, int64_t now, bool view,
+		     struct groups *active, double **values, bool *slow)
 {
 	const struct rule *r = &a->rules->r[ri];
+	struct source src = {.view = view};
 	struct groups *w, *o;
 	int rc = VG_OK;
 	size_t cap = 0;
 
 	*values = NULL;
 	*slow = false;
-#define COLLECT(SLOT, FROM, TO, G)                                                                               \
+#define RANGE(SLOT, FROM, TO, G)                                                                                 \
 	do {                                                                                                     \
-		if ((rc = view_collect(a, ri, SLOT, store, now, FROM, TO, G)) != VG_OK)                          \
-			return rc;                                                                               \
+		if ((rc = source_groups(a, ri, &src, SLOT, store, now, FROM, TO, G)) != VG_OK)                   \
+			goto out;                                                                                \
 		if (!*(G)) {                                                                                     \
 			*slow = true;                                                                            \
-			return VG_OK;                                                                            \
+			goto out;                                                                                \
 		}                                                                                                \
 	} while (0)
 #define ACTIVATE(G, V)                                                                                           \
 	do {                                                                                                     \
 		struct group *ag_ = groups_get(active, (G)->key, (G)->key_len);                                  \
-		if (!ag_ || vg_grow(values, &cap, active->n, sizeof(double), 16) != 0)                           \
-			return VG_ERR_NOMEM;                                                                     \
+		if (!ag_ || vg_grow(values, &cap, active->n, sizeof(double), 16) != 0) {                         \
+			rc = VG_ERR_NOMEM;                                                                       \
+			goto out;                                                                                \
+		}                                                                                                \
 		(*values)[ag_ - active->g] = (V);                                                                \
 	} while (0)
 
@@ -674,8 +707,8 @@ static int view_condition(struct vg_alerts *a, size_t ri, struct vg_wstore *stor
 		for (size_t p = 0; p < r->n_pairs; p++) {
 			if (!covered(a, now, r->pairs[p].coverage_ms))
 				continue;
-			COLLECT(2 * p, now - r->pairs[p].long_ms, now, &w);
-			COLLECT(2 * p + 1, now - r->pairs[p].short_ms, now, &o);
+			RANGE(2 * p, now - r->pairs[p].long_ms, now, &w);
+			RANGE(2 * p + 1, now - r->pairs[p].short_ms, now, &o);
 			for (size_t i = 0; i < w->n; i++) {
 				struct group *gl = &w->g[i], *gsh;
 
@@ -699,10 +732,10 @@ static int view_condition(struct vg_alerts *a, size_t ri, struct vg_wstore *stor
 			}
 		}
 	} else if (r->cond == C_ABSENT) {
-		COLLECT(0, now - r->window_ms, now, &w);
-		COLLECT(1, now - a->rules->env.window_ms, now, &o);
+		RANGE(0, now - r->window_ms, now, &w);
+		RANGE(1, now - a->rules->env.window_ms, now, &o);
 		if ((rc = absent_learn(a, ri, now, o, w)) != VG_OK)
-			return rc;
+			goto out;
 		for (size_t i = 0; i < a->known[ri].n; i++) {
 			struct group *gk = &a->known[ri].g[i], *g = groups_find(w, gk->key, gk->key_len);
 
@@ -713,36 +746,36 @@ static int view_condition(struct vg_alerts *a, size_t ri, struct vg_wstore *stor
 		bool judge;
 
 		baseline_per_window(a, r, now, 0, &judge);
-		if (judge) {
-			COLLECT(0, now - r->window_ms, now, &w);
-			COLLECT(1, now - r->window_ms - r->baseline_ms, now - r->window_ms, &o);
-			/* above: the groups of the window; below: of the baseline */
-			struct groups *by = r->below ? o : w, *other = r->below ? w : o;
+		if (!judge)
+			goto out;
+		RANGE(0, now - r->window_ms, now, &w);
+		RANGE(1, now - r->window_ms - r->baseline_ms, now - r->window_ms, &o);
+		/* above: the groups of the window; below: of the baseline */
+		struct groups *by = r->below ? o : w, *other = r->below ? w : o;
 
-			for (size_t i = 0; i < by->n; i++) {
-				struct group *g = &by->g[i], *h;
-				double v;
+		for (size_t i = 0; i < by->n; i++) {
+			struct group *g = &by->g[i], *h;
+			double v;
 
-				if (!g->present || !g->count)
-					continue;
-				h = groups_find(other, g->key, g->key_len);
-				uint64_t hc = h && h->present ? h->count : 0;
-				double pred = baseline_per_window(a, r, now, r->below ? g->count : hc, &judge);
+			if (!g->present || !g->count)
+				continue;
+			h = groups_find(other, g->key, g->key_len);
+			uint64_t hc = h && h->present ? h->count : 0;
+			double pred = baseline_per_window(a, r, now, r->below ? g->count : hc, &judge);
 
-				if (baseline_holds(r, r->below ? hc : g->count, pred, &v))
-					ACTIVATE(g, v);
-				else
-					observe(a, ri, g, v);
-			}
+			if (baseline_holds(r, r->below ? hc : g->count, pred, &v))
+				ACTIVATE(g, v);
+			else
+				observe(a, ri, g, v);
 		}
 	} else if (r->cond != C_ERROR_RATE || covered(a, now, r->coverage_ms)) {
 		int32_t tail = tail_bucket(a, r);
 
-		if (r->cond == C_LATENCY && a->observing) {
+		if (view && r->cond == C_LATENCY && a->observing) {
 			*slow = true; /* a resolution's value needs the sketch */
-			return VG_OK;
+			goto out;
 		}
-		COLLECT(0, now - r->window_ms, now, &w);
+		RANGE(0, now - r->window_ms, now, &w);
 		for (size_t i = 0; i < w->n; i++) {
 			struct group *g = &w->g[i];
 			double v;
@@ -751,14 +784,22 @@ static int view_condition(struct vg_alerts *a, size_t ri, struct vg_wstore *stor
 				continue;
 			if (r->cond == C_COUNT) {
 				v = (double)g->count;
-			} else if (r->cond == C_LATENCY) {
+			} else if (r->cond == C_LATENCY && view) {
 				if (g->l_count < r->min_count || !g->l_count)
 					continue;
 				if (latency_possible(r, tail, g)) {
 					*slow = true; /* only the sketch can tell */
-					return VG_OK;
+					goto out;
 				}
 				continue;
+			} else if (r->cond == C_LATENCY) {
+				if (!g->has_latency || !g->latency.count)
+					continue;
+				v = vg_sketch_quantile(&g->latency, r->quantile);
+				if (g->latency.count < r->min_count) {
+					observe(a, ri, g, v);
+					continue;
+				}
 			} else {
 				if (!g->count)
 					continue;
@@ -774,145 +815,13 @@ static int view_condition(struct vg_alerts *a, size_t ri, struct vg_wstore *stor
 				observe(a, ri, g, v);
 		}
 	}
-#undef ACTIVATE
-#undef COLLECT
-	if (active->n >= 2)
+	if (view && active->n >= 2)
 		*slow = true;
-	return rc;
-}
-
-/* The groups for which r holds at now, with their values. */
-static int condition(struct vg_alerts *a, const struct rule *r, struct vg_wstore *store, int64_t now,
-		     struct groups *active, double **values)
-{
-	size_t ri = (size_t)(r - a->rules->r);
-	struct groups w = {0}, o = {0};
-	int rc = VG_OK;
-	size_t cap = 0;
-
-	*values = NULL;
-#define ACTIVATE(G, V)                                                                                           \
-	do {                                                                                                     \
-		struct group *ag_ = groups_get(active, (G)->key, (G)->key_len);                                  \
-		if (!ag_ || vg_grow(values, &cap, active->n, sizeof(double), 16) != 0) {                         \
-			rc = VG_ERR_NOMEM;                                                                       \
-			goto out;                                                                                \
-		}                                                                                                \
-		(*values)[ag_ - active->g] = (V);                                                                \
-	} while (0)
-
-	if (r->cond == C_BURN) {
-		for (size_t p = 0; p < r->n_pairs; p++) {
-			if (!covered(a, now, r->pairs[p].coverage_ms))
-				continue;
-			groups_free(&w);
-			groups_free(&o);
-			if ((rc = collect(a, r, store, now - r->pairs[p].long_ms, now, &w)) != VG_OK ||
-			    (rc = collect(a, r, store, now - r->pairs[p].short_ms, now, &o)) != VG_OK)
-				goto out;
-			double budget = 1 - r->objective;
-
-			for (size_t i = 0; i < w.n; i++) {
-				struct group *gl = &w.g[i], *gsh = groups_find(&o, gl->key, gl->key_len);
-
-				if (!gl->count)
-					continue;
-				double bl = (double)gl->bad / (double)gl->count / budget;
-
-				if (!gsh || gl->count < r->min_count || gsh->count < r->min_count ||
-				    groups_find(active, gl->key, gl->key_len)) {
-					if (p == 0)
-						observe(a, ri, gl, bl);
-					continue;
-				}
-				double bs = (double)gsh->bad / (double)gsh->count / budget;
-
-				if (bl > r->pairs[p].factor && bs > r->pairs[p].factor)
-					ACTIVATE(gl, bl);
-				else if (p == 0)
-					observe(a, ri, gl, bl);
-			}
-		}
-		goto out;
-	}
-	if (r->baseline_ms) {
-		bool judge;
-
-		baseline_per_window(a, r, now, 0, &judge);
-		if (!judge)
-			goto out;
-		if ((rc = collect(a, r, store, now - r->window_ms, now, &w)) != VG_OK ||
-		    (rc = collect(a, r, store, now - r->window_ms - r->baseline_ms, now - r->window_ms, &o)) != VG_OK)
-			goto out;
-		struct groups *by = r->below ? &o : &w, *other = r->below ? &w : &o;
-
-		for (size_t i = 0; i < by->n; i++) {
-			struct group *g = &by->g[i], *h;
-			double v;
-
-			if (!g->count)
-				continue;
-			h = groups_find(other, g->key, g->key_len);
-			uint64_t hc = h ? h->count : 0;
-			double pred = baseline_per_window(a, r, now, r->below ? g->count : hc, &judge);
-
-			if (baseline_holds(r, r->below ? hc : g->count, pred, &v))
-				ACTIVATE(g, v);
-			else
-				observe(a, ri, g, v);
-		}
-		goto out;
-	}
-	if (r->cond == C_ERROR_RATE && !covered(a, now, r->coverage_ms))
-		goto out;
-	if ((rc = collect(a, r, store, now - r->window_ms, now, &w)) != VG_OK)
-		goto out;
-	if (r->cond == C_ABSENT) {
-		size_t ri = (size_t)(r - a->rules->r);
-
-		if ((rc = collect(a, r, store, now - a->rules->env.window_ms, now, &o)) != VG_OK ||
-		    (rc = absent_learn(a, ri, now, &o, &w)) != VG_OK)
-			goto out;
-		for (size_t i = 0; i < a->known[ri].n; i++) {
-			struct group *gk = &a->known[ri].g[i], *g = groups_find(&w, gk->key, gk->key_len);
-
-			if (!g || !g->count)
-				ACTIVATE(gk, 0.0);
-		}
-		goto out;
-	}
-	for (size_t i = 0; i < w.n; i++) {
-		struct group *g = &w.g[i];
-		double v;
-
-		if (r->cond == C_COUNT) {
-			v = (double)g->count;
-		} else if (r->cond == C_LATENCY) {
-			if (!g->has_latency || !g->latency.count)
-				continue;
-			v = vg_sketch_quantile(&g->latency, r->quantile);
-			if (g->latency.count < r->min_count) {
-				observe(a, ri, g, v);
-				continue;
-			}
-		} else {
-			if (!g->count)
-				continue;
-			v = (double)g->bad / (double)g->count;
-			if (g->count < r->min_count) {
-				observe(a, ri, g, v);
-				continue;
-			}
-		}
-		if (!isnan(v) && beyond(r, v))
-			ACTIVATE(g, v);
-		else
-			observe(a, ri, g, v);
-	}
 out:
 #undef ACTIVATE
-	groups_free(&w);
-	groups_free(&o);
+#undef RANGE
+	groups_free(&src.merged[0]);
+	groups_free(&src.merged[1]);
 	return rc;
 }
 
@@ -1127,13 +1036,13 @@ static int eval(struct vg_alerts *a, struct vg_wstore *store, int64_t now,
 		a->observing = false;
 		for (size_t i = 0; i < a->n_in && !a->observing; i++)
 			a->observing = a->in[i].rule == ri;
-		int rc = view_condition(a, ri, store, now, &active, &values, &slow);
+		int rc = condition(a, ri, store, now, true, &active, &values, &slow);
 
 		if (rc == VG_OK && slow) {
 			groups_free(&active);
 			free(values);
 			values = NULL;
-			rc = condition(a, r, store, now, &active, &values);
+			rc = condition(a, ri, store, now, false, &active, &values, &slow);
 		}
 
 		if (rc != VG_OK) {
