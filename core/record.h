@@ -89,4 +89,13 @@ struct vg_record {
 /* The upper-case name of a level ("WARNING"); "UNKNOWN" for out of range. */
 const char *vg_level_name(int level);
 
+/* A position in a Kafka partition: the offset after the last record of it
+ * something holds (the archive's durable positions, the offsets the
+ * consumer stores). topic points into its owner's memory. */
+struct vg_offset {
+	const char *topic;
+	int32_t partition;
+	int64_t next;
+};
+
 #endif

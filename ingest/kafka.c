@@ -190,33 +190,25 @@ static void store_offsets(struct vg_kafka *k, rd_kafka_message_t *const *msgs, s
 	offsets_store(k, list);
 }
 
-struct durable_ctx {
-	struct vg_kafka *k;
-	rd_kafka_topic_partition_list_t *list;
-};
-
-/* The durable hook's store callback: one offset into a list, if it was
- * reached in the current assignment of the partition. The pipeline keeps
- * positions of partitions it once had: one revoked and assigned again
- * reports its old position until a message of the new assignment is
- * durable, and storing that would move the committed offset back. */
-static void add_durable(void *ctx, const char *topic, int32_t partition, int64_t next)
-{
-	struct durable_ctx *c = ctx;
-	struct part *p = part_find(c->k, topic, partition);
-
-	if (!p || !atomic_load(&p->owned) || next <= atomic_load(&p->first))
-		return;
-	rd_kafka_topic_partition_list_add(c->list, topic, partition)->offset = next;
-}
-
-/* Store what the pipeline reports durable. */
+/* Store what the pipeline reports durable: each position reached in the
+ * current assignment of its partition. The pipeline keeps positions of
+ * partitions it once had: one revoked and assigned again reports its old
+ * position until a message of the new assignment is durable, and storing
+ * that would move the committed offset back. */
 static void store_durable(struct vg_kafka *k, void *state)
 {
-	struct durable_ctx c = {k, rd_kafka_topic_partition_list_new(16)};
+	rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(16);
+	const struct vg_offset *pos;
+	size_t n = k->h.durable(state, &pos);
 
-	k->h.durable(state, add_durable, &c);
-	offsets_store(k, c.list);
+	for (size_t i = 0; i < n; i++) {
+		struct part *p = part_find(k, pos[i].topic, pos[i].partition);
+
+		if (!p || !atomic_load(&p->owned) || pos[i].next <= atomic_load(&p->first))
+			continue;
+		rd_kafka_topic_partition_list_add(list, pos[i].topic, pos[i].partition)->offset = pos[i].next;
+	}
+	offsets_store(k, list);
 }
 
 /* Run one batch through the pipeline; store its offsets. */

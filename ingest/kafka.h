@@ -40,6 +40,7 @@
 #include <stdint.h>
 
 #include "core/config.h"
+#include "core/record.h"
 
 /* librdkafka's own log lines (a broker disconnected, a connection refused)
  * as vigil's JSON log lines (vg_log_librdkafka); for rd_kafka_conf_set_log_cb.
@@ -77,13 +78,12 @@ struct vg_kafka_handler {
 	/* A worker between batches: its state is quiescent (no batch running). */
 	void (*worker_idle)(void *worker_state);
 	/* Durability (optional). When set, offsets are stored only as this
-	 * reports them durable, after each batch and when idle: it calls
-	 * store(ctx, topic, partition, next_offset) for each (reporting
-	 * partitions no longer owned is fine: they are not stored). sync(state)
-	 * makes everything processed durable now (on revoke and at stop). */
-	void (*durable)(void *worker_state,
-			void (*store)(void *ctx, const char *topic, int32_t partition, int64_t next_offset),
-			void *ctx);
+	 * reports them durable, after each batch and when idle: it sets *out
+	 * to the durable positions (valid until the worker's next call) and
+	 * returns how many (reporting partitions no longer owned is fine: they
+	 * are not stored). sync(state) makes everything processed durable now
+	 * (on revoke and at stop). */
+	size_t (*durable)(void *worker_state, const struct vg_offset **out);
 	void (*sync)(void *worker_state);
 	/* Backpressure from a sink (optional): true while the pipeline cannot
 	 * take more (what it took would pile up in memory). Asked after each
@@ -112,7 +112,9 @@ int vg_kafka_open(struct vg_kafka **out, const struct vg_config *cfg, const stru
 
 /* Subscribe and consume until *stop is set (a signal handler may set it)
  * or, with exit_at_end, until every assigned partition has reached its end
- * offset. tick(arg) runs on this thread every ~50 ms (the windows' closer).
+ * offset. tick(arg) runs on this thread every ~50 ms: keep it short, it
+ * delays polling (vigil run measures the lag there; its closer has a thread
+ * of its own).
  * Returns 0 or VG_ERR_IO (fatal consumer error, message on stderr). */
 int vg_kafka_run(struct vg_kafka *k, atomic_int *stop, bool exit_at_end, void (*tick)(void *),
 		 void *tick_arg);

@@ -68,19 +68,6 @@ static void http_window(void *arg, struct vg_window *win)
 	h->window_closed = true;
 }
 
-static void keep_lag(void *arg, const char *topic, int32_t partition, int64_t lag)
-{
-	struct vg_health *h = arg;
-
-	if (vg_grow(&h->lags, &h->cap_lags, h->n_lags + 1, sizeof(*h->lags), 16) != 0)
-		return;
-	struct vg_metrics_lag *l = &h->lags[h->n_lags++];
-
-	snprintf(l->topic, sizeof(l->topic), "%s", topic);
-	l->partition = partition;
-	l->lag = lag;
-}
-
 static void put_alert(void *arg, const struct vg_alert *al)
 {
 	struct vg_buf *b = arg;
@@ -172,8 +159,14 @@ static void http_gather(struct vg_run *rc, struct vg_metrics_run *m)
 	m->owned = ks.owned;
 	/* Nothing processed since the last commit: nothing waits for one. */
 	m->commit_age_ms = ks.last_commit_ms && !ks.commit_current ? vg_clock_now_ms() - ks.last_commit_ms : 0;
+	/* The poller's last measure of the lag per partition. */
+	pthread_mutex_lock(&rc->lag_mu);
 	h->n_lags = 0;
-	vg_kafka_lag_each(rc->kafka, keep_lag, h);
+	if (vg_grow(&h->lags, &h->cap_lags, rc->n_lags, sizeof(*h->lags), 16) == 0) {
+		memcpy(h->lags, rc->lags, rc->n_lags * sizeof(*h->lags));
+		h->n_lags = rc->n_lags;
+	}
+	pthread_mutex_unlock(&rc->lag_mu);
 	m->lags = h->lags;
 	m->n_lags = h->n_lags;
 	if (rc->agg.alerts)

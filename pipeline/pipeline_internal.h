@@ -11,7 +11,9 @@
  * Threads: a worker's fields are its thread's, except pub (relaxed atomic
  * stores read by the closer). Everything else belongs to the closer: the
  * thread that calls vg_closer_close (the reading thread or the file
- * workers, one at a time, for files; the Kafka poller for vigil run). */
+ * workers, one at a time, for files; for vigil run, a thread of its own,
+ * so that rules, notification and page rendering never delay the Kafka
+ * poller; see struct vg_run). */
 #ifndef VG_PIPELINE_INTERNAL_H
 #define VG_PIPELINE_INTERNAL_H
 
@@ -157,12 +159,25 @@ struct vg_run {
 	struct gen *retired;       /* closer thread */
 	struct worker_gen *wgen;   /* one per worker */
 	_Atomic uint64_t reloads_ok, reloads_failed;
-	int64_t lag_now; /* total lag of owned partitions, as of the last second */
 	void (*on_tick)(const struct vg_run_status *st, void *arg);
 	void *on_tick_arg;
 	struct vg_kafka *kafka;
-	int64_t lag_max;      /* largest total lag seen (owned partitions) */
-	int64_t lag_last_ms;
+	/* The lag, measured on the poller (vg_kafka_lag is the poller's) once
+	 * a second: the total of owned partitions, the largest seen, and per
+	 * partition for /metrics (under lag_mu; the closer copies it). */
+	_Atomic int64_t lag_now;
+	int64_t lag_max, lag_last_ms;
+	pthread_mutex_t lag_mu;
+	struct vg_metrics_lag *lags;
+	size_t n_lags, cap_lags;
+	/* The closer's thread: it closes windows, evaluates the rules, reloads
+	 * and publishes the pages every CLOSE_EVERY_MS, off the poller. close_mu
+	 * orders a close against a partition's state change (poller), as when
+	 * both ran on the poller. */
+	pthread_t closer;
+	bool closer_started;
+	atomic_bool closer_stop;
+	pthread_mutex_t close_mu;
 	FILE *records; /* --records: every processed record's raw bytes */
 	pthread_mutex_t records_mu;
 	_Atomic uint64_t dead_logged;

@@ -12,9 +12,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "core/err.h"
 #include "aggregate/sketch.h"
+#include "core/err.h"
 #include "core/log.h"
+#include "core/mem.h"
 #include "parse/json.h"
 #include "pipeline/pipeline_internal.h"
 #include "pipeline/stop.h"
@@ -204,6 +205,7 @@ static void run_release(struct vg_run *rc)
 		close(rc->agg.out_fd);
 	vg_pipeline_teardown(&rc->agg);
 	run_gens_free(rc);
+	free(rc->lags);
 }
 
 /* Reload counts; any thread. */
@@ -291,7 +293,9 @@ static void run_part_state(void *arg, int32_t stream, enum vg_kafka_part_state s
 					     [VG_KAFKA_PART_BEHIND] = VG_WSTREAM_BEHIND,
 					     [VG_KAFKA_PART_CAUGHT_UP] = VG_WSTREAM_CAUGHT_UP};
 
+	pthread_mutex_lock(&rc->close_mu);
 	vg_windows_stream_set(rc->agg.win, stream, to[st]);
+	pthread_mutex_unlock(&rc->close_mu);
 }
 
 static void run_worker_stop(void *state)
@@ -339,19 +343,55 @@ static bool run_stalled(void *state)
 	return w->archive_err != VG_OK;
 }
 
-static void run_durable(void *state, void (*store)(void *ctx, const char *topic, int32_t partition, int64_t next),
-			void *ctx)
+static size_t run_durable(void *state, const struct vg_offset **out)
 {
 	struct vg_pipeline_worker *w = state;
 
-	if (w->archive)
-		vg_archive_durable(w->archive, store, ctx);
+	return w->archive ? vg_archive_durable(w->archive, out) : 0;
 }
 
+/* The poller's per-partition lags, kept for /metrics (under lag_mu). */
+static void keep_lag(void *arg, const char *topic, int32_t partition, int64_t lag)
+{
+	struct vg_run *rc = arg;
+
+	if (vg_grow(&rc->lags, &rc->cap_lags, rc->n_lags + 1, sizeof(*rc->lags), 16) != 0)
+		return;
+	struct vg_metrics_lag *l = &rc->lags[rc->n_lags++];
+
+	snprintf(l->topic, sizeof(l->topic), "%s", topic);
+	l->partition = partition;
+	l->lag = lag;
+}
+
+/* The Kafka poller's tick: the lag of owned partitions, once a second.
+ * Everything else the closer's thread does. */
 static void run_tick(void *arg)
 {
 	struct vg_run *rc = arg;
 	int64_t now = vg_clock_now_ms();
+
+	if (now - rc->lag_last_ms < 1000)
+		return;
+	size_t parts;
+	int64_t lag = vg_kafka_lag(rc->kafka, &parts);
+
+	if (lag > rc->lag_max)
+		rc->lag_max = lag;
+	atomic_store(&rc->lag_now, lag);
+	rc->lag_last_ms = now;
+	if (rc->http) {
+		pthread_mutex_lock(&rc->lag_mu);
+		rc->n_lags = 0;
+		vg_kafka_lag_each(rc->kafka, keep_lag, rc);
+		pthread_mutex_unlock(&rc->lag_mu);
+	}
+}
+
+/* One round of the closer: a reload asked for, the generations no worker
+ * uses, the windows due with their rows, rules and alerts, the pages. */
+static void closer_round(struct vg_run *rc)
+{
 	double t0 = vg_clock_mono_s();
 
 	if (reload_requested) {
@@ -359,22 +399,16 @@ static void run_tick(void *arg)
 		run_reload(rc);
 	}
 	gens_collect(rc);
+	pthread_mutex_lock(&rc->close_mu);
 	vg_closer_close(&rc->agg, false, CLOSE_EVERY_MS);
+	pthread_mutex_unlock(&rc->close_mu);
 	if (rc->http)
 		vg_health_tick(rc, vg_clock_mono_s() - t0);
-	if (now - rc->lag_last_ms >= 1000) { /* lag of owned partitions, once a second */
-		size_t parts;
-		int64_t lag = vg_kafka_lag(rc->kafka, &parts);
-
-		if (lag > rc->lag_max)
-			rc->lag_max = lag;
-		rc->lag_now = lag;
-		rc->lag_last_ms = now;
-	}
 	if (rc->on_tick) {
 		struct vg_kafka_stats ks;
 		struct vg_windows_stats ws;
-		struct vg_run_status st = {.http_addr = rc->http ? rc->http->addr : NULL, .lag = rc->lag_now};
+		struct vg_run_status st = {.http_addr = rc->http ? rc->http->addr : NULL,
+					   .lag = atomic_load(&rc->lag_now)};
 
 		vg_kafka_get_stats(rc->kafka, &ks);
 		vg_windows_get_stats(rc->agg.win, &ws);
@@ -385,6 +419,19 @@ static void run_tick(void *arg)
 			vg_alerts_counts(rc->agg.alerts, &st.alerts_pending, &st.alerts_firing);
 		rc->on_tick(&st, rc->on_tick_arg);
 	}
+}
+
+/* The closer's thread: a round every CLOSE_EVERY_MS until told to stop. */
+static void *closer_main(void *arg)
+{
+	struct vg_run *rc = arg;
+	struct timespec ts = {0, CLOSE_EVERY_MS * 1000000L};
+
+	while (!atomic_load(&rc->closer_stop)) {
+		closer_round(rc);
+		nanosleep(&ts, NULL); /* a pace, not a wait for anything */
+	}
+	return NULL;
 }
 
 /* One archive writer per worker, from the archive section. */
@@ -521,6 +568,8 @@ int vg_run_main(const struct vg_run_opts *o)
 		return VG_EXIT_IO;
 	}
 	pthread_mutex_init(&rc.records_mu, NULL);
+	pthread_mutex_init(&rc.lag_mu, NULL);
+	pthread_mutex_init(&rc.close_mu, NULL);
 	rc.config_path = config_path;
 	rc.log_level_opt = log_level;
 	rc.gen0.classifier = rc.agg.st.classifier;
@@ -565,8 +614,13 @@ int vg_run_main(const struct vg_run_opts *o)
 	sigaction(SIGHUP, &hup, NULL);
 	double t0 = vg_clock_mono_s();
 
-	if (vg_kafka_run(k, vg_stop_flag(), exit_at_end, run_tick, &rc) != VG_OK)
+	rc.closer_started = pthread_create(&rc.closer, NULL, closer_main, &rc) == 0;
+	if (!rc.closer_started) {
+		fprintf(stderr, "vigil run: cannot start the closer's thread\n");
 		status = VG_EXIT_IO;
+	} else if (vg_kafka_run(k, vg_stop_flag(), exit_at_end, run_tick, &rc) != VG_OK) {
+		status = VG_EXIT_IO;
+	}
 	/* Graceful stop, bounded. */
 	pthread_t dog;
 	int64_t bound = cfg->shutdown_timeout_ms;
@@ -577,6 +631,10 @@ int vg_run_main(const struct vg_run_opts *o)
 
 	pthread_create(&dog, NULL, stop_watchdog, &bound);
 	pthread_detach(dog);
+	vg_log(VG_LOG_DEBUG, "run", "stopping: the closer's last round");
+	atomic_store(&rc.closer_stop, true);
+	if (rc.closer_started)
+		pthread_join(rc.closer, NULL);
 	vg_log(VG_LOG_DEBUG, "run", "stopping: leaving the consumer group");
 	if (vg_kafka_stop(k, committed, sizeof(committed)) != VG_OK)
 		status = VG_EXIT_IO;

@@ -3,10 +3,11 @@
  * Joins the consumer group (ingest/kafka.h); each worker thread takes the
  * per-record step on its batches (the same step as pipeline/pipeline.h's
  * files), archives the records (sink/archive.h) and dead-letters the
- * rejected ones. The closer (on the Kafka poller's tick) closes windows,
+ * rejected ones. The closer, on a thread of its own, closes windows,
  * evaluates the rules, notifies, reloads the configuration on SIGHUP and
- * publishes /health, /ready, /metrics and /alerts. Offsets are committed
- * once the archive has made the records durable.
+ * publishes /health, /ready, /metrics and /alerts; the Kafka poller only
+ * polls, dispatches and measures the lag. Offsets are committed once the
+ * archive has made the records durable.
  *
  * vg_run_main runs until a stop signal (pipeline/stop.h) or, with
  * exit_at_end, the end of the topics; the summary line goes to standard
@@ -55,7 +56,7 @@ struct vg_run_opts {
 	int64_t lateness_ms;         /* overrides aggregate.lateness when > 0 */
 	int64_t skew_behind_ms;      /* overrides aggregate.skew_behind when >= 0 */
 	int64_t shutdown_timeout_ms; /* overrides kafka.shutdown_timeout when > 0 */
-	void (*on_tick)(const struct vg_run_status *st, void *arg); /* after each tick, on the closer thread */
+	void (*on_tick)(const struct vg_run_status *st, void *arg); /* after each round, on the closer's thread */
 	void *on_tick_arg;
 	struct vg_run_result *result; /* filled at the end when set */
 };

@@ -100,6 +100,8 @@ struct vg_archive {
 	size_t n_files, cap_files;
 	struct position *pos;
 	size_t n_pos, cap_pos;
+	struct vg_offset *durable; /* vg_archive_durable's answer */
+	size_t cap_durable;
 	size_t total_pending;
 	int64_t oldest_pending_ms; /* clock when the first pending record came; 0 none */
 	ZSTD_CCtx *cctx;
@@ -826,16 +828,22 @@ int vg_archive_dead(struct vg_archive *a, vg_str raw, const char *reason, const 
 	return rc;
 }
 
-void vg_archive_durable(const struct vg_archive *a,
-			void (*fn)(void *arg, const char *topic, int32_t partition, int64_t next_offset), void *arg)
+size_t vg_archive_durable(struct vg_archive *a, const struct vg_offset **out)
 {
+	size_t n = 0;
+
+	*out = a->durable;
+	if (vg_grow(&a->durable, &a->cap_durable, a->n_pos, sizeof(*a->durable), 16) != 0)
+		return 0;
+	*out = a->durable;
 	for (size_t i = 0; i < a->n_pos; i++) {
 		const struct position *p = &a->pos[i];
 		int64_t next = p->hole_lo >= 0 && p->hole_lo < p->durable ? p->hole_lo : p->durable;
 
 		if (next >= 0)
-			fn(arg, p->topic, p->partition, next);
+			a->durable[n++] = (struct vg_offset){p->topic, p->partition, next};
 	}
+	return n;
 }
 
 void vg_archive_get_stats(const struct vg_archive *a, struct vg_archive_stats *out)
@@ -921,6 +929,7 @@ int vg_archive_close(struct vg_archive *a)
 	free(a->sy.items);
 	free(a->files);
 	free(a->pos);
+	free(a->durable);
 	free(a->zbuf);
 	ZSTD_freeCCtx(a->cctx);
 	free(a->dir);

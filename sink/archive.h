@@ -29,6 +29,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "core/record.h"
 #include "core/str.h"
 
 struct vg_archive_params {
@@ -68,13 +69,13 @@ int vg_archive_dead(struct vg_archive *a, vg_str raw, const char *reason, const 
  * write error (nothing more becomes durable; retried at the next call). */
 int vg_archive_sync(struct vg_archive *a, bool force, int64_t now_ms);
 
-/* Durable position of every topic/partition appended so far: calls fn for
- * each with the offset after its last durable record. Only what a sync
+/* Durable position of every topic/partition appended so far: *out set to
+ * an array of them (the offset after each one's last durable record),
+ * valid until the next call on a; returns how many. Only what a sync
  * point made durable is reported, and never past a record that could not
- * be kept (stats.unkept) until that record has been appended again. */
-void vg_archive_durable(const struct vg_archive *a, void (*fn)(void *arg, const char *topic, int32_t partition,
-								int64_t next_offset),
-			void *arg);
+ * be kept (stats.unkept) until that record has been appended again. Out
+ * of memory: 0 (nothing reported is nothing committed). */
+size_t vg_archive_durable(struct vg_archive *a, const struct vg_offset **out);
 
 /* fsync the directory holding path (so a created or renamed name in it is
  * durable). Returns 0, or -1 with errno set. A path without '/': 0. */

@@ -125,10 +125,14 @@ struct durable {
 	int64_t next[8];
 };
 
-static void on_durable(void *arg, const char *topic, int32_t partition, int64_t next)
+/* The archive's durable positions into d, by partition. */
+static void durable_of(struct vg_archive *a, struct durable *d)
 {
-	(void)topic;
-	((struct durable *)arg)->next[partition] = next;
+	const struct vg_offset *pos;
+	size_t n = vg_archive_durable(a, &pos);
+
+	for (size_t i = 0; i < n; i++)
+		d->next[pos[i].partition] = pos[i].next;
 }
 
 #define T0 1793491200000LL /* 2026-11-01T00:00:00Z */
@@ -154,10 +158,10 @@ Test(archive, layout_frames_and_durability)
 					       VG_LEVEL_INFO, "logs", i % 2, i / 2),
 			     VG_OK);
 	}
-	vg_archive_durable(a, on_durable, &d);
+	durable_of(a, &d);
 	cr_expect_eq(d.next[0], -1, "nothing is durable before a sync");
 	cr_assert_eq(vg_archive_sync(a, true, T0), VG_OK);
-	vg_archive_durable(a, on_durable, &d);
+	durable_of(a, &d);
 	cr_expect_eq(d.next[0], 50);
 	cr_expect_eq(d.next[1], 50);
 	snprintf(want, sizeof(want), "/90d/access/2026-11-01/01/t-w0-0.jsonl.zst.part");
@@ -256,7 +260,7 @@ Test(archive, disk_full_stops_durability_and_recovers)
 	full = 1;
 	append_range(a, VG_STR_LIT("{\"second\":1}"), 10, 20);
 	cr_expect_eq(vg_archive_sync(a, true, T0), VG_ERR_IO);
-	vg_archive_durable(a, on_durable, &d);
+	durable_of(a, &d);
 	cr_expect_eq(d.next[0], 10, "the failed frame is not durable");
 	struct vg_archive_stats st;
 
@@ -273,7 +277,7 @@ Test(archive, disk_full_stops_durability_and_recovers)
 	free(data);
 	full = 0; /* space returns */
 	cr_assert_eq(vg_archive_sync(a, true, T0), VG_OK);
-	vg_archive_durable(a, on_durable, &d);
+	durable_of(a, &d);
 	cr_expect_eq(d.next[0], 20);
 	vg_archive_get_stats(a, &st);
 	cr_expect(st.healthy);
@@ -315,12 +319,12 @@ Test(archive, a_failed_fsync_is_never_durable_and_is_written_again)
 	eio = 1;
 	append_range(a, VG_STR_LIT("{\"second\":1}"), 10, 20);
 	cr_expect_eq(vg_archive_sync(a, true, T0), VG_ERR_IO);
-	vg_archive_durable(a, on_durable, &d);
+	durable_of(a, &d);
 	cr_expect_eq(d.next[0], 10, "a frame whose fsync failed is not durable");
 	cr_expect_eq(vg_archive_sync(a, true, T0), VG_ERR_IO, "still failing");
 	eio = 0;
 	cr_assert_eq(vg_archive_sync(a, true, T0), VG_OK);
-	vg_archive_durable(a, on_durable, &d);
+	durable_of(a, &d);
 	cr_expect_eq(d.next[0], 20);
 	cr_assert_eq(vg_archive_close(a), VG_OK);
 	cr_assert_eq(find(dir, ".jsonl.zst", path), 1);
@@ -365,10 +369,10 @@ Test(archive, size_flushes_one_file_and_advances_nothing_alone)
 	/* access is past flush_bytes, security is not, and nothing is old. */
 	cr_assert_eq(vg_archive_sync(a, false, T0), VG_OK);
 	vg_archive_sync(a, false, T0); /* harvests the job */
-	vg_archive_durable(a, on_durable, &d);
+	durable_of(a, &d);
 	cr_expect_eq(d.next[0], -1, "offset 0 (in security) is not written yet: nothing is durable");
 	cr_assert_eq(vg_archive_sync(a, true, T0), VG_OK);
-	vg_archive_durable(a, on_durable, &d);
+	durable_of(a, &d);
 	cr_expect_eq(d.next[0], 20);
 	cr_assert_eq(vg_archive_close(a), VG_OK);
 }
@@ -440,14 +444,14 @@ Test(archive, a_file_that_cannot_be_made_keeps_its_records_pending)
 		     VG_OK, "held in memory until its frame is written");
 	append_range(a, VG_STR_LIT("{\"r\":1}"), 11, 12);
 	cr_expect_eq(vg_archive_sync(a, true, T0), VG_ERR_IO);
-	vg_archive_durable(a, on_durable, &d);
+	durable_of(a, &d);
 	cr_expect_eq(d.next[0], 10, "offset 10 is not on disk: nothing from it on is durable");
 	vg_archive_get_stats(a, &st);
 	cr_expect_not(st.healthy);
 	cr_expect_eq(vg_archive_sync(a, true, T0), VG_ERR_IO, "retried, still refused");
 	cr_assert_eq(unlink(block), 0); /* space returns */
 	cr_assert_eq(vg_archive_sync(a, true, T0), VG_OK);
-	vg_archive_durable(a, on_durable, &d);
+	durable_of(a, &d);
 	cr_expect_eq(d.next[0], 12);
 	cr_assert_eq(vg_archive_close(a), VG_OK);
 	cr_expect_eq(count_lines(dir, "{\"r\":1}"), 12, "every record written once");
@@ -476,14 +480,14 @@ Test(archive, a_record_not_kept_is_never_committed_past)
 		     VG_ERR_NOMEM);
 	append_range(a, VG_STR_LIT("{\"r\":1}"), 6, 10);
 	cr_assert_eq(vg_archive_sync(a, true, T0), VG_OK);
-	vg_archive_durable(a, on_durable, &d);
+	durable_of(a, &d);
 	cr_expect_eq(d.next[0], 5, "offset 5 was not kept: the commit stops before it");
 	vg_archive_get_stats(a, &st);
 	cr_expect_eq(st.unkept, 1u);
 	/* Read again from the commit (a restart or rebalance would). */
 	append_range(a, VG_STR_LIT("{\"r\":1}"), 5, 8);
 	cr_assert_eq(vg_archive_sync(a, true, T0), VG_OK);
-	vg_archive_durable(a, on_durable, &d);
+	durable_of(a, &d);
 	cr_expect_eq(d.next[0], 10, "kept this time: the hole is filled");
 	cr_assert_eq(vg_archive_close(a), VG_OK);
 	cr_expect_eq(count_lines(dir, "{\"r\":1}"), 12, "the 9 kept and the 3 read again");
