@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <strings.h>
 #include <yaml.h>
 
@@ -1646,4 +1647,72 @@ void vg_config_free(struct vg_config *cfg)
 	free(cfg->archive_instance);
 	free(cfg->source);
 	free(cfg);
+}
+
+static int override_str(char **dst, const char *v)
+{
+	char *d;
+
+	if (!v)
+		return VG_OK;
+	if (!(d = strdup(v)))
+		return VG_ERR_NOMEM;
+	free(*dst);
+	*dst = d;
+	return VG_OK;
+}
+
+int vg_config_load_overridden(struct vg_config **out, const char *path, const struct vg_config_overrides *ov,
+			      char *errbuf, size_t errlen)
+{
+	struct vg_config *cfg;
+	int rc = vg_config_load(&cfg, path, errbuf, errlen);
+
+	*out = NULL;
+	if (rc != VG_OK || !ov) {
+		*out = rc == VG_OK ? cfg : NULL;
+		return rc;
+	}
+	if ((rc = override_str(&cfg->kafka_brokers, ov->brokers)) != VG_OK ||
+	    (rc = override_str(&cfg->kafka_group, ov->group)) != VG_OK ||
+	    (rc = override_str(&cfg->archive_dir, ov->archive_dir)) != VG_OK ||
+	    (rc = override_str(&cfg->http_listen, ov->http_listen)) != VG_OK ||
+	    (rc = override_str(&cfg->notify_outbox_dir, ov->outbox_dir)) != VG_OK)
+		goto out_nomem;
+	if (ov->lateness_ms > 0)
+		cfg->lateness_ms = ov->lateness_ms;
+	if (ov->skew_behind_ms >= 0)
+		cfg->skew_behind_ms = ov->skew_behind_ms;
+	if (ov->shutdown_timeout_ms > 0)
+		cfg->shutdown_timeout_ms = ov->shutdown_timeout_ms;
+	if (ov->workers > 0)
+		cfg->workers = ov->workers;
+	if (ov->n_topics) {
+		struct vg_strlist topics = {calloc(ov->n_topics, sizeof(char *)), 0, cfg->kafka_topics.line};
+
+		if (!topics.v)
+			goto out_nomem;
+		for (; topics.n < ov->n_topics; topics.n++) {
+			if (!(topics.v[topics.n] = strdup(ov->topics[topics.n]))) {
+				strlist_free(&topics);
+				goto out_nomem;
+			}
+		}
+		strlist_free(&cfg->kafka_topics);
+		cfg->kafka_topics = topics;
+	}
+	*out = cfg;
+	return VG_OK;
+
+out_nomem:
+	vg_config_free(cfg);
+	snprintf(errbuf, errlen, "out of memory");
+	return VG_ERR_NOMEM;
+}
+
+unsigned vg_config_workers(const struct vg_config *cfg)
+{
+	long n = cfg->workers ? (long)cfg->workers : sysconf(_SC_NPROCESSORS_ONLN);
+
+	return n > 0 ? (unsigned)n : 1;
 }

@@ -182,6 +182,29 @@ int vg_config_load_string(struct vg_config **out, const char *yaml, size_t len, 
 /* Free a configuration; NULL is a no-op. */
 void vg_config_free(struct vg_config *cfg);
 
+/* What a command line sets over a configuration file (vigil run's
+ * options). NULL, 0 (or, for skew_behind_ms, negative) members leave the
+ * file's value. */
+struct vg_config_overrides {
+	const char *brokers, *group, *archive_dir, *http_listen, *outbox_dir;
+	const char *const *topics; /* n_topics > 0: these, not kafka.topics */
+	size_t n_topics;
+	unsigned workers;            /* kafka.workers */
+	int64_t lateness_ms;         /* aggregate.lateness */
+	int64_t skew_behind_ms;      /* aggregate.skew_behind; -1: the file's */
+	int64_t shutdown_timeout_ms; /* kafka.shutdown_timeout */
+};
+
+/* vg_config_load with the overrides applied: the configuration is
+ * complete when returned, and read-only from then on (nothing writes into
+ * a loaded one). ov NULL: none. Same returns as vg_config_load. */
+int vg_config_load_overridden(struct vg_config **out, const char *path, const struct vg_config_overrides *ov,
+			      char *errbuf, size_t errlen);
+
+/* The worker threads kafka.workers asks for: its value, or 0 for one per
+ * core online (at least 1). */
+unsigned vg_config_workers(const struct vg_config *cfg);
+
 /* Write the complete, commented default configuration. Returns 0 or
  * VG_ERR_IO. */
 int vg_config_write_default(FILE *out);

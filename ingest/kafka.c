@@ -851,9 +851,7 @@ int vg_kafka_open(struct vg_kafka **out, const struct vg_config *cfg, const stru
 	k->cfg = cfg;
 	k->h = *h;
 	pthread_mutex_init(&k->parts_mu, NULL);
-	k->n_workers = cfg->workers ? cfg->workers : (unsigned)sysconf(_SC_NPROCESSORS_ONLN);
-	if (k->n_workers == 0)
-		k->n_workers = 1;
+	k->n_workers = vg_config_workers(cfg);
 	snprintf(tmp, sizeof(tmp), "%lld", (long long)cfg->commit_interval_ms);
 	/* Defaults first, the user's properties over them, vigil's contract
 	 * last (offsets are stored only after processing). */

@@ -462,17 +462,6 @@ static int open_archives(struct vg_pipeline *run)
 	return VG_OK;
 }
 
-static int set_str(char **dst, const char *v)
-{
-	char *d = strdup(v);
-
-	if (!d)
-		return VG_ERR_NOMEM;
-	free(*dst);
-	*dst = d;
-	return VG_OK;
-}
-
 /* A watchdog for the graceful stop: past the bound, say so and leave. */
 static void *stop_watchdog(void *arg)
 {
@@ -507,47 +496,25 @@ int vg_run_main(const struct vg_run_opts *o)
 		fprintf(stderr, "vigil run: --workers: 1 to %d\n", MAX_THREADS);
 		return VG_EXIT_USAGE;
 	}
+	struct vg_config_overrides ov = {.brokers = brokers, .group = group, .archive_dir = archive_dir,
+					 .http_listen = o->http_listen, .outbox_dir = o->outbox_dir,
+					 .topics = topics, .n_topics = n_topics,
+					 .workers = workers > 0 ? (unsigned)workers : 0, .lateness_ms = o->lateness_ms,
+					 .skew_behind_ms = o->skew_behind_ms,
+					 .shutdown_timeout_ms = o->shutdown_timeout_ms};
 	struct vg_config *cfg;
+	int r = vg_config_load_overridden(&cfg, config_path, &ov, err, sizeof(err));
 
-	if (vg_config_load(&cfg, config_path, err, sizeof(err)) != VG_OK ||
-	    vg_stage_open(&rc.agg.st, cfg, err, sizeof(err)) != VG_OK) {
+	if (r == VG_ERR_NOMEM) {
+		fprintf(stderr, "vigil run: out of memory\n");
+		return VG_EXIT_IO;
+	}
+	if (r != VG_OK || vg_stage_open(&rc.agg.st, cfg, err, sizeof(err)) != VG_OK) {
 		fprintf(stderr, "vigil: %s\n", err);
 		return VG_EXIT_CONFIG;
 	}
-
 	vg_log_set_level(log_level >= 0 ? log_level : cfg->log_level);
-	if ((brokers && set_str(&cfg->kafka_brokers, brokers)) || (group && set_str(&cfg->kafka_group, group)) ||
-	    (archive_dir && set_str(&cfg->archive_dir, archive_dir)) ||
-	    (o->http_listen && set_str(&cfg->http_listen, o->http_listen)) ||
-	    (o->outbox_dir && set_str(&cfg->notify_outbox_dir, o->outbox_dir)))
-		goto out_nomem;
-	if (o->lateness_ms > 0)
-		cfg->lateness_ms = o->lateness_ms;
-	if (o->skew_behind_ms >= 0)
-		cfg->skew_behind_ms = o->skew_behind_ms;
-	if (o->shutdown_timeout_ms > 0)
-		cfg->shutdown_timeout_ms = o->shutdown_timeout_ms;
-	if (n_topics) {
-		for (size_t t = 0; t < cfg->kafka_topics.n; t++)
-			free(cfg->kafka_topics.v[t]);
-		cfg->kafka_topics.n = 0;
-		char **v = realloc(cfg->kafka_topics.v, n_topics * sizeof(*v));
-
-		if (!v)
-			goto out_nomem;
-		cfg->kafka_topics.v = v;
-		for (size_t t = 0; t < n_topics; t++) {
-			if (!(v[t] = strdup(topics[t])))
-				goto out_nomem;
-			cfg->kafka_topics.n++;
-		}
-	}
-	if (workers > 0)
-		cfg->workers = (unsigned)workers;
-	rc.agg.threads = cfg->workers ? cfg->workers : (unsigned)sysconf(_SC_NPROCESSORS_ONLN);
-	if (rc.agg.threads == 0)
-		rc.agg.threads = 1;
-	cfg->workers = rc.agg.threads;
+	rc.agg.threads = vg_config_workers(cfg);
 	rc.agg.no_chunk_threads = true;
 	rc.agg.store_always = true;
 	rc.agg.catch_up_ms = cfg->notify_catch_up_ms;
@@ -594,7 +561,8 @@ int vg_run_main(const struct vg_run_opts *o)
 				     .part_state = run_part_state,
 				     .arg = &rc};
 	struct vg_kafka *k;
-	int r = vg_kafka_open(&k, cfg, &h, err, sizeof(err));
+
+	r = vg_kafka_open(&k, cfg, &h, err, sizeof(err));
 
 	if (r != VG_OK) {
 		fprintf(stderr, "vigil run: %s\n", r == VG_ERR_NOMEM ? "out of memory" : err);
@@ -698,11 +666,6 @@ int vg_run_main(const struct vg_run_opts *o)
 	vg_kafka_close(k);
 	run_release(&rc);
 	return status;
-
-out_nomem:
-	fprintf(stderr, "vigil run: out of memory\n");
-	vg_stage_close(&rc.agg.st);
-	return VG_EXIT_IO;
 }
 
 

@@ -441,3 +441,30 @@ Test(config, http_listen)
 	cr_expect_not(vg_config_parse_listen("1.2.3.4:-1", host, sizeof(host), &port));
 	cr_expect_not(vg_config_parse_listen("1.2.3.4:80x", host, sizeof(host), &port));
 }
+
+/* vigil run's options build the configuration it runs with, at load:
+ * nothing writes into a loaded one afterwards. */
+Test(config, overrides_apply_at_load)
+{
+	static const char *const topics[] = {"a", "b"};
+	struct vg_config_overrides ov = {.brokers = "127.0.0.1:1", .group = "g", .topics = topics, .n_topics = 2,
+					 .workers = 3, .skew_behind_ms = 0, .shutdown_timeout_ms = 1234};
+	struct vg_config *c;
+
+	cr_assert_eq(vg_config_load_overridden(&c, NULL, &ov, err, sizeof(err)), VG_OK, "%s", err);
+	cr_expect_str_eq(c->kafka_brokers, "127.0.0.1:1");
+	cr_expect_str_eq(c->kafka_group, "g");
+	cr_assert_eq(c->kafka_topics.n, 2);
+	cr_expect_str_eq(c->kafka_topics.v[1], "b");
+	cr_expect_eq(vg_config_workers(c), 3);
+	cr_expect_eq(c->skew_behind_ms, 0);
+	cr_expect_eq(c->shutdown_timeout_ms, 1234);
+	cr_expect_str_eq(c->archive_dir, "./archive", "unset members keep the file's value");
+	vg_config_free(c);
+	ov = (struct vg_config_overrides){.skew_behind_ms = -1};
+	cr_assert_eq(vg_config_load_overridden(&c, NULL, &ov, err, sizeof(err)), VG_OK, "%s", err);
+	cr_expect_gt(c->skew_behind_ms, 0, "-1 keeps the default");
+	cr_expect_eq(c->workers, 0);
+	cr_expect_geq(vg_config_workers(c), 1, "0: one per core");
+	vg_config_free(c);
+}
