@@ -7,6 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "alert/groups.h"
 #include "alert/rules_internal.h"
 #include "core/buf.h"
 #include "core/clock.h"
@@ -46,108 +47,6 @@ static bool sel_match(const struct vg_rules_env *env, const struct rule *r, cons
 			return false;
 	}
 	return true;
-}
-
-/* One alert instance's aggregate over a range. */
-struct group {
-	char *key; /* the `by` values, each NUL-terminated, back to back */
-	size_t key_len;
-	uint64_t count, bad;
-	struct vg_sketch latency;
-	bool has_latency;
-	/* From store views (the fast path): */
-	uint64_t l_count, tail, far; /* latency values; at or above the rule's tail bucket; far above it */
-	bool present;                /* some key of the group is in the range */
-	int64_t seen_ms;             /* an absent rule's known groups: the end of the last window with records */
-};
-
-struct groups {
-	struct group *g;
-	size_t n, cap;
-	size_t *index; /* open addressing: position + 1, 0 empty */
-	size_t index_cap;
-};
-
-static uint64_t fnv(const void *p, size_t n, uint64_t h)
-{
-	const unsigned char *s = p;
-
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ s[i]) * 0x100000001b3ULL;
-	return h;
-}
-
-#define FNV0 0xcbf29ce484222325ULL
-
-static void groups_free(struct groups *gs)
-{
-	for (size_t i = 0; i < gs->n; i++) {
-		free(gs->g[i].key);
-		if (gs->g[i].has_latency)
-			vg_sketch_free(&gs->g[i].latency);
-	}
-	free(gs->g);
-	free(gs->index);
-	memset(gs, 0, sizeof(*gs));
-}
-
-static struct group *groups_find(const struct groups *gs, const char *key, size_t len)
-{
-	if (!gs->index_cap)
-		return NULL;
-	for (size_t h = fnv(key, len, FNV0) & (gs->index_cap - 1);; h = (h + 1) & (gs->index_cap - 1)) {
-		size_t at = gs->index[h];
-
-		if (!at)
-			return NULL;
-		struct group *g = &gs->g[at - 1];
-
-		if (g->key_len == len && memcmp(g->key, key, len) == 0)
-			return g;
-	}
-}
-
-static int groups_reindex(struct groups *gs, size_t cap)
-{
-	size_t *ix = calloc(cap, sizeof(*ix));
-
-	if (!ix)
-		return VG_ERR_NOMEM;
-	free(gs->index);
-	gs->index = ix;
-	gs->index_cap = cap;
-	for (size_t i = 0; i < gs->n; i++) {
-		size_t h = fnv(gs->g[i].key, gs->g[i].key_len, FNV0) & (cap - 1);
-
-		while (ix[h])
-			h = (h + 1) & (cap - 1);
-		ix[h] = i + 1;
-	}
-	return VG_OK;
-}
-
-static struct group *groups_get(struct groups *gs, const char *key, size_t len)
-{
-	struct group *g = groups_find(gs, key, len);
-
-	if (g)
-		return g;
-	if ((gs->n + 1) * 2 > gs->index_cap && groups_reindex(gs, gs->index_cap ? gs->index_cap * 2 : 64) != VG_OK)
-		return NULL;
-	if (vg_grow(&gs->g, &gs->cap, gs->n + 1, sizeof(*gs->g), 16) != 0)
-		return NULL;
-	g = &gs->g[gs->n];
-	memset(g, 0, sizeof(*g));
-	if (!(g->key = malloc(len ? len : 1)))
-		return NULL;
-	memcpy(g->key, key, len);
-	g->key_len = len;
-	size_t h = fnv(key, len, FNV0) & (gs->index_cap - 1);
-
-	while (gs->index[h])
-		h = (h + 1) & (gs->index_cap - 1);
-	gs->index[h] = ++gs->n;
-	return g;
 }
 
 /* ---- the engine --------------------------------------------------------- */
@@ -281,7 +180,7 @@ static void views_free(struct vg_alerts *a)
 	a->n_vr = 0;
 	for (size_t i = 0; a->slots && i < a->rules->n * MAX_SLOTS; i++) {
 		free(a->slots[i].picks);
-		groups_free(&a->slots[i].gs);
+		vg_groups_free(&a->slots[i].gs);
 		memset(&a->slots[i], 0, sizeof(a->slots[i]));
 	}
 	a->vstore = NULL;
@@ -299,7 +198,7 @@ void vg_alerts_destroy(struct vg_alerts *a)
 	for (size_t i = 0; i < RANGE_CACHE; i++)
 		vg_table_destroy(a->ranges[i].t);
 	for (size_t i = 0; a->known && i < a->rules->n; i++)
-		groups_free(&a->known[i]);
+		vg_groups_free(&a->known[i]);
 	free(a->known);
 	pcre2_match_data_free(a->md);
 	vg_buf_free(&a->text);
@@ -365,7 +264,7 @@ static int collect(struct vg_alerts *a, const struct rule *r, struct vg_wstore *
 		if (!rule_takes(env, r, e, a->md))
 			continue;
 		size_t len = group_key(env, r, e, key);
-		struct group *g = groups_get(gs, key, len);
+		struct group *g = vg_groups_get(gs, key, len);
 
 		if (!g)
 			return VG_ERR_NOMEM;
@@ -461,7 +360,7 @@ static int view_collect(struct vg_alerts *a, size_t ri, size_t sl, struct vg_wst
 	if (s->gen != vg_wstore_view_generation(vr->v)) { /* renumbered: classify again */
 		s->gen = vg_wstore_view_generation(vr->v);
 		s->seen = s->n_picks = 0;
-		groups_free(&s->gs);
+		vg_groups_free(&s->gs);
 	}
 	for (; s->seen < n; s->seen++) {
 		const struct vg_table_entry *e = vg_table_entry(t, s->seen);
@@ -469,7 +368,7 @@ static int view_collect(struct vg_alerts *a, size_t ri, size_t sl, struct vg_wst
 		if (!rule_takes(env, r, e, a->md))
 			continue;
 		size_t len = group_key(env, r, e, key);
-		struct group *g = groups_get(&s->gs, key, len);
+		struct group *g = vg_groups_get(&s->gs, key, len);
 
 		if (!g || vg_grow(&s->picks, &s->cap_picks, s->n_picks + 1, sizeof(*s->picks), 256) != 0)
 			return VG_ERR_NOMEM;
@@ -544,7 +443,7 @@ static int absent_learn(struct vg_alerts *a, size_t ri, int64_t now, const struc
 
 			if (!g->count)
 				continue;
-			if (!(kg = groups_get(k, g->key, g->key_len)))
+			if (!(kg = vg_groups_get(k, g->key, g->key_len)))
 				return VG_ERR_NOMEM;
 			if (kg->seen_ms < seen)
 				kg->seen_ms = seen;
@@ -552,8 +451,8 @@ static int absent_learn(struct vg_alerts *a, size_t ri, int64_t now, const struc
 	}
 	if (k->n > n0) {
 		qsort(k->g, k->n, sizeof(*k->g), cmp_group_key);
-		if (groups_reindex(k, k->index_cap) != VG_OK) {
-			groups_free(k); /* its index no longer matches: start again */
+		if (vg_groups_reindex(k, k->index_cap) != VG_OK) {
+			vg_groups_free(k); /* its index no longer matches: start again */
 			return VG_ERR_NOMEM;
 		}
 	}
@@ -567,13 +466,13 @@ static int absent_learn(struct vg_alerts *a, size_t ri, int64_t now, const struc
 
 		if (now - k->g[i].seen_ms >= r->forget_ms)
 			continue;
-		if (!(kg = groups_get(&kept, k->g[i].key, k->g[i].key_len))) {
-			groups_free(&kept);
+		if (!(kg = vg_groups_get(&kept, k->g[i].key, k->g[i].key_len))) {
+			vg_groups_free(&kept);
 			return VG_ERR_NOMEM;
 		}
 		kg->seen_ms = k->g[i].seen_ms;
 	}
-	groups_free(k);
+	vg_groups_free(k);
 	*k = kept;
 	return VG_OK;
 }
@@ -656,7 +555,7 @@ static int source_groups(struct vg_alerts *a, size_t ri, struct source *src, siz
 
 	if (src->view)
 		return view_collect(a, ri, sl, store, now, from, to, out);
-	groups_free(gs);
+	vg_groups_free(gs);
 	if ((rc = collect(a, &a->rules->r[ri], store, from, to, gs)) != VG_OK)
 		return rc;
 	for (size_t i = 0; i < gs->n; i++)
@@ -693,7 +592,7 @@ static int condition(struct vg_alerts *a, size_t ri, struct vg_wstore *store, in
 	} while (0)
 #define ACTIVATE(G, V)                                                                                           \
 	do {                                                                                                     \
-		struct group *ag_ = groups_get(active, (G)->key, (G)->key_len);                                  \
+		struct group *ag_ = vg_groups_get(active, (G)->key, (G)->key_len);                                  \
 		if (!ag_ || vg_grow(values, &cap, active->n, sizeof(double), 16) != 0) {                         \
 			rc = VG_ERR_NOMEM;                                                                       \
 			goto out;                                                                                \
@@ -716,9 +615,9 @@ static int condition(struct vg_alerts *a, size_t ri, struct vg_wstore *store, in
 					continue;
 				double bl = (double)gl->bad / (double)gl->count / budget;
 
-				gsh = groups_find(o, gl->key, gl->key_len);
+				gsh = vg_groups_find(o, gl->key, gl->key_len);
 				if (!gsh || !gsh->present || gl->count < r->min_count || gsh->count < r->min_count ||
-				    groups_find(active, gl->key, gl->key_len)) {
+				    vg_groups_find(active, gl->key, gl->key_len)) {
 					if (p == 0)
 						observe(a, ri, gl, bl);
 					continue;
@@ -737,7 +636,7 @@ static int condition(struct vg_alerts *a, size_t ri, struct vg_wstore *store, in
 		if ((rc = absent_learn(a, ri, now, o, w)) != VG_OK)
 			goto out;
 		for (size_t i = 0; i < a->known[ri].n; i++) {
-			struct group *gk = &a->known[ri].g[i], *g = groups_find(w, gk->key, gk->key_len);
+			struct group *gk = &a->known[ri].g[i], *g = vg_groups_find(w, gk->key, gk->key_len);
 
 			if (!g || !g->present || !g->count)
 				ACTIVATE(gk, 0.0);
@@ -759,7 +658,7 @@ static int condition(struct vg_alerts *a, size_t ri, struct vg_wstore *store, in
 
 			if (!g->present || !g->count)
 				continue;
-			h = groups_find(other, g->key, g->key_len);
+			h = vg_groups_find(other, g->key, g->key_len);
 			uint64_t hc = h && h->present ? h->count : 0;
 			double pred = baseline_per_window(a, r, now, r->below ? g->count : hc, &judge);
 
@@ -820,8 +719,8 @@ static int condition(struct vg_alerts *a, size_t ri, struct vg_wstore *store, in
 out:
 #undef ACTIVATE
 #undef RANGE
-	groups_free(&src.merged[0]);
-	groups_free(&src.merged[1]);
+	vg_groups_free(&src.merged[0]);
+	vg_groups_free(&src.merged[1]);
 	return rc;
 }
 
@@ -946,7 +845,7 @@ static void notify(struct vg_alerts *a, const struct instance *in, enum vg_alert
 	if (a->evaluating && state == VG_ALERT_RESOLVED && r->cond == C_ABSENT) {
 		al.annotation_names[al.n_annotations] = "resolution";
 		al.annotation_values[al.n_annotations++] =
-			groups_find(&a->known[in->rule], in->key, in->key_len) ? "recovered" : "forgotten";
+			vg_groups_find(&a->known[in->rule], in->key, in->key_len) ? "recovered" : "forgotten";
 	}
 	emit(arg, &al);
 }
@@ -958,7 +857,7 @@ static uint64_t fingerprint(const struct rule *r, const char *key, size_t len, i
 	const char *pairs[VG_ALERT_MAX_LABELS][2];
 	static const char *const sev[] = {"", "P1", "P2", "P3", "P4"};
 	size_t n = 0;
-	uint64_t h = FNV0;
+	uint64_t h = VG_GROUPS_FNV0;
 
 	pairs[n][0] = "alertname";
 	pairs[n++][1] = r->name;
@@ -980,8 +879,8 @@ static uint64_t fingerprint(const struct rule *r, const char *key, size_t len, i
 	}
 	qsort(pairs, n, sizeof(pairs[0]), cmp_label);
 	for (size_t i = 0; i < n; i++) {
-		h = fnv(pairs[i][0], strlen(pairs[i][0]) + 1, h);
-		h = fnv(pairs[i][1], strlen(pairs[i][1]) + 1, h);
+		h = vg_groups_fnv(pairs[i][0], strlen(pairs[i][0]) + 1, h);
+		h = vg_groups_fnv(pairs[i][1], strlen(pairs[i][1]) + 1, h);
 	}
 	return h;
 }
@@ -1039,14 +938,14 @@ static int eval(struct vg_alerts *a, struct vg_wstore *store, int64_t now,
 		int rc = condition(a, ri, store, now, true, &active, &values, &slow);
 
 		if (rc == VG_OK && slow) {
-			groups_free(&active);
+			vg_groups_free(&active);
 			free(values);
 			values = NULL;
 			rc = condition(a, ri, store, now, false, &active, &values, &slow);
 		}
 
 		if (rc != VG_OK) {
-			groups_free(&active);
+			vg_groups_free(&active);
 			free(values);
 			return rc;
 		}
@@ -1056,7 +955,7 @@ static int eval(struct vg_alerts *a, struct vg_wstore *store, int64_t now,
 
 			if (!in) {
 				if (vg_grow(&a->in, &a->cap_in, a->n_in + 1, sizeof(*a->in), 16) != 0) {
-					groups_free(&active);
+					vg_groups_free(&active);
 					free(values);
 					return VG_ERR_NOMEM;
 				}
@@ -1085,7 +984,7 @@ static int eval(struct vg_alerts *a, struct vg_wstore *store, int64_t now,
 				escalate(a, in, now, emit, arg);
 			}
 		}
-		groups_free(&active);
+		vg_groups_free(&active);
 		free(values);
 	}
 	/* Instances the conditions no longer hold for. */
@@ -1166,7 +1065,7 @@ static void absent_carry(struct vg_alerts *a, const struct vg_rules *rules, stru
 		}
 	}
 	for (size_t oi = 0; a->known && oi < a->rules->n; oi++)
-		groups_free(&a->known[oi]);
+		vg_groups_free(&a->known[oi]);
 	free(a->known);
 	a->known = known;
 }
