@@ -37,7 +37,7 @@ LIB_OBJ = $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/rules_builtin.o
 TEST_SRC = $(wildcard tests/test_*.c)
 TEST_BIN = $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 
-.PHONY: all demo readme deps test test-unit test-integration test-tsan test-reliability soak asan ubsan tsan fuzz bench bench-parse \
+.PHONY: all demo docs readme deps test test-unit test-integration test-tsan test-reliability soak asan ubsan tsan fuzz bench bench-parse \
 	bench-aggregate bench-archive bench-kafka \
 	format format-check clean help
 
@@ -223,9 +223,11 @@ demo: all
 
 # ---- housekeeping ---------------------------------------------------------
 
-# Regenerate README.md's configuration reference from the binary.
-readme: $(BUILD)/vigil
-	@scripts/readme-config.sh $(BUILD)/vigil README.md >README.md.tmp && mv README.md.tmp README.md
+# Regenerate docs/configuration.md's reference block from the binary
+# (`make readme` is its old name).
+docs readme: $(BUILD)/vigil
+	@scripts/config-doc.sh $(BUILD)/vigil docs/configuration.md >docs/configuration.md.tmp && \
+		mv docs/configuration.md.tmp docs/configuration.md
 
 FORMAT_SRC = $(wildcard *.c core/*.[ch] parse/*.[ch] aggregate/*.[ch] alert/*.[ch] sink/*.[ch] ingest/*.[ch] \
 	tests/*.c tests/fuzz/*.c bench/*.c)
