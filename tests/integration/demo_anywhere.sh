@@ -3,13 +3,14 @@
 # own directory (a new one under TMPDIR without --dir; --dir's parents
 # too) and finds bench/gen from where the binary is, or from --gen or
 # VIGIL_GEN, or says how to name it. Each run is stopped with SIGINT once
-# it streams: an interrupted demo sums up what it processed and exits 0.
+# records come through: an interrupted demo sums up what it processed and
+# exits 0.
 . "$(dirname "$0")/../lib.sh"
 
 # demo_briefly NAME ARGS...: run vigil demo (ARGS: the binary and its
 # options) in the background from $TMP/elsewhere, stop it with SIGINT once
-# it prints its first status line; its exit status in DEMO_STATUS, its
-# output in $TMP/NAME.out and $TMP/NAME.err.
+# records come through (a status line shows their event time); its exit
+# status in DEMO_STATUS, its output in $TMP/NAME.out and $TMP/NAME.err.
 demo_briefly() {
 	local name=$1 pid
 	shift
@@ -17,8 +18,9 @@ demo_briefly() {
 		>"$TMP/$name.out" 2>"$TMP/$name.err" &
 	pid=$!
 	PIDS+=($pid)
-	wait_for 60 eval 'grep -q "^demo .* records/s" "$TMP/$name.err" || ! kill -0 $pid 2>/dev/null'
-	grep -q '^demo .* records/s' "$TMP/$name.err" || fail "$name: streams" "no status line: $(head -c 300 "$TMP/$name.err")"
+	wait_for 90 eval 'grep -q "^demo .* event time [0-9]" "$TMP/$name.err" || ! kill -0 $pid 2>/dev/null'
+	grep -q '^demo .* event time [0-9]' "$TMP/$name.err" ||
+		fail "$name: records come through" "no status line with an event time: $(head -c 300 "$TMP/$name.err")"
 	kill -INT "$pid" 2>/dev/null
 	wait "$pid"
 	DEMO_STATUS=$?
@@ -34,6 +36,7 @@ case "$dir" in
 "$TMP/tmpdir/vigil-demo."*) ok "demo without --dir uses a new directory under TMPDIR" ;;
 *) fail "demo without --dir uses a new directory under TMPDIR" "archive in '$dir': $(grep -m 2 -i 'demo' "$TMP/default.err")" ;;
 esac
+check "demo without --dir: records reached its archive" grep -qE "^archive .*: [1-9][0-9]* records in" "$TMP/default.out"
 check "demo without --dir: its archive is kept and vigil verify accepts it" \
 	eval '[ -d "$dir/archive" ] && "$VIGIL" verify "$dir/archive" >/dev/null 2>&1'
 check "demo: the summary says where its files are" grep -q "vigil verify $dir/archive" "$TMP/default.out"
