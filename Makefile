@@ -52,7 +52,7 @@ layer_of = $($(shell echo $(call module_of,$(1)) | tr a-z A-Z)_OBJ)
 TEST_SRC = $(wildcard tests/test_*.c)
 TEST_BIN = $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 
-.PHONY: all demo readme deps test test-unit test-integration test-tsan test-reliability soak asan ubsan tsan fuzz bench bench-parse \
+.PHONY: all demo docs readme deps test test-unit test-integration test-tsan test-reliability soak asan ubsan tsan fuzz bench bench-parse \
 	bench-aggregate bench-archive bench-kafka \
 	format format-check clean help
 
@@ -68,6 +68,7 @@ help:
 	@echo "make fuzz         libFuzzer on the parser (FUZZ_SECONDS=60)"
 	@echo "make bench        every stage benchmark and the end-to-end run: one table, bench/results/"
 	@echo "make bench-parse|bench-aggregate|bench-archive|bench-kafka  one stage"
+	@echo "make install      PREFIX=/usr/local DESTDIR=: vigil, bench/gen, config, docs, systemd unit (docs/deploy.md)"
 	@echo "make format | format-check | clean"
 
 # Install what is missing, once per build directory; a package removed later
@@ -240,11 +241,51 @@ bench: all bench/bench_parse bench/ref_simdjson bench/bench_sketch bench/bare_co
 demo: all
 	@scripts/demo.sh
 
+# ---- install --------------------------------------------------------------
+
+# make install [PREFIX=/usr/local] [DESTDIR=] [SYSCONFDIR=$(PREFIX)/etc]
+#              [SYSTEMDUNITDIR=$(PREFIX)/lib/systemd/system] [INSTALL_VIGIL=$(BUILD)/vigil]
+# vigil in bin/; bench/gen in libexec/vigil/gen, where vigil demo looks
+# beside bin/; the shipped configuration and rules in share/vigil/ and, unless
+# one is there already, the configuration in SYSCONFDIR/vigil/vigil.yaml (the
+# one the unit runs with); README and docs/ in share/doc/vigil/; the systemd
+# unit, its paths under PREFIX and SYSCONFDIR. INSTALL_VIGIL installs another
+# build of the binary without rebuilding it (tests/integration/install.sh).
+PREFIX ?= /usr/local
+SYSCONFDIR ?= $(PREFIX)/etc
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
+INSTALL_VIGIL ?= $(BUILD)/vigil
+INSTALL ?= install
+
+.PHONY: install uninstall
+install: $(INSTALL_VIGIL) bench/gen
+	$(INSTALL) -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/libexec/vigil $(DESTDIR)$(PREFIX)/share/vigil \
+		$(DESTDIR)$(PREFIX)/share/doc/vigil/docs $(DESTDIR)$(SYSCONFDIR)/vigil $(DESTDIR)$(SYSTEMDUNITDIR)
+	$(INSTALL) -m 755 $(INSTALL_VIGIL) $(DESTDIR)$(PREFIX)/bin/vigil
+	$(INSTALL) -m 755 bench/gen $(DESTDIR)$(PREFIX)/libexec/vigil/gen
+	$(INSTALL) -m 644 config/vigil.yaml config/rules.yaml config/rules.test.yaml $(DESTDIR)$(PREFIX)/share/vigil/
+	@test -e $(DESTDIR)$(SYSCONFDIR)/vigil/vigil.yaml && \
+		echo "$(DESTDIR)$(SYSCONFDIR)/vigil/vigil.yaml kept (the shipped one: $(PREFIX)/share/vigil/vigil.yaml)" || \
+		$(INSTALL) -m 644 -v config/vigil.yaml $(DESTDIR)$(SYSCONFDIR)/vigil/vigil.yaml
+	$(INSTALL) -m 644 README.md $(DESTDIR)$(PREFIX)/share/doc/vigil/
+	$(INSTALL) -m 644 docs/*.md $(DESTDIR)$(PREFIX)/share/doc/vigil/docs/
+	sed -e 's|/usr/local/etc|$(SYSCONFDIR)|g' -e 's|/usr/local|$(PREFIX)|g' dist/vigil.service \
+		>$(DESTDIR)$(SYSTEMDUNITDIR)/vigil.service
+	chmod 644 $(DESTDIR)$(SYSTEMDUNITDIR)/vigil.service
+
+# Everything install put there but the configuration in SYSCONFDIR, and the
+# unit's state (/var/lib/vigil: the archive and the outbox).
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/vigil $(DESTDIR)$(SYSTEMDUNITDIR)/vigil.service
+	rm -rf $(DESTDIR)$(PREFIX)/libexec/vigil $(DESTDIR)$(PREFIX)/share/vigil $(DESTDIR)$(PREFIX)/share/doc/vigil
+
 # ---- housekeeping ---------------------------------------------------------
 
-# Regenerate README.md's configuration reference from the binary.
-readme: $(BUILD)/vigil
-	@scripts/readme-config.sh $(BUILD)/vigil README.md >README.md.tmp && mv README.md.tmp README.md
+# Regenerate docs/configuration.md's reference block from the binary
+# (`make readme` is its old name).
+docs readme: $(BUILD)/vigil
+	@scripts/config-doc.sh $(BUILD)/vigil docs/configuration.md >docs/configuration.md.tmp && \
+		mv docs/configuration.md.tmp docs/configuration.md
 
 FORMAT_SRC = $(wildcard *.c core/*.[ch] parse/*.[ch] aggregate/*.[ch] alert/*.[ch] sink/*.[ch] ingest/*.[ch] \
 	pipeline/*.[ch] cli/*.[ch] \

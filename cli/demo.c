@@ -84,30 +84,91 @@ static void demo_rmtree(const char *path)
 	}
 }
 
-/* bench/gen: the option's path, or beside the binary's source tree (build/
- * and build/san/ hold the binaries), or under the current directory. */
-static bool demo_find_gen(const char *opt, char *out, size_t n)
+/* One place demo_find_gen looks: true when PATH is an executable file;
+ * else PATH is added to `tried` for the error message. */
+static bool demo_gen_at(const char *path, char *out, size_t n, char *tried, size_t tried_n)
 {
-	char exe[PATH_MAX], *slash;
+	size_t used = strlen(tried);
+	struct stat st;
+
+	if ((size_t)snprintf(out, n, "%s", path) < n && stat(out, &st) == 0 && S_ISREG(st.st_mode) &&
+	    access(out, X_OK) == 0)
+		return true;
+	if (used < tried_n)
+		snprintf(tried + used, tried_n - used, "%s%s", used ? ", " : "", path);
+	return false;
+}
+
+/* bench/gen, the demo's log generator: --gen PATH, else $VIGIL_GEN (either
+ * one alone when given), else beside the binary (/proc/self/exe, symlinks
+ * resolved): <prefix>/libexec/vigil/gen where make install put it beside
+ * <prefix>/bin/vigil, or the source tree's (build/ and build/san/ hold the
+ * binaries), else bench/gen under the current directory. When there is
+ * none, `tried` lists where it looked. */
+static bool demo_find_gen(const char *opt, char *out, size_t n, char *tried, size_t tried_n)
+{
+	char exe[PATH_MAX], path[PATH_MAX + 32], *slash;
+	const char *env = getenv("VIGIL_GEN");
 	ssize_t l;
 
-	if (opt) {
-		snprintf(out, n, "%s", opt);
-		return access(out, X_OK) == 0;
-	}
+	tried[0] = '\0';
+	if (opt)
+		return demo_gen_at(opt, out, n, tried, tried_n);
+	if (env && *env)
+		return demo_gen_at(env, out, n, tried, tried_n);
 	if ((l = readlink("/proc/self/exe", exe, sizeof(exe) - 1)) > 0) {
 		exe[l] = '\0';
 		if ((slash = strrchr(exe, '/')) != NULL)
 			*slash = '\0';
-		static const char *const rel[] = {"/../bench/gen", "/../../bench/gen", "/bench/gen"};
+		static const char *const rel[] = {"/../libexec/vigil/gen", "/../bench/gen", "/../../bench/gen",
+						  "/bench/gen"};
 
 		for (size_t i = 0; i < sizeof(rel) / sizeof(rel[0]); i++) {
-			if ((size_t)snprintf(out, n, "%s%s", exe, rel[i]) < n && access(out, X_OK) == 0)
+			if ((size_t)snprintf(path, sizeof(path), "%s%s", exe, rel[i]) < sizeof(path) &&
+			    demo_gen_at(path, out, n, tried, tried_n))
 				return true;
 		}
 	}
-	snprintf(out, n, "bench/gen");
-	return access(out, X_OK) == 0;
+	return demo_gen_at("bench/gen", out, n, tried, tried_n);
+}
+
+/* The demo's directory, in out: --dir DIR, made with its parents, or a new
+ * one under $TMPDIR (default /tmp), kept after the run for the commands
+ * the summary suggests. 0, or -1 with errno set. */
+static int demo_make_dir(const char *opt, char *out, size_t n)
+{
+	const char *tmp = getenv("TMPDIR");
+
+	if (!opt) {
+		if ((size_t)snprintf(out, n, "%s/vigil-demo.XXXXXX", tmp && *tmp ? tmp : "/tmp") >= n) {
+			errno = ENAMETOOLONG;
+			return -1;
+		}
+		return mkdtemp(out) ? 0 : -1;
+	}
+	if ((size_t)snprintf(out, n, "%s", opt) >= n) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	/* mkdir -p: each parent, then the directory itself. */
+	for (char *s = strchr(out + 1, '/');; s = strchr(s + 1, '/')) {
+		if (s)
+			*s = '\0';
+		if (mkdir(out, 0755) != 0 && errno != EEXIST)
+			return -1;
+		if (!s)
+			break;
+		*s = '/';
+	}
+	struct stat st;
+
+	if (stat(out, &st) != 0)
+		return -1;
+	if (!S_ISDIR(st.st_mode)) {
+		errno = ENOTDIR;
+		return -1;
+	}
+	return 0;
 }
 
 /* Start bench/gen with the incident script; its output on d->gen_fd. */
@@ -295,10 +356,10 @@ static void demo_archive(const struct demo *d, const struct vg_run_result *res)
 int vg_cli_demo(int argc, char **argv)
 {
 	struct demo d = {.rate = 20000, .duration = 60, .gen_fd = -1};
-	const char *dir = "build/demo", *gen_opt = NULL;
+	const char *dir_opt = NULL, *gen_opt = NULL;
 	long workers = -1;
 	int log_level = VG_LOG_WARNING; /* keeps the status lines readable */
-	char gen[PATH_MAX], err[512];
+	char gen[PATH_MAX], dir[PATH_MAX], tried[4 * PATH_MAX], err[512];
 
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
@@ -322,7 +383,7 @@ int vg_cli_demo(int argc, char **argv)
 				return VG_EXIT_USAGE;
 			}
 		} else if (strcmp(a, "--dir") == 0 && i + 1 < argc) {
-			dir = argv[++i];
+			dir_opt = argv[++i];
 		} else if (strcmp(a, "--gen") == 0 && i + 1 < argc) {
 			gen_opt = argv[++i];
 		} else if (strcmp(a, "--workers") == 0 && i + 1 < argc) {
@@ -345,19 +406,23 @@ int vg_cli_demo(int argc, char **argv)
 			DEMO_MIN_EVENT_S * DEMO_EVENTS_PER_S, DEMO_EVENTS_PER_S, d.rate, d.duration);
 		return VG_EXIT_USAGE;
 	}
-	if (!demo_find_gen(gen_opt, gen, sizeof(gen))) {
-		fprintf(stderr, "vigil demo: cannot find bench/gen (build it with make, or pass --gen PATH)\n");
+	if (!demo_find_gen(gen_opt, gen, sizeof(gen), tried, sizeof(tried))) {
+		fprintf(stderr,
+			"vigil demo: cannot find bench/gen, the demo's log generator (looked for %s): build it "
+			"(make), install it (make install puts it in PREFIX/libexec/vigil/gen), or name it with "
+			"--gen PATH or VIGIL_GEN=PATH\n",
+			tried);
 		return VG_EXIT_USAGE;
+	}
+	if (demo_make_dir(dir_opt, dir, sizeof(dir)) != 0) {
+		fprintf(stderr, "vigil demo: %s: %s\n", dir_opt ? dir_opt : dir, strerror(errno));
+		return VG_EXIT_IO;
 	}
 	if ((size_t)snprintf(d.archive, sizeof(d.archive), "%s/archive", dir) >= sizeof(d.archive) ||
 	    (size_t)snprintf(d.alerts, sizeof(d.alerts), "%s/alerts.ndjson", dir) >= sizeof(d.alerts) ||
 	    (size_t)snprintf(d.outbox, sizeof(d.outbox), "%s/outbox", dir) >= sizeof(d.outbox)) {
 		fprintf(stderr, "vigil demo: --dir: path too long\n");
 		return VG_EXIT_USAGE;
-	}
-	if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
-		fprintf(stderr, "vigil demo: %s: %s\n", dir, strerror(errno));
-		return VG_EXIT_IO;
 	}
 	demo_rmtree(d.archive); /* a fresh start: what the summary lists is this run's */
 	demo_rmtree(d.outbox);

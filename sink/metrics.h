@@ -65,7 +65,7 @@ struct vg_metrics_names {
 };
 
 /* The aggregates of a closed window (families vigil_window_*, documented
- * in README.md), latency quantiles 0.5, 0.9, 0.95, 0.99. exact: quantiles
+ * in docs/metrics.md), latency quantiles 0.5, 0.9, 0.95, 0.99. exact: quantiles
  * from the exact samples (the table keeps them). win->table is only read,
  * except that exact quantiles sort samples in place. */
 void vg_metrics_window(struct vg_buf *b, struct vg_window *win, const struct vg_metrics_names *names, bool exact);
@@ -145,7 +145,7 @@ struct vg_metrics_bounds {
 	int64_t stall_ms, commit_age_ms, notify_failing_ms;
 };
 
-/* The families of vigil's own health (vigil_*, documented in README.md). */
+/* The families of vigil's own health (vigil_*, documented in docs/metrics.md). */
 void vg_metrics_run(struct vg_buf *b, const struct vg_metrics_run *r);
 
 /* /health as JSON: {"status":"ok"|"failing","workers":N,"workers_stuck":N,

@@ -13,12 +13,12 @@
 : "${HTTP_SINK:?HTTP_SINK must point at the http_sink test tool}"
 command -v prometheus-alertmanager >/dev/null || { fail "alertmanager" "prometheus-alertmanager is not installed"; exit 0; }
 
-# README's alertmanager.yml (the first yaml block after its introduction)
-# is one Alertmanager accepts.
+# docs/alerts.md's alertmanager.yml (the first yaml block after its
+# introduction) is one Alertmanager accepts.
 awk '/checks it with `amtool check-config`/ { f = 1 } f && /^```yaml/ { y = 1; next } y && /^```/ { exit } y' \
-	"$(dirname "$0")/../../README.md" | sed 's/<[^>]*>/x/' >"$TMP/readme-am.yml"
-check "README's alertmanager.yml has routes on escalation" grep -q 'escalation="L2"' "$TMP/readme-am.yml"
-check "amtool check-config accepts README's alertmanager.yml" amtool check-config "$TMP/readme-am.yml"
+	"$ROOT/docs/alerts.md" | sed 's/<[^>]*>/x/' >"$TMP/docs-am.yml"
+check "docs/alerts.md's alertmanager.yml has routes on escalation" grep -q 'escalation="L2"' "$TMP/docs-am.yml"
+check "amtool check-config accepts docs/alerts.md's alertmanager.yml" amtool check-config "$TMP/docs-am.yml"
 
 start_broker --topic logs:1 --topic alerts:1 || exit 0
 # The outage: 30 s, or ALERT_OUTAGE; under the sanitizers (an ASan build)

@@ -39,6 +39,8 @@ expect_eq "missing config file exits non-zero" "$?" 3
 "$VIGIL" config >/dev/null 2>&1
 expect_eq "config without arguments is a usage error" "$?" 2
 
-# README's configuration reference is generated; it must match the binary.
-"$ROOT/scripts/readme-config.sh" "$VIGIL" "$ROOT/README.md" >"$TMP/readme"
-check "README configuration reference is vigil config --default" cmp -s "$TMP/readme" "$ROOT/README.md"
+# docs/configuration.md's reference is generated; it must match the binary.
+"$ROOT/scripts/config-doc.sh" "$VIGIL" "$ROOT/docs/configuration.md" >"$TMP/configuration.md"
+expect_eq "docs/configuration.md has the generated block's markers" "$?" 0
+check "docs/configuration.md's reference is vigil config --default (make docs)" \
+	cmp -s "$TMP/configuration.md" "$ROOT/docs/configuration.md"

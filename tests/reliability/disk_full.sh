@@ -15,7 +15,7 @@
 # nothing in the second half of its outage, its RSS stays under a bound set
 # by the configuration, its lag grows, and /ready keeps saying why.
 # Short: 60,000 records at 2,000/s, 12 s full; SOAK=1: 600,000 at 20,000/s.
-# FULL_RATE and FULL_SECONDS override the rate and the outage (the README's
+# FULL_RATE and FULL_SECONDS override the rate and the outage (docs/reliability.md's
 # before/after figures: SOAK=1 FULL_RATE=10000 FULL_SECONDS=60).
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/common.bash"
