@@ -13,7 +13,6 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <yaml.h>
 
 #define PCRE2_CODE_UNIT_WIDTH 8
@@ -50,24 +49,6 @@ int vg_field_from_name(const char *name)
 	for (int f = 0; f < VG_F_COUNT; f++) {
 		if (strcmp(field_names[f], name) == 0)
 			return f;
-	}
-	return -1;
-}
-
-static const char *const level_names[VG_LEVEL_COUNT] = {
-	"UNKNOWN", "TRACE", "DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL",
-};
-
-const char *vg_level_name(int level)
-{
-	return (level >= 0 && level < VG_LEVEL_COUNT) ? level_names[level] : "UNKNOWN";
-}
-
-int vg_level_from_name(const char *name)
-{
-	for (int l = 0; l < VG_LEVEL_COUNT; l++) {
-		if (strcasecmp(level_names[l], name) == 0)
-			return l;
 	}
 	return -1;
 }

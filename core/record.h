@@ -86,7 +86,13 @@ struct vg_record {
 	uint32_t counters;    /* bit i: aggregate.counters[i] matches this record */
 };
 
-/* The upper-case name of a level ("WARNING"); "UNKNOWN" for out of range. */
+/* The upper-case name of a level ("WARNING"); "UNKNOWN" for out of range.
+ * Static storage; thread-safe. */
 const char *vg_level_name(int level);
+
+/* The inverse: the level of an upper- or lower-case name ("warning"), -1
+ * when it is none of vg_level_name's (aliases such as "warn" are
+ * parse/level.h's business). */
+int vg_level_from_name(const char *name);
 
 #endif
