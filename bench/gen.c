@@ -37,7 +37,7 @@
  * clock has its own PRNG stream, so incidents never move timestamps.
  * Future --rate R belongs in main()'s loop (pacing the writes).
  *
- * Build: cc -std=c11 -O2 -Wall -Wextra -D_POSIX_C_SOURCE=200809L gen.c -lm
+ * Build: make bench/gen (it links core/clock.c's date arithmetic).
  */
 
 #include <math.h>
@@ -45,6 +45,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "core/clock.h"
 
 #define GEN_LINE_MIN 200 /* bytes per line, excluding the newline */
 #define GEN_LINE_MAX 400
@@ -399,28 +401,14 @@ static void gen_jfixed(gen_sb *b, const char *key, double v, int decimals)
 /* Time formatting                                                    */
 /* ------------------------------------------------------------------ */
 
-/* Days since 1970-01-01 to a civil date (H. Hinnant's algorithm); own
- * code so output does not depend on the C library's gmtime. */
-static void gen_civil(int64_t z, int64_t *y, unsigned *m, unsigned *d)
-{
-	z += 719468;
-	int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-	unsigned doe = (unsigned)(z - era * 146097);
-	unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	unsigned mp = (5 * doy + 2) / 153;
-	*d = doy - (153 * mp + 2) / 5 + 1;
-	*m = mp < 10 ? mp + 3 : mp - 9;
-	*y = (int64_t)yoe + era * 400 + (*m <= 2);
-}
-
-/* RFC 3339 UTC with 0, 3 or 6 fractional digits; t_us >= 0. */
+/* RFC 3339 UTC with 0, 3 or 6 fractional digits; t_us >= 0. The date
+ * comes from core/clock's integer arithmetic, not the C library's gmtime. */
 static void gen_put_iso(gen_sb *b, int64_t t_us, int frac_digits)
 {
 	int64_t secs = t_us / 1000000, us = t_us % 1000000;
 	int64_t y;
 	unsigned mo, d;
-	gen_civil(secs / 86400, &y, &mo, &d);
+	vg_clock_civil_from_days(secs / 86400, &y, &mo, &d);
 	int64_t sod = secs % 86400;
 	gen_put_u64_pad(b, (uint64_t)y, 4);
 	gen_putc(b, '-');
