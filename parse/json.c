@@ -222,7 +222,8 @@ int vg_json_paths_create(struct vg_json_paths **out, const char *const *const pa
 	if (!jp->nodes || !jp->edges)
 		goto out_free_paths;
 
-	qsort(b.edges, b.n, sizeof(*b.edges), cmp_build_edge);
+	if (b.n > 1) /* no paths at all: b.edges is NULL, which qsort must not get */
+		qsort(b.edges, b.n, sizeof(*b.edges), cmp_build_edge);
 	jp->n_edges = b.n;
 	for (size_t i = 0; i < b.n; i++) {
 		struct node *nd = &jp->nodes[b.edges[i].node];
