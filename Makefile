@@ -96,9 +96,10 @@ $(BUILD)/tests/%: tests/%.c $(LIB_OBJ) | $(DEPS_OK)
 
 # The corpus generator: -O2, never under a sanitizer, whatever BUILD is (the
 # tests of every build directory share this one binary). The library code it
-# links (core/clock.c for dates) is compiled with its flags into build/bench-gen/.
+# links (core/clock.c for dates, parse/json.c for --check) is compiled with its
+# flags into build/bench-gen/.
 GEN_CFLAGS = -std=c11 -O2 -g -Wall -Wextra -Werror -D_POSIX_C_SOURCE=200809L -I. -MMD -MP
-GEN_OBJ = build/bench-gen/bench/gen.o build/bench-gen/core/clock.o
+GEN_OBJ = build/bench-gen/bench/gen.o build/bench-gen/core/clock.o build/bench-gen/parse/json.o
 
 build/bench-gen/%.o: %.c | $(DEPS_OK)
 	@mkdir -p $(dir $@)

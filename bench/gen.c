@@ -24,7 +24,7 @@
  *   gen_make_event()         record i from the state: all randomness lives
  *                            here and produces a plain gen_event
  *   gen_render()             gen_event -> one JSON line (pure, no randomness)
- *   gen_verify*()            length / UTF-8 / JSON checks
+ *   gen_verify()             length; under --check, vigil's own JSON parser
  *   main()                   CLI, output buffering, truth file
  *
  * Healthy traffic fires none of vigil's shipped alert rules
@@ -37,7 +37,8 @@
  * clock has its own PRNG stream, so incidents never move timestamps.
  * Future --rate R belongs in main()'s loop (pacing the writes).
  *
- * Build: make bench/gen (it links core/clock.c's date arithmetic).
+ * Build: make bench/gen (it links core/clock.c's date arithmetic and, for
+ * --check, parse/json.c).
  */
 
 #include <math.h>
@@ -47,6 +48,7 @@
 #include <string.h>
 
 #include "core/clock.h"
+#include "parse/json.h"
 
 #define GEN_LINE_MIN 200 /* bytes per line, excluding the newline */
 #define GEN_LINE_MAX 400
@@ -1974,206 +1976,25 @@ static size_t gen_render(const gen_event *ev, char *line, size_t cap)
 /* Verification                                                       */
 /* ------------------------------------------------------------------ */
 
-/* Minimal RFC 8259 validator for --check: structure, string escapes
- * (including surrogate pairing), number grammar and UTF-8. */
-typedef struct gen_jv {
-	const unsigned char *p, *end;
-	int depth;
-} gen_jv;
-
-static int gen_jv_value(gen_jv *v);
-
-static void gen_jv_ws(gen_jv *v)
-{
-	while (v->p < v->end && (*v->p == ' ' || *v->p == '\t' || *v->p == '\n' || *v->p == '\r'))
-		v->p++;
-}
-
-static int gen_jv_hex4(gen_jv *v, uint32_t *out)
-{
-	uint32_t x = 0;
-	if (v->end - v->p < 4)
-		return 0;
-	for (int i = 0; i < 4; i++) {
-		unsigned c = v->p[i];
-		x <<= 4;
-		if (c >= '0' && c <= '9')
-			x |= c - '0';
-		else if (c >= 'a' && c <= 'f')
-			x |= c - 'a' + 10;
-		else if (c >= 'A' && c <= 'F')
-			x |= c - 'A' + 10;
-		else
-			return 0;
-	}
-	v->p += 4;
-	*out = x;
-	return 1;
-}
-
-static int gen_jv_string(gen_jv *v)
-{
-	v->p++; /* opening quote */
-	while (v->p < v->end) {
-		unsigned c = *v->p;
-		if (c == '"') {
-			v->p++;
-			return 1;
-		}
-		if (c < 0x20)
-			return 0;
-		if (c == '\\') {
-			v->p++;
-			if (v->p >= v->end)
-				return 0;
-			c = *v->p++;
-			if (c == 'u') {
-				uint32_t u, lo;
-				if (!gen_jv_hex4(v, &u))
-					return 0;
-				if (u >= 0xDC00 && u <= 0xDFFF)
-					return 0; /* lone low surrogate */
-				if (u >= 0xD800 && u <= 0xDBFF) {
-					if (v->end - v->p < 6 || v->p[0] != '\\' || v->p[1] != 'u')
-						return 0;
-					v->p += 2;
-					if (!gen_jv_hex4(v, &lo) || lo < 0xDC00 || lo > 0xDFFF)
-						return 0;
-				}
-			} else if (!strchr("\"\\/bfnrt", (int)c) || c == 0) {
-				return 0;
-			}
-			continue;
-		}
-		uint32_t cp;
-		int n = gen_utf8_decode(v->p, v->end, &cp);
-		if (n == 0)
-			return 0;
-		v->p += n;
-	}
-	return 0;
-}
-
-static int gen_jv_digits(gen_jv *v)
-{
-	const unsigned char *s = v->p;
-	while (v->p < v->end && *v->p >= '0' && *v->p <= '9')
-		v->p++;
-	return v->p > s;
-}
-
-static int gen_jv_number(gen_jv *v)
-{
-	if (*v->p == '-')
-		v->p++;
-	if (v->p < v->end && *v->p == '0')
-		v->p++;
-	else if (!gen_jv_digits(v))
-		return 0;
-	if (v->p < v->end && *v->p == '.') {
-		v->p++;
-		if (!gen_jv_digits(v))
-			return 0;
-	}
-	if (v->p < v->end && (*v->p == 'e' || *v->p == 'E')) {
-		v->p++;
-		if (v->p < v->end && (*v->p == '+' || *v->p == '-'))
-			v->p++;
-		if (!gen_jv_digits(v))
-			return 0;
-	}
-	return 1;
-}
-
-static int gen_jv_literal(gen_jv *v, const char *lit)
-{
-	size_t n = strlen(lit);
-	if ((size_t)(v->end - v->p) < n || memcmp(v->p, lit, n) != 0)
-		return 0;
-	v->p += n;
-	return 1;
-}
-
-/* Object or array body after the opening bracket. */
-static int gen_jv_container(gen_jv *v, unsigned char close, int is_object)
-{
-	if (++v->depth > 64)
-		return 0;
-	v->p++;
-	gen_jv_ws(v);
-	if (v->p < v->end && *v->p == close) {
-		v->p++;
-		v->depth--;
-		return 1;
-	}
-	for (;;) {
-		if (is_object) {
-			gen_jv_ws(v);
-			if (v->p >= v->end || *v->p != '"' || !gen_jv_string(v))
-				return 0;
-			gen_jv_ws(v);
-			if (v->p >= v->end || *v->p++ != ':')
-				return 0;
-		}
-		if (!gen_jv_value(v))
-			return 0;
-		gen_jv_ws(v);
-		if (v->p >= v->end)
-			return 0;
-		if (*v->p == ',') {
-			v->p++;
-			continue;
-		}
-		if (*v->p != close)
-			return 0;
-		v->p++;
-		v->depth--;
-		return 1;
-	}
-}
-
-static int gen_jv_value(gen_jv *v)
-{
-	gen_jv_ws(v);
-	if (v->p >= v->end)
-		return 0;
-	switch (*v->p) {
-	case '{':
-		return gen_jv_container(v, '}', 1);
-	case '[':
-		return gen_jv_container(v, ']', 0);
-	case '"':
-		return gen_jv_string(v);
-	case 't':
-		return gen_jv_literal(v, "true");
-	case 'f':
-		return gen_jv_literal(v, "false");
-	case 'n':
-		return gen_jv_literal(v, "null");
-	default:
-		return (*v->p == '-' || (*v->p >= '0' && *v->p <= '9')) && gen_jv_number(v);
-	}
-}
-
 /* NULL if line is acceptable, else the reason. The length check is cheap
- * and always on; full JSON validation runs under --check. */
-static const char *gen_verify(const char *line, size_t len, int full)
+ * and always on; with check (--check) the line must also be a JSON object
+ * (RFC 8259, UTF-8, at most 64 levels deep) that vigil's own parser
+ * accepts. */
+static const char *gen_verify(const struct vg_json_paths *check, const char *line, size_t len)
 {
+	static const struct vg_json_limits limits = {.max_bytes = GEN_LINE_MAX, .max_depth = 64};
+	struct vg_record rec;
+	struct vg_json_error err;
+
 	if (len == 0)
 		return "record did not fit in the line buffer";
 	if (len < GEN_LINE_MIN)
 		return "line shorter than 200 bytes";
 	if (len > GEN_LINE_MAX)
 		return "line longer than 400 bytes";
-	if (!full)
+	if (!check || vg_json_extract(check, &limits, line, len, &rec, &err) == 0)
 		return NULL;
-	gen_jv v = {(const unsigned char *)line, (const unsigned char *)line + len, 0};
-	if (*v.p != '{' || !gen_jv_value(&v))
-		return "invalid JSON or UTF-8";
-	gen_jv_ws(&v);
-	if (v.p != v.end)
-		return "trailing bytes after JSON value";
-	return NULL;
+	return err.reason == VG_JR_TRAILING ? "trailing bytes after JSON value" : "invalid JSON or UTF-8";
 }
 
 /* ------------------------------------------------------------------ */
@@ -2491,6 +2312,18 @@ int main(int argc, char **argv)
 		}
 	}
 
+	/* --check: no field paths, the parser only validates. */
+	struct vg_json_paths *check = NULL;
+	if (o.check) {
+		const char *const *no_paths[VG_F_COUNT] = {0};
+		const size_t n_paths[VG_F_COUNT] = {0};
+		char err[256];
+		if (vg_json_paths_create(&check, no_paths, n_paths, err, sizeof err) != 0) {
+			fputs("gen: out of memory\n", stderr);
+			return 1;
+		}
+	}
+
 	gen_state st;
 	gen_state_init(&st, o.seed, o.start_ms);
 	memcpy(st.incidents, o.incidents, o.n_incidents * sizeof o.incidents[0]);
@@ -2504,12 +2337,13 @@ int main(int argc, char **argv)
 			continue;
 		written++;
 		size_t n = gen_render(&ev, line, sizeof line - 1);
-		const char *why = gen_verify(line, n, o.check);
+		const char *why = gen_verify(check, line, n);
 		if (why) {
 			fprintf(stderr, "gen: record %llu (%s): %s\n", (unsigned long long)i, ev.event_id, why);
 			if (n)
 				fprintf(stderr, "gen: %.*s\n", (int)n, line);
 			gen_out_flush(&out);
+			vg_json_paths_destroy(check);
 			return 1;
 		}
 		if (!o.check) {
@@ -2519,6 +2353,7 @@ int main(int argc, char **argv)
 		if (truth.f)
 			gen_write_truth(&truth, &ev);
 	}
+	vg_json_paths_destroy(check);
 
 	gen_out_flush(&out);
 	if (fflush(stdout) != 0 || ferror(stdout) || out.failed) {
