@@ -130,10 +130,11 @@ $(BUILD)/http_sink: tests/tools/http_sink.c $(FLAGS_STAMP) | $(DEPS_OK)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $<
 
-# The reliability suite's poison generator (malformed and hostile records).
-$(BUILD)/poison: tests/tools/poison.c $(FLAGS_STAMP) | $(DEPS_OK)
+# The reliability suite's poison generator (malformed and hostile records),
+# checked against vigil's own parser.
+$(BUILD)/poison: tests/tools/poison.c $(BUILD)/parse/json.o $(FLAGS_STAMP) | $(DEPS_OK)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $<
+	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/parse/json.o $(LDFLAGS)
 
 # The whole suite: plain, then ASan+UBSan (and TSan for threaded code, once
 # there is some). Ends with one "N passed, N failed" line.
