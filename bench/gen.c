@@ -161,20 +161,37 @@ static double gen_pareto(gen_rng *r, double xm, double alpha)
 	return xm / pow(1.0 - gen_unif(r), 1.0 / alpha);
 }
 
+/* Weight i of weights stride bytes apart: an array of doubles, or the
+ * weight member of each row of a table. */
+static double gen_weight(const double *w, size_t stride, size_t i)
+{
+	return *(const double *)(const void *)((const char *)w + i * stride);
+}
+
 /* Index drawn with probability weight[i] / sum(weight). */
-static size_t gen_weighted(gen_rng *r, const double *w, size_t n)
+static size_t gen_weighted_stride(gen_rng *r, const double *w, size_t stride, size_t n)
 {
 	double total = 0;
 	for (size_t i = 0; i < n; i++)
-		total += w[i];
+		total += gen_weight(w, stride, i);
 	double x = gen_unif(r) * total;
 	for (size_t i = 0; i < n; i++) {
-		if (x < w[i])
+		if (x < gen_weight(w, stride, i))
 			return i;
-		x -= w[i];
+		x -= gen_weight(w, stride, i);
 	}
 	return n - 1;
 }
+
+static size_t gen_weighted(gen_rng *r, const double *w, size_t n)
+{
+	return gen_weighted_stride(r, w, sizeof *w, n);
+}
+
+/* A row of table (an array of structs with a double member weight), drawn
+ * with probability weight / sum(weight). */
+#define GEN_PICK_WEIGHTED(r, table) \
+	(&(table)[gen_weighted_stride((r), &(table)[0].weight, sizeof((table)[0]), GEN_N(table))])
 
 /* ------------------------------------------------------------------ */
 /* Bounded string builder and JSON output helpers                     */
@@ -431,6 +448,15 @@ static void gen_put_iso(gen_sb *b, int64_t t_us, int frac_digits)
 		gen_put_u64_pad(b, (uint64_t)us, 6);
 	}
 	gen_putc(b, 'Z');
+}
+
+/* `"key":"2026-11-01T00:00:00.000Z"`, as gen_put_iso writes it. */
+static void gen_jiso(gen_sb *b, const char *key, int64_t t_us, int frac_digits)
+{
+	gen_jkey(b, key);
+	gen_putc(b, '"');
+	gen_put_iso(b, t_us, frac_digits);
+	gen_putc(b, '"');
 }
 
 /* ------------------------------------------------------------------ */
@@ -1102,10 +1128,7 @@ static void gen_make_access(gen_ctx *c)
 {
 	gen_event *ev = c->ev;
 	gen_rng *r = &c->rng;
-	double w[GEN_N(gen_endpoints)];
-	for (size_t i = 0; i < GEN_N(gen_endpoints); i++)
-		w[i] = gen_endpoints[i].weight;
-	const gen_endpoint *ep = &gen_endpoints[gen_weighted(r, w, GEN_N(w))];
+	const gen_endpoint *ep = GEN_PICK_WEIGHTED(r, gen_endpoints);
 
 	/* /health is served by everything that speaks HTTP (not db-proxy). */
 	ev->svc = ep->svc >= 0 ? ep->svc : (int)gen_below(r, GEN_SVC_DBPROXY);
@@ -1222,10 +1245,7 @@ static void gen_make_security(gen_ctx *c)
 	};
 	gen_event *ev = c->ev;
 	gen_rng *r = &c->rng;
-	double w[GEN_N(gen_sec_events)];
-	for (size_t i = 0; i < GEN_N(gen_sec_events); i++)
-		w[i] = gen_sec_events[i].weight;
-	const gen_sec_event *se = &gen_sec_events[gen_weighted(r, w, GEN_N(w))];
+	const gen_sec_event *se = GEN_PICK_WEIGHTED(r, gen_sec_events);
 
 	ev->svc = (int)gen_weighted(r, svc_w, GEN_NSVC);
 	if (c->mix->p_authfail[ev->svc] > 0 && gen_chance(r, c->mix->p_authfail[ev->svc]))
@@ -1292,10 +1312,7 @@ static void gen_make_database(gen_ctx *c)
 	};
 	gen_event *ev = c->ev;
 	gen_rng *r = &c->rng;
-	double w[GEN_N(gen_db_events)];
-	for (size_t i = 0; i < GEN_N(gen_db_events); i++)
-		w[i] = gen_db_events[i].weight;
-	const gen_db_event *de = &gen_db_events[gen_weighted(r, w, GEN_N(w))];
+	const gen_db_event *de = GEN_PICK_WEIGHTED(r, gen_db_events);
 
 	ev->svc = (int)gen_weighted(r, svc_w, GEN_NSVC);
 	ev->level = de->level;
@@ -1723,10 +1740,7 @@ static void gen_render_header(const gen_event *ev, gen_sb *b)
 	gen_putc(b, '{');
 	switch (s->style) {
 	case GEN_STYLE_PYTHON:
-		gen_jkey(b, "timestamp");
-		gen_putc(b, '"');
-		gen_put_iso(b, ev->t_us, 6);
-		gen_putc(b, '"');
+		gen_jiso(b, "timestamp", ev->t_us, 6);
 		gen_jstr(b, "levelname", py_levels[ev->level], 0);
 		gen_jstr(b, "logger", ev->logger, 0);
 		gen_jstr(b, "service", s->name, 0);
@@ -1749,10 +1763,7 @@ static void gen_render_header(const gen_event *ev, gen_sb *b)
 		gen_jstr(b, "msg", ev->msg, esc);
 		break;
 	case GEN_STYLE_JAVA:
-		gen_jkey(b, "@timestamp");
-		gen_putc(b, '"');
-		gen_put_iso(b, ev->t_us, 3);
-		gen_putc(b, '"');
+		gen_jiso(b, "@timestamp", ev->t_us, 3);
 		if (ev->java_nested) {
 			gen_jkey(b, "log");
 			gen_putc(b, '{');
@@ -1771,10 +1782,7 @@ static void gen_render_header(const gen_event *ev, gen_sb *b)
 		gen_jstr(b, "message", ev->msg, esc);
 		break;
 	case GEN_STYLE_SYSLOG:
-		gen_jkey(b, "time");
-		gen_putc(b, '"');
-		gen_put_iso(b, ev->t_us, 0);
-		gen_putc(b, '"');
+		gen_jiso(b, "time", ev->t_us, 0);
 		if (ev->syslog_numeric)
 			gen_jint(b, "severity", (uint64_t)ev->syslog_severity);
 		else
