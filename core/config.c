@@ -23,36 +23,6 @@
 
 /* ---- names -------------------------------------------------------------- */
 
-static const char *const field_names[VG_F_COUNT] = {
-	[VG_F_TIME] = "time",
-	[VG_F_LEVEL] = "level",
-	[VG_F_CATEGORY] = "category",
-	[VG_F_SERVICE] = "service",
-	[VG_F_LOGGER] = "logger",
-	[VG_F_MESSAGE] = "message",
-	[VG_F_STATUS] = "status",
-	[VG_F_ENDPOINT] = "endpoint",
-	[VG_F_METHOD] = "method",
-	[VG_F_DURATION] = "duration",
-	[VG_F_EXCEPTION] = "exception",
-	[VG_F_REQUEST_ID] = "request_id",
-	[VG_F_USER_ID] = "user_id",
-};
-
-const char *vg_field_name(int field)
-{
-	return (field >= 0 && field < VG_F_COUNT) ? field_names[field] : "unknown";
-}
-
-int vg_field_from_name(const char *name)
-{
-	for (int f = 0; f < VG_F_COUNT; f++) {
-		if (strcmp(field_names[f], name) == 0)
-			return f;
-	}
-	return -1;
-}
-
 int vg_config_category_index(const struct vg_config *cfg, const char *name)
 {
 	for (size_t i = 0; i < cfg->categories.n; i++) {
@@ -1377,6 +1347,8 @@ static int check_paths(struct loader *L)
 	struct vg_config *c = L->cfg;
 
 	for (int f = 0; f < VG_F_COUNT; f++) {
+		const char *name = vg_field_name(f);
+
 		for (size_t i = 0; i < c->paths[f].n; i++) {
 			const char *p = c->paths[f].v[i];
 			size_t comp = 0;
@@ -1385,8 +1357,8 @@ static int check_paths(struct loader *L)
 				if (*s == '.' || *s == '\0') {
 					if (comp == 0 || comp > 63)
 						return fail_at(L, c->paths[f].line,
-							       "fields.%s: path '%s' has an %s component", field_names[f],
-							       p, comp ? "over-long (64+ bytes)" : "empty");
+							       "fields.%s: path '%s' has an %s component", name, p,
+							       comp ? "over-long (64+ bytes)" : "empty");
 					comp = 0;
 					if (!*s)
 						break;
@@ -1398,14 +1370,14 @@ static int check_paths(struct loader *L)
 				for (size_t j = 0; j < c->paths[g].n; j++) {
 					if ((g != f || j != i) && strcmp(c->paths[g].v[j], p) == 0)
 						return fail_at(L, c->paths[f].line,
-							       "fields.%s: path '%s' is also listed %s%s", field_names[f],
-							       p, g == f ? "twice" : "under fields.",
-							       g == f ? "" : field_names[g]);
+							       "fields.%s: path '%s' is also listed %s%s", name, p,
+							       g == f ? "twice" : "under fields.",
+							       g == f ? "" : vg_field_name(g));
 				}
 			}
 		}
 		if (c->paths[f].n > 32)
-			return fail_at(L, c->paths[f].line, "fields.%s: at most 32 paths", field_names[f]);
+			return fail_at(L, c->paths[f].line, "fields.%s: at most 32 paths", name);
 	}
 	return VG_OK;
 }
@@ -1420,7 +1392,7 @@ static int check_pattern(struct loader *L, const char *pattern, int line, const 
 		PCRE2_UCHAR msg[256];
 
 		pcre2_get_error_message(errcode, msg, sizeof(msg));
-		return fail_at(L, line, "%s: bad pattern for %s at offset %zu: %s", what, field_names[field],
+		return fail_at(L, line, "%s: bad pattern for %s at offset %zu: %s", what, vg_field_name(field),
 			       (size_t)off, (const char *)msg);
 	}
 	pcre2_code_free(re);

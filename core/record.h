@@ -30,6 +30,13 @@ enum vg_field {
 	VG_F_COUNT
 };
 
+/* The name of a field ("duration"), as the configuration's `fields` section
+ * spells it; "unknown" for out of range. Static storage; thread-safe. */
+const char *vg_field_name(int field);
+
+/* The inverse: the field of a name, -1 when it is none. */
+int vg_field_from_name(const char *name);
+
 /* The JSON type of an extracted value. */
 enum vg_jtype {
 	VG_J_NONE = 0, /* field absent */
