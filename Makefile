@@ -96,10 +96,11 @@ $(BUILD)/tests/%: tests/%.c $(LIB_OBJ) | $(DEPS_OK)
 
 # The corpus generator: -O2, never under a sanitizer, whatever BUILD is (the
 # tests of every build directory share this one binary). The library code it
-# links (core/clock.c for dates, parse/json.c for --check) is compiled with its
-# flags into build/bench-gen/.
+# links (core/clock.c for dates, parse/json.c and core/record.c for --check) is
+# compiled with its flags into build/bench-gen/.
 GEN_CFLAGS = -std=c11 -O2 -g -Wall -Wextra -Werror -D_POSIX_C_SOURCE=200809L -I. -MMD -MP
-GEN_OBJ = build/bench-gen/bench/gen.o build/bench-gen/core/clock.o build/bench-gen/parse/json.o
+GEN_OBJ = build/bench-gen/bench/gen.o build/bench-gen/core/clock.o build/bench-gen/parse/json.o \
+	build/bench-gen/core/record.o
 
 build/bench-gen/%.o: %.c | $(DEPS_OK)
 	@mkdir -p $(dir $@)
@@ -132,9 +133,10 @@ $(BUILD)/http_sink: tests/tools/http_sink.c $(FLAGS_STAMP) | $(DEPS_OK)
 
 # The reliability suite's poison generator (malformed and hostile records),
 # checked against vigil's own parser.
-$(BUILD)/poison: tests/tools/poison.c $(BUILD)/parse/json.o $(FLAGS_STAMP) | $(DEPS_OK)
+POISON_OBJ = $(BUILD)/parse/json.o $(BUILD)/core/record.o
+$(BUILD)/poison: tests/tools/poison.c $(POISON_OBJ) $(FLAGS_STAMP) | $(DEPS_OK)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/parse/json.o $(LDFLAGS)
+	$(CC) $(CFLAGS) -o $@ $< $(POISON_OBJ) $(LDFLAGS)
 
 # The whole suite: plain, then ASan+UBSan (and TSan for threaded code, once
 # there is some). Ends with one "N passed, N failed" line.
