@@ -114,8 +114,20 @@ $(BUILD)/tests/test_%: tests/test_%.c $$(call layer_of,$$*) $$(TEST_EXTRA_$$*) |
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< $(call layer_of,$*) $(TEST_EXTRA_$*) $(LDFLAGS) $(LDLIBS) -lcriterion
 
-bench/gen: bench/gen.c | $(DEPS_OK)
-	$(CC) -std=c11 -O2 -g -Wall -Wextra -Werror -D_POSIX_C_SOURCE=200809L -o $@ $< -lm
+# The corpus generator: -O2, never under a sanitizer, whatever BUILD is (the
+# tests of every build directory share this one binary). The library code it
+# links (core/clock.c for dates, parse/json.c and core/record.c for --check) is
+# compiled with its flags into build/bench-gen/.
+GEN_CFLAGS = -std=c11 -O2 -g -Wall -Wextra -Werror -D_POSIX_C_SOURCE=200809L -I. -MMD -MP
+GEN_OBJ = build/bench-gen/bench/gen.o build/bench-gen/core/clock.o build/bench-gen/parse/json.o \
+	build/bench-gen/core/record.o build/bench-gen/core/buf.o
+
+build/bench-gen/%.o: %.c | $(DEPS_OK)
+	@mkdir -p $(dir $@)
+	$(CC) $(GEN_CFLAGS) -c -o $@ $<
+
+bench/gen: $(GEN_OBJ)
+	$(CC) -o $@ $(GEN_OBJ) -lm
 
 # ---- tests ----------------------------------------------------------------
 
@@ -139,10 +151,12 @@ $(BUILD)/http_sink: tests/tools/http_sink.c $(FLAGS_STAMP) | $(DEPS_OK)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $<
 
-# The reliability suite's poison generator (malformed and hostile records).
-$(BUILD)/poison: tests/tools/poison.c $(FLAGS_STAMP) | $(DEPS_OK)
+# The reliability suite's poison generator (malformed and hostile records),
+# checked against vigil's own parser.
+POISON_OBJ = $(BUILD)/parse/json.o $(BUILD)/core/record.o
+$(BUILD)/poison: tests/tools/poison.c $(POISON_OBJ) $(FLAGS_STAMP) | $(DEPS_OK)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $<
+	$(CC) $(CFLAGS) -o $@ $< $(POISON_OBJ) $(LDFLAGS)
 
 # The whole suite: plain, then ASan+UBSan (and TSan for threaded code, once
 # there is some). Ends with one "N passed, N failed" line.
@@ -300,4 +314,4 @@ format-check:
 clean:
 	rm -rf build vigil bench/gen bench/bench_parse bench/ref_simdjson bench/bench_sketch bench/bare_consumer bench/bench_archive bench/*.d
 
--include $(wildcard $(BUILD)/*.d $(BUILD)/*/*.d $(BUILD)/*/*/*.d bench/*.d)
+-include $(sort $(wildcard $(BUILD)/*.d $(BUILD)/*/*.d $(BUILD)/*/*/*.d build/bench-gen/*/*.d bench/*.d))

@@ -24,7 +24,7 @@
  *   gen_make_event()         record i from the state: all randomness lives
  *                            here and produces a plain gen_event
  *   gen_render()             gen_event -> one JSON line (pure, no randomness)
- *   gen_verify*()            length / UTF-8 / JSON checks
+ *   gen_verify()             length; under --check, vigil's own JSON parser
  *   main()                   CLI, output buffering, truth file
  *
  * Healthy traffic fires none of vigil's shipped alert rules
@@ -37,7 +37,8 @@
  * clock has its own PRNG stream, so incidents never move timestamps.
  * Future --rate R belongs in main()'s loop (pacing the writes).
  *
- * Build: cc -std=c11 -O2 -Wall -Wextra -D_POSIX_C_SOURCE=200809L gen.c -lm
+ * Build: make bench/gen (it links core/clock.c's date arithmetic and, for
+ * --check, parse/json.c).
  */
 
 #include <math.h>
@@ -45,6 +46,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "core/clock.h"
+#include "parse/json.h"
 
 #define GEN_LINE_MIN 200 /* bytes per line, excluding the newline */
 #define GEN_LINE_MAX 400
@@ -157,20 +161,37 @@ static double gen_pareto(gen_rng *r, double xm, double alpha)
 	return xm / pow(1.0 - gen_unif(r), 1.0 / alpha);
 }
 
+/* Weight i of weights stride bytes apart: an array of doubles, or the
+ * weight member of each row of a table. */
+static double gen_weight(const double *w, size_t stride, size_t i)
+{
+	return *(const double *)(const void *)((const char *)w + i * stride);
+}
+
 /* Index drawn with probability weight[i] / sum(weight). */
-static size_t gen_weighted(gen_rng *r, const double *w, size_t n)
+static size_t gen_weighted_stride(gen_rng *r, const double *w, size_t stride, size_t n)
 {
 	double total = 0;
 	for (size_t i = 0; i < n; i++)
-		total += w[i];
+		total += gen_weight(w, stride, i);
 	double x = gen_unif(r) * total;
 	for (size_t i = 0; i < n; i++) {
-		if (x < w[i])
+		if (x < gen_weight(w, stride, i))
 			return i;
-		x -= w[i];
+		x -= gen_weight(w, stride, i);
 	}
 	return n - 1;
 }
+
+static size_t gen_weighted(gen_rng *r, const double *w, size_t n)
+{
+	return gen_weighted_stride(r, w, sizeof *w, n);
+}
+
+/* A row of table (an array of structs with a double member weight), drawn
+ * with probability weight / sum(weight). */
+#define GEN_PICK_WEIGHTED(r, table) \
+	(&(table)[gen_weighted_stride((r), &(table)[0].weight, sizeof((table)[0]), GEN_N(table))])
 
 /* ------------------------------------------------------------------ */
 /* Bounded string builder and JSON output helpers                     */
@@ -399,28 +420,14 @@ static void gen_jfixed(gen_sb *b, const char *key, double v, int decimals)
 /* Time formatting                                                    */
 /* ------------------------------------------------------------------ */
 
-/* Days since 1970-01-01 to a civil date (H. Hinnant's algorithm); own
- * code so output does not depend on the C library's gmtime. */
-static void gen_civil(int64_t z, int64_t *y, unsigned *m, unsigned *d)
-{
-	z += 719468;
-	int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-	unsigned doe = (unsigned)(z - era * 146097);
-	unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	unsigned mp = (5 * doy + 2) / 153;
-	*d = doy - (153 * mp + 2) / 5 + 1;
-	*m = mp < 10 ? mp + 3 : mp - 9;
-	*y = (int64_t)yoe + era * 400 + (*m <= 2);
-}
-
-/* RFC 3339 UTC with 0, 3 or 6 fractional digits; t_us >= 0. */
+/* RFC 3339 UTC with 0, 3 or 6 fractional digits; t_us >= 0. The date
+ * comes from core/clock's integer arithmetic, not the C library's gmtime. */
 static void gen_put_iso(gen_sb *b, int64_t t_us, int frac_digits)
 {
 	int64_t secs = t_us / 1000000, us = t_us % 1000000;
 	int64_t y;
 	unsigned mo, d;
-	gen_civil(secs / 86400, &y, &mo, &d);
+	vg_clock_civil_from_days(secs / 86400, &y, &mo, &d);
 	int64_t sod = secs % 86400;
 	gen_put_u64_pad(b, (uint64_t)y, 4);
 	gen_putc(b, '-');
@@ -441,6 +448,15 @@ static void gen_put_iso(gen_sb *b, int64_t t_us, int frac_digits)
 		gen_put_u64_pad(b, (uint64_t)us, 6);
 	}
 	gen_putc(b, 'Z');
+}
+
+/* `"key":"2026-11-01T00:00:00.000Z"`, as gen_put_iso writes it. */
+static void gen_jiso(gen_sb *b, const char *key, int64_t t_us, int frac_digits)
+{
+	gen_jkey(b, key);
+	gen_putc(b, '"');
+	gen_put_iso(b, t_us, frac_digits);
+	gen_putc(b, '"');
 }
 
 /* ------------------------------------------------------------------ */
@@ -1112,10 +1128,7 @@ static void gen_make_access(gen_ctx *c)
 {
 	gen_event *ev = c->ev;
 	gen_rng *r = &c->rng;
-	double w[GEN_N(gen_endpoints)];
-	for (size_t i = 0; i < GEN_N(gen_endpoints); i++)
-		w[i] = gen_endpoints[i].weight;
-	const gen_endpoint *ep = &gen_endpoints[gen_weighted(r, w, GEN_N(w))];
+	const gen_endpoint *ep = GEN_PICK_WEIGHTED(r, gen_endpoints);
 
 	/* /health is served by everything that speaks HTTP (not db-proxy). */
 	ev->svc = ep->svc >= 0 ? ep->svc : (int)gen_below(r, GEN_SVC_DBPROXY);
@@ -1232,10 +1245,7 @@ static void gen_make_security(gen_ctx *c)
 	};
 	gen_event *ev = c->ev;
 	gen_rng *r = &c->rng;
-	double w[GEN_N(gen_sec_events)];
-	for (size_t i = 0; i < GEN_N(gen_sec_events); i++)
-		w[i] = gen_sec_events[i].weight;
-	const gen_sec_event *se = &gen_sec_events[gen_weighted(r, w, GEN_N(w))];
+	const gen_sec_event *se = GEN_PICK_WEIGHTED(r, gen_sec_events);
 
 	ev->svc = (int)gen_weighted(r, svc_w, GEN_NSVC);
 	if (c->mix->p_authfail[ev->svc] > 0 && gen_chance(r, c->mix->p_authfail[ev->svc]))
@@ -1302,10 +1312,7 @@ static void gen_make_database(gen_ctx *c)
 	};
 	gen_event *ev = c->ev;
 	gen_rng *r = &c->rng;
-	double w[GEN_N(gen_db_events)];
-	for (size_t i = 0; i < GEN_N(gen_db_events); i++)
-		w[i] = gen_db_events[i].weight;
-	const gen_db_event *de = &gen_db_events[gen_weighted(r, w, GEN_N(w))];
+	const gen_db_event *de = GEN_PICK_WEIGHTED(r, gen_db_events);
 
 	ev->svc = (int)gen_weighted(r, svc_w, GEN_NSVC);
 	ev->level = de->level;
@@ -1733,10 +1740,7 @@ static void gen_render_header(const gen_event *ev, gen_sb *b)
 	gen_putc(b, '{');
 	switch (s->style) {
 	case GEN_STYLE_PYTHON:
-		gen_jkey(b, "timestamp");
-		gen_putc(b, '"');
-		gen_put_iso(b, ev->t_us, 6);
-		gen_putc(b, '"');
+		gen_jiso(b, "timestamp", ev->t_us, 6);
 		gen_jstr(b, "levelname", py_levels[ev->level], 0);
 		gen_jstr(b, "logger", ev->logger, 0);
 		gen_jstr(b, "service", s->name, 0);
@@ -1759,10 +1763,7 @@ static void gen_render_header(const gen_event *ev, gen_sb *b)
 		gen_jstr(b, "msg", ev->msg, esc);
 		break;
 	case GEN_STYLE_JAVA:
-		gen_jkey(b, "@timestamp");
-		gen_putc(b, '"');
-		gen_put_iso(b, ev->t_us, 3);
-		gen_putc(b, '"');
+		gen_jiso(b, "@timestamp", ev->t_us, 3);
 		if (ev->java_nested) {
 			gen_jkey(b, "log");
 			gen_putc(b, '{');
@@ -1781,10 +1782,7 @@ static void gen_render_header(const gen_event *ev, gen_sb *b)
 		gen_jstr(b, "message", ev->msg, esc);
 		break;
 	case GEN_STYLE_SYSLOG:
-		gen_jkey(b, "time");
-		gen_putc(b, '"');
-		gen_put_iso(b, ev->t_us, 0);
-		gen_putc(b, '"');
+		gen_jiso(b, "time", ev->t_us, 0);
 		if (ev->syslog_numeric)
 			gen_jint(b, "severity", (uint64_t)ev->syslog_severity);
 		else
@@ -1986,206 +1984,25 @@ static size_t gen_render(const gen_event *ev, char *line, size_t cap)
 /* Verification                                                       */
 /* ------------------------------------------------------------------ */
 
-/* Minimal RFC 8259 validator for --check: structure, string escapes
- * (including surrogate pairing), number grammar and UTF-8. */
-typedef struct gen_jv {
-	const unsigned char *p, *end;
-	int depth;
-} gen_jv;
-
-static int gen_jv_value(gen_jv *v);
-
-static void gen_jv_ws(gen_jv *v)
-{
-	while (v->p < v->end && (*v->p == ' ' || *v->p == '\t' || *v->p == '\n' || *v->p == '\r'))
-		v->p++;
-}
-
-static int gen_jv_hex4(gen_jv *v, uint32_t *out)
-{
-	uint32_t x = 0;
-	if (v->end - v->p < 4)
-		return 0;
-	for (int i = 0; i < 4; i++) {
-		unsigned c = v->p[i];
-		x <<= 4;
-		if (c >= '0' && c <= '9')
-			x |= c - '0';
-		else if (c >= 'a' && c <= 'f')
-			x |= c - 'a' + 10;
-		else if (c >= 'A' && c <= 'F')
-			x |= c - 'A' + 10;
-		else
-			return 0;
-	}
-	v->p += 4;
-	*out = x;
-	return 1;
-}
-
-static int gen_jv_string(gen_jv *v)
-{
-	v->p++; /* opening quote */
-	while (v->p < v->end) {
-		unsigned c = *v->p;
-		if (c == '"') {
-			v->p++;
-			return 1;
-		}
-		if (c < 0x20)
-			return 0;
-		if (c == '\\') {
-			v->p++;
-			if (v->p >= v->end)
-				return 0;
-			c = *v->p++;
-			if (c == 'u') {
-				uint32_t u, lo;
-				if (!gen_jv_hex4(v, &u))
-					return 0;
-				if (u >= 0xDC00 && u <= 0xDFFF)
-					return 0; /* lone low surrogate */
-				if (u >= 0xD800 && u <= 0xDBFF) {
-					if (v->end - v->p < 6 || v->p[0] != '\\' || v->p[1] != 'u')
-						return 0;
-					v->p += 2;
-					if (!gen_jv_hex4(v, &lo) || lo < 0xDC00 || lo > 0xDFFF)
-						return 0;
-				}
-			} else if (!strchr("\"\\/bfnrt", (int)c) || c == 0) {
-				return 0;
-			}
-			continue;
-		}
-		uint32_t cp;
-		int n = gen_utf8_decode(v->p, v->end, &cp);
-		if (n == 0)
-			return 0;
-		v->p += n;
-	}
-	return 0;
-}
-
-static int gen_jv_digits(gen_jv *v)
-{
-	const unsigned char *s = v->p;
-	while (v->p < v->end && *v->p >= '0' && *v->p <= '9')
-		v->p++;
-	return v->p > s;
-}
-
-static int gen_jv_number(gen_jv *v)
-{
-	if (*v->p == '-')
-		v->p++;
-	if (v->p < v->end && *v->p == '0')
-		v->p++;
-	else if (!gen_jv_digits(v))
-		return 0;
-	if (v->p < v->end && *v->p == '.') {
-		v->p++;
-		if (!gen_jv_digits(v))
-			return 0;
-	}
-	if (v->p < v->end && (*v->p == 'e' || *v->p == 'E')) {
-		v->p++;
-		if (v->p < v->end && (*v->p == '+' || *v->p == '-'))
-			v->p++;
-		if (!gen_jv_digits(v))
-			return 0;
-	}
-	return 1;
-}
-
-static int gen_jv_literal(gen_jv *v, const char *lit)
-{
-	size_t n = strlen(lit);
-	if ((size_t)(v->end - v->p) < n || memcmp(v->p, lit, n) != 0)
-		return 0;
-	v->p += n;
-	return 1;
-}
-
-/* Object or array body after the opening bracket. */
-static int gen_jv_container(gen_jv *v, unsigned char close, int is_object)
-{
-	if (++v->depth > 64)
-		return 0;
-	v->p++;
-	gen_jv_ws(v);
-	if (v->p < v->end && *v->p == close) {
-		v->p++;
-		v->depth--;
-		return 1;
-	}
-	for (;;) {
-		if (is_object) {
-			gen_jv_ws(v);
-			if (v->p >= v->end || *v->p != '"' || !gen_jv_string(v))
-				return 0;
-			gen_jv_ws(v);
-			if (v->p >= v->end || *v->p++ != ':')
-				return 0;
-		}
-		if (!gen_jv_value(v))
-			return 0;
-		gen_jv_ws(v);
-		if (v->p >= v->end)
-			return 0;
-		if (*v->p == ',') {
-			v->p++;
-			continue;
-		}
-		if (*v->p != close)
-			return 0;
-		v->p++;
-		v->depth--;
-		return 1;
-	}
-}
-
-static int gen_jv_value(gen_jv *v)
-{
-	gen_jv_ws(v);
-	if (v->p >= v->end)
-		return 0;
-	switch (*v->p) {
-	case '{':
-		return gen_jv_container(v, '}', 1);
-	case '[':
-		return gen_jv_container(v, ']', 0);
-	case '"':
-		return gen_jv_string(v);
-	case 't':
-		return gen_jv_literal(v, "true");
-	case 'f':
-		return gen_jv_literal(v, "false");
-	case 'n':
-		return gen_jv_literal(v, "null");
-	default:
-		return (*v->p == '-' || (*v->p >= '0' && *v->p <= '9')) && gen_jv_number(v);
-	}
-}
-
 /* NULL if line is acceptable, else the reason. The length check is cheap
- * and always on; full JSON validation runs under --check. */
-static const char *gen_verify(const char *line, size_t len, int full)
+ * and always on; with check (--check) the line must also be a JSON object
+ * (RFC 8259, UTF-8, at most 64 levels deep) that vigil's own parser
+ * accepts. */
+static const char *gen_verify(const struct vg_json_paths *check, const char *line, size_t len)
 {
+	static const struct vg_json_limits limits = {.max_bytes = GEN_LINE_MAX, .max_depth = 64};
+	struct vg_record rec;
+	struct vg_json_error err;
+
 	if (len == 0)
 		return "record did not fit in the line buffer";
 	if (len < GEN_LINE_MIN)
 		return "line shorter than 200 bytes";
 	if (len > GEN_LINE_MAX)
 		return "line longer than 400 bytes";
-	if (!full)
+	if (!check || vg_json_extract(check, &limits, line, len, &rec, &err) == 0)
 		return NULL;
-	gen_jv v = {(const unsigned char *)line, (const unsigned char *)line + len, 0};
-	if (*v.p != '{' || !gen_jv_value(&v))
-		return "invalid JSON or UTF-8";
-	gen_jv_ws(&v);
-	if (v.p != v.end)
-		return "trailing bytes after JSON value";
-	return NULL;
+	return err.reason == VG_JR_TRAILING ? "trailing bytes after JSON value" : "invalid JSON or UTF-8";
 }
 
 /* ------------------------------------------------------------------ */
@@ -2503,6 +2320,18 @@ int main(int argc, char **argv)
 		}
 	}
 
+	/* --check: no field paths, the parser only validates. */
+	struct vg_json_paths *check = NULL;
+	if (o.check) {
+		const char *const *no_paths[VG_F_COUNT] = {0};
+		const size_t n_paths[VG_F_COUNT] = {0};
+		char err[256];
+		if (vg_json_paths_create(&check, no_paths, n_paths, err, sizeof err) != 0) {
+			fputs("gen: out of memory\n", stderr);
+			return 1;
+		}
+	}
+
 	gen_state st;
 	gen_state_init(&st, o.seed, o.start_ms);
 	memcpy(st.incidents, o.incidents, o.n_incidents * sizeof o.incidents[0]);
@@ -2516,12 +2345,13 @@ int main(int argc, char **argv)
 			continue;
 		written++;
 		size_t n = gen_render(&ev, line, sizeof line - 1);
-		const char *why = gen_verify(line, n, o.check);
+		const char *why = gen_verify(check, line, n);
 		if (why) {
 			fprintf(stderr, "gen: record %llu (%s): %s\n", (unsigned long long)i, ev.event_id, why);
 			if (n)
 				fprintf(stderr, "gen: %.*s\n", (int)n, line);
 			gen_out_flush(&out);
+			vg_json_paths_destroy(check);
 			return 1;
 		}
 		if (!o.check) {
@@ -2531,6 +2361,7 @@ int main(int argc, char **argv)
 		if (truth.f)
 			gen_write_truth(&truth, &ev);
 	}
+	vg_json_paths_destroy(check);
 
 	gen_out_flush(&out);
 	if (fflush(stdout) != 0 || ferror(stdout) || out.failed) {

@@ -18,7 +18,8 @@ int64_t vg_clock_days_from_civil(int64_t y, unsigned m, unsigned d)
 	return era * 146097 + (int64_t)doe - 719468;
 }
 
-static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
+/* Howard Hinnant's civil_from_days, the inverse. */
+void vg_clock_civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
 {
 	z += 719468;
 	int64_t era = (z >= 0 ? z : z - 146096) / 146097;
@@ -276,7 +277,7 @@ size_t vg_clock_format_rfc3339(int64_t ms, char *buf)
 	int64_t y;
 	unsigned m, d;
 
-	civil_from_days(days, &y, &m, &d);
+	vg_clock_civil_from_days(days, &y, &m, &d);
 	unsigned s = (unsigned)(rem / 1000);
 	int n = snprintf(buf, 32, "%04lld-%02u-%02uT%02u:%02u:%02u.%03uZ", (long long)y, m, d, s / 3600,
 			 s / 60 % 60, s % 60, (unsigned)(rem % 1000));

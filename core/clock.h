@@ -80,6 +80,11 @@ size_t vg_clock_format_rfc3339(int64_t ms, char *buf);
 /* Days since 1970-01-01 of a proleptic Gregorian date. */
 int64_t vg_clock_days_from_civil(int64_t y, unsigned m, unsigned d);
 
+/* The inverse: the proleptic Gregorian date (*y, *m 1-12, *d 1-31) of day
+ * z since 1970-01-01 (negative before it). Integer arithmetic only, so the
+ * same on every C library (no gmtime); thread-safe. */
+void vg_clock_civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d);
+
 /* Wall-clock and monotonic time in milliseconds / seconds. */
 int64_t vg_clock_now_ms(void);
 double vg_clock_mono_s(void);

@@ -25,54 +25,6 @@
 
 /* ---- names -------------------------------------------------------------- */
 
-static const char *const field_names[VG_F_COUNT] = {
-	[VG_F_TIME] = "time",
-	[VG_F_LEVEL] = "level",
-	[VG_F_CATEGORY] = "category",
-	[VG_F_SERVICE] = "service",
-	[VG_F_LOGGER] = "logger",
-	[VG_F_MESSAGE] = "message",
-	[VG_F_STATUS] = "status",
-	[VG_F_ENDPOINT] = "endpoint",
-	[VG_F_METHOD] = "method",
-	[VG_F_DURATION] = "duration",
-	[VG_F_EXCEPTION] = "exception",
-	[VG_F_REQUEST_ID] = "request_id",
-	[VG_F_USER_ID] = "user_id",
-};
-
-const char *vg_field_name(int field)
-{
-	return (field >= 0 && field < VG_F_COUNT) ? field_names[field] : "unknown";
-}
-
-int vg_field_from_name(const char *name)
-{
-	for (int f = 0; f < VG_F_COUNT; f++) {
-		if (strcmp(field_names[f], name) == 0)
-			return f;
-	}
-	return -1;
-}
-
-static const char *const level_names[VG_LEVEL_COUNT] = {
-	"UNKNOWN", "TRACE", "DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL",
-};
-
-const char *vg_level_name(int level)
-{
-	return (level >= 0 && level < VG_LEVEL_COUNT) ? level_names[level] : "UNKNOWN";
-}
-
-int vg_level_from_name(const char *name)
-{
-	for (int l = 0; l < VG_LEVEL_COUNT; l++) {
-		if (strcasecmp(level_names[l], name) == 0)
-			return l;
-	}
-	return -1;
-}
-
 int vg_config_category_index(const struct vg_config *cfg, const char *name)
 {
 	for (size_t i = 0; i < cfg->categories.n; i++) {
@@ -573,8 +525,10 @@ static void strlist_free(struct vg_strlist *l)
 	l->n = 0;
 }
 
-static void rules_free(struct vg_cfg_rule *r, size_t n)
+static void rules_free(void *rows, size_t n)
 {
+	struct vg_cfg_rule *r = rows;
+
 	for (size_t i = 0; i < n; i++) {
 		free(r[i].category);
 		for (size_t j = 0; j < r[i].n_conds; j++)
@@ -584,8 +538,10 @@ static void rules_free(struct vg_cfg_rule *r, size_t n)
 	free(r);
 }
 
-static void retention_free(struct vg_cfg_retention *r, size_t n)
+static void retention_free(void *rows, size_t n)
 {
+	struct vg_cfg_retention *r = rows;
+
 	for (size_t i = 0; i < n; i++)
 		free(r[i].category);
 	free(r);
@@ -611,6 +567,65 @@ static int check_mapping_keys(struct loader *L, yaml_node_t *map, const char *wh
 				return fail(L, k, "%s: duplicate key '%s'", what, ks);
 		}
 	}
+	return VG_OK;
+}
+
+/* One row of a list of rows: a mapping with plain, distinct keys, else
+ * "WHAT: each SHAPE, got TYPE". */
+static int check_row(struct loader *L, yaml_node_t *n, const char *what, const char *shape)
+{
+	if (n->type != YAML_MAPPING_NODE)
+		return fail(L, n, "%s: each %s, got %s", what, shape, type_name(n));
+	return check_mapping_keys(L, n, what);
+}
+
+/* A row's category, kept as written (validate() looks it up). */
+static int parse_row_category(struct loader *L, yaml_node_t *v, const char *what, char **out)
+{
+	const char *vs = scalar(v);
+
+	if (!vs || is_null(v))
+		return fail(L, v, "%s: category must be a name", what);
+	return (*out = xstrdup(vs)) ? VG_OK : VG_ERR_NOMEM;
+}
+
+/* A key whose value is a list of rows (mappings) that become an array of
+ * structs in struct vg_config: classification rules, retention rows,
+ * counters, webhooks. */
+struct row_list {
+	const char *expected; /* what the value must be: "a list of rules" */
+	size_t max;           /* most rows, 0: any number */
+	const char *noun;     /* the rows' name in "at most MAX NOUN" */
+	size_t size;          /* of one row */
+	/* Fill rows[i] from n; rows[0..i) are parsed already. */
+	int (*parse)(struct loader *L, yaml_node_t *n, const char *what, void *rows, size_t i);
+	/* Free rows[0..n) and the array. */
+	void (*free)(void *rows, size_t n);
+	/* Free the configuration's array and put rows[0..n) in its place. */
+	void (*keep)(struct vg_config *cfg, void *rows, size_t n);
+};
+
+static int parse_rows(struct loader *L, yaml_node_t *n, const char *what, const struct row_list *list)
+{
+	if (n->type != YAML_SEQUENCE_NODE)
+		return fail(L, n, "%s: expected %s, got %s", what, list->expected, type_name(n));
+	size_t cnt = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
+
+	if (list->max && cnt > list->max)
+		return fail(L, n, "%s: at most %zu %s", what, list->max, list->noun);
+	void *rows = calloc(cnt ? cnt : 1, list->size);
+	size_t i = 0;
+	int rc;
+
+	if (!rows)
+		return VG_ERR_NOMEM;
+	for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top; it++, i++) {
+		if ((rc = list->parse(L, yaml_document_get_node(L->doc, *it), what, rows, i)) != VG_OK) {
+			list->free(rows, i + 1);
+			return rc;
+		}
+	}
+	list->keep(L->cfg, rows, cnt);
 	return VG_OK;
 }
 
@@ -718,8 +733,10 @@ static int parse_fraction(struct loader *L, yaml_node_t *n, const char *what, do
 	return VG_OK;
 }
 
-static void counters_free(struct vg_cfg_counter *c, size_t n)
+static void counters_free(void *rows, size_t n)
 {
+	struct vg_cfg_counter *c = rows;
+
 	for (size_t i = 0; i < n; i++) {
 		free(c[i].name);
 		free(c[i].service);
@@ -729,17 +746,14 @@ static void counters_free(struct vg_cfg_counter *c, size_t n)
 	free(c);
 }
 
-static int parse_counter(struct loader *L, yaml_node_t *n, struct vg_cfg_counter *c)
+static int parse_counter(struct loader *L, yaml_node_t *n, const char *what, void *rows, size_t i)
 {
-	static const char what[] = "aggregate.counters";
+	struct vg_cfg_counter *all = rows, *c = &all[i];
 	int rc;
 
 	c->line = line_of(L, n);
 	c->category = c->level = c->field = -1;
-	if (n->type != YAML_MAPPING_NODE)
-		return fail(L, n, "%s: each counter is a mapping {name, match, field, pattern}, got %s", what,
-			    type_name(n));
-	if ((rc = check_mapping_keys(L, n, what)) != VG_OK)
+	if ((rc = check_row(L, n, what, "counter is a mapping {name, match, field, pattern}")) != VG_OK)
 		return rc;
 	PAIRS_FOR(L->doc, n, pr)
 	{
@@ -800,41 +814,24 @@ static int parse_counter(struct loader *L, yaml_node_t *n, struct vg_cfg_counter
 		return fail(L, n, "%s: counter without a name", what);
 	if ((c->pattern != NULL) != (c->field >= 0))
 		return fail(L, n, "%s: counter '%s' needs both field and pattern, or neither", what, c->name);
-	return VG_OK;
-}
-
-static int parse_counters(struct loader *L, yaml_node_t *n, struct vg_config *cfg)
-{
-	if (n->type != YAML_SEQUENCE_NODE)
-		return fail(L, n, "aggregate.counters: expected a list, got %s", type_name(n));
-	size_t cnt = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
-
-	if (cnt > VG_MAX_COUNTERS)
-		return fail(L, n, "aggregate.counters: at most %d counters", VG_MAX_COUNTERS);
-	struct vg_cfg_counter *c = calloc(cnt ? cnt : 1, sizeof(*c));
-	size_t i = 0;
-	int rc;
-
-	if (!c)
-		return VG_ERR_NOMEM;
-	for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top; it++, i++) {
-		if ((rc = parse_counter(L, yaml_document_get_node(L->doc, *it), &c[i])) != VG_OK) {
-			counters_free(c, i + 1);
-			return rc;
-		}
-		for (size_t j = 0; j < i; j++) {
-			if (strcmp(c[j].name, c[i].name) == 0) {
-				rc = fail_at(L, c[i].line, "aggregate.counters: name '%s' used twice", c[i].name);
-				counters_free(c, i + 1);
-				return rc;
-			}
-		}
+	for (size_t j = 0; j < i; j++) {
+		if (strcmp(all[j].name, c->name) == 0)
+			return fail_at(L, c->line, "%s: name '%s' used twice", what, c->name);
 	}
-	counters_free(cfg->counters, cfg->n_counters);
-	cfg->counters = c;
-	cfg->n_counters = cnt;
 	return VG_OK;
 }
+
+static void counters_keep(struct vg_config *cfg, void *rows, size_t n)
+{
+	counters_free(cfg->counters, cfg->n_counters);
+	cfg->counters = rows;
+	cfg->n_counters = n;
+}
+
+static const struct row_list counter_rows = {
+	.expected = "a list", .max = VG_MAX_COUNTERS, .noun = "counters", .size = sizeof(struct vg_cfg_counter),
+	.parse = parse_counter, .free = counters_free, .keep = counters_keep,
+};
 
 static int parse_strlist(struct loader *L, yaml_node_t *n, const char *what, struct vg_strlist *out)
 {
@@ -866,8 +863,10 @@ static int parse_strlist(struct loader *L, yaml_node_t *n, const char *what, str
 	return VG_OK;
 }
 
-static void webhooks_free(struct vg_cfg_webhook *w, size_t n)
+static void webhooks_free(void *rows, size_t n)
 {
+	struct vg_cfg_webhook *w = rows;
+
 	for (size_t i = 0; i < n; i++) {
 		free(w[i].url);
 		free(w[i].secret);
@@ -875,14 +874,13 @@ static void webhooks_free(struct vg_cfg_webhook *w, size_t n)
 	free(w);
 }
 
-static int parse_webhook(struct loader *L, yaml_node_t *n, const char *what, struct vg_cfg_webhook *w)
+static int parse_webhook(struct loader *L, yaml_node_t *n, const char *what, void *rows, size_t i)
 {
+	struct vg_cfg_webhook *w = (struct vg_cfg_webhook *)rows + i;
 	int rc;
 
 	w->line = line_of(L, n);
-	if (n->type != YAML_MAPPING_NODE)
-		return fail(L, n, "%s: each webhook is a mapping {url, secret}, got %s", what, type_name(n));
-	if ((rc = check_mapping_keys(L, n, what)) != VG_OK)
+	if ((rc = check_row(L, n, what, "webhook is a mapping {url, secret}")) != VG_OK)
 		return rc;
 	PAIRS_FOR(L->doc, n, pr)
 	{
@@ -909,31 +907,17 @@ static int parse_webhook(struct loader *L, yaml_node_t *n, const char *what, str
 	return VG_OK;
 }
 
-static int parse_webhooks(struct loader *L, yaml_node_t *n, const char *what, struct vg_config *cfg)
+static void webhooks_keep(struct vg_config *cfg, void *rows, size_t n)
 {
-	if (n->type != YAML_SEQUENCE_NODE)
-		return fail(L, n, "%s: expected a list of {url, secret}, got %s", what, type_name(n));
-	size_t cnt = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
-
-	if (cnt > VG_MAX_WEBHOOKS)
-		return fail(L, n, "%s: at most %d webhooks", what, VG_MAX_WEBHOOKS);
-	struct vg_cfg_webhook *w = calloc(cnt ? cnt : 1, sizeof(*w));
-	size_t i = 0;
-	int rc;
-
-	if (!w)
-		return VG_ERR_NOMEM;
-	for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top; it++, i++) {
-		if ((rc = parse_webhook(L, yaml_document_get_node(L->doc, *it), what, &w[i])) != VG_OK) {
-			webhooks_free(w, i + 1);
-			return rc;
-		}
-	}
 	webhooks_free(cfg->notify_webhooks, cfg->n_notify_webhooks);
-	cfg->notify_webhooks = w;
-	cfg->n_notify_webhooks = cnt;
-	return VG_OK;
+	cfg->notify_webhooks = rows;
+	cfg->n_notify_webhooks = n;
 }
+
+static const struct row_list webhook_rows = {
+	.expected = "a list of {url, secret}", .max = VG_MAX_WEBHOOKS, .noun = "webhooks",
+	.size = sizeof(struct vg_cfg_webhook), .parse = parse_webhook, .free = webhooks_free, .keep = webhooks_keep,
+};
 
 static int parse_aliases(struct loader *L, yaml_node_t *n, const char *what, struct vg_strlist *out, bool lower)
 {
@@ -974,15 +958,13 @@ static int parse_aliases(struct loader *L, yaml_node_t *n, const char *what, str
 	return VG_OK;
 }
 
-static int parse_rule(struct loader *L, yaml_node_t *n, struct vg_cfg_rule *r)
+static int parse_rule(struct loader *L, yaml_node_t *n, const char *what, void *rows, size_t i)
 {
+	struct vg_cfg_rule *r = (struct vg_cfg_rule *)rows + i;
 	int rc;
 
 	r->line = line_of(L, n);
-	if (n->type != YAML_MAPPING_NODE)
-		return fail(L, n, "classify.rules: each rule is a mapping with category and any/all, got %s",
-			    type_name(n));
-	if ((rc = check_mapping_keys(L, n, "classify.rules")) != VG_OK)
+	if ((rc = check_row(L, n, what, "rule is a mapping with category and any/all")) != VG_OK)
 		return rc;
 	yaml_node_t *conds = NULL;
 
@@ -993,29 +975,25 @@ static int parse_rule(struct loader *L, yaml_node_t *n, struct vg_cfg_rule *r)
 		const char *ks = scalar(k);
 
 		if (strcmp(ks, "category") == 0) {
-			const char *vs = scalar(v);
-
-			if (!vs || is_null(v))
-				return fail(L, v, "classify.rules: category must be a name");
-			if (!(r->category = xstrdup(vs)))
-				return VG_ERR_NOMEM;
+			if ((rc = parse_row_category(L, v, what, &r->category)) != VG_OK)
+				return rc;
 		} else if (strcmp(ks, "any") == 0 || strcmp(ks, "all") == 0) {
 			if (conds)
-				return fail(L, k, "classify.rules: a rule has either any: or all:, not both");
+				return fail(L, k, "%s: a rule has either any: or all:, not both", what);
 			conds = v;
 			r->all = ks[1] == 'l';
 		} else {
-			return fail(L, k, "classify.rules: unknown key '%s' (expected category, any or all)", ks);
+			return fail(L, k, "%s: unknown key '%s' (expected category, any or all)", what, ks);
 		}
 	}
 	if (!r->category)
-		return fail(L, n, "classify.rules: rule without a category");
+		return fail(L, n, "%s: rule without a category", what);
 	if (!conds)
-		return fail(L, n, "classify.rules: rule for '%s' has neither any: nor all:", r->category);
+		return fail(L, n, "%s: rule for '%s' has neither any: nor all:", what, r->category);
 	if (conds->type != YAML_MAPPING_NODE || conds->data.mapping.pairs.top == conds->data.mapping.pairs.start)
-		return fail(L, conds, "classify.rules: any:/all: must map field names to patterns, got %s",
+		return fail(L, conds, "%s: any:/all: must map field names to patterns, got %s", what,
 			    type_name(conds));
-	if ((rc = check_mapping_keys(L, conds, "classify.rules")) != VG_OK)
+	if ((rc = check_mapping_keys(L, conds, what)) != VG_OK)
 		return rc;
 	size_t cnt = (size_t)(conds->data.mapping.pairs.top - conds->data.mapping.pairs.start);
 
@@ -1029,10 +1007,10 @@ static int parse_rule(struct loader *L, yaml_node_t *n, struct vg_cfg_rule *r)
 		int f = vg_field_from_name(ks);
 
 		if (f < 0)
-			return fail(L, k, "classify.rules: unknown field '%s' (fields are the keys of the fields section)",
-				    ks);
+			return fail(L, k, "%s: unknown field '%s' (fields are the keys of the fields section)",
+				    what, ks);
 		if (!vs || is_null(v) || !*vs)
-			return fail(L, v, "classify.rules: pattern for %s must be a non-empty string", ks);
+			return fail(L, v, "%s: pattern for %s must be a non-empty string", what, ks);
 		struct vg_cfg_cond *c = &r->conds[r->n_conds++];
 
 		c->field = f;
@@ -1043,40 +1021,27 @@ static int parse_rule(struct loader *L, yaml_node_t *n, struct vg_cfg_rule *r)
 	return VG_OK;
 }
 
-static int parse_rules(struct loader *L, yaml_node_t *n, struct vg_config *cfg)
+static void rules_keep(struct vg_config *cfg, void *rows, size_t n)
 {
-	if (n->type != YAML_SEQUENCE_NODE)
-		return fail(L, n, "classify.rules: expected a list of rules, got %s", type_name(n));
-	size_t cnt = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
-	struct vg_cfg_rule *r = calloc(cnt ? cnt : 1, sizeof(*r));
-	size_t i = 0;
-	int rc = VG_OK;
-
-	if (!r)
-		return VG_ERR_NOMEM;
-	for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top; it++, i++) {
-		if ((rc = parse_rule(L, yaml_document_get_node(L->doc, *it), &r[i])) != VG_OK) {
-			rules_free(r, i + 1);
-			return rc;
-		}
-	}
 	rules_free(cfg->rules, cfg->n_rules);
-	cfg->rules = r;
-	cfg->n_rules = cnt;
-	return VG_OK;
+	cfg->rules = rows;
+	cfg->n_rules = n;
 }
 
-static int parse_retention_row(struct loader *L, yaml_node_t *n, struct vg_cfg_retention *r)
+static const struct row_list rule_rows = {
+	.expected = "a list of rules", .size = sizeof(struct vg_cfg_rule), .parse = parse_rule, .free = rules_free,
+	.keep = rules_keep,
+};
+
+static int parse_retention_row(struct loader *L, yaml_node_t *n, const char *what, void *rows, size_t i)
 {
-	static const char what[] = "retention.policy";
+	struct vg_cfg_retention *r = (struct vg_cfg_retention *)rows + i;
 	bool have_days = false;
 	int rc;
 
 	r->line = line_of(L, n);
 	r->levels = ~0u;
-	if (n->type != YAML_MAPPING_NODE)
-		return fail(L, n, "%s: each row is a mapping {category, levels, days}, got %s", what, type_name(n));
-	if ((rc = check_mapping_keys(L, n, what)) != VG_OK)
+	if ((rc = check_row(L, n, what, "row is a mapping {category, levels, days}")) != VG_OK)
 		return rc;
 	PAIRS_FOR(L->doc, n, pr)
 	{
@@ -1085,12 +1050,8 @@ static int parse_retention_row(struct loader *L, yaml_node_t *n, struct vg_cfg_r
 		const char *ks = scalar(k);
 
 		if (strcmp(ks, "category") == 0) {
-			const char *vs = scalar(v);
-
-			if (!vs || is_null(v))
-				return fail(L, v, "%s: category must be a name", what);
-			if (!(r->category = xstrdup(vs)))
-				return VG_ERR_NOMEM;
+			if ((rc = parse_row_category(L, v, what, &r->category)) != VG_OK)
+				return rc;
 		} else if (strcmp(ks, "levels") == 0) {
 			if (v->type != YAML_SEQUENCE_NODE)
 				return fail(L, v, "%s: levels must be a list of level names", what);
@@ -1124,28 +1085,17 @@ static int parse_retention_row(struct loader *L, yaml_node_t *n, struct vg_cfg_r
 	return VG_OK;
 }
 
-static int parse_retention(struct loader *L, yaml_node_t *n, struct vg_config *cfg)
+static void retention_keep(struct vg_config *cfg, void *rows, size_t n)
 {
-	if (n->type != YAML_SEQUENCE_NODE)
-		return fail(L, n, "retention.policy: expected a list of rows, got %s", type_name(n));
-	size_t cnt = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
-	struct vg_cfg_retention *r = calloc(cnt ? cnt : 1, sizeof(*r));
-	size_t i = 0;
-	int rc;
-
-	if (!r)
-		return VG_ERR_NOMEM;
-	for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top; it++, i++) {
-		if ((rc = parse_retention_row(L, yaml_document_get_node(L->doc, *it), &r[i])) != VG_OK) {
-			retention_free(r, i + 1);
-			return rc;
-		}
-	}
 	retention_free(cfg->retention, cfg->n_retention);
-	cfg->retention = r;
-	cfg->n_retention = cnt;
-	return VG_OK;
+	cfg->retention = rows;
+	cfg->n_retention = n;
 }
+
+static const struct row_list retention_rows = {
+	.expected = "a list of rows", .size = sizeof(struct vg_cfg_retention), .parse = parse_retention_row,
+	.free = retention_free, .keep = retention_keep,
+};
 
 static int apply_key(struct loader *L, const struct section *sec, const struct key *key, yaml_node_t *v)
 {
@@ -1188,12 +1138,12 @@ static int apply_key(struct loader *L, const struct section *sec, const struct k
 	case K_STRLIST: return parse_strlist(L, v, what, dst);
 	case K_ALIASES: return parse_aliases(L, v, what, dst, true);
 	case K_STRMAP: return parse_aliases(L, v, what, dst, false);
-	case K_RULES: return parse_rules(L, v, L->cfg);
-	case K_RETENTION: return parse_retention(L, v, L->cfg);
+	case K_RULES: return parse_rows(L, v, what, &rule_rows);
+	case K_RETENTION: return parse_rows(L, v, what, &retention_rows);
 	case K_DURATION: return parse_duration(L, v, what, key, dst);
 	case K_FRACTION: return parse_fraction(L, v, what, dst);
-	case K_COUNTERS: return parse_counters(L, v, L->cfg);
-	case K_WEBHOOKS: return parse_webhooks(L, v, what, L->cfg);
+	case K_COUNTERS: return parse_rows(L, v, what, &counter_rows);
+	case K_WEBHOOKS: return parse_rows(L, v, what, &webhook_rows);
 	case K_LOGLEVEL: {
 		int level = scalar(v) && !is_null(v) ? vg_log_level_from_name(scalar(v)) : -1;
 
@@ -1399,6 +1349,8 @@ static int check_paths(struct loader *L)
 	struct vg_config *c = L->cfg;
 
 	for (int f = 0; f < VG_F_COUNT; f++) {
+		const char *name = vg_field_name(f);
+
 		for (size_t i = 0; i < c->paths[f].n; i++) {
 			const char *p = c->paths[f].v[i];
 			size_t comp = 0;
@@ -1407,8 +1359,8 @@ static int check_paths(struct loader *L)
 				if (*s == '.' || *s == '\0') {
 					if (comp == 0 || comp > 63)
 						return fail_at(L, c->paths[f].line,
-							       "fields.%s: path '%s' has an %s component", field_names[f],
-							       p, comp ? "over-long (64+ bytes)" : "empty");
+							       "fields.%s: path '%s' has an %s component", name, p,
+							       comp ? "over-long (64+ bytes)" : "empty");
 					comp = 0;
 					if (!*s)
 						break;
@@ -1420,14 +1372,14 @@ static int check_paths(struct loader *L)
 				for (size_t j = 0; j < c->paths[g].n; j++) {
 					if ((g != f || j != i) && strcmp(c->paths[g].v[j], p) == 0)
 						return fail_at(L, c->paths[f].line,
-							       "fields.%s: path '%s' is also listed %s%s", field_names[f],
-							       p, g == f ? "twice" : "under fields.",
-							       g == f ? "" : field_names[g]);
+							       "fields.%s: path '%s' is also listed %s%s", name, p,
+							       g == f ? "twice" : "under fields.",
+							       g == f ? "" : vg_field_name(g));
 				}
 			}
 		}
 		if (c->paths[f].n > 32)
-			return fail_at(L, c->paths[f].line, "fields.%s: at most 32 paths", field_names[f]);
+			return fail_at(L, c->paths[f].line, "fields.%s: at most 32 paths", name);
 	}
 	return VG_OK;
 }
@@ -1442,7 +1394,7 @@ static int check_pattern(struct loader *L, const char *pattern, int line, const 
 		PCRE2_UCHAR msg[256];
 
 		pcre2_get_error_message(errcode, msg, sizeof(msg));
-		return fail_at(L, line, "%s: bad pattern for %s at offset %zu: %s", what, field_names[field],
+		return fail_at(L, line, "%s: bad pattern for %s at offset %zu: %s", what, vg_field_name(field),
 			       (size_t)off, (const char *)msg);
 	}
 	pcre2_code_free(re);

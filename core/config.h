@@ -218,13 +218,6 @@ int64_t vg_config_parse_duration(const char *s);
  * *port. Returns false when s is not one. */
 bool vg_config_parse_listen(const char *s, char *host, size_t hostlen, unsigned *port);
 
-/* The name of a field ("duration") and its inverse (-1 when unknown). */
-const char *vg_field_name(int field);
-int vg_field_from_name(const char *name);
-
-/* Level from its upper- or lower-case name ("warning"); -1 when unknown. */
-int vg_level_from_name(const char *name);
-
 /* Index of a category in cfg->categories, or -1. */
 int vg_config_category_index(const struct vg_config *cfg, const char *name);
 

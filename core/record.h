@@ -30,6 +30,13 @@ enum vg_field {
 	VG_F_COUNT
 };
 
+/* The name of a field ("duration"), as the configuration's `fields` section
+ * spells it; "unknown" for out of range. Static storage; thread-safe. */
+const char *vg_field_name(int field);
+
+/* The inverse: the field of a name, -1 when it is none. */
+int vg_field_from_name(const char *name);
+
 /* The JSON type of an extracted value. */
 enum vg_jtype {
 	VG_J_NONE = 0, /* field absent */
@@ -86,8 +93,14 @@ struct vg_record {
 	uint32_t counters;    /* bit i: aggregate.counters[i] matches this record */
 };
 
-/* The upper-case name of a level ("WARNING"); "UNKNOWN" for out of range. */
+/* The upper-case name of a level ("WARNING"); "UNKNOWN" for out of range.
+ * Static storage; thread-safe. */
 const char *vg_level_name(int level);
+
+/* The inverse: the level of an upper- or lower-case name ("warning"), -1
+ * when it is none of vg_level_name's (aliases such as "warn" are
+ * parse/level.h's business). */
+int vg_level_from_name(const char *name);
 
 /* A position in a Kafka partition: the offset after the last record of it
  * something holds (the archive's durable positions, the offsets the

@@ -186,10 +186,6 @@ static int cmp_build_edge(const void *a, const void *b)
 int vg_json_paths_create(struct vg_json_paths **out, const char *const *const paths[VG_F_COUNT],
 			 const size_t n[VG_F_COUNT], char *errbuf, size_t errlen)
 {
-	static const char *const names[VG_F_COUNT] = {
-		"time", "level", "category", "service", "logger", "message", "status",
-		"endpoint", "method", "duration", "exception", "request_id", "user_id",
-	};
 	struct builder b = {.n_nodes = 1};
 	struct vg_json_paths *jp = NULL;
 	int rc = VG_OK;
@@ -197,7 +193,7 @@ int vg_json_paths_create(struct vg_json_paths **out, const char *const *const pa
 	*out = NULL;
 	for (int f = 0; f < VG_F_COUNT && rc == VG_OK; f++) {
 		if (n[f] > 255) {
-			snprintf(errbuf, errlen, "field %s: more than 255 paths", names[f]);
+			snprintf(errbuf, errlen, "field %s: more than 255 paths", vg_field_name(f));
 			rc = VG_ERR_CONFIG;
 			break;
 		}
@@ -205,9 +201,9 @@ int vg_json_paths_create(struct vg_json_paths **out, const char *const *const pa
 			const char *p = paths[f][i];
 			size_t len = strlen(p);
 
-			rc = builder_insert(&b, p, len, true, f, (int)i, errbuf, errlen, names[f]);
+			rc = builder_insert(&b, p, len, true, f, (int)i, errbuf, errlen, vg_field_name(f));
 			if (rc == VG_OK && memchr(p, '.', len))
-				rc = builder_insert(&b, p, len, false, f, (int)i, errbuf, errlen, names[f]);
+				rc = builder_insert(&b, p, len, false, f, (int)i, errbuf, errlen, vg_field_name(f));
 		}
 	}
 	if (rc != VG_OK)
@@ -223,7 +219,8 @@ int vg_json_paths_create(struct vg_json_paths **out, const char *const *const pa
 	if (!jp->nodes || !jp->edges)
 		goto out_free_paths;
 
-	qsort(b.edges, b.n, sizeof(*b.edges), cmp_build_edge);
+	if (b.n > 1) /* no paths at all: b.edges is NULL, which qsort must not get */
+		qsort(b.edges, b.n, sizeof(*b.edges), cmp_build_edge);
 	jp->n_edges = b.n;
 	for (size_t i = 0; i < b.n; i++) {
 		struct node *nd = &jp->nodes[b.edges[i].node];

@@ -520,6 +520,27 @@ Test(json, paths_refuse_conflicts)
 	cr_expect(strstr(err, "empty") != NULL, "%s", err);
 }
 
+/* Regression: with no paths at all (bench/gen --check and the poison tool
+ * only validate), creating them handed qsort a NULL array (UBSan). */
+Test(json, no_paths_only_validate)
+{
+	struct vg_json_paths *jp = NULL;
+	char err[256];
+	const char *const *p[VG_F_COUNT] = {0};
+	size_t n[VG_F_COUNT] = {0};
+	struct vg_record rec;
+	struct vg_json_error e = {0};
+	const char ok[] = "{\"level\":\"ERROR\",\"message\":\"m\"}", bad[] = "{\"level\":01}";
+
+	cr_assert_eq(vg_json_paths_create(&jp, p, n, err, sizeof(err)), VG_OK, "%s", err);
+	cr_expect_eq(vg_json_extract(jp, &limits, ok, sizeof(ok) - 1, &rec, &e), VG_OK);
+	for (int f = 0; f < VG_F_COUNT; f++)
+		cr_expect_eq(rec.f[f].type, VG_J_NONE, "field %d", f);
+	cr_expect_eq(vg_json_extract(jp, &limits, bad, sizeof(bad) - 1, &rec, &e), VG_ERR_PARSE);
+	cr_expect_eq(e.reason, VG_JR_NUMBER);
+	vg_json_paths_destroy(jp);
+}
+
 Test(json, utf8_validator)
 {
 	cr_expect(vg_json_utf8_valid("plain \xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80", 15));

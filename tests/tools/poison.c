@@ -19,13 +19,15 @@
  * "archive"), then its key: the record's bytes in base64 for dead letters
  * (as vigil cat --dead-letter shows them), its event_id for archived ones.
  * No poison line holds a newline or carriage return (a message per line).
- * Mutations are checked by a strict RFC 8259 validator with the same
- * limits, so every line expected dead is invalid. */
+ * Mutations are checked by vigil's own parser (parse/json.h) with the same
+ * limits, so every line expected dead is one vigil rejects. */
 #define _POSIX_C_SOURCE 200809L
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "parse/json.h"
 
 static uint64_t rng_s[4];
 
@@ -94,220 +96,18 @@ static void putc_(struct buf *b, char c)
 	put(b, &c, 1);
 }
 
-/* ---- strict validator (RFC 8259, top-level object, limits) ---- */
-
-struct jv {
-	const unsigned char *p, *end;
-	int depth, max_depth;
-};
-
-static int jv_value(struct jv *v);
-
-static void jv_ws(struct jv *v)
-{
-	while (v->p < v->end && (*v->p == ' ' || *v->p == '\t' || *v->p == '\n' || *v->p == '\r'))
-		v->p++;
-}
-
-static int jv_hex4(struct jv *v, unsigned *out)
-{
-	unsigned x = 0;
-
-	if (v->end - v->p < 4)
-		return 0;
-	for (int i = 0; i < 4; i++) {
-		unsigned c = *v->p++;
-
-		x <<= 4;
-		if (c >= '0' && c <= '9')
-			x |= c - '0';
-		else if ((c | 32) >= 'a' && (c | 32) <= 'f')
-			x |= (c | 32) - 'a' + 10;
-		else
-			return 0;
-	}
-	*out = x;
-	return 1;
-}
-
-static size_t utf8_len(const unsigned char *p, const unsigned char *end)
-{
-	unsigned c = p[0];
-	size_t n;
-	unsigned min, cp;
-
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xC2 && c <= 0xDF)
-		n = 2, min = 0x80, cp = c & 0x1F;
-	else if (c >= 0xE0 && c <= 0xEF)
-		n = 3, min = 0x800, cp = c & 0x0F;
-	else if (c >= 0xF0 && c <= 0xF4)
-		n = 4, min = 0x10000, cp = c & 0x07;
-	else
-		return 0;
-	if ((size_t)(end - p) < n)
-		return 0;
-	for (size_t i = 1; i < n; i++) {
-		if ((p[i] & 0xC0) != 0x80)
-			return 0;
-		cp = cp << 6 | (p[i] & 0x3F);
-	}
-	if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-		return 0;
-	return n;
-}
-
-static int jv_string(struct jv *v)
-{
-	v->p++;
-	while (v->p < v->end) {
-		unsigned c = *v->p;
-
-		if (c == '"') {
-			v->p++;
-			return 1;
-		}
-		if (c < 0x20)
-			return 0;
-		if (c == '\\') {
-			unsigned u, lo;
-
-			if (++v->p >= v->end)
-				return 0;
-			c = *v->p++;
-			if (c == 'u') {
-				if (!jv_hex4(v, &u))
-					return 0;
-				if (u >= 0xDC00 && u <= 0xDFFF)
-					return 0;
-				if (u >= 0xD800 && u <= 0xDBFF) {
-					if (v->end - v->p < 2 || v->p[0] != '\\' || v->p[1] != 'u')
-						return 0;
-					v->p += 2;
-					if (!jv_hex4(v, &lo) || lo < 0xDC00 || lo > 0xDFFF)
-						return 0;
-				}
-			} else if (!strchr("\"\\/bfnrt", (int)c) || c == 0) {
-				return 0;
-			}
-			continue;
-		}
-		size_t n = utf8_len(v->p, v->end);
-
-		if (!n)
-			return 0;
-		v->p += n;
-	}
-	return 0;
-}
-
-static int jv_digits(struct jv *v)
-{
-	const unsigned char *s = v->p;
-
-	while (v->p < v->end && *v->p >= '0' && *v->p <= '9')
-		v->p++;
-	return v->p > s;
-}
-
-static int jv_number(struct jv *v)
-{
-	if (*v->p == '-')
-		v->p++;
-	if (v->p < v->end && *v->p == '0')
-		v->p++;
-	else if (!jv_digits(v))
-		return 0;
-	if (v->p < v->end && *v->p == '.') {
-		v->p++;
-		if (!jv_digits(v))
-			return 0;
-	}
-	if (v->p < v->end && (*v->p == 'e' || *v->p == 'E')) {
-		v->p++;
-		if (v->p < v->end && (*v->p == '+' || *v->p == '-'))
-			v->p++;
-		if (!jv_digits(v))
-			return 0;
-	}
-	return 1;
-}
-
-static int jv_container(struct jv *v, unsigned char close, int object)
-{
-	if (++v->depth > v->max_depth)
-		return 0;
-	v->p++;
-	jv_ws(v);
-	if (v->p < v->end && *v->p == close) {
-		v->p++;
-		v->depth--;
-		return 1;
-	}
-	for (;;) {
-		if (object) {
-			jv_ws(v);
-			if (v->p >= v->end || *v->p != '"' || !jv_string(v))
-				return 0;
-			jv_ws(v);
-			if (v->p >= v->end || *v->p++ != ':')
-				return 0;
-		}
-		if (!jv_value(v))
-			return 0;
-		jv_ws(v);
-		if (v->p >= v->end)
-			return 0;
-		if (*v->p == ',') {
-			v->p++;
-			continue;
-		}
-		if (*v->p++ != close)
-			return 0;
-		v->depth--;
-		return 1;
-	}
-}
-
-static int jv_value(struct jv *v)
-{
-	jv_ws(v);
-	if (v->p >= v->end)
-		return 0;
-	switch (*v->p) {
-	case '{': return jv_container(v, '}', 1);
-	case '[': return jv_container(v, ']', 0);
-	case '"': return jv_string(v);
-	case 't':
-	case 'f':
-	case 'n': {
-		const char *lit = *v->p == 't' ? "true" : *v->p == 'f' ? "false" : "null";
-		size_t n = strlen(lit);
-
-		if ((size_t)(v->end - v->p) < n || memcmp(v->p, lit, n) != 0)
-			return 0;
-		v->p += n;
-		return 1;
-	}
-	default: return (*v->p == '-' || (*v->p >= '0' && *v->p <= '9')) && jv_number(v);
-	}
-}
+/* ---- what vigil accepts ---- */
 
 static size_t max_bytes = 65536;
 static int max_depth = 64;
+static struct vg_json_paths *no_paths; /* no fields: the parser only validates */
 
 static int valid(const char *s, size_t n)
 {
-	struct jv v = {(const unsigned char *)s, (const unsigned char *)s + n, 0, max_depth};
+	const struct vg_json_limits lim = {.max_bytes = max_bytes, .max_depth = (unsigned)max_depth};
+	struct vg_record rec;
 
-	if (n > max_bytes)
-		return 0;
-	jv_ws(&v);
-	if (v.p >= v.end || *v.p != '{' || !jv_value(&v))
-		return 0;
-	jv_ws(&v);
-	return v.p == v.end;
+	return vg_json_extract(no_paths, &lim, s, n, &rec, NULL) == 0;
 }
 
 static int has_eol(const char *s, size_t n)
@@ -541,6 +341,18 @@ int main(int argc, char **argv)
 		        "poison: --max-bytes at least 1024, --max-depth at least 1 and under (max-bytes - 200) / 6\n");
 		return 2;
 	}
+	if (max_depth > VG_JSON_MAX_DEPTH_CEILING) {
+		fprintf(stderr, "poison: --max-depth at most %d (vigil's limits.max_depth)\n", VG_JSON_MAX_DEPTH_CEILING);
+		return 2;
+	}
+	const char *const *none[VG_F_COUNT] = {0};
+	const size_t n_none[VG_F_COUNT] = {0};
+	char err[256];
+
+	if (vg_json_paths_create(&no_paths, none, n_none, err, sizeof(err)) != 0) {
+		fprintf(stderr, "poison: out of memory\n");
+		return 1;
+	}
 	seed(seed_v);
 	char chunk[65536];
 	size_t r;
@@ -611,6 +423,7 @@ int main(int argc, char **argv)
 	free(line.p);
 	free(out.p);
 	free(starts);
+	vg_json_paths_destroy(no_paths);
 	if (fflush(stdout) != 0 || (truth && fclose(truth) != 0)) {
 		perror("poison");
 		return 1;
