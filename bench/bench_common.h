@@ -67,10 +67,9 @@ static inline char *bench_load(const char *path, size_t *len)
 /* Parse + classify from the built-in defaults (parse/stage.h). */
 static inline void bench_stage_open(struct vg_stage *s)
 {
-	struct vg_config *cfg;
 	char err[1024];
 
-	if (vg_config_load(&cfg, NULL, err, sizeof(err)) != 0 || vg_stage_open(s, cfg, err, sizeof(err)) != 0) {
+	if (vg_stage_load(s, NULL, err, sizeof(err)) != 0) {
 		fprintf(stderr, "setup: %s\n", err);
 		exit(1);
 	}

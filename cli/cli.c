@@ -81,12 +81,9 @@ int vg_cli_log_level_arg(const char *cmd, const char *name)
 
 int vg_cli_stage_open(struct vg_stage *st, const char *config_path)
 {
-	struct vg_config *cfg;
 	char err[1024];
 
-	memset(st, 0, sizeof(*st));
-	if (vg_config_load(&cfg, config_path, err, sizeof(err)) != VG_OK ||
-	    vg_stage_open(st, cfg, err, sizeof(err)) != VG_OK) {
+	if (vg_stage_load(st, config_path, err, sizeof(err)) != VG_OK) {
 		fprintf(stderr, "vigil: %s\n", err);
 		return VG_ERR_CONFIG;
 	}

@@ -43,3 +43,14 @@ out_close:
 	vg_stage_close(st);
 	return rc;
 }
+
+int vg_stage_load(struct vg_stage *st, const char *config_path, char *errbuf, size_t errlen)
+{
+	struct vg_config *cfg;
+	int rc;
+
+	memset(st, 0, sizeof(*st));
+	if ((rc = vg_config_load(&cfg, config_path, errbuf, errlen)) != VG_OK)
+		return rc;
+	return vg_stage_open(st, cfg, errbuf, errlen);
+}

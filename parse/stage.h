@@ -33,6 +33,10 @@ struct vg_stage {
  * VG_ERR_NOMEM). On failure *st is all zero. */
 int vg_stage_open(struct vg_stage *st, struct vg_config *cfg, char *errbuf, size_t errlen);
 
+/* vg_config_load(path) (NULL: the defaults), then vg_stage_open on it.
+ * Same returns; VG_ERR_IO when the file cannot be read. */
+int vg_stage_load(struct vg_stage *st, const char *config_path, char *errbuf, size_t errlen);
+
 /* Free what the stage holds; a zeroed or closed stage is a no-op. */
 void vg_stage_close(struct vg_stage *st);
 

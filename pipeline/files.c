@@ -357,7 +357,6 @@ int vg_files_read(void *arg, int fd, const char *name)
 int vg_files_open(struct vg_pipeline **out, const struct vg_files_opts *o)
 {
 	struct vg_pipeline *run = calloc(1, sizeof(*run));
-	struct vg_config *cfg;
 	char err[1024];
 	int status;
 
@@ -373,8 +372,7 @@ int vg_files_open(struct vg_pipeline **out, const struct vg_files_opts *o)
 	run->exact = o->exact;
 	run->alerts_path = o->alerts_path;
 	run->threads = o->threads;
-	if (vg_config_load(&cfg, o->config_path, err, sizeof(err)) != VG_OK ||
-	    vg_stage_open(&run->st, cfg, err, sizeof(err)) != VG_OK) {
+	if (vg_stage_load(&run->st, o->config_path, err, sizeof(err)) != VG_OK) {
 		fprintf(stderr, "vigil: %s\n", err);
 		free(run);
 		return VG_EXIT_CONFIG;

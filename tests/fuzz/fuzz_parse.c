@@ -24,10 +24,9 @@ static struct vg_classify_ctx *ctx;
 static void init(void)
 {
 	static struct vg_stage st;
-	struct vg_config *c;
 	char err[512];
 
-	if (vg_config_load(&c, NULL, err, sizeof(err)) != 0 || vg_stage_open(&st, c, err, sizeof(err)) != 0)
+	if (vg_stage_load(&st, NULL, err, sizeof(err)) != 0)
 		abort();
 	cfg = st.cfg;
 	paths = st.paths;
