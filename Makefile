@@ -153,7 +153,7 @@ $(BUILD)/http_sink: tests/tools/http_sink.c $(FLAGS_STAMP) | $(DEPS_OK)
 
 # The reliability suite's poison generator (malformed and hostile records),
 # checked against vigil's own parser.
-POISON_OBJ = $(BUILD)/parse/json.o $(BUILD)/core/record.o
+POISON_OBJ = $(BUILD)/parse/json.o $(BUILD)/core/record.o $(BUILD)/core/buf.o $(BUILD)/core/clock.o
 $(BUILD)/poison: tests/tools/poison.c $(POISON_OBJ) $(FLAGS_STAMP) | $(DEPS_OK)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< $(POISON_OBJ) $(LDFLAGS)

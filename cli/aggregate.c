@@ -55,8 +55,7 @@ static int aggregate_main(int argc, char **argv, bool replay)
 			i++;
 			break;
 		} else if (argv[i][0] == '-' && argv[i][1] != '\0') {
-			fprintf(stderr, "vigil %s: unknown option '%s'\n%s", cmd, argv[i], vg_cli_usage);
-			return VG_EXIT_USAGE;
+			return vg_cli_bad_option(cmd, argc, argv, i);
 		} else {
 			break;
 		}

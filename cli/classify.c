@@ -152,8 +152,7 @@ int vg_cli_classify(int argc, char **argv)
 			i++;
 			break;
 		} else if (argv[i][0] == '-' && argv[i][1] != '\0') {
-			fprintf(stderr, "vigil classify: unknown option '%s'\n%s", argv[i], vg_cli_usage);
-			return VG_EXIT_USAGE;
+			return vg_cli_bad_option("classify", argc, argv, i);
 		} else {
 			break;
 		}

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -88,4 +89,49 @@ int vg_cli_stage_open(struct vg_stage *st, const char *config_path)
 		return VG_ERR_CONFIG;
 	}
 	return VG_OK;
+}
+
+/* Does the usage text give opt a value ("OPT V" with V in capitals)? The
+ * usage text is the one list of the options and their values. */
+static bool takes_value(const char *opt, char *example, size_t n)
+{
+	size_t len = strlen(opt);
+
+	for (const char *p = vg_cli_usage; (p = strstr(p, opt)) != NULL; p += len) {
+		const char *v = p + len;
+
+		if ((p[-1] != ' ' && p[-1] != '[' && p[-1] != '|') || v[0] != ' ' || !(v[1] >= 'A' && v[1] <= 'Z'))
+			continue;
+		size_t vl = strcspn(v + 1, " ]|\n");
+
+		snprintf(example, n, "%s %.*s", opt, (int)vl, v + 1);
+		return true;
+	}
+	return false;
+}
+
+int vg_cli_bad_option(const char *cmd, int argc, char **argv, int i)
+{
+	char example[128];
+
+	if (i + 1 == argc && argv[i][0] == '-' && takes_value(argv[i], example, sizeof(example)))
+		fprintf(stderr, "vigil %s: %s: expects a value (%s)\n", cmd, argv[i], example);
+	else
+		fprintf(stderr, "vigil %s: unknown option '%s'\n%s", cmd, argv[i], vg_cli_usage);
+	return VG_EXIT_USAGE;
+}
+
+bool vg_cli_int_arg(const char *cmd, const char *opt, const char *v, long lo, long hi, long *out)
+{
+	char *end;
+	long n;
+
+	errno = 0;
+	n = strtol(v, &end, 10);
+	if (errno || end == v || *end || n < lo || n > hi) {
+		fprintf(stderr, "vigil %s: %s: expected an integer from %ld to %ld, got '%s'\n", cmd, opt, lo, hi, v);
+		return false;
+	}
+	*out = n;
+	return true;
 }

@@ -47,6 +47,16 @@ int vg_cli_config(int argc, char **argv);
 int vg_cli_each_input(char **names, int n, const char *cmd, int (*fn)(void *arg, int fd, const char *name),
 		      void *arg, int *status);
 
+/* An option the command did not take at argv[i] of argc: said on stderr
+ * as "vigil CMD: OPT: expects a value (OPT V)" when the usage text gives
+ * OPT a value and none follows, else as an unknown option with the usage.
+ * Returns VG_EXIT_USAGE. */
+int vg_cli_bad_option(const char *cmd, int argc, char **argv, int i);
+
+/* An integer option value in [lo, hi]: true with *out set, or false after
+ * saying "vigil CMD: OPT: expected an integer from LO to HI, got 'V'". */
+bool vg_cli_int_arg(const char *cmd, const char *opt, const char *v, long lo, long hi, long *out);
+
 /* --log-level NAME (vigil's own log lines): the level, or -1 after saying
  * what is expected. */
 int vg_cli_log_level_arg(const char *cmd, const char *name);

@@ -387,15 +387,15 @@ int vg_cli_demo(int argc, char **argv)
 		} else if (strcmp(a, "--gen") == 0 && i + 1 < argc) {
 			gen_opt = argv[++i];
 		} else if (strcmp(a, "--workers") == 0 && i + 1 < argc) {
-			workers = strtol(argv[++i], NULL, 10);
+			if (!vg_cli_int_arg("demo", a, argv[++i], 1, VG_RUN_MAX_WORKERS, &workers))
+				return VG_EXIT_USAGE;
 		} else if (strcmp(a, "--http") == 0 && i + 1 < argc) {
 			d.http_listen = argv[++i];
 		} else if (strcmp(a, "--log-level") == 0 && i + 1 < argc) {
 			if ((log_level = vg_cli_log_level_arg("demo", argv[++i])) < 0)
 				return VG_EXIT_USAGE;
 		} else {
-			fprintf(stderr, "vigil demo: unknown option '%s'\n%s", a, vg_cli_usage);
-			return VG_EXIT_USAGE;
+			return vg_cli_bad_option("demo", argc, argv, i);
 		}
 	}
 	d.count = (uint64_t)(d.rate * d.duration);

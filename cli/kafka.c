@@ -27,16 +27,13 @@ int vg_cli_broker(int argc, char **argv)
 
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--brokers") == 0 && i + 1 < argc) {
-			n = strtol(argv[++i], NULL, 10);
-			if (n < 1 || n > 16) {
-				fprintf(stderr, "vigil broker: --brokers: 1 to 16\n");
+			if (!vg_cli_int_arg("broker", argv[i], argv[i + 1], 1, 16, &n))
 				return VG_EXIT_USAGE;
-			}
+			i++;
 		} else if (strcmp(argv[i], "--topic") == 0 && i + 1 < argc) {
 			i++; /* created below, once the cluster runs */
 		} else {
-			fprintf(stderr, "vigil broker: unknown option '%s'\n%s", argv[i], vg_cli_usage);
-			return VG_EXIT_USAGE;
+			return vg_cli_bad_option("broker", argc, argv, i);
 		}
 	}
 	vg_stop_catch();
@@ -203,9 +200,8 @@ int vg_cli_produce(int argc, char **argv)
 		} else if (strcmp(argv[i], "--rate") == 0 && i + 1 < argc) {
 			rate = strtod(argv[++i], NULL);
 		} else if (argv[i][0] == '-' && argv[i][1] != '\0') {
-			fprintf(stderr, "vigil produce: unknown option '%s'\n%s", argv[i], vg_cli_usage);
 			free(props);
-			return VG_EXIT_USAGE;
+			return vg_cli_bad_option("produce", argc, argv, i);
 		} else {
 			break;
 		}

@@ -25,8 +25,10 @@ int vg_cli_run(int argc, char **argv)
 			o.group = argv[++i];
 		else if (strcmp(a, "--topic") == 0 && i + 1 < argc && o.n_topics < 64)
 			o.topics[o.n_topics++] = argv[++i];
-		else if (strcmp(a, "--workers") == 0 && i + 1 < argc)
-			o.workers = strtol(argv[++i], NULL, 10);
+		else if (strcmp(a, "--workers") == 0 && i + 1 < argc) {
+			if (!vg_cli_int_arg("run", a, argv[++i], 1, VG_RUN_MAX_WORKERS, &o.workers))
+				return VG_EXIT_USAGE;
+		}
 		else if (strcmp(a, "--windows") == 0 && i + 1 < argc)
 			o.windows_path = argv[++i];
 		else if (strcmp(a, "--alerts") == 0 && i + 1 < argc)
@@ -50,8 +52,7 @@ int vg_cli_run(int argc, char **argv)
 			if ((o.log_level = vg_cli_log_level_arg("run", argv[++i])) < 0)
 				return VG_EXIT_USAGE;
 		} else {
-			fprintf(stderr, "vigil run: unknown option '%s'\n%s", a, vg_cli_usage);
-			return VG_EXIT_USAGE;
+			return vg_cli_bad_option("run", argc, argv, i);
 		}
 	}
 	return vg_run_main(&o);

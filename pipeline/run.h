@@ -23,6 +23,9 @@
 #include "ingest/kafka.h"
 #include "sink/archive.h"
 
+/* The most worker threads vigil run takes. */
+#define VG_RUN_MAX_WORKERS 256
+
 /* What the run did, for vigil demo. */
 struct vg_run_result {
 	struct vg_archive_stats archive;
