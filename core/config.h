@@ -1,7 +1,7 @@
 /* vigil: configuration.
  *
  * One YAML file, read with libyaml. Every key of every section is declared
- * once in a table (key, type, default, range, documentation) in config.c;
+ * once in a table (key, type, default, range, documentation) in config_keys.c;
  * the defaults are themselves YAML text, so `vigil config --default` prints
  * exactly what vigil runs with when no file is given, and loading a file
  * means loading the defaults and then the file over them (a key in the file

@@ -1,5 +1,9 @@
+/* vigil: the Kafka consumer: its lifecycle, the poller (main thread) and
+ * the workers it dispatches batches to. See kafka.h. The partitions, the
+ * rebalance callbacks and lag are kafka_parts.c; what the two share is
+ * kafka_internal.h. */
 #define _POSIX_C_SOURCE 200809L
-#include "ingest/kafka.h"
+#include "ingest/kafka_internal.h"
 
 #include <librdkafka/rdkafka.h>
 #include <pthread.h>
@@ -15,145 +19,6 @@
 #include "core/log.h"
 #include "core/mem.h"
 #include "core/ring.h"
-
-#define MAX_PARTS VG_KAFKA_MAX_PARTS
-#define POLL_MS 50
-#define IDLE_MS 100 /* a worker with nothing to do syncs and stores this often */
-#define BATCHES 32  /* per worker, filling, queued or in process: slack for the archive's fsyncs */
-#define SPARE_WAIT_MS 250       /* the poller waits this long for a busy worker's batch before pausing it */
-#define RESUME_AT (BATCHES / 2) /* spare batches a paused worker needs back: a pause costs a refetch */
-#define STALL_MIN_MS 100        /* a stalled pipeline is asked again after this, doubling... */
-#define STALL_MAX_MS 2000       /* ...up to this */
-#define NO_OFFSET INT64_MAX
-
-/* A partition vigil has been assigned at some point. Written by the main
- * thread (rebalances, dispatch); `first` is read by the workers. */
-struct part {
-	char topic[256];
-	int32_t partition;
-	_Atomic int owned;     /* assigned now */
-	_Atomic int eof;       /* reached the end offset, nothing dispatched since */
-	_Atomic int64_t first; /* first offset dispatched since assigned, or NO_OFFSET */
-	bool paused;           /* main thread: paused by us (rd_kafka_pause_partitions) */
-	int64_t end;           /* main thread: while paused, its end offset as last asked, or -1 */
-	int said;              /* main thread: the enum vg_kafka_part_state last told the pipeline */
-	_Atomic uint64_t dispatched; /* messages handed to its worker (main thread writes) */
-	_Atomic uint64_t processed;  /* of those, processed (its worker writes) */
-};
-
-/* What the main thread hands a worker: messages of its partitions, in
- * order. The sync and stop marks are per-worker addresses. */
-struct batch {
-	size_t n;
-	rd_kafka_message_t **msgs;
-	struct part **parts; /* each message's */
-};
-
-struct worker {
-	struct vg_kafka *k;
-	unsigned id;
-	pthread_t thread;
-	struct vg_ring *todo;  /* batches and marks, in dispatch order */
-	struct vg_ring *spare; /* empty batches: none spare is backpressure */
-	struct batch *filling; /* main thread: the batch being filled, or NULL */
-	struct batch mark_sync, mark_stop;
-	uint64_t sent;    /* main thread: items put in todo */
-	uint64_t sync_at; /* main thread: sent as of the last sync mark, counting it */
-	/* Main thread: no spare batch, so its partitions are paused; the
-	 * messages polled for it meanwhile (at most one a partition), in order. */
-	bool paused;
-	rd_kafka_message_t **held;
-	size_t n_held, cap_held;
-	pthread_mutex_t mu;
-	pthread_cond_t cond;  /* finished or stalled changed; a stop for a stalled worker */
-	uint64_t finished;    /* under mu: items the worker is done with */
-	bool stalled;         /* under mu: its pipeline cannot take more; it takes no batch */
-	bool started;
-};
-
-struct vg_kafka {
-	const struct vg_config *cfg;
-	struct vg_kafka_handler h;
-	rd_kafka_t *rk;
-	unsigned n_workers;
-	struct worker *workers;
-	struct batch *batches;    /* BATCHES per worker */
-	pthread_mutex_t parts_mu; /* guards adding parts; lookups read n with acquire */
-	struct part parts[MAX_PARTS];
-	_Atomic size_t n_parts;
-	_Atomic int stopping;
-	bool running;      /* main thread: the workers take batches */
-	struct part *last; /* main thread: of the last message polled */
-	_Atomic int assigned_once;
-	_Atomic uint64_t messages, bytes, skipped, errors, rebalances, commits_failed, commits, pauses;
-	_Atomic size_t n_paused; /* partitions paused now */
-	double ends_s;           /* main thread: when the paused partitions' end offsets were asked */
-	_Atomic int64_t first_us, last_us; /* monotonic, of the first and last message processed */
-	_Atomic int joined;                /* in the group: assigned, and not revoked since (eager) */
-	_Atomic int64_t commit_ok_ms;      /* wall time of the last commit that succeeded or had nothing new */
-	_Atomic uint64_t commit_messages;  /* messages processed as of that commit */
-};
-
-/* ---- partitions --------------------------------------------------------- */
-
-static struct part *part_find(struct vg_kafka *k, const char *topic, int32_t partition)
-{
-	size_t n = atomic_load_explicit(&k->n_parts, memory_order_acquire);
-
-	for (size_t i = 0; i < n; i++) {
-		if (k->parts[i].partition == partition && strcmp(k->parts[i].topic, topic) == 0)
-			return &k->parts[i];
-	}
-	return NULL;
-}
-
-static struct part *part_get(struct vg_kafka *k, const char *topic, int32_t partition)
-{
-	struct part *p = part_find(k, topic, partition);
-
-	if (p)
-		return p;
-	pthread_mutex_lock(&k->parts_mu);
-	size_t n = atomic_load(&k->n_parts);
-
-	if ((p = part_find(k, topic, partition)) == NULL && n < MAX_PARTS) {
-		p = &k->parts[n];
-		snprintf(p->topic, sizeof(p->topic), "%s", topic);
-		p->partition = partition;
-		atomic_store(&p->owned, 0);
-		atomic_store(&p->eof, 0);
-		atomic_store(&p->first, NO_OFFSET);
-		p->paused = false;
-		p->end = -1;
-		p->said = VG_KAFKA_PART_GONE;
-		atomic_store(&p->dispatched, 0);
-		atomic_store(&p->processed, 0);
-		atomic_store_explicit(&k->n_parts, n + 1, memory_order_release);
-	}
-	pthread_mutex_unlock(&k->parts_mu);
-	return p;
-}
-
-/* Tell the pipeline a partition's state, if it changed. */
-static void part_say(struct vg_kafka *k, struct part *p, enum vg_kafka_part_state st)
-{
-	if (p->said == (int)st)
-		return;
-	p->said = (int)st;
-	if (k->h.part_state)
-		k->h.part_state(k->h.arg, (int32_t)(p - k->parts), st);
-}
-
-/* An owned partition's state now: caught up once at its end offset,
- * unpaused, with every message handed out processed. */
-static void part_update(struct vg_kafka *k, struct part *p)
-{
-	bool caught = atomic_load(&p->eof) && !p->paused &&
-		      atomic_load_explicit(&p->processed, memory_order_acquire) >=
-			      atomic_load_explicit(&p->dispatched, memory_order_relaxed);
-
-	part_say(k, p, caught ? VG_KAFKA_PART_CAUGHT_UP : VG_KAFKA_PART_BEHIND);
-}
 
 /* ---- workers ------------------------------------------------------------ */
 
@@ -202,7 +67,7 @@ static void store_durable(struct vg_kafka *k, void *state)
 	size_t n = k->h.durable(state, &pos);
 
 	for (size_t i = 0; i < n; i++) {
-		struct part *p = part_find(k, pos[i].topic, pos[i].partition);
+		struct part *p = vg_kafka_part_find(k, pos[i].topic, pos[i].partition);
 
 		if (!p || !atomic_load(&p->owned) || pos[i].next <= atomic_load(&p->first))
 			continue;
@@ -241,7 +106,7 @@ static void process(struct worker *w, void *state, const struct batch *b, struct
 		while (t > cur && !atomic_compare_exchange_weak(&k->last_us, &cur, t))
 			;
 		/* After the batch function: what it published of these
-		 * partitions' event time covers them (see part_update). */
+		 * partitions' event time covers them (see vg_kafka_part_update). */
 		for (size_t i = 0; i < b->n; i++)
 			atomic_fetch_add_explicit(&b->parts[i]->processed, 1, memory_order_release);
 	}
@@ -425,7 +290,7 @@ static void set_paused(struct vg_kafka *k, rd_kafka_topic_partition_list_t *list
 		p->paused = on;
 		p->end = -1;
 		if (on && atomic_load(&p->owned))
-			part_say(k, p, VG_KAFKA_PART_BEHIND);
+			vg_kafka_part_say(k, p, VG_KAFKA_PART_BEHIND);
 		if (on)
 			atomic_fetch_add(&k->n_paused, 1);
 		else
@@ -457,7 +322,7 @@ static void append(struct vg_kafka *k, struct worker *w, struct part *p, rd_kafk
 		atomic_store(&p->first, m->offset);
 	atomic_store_explicit(&p->dispatched, atomic_load_explicit(&p->dispatched, memory_order_relaxed) + 1,
 			      memory_order_relaxed);
-	part_say(k, p, VG_KAFKA_PART_BEHIND);
+	vg_kafka_part_say(k, p, VG_KAFKA_PART_BEHIND);
 	w->filling->parts[w->filling->n] = p;
 	w->filling->msgs[w->filling->n++] = m;
 	if (w->filling->n == k->cfg->kafka_batch) {
@@ -474,7 +339,7 @@ static void unhold_wait(struct vg_kafka *k, struct worker *w)
 
 		if (!w->filling)
 			w->filling = vg_ring_take(w->spare);
-		append(k, w, part_find(k, rd_kafka_topic_name(m->rkt), m->partition), m);
+		append(k, w, vg_kafka_part_find(k, rd_kafka_topic_name(m->rkt), m->partition), m);
 	}
 	w->n_held = 0;
 }
@@ -555,7 +420,7 @@ static void resume_worker(struct vg_kafka *k, struct worker *w)
 	w->n_held = w->cap_held = 0;
 	w->paused = false;
 	for (size_t i = 0; i < n; i++) {
-		struct part *p = part_find(k, rd_kafka_topic_name(held[i]->rkt), held[i]->partition);
+		struct part *p = vg_kafka_part_find(k, rd_kafka_topic_name(held[i]->rkt), held[i]->partition);
 
 		dispatch(k, p, held[i]); /* owned: those revoked were dropped */
 	}
@@ -568,7 +433,7 @@ static void resume_worker(struct vg_kafka *k, struct worker *w)
  * offsets not stored: the next owner reads them), and those paused
  * resumed, since librdkafka keeps an application's pause across an
  * unassign and would not fetch them when assigned again. */
-static void release_parts(struct vg_kafka *k, const rd_kafka_topic_partition_list_t *parts)
+void vg_kafka_release_parts(struct vg_kafka *k, const rd_kafka_topic_partition_list_t *parts)
 {
 	rd_kafka_topic_partition_list_t *resume = rd_kafka_topic_partition_list_new(16);
 
@@ -589,7 +454,7 @@ static void release_parts(struct vg_kafka *k, const rd_kafka_topic_partition_lis
 		w->n_held = kept;
 	}
 	for (int i = 0; i < parts->cnt; i++) {
-		struct part *p = part_find(k, parts->elems[i].topic, parts->elems[i].partition);
+		struct part *p = vg_kafka_part_find(k, parts->elems[i].topic, parts->elems[i].partition);
 
 		if (p && p->paused)
 			rd_kafka_topic_partition_list_add(resume, p->topic, p->partition)->opaque = p;
@@ -619,7 +484,7 @@ static void hand_sync(struct worker *w)
  * stalled (its sink failing) is not waited for at all. Either way, what is
  * stored is still only what is durable; the rest is read again by the next
  * owner. */
-static void drain_workers(struct vg_kafka *k)
+void vg_kafka_drain_workers(struct vg_kafka *k)
 {
 	struct timespec until;
 
@@ -672,142 +537,6 @@ static void stop_workers(struct vg_kafka *k)
 		w->started = false;
 	}
 	k->running = false;
-}
-
-/* ---- rebalance ---------------------------------------------------------- */
-
-static void own(struct vg_kafka *k, const rd_kafka_topic_partition_list_t *parts, bool on)
-{
-	for (int i = 0; i < parts->cnt; i++) {
-		struct part *p = part_get(k, parts->elems[i].topic, parts->elems[i].partition);
-
-		if (p) {
-			atomic_store(&p->eof, 0);
-			atomic_store(&p->first, NO_OFFSET);
-			atomic_store(&p->owned, on);
-			/* Assigned: behind (holding event time) before any
-			 * message of it can be polled; revoked: gone. */
-			part_say(k, p, on ? VG_KAFKA_PART_BEHIND : VG_KAFKA_PART_GONE);
-		}
-	}
-}
-
-/* One JSON log line per rebalance step, so operators (and tests) see it. */
-static void log_parts(const char *what, const char *protocol, const rd_kafka_topic_partition_list_t *parts)
-{
-	char list[3072] = "[", msg[64];
-	size_t o = 1;
-
-	/* Topic names are [a-zA-Z0-9._-]: nothing to escape. A list too long
-	 * for one log line is left out; the count stays. */
-	for (int i = 0; i < parts->cnt && o < sizeof(list) - 300; i++) {
-		int w = snprintf(list + o, sizeof(list) - o, "%s\"%s/%d\"", i ? "," : "", parts->elems[i].topic,
-				 parts->elems[i].partition);
-
-		if (w > 0)
-			o += (size_t)w;
-	}
-	snprintf(list + o, sizeof(list) - o, "]");
-	snprintf(msg, sizeof(msg), "partitions %s", what);
-	vg_log_kv(VG_LOG_INFO, "ingest", msg, VG_LOG_S("protocol", protocol), VG_LOG_I("count", parts->cnt),
-		  VG_LOG_J("partitions", o < sizeof(list) - 300 ? list : NULL));
-}
-
-/* Served on the main thread, inside rd_kafka_consumer_poll: nothing is
- * dispatched while it runs. */
-static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t *parts,
-			 void *opaque)
-{
-	struct vg_kafka *k = opaque;
-	const char *protocol = rd_kafka_rebalance_protocol(rk);
-	bool coop = strcmp(protocol, "COOPERATIVE") == 0;
-	rd_kafka_error_t *error = NULL;
-	rd_kafka_resp_err_t e = RD_KAFKA_RESP_ERR_NO_ERROR;
-
-	atomic_fetch_add(&k->rebalances, 1);
-	if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
-		/* Owned (with no offset reached yet) before any message of
-		 * theirs can be polled. */
-		own(k, parts, true);
-		if (coop)
-			error = rd_kafka_incremental_assign(rk, parts);
-		else
-			e = rd_kafka_assign(rk, parts);
-		atomic_store(&k->assigned_once, 1);
-		atomic_store(&k->joined, 1);
-		log_parts("assigned", protocol, parts);
-	} else {
-		log_parts("revoked", protocol, parts);
-		/* Revoke: every message dispatched so far processed and synced,
-		 * its offset stored; commit; only then let go. Messages of the
-		 * revoked partitions not yet polled are never dispatched (their
-		 * new owner starts from the committed offset). */
-		drain_workers(k);
-		if (rd_kafka_assignment_lost(rk) == 0) {
-			rd_kafka_resp_err_t ce = rd_kafka_commit(rk, NULL, 0);
-
-			if (ce && ce != RD_KAFKA_RESP_ERR__NO_OFFSET) {
-				atomic_fetch_add(&k->commits_failed, 1);
-				vg_log_kv(VG_LOG_WARNING, "ingest", "commit on revoke failed",
-					  VG_LOG_S("error", rd_kafka_err2str(ce)));
-			}
-		}
-		release_parts(k, parts);
-		own(k, parts, false);
-		if (!coop || rd_kafka_assignment_lost(rk))
-			atomic_store(&k->joined, 0);
-		if (coop)
-			error = rd_kafka_incremental_unassign(rk, parts);
-		else
-			e = rd_kafka_assign(rk, NULL);
-	}
-	if (error) {
-		vg_log_kv(VG_LOG_ERROR, "ingest", "rebalance failed", VG_LOG_S("error", rd_kafka_error_string(error)));
-		rd_kafka_error_destroy(error);
-	} else if (e) {
-		vg_log_kv(VG_LOG_ERROR, "ingest", "rebalance failed", VG_LOG_S("error", rd_kafka_err2str(e)));
-	}
-}
-
-void vg_kafka_log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
-{
-	vg_log_librdkafka(rd_kafka_name(rk), level, fac, buf);
-}
-
-/* Client-level errors (a broker down, a connection refused): librdkafka
- * recovers from most by itself; vigil counts and logs them, the first few
- * in full. */
-static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
-{
-	struct vg_kafka *k = opaque;
-	uint64_t n = atomic_fetch_add(&k->errors, 1);
-
-	(void)rk;
-	if (n < 20 || err == RD_KAFKA_RESP_ERR__FATAL)
-		vg_log_kv(VG_LOG_WARNING, "ingest", "kafka error",
-			  VG_LOG_S("error", rd_kafka_err2name((rd_kafka_resp_err_t)err)), VG_LOG_S("reason", reason));
-	if (err == RD_KAFKA_RESP_ERR__FATAL)
-		atomic_store(&k->stopping, 1);
-}
-
-/* Results of commits, the automatic ones included. */
-static void commit_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t *offsets,
-		      void *opaque)
-{
-	struct vg_kafka *k = opaque;
-
-	(void)rk;
-	(void)offsets;
-	if (!err || err == RD_KAFKA_RESP_ERR__NO_OFFSET) {
-		atomic_store(&k->commit_messages, atomic_load(&k->messages));
-		atomic_store(&k->commit_ok_ms, vg_clock_now_ms());
-	}
-	if (!err) {
-		atomic_fetch_add(&k->commits, 1);
-	} else if (err != RD_KAFKA_RESP_ERR__NO_OFFSET) {
-		if (atomic_fetch_add(&k->commits_failed, 1) < 20)
-			vg_log_kv(VG_LOG_WARNING, "ingest", "commit failed", VG_LOG_S("error", rd_kafka_err2name(err)));
-	}
 }
 
 /* ---- lifecycle ---------------------------------------------------------- */
@@ -873,10 +602,10 @@ int vg_kafka_open(struct vg_kafka **out, const struct vg_config *cfg, const stru
 	}
 	if (conf_set(conf, "enable.auto.offset.store", "false", errbuf, errlen, cfg->source))
 		goto out_conf;
-	rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
-	rd_kafka_conf_set_error_cb(conf, error_cb);
+	rd_kafka_conf_set_rebalance_cb(conf, vg_kafka_rebalance_cb);
+	rd_kafka_conf_set_error_cb(conf, vg_kafka_error_cb);
 	rd_kafka_conf_set_log_cb(conf, vg_kafka_log_cb);
-	rd_kafka_conf_set_offset_commit_cb(conf, commit_cb);
+	rd_kafka_conf_set_offset_commit_cb(conf, vg_kafka_commit_cb);
 	rd_kafka_conf_set_opaque(conf, k);
 	if (!(k->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof(err)))) {
 		snprintf(errbuf, errlen, "%s: kafka: %s", cfg->source, err);
@@ -955,7 +684,7 @@ static void parts_update(struct vg_kafka *k)
 
 	for (size_t i = 0; i < n; i++) {
 		if (atomic_load(&k->parts[i].owned))
-			part_update(k, &k->parts[i]);
+			vg_kafka_part_update(k, &k->parts[i]);
 	}
 }
 
@@ -971,7 +700,7 @@ static int handle(struct vg_kafka *k, rd_kafka_message_t *m)
 		/* Messages come in runs of one partition: look up on a change. */
 		p = k->last;
 		if (!p || p->partition != m->partition || strcmp(p->topic, topic) != 0)
-			p = k->last = part_get(k, topic, m->partition);
+			p = k->last = vg_kafka_part_get(k, topic, m->partition);
 	}
 	if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
 		if (p)
@@ -1136,113 +865,4 @@ void vg_kafka_close(struct vg_kafka *k)
 		rd_kafka_destroy(k->rk);
 	pthread_mutex_destroy(&k->parts_mu);
 	free(k);
-}
-
-void vg_kafka_get_stats(struct vg_kafka *k, struct vg_kafka_stats *out)
-{
-	out->messages = atomic_load(&k->messages);
-	out->bytes = atomic_load(&k->bytes);
-	out->skipped = atomic_load(&k->skipped);
-	out->errors = atomic_load(&k->errors);
-	out->rebalances = atomic_load(&k->rebalances);
-	out->commits_failed = atomic_load(&k->commits_failed);
-	out->commits = atomic_load(&k->commits);
-	out->pauses = atomic_load(&k->pauses);
-	out->paused = atomic_load(&k->n_paused);
-	int64_t f = atomic_load(&k->first_us), l = atomic_load(&k->last_us);
-
-	out->busy_seconds = f && l > f ? (double)(l - f) / 1e6 : 0;
-	out->joined = atomic_load(&k->joined) != 0;
-	out->last_commit_ms = atomic_load(&k->commit_ok_ms);
-	out->commit_current = atomic_load(&k->commit_messages) == out->messages;
-	out->owned = 0;
-	size_t n = atomic_load_explicit(&k->n_parts, memory_order_acquire);
-
-	for (size_t i = 0; i < n; i++)
-		out->owned += atomic_load(&k->parts[i].owned) != 0;
-}
-
-static void add_lag(void *arg, const char *topic, int32_t partition, int64_t lag)
-{
-	(void)topic;
-	(void)partition;
-	*(int64_t *)arg += lag;
-}
-
-int64_t vg_kafka_lag(struct vg_kafka *k, size_t *partitions)
-{
-	int64_t lag = 0;
-
-	*partitions = vg_kafka_lag_each(k, add_lag, &lag);
-	return lag;
-}
-
-/* The end offsets of the paused partitions, at most once a second.
- * librdkafka learns watermarks from fetches, and a paused partition has
- * none: its lag would look frozen while it grows. One ListOffsets round
- * on the polling thread, bounded at 200 ms. */
-static void ask_paused_ends(struct vg_kafka *k)
-{
-	double now = vg_clock_mono_s();
-
-	if (atomic_load(&k->n_paused) == 0 || now - k->ends_s < 1)
-		return;
-	k->ends_s = now;
-	rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(16);
-	size_t n = atomic_load_explicit(&k->n_parts, memory_order_acquire);
-
-	for (size_t i = 0; i < n; i++) {
-		struct part *p = &k->parts[i];
-
-		if (p->paused) { /* offset: the timestamp asked for; END is the latest */
-			rd_kafka_topic_partition_t *tp =
-				rd_kafka_topic_partition_list_add(list, p->topic, p->partition);
-
-			tp->offset = RD_KAFKA_OFFSET_END;
-			tp->opaque = p;
-		}
-	}
-	if (rd_kafka_offsets_for_times(k->rk, list, 200) == RD_KAFKA_RESP_ERR_NO_ERROR) {
-		for (int i = 0; i < list->cnt; i++) {
-			struct part *p = list->elems[i].opaque;
-
-			if (!list->elems[i].err && list->elems[i].offset >= 0 && p->paused)
-				p->end = list->elems[i].offset;
-		}
-	}
-	rd_kafka_topic_partition_list_destroy(list);
-}
-
-size_t vg_kafka_lag_each(struct vg_kafka *k, void (*fn)(void *arg, const char *topic, int32_t partition,
-							  int64_t lag),
-			 void *arg)
-{
-	size_t n = atomic_load_explicit(&k->n_parts, memory_order_acquire);
-	rd_kafka_topic_partition_list_t *owned = rd_kafka_topic_partition_list_new(16);
-	size_t parts = 0;
-
-	ask_paused_ends(k);
-	for (size_t i = 0; i < n; i++) {
-		if (atomic_load(&k->parts[i].owned))
-			rd_kafka_topic_partition_list_add(owned, k->parts[i].topic, k->parts[i].partition)->opaque =
-				&k->parts[i];
-	}
-	if (owned->cnt > 0 && rd_kafka_position(k->rk, owned) == RD_KAFKA_RESP_ERR_NO_ERROR) {
-		for (int i = 0; i < owned->cnt; i++) {
-			const rd_kafka_topic_partition_t *tp = &owned->elems[i];
-			const struct part *p = tp->opaque;
-			int64_t lo, hi;
-
-			if (rd_kafka_get_watermark_offsets(k->rk, tp->topic, tp->partition, &lo, &hi) != 0 || hi < 0)
-				continue;
-			if (p->paused && p->end > hi)
-				hi = p->end;
-			int64_t pos = tp->offset >= 0 ? tp->offset : lo;
-
-			fn(arg, tp->topic, tp->partition, hi > pos ? hi - pos : 0);
-			parts++;
-		}
-	}
-	rd_kafka_topic_partition_list_destroy(owned);
-	return parts;
 }
