@@ -781,28 +781,23 @@ static bool by_label(const struct rule *r, const char *name)
 	return false;
 }
 
-static uint64_t fingerprint(const struct rule *r, const char *key, size_t len, int level);
+static uint64_t fingerprint(const struct rule *r, const char *key, int level);
 
-/* Build the notification for an instance's label set of escalation level
- * (0: L1, 1: L2) and hand it to emit. */
-static void notify(struct vg_alerts *a, const struct instance *in, enum vg_alert_state state, int64_t now,
-		   int level, void (*emit)(void *arg, const struct vg_alert *al), void *arg)
+static const char *const severity_name[] = {"", "P1", "P2", "P3", "P4"};
+
+/* The label set an instance of r with group key `key` (its `by` values)
+ * sends at escalation level (1: escalation="L2" among them), sorted by
+ * name, into pairs; returns how many. The notification and the
+ * fingerprint are made from it. */
+static size_t label_set(const struct rule *r, const char *key, int level, const char *pairs[][2])
 {
-	const struct rule *r = &a->rules->r[in->rule];
-	static const char *const sev[] = {"", "P1", "P2", "P3", "P4"};
-	const char *pairs[VG_ALERT_MAX_LABELS][2];
+	const char *k = key;
 	size_t n = 0;
-	struct vg_alert al = {.name = r->name, .state = state, .severity = sev[r->severity],
-			      .escalation = level + 1,
-			      .fingerprint = level ? in->fp_l2 : in->fp,
-			      .value = in->value, .at = now, .active_at = in->active_at, .fired_at = in->fired_at,
-			      .resolved_at = state == VG_ALERT_RESOLVED ? now : 0};
-	const char *k = in->key;
 
 	pairs[n][0] = "alertname";
 	pairs[n++][1] = r->name;
 	pairs[n][0] = "severity";
-	pairs[n++][1] = sev[r->severity];
+	pairs[n++][1] = severity_name[r->severity];
 	for (size_t b = 0; b < r->n_by && n < VG_ALERT_MAX_LABELS; b++, k += strlen(k) + 1) {
 		pairs[n][0] = vg_rules_label_names[r->by[b]];
 		pairs[n++][1] = k;
@@ -818,6 +813,23 @@ static void notify(struct vg_alerts *a, const struct instance *in, enum vg_alert
 		pairs[n++][1] = "L2";
 	}
 	qsort(pairs, n, sizeof(pairs[0]), cmp_label);
+	return n;
+}
+
+/* Build the notification for an instance's label set of escalation level
+ * (0: L1, 1: L2) and hand it to emit. */
+static void notify(struct vg_alerts *a, const struct instance *in, enum vg_alert_state state, int64_t now,
+		   int level, void (*emit)(void *arg, const struct vg_alert *al), void *arg)
+{
+	const struct rule *r = &a->rules->r[in->rule];
+	const char *pairs[VG_ALERT_MAX_LABELS][2];
+	size_t n;
+	struct vg_alert al = {.name = r->name, .state = state, .severity = severity_name[r->severity],
+			      .escalation = level + 1,
+			      .fingerprint = level ? in->fp_l2 : in->fp,
+			      .value = in->value, .at = now, .active_at = in->active_at, .fired_at = in->fired_at,
+			      .resolved_at = state == VG_ALERT_RESOLVED ? now : 0};
+	n = label_set(r, in->key, level, pairs);
 	al.n_labels = n;
 	for (size_t i = 0; i < n; i++) {
 		al.label_names[i] = pairs[i][0];
@@ -852,32 +864,12 @@ static void notify(struct vg_alerts *a, const struct instance *in, enum vg_alert
 
 /* The fingerprint: a hash of the sorted labels of the set sent (level 1:
  * escalation="L2" among them), as Alertmanager identifies alerts. */
-static uint64_t fingerprint(const struct rule *r, const char *key, size_t len, int level)
+static uint64_t fingerprint(const struct rule *r, const char *key, int level)
 {
 	const char *pairs[VG_ALERT_MAX_LABELS][2];
-	static const char *const sev[] = {"", "P1", "P2", "P3", "P4"};
-	size_t n = 0;
+	size_t n = label_set(r, key, level, pairs);
 	uint64_t h = VG_GROUPS_FNV0;
 
-	pairs[n][0] = "alertname";
-	pairs[n++][1] = r->name;
-	pairs[n][0] = "severity";
-	pairs[n++][1] = sev[r->severity];
-	for (const char *k = key; k < key + len && n < VG_ALERT_MAX_LABELS; k += strlen(k) + 1, n++) {
-		pairs[n][0] = vg_rules_label_names[r->by[n - 2]];
-		pairs[n][1] = k;
-	}
-	for (size_t i = 0; i < r->n_labels && n < VG_ALERT_MAX_LABELS - 1; i++) { /* as notify */
-		if (by_label(r, r->lnames[i]))
-			continue;
-		pairs[n][0] = r->lnames[i];
-		pairs[n++][1] = r->lvalues[i];
-	}
-	if (level && n < VG_ALERT_MAX_LABELS) {
-		pairs[n][0] = "escalation";
-		pairs[n++][1] = "L2";
-	}
-	qsort(pairs, n, sizeof(pairs[0]), cmp_label);
 	for (size_t i = 0; i < n; i++) {
 		h = vg_groups_fnv(pairs[i][0], strlen(pairs[i][0]) + 1, h);
 		h = vg_groups_fnv(pairs[i][1], strlen(pairs[i][1]) + 1, h);
@@ -895,7 +887,7 @@ static void escalate(struct vg_alerts *a, struct instance *in, int64_t now,
 
 	if (in->state == I_FIRING && r->escalate_ms && !in->escalations && now - in->fired_at >= r->escalate_ms) {
 		in->escalations = 1;
-		in->fp_l2 = fingerprint(r, in->key, in->key_len, 1); /* kept: a reload may change the labels */
+		in->fp_l2 = fingerprint(r, in->key, 1); /* kept: a reload may change the labels */
 		notify(a, in, VG_ALERT_FIRING, now, 1, emit, arg);
 	}
 }
@@ -965,7 +957,7 @@ static int eval(struct vg_alerts *a, struct vg_wstore *store, int64_t now,
 				in->key = gr->key; /* taken over from the group */
 				in->key_len = gr->key_len;
 				gr->key = NULL;
-				in->fp = fingerprint(r, in->key, in->key_len, 0);
+				in->fp = fingerprint(r, in->key, 0);
 			}
 			in->seen = true;
 			in->value = values[g];
