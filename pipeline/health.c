@@ -42,6 +42,7 @@ void vg_health_publish_worker(struct vg_pipeline_worker *w)
 		PUB_STORE(p->unkept, as.unkept);
 		PUB_STORE(p->sync_points, as.sync_points);
 		PUB_STORE(p->sync_ns, (uint64_t)(as.sync_seconds * 1e9));
+		PUB_STORE(p->archive_errno, as.error_errno);
 	}
 	PUB_STORE(p->archive_err, w->archive_err);
 	PUB_STORE(p->alive_ms, mono_ms());
@@ -110,7 +111,8 @@ static void http_gather(struct vg_run *rc, struct vg_metrics_run *m)
 		m->sync_points += PUB_LOAD(p->sync_points);
 		m->sync_seconds += (double)PUB_LOAD(p->sync_ns) / 1e9;
 		if (e != VG_OK)
-			m->archive_error = vg_err_str(e);
+			m->archive_error = vg_archive_error_str(e, PUB_LOAD(p->archive_errno), cfg->archive_dir,
+								 h->archive_error, sizeof(h->archive_error));
 	}
 	m->n_workers = rc->agg.threads;
 	m->worker_silent_ms = h->silent_ms;

@@ -58,7 +58,7 @@ struct worker_pub {
 	_Atomic uint64_t records, rejected, by_reason[VG_JR_COUNT];
 	_Atomic uint64_t archive_records, archive_dead, frames, files, bytes_in, bytes_out, fsyncs, write_errors, unkept;
 	_Atomic uint64_t sync_points, sync_ns;
-	_Atomic int archive_err;
+	_Atomic int archive_err, archive_errno;
 	_Atomic int64_t alive_ms; /* monotonic: the last batch end or idle call */
 };
 
@@ -202,6 +202,7 @@ struct vg_health {
 	struct vg_metrics_lag *lags;
 	size_t n_lags, cap_lags;
 	char addr[96]; /* the address bound, HOST:PORT */
+	char archive_error[512]; /* what the last archive error means, for /ready */
 };
 
 static inline int64_t mono_ms(void)

@@ -26,10 +26,15 @@ static void archive_result(struct vg_pipeline_worker *w, int rc)
 {
 	if (rc == w->archive_err)
 		return;
-	if (rc != VG_OK)
+	if (rc != VG_OK) {
+		struct vg_archive_stats as;
+		char why[512];
+
+		vg_archive_get_stats(w->archive, &as);
 		vg_log_kv(VG_LOG_ERROR, "archive", "archive write failed; offsets are not committed until it recovers",
-			  VG_LOG_S("error", vg_err_str(rc)));
-	else
+			  VG_LOG_S("error", vg_archive_error_str(rc, as.error_errno, w->run->st.cfg->archive_dir, why,
+								 sizeof(why))));
+	} else
 		vg_log(VG_LOG_INFO, "archive", "archive writable again");
 	w->archive_err = rc;
 }
@@ -592,7 +597,7 @@ int vg_run_main(const struct vg_run_opts *o)
 	/* Graceful stop, bounded. */
 	pthread_t dog;
 	int64_t bound = cfg->shutdown_timeout_ms;
-	char committed[16384], extra[17000];
+	char committed[16384], extra[17000], why[512];
 
 	size_t lag_parts;
 	int64_t lag_end = vg_kafka_lag(k, &lag_parts); /* while the partitions are still ours */
@@ -612,7 +617,10 @@ int vg_run_main(const struct vg_run_opts *o)
 			vg_log_kv(VG_LOG_ERROR, "run",
 				  "stopped with records the archive could not write; their offsets were not committed "
 				  "and the next start reads them again",
-				  VG_LOG_I("worker", i), VG_LOG_S("error", vg_err_str(rc.agg.workers[i].archive_err)));
+				  VG_LOG_I("worker", i),
+				  VG_LOG_S("error", vg_archive_error_str(rc.agg.workers[i].archive_err,
+									 rc.agg.workers[i].archive_stats.error_errno,
+									 cfg->archive_dir, why, sizeof(why))));
 			status = VG_EXIT_IO;
 		}
 	}

@@ -77,6 +77,7 @@ struct sync_item {
 	const char *dir_of; /* a new file's path: fsync its directory; NULL: done */
 	struct afile *file; /* the worker's; the syncer never touches it */
 	int rc;             /* set by the syncer */
+	int err;            /* its errno when rc is an error */
 };
 
 struct syncer {
@@ -268,6 +269,7 @@ fail:
 		vg_log_kv(VG_LOG_ERROR, "archive", "cannot create an archive file; its records stay pending",
 			  VG_LOG_S("path", f->part[0] ? f->part : f->dir), VG_LOG_S("error", strerror(errno)));
 	f->create_failed = true;
+	a->stats.error_errno = errno;
 	if (f->fd >= 0) {
 		close(f->fd);
 		unlink(f->part); /* empty: ours, made just now */
@@ -327,8 +329,10 @@ static int write_all(struct vg_archive *a, int fd, const void *p, size_t n)
 
 		if (w < 0 && errno == EINTR)
 			continue;
-		if (w <= 0)
+		if (w <= 0) {
+			a->stats.error_errno = w < 0 ? errno : ENOSPC; /* a write of 0: no room */
 			return -1;
+		}
 		s += w;
 		n -= (size_t)w;
 	}
@@ -484,8 +488,10 @@ static void *syncer_main(void *arg)
 
 			it->rc = VG_OK;
 			if (sy->fsync_fn(it->fd) != 0 || sy->fsync_fn(it->mfd) != 0 ||
-			    (it->dir_of && vg_archive_fsync_dir_of(it->dir_of) != 0))
+			    (it->dir_of && vg_archive_fsync_dir_of(it->dir_of) != 0)) {
 				rc = it->rc = VG_ERR_IO;
+				it->err = errno;
+			}
 		}
 		double t1 = vg_clock_mono_s();
 
@@ -526,7 +532,7 @@ static int syncer_submit(struct vg_archive *a, bool all)
 			continue;
 		if (vg_grow(&sy->items, &sy->cap, n + 1, sizeof(*sy->items), 16) != 0)
 			return VG_ERR_NOMEM;
-		sy->items[n++] = (struct sync_item){f->fd, f->mfd, f->dir_synced ? NULL : f->part, f, VG_OK};
+		sy->items[n++] = (struct sync_item){f->fd, f->mfd, f->dir_synced ? NULL : f->part, f, VG_OK, 0};
 	}
 	for (size_t i = 0; all && i < a->n_pos; i++)
 		a->pos[i].submitted = a->pos[i].appended;
@@ -562,6 +568,7 @@ static int harvest(struct vg_archive *a)
 		f->in_job = false;
 		if (a->sy.items[i].rc != VG_OK) {
 			f->rewrite = true;
+			a->stats.error_errno = a->sy.items[i].err;
 			continue;
 		}
 		f->durable_size = f->size;
@@ -628,6 +635,7 @@ int vg_archive_sync(struct vg_archive *a, bool force, int64_t now_ms)
 	if (rc != VG_OK)
 		return rc;
 	a->stats.healthy = true;
+	a->stats.error_errno = 0;
 	/* Rotate full files and files idle since well before now, once all
 	 * they hold is durable. */
 	for (size_t i = 0; i < a->n_files;) {
@@ -636,6 +644,7 @@ int vg_archive_sync(struct vg_archive *a, bool force, int64_t now_ms)
 		if (!f->in_job && !f->rewrite && !f->pending.len && !f->unsynced.len &&
 		    (f->rotate || now_ms - f->last_append_ms >= IDLE_CLOSE_MS)) {
 			if (file_finish(f) != 0) {
+				a->stats.error_errno = errno;
 				a->stats.write_errors++;
 				a->stats.healthy = false;
 				return VG_ERR_IO; /* stays, retried next time */
@@ -936,4 +945,16 @@ int vg_archive_close(struct vg_archive *a)
 	free(a->instance);
 	free(a);
 	return rc;
+}
+
+const char *vg_archive_error_str(int rc, int error_errno, const char *dir, char *buf, size_t n)
+{
+	switch (error_errno) {
+	case 0: snprintf(buf, n, "%s", vg_err_str(rc)); break;
+	case ENOSPC: snprintf(buf, n, "no space left on %s", dir); break;
+	case EDQUOT: snprintf(buf, n, "disk quota exceeded on %s", dir); break;
+	case EROFS: snprintf(buf, n, "read-only file system at %s", dir); break;
+	default: snprintf(buf, n, "%s (%s)", strerror(error_errno), dir); break;
+	}
+	return buf;
 }

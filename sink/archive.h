@@ -87,7 +87,15 @@ struct vg_archive_stats {
 	double sync_seconds;
 	uint64_t unkept; /* records not kept (out of memory): never committed past, see vg_archive_durable */
 	bool healthy;
+	int error_errno; /* the errno of the last failed create, write or fsync (ENOSPC, EDQUOT,
+			  * EROFS...); 0 before any, and again once healthy */
 };
+
+/* What an archive error means to a person, into buf: "no space left on
+ * DIR" for ENOSPC, "disk quota exceeded on DIR", "read-only file system
+ * at DIR", else the errno's text and DIR; the error code's text (rc) when
+ * no errno was kept. Returns buf. */
+const char *vg_archive_error_str(int rc, int error_errno, const char *dir, char *buf, size_t n);
 
 void vg_archive_get_stats(const struct vg_archive *a, struct vg_archive_stats *out);
 

@@ -267,6 +267,14 @@ Test(archive, disk_full_stops_durability_and_recovers)
 	vg_archive_get_stats(a, &st);
 	cr_expect_not(st.healthy);
 	cr_expect_eq(st.write_errors, 1u);
+	/* A full disk is said as one, not as an input/output error. */
+	char why[256];
+
+	cr_expect_eq(st.error_errno, ENOSPC);
+	cr_expect_str_eq(vg_archive_error_str(VG_ERR_IO, st.error_errno, "/srv/archive", why, sizeof(why)),
+			 "no space left on /srv/archive");
+	cr_expect_str_eq(vg_archive_error_str(VG_ERR_IO, EDQUOT, "/a", why, sizeof(why)), "disk quota exceeded on /a");
+	cr_expect_str_eq(vg_archive_error_str(VG_ERR_IO, EROFS, "/a", why, sizeof(why)), "read-only file system at /a");
 	/* The half-written frame was cut: the file is whole frames only. */
 	cr_assert_eq(find(dir, ".zst.part", path), 1);
 	size_t len;
@@ -281,6 +289,7 @@ Test(archive, disk_full_stops_durability_and_recovers)
 	cr_expect_eq(d.next[0], 20);
 	vg_archive_get_stats(a, &st);
 	cr_expect(st.healthy);
+	cr_expect_eq(st.error_errno, 0, "healthy again: no error to say");
 	cr_assert_eq(vg_archive_close(a), VG_OK);
 	cr_assert_eq(find(dir, ".jsonl.zst", path), 1);
 	data = decode(path, &len, &frames);

@@ -121,6 +121,10 @@ R2=$RUN_PID
 wait_for 60 grep -q 'archive write failed' "$TMP/r2.err" 2>/dev/null
 check "full: run 2 reports the write error" grep -q 'archive write failed' "$TMP/r2.err"
 check "full: /ready answers 503 with the archive as the reason" wait_for 30 ready r2 503 'not writable'
+# The write error's own cause, not "input/output error": here the file-size
+# limit (EFBIG); a full disk says "no space left on DIR" (test_archive).
+check "full: /ready says the cause (the size limit), not an input/output error" ready r2 503 'File too large'
+check "full: the log says so too" grep -q '"error":"File too large ('"$TMP"'/archive)"' "$TMP/r2.err"
 # A member joins while run 2 is full: the rebalance takes the stalled
 # workers' durable positions without waiting for them, and the partitions
 # run 2 keeps or gets back are paused again, then resumed after the recovery.
