@@ -115,8 +115,9 @@ $(BUILD)/tests/test_%: tests/test_%.c $$(call layer_of,$$*) $$(TEST_EXTRA_$$*) |
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< $(call layer_of,$*) $(TEST_EXTRA_$*) $(LDFLAGS) $(LDLIBS) -lcriterion
 
-# The corpus generator (bench/gen*.c, shared types in bench/gen.h): -O2, never under a sanitizer, whatever BUILD is (the
-# tests of every build directory share this one binary). The library code it
+# The corpus generator (bench/gen*.c, what they share in bench/gen.h): -O2,
+# never under a sanitizer, whatever BUILD is (the tests of every build
+# directory share this one binary). The library code it
 # links (core/clock.c for dates, parse/json.c and core/record.c for --check) is
 # compiled with its flags into build/bench-gen/.
 GEN_CFLAGS = -std=c11 -O2 -g -Wall -Wextra -Werror -D_POSIX_C_SOURCE=200809L -I. -MMD -MP
