@@ -115,12 +115,14 @@ $(BUILD)/tests/test_%: tests/test_%.c $$(call layer_of,$$*) $$(TEST_EXTRA_$$*) |
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< $(call layer_of,$*) $(TEST_EXTRA_$*) $(LDFLAGS) $(LDLIBS) -lcriterion
 
-# The corpus generator: -O2, never under a sanitizer, whatever BUILD is (the
-# tests of every build directory share this one binary). The library code it
+# The corpus generator (bench/gen*.c, what they share in bench/gen.h): -O2,
+# never under a sanitizer, whatever BUILD is (the tests of every build
+# directory share this one binary). The library code it
 # links (core/clock.c for dates, parse/json.c and core/record.c for --check) is
 # compiled with its flags into build/bench-gen/.
 GEN_CFLAGS = -std=c11 -O2 -g -Wall -Wextra -Werror -D_POSIX_C_SOURCE=200809L -I. -MMD -MP
-GEN_OBJ = build/bench-gen/bench/gen.o build/bench-gen/core/clock.o build/bench-gen/parse/json.o \
+GEN_OBJ = build/bench-gen/bench/gen.o build/bench-gen/bench/gen_text.o build/bench-gen/bench/gen_records.o \
+	build/bench-gen/bench/gen_incidents.o build/bench-gen/core/clock.o build/bench-gen/parse/json.o \
 	build/bench-gen/core/record.o build/bench-gen/core/buf.o
 
 build/bench-gen/%.o: %.c | $(DEPS_OK)
