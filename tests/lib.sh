@@ -61,6 +61,9 @@ window_closed_from() {
 
 # wait_for SECONDS COMMAND...: poll the condition every 50 ms until it
 # holds or SECONDS of wall time have passed (however slow the check).
+# The arguments are expanded once, at the call: a condition that reads
+# something (wc -l, a metric) goes in a function, never in a "$(...)"
+# argument, which would compare the same value every time.
 wait_for() {
 	local deadline=$((SECONDS + $1))
 	shift
@@ -94,32 +97,37 @@ start_am() {
 }
 
 # start_broker ARGS...: the embedded broker, controlled through fd 9;
-# sets BROKERS to its bootstrap servers.
+# sets BROKERS to its bootstrap servers and BROKER_PID.
 start_broker() {
 	mkfifo "$TMP/broker.in"
 	"${BROKER_VIGIL:-$VIGIL}" broker "$@" <"$TMP/broker.in" >"$TMP/broker.out" 2>"$TMP/broker.err" &
-	PIDS+=($!)
+	BROKER_PID=$!
+	PIDS+=($BROKER_PID)
 	exec 9>"$TMP/broker.in"
 	wait_for 10 test -s "$TMP/broker.out" || { echo "FAIL broker: did not start"; return 1; }
 	BROKERS=$(head -n 1 "$TMP/broker.out")
 }
 
-# broker_cmd LINE: send a fault-injection command and wait for "ok"; up to
-# three tries (the mock cluster can be slow to act under the sanitizers).
-# On failure, say what the broker answered.
+# broker_answered N: the broker has written more than N lines (its
+# bootstrap line, then one answer per command).
+broker_answered() { [ "$(wc -l <"$TMP/broker.out")" -gt "$1" ]; }
+
+# broker_cmd LINE: send a fault-injection command once and wait for its
+# answer (the line after those already there); succeeds when it is "ok".
+# Sent once: commands are not idempotent ('errors' adds errors). The answer
+# takes a millisecond or so; 60 s is for a machine too busy to run the
+# broker at all. On failure, say what the broker answered.
 broker_cmd() {
-	local before answer try
-	for try in 1 2 3; do
-		before=$(wc -l <"$TMP/broker.out")
-		echo "$1" >&9
-		if wait_for 20 test "$(wc -l <"$TMP/broker.out")" -gt "$before"; then
-			answer=$(tail -n 1 "$TMP/broker.out")
-			[ "$answer" = ok ] && return 0
-		else
-			answer="(no answer in 20 s)"
-		fi
-		echo "note broker '$1', try $try: $answer" >&2
-	done
+	local before answer
+	before=$(wc -l <"$TMP/broker.out")
+	echo "$1" >&9
+	if wait_for 60 broker_answered "$before"; then
+		answer=$(sed -n "$((before + 1))p" "$TMP/broker.out")
+		[ "$answer" = ok ] && return 0
+	else
+		answer="(no answer in 60 s)"
+	fi
+	echo "note broker '$1': $answer" >&2
 	return 1
 }
 

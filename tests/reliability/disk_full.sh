@@ -128,7 +128,8 @@ check "full: the log says so too" grep -q '"error":"File too large ('"$TMP"'/arc
 # A member joins while run 2 is full: the rebalance takes the stalled
 # workers' durable positions without waiting for them, and the partitions
 # run 2 keeps or gets back are paused again, then resumed after the recovery.
-wait_for 30 test "$(metric r2 vigil_kafka_paused_partitions)" -gt 0
+paused_some() { [ "$(metric r2 vigil_kafka_paused_partitions)" -gt 0 ]; }
+wait_for 30 paused_some
 full_run r2b none
 R2B=$RUN_PID
 check "full: a member joins while run 2 is full" wait_for 60 grep -q '"partitions assigned"' "$TMP/r2b.err"
