@@ -164,7 +164,7 @@ static void http_gather(struct vg_run *rc, struct vg_metrics_run *m)
 	/* The poller's last measure of the lag per partition. */
 	pthread_mutex_lock(&rc->lag_mu);
 	h->n_lags = 0;
-	if (vg_grow(&h->lags, &h->cap_lags, rc->n_lags, sizeof(*h->lags), 16) == 0) {
+	if (rc->n_lags && vg_grow(&h->lags, &h->cap_lags, rc->n_lags, sizeof(*h->lags), 16) == 0) {
 		memcpy(h->lags, rc->lags, rc->n_lags * sizeof(*h->lags));
 		h->n_lags = rc->n_lags;
 	}
