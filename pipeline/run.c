@@ -369,13 +369,20 @@ static void keep_lag(void *arg, const char *topic, int32_t partition, int64_t la
 	l->lag = lag;
 }
 
-/* The Kafka poller's tick: the lag of owned partitions, once a second.
+/* The Kafka poller's tick: the lag per partition for /metrics (every tick,
+ * as fresh as the pages), and the total of owned partitions once a second.
  * Everything else the closer's thread does. */
 static void run_tick(void *arg)
 {
 	struct vg_run *rc = arg;
 	int64_t now = vg_clock_now_ms();
 
+	if (rc->http) {
+		pthread_mutex_lock(&rc->lag_mu);
+		rc->n_lags = 0;
+		vg_kafka_lag_each(rc->kafka, keep_lag, rc);
+		pthread_mutex_unlock(&rc->lag_mu);
+	}
 	if (now - rc->lag_last_ms < 1000)
 		return;
 	size_t parts;
@@ -385,12 +392,6 @@ static void run_tick(void *arg)
 		rc->lag_max = lag;
 	atomic_store(&rc->lag_now, lag);
 	rc->lag_last_ms = now;
-	if (rc->http) {
-		pthread_mutex_lock(&rc->lag_mu);
-		rc->n_lags = 0;
-		vg_kafka_lag_each(rc->kafka, keep_lag, rc);
-		pthread_mutex_unlock(&rc->lag_mu);
-	}
 }
 
 /* One round of the closer: a reload asked for, the generations no worker
