@@ -42,7 +42,7 @@ run() {
 	local name=$1
 	shift
 	exec "$VIGIL" run --skew-behind 0s -c "$TMP/crash.yaml" --brokers "$BROKERS" --topic crash --group crash \
-		--archive "$TMP/archive" --records "$TMP/$name.records" "$@" 2>"$TMP/$name.err"
+		--archive "$TMP/archive" --records "$TMP/$name.records" --http off "$@" 2>"$TMP/$name.err"
 }
 kills=0
 for k in $(seq "$KILLS"); do
