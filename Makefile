@@ -145,20 +145,20 @@ ubsan:
 
 SAN_MAKE = $(MAKE) --no-print-directory BUILD=build/san CC=clang SAN=-fsanitize=address,undefined
 san:
-	@TRUTH_RECORDS=$${TRUTH_RECORDS:-200000} ARCHIVE_RECORDS=$${ARCHIVE_RECORDS:-100000} INCIDENTS_SHORT=1 ALERT_REF_SHORT=1 RELIABILITY_SCALE=$${RELIABILITY_SCALE:-4} BACKLOG_SECTIONS=$${BACKLOG_SECTIONS:-"A C"} $(SAN_MAKE) test-unit test-integration
+	@+TRUTH_RECORDS=$${TRUTH_RECORDS:-200000} ARCHIVE_RECORDS=$${ARCHIVE_RECORDS:-100000} INCIDENTS_SHORT=1 ALERT_REF_SHORT=1 RELIABILITY_SCALE=$${RELIABILITY_SCALE:-4} BACKLOG_SECTIONS=$${BACKLOG_SECTIONS:-"A C"} $(SAN_MAKE) test-unit test-integration
 
 san-build:
-	@$(SAN_MAKE) test-build
+	@+$(SAN_MAKE) test-build
 
 # ThreadSanitizer for the threaded code. Criterion cannot run under TSan
 # (Criterion issue #274), so the concurrent scenarios have a plain driver,
 # and vigil aggregate runs with several threads on generated records.
 TSAN_MAKE = $(MAKE) --no-print-directory BUILD=build/tsan CC=clang SAN=-fsanitize=thread
 tsan:
-	@$(TSAN_MAKE) test-tsan
+	@+$(TSAN_MAKE) test-tsan
 
 tsan-build:
-	@$(TSAN_MAKE) test-tsan-build
+	@+$(TSAN_MAKE) test-tsan-build
 
 test-tsan-build: $(BUILD)/tsan_window $(BUILD)/tsan_archive $(BUILD)/tsan_http $(BUILD)/tsan_notify $(BUILD)/vigil bench/gen
 test-tsan: test-tsan-build

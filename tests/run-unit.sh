@@ -15,7 +15,7 @@ unit_done() {
 	c=$(printf '%s' "$syn" | sed -n 's/.*Crashing: \([0-9]*\).*/\1/p')
 	p=${p:-0} f=${f:-0} c=${c:-0}
 	if [ "$rc" -ne 0 ] || [ -z "$syn" ]; then
-		grep -av '^\[----\]' "$out" | tail -n 40
+		grep -av '^\[----\] *$' "$out" | tail -n 40 # with the assertions' [----] lines
 		[ "$f" -eq 0 ] && [ "$c" -eq 0 ] && f=1 # crashed before its synthesis
 	fi
 	printf '%-34s %s\n' "$name" "${syn#*Synthesis: }"
