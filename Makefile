@@ -53,7 +53,8 @@ layer_of = $($(shell echo $(call module_of,$(1)) | tr a-z A-Z)_OBJ)
 TEST_SRC = $(wildcard tests/test_*.c)
 TEST_BIN = $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 
-.PHONY: all demo docs readme deps test test-unit test-integration test-tsan test-reliability soak asan ubsan tsan fuzz bench bench-parse \
+.PHONY: all demo docs readme deps test test-unit test-integration test-build test-tsan test-tsan-build test-reliability soak \
+	asan ubsan san san-build tsan tsan-build fuzz bench bench-parse \
 	bench-aggregate bench-archive bench-kafka \
 	format format-check clean help
 
@@ -62,7 +63,8 @@ all: vigil bench/gen
 help:
 	@echo "make              build ./vigil and bench/gen (installs missing packages first)"
 	@echo "make deps         install missing Debian packages (apt-get; idempotent)"
-	@echo "make test         unit + integration tests, plain and under ASan+UBSan"
+	@echo "make test         unit + integration tests, plain and under ASan+UBSan, and TSan's pass"
+	@echo "                  (side by side: TEST_JOBS=4 tests at once; TEST_JOBS=1 one after another)"
 	@echo "make test-reliability  the reliability scenarios' short versions alone (tests/reliability/)"
 	@echo "make soak         the reliability scenarios' long versions: 1M-record crash, 30-minute soak... (about an hour)"
 	@echo "make asan|ubsan|tsan  the test suite under one sanitizer"
@@ -137,14 +139,20 @@ bench/gen: $(GEN_OBJ)
 test-unit: $(TEST_BIN)
 	@tests/run-unit.sh $(TEST_BIN)
 
+# The scripts run side by side, TEST_JOBS at a time (tests/run-integration.sh);
+# $(BUILD)/test-times keeps how long each took, to start the longest first.
 test-integration: $(BUILD)/vigil bench/gen $(BUILD)/http_sink $(BUILD)/poison
-	@VIGIL=$(BUILD)/vigil HTTP_SINK=$(BUILD)/http_sink POISON=$(BUILD)/poison tests/run-integration.sh
+	@VIGIL=$(BUILD)/vigil HTTP_SINK=$(BUILD)/http_sink POISON=$(BUILD)/poison TEST_TIMES=$(BUILD)/test-times \
+		tests/run-integration.sh
+
+# What test-unit and test-integration run, built (make -j).
+test-build: $(TEST_BIN) $(BUILD)/vigil bench/gen $(BUILD)/http_sink $(BUILD)/poison
 
 # The reliability scenarios (tests/reliability/): short versions alone; `make soak`
 # runs the long ones (SOAK=1).
 RELIABILITY = VIGIL=$(BUILD)/vigil HTTP_SINK=$(BUILD)/http_sink POISON=$(BUILD)/poison TEST_SCRIPTS='tests/reliability/*.sh'
 test-reliability: $(BUILD)/vigil bench/gen $(BUILD)/http_sink $(BUILD)/poison
-	@$(RELIABILITY) tests/run-integration.sh
+	@$(RELIABILITY) TEST_TIMES=$(BUILD)/test-times tests/run-integration.sh
 
 soak: $(BUILD)/vigil bench/gen $(BUILD)/http_sink $(BUILD)/poison
 	@SOAK=1 $(RELIABILITY) tests/run-integration.sh
@@ -161,8 +169,8 @@ $(BUILD)/poison: tests/tools/poison.c $(POISON_OBJ) $(FLAGS_STAMP) | $(DEPS_OK)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< $(POISON_OBJ) $(LDFLAGS)
 
-# The whole suite: plain, then ASan+UBSan (and TSan for threaded code, once
-# there is some). Ends with one "N passed, N failed" line.
+# The whole suite: plain, ASan+UBSan and TSan for threaded code, side by
+# side (tests/run-all.sh). Ends with one "N passed, N failed" line.
 test: all
 	@tests/run-all.sh
 
@@ -172,16 +180,25 @@ asan:
 ubsan:
 	@$(MAKE) --no-print-directory BUILD=build/ubsan CC=clang SAN=-fsanitize=undefined test-unit test-integration
 
+SAN_MAKE = $(MAKE) --no-print-directory BUILD=build/san CC=clang SAN=-fsanitize=address,undefined
 san:
-	@TRUTH_RECORDS=$${TRUTH_RECORDS:-200000} ARCHIVE_RECORDS=$${ARCHIVE_RECORDS:-100000} INCIDENTS_SHORT=1 ALERT_REF_SHORT=1 RELIABILITY_SCALE=$${RELIABILITY_SCALE:-4} BACKLOG_SECTIONS=$${BACKLOG_SECTIONS:-"A C"} $(MAKE) --no-print-directory BUILD=build/san CC=clang SAN=-fsanitize=address,undefined test-unit test-integration
+	@+TRUTH_RECORDS=$${TRUTH_RECORDS:-200000} ARCHIVE_RECORDS=$${ARCHIVE_RECORDS:-100000} INCIDENTS_SHORT=1 ALERT_REF_SHORT=1 RELIABILITY_SCALE=$${RELIABILITY_SCALE:-4} BACKLOG_SECTIONS=$${BACKLOG_SECTIONS:-"A C"} $(SAN_MAKE) test-unit test-integration
+
+san-build:
+	@+$(SAN_MAKE) test-build
 
 # ThreadSanitizer for the threaded code. Criterion cannot run under TSan
 # (Criterion issue #274), so the concurrent scenarios have a plain driver,
 # and vigil aggregate runs with several threads on generated records.
+TSAN_MAKE = $(MAKE) --no-print-directory BUILD=build/tsan CC=clang SAN=-fsanitize=thread
 tsan:
-	@$(MAKE) --no-print-directory BUILD=build/tsan CC=clang SAN=-fsanitize=thread test-tsan
+	@+$(TSAN_MAKE) test-tsan
 
-test-tsan: $(BUILD)/tsan_window $(BUILD)/tsan_archive $(BUILD)/tsan_http $(BUILD)/tsan_notify $(BUILD)/vigil bench/gen
+tsan-build:
+	@+$(TSAN_MAKE) test-tsan-build
+
+test-tsan-build: $(BUILD)/tsan_window $(BUILD)/tsan_archive $(BUILD)/tsan_http $(BUILD)/tsan_notify $(BUILD)/vigil bench/gen
+test-tsan: test-tsan-build
 	@VIGIL=$(BUILD)/vigil TSAN_WINDOW=$(BUILD)/tsan_window TSAN_ARCHIVE=$(BUILD)/tsan_archive \
 		TSAN_HTTP=$(BUILD)/tsan_http TSAN_NOTIFY=$(BUILD)/tsan_notify tests/run-tsan.sh
 $(BUILD)/tsan_notify: tests/tsan/tsan_notify.c $(LIB_OBJ) | $(DEPS_OK)

@@ -9,7 +9,7 @@ PKGS="make gcc g++ pkg-config clang libclang-rt-14-dev \
 libyaml-dev libpcre2-dev libzstd-dev libjemalloc-dev libcriterion-dev \
 librdkafka-dev libsimdjson-dev zstd kcat \
 libcurl4-openssl-dev libssl-dev prometheus-alertmanager \
-libmicrohttpd-dev prometheus curl time gnuplot-nox"
+libmicrohttpd-dev prometheus curl time gnuplot-nox iproute2"
 
 # One dpkg query for all of them: a package is missing unless dpkg says
 # "install ok installed" for it.

@@ -74,21 +74,46 @@ wait_for() {
 	"$@"
 }
 
+# listening_pid PORT PID: PID listens on 127.0.0.1:PORT (scripts run
+# side by side: a port answering may be another script's).
+listening_pid() { ss -Hltnp "sport = :$1" 2>/dev/null | grep -q "pid=$2,"; }
+port_in_use() { ss -Hltn "sport = :$1" 2>/dev/null | grep -q .; }
+
+# free_port: a port nothing listens on, from 20000-32767: below Linux's
+# ephemeral range, so no outgoing connection takes it meanwhile.
+free_port() {
+	local p
+	for _ in $(seq 100); do
+		p=$((20000 + RANDOM % 12768))
+		port_in_use "$p" || { echo "$p"; return 0; }
+	done
+	return 1
+}
+
+# am_ready: our Alertmanager answers /-/ready on AM_PORT.
+am_ready() { listening_pid "$AM_PORT" "$AM_PID" && curl -sf "http://127.0.0.1:$AM_PORT/-/ready" -o /dev/null; }
+
 # start_am: Debian's Alertmanager on 127.0.0.1:$AM_PORT with $TMP/am.yml,
 # storage in $TMP/am, log in $TMP/am.log, no gossip; its pid in AM_PID.
-# Without AM_PORT it takes a random port, and another if that one is taken
-# (5 tries); a port already named (a restart, a port in vigil's config) is
-# tried alone.
+# Without AM_PORT it takes a free port (free_port), and another if that
+# one is taken meanwhile (5 tries); a port already named (a restart, a
+# port in vigil's config) is tried alone. Ready once this process listens
+# there and answers.
 start_am() {
-	local try chosen=${AM_PORT:-}
+	local try deadline chosen=${AM_PORT:-}
 	for try in 1 2 3 4 5; do
-		[ -n "$chosen" ] || AM_PORT=$((20000 + RANDOM % 20000))
+		[ -n "$chosen" ] || AM_PORT=$(free_port) || return 1
 		prometheus-alertmanager --config.file="$TMP/am.yml" --storage.path="$TMP/am" \
 			--web.listen-address="127.0.0.1:$AM_PORT" --cluster.listen-address= --log.level=warn \
 			>>"$TMP/am.log" 2>&1 8>&- 9>&- &
 		AM_PID=$!
 		PIDS+=($AM_PID)
-		wait_for 20 curl -sf "http://127.0.0.1:$AM_PORT/-/ready" -o /dev/null && return 0
+		deadline=$((SECONDS + 20))
+		# (not wait_for: an Alertmanager that could not bind exits at once)
+		while ! am_ready && kill -0 "$AM_PID" 2>/dev/null && [ "$SECONDS" -lt "$deadline" ]; do
+			sleep 0.05
+		done
+		am_ready && return 0
 		kill "$AM_PID" 2>/dev/null
 		wait "$AM_PID" 2>/dev/null
 		[ -z "$chosen" ] || return 1
@@ -143,11 +168,13 @@ broker_cmd() {
 # start_run NAME ARGS...: vigil run in the background (its files are
 # $TMP/NAME.*; RUN_ARCHIVE=off runs it without the archive, RUN_RECORDS
 # names another --records file), waiting until it has partitions; its pid
-# in RUN_PID.
+# in RUN_PID. Without HTTP endpoints unless ARGS name an address (--http
+# 127.0.0.1:0; the last --http wins): the default address, 127.0.0.1:9187,
+# is one for the whole host, and the scripts run side by side.
 start_run() {
 	local name=$1
 	shift
-	"$VIGIL" run ${RUN_SKEW_BEHIND---skew-behind 0s} --brokers "$BROKERS" "$@" --records "${RUN_RECORDS:-$TMP/$name.records}" --windows "$TMP/$name.windows" \
+	"$VIGIL" run ${RUN_SKEW_BEHIND---skew-behind 0s} --brokers "$BROKERS" --http off "$@" --records "${RUN_RECORDS:-$TMP/$name.records}" --windows "$TMP/$name.windows" \
 		--archive "${RUN_ARCHIVE:-$TMP/$name.archive}" 2>"$TMP/$name.err" &
 	RUN_PID=$!
 	PIDS+=($RUN_PID)

@@ -94,7 +94,7 @@ records() {
 	PRODUCED=$((PRODUCED + ($2 - $1) * 10))
 }
 
-"$VIGIL" run --skew-behind 0s -c "$TMP/vigil.yaml" --brokers "$BROKERS" --topic logs --group alerts --workers 1 --archive off \
+"$VIGIL" run --skew-behind 0s -c "$TMP/vigil.yaml" --brokers "$BROKERS" --topic logs --group alerts --workers 1 --archive off --http off \
 	--alerts "$TMP/alerts.ndjson" --records "$TMP/records" 2>"$TMP/vigil.err" &
 VPID=$!
 PIDS+=($VPID)

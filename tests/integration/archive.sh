@@ -21,7 +21,7 @@ printf '%s\n' 'not json' '{"unterminated":' '[1,2]' >"$TMP/rt.bad"
 produce rt "$TMP/rt.ndjson"
 produce rt "$TMP/rt.bad"
 t0=$SECONDS
-"$VIGIL" run --skew-behind 0s --brokers "$BROKERS" --topic rt --group rt --exit-at-end --archive "$TMP/rt.archive" 2>"$TMP/rt.err"
+"$VIGIL" run --skew-behind 0s --brokers "$BROKERS" --topic rt --group rt --exit-at-end --archive "$TMP/rt.archive" --http off 2>"$TMP/rt.err"
 expect_eq "round trip: vigil run exits 0 at the end" "$?" 0
 echo "note round trip: $N records through vigil run with the archive in $((SECONDS - t0)) s"
 sort "$TMP/rt.ndjson" >"$TMP/rt.want"
@@ -108,7 +108,7 @@ C=$((N / 5))
 "$VIGIL" produce --brokers "$BROKERS" --topic crash --rate $((C / 10)) "$TMP/c.ndjson" 2>"$TMP/c.produce" &
 PRODUCER=$!
 PIDS+=($PRODUCER)
-"$VIGIL" run --skew-behind 0s -c "$TMP/fast.yaml" --brokers "$BROKERS" --topic crash --group crash --archive "$TMP/c.archive" 2>"$TMP/c1.err" &
+"$VIGIL" run --skew-behind 0s -c "$TMP/fast.yaml" --brokers "$BROKERS" --topic crash --group crash --archive "$TMP/c.archive" --http off 2>"$TMP/c1.err" &
 RUN_PID=$!
 PIDS+=($RUN_PID)
 manifest_lines() { find "$TMP/c.archive" -name '*.manifest.jsonl*' -exec cat {} + 2>/dev/null | wc -l; }
@@ -118,7 +118,7 @@ kill -KILL "$RUN_PID"
 wait "$RUN_PID" 2>/dev/null
 wait "$PRODUCER"
 expect_eq "crash: producer finished" "$?" 0
-"$VIGIL" run --skew-behind 0s -c "$TMP/fast.yaml" --brokers "$BROKERS" --topic crash --group crash --exit-at-end --archive "$TMP/c.archive" 2>"$TMP/c2.err"
+"$VIGIL" run --skew-behind 0s -c "$TMP/fast.yaml" --brokers "$BROKERS" --topic crash --group crash --exit-at-end --archive "$TMP/c.archive" --http off 2>"$TMP/c2.err"
 expect_eq "crash: the restarted run exits 0 at the end" "$?" 0
 "$VIGIL" verify "$TMP/c.archive" >"$TMP/c.v1" 2>"$TMP/c.v1.err"
 expect_eq "crash: verify finds no corruption" "$?" 0
@@ -150,7 +150,7 @@ full_run() {
 	(
 		ulimit -S -f 64
 		exec "$VIGIL" run --skew-behind 0s -c "$TMP/full.yaml" --brokers "$BROKERS" --topic full --group full \
-			--archive "$TMP/f.archive" 2>"$1"
+			--archive "$TMP/f.archive" --http off 2>"$1"
 	) &
 	RUN_PID=$!
 	PIDS+=($RUN_PID)
@@ -183,7 +183,7 @@ kill -TERM "$RUN_PID"
 wait "$RUN_PID"
 expect_eq "full: SIGTERM after recovery exits 0" "$?" 0
 "$VIGIL" verify --repair "$TMP/f.archive" >/dev/null 2>&1
-"$VIGIL" run --skew-behind 0s -c "$TMP/full.yaml" --brokers "$BROKERS" --topic full --group full --exit-at-end --archive "$TMP/f.archive" 2>"$TMP/f3.err"
+"$VIGIL" run --skew-behind 0s -c "$TMP/full.yaml" --brokers "$BROKERS" --topic full --group full --exit-at-end --archive "$TMP/f.archive" --http off 2>"$TMP/f3.err"
 "$VIGIL" cat "$TMP/f.archive" | sort -u >"$TMP/f.got"
 check "full: every produced record is in the archive" cmp -s <(sort "$TMP/f.ndjson") "$TMP/f.got"
 echo "note full: $F records; $(lines "$TMP/f.before") archived before the kill while full"

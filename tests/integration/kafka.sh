@@ -149,7 +149,7 @@ if [ "${errs% *}" -gt 0 ] || [ "${errs#* }" -gt 0 ]; then ok "errors counted ($e
 "$GEN" --count 5000 --seed 36 >"$TMP/p6.ndjson"
 produce backfill "$TMP/p6.ndjson"
 "$VIGIL" run --skew-behind 0s --brokers "$BROKERS" --topic backfill --group g6 --exit-at-end --records "$TMP/g.records" \
-	--archive "$TMP/g.archive" 2>"$TMP/g.err" &
+	--archive "$TMP/g.archive" --http off 2>"$TMP/g.err" &
 pid=$!
 PIDS+=($pid)
 exited() { ! kill -0 "$pid" 2>/dev/null; }
@@ -162,6 +162,6 @@ check "--exit-at-end: no lag left on owned partitions" grep -q '"lag_end":0,' <(
 
 # 7. An invalid librdkafka property is refused at start with its message.
 printf 'kafka:\n  properties: {no.such.property: "1"}\n' >"$TMP/badprop.yaml"
-"$VIGIL" run --skew-behind 0s -c "$TMP/badprop.yaml" --brokers "$BROKERS" --archive off 2>"$TMP/badprop.err"
+"$VIGIL" run --skew-behind 0s -c "$TMP/badprop.yaml" --brokers "$BROKERS" --archive off --http off 2>"$TMP/badprop.err"
 expect_eq "invalid kafka property: exit 1" "$?" 1
 check "invalid kafka property: librdkafka's message" grep -q "No such configuration property" "$TMP/badprop.err"

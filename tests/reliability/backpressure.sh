@@ -46,7 +46,7 @@ mkfifo "$TMP/bp.pipe"
 PIDS+=($!)
 t0=$SECONDS
 "$VIGIL" run --skew-behind 0s -c "$TMP/bp.yaml" --brokers "$BROKERS" --topic bp --group bp --archive "$TMP/archive" \
-	--records "$TMP/bp.pipe" 2>"$TMP/run.err" &
+	--records "$TMP/bp.pipe" --http off 2>"$TMP/run.err" &
 RUN_PID=$!
 PIDS+=($RUN_PID)
 wait_for 30 grep -q '"partitions assigned"' "$TMP/run.err"

@@ -45,7 +45,7 @@ receivers:
     webhook_configs: [{url: "http://127.0.0.1:$(head -n 1 "$TMP/amhook.port")/", send_resolved: true}]
 YAML
 # The vigil configuration names Alertmanager's port before it first starts.
-AM_PORT=$((20000 + RANDOM % 20000))
+AM_PORT=$(free_port)
 cat >"$TMP/rules.yaml" <<'YAML'
 groups:
   - name: rel

@@ -29,7 +29,7 @@ t0=$SECONDS
 expect_eq "poison: every message produced" "$?" 0
 mkdir -p "$TMP/cwd"
 (cd "$TMP/cwd" && "$VIGIL" run --skew-behind 0s -c "$TMP/poison.yaml" --brokers "$BROKERS" --topic poison --group poison \
-	--exit-at-end --archive "$TMP/archive" 2>"$TMP/run.err")
+	--exit-at-end --archive "$TMP/archive" --http off 2>"$TMP/run.err")
 rc=$?
 secs=$((SECONDS - t0))
 expect_eq "poison: vigil run survives and exits 0" "$rc" 0
