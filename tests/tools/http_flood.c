@@ -15,6 +15,7 @@
  * every attacker's connection, and prints "NAME VALUE" lines:
  *
  *   connected       attackers connected (of idle + slow)
+ *   socket_errors   attackers that could not even start (out of descriptors...)
  *   probes / probes_ok / probes_failed    probes sent, answered 200 in
  *                   time, failed (timed out, refused, another status)
  *   probe_max_ms / probe_p50_ms / probe_p99_ms   latency of all probes
@@ -165,12 +166,15 @@ int main(int argc, char **argv)
 		fprintf(stderr, "http_flood: out of memory\n");
 		return 1;
 	}
+	size_t socket_errors = 0;
+
 	for (size_t i = 0; i < n; i++) {
 		c[i].slow = i >= (size_t)n_idle;
 		c[i].fd = open_socket();
 		c[i].st = c[i].fd < 0 ? GAVE_UP : CONNECTING;
-		if (c[i].fd < 0)
-			fprintf(stderr, "http_flood: socket %zu: %s\n", i, strerror(errno));
+		if (c[i].fd < 0 && socket_errors++ == 0)
+			fprintf(stderr, "http_flood: attacker %zu: %s (the first of those that failed)\n", i,
+			        strerror(errno));
 	}
 	double t0 = now_s(), t_connect_end = t0 + 5, t_probe_start = -1, t_probe_end = -1, t_end = -1;
 	double next_probe = 0;
@@ -326,7 +330,7 @@ int main(int argc, char **argv)
 			close(c[i].fd);
 	}
 	qsort(lat, n_probes, sizeof(*lat), cmp_double);
-	printf("connected %zu\n", connected);
+	printf("connected %zu\nsocket_errors %zu\n", connected, socket_errors);
 	printf("probes %zu\nprobes_ok %zu\nprobes_failed %zu\n", n_probes, probes_ok, probes_failed);
 	printf("probe_max_ms %.0f\n", n_probes ? lat[n_probes - 1] : 0.0);
 	printf("probe_p50_ms %.0f\n", n_probes ? lat[n_probes / 2] : 0.0);
