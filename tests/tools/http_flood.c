@@ -4,7 +4,7 @@
  *
  *   http_flood HOST:PORT [--idle N] [--slow N] [--slow-every MS]
  *       [--probe PATH] [--probe-every MS] [--probe-timeout MS]
- *       [--seconds S] [--wait-close S]
+ *       [--seconds S] [--wait-close S] [--trace 1]
  *
  * Opens N idle connections (they send nothing) and N slowloris ones (a
  * request line, then a header line every --slow-every ms, never the
@@ -12,7 +12,8 @@
  * then for --seconds probes PATH (one request at a time, a new connection
  * each, every --probe-every ms), each with --probe-timeout ms to answer.
  * Then it waits up to --wait-close seconds more for the server to close
- * every attacker's connection, and prints "NAME VALUE" lines:
+ * every attacker's connection, and prints "NAME VALUE" lines (--trace 1:
+ * each probe on standard error too, with its start and latency):
  *
  *   connected       attackers connected (of idle + slow)
  *   socket_errors   attackers that could not even start (out of descriptors...)
@@ -51,7 +52,7 @@ struct conn {
 struct probe {
 	int fd; /* -1: none in flight */
 	int sent;
-	double t_start;
+	double t_start, t_sent;
 	char head[16];
 	size_t head_len;
 };
@@ -87,6 +88,20 @@ static int connected_ok(int fd)
 	return getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err == 0;
 }
 
+/* The probe in flight ends at t: ok or failed (phase says where). */
+static void probe_end(struct probe *pr, double t, double t0, double *lat, int ok, const char *phase, int trace,
+                      size_t *n_ok, size_t *n_failed)
+{
+	*lat = (t - pr->t_start) * 1000;
+	*(ok ? n_ok : n_failed) += 1;
+	if (trace)
+		fprintf(stderr, "probe at %.3f s: %.0f ms (connected after %.0f ms), %s\n", pr->t_start - t0, *lat,
+		        pr->sent ? (pr->t_sent - pr->t_start) * 1000 : *lat, ok ? "200" : phase);
+	if (pr->fd >= 0)
+		close(pr->fd);
+	pr->fd = -1;
+}
+
 static int cmp_double(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;
@@ -97,7 +112,7 @@ static int cmp_double(const void *a, const void *b)
 static void usage(void)
 {
 	fprintf(stderr, "usage: http_flood HOST:PORT [--idle N] [--slow N] [--slow-every MS] [--probe PATH]\n"
-	                "       [--probe-every MS] [--probe-timeout MS] [--seconds S] [--wait-close S]\n");
+	                "       [--probe-every MS] [--probe-timeout MS] [--seconds S] [--wait-close S] [--trace 1]\n");
 	exit(2);
 }
 
@@ -105,6 +120,7 @@ int main(int argc, char **argv)
 {
 	long n_idle = 0, n_slow = 0, slow_every = 500, probe_every = 200, probe_timeout = 1000;
 	double seconds = 3, wait_close = 0;
+	int trace = 0;
 	const char *path = "/health";
 	char host[64], req[256];
 	struct rlimit rl;
@@ -143,6 +159,8 @@ int main(int argc, char **argv)
 			seconds = atof(v);
 		else if (!strcmp(o, "--wait-close"))
 			wait_close = atof(v);
+		else if (!strcmp(o, "--trace"))
+			trace = atoi(v);
 		else
 			usage();
 	}
@@ -202,12 +220,9 @@ int main(int argc, char **argv)
 		if (t_probe_start >= 0 && t >= t_probe_end && pr.fd < 0 && (open == 0 || t >= t_end))
 			break;
 		/* The probe: start one, or give up on the one in flight. */
-		if (t_probe_start >= 0 && pr.fd >= 0 && t - pr.t_start > probe_timeout / 1000.0) {
-			close(pr.fd);
-			pr.fd = -1;
-			probes_failed++;
-			lat[n_probes - 1] = (t - pr.t_start) * 1000;
-		}
+		if (t_probe_start >= 0 && pr.fd >= 0 && t - pr.t_start > probe_timeout / 1000.0)
+			probe_end(&pr, t, t_probe_start, &lat[n_probes - 1], 0, pr.sent ? "no answer in time" : "not connected in time",
+			          trace, &probes_ok, &probes_failed);
 		if (t_probe_start >= 0 && pr.fd < 0 && t < t_probe_end && t >= next_probe) {
 			next_probe = t + probe_every / 1000.0;
 			if (n_probes == cap_probes && !(lat = realloc(lat, (cap_probes *= 2) * sizeof(*lat)))) {
@@ -281,14 +296,11 @@ int main(int argc, char **argv)
 		}
 		if (pr.fd >= 0 && pfd[k].revents) {
 			if (!pr.sent) {
-				if (!connected_ok(pr.fd) || send(pr.fd, req, strlen(req), MSG_NOSIGNAL) != (ssize_t)strlen(req)) {
-					close(pr.fd);
-					pr.fd = -1;
-					probes_failed++;
-					lat[n_probes - 1] = (t - pr.t_start) * 1000;
-				} else {
-					pr.sent = 1;
-				}
+				if (!connected_ok(pr.fd) || send(pr.fd, req, strlen(req), MSG_NOSIGNAL) != (ssize_t)strlen(req))
+					probe_end(&pr, t, t_probe_start, &lat[n_probes - 1], 0, "refused", trace, &probes_ok,
+					          &probes_failed);
+				else
+					pr.sent = 1, pr.t_sent = t;
 			} else {
 				char buf[4096];
 				ssize_t r = recv(pr.fd, buf, sizeof(buf), 0);
@@ -300,15 +312,10 @@ int main(int argc, char **argv)
 					pr.head_len += (size_t)r < m ? (size_t)r : m;
 					pr.head[pr.head_len] = '\0';
 				}
-				if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR)) {
-					close(pr.fd);
-					pr.fd = -1;
-					lat[n_probes - 1] = (t - pr.t_start) * 1000;
-					if (r == 0 && strncmp(pr.head + 8, " 200", 4) == 0)
-						probes_ok++;
-					else
-						probes_failed++;
-				}
+				if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR))
+					probe_end(&pr, t, t_probe_start, &lat[n_probes - 1],
+					          r == 0 && strncmp(pr.head + 8, " 200", 4) == 0, "not 200", trace, &probes_ok,
+					          &probes_failed);
 			}
 		}
 	}
