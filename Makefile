@@ -139,26 +139,34 @@ bench/gen: $(GEN_OBJ)
 test-unit: $(TEST_BIN)
 	@tests/run-unit.sh $(TEST_BIN)
 
+TEST_TOOLS = $(BUILD)/http_sink $(BUILD)/poison $(BUILD)/http_flood
+TOOLS_ENV = HTTP_SINK=$(BUILD)/http_sink POISON=$(BUILD)/poison HTTP_FLOOD=$(BUILD)/http_flood
+
 # The scripts run side by side, TEST_JOBS at a time (tests/run-integration.sh);
 # $(BUILD)/test-times keeps how long each took, to start the longest first.
-test-integration: $(BUILD)/vigil bench/gen $(BUILD)/http_sink $(BUILD)/poison
-	@VIGIL=$(BUILD)/vigil HTTP_SINK=$(BUILD)/http_sink POISON=$(BUILD)/poison TEST_TIMES=$(BUILD)/test-times \
-		tests/run-integration.sh
+test-integration: $(BUILD)/vigil bench/gen $(TEST_TOOLS)
+	@VIGIL=$(BUILD)/vigil $(TOOLS_ENV) TEST_TIMES=$(BUILD)/test-times tests/run-integration.sh
 
 # What test-unit and test-integration run, built (make -j).
-test-build: $(TEST_BIN) $(BUILD)/vigil bench/gen $(BUILD)/http_sink $(BUILD)/poison
+test-build: $(TEST_BIN) $(BUILD)/vigil bench/gen $(TEST_TOOLS)
 
 # The reliability scenarios (tests/reliability/): short versions alone; `make soak`
 # runs the long ones (SOAK=1).
-RELIABILITY = VIGIL=$(BUILD)/vigil HTTP_SINK=$(BUILD)/http_sink POISON=$(BUILD)/poison TEST_SCRIPTS='tests/reliability/*.sh'
-test-reliability: $(BUILD)/vigil bench/gen $(BUILD)/http_sink $(BUILD)/poison
+RELIABILITY = VIGIL=$(BUILD)/vigil $(TOOLS_ENV) TEST_SCRIPTS='tests/reliability/*.sh'
+test-reliability: $(BUILD)/vigil bench/gen $(TEST_TOOLS)
 	@$(RELIABILITY) TEST_TIMES=$(BUILD)/test-times tests/run-integration.sh
 
-soak: $(BUILD)/vigil bench/gen $(BUILD)/http_sink $(BUILD)/poison
+soak: $(BUILD)/vigil bench/gen $(TEST_TOOLS)
 	@SOAK=1 $(RELIABILITY) tests/run-integration.sh
 
 # A webhook receiver for the alert tests.
 $(BUILD)/http_sink: tests/tools/http_sink.c $(FLAGS_STAMP) | $(DEPS_OK)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $<
+
+# Idle and slowloris connections against the HTTP endpoints, with a probe
+# timing /health meanwhile (tests/integration/http_abuse.sh).
+$(BUILD)/http_flood: tests/tools/http_flood.c $(FLAGS_STAMP) | $(DEPS_OK)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $<
 

@@ -87,6 +87,7 @@ static void http_gather(struct vg_run *rc, struct vg_metrics_run *m)
 	struct vg_kafka_stats ks;
 	struct vg_windows_stats ws;
 	struct vg_notify_stats ns = {0};
+	struct vg_http_stats hs;
 	size_t pending = 0, firing = 0;
 
 	memset(m, 0, sizeof(*m));
@@ -118,6 +119,10 @@ static void http_gather(struct vg_run *rc, struct vg_metrics_run *m)
 	m->worker_silent_ms = h->silent_ms;
 	m->reloads_ok = atomic_load(&rc->reloads_ok);
 	m->reloads_failed = atomic_load(&rc->reloads_failed);
+	vg_http_stats(h->srv, &hs);
+	m->http_open = hs.open;
+	m->http_timed_out = hs.timed_out;
+	m->http_evicted = hs.evicted;
 	/* Reason 0 is "ok": the rest, by the parser's names. */
 	for (int r = 1; r < VG_JR_COUNT && r < VG_METRICS_MAX_REASONS; r++) {
 		m->reason_names[m->n_reasons] = vg_json_reason_str(r);
@@ -269,7 +274,7 @@ int vg_health_start(struct vg_run *rc, bool chosen)
 					     .n_counters = cfg->n_counters};
 	for (unsigned i = 0; i < rc->agg.threads; i++)
 		PUB_STORE(rc->agg.workers[i].pub.alive_ms, mono_ms()); /* not started yet is not stuck */
-	if ((r = vg_http_start(&h->srv, host, port, bound, sizeof(bound), err, sizeof(err))) != VG_OK) {
+	if ((r = vg_http_start(&h->srv, host, port, NULL, bound, sizeof(bound), err, sizeof(err))) != VG_OK) {
 		free(h);
 		if (r == VG_ERR_IO && !chosen && cfg->http_listen_line == 0) {
 			vg_log_kv(VG_LOG_WARNING, "http",

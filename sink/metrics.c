@@ -417,6 +417,14 @@ void vg_metrics_run(struct vg_buf *b, const struct vg_metrics_run *r)
 	                  "Configuration reloads (SIGHUP), by result; a failed one keeps the running configuration.");
 	metric_l(b, "vigil_config_reloads_total", "result", "ok", (double)r->reloads_ok);
 	metric_l(b, "vigil_config_reloads_total", "result", "failed", (double)r->reloads_failed);
+	vg_metrics_family(b, "vigil_http_connections", "gauge", "Connections open to the HTTP endpoints.");
+	vg_metrics_sample(b, "vigil_http_connections", NULL, 0, (double)r->http_open);
+	vg_metrics_family(b, "vigil_http_connections_closed_total", "counter",
+	                  "HTTP connections the server closed, by reason: timeout (no complete request in time, "
+	                  "or a client not reading its answer), evicted (the oldest idle, to make room past the "
+	                  "connection limit).");
+	metric_l(b, "vigil_http_connections_closed_total", "reason", "timeout", (double)r->http_timed_out);
+	metric_l(b, "vigil_http_connections_closed_total", "reason", "evicted", (double)r->http_evicted);
 	vg_metrics_family(b, "vigil_alert_transitions_total", "counter", "Alert state changes, by the state entered.");
 	metric_l(b, "vigil_alert_transitions_total", "state", "pending", (double)r->transitions[0]);
 	metric_l(b, "vigil_alert_transitions_total", "state", "firing", (double)r->transitions[1]);

@@ -135,6 +135,9 @@ struct vg_metrics_run {
 	int64_t failing_ms[VG_METRICS_MAX_NOTIFIERS]; /* how long deliveries have been failing; 0: not */
 	/* configuration reloads (SIGHUP) */
 	uint64_t reloads_ok, reloads_failed;
+	/* the HTTP endpoints' connections: open now, closed by the server
+	 * (sink/http.h) for their timeout and to make room past the limit */
+	uint64_t http_open, http_timed_out, http_evicted;
 	/* liveness */
 	unsigned n_workers;
 	const int64_t *worker_silent_ms; /* per worker: since its last batch end or idle round */

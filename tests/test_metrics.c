@@ -274,12 +274,18 @@ Test(metrics, run_families)
 
 	r.reloads_ok = 2;
 	r.reloads_failed = 1;
+	r.http_open = 3;
+	r.http_timed_out = 5;
+	r.http_evicted = 7;
 	vg_metrics_run(&b, &r);
 	const char *s = text(&b);
 
 	cr_expect_gt(check_exposition(s), 40u);
 	cr_expect(strstr(s, "\nvigil_config_reloads_total{result=\"ok\"} 2\n"));
 	cr_expect(strstr(s, "\nvigil_config_reloads_total{result=\"failed\"} 1\n"));
+	cr_expect(strstr(s, "\nvigil_http_connections 3\n"));
+	cr_expect(strstr(s, "\nvigil_http_connections_closed_total{reason=\"timeout\"} 5\n"));
+	cr_expect(strstr(s, "\nvigil_http_connections_closed_total{reason=\"evicted\"} 7\n"));
 	cr_expect(strstr(s, "\nvigil_records_total 100\n"));
 	cr_expect(strstr(s, "\nvigil_records_rejected_total{reason=\"utf8\"} 1\n"));
 	cr_expect(strstr(s, "\nvigil_window_category_records_total{category=\"access\"} 6\n"));

@@ -119,7 +119,7 @@ int main(void)
 	char bound[64], err[256];
 	pthread_t pub, cl[CLIENTS];
 
-	if (vg_http_start(&h, "127.0.0.1", 0, bound, sizeof(bound), err, sizeof(err)) != VG_OK) {
+	if (vg_http_start(&h, "127.0.0.1", 0, NULL, bound, sizeof(bound), err, sizeof(err)) != VG_OK) {
 		fprintf(stderr, "FAIL start: %s\n", err);
 		return 1;
 	}
