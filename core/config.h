@@ -80,7 +80,7 @@ struct vg_cfg_counter {
  * expand them: an alias is one more rule) and VG_MAX_RULE_PATTERNS
  * patterns over all of them. A record that names no category runs the
  * rules in order until one matches, so its cost grows with the patterns
- * it tries: about 35 us for 1,000 and 0.4 ms for 4,000 failing patterns
+ * it tries: about 0.045 ms for 1,000 and 0.45 ms for 4,000 failing patterns
  * on one core (docs/limits.md). */
 #define VG_MAX_RULES 1000
 #define VG_MAX_RULE_PATTERNS 4000
