@@ -126,6 +126,7 @@ static void emit_summary(struct classify_run *run, double seconds)
 
 	vg_buf_putc(b, '{');
 	vg_json_put_counts(b, run->records, run->rejected, run->by_reason);
+	vg_classify_put_summary(b, vg_classify_ctx_stats(run->st.ctx));
 	vg_buf_puts(b, ",\"bytes\":");
 	vg_buf_put_u64(b, run->bytes);
 	vg_buf_puts(b, ",\"seconds\":");

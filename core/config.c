@@ -278,6 +278,17 @@ static int validate(struct loader *L)
 	if (vg_config_category_index(c, c->default_category) < 0)
 		return vg_config_fail_at(L, c->default_category_line, "classify.default: unknown category '%s'",
 			       c->default_category);
+	/* Before any pattern is compiled: a record no rule matches runs them all. */
+	for (size_t i = 0, patterns = 0; i < c->n_rules; i++) {
+		patterns += c->rules[i].n_conds;
+		if (patterns > VG_MAX_RULE_PATTERNS) {
+			for (size_t j = i + 1; j < c->n_rules; j++)
+				patterns += c->rules[j].n_conds;
+			return vg_config_fail_at(L, c->rules[i].line,
+				       "classify.rules: at most %d patterns over all rules (%zu given)",
+				       VG_MAX_RULE_PATTERNS, patterns);
+		}
+	}
 	for (size_t i = 0; i < c->n_rules; i++) {
 		const struct vg_cfg_rule *r = &c->rules[i];
 

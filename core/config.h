@@ -76,6 +76,21 @@ struct vg_cfg_counter {
 
 #define VG_MAX_COUNTERS 32
 
+/* classify.rules: at most VG_MAX_RULES rules (counted as YAML aliases
+ * expand them: an alias is one more rule) and VG_MAX_RULE_PATTERNS
+ * patterns over all of them. A record that names no category runs the
+ * rules in order until one matches, so its cost grows with the patterns
+ * it tries: about 0.045 ms for 1,000 and 0.45 ms for 4,000 failing patterns
+ * on one core (docs/limits.md). */
+#define VG_MAX_RULES 1000
+#define VG_MAX_RULE_PATTERNS 4000
+
+/* The ceiling of classify.regex_match_limit and regex_depth_limit: a
+ * pattern stopped at it from one start position has taken about 0.5 ms with
+ * the JIT (docs/limits.md); a backtrack that deep takes as many steps, so
+ * the depth limit has the same ceiling. */
+#define VG_REGEX_LIMIT_MAX 200000
+
 #define VG_MAX_WEBHOOKS 8
 
 /* A webhook notifier: its URL and the key that signs its requests (NULL:

@@ -72,12 +72,17 @@ static const struct key classify_keys[] = {
 	 "    message: '(?i)\\b(?:slow query|query took|deadlock|connection pool|(?:select|insert into|update|delete from)\\b.*\\b(?:from|set|where|values)\\b)'\n",
 	 "Rules for records that name no category, tried in order; the first match wins.\n"
 	 "Access comes first: an HTTP request line is an access record whatever its path says.\n"
-	 "Each rule has `any:` or `all:`, a map of field name to PCRE2 pattern.",
+	 "Each rule has `any:` or `all:`, a map of field name to PCRE2 pattern. At most 1000\n"
+	 "rules (a YAML alias counts as the rule it repeats) and 4000 patterns in all.",
 	 0, 0},
 	{"regex_match_limit", K_UINT, OFF(regex_match_limit), NO_LINE, "100000",
-	 "PCRE2 match limit per pattern and record (stops catastrophic backtracking).", 1, 100000000},
+	 "PCRE2 match limit: the backtracking steps of a pattern from one start position\n"
+	 "(stops catastrophic backtracking; a run stopped counts as no match, in\n"
+	 "regex_limit_hits). At most 200000, about 0.5 ms.",
+	 1, VG_REGEX_LIMIT_MAX},
 	{"regex_depth_limit", K_UINT, OFF(regex_depth_limit), NO_LINE, "1000",
-	 "PCRE2 depth limit per pattern and record.", 1, 1000000},
+	 "PCRE2 depth limit: how deep a backtrack may nest (its memory, without the JIT).", 1,
+	 VG_REGEX_LIMIT_MAX},
 };
 
 static const struct key retention_keys[] = {

@@ -131,7 +131,7 @@ static int parse_rows(struct loader *L, yaml_node_t *n, const char *what, const 
 	size_t cnt = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
 
 	if (list->max && cnt > list->max)
-		return fail(L, n, "%s: at most %zu %s", what, list->max, list->noun);
+		return fail(L, n, "%s: at most %zu %s (%zu given)", what, list->max, list->noun, cnt);
 	void *rows = calloc(cnt ? cnt : 1, list->size);
 	size_t i = 0;
 	int rc;
@@ -484,9 +484,10 @@ static void rules_keep(struct vg_config *cfg, void *rows, size_t n)
 	cfg->n_rules = n;
 }
 
+/* Counted before a rule is read: the items of the list, each alias one. */
 static const struct row_list rule_rows = {
-	.expected = "a list of rules", .size = sizeof(struct vg_cfg_rule), .parse = parse_rule, .free = vg_config_rules_free,
-	.keep = rules_keep,
+	.expected = "a list of rules", .max = VG_MAX_RULES, .noun = "rules", .size = sizeof(struct vg_cfg_rule),
+	.parse = parse_rule, .free = vg_config_rules_free, .keep = rules_keep,
 };
 
 static int parse_retention_row(struct loader *L, yaml_node_t *n, const char *what, void *rows, size_t i)

@@ -8,6 +8,7 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 
+#include "core/buf.h"
 #include "core/clock.h"
 #include "core/err.h"
 #include "parse/endpoint.h"
@@ -247,6 +248,7 @@ int vg_classify_ctx_create(struct vg_classify_ctx **out, const struct vg_classif
 	}
 	pcre2_set_match_limit(ctx->mctx, c->cfg->regex_match_limit);
 	pcre2_set_depth_limit(ctx->mctx, c->cfg->regex_depth_limit);
+	pcre2_set_heap_limit(ctx->mctx, VG_CLASSIFY_HEAP_KIB);
 	if (ctx->jit_stack)
 		pcre2_jit_stack_assign(ctx->mctx, NULL, ctx->jit_stack);
 	*out = ctx;
@@ -268,6 +270,20 @@ void vg_classify_ctx_destroy(struct vg_classify_ctx *ctx)
 const struct vg_classify_stats *vg_classify_ctx_stats(const struct vg_classify_ctx *ctx)
 {
 	return &ctx->stats;
+}
+
+void vg_classify_stats_add(struct vg_classify_stats *sum, const struct vg_classify_stats *s)
+{
+	sum->unknown_level += s->unknown_level;
+	sum->unknown_category += s->unknown_category;
+	sum->regex_limit += s->regex_limit;
+	sum->regex_memo += s->regex_memo;
+}
+
+void vg_classify_put_summary(struct vg_buf *b, const struct vg_classify_stats *s)
+{
+	vg_buf_puts(b, ",\"regex_limit_hits\":");
+	vg_buf_put_u64(b, s->regex_limit);
 }
 
 /* Make sure scratch holds everything one record can need: every decoded

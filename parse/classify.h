@@ -37,9 +37,16 @@ struct vg_classify_ctx;
 struct vg_classify_stats {
 	uint64_t unknown_level;    /* records whose level was absent or unknown */
 	uint64_t unknown_category; /* category field present but not a known name */
-	uint64_t regex_limit;      /* pattern runs stopped by a match/depth limit */
+	uint64_t regex_limit;      /* pattern runs stopped by a PCRE2 limit (match, depth,
+				    * heap, JIT stack): counted as no match */
 	uint64_t regex_memo;       /* pattern outcomes taken from the memo of short subjects */
 };
+
+/* The backtracking memory one pattern run may take without the JIT (PCRE2's
+ * heap limit, in KiB; PCRE2's own default is 20 GB). With the JIT, the
+ * stack of a ctx is at most 512 KiB. A run past either counts in
+ * regex_limit. */
+#define VG_CLASSIFY_HEAP_KIB 16384
 
 /* Compile cfg's rules (JIT where available). cfg must outlive the
  * classifier. Returns 0, VG_ERR_CONFIG (errbuf names file, line and the
@@ -59,6 +66,15 @@ size_t vg_classifier_category_count(const struct vg_classifier *c);
 int vg_classify_ctx_create(struct vg_classify_ctx **out, const struct vg_classifier *c);
 void vg_classify_ctx_destroy(struct vg_classify_ctx *ctx);
 const struct vg_classify_stats *vg_classify_ctx_stats(const struct vg_classify_ctx *ctx);
+
+/* Add s's counters to *sum (a thread's contexts over a reload, or the
+ * threads of a run). */
+void vg_classify_stats_add(struct vg_classify_stats *sum, const struct vg_classify_stats *s);
+
+/* The summary member that says s: ,"regex_limit_hits":N (with its leading
+ * comma), appended to b. The command summaries all use it. */
+struct vg_buf;
+void vg_classify_put_summary(struct vg_buf *b, const struct vg_classify_stats *s);
 
 /* Classify one extracted record in place. Returns 0, or VG_ERR_NOMEM when
  * scratch could not grow (the record is then classified without endpoint

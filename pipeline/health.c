@@ -27,6 +27,7 @@ void vg_health_publish_worker(struct vg_pipeline_worker *w)
 	PUB_STORE(p->rejected, w->rejected);
 	for (int r = 0; r < VG_JR_COUNT; r++)
 		PUB_STORE(p->by_reason[r], w->by_reason[r]);
+	PUB_STORE(p->regex_limit, worker_classify_stats(w).regex_limit);
 	if (w->archive) {
 		struct vg_archive_stats as;
 
@@ -100,6 +101,7 @@ static void http_gather(struct vg_run *rc, struct vg_metrics_run *m)
 		m->parsed += PUB_LOAD(p->records) - PUB_LOAD(p->rejected);
 		for (int r = 0; r < VG_JR_COUNT && r < VG_METRICS_MAX_REASONS; r++)
 			m->rejected[r] += PUB_LOAD(p->by_reason[r]);
+		m->regex_limit_hits += PUB_LOAD(p->regex_limit);
 		m->archive_records += PUB_LOAD(p->archive_records);
 		m->archive_dead += PUB_LOAD(p->archive_dead);
 		m->frames += PUB_LOAD(p->frames);

@@ -17,9 +17,13 @@ void vg_pipeline_summary(struct vg_pipeline *run, double seconds, const char *ex
 	struct vg_windows_stats ws;
 	struct vg_buf b = {0};
 	uint64_t records = run->oversize, rejected = run->oversize, by_reason[VG_JR_COUNT] = {0};
+	struct vg_classify_stats cs = {0};
 
 	by_reason[VG_JR_SIZE] = run->oversize;
 	for (unsigned i = 0; i < run->threads; i++) {
+		struct vg_classify_stats ws_i = worker_classify_stats(&run->workers[i]);
+
+		vg_classify_stats_add(&cs, &ws_i);
 		records += run->workers[i].records + run->workers[i].oversize;
 		rejected += run->workers[i].rejected + run->workers[i].oversize;
 		by_reason[VG_JR_SIZE] += run->workers[i].oversize;
@@ -64,6 +68,7 @@ void vg_pipeline_summary(struct vg_pipeline *run, double seconds, const char *ex
 	vg_buf_put_u64(&b, ws.closed);
 	vg_buf_puts(&b, ",\"keys_overflow\":");
 	vg_buf_put_u64(&b, ws.overflow);
+	vg_classify_put_summary(&b, &cs);
 	vg_buf_puts(&b, ",\"store_bytes\":");
 	vg_buf_put_u64(&b, vg_wstore_bytes(run->store));
 	vg_buf_puts(&b, ",\"rules\":");

@@ -58,6 +58,7 @@ struct worker_pub {
 	_Atomic uint64_t records, rejected, by_reason[VG_JR_COUNT];
 	_Atomic uint64_t archive_records, archive_dead, frames, files, bytes_in, bytes_out, fsyncs, write_errors, unkept;
 	_Atomic uint64_t sync_points, sync_ns;
+	_Atomic uint64_t regex_limit; /* pattern runs stopped by a PCRE2 limit */
 	_Atomic int archive_err, archive_errno;
 	_Atomic int64_t alive_ms; /* monotonic: the last batch end or idle call */
 };
@@ -66,6 +67,7 @@ struct vg_pipeline_worker {
 	struct vg_pipeline *run;
 	struct vg_wworker *ww;
 	struct vg_classify_ctx *ctx;
+	struct vg_classify_stats classify_done; /* of the contexts a reload replaced */
 	struct vg_ring *in;       /* chunks to parse; NULL ends */
 	uint64_t records, rejected, oversize, by_reason[VG_JR_COUNT];
 	int err;
@@ -208,6 +210,18 @@ struct vg_health {
 static inline int64_t mono_ms(void)
 {
 	return (int64_t)(vg_clock_mono_s() * 1000);
+}
+
+/* A worker's classification counters since the start: its context's and
+ * those of the contexts it had before a reload (worker's thread, or any
+ * thread once the worker has stopped). */
+static inline struct vg_classify_stats worker_classify_stats(const struct vg_pipeline_worker *w)
+{
+	struct vg_classify_stats s = w->classify_done;
+
+	if (w->ctx)
+		vg_classify_stats_add(&s, vg_classify_ctx_stats(w->ctx));
+	return s;
 }
 
 #define PUB_STORE(dst, v) atomic_store_explicit(&(dst), (v), memory_order_relaxed)

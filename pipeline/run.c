@@ -61,6 +61,7 @@ static void worker_follow_gen(struct vg_run *rc, struct vg_pipeline_worker *w)
 
 	if (g == wg->gen || vg_classify_ctx_create(&ctx, g->classifier) != VG_OK)
 		return;
+	vg_classify_stats_add(&w->classify_done, vg_classify_ctx_stats(w->ctx));
 	if (w->ctx != rc->agg.st.ctx) /* the stage's is freed with the stage */
 		vg_classify_ctx_destroy(w->ctx);
 	w->ctx = ctx;

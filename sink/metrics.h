@@ -91,6 +91,7 @@ struct vg_metrics_run {
 	size_t n_reasons; /* rejected by reason, names as the parser says them */
 	const char *reason_names[VG_METRICS_MAX_REASONS];
 	uint64_t rejected[VG_METRICS_MAX_REASONS];
+	uint64_t regex_limit_hits; /* pattern runs stopped by a PCRE2 limit (counted as no match) */
 	/* windows */
 	uint64_t aggregated, late, no_time, windows_closed, keys_overflow;
 	uint64_t skewed_ahead, skewed_behind; /* aggregated at their reference time */

@@ -22,7 +22,7 @@ static void expect_error(const char *yaml, int line, const char *needle)
 	struct vg_config *c = NULL;
 	char prefix[32];
 
-	cr_expect_eq(load(yaml, &c), VG_ERR_CONFIG, "accepted:\n%s", yaml);
+	cr_expect_eq(load(yaml, &c), VG_ERR_CONFIG, "accepted:\n%.300s", yaml);
 	cr_expect_null(c);
 	vg_config_free(c);
 	snprintf(prefix, sizeof(prefix), "t.yaml:%d: ", line);
@@ -467,4 +467,75 @@ Test(config, overrides_apply_at_load)
 	cr_expect_eq(c->workers, 0);
 	cr_expect_geq(vg_config_workers(c), 1, "0: one per core");
 	vg_config_free(c);
+}
+
+/* vigil issue 21 item 8: regex_match_limit's ceiling keeps one pattern run
+ * well under a millisecond (1e8 took 0.15 to 0.3 s on one record), and the
+ * depth limit cannot exceed it (a depth needs as many backtracking points). */
+Test(config, regex_limits_have_a_ceiling)
+{
+	struct vg_config *c = NULL;
+
+	cr_assert_eq(load("classify:\n  regex_match_limit: 200000\n  regex_depth_limit: 200000\n", &c), VG_OK, "%s", err);
+	cr_expect_eq(c->regex_match_limit, 200000u);
+	vg_config_free(c);
+	expect_error("classify:\n  regex_match_limit: 200001\n", 2, "out of range (1..200000)");
+	expect_error("classify:\n  regex_match_limit: 100000000\n", 2, "out of range (1..200000)");
+	expect_error("classify:\n  regex_depth_limit: 200001\n", 2, "out of range (1..200000)");
+}
+
+/* classify.rules written as YAML aliases of one rule: "rules: [&r {...},
+ * *r, *r, ...]". Each alias is a rule to run on every record. */
+static char *aliased_rules(size_t n, const char *rule)
+{
+	size_t cap = strlen(rule) + 64 + 4 * n;
+	char *y = malloc(cap);
+	size_t o;
+
+	cr_assert_not_null(y);
+	o = (size_t)snprintf(y, cap, "classify:\n  rules: [&r %s", rule);
+	for (size_t i = 1; i < n; i++) {
+		memcpy(y + o, ", *r", 4);
+		o += 4;
+	}
+	memcpy(y + o, "]\n", 3);
+	return y;
+}
+
+/* vigil issue 21 item 8: 100,000 rules through aliases (a 400 KB file) were
+ * accepted and cost milliseconds a record; the count is of the rules the
+ * aliases expand to, refused before a pattern is compiled. */
+Test(config, rule_count_bounded_after_alias_expansion)
+{
+	const char *rule = "{category: security, any: {message: 'zzq\\d+'}}";
+	struct vg_config *c = NULL;
+	char *y = aliased_rules(VG_MAX_RULES, rule);
+
+	cr_expect_eq(load(y, &c), VG_OK, "%s", err);
+	cr_expect_eq(c ? c->n_rules : 0, (size_t)VG_MAX_RULES);
+	vg_config_free(c);
+	free(y);
+	y = aliased_rules(VG_MAX_RULES + 1, rule);
+	expect_error(y, 2, "classify.rules: at most 1000 rules (1001 given)");
+	free(y);
+	y = aliased_rules(100000, rule);
+	expect_error(y, 2, "classify.rules: at most 1000 rules (100000 given)");
+	free(y);
+}
+
+/* The patterns of all rules together are bounded too: a record that no
+ * rule matches runs every one of them. */
+Test(config, rule_patterns_bounded)
+{
+	/* 5 conditions a rule: 800 rules are 4000 patterns, 801 are 4005. */
+	const char *rule = "{category: security, any: {message: a, logger: b, service: c, endpoint: d, method: e}}";
+	struct vg_config *c = NULL;
+	char *y = aliased_rules(800, rule);
+
+	cr_expect_eq(load(y, &c), VG_OK, "%s", err);
+	vg_config_free(c);
+	free(y);
+	y = aliased_rules(801, rule);
+	expect_error(y, 2, "classify.rules: at most 4000 patterns over all rules (4005 given)");
+	free(y);
 }

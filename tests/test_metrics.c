@@ -296,6 +296,23 @@ Test(metrics, run_families)
 	vg_buf_free(&b);
 }
 
+/* vigil issue 21 item 8: pattern runs stopped by a PCRE2 limit were counted
+ * by the classifier but shown nowhere. */
+Test(metrics, regex_limit_hits_are_a_counter)
+{
+	struct vg_metrics_run r = sample_run();
+	struct vg_buf b = {0};
+
+	r.regex_limit_hits = 7;
+	vg_metrics_run(&b, &r);
+	const char *s = text(&b);
+
+	cr_expect_gt(check_exposition(s), 40u);
+	cr_expect(strstr(s, "\n# TYPE vigil_regex_limit_hits_total counter\n"));
+	cr_expect(strstr(s, "\nvigil_regex_limit_hits_total 7\n"));
+	vg_buf_free(&b);
+}
+
 Test(metrics, health_and_ready)
 {
 	struct vg_metrics_run r = sample_run();
