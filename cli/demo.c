@@ -53,6 +53,7 @@ struct demo {
 	_Atomic uint64_t consumed; /* messages the pipeline has processed, as of the last tick */
 	_Atomic int producer_done; /* 1: all delivered, 2: failed, 3: stopped by a signal */
 	double t0, next_status, last_status_t, cap_s;
+	_Atomic bool capped; /* stopped at cap_s, not by the user */
 	uint64_t last_messages;
 	bool tty, status_shown;
 	int64_t event_start_ms;
@@ -247,6 +248,7 @@ static void demo_tick(const struct vg_run_status *st, void *arg)
 		vg_log_kv(VG_LOG_WARNING, "demo",
 			  "the demo ran far past its duration; stopping with what was processed",
 			  VG_LOG_I("seconds", (int64_t)(now - d->t0)));
+		atomic_store(&d->capped, true);
 		vg_stop_request();
 	}
 	if (now < d->next_status)
@@ -499,9 +501,12 @@ int vg_cli_demo(int argc, char **argv)
 	unsigned fired, resolved;
 	uint64_t produced = atomic_load(&d.produced);
 
-	bool interrupted = atomic_load(&d.producer_done) == 3;
+	bool capped = atomic_load(&d.capped);
+	bool interrupted = atomic_load(&d.producer_done) == 3 && !capped;
 
-	printf("\n== vigil demo: summary%s\n", interrupted ? " (interrupted: the stream was cut short)" : "");
+	printf("\n== vigil demo: summary%s\n", capped        ? " (stopped: it ran far past its duration)"
+	                                         : interrupted ? " (interrupted: the stream was cut short)"
+	                                                       : "");
 	printf("records: %llu produced, %llu processed in %.1f s (%.0f records/s)%s\n", (unsigned long long)produced,
 	       (unsigned long long)res.kafka.messages, res.seconds,
 	       res.seconds > 0 ? (double)res.kafka.messages / res.seconds : 0.0,
