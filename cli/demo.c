@@ -379,8 +379,10 @@ int vg_cli_demo(int argc, char **argv)
 			}
 			d.duration = (double)ms / 1000;
 		} else if (strcmp(a, "--rate") == 0 && i + 1 < argc) {
-			d.rate = strtod(argv[++i], NULL);
-			if (!(d.rate >= 1000 && d.rate <= 1e7)) {
+			char *end;
+
+			d.rate = strtod(argv[++i], &end);
+			if (*end || !(d.rate >= 1000 && d.rate <= 1e7)) {
 				fprintf(stderr, "vigil demo: --rate: 1000 to 10000000 records/s, got '%s'\n", argv[i]);
 				return VG_EXIT_USAGE;
 			}

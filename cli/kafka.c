@@ -18,6 +18,25 @@
 
 /* ---- vigil broker ------------------------------------------------------ */
 
+#define BROKER_MAX_PARTITIONS 1000
+
+/* --topic NAME[:PARTITIONS]: the partition count (1 without one), or 0
+ * when the spec is not one. */
+static long topic_partitions(const char *spec)
+{
+	const char *colon = strchr(spec, ':');
+	char *end;
+	long n;
+
+	if (colon == spec || !*spec)
+		return 0;
+	if (!colon)
+		return 1;
+	errno = 0;
+	n = strtol(colon + 1, &end, 10);
+	return errno || end == colon + 1 || *end || n < 1 || n > BROKER_MAX_PARTITIONS ? 0 : n;
+}
+
 int vg_cli_broker(int argc, char **argv)
 {
 	struct vg_broker *b;
@@ -31,7 +50,13 @@ int vg_cli_broker(int argc, char **argv)
 				return VG_EXIT_USAGE;
 			i++;
 		} else if (strcmp(argv[i], "--topic") == 0 && i + 1 < argc) {
-			i++; /* created below, once the cluster runs */
+			if (topic_partitions(argv[++i]) < 1) { /* created below, once the cluster runs */
+				fprintf(stderr,
+					"vigil broker: --topic: expected NAME or NAME:PARTITIONS (1 to %d partitions), got "
+					"'%s'\n",
+					BROKER_MAX_PARTITIONS, argv[i]);
+				return VG_EXIT_USAGE;
+			}
 		} else {
 			return vg_cli_bad_option("broker", argc, argv, i);
 		}
@@ -45,12 +70,12 @@ int vg_cli_broker(int argc, char **argv)
 		if (strcmp(argv[i], "--topic") != 0)
 			continue;
 		const char *spec = argv[++i], *colon = strchr(spec, ':');
-		long parts = colon ? strtol(colon + 1, NULL, 10) : 1;
+		long parts = topic_partitions(spec);
 
 		snprintf(line, sizeof(line), "topic %.*s %ld", (int)(colon ? colon - spec : (long)strlen(spec)), spec,
 			 parts);
-		if (parts < 1 || vg_broker_command(b, line, err, sizeof(err)) != VG_OK) {
-			fprintf(stderr, "vigil broker: --topic %s: %s\n", spec, parts < 1 ? "bad partition count" : err);
+		if (vg_broker_command(b, line, err, sizeof(err)) != VG_OK) {
+			fprintf(stderr, "vigil broker: --topic %s: %s\n", spec, err);
 			vg_broker_stop(b);
 			return VG_EXIT_USAGE;
 		}
@@ -198,7 +223,15 @@ int vg_cli_produce(int argc, char **argv)
 		} else if (strcmp(argv[i], "-X") == 0 && i + 1 < argc) {
 			props[n_props++] = argv[++i];
 		} else if (strcmp(argv[i], "--rate") == 0 && i + 1 < argc) {
-			rate = strtod(argv[++i], NULL);
+			char *end;
+
+			rate = strtod(argv[++i], &end);
+			if (end == argv[i] || *end || !(rate >= 0 && rate <= 1e9)) {
+				fprintf(stderr, "vigil produce: --rate: expected records per second (0: no limit), got '%s'\n",
+					argv[i]);
+				free(props);
+				return VG_EXIT_USAGE;
+			}
 		} else if (argv[i][0] == '-' && argv[i][1] != '\0') {
 			free(props);
 			return vg_cli_bad_option("produce", argc, argv, i);
@@ -206,7 +239,7 @@ int vg_cli_produce(int argc, char **argv)
 			break;
 		}
 	}
-	if (!brokers || !topic || rate < 0) {
+	if (!brokers || !topic) {
 		fprintf(stderr, "vigil produce: --brokers and --topic are required\n%s", vg_cli_usage);
 		free(props);
 		return VG_EXIT_USAGE;
