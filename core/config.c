@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define PCRE2_CODE_UNIT_WIDTH 8
@@ -127,7 +128,9 @@ void vg_config_strlist_free(struct vg_strlist *l)
 	for (size_t i = 0; i < l->n; i++)
 		free(l->v[i]);
 	free(l->v);
+	free(l->lines);
 	l->v = NULL;
+	l->lines = NULL;
 	l->n = 0;
 }
 
@@ -353,6 +356,12 @@ int vg_config_load_string(struct vg_config **out, const char *yaml, size_t len, 
 		errbuf[0] = '\0';
 	if (!cfg)
 		return VG_ERR_NOMEM;
+	if (len > VG_CONFIG_MAX_BYTES) {
+		snprintf(errbuf, errlen, "%s: %zu bytes; a configuration file is at most %u MiB", name, len,
+			 VG_CONFIG_MAX_BYTES >> 20);
+		free(cfg);
+		return VG_ERR_CONFIG;
+	}
 	if (!(cfg->source = strdup(name))) {
 		rc = VG_ERR_NOMEM;
 		goto out_free_cfg;
@@ -387,9 +396,15 @@ int vg_config_load(struct vg_config **out, const char *path, char *errbuf, size_
 		snprintf(errbuf, errlen, "%s: cannot open: %s", path, strerror(errno));
 		return VG_ERR_IO;
 	}
+	/* One byte past the bound is enough to refuse the file: a 14 MB one is
+	 * not read whole. */
 	for (;;) {
 		if (len == cap) {
-			char *t = realloc(text, cap ? cap * 2 : 8192);
+			size_t ncap = cap ? cap * 2 : 8192;
+
+			if (ncap > VG_CONFIG_MAX_BYTES + 1)
+				ncap = VG_CONFIG_MAX_BYTES + 1;
+			char *t = realloc(text, ncap);
 
 			if (!t) {
 				free(text);
@@ -398,13 +413,26 @@ int vg_config_load(struct vg_config **out, const char *path, char *errbuf, size_
 				return VG_ERR_NOMEM;
 			}
 			text = t;
-			cap = cap ? cap * 2 : 8192;
+			cap = ncap;
 		}
 		size_t n = fread(text + len, 1, cap - len, f);
 
 		len += n;
-		if (n == 0)
+		if (n == 0 || len > VG_CONFIG_MAX_BYTES)
 			break;
+	}
+	if (len > VG_CONFIG_MAX_BYTES) {
+		struct stat st;
+
+		if (fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode))
+			snprintf(errbuf, errlen, "%s: %lld bytes; a configuration file is at most %u MiB", path,
+				 (long long)st.st_size, VG_CONFIG_MAX_BYTES >> 20);
+		else
+			snprintf(errbuf, errlen, "%s: more than %u bytes; a configuration file is at most %u MiB",
+				 path, VG_CONFIG_MAX_BYTES, VG_CONFIG_MAX_BYTES >> 20);
+		free(text);
+		fclose(f);
+		return VG_ERR_CONFIG;
 	}
 	if (ferror(f)) {
 		snprintf(errbuf, errlen, "%s: read error: %s", path, strerror(errno));
@@ -488,7 +516,7 @@ int vg_config_load_overridden(struct vg_config **out, const char *path, const st
 	if (ov->workers > 0)
 		cfg->workers = ov->workers;
 	if (ov->n_topics) {
-		struct vg_strlist topics = {calloc(ov->n_topics, sizeof(char *)), 0, cfg->kafka_topics.line};
+		struct vg_strlist topics = {.v = calloc(ov->n_topics, sizeof(char *)), .line = cfg->kafka_topics.line};
 
 		if (!topics.v)
 			goto out_nomem;

@@ -26,12 +26,35 @@
 
 #include "core/record.h"
 
-/* A list of strings and the line it was written on. */
+/* A list of strings and the line it was written on; lines[i], when not
+ * NULL, is the line of v[i] (for a mapping kept as pairs, of its key and
+ * of its value). */
 struct vg_strlist {
 	char **v;
 	size_t n;
 	int line;
+	int *lines;
 };
+
+/* Bounds on a configuration file (docs/limits.md, "Configuration files"),
+ * each refused with the file and, but for the size, the line:
+ * - the file: at most 1 MiB. The shipped one is 11 KB; what makes one big
+ *   is lists (topics, properties, rules), bounded below.
+ * - nesting: lists and mappings at most 32 deep. The deepest key needs
+ *   5 (the file, a section, a list of rows, a row, its any: mapping).
+ *   Checked as libyaml reads (its scanner is quadratic in flow depth).
+ * - anchors: at most 256 (libyaml looks each alias up among them all).
+ * - aliases: the document they expand to weighs at most 4 MiB (a node
+ *   counts 1, a scalar its length more): an anchor shares a value, it
+ *   does not multiply the document.
+ * Lists bounded per key (the key's max in its table): kafka.topics 4096
+ * (vigil holds at most 4096 partitions; librdkafka's subscribe is
+ * quadratic in topics), kafka.properties and notify.kafka.properties
+ * 1024 (librdkafka has about 200), rules.files 256. */
+#define VG_CONFIG_MAX_BYTES (1u << 20)
+#define VG_CONFIG_MAX_DEPTH 32
+#define VG_CONFIG_MAX_ANCHORS 256
+#define VG_CONFIG_MAX_EXPANDED (4u << 20)
 
 /* One condition of a classification rule: field (enum vg_field) must match
  * the PCRE2 pattern. */

@@ -38,6 +38,8 @@ struct key {
 	size_t line_off; /* where its line lands (an int), or NO_LINE */
 	const char *def; /* default as YAML; a leading newline makes it a block */
 	const char *doc; /* comment lines printed above it */
+	/* The range of a K_UINT, K_SIZE or K_DURATION; for a K_STRLIST or
+	 * K_STRMAP, max is the most entries (0: as many as the file holds). */
 	unsigned long long min, max;
 };
 
@@ -81,6 +83,14 @@ struct loader {
  * Returns VG_OK, or an error with a sentence in L->err. Not thread-safe
  * (one loader per thread). */
 int vg_config_load_text(struct loader *L, const char *text, size_t len);
+
+/* Reads the text's YAML events once, before it is loaded, and refuses
+ * what loading would choke on (config.h's bounds): nesting deeper than
+ * VG_CONFIG_MAX_DEPTH, more than VG_CONFIG_MAX_ANCHORS anchors, aliases
+ * expanding past VG_CONFIG_MAX_EXPANDED, an alias inside its own anchor.
+ * Linear in len. Returns VG_OK (a syntax error too: loading says it),
+ * VG_ERR_CONFIG with the line in L->err, or VG_ERR_NOMEM. (config_scan.c) */
+int vg_config_scan(struct loader *L, const char *text, size_t len);
 
 /* ---- errors and freeing (config.c) -------------------------------------- */
 
