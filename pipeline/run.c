@@ -468,6 +468,23 @@ static int open_archives(struct vg_pipeline *run)
 	return VG_OK;
 }
 
+/* The librdkafka properties, consumer's and alert producer's, as
+ * vg_kafka_open and vg_notify_create apply them: vigil config --check and
+ * vigil run refuse them alike, at their lines. */
+static int check_kafka_properties(const struct vg_config *cfg, char *errbuf, size_t errlen)
+{
+	struct vg_notify_params np = {
+		.kafka_topic = strcmp(cfg->notify_kafka_topic, "off") ? cfg->notify_kafka_topic : NULL,
+		.kafka_properties = (const char *const *)cfg->notify_kafka_properties.v,
+		.n_kafka_properties = cfg->notify_kafka_properties.n,
+		.kafka_property_lines = cfg->notify_kafka_properties.lines,
+		.source = cfg->source,
+	};
+	int rc = vg_kafka_check(cfg, errbuf, errlen);
+
+	return rc == VG_OK ? vg_notify_kafka_check(&np, errbuf, errlen) : rc;
+}
+
 /* A watchdog for the graceful stop: past the bound, say so and leave. */
 static void *stop_watchdog(void *arg)
 {
@@ -518,6 +535,11 @@ int vg_run_main(const struct vg_run_opts *o)
 	if (r != VG_OK || vg_stage_open(&rc.agg.st, cfg, err, sizeof(err)) != VG_OK) {
 		fprintf(stderr, "vigil: %s\n", err);
 		return VG_EXIT_CONFIG;
+	}
+	if ((r = check_kafka_properties(cfg, err, sizeof(err))) != VG_OK) {
+		fprintf(stderr, "vigil: %s\n", r == VG_ERR_NOMEM ? "out of memory" : err);
+		vg_stage_close(&rc.agg.st);
+		return r == VG_ERR_NOMEM ? VG_EXIT_IO : VG_EXIT_CONFIG;
 	}
 	vg_log_set_level(log_level >= 0 ? log_level : cfg->log_level);
 	rc.agg.threads = vg_config_workers(cfg);
@@ -695,6 +717,8 @@ int vg_run_check(const char *config_path, char *errbuf, size_t errlen)
 		rc = VG_ERR_CONFIG;
 		goto out_close;
 	}
+	if ((rc = check_kafka_properties(cfg, errbuf, errlen)) != VG_OK)
+		goto out_close;
 	if ((rc = vg_rules_load_config(&rules, cfg, cfg->window_ms, &names, errbuf, errlen)) != VG_OK) {
 		rc = rc == VG_ERR_NOMEM ? rc : VG_ERR_CONFIG;
 		goto out_close;
