@@ -45,6 +45,9 @@ notify:
   outbox: {dir: $TMP/outbox}
 YAML
 
+# gone PID: the process has ended (a zombie until waited for counts).
+gone() { ! kill -0 "$1" 2>/dev/null || [ "$(cut -d ' ' -f 3 "/proc/$1/stat" 2>/dev/null)" = Z ]; }
+
 # blocked_in_open PID: the process's main thread waits in opening a FIFO
 # for its other end.
 blocked_in_open() { [ "$(cat "/proc/$1/wchan" 2>/dev/null)" = wait_for_partner ]; }
@@ -61,6 +64,10 @@ signal_at_start() {
 	check "$name: vigil run waits on its FIFO" wait_for 30 blocked_in_open "$pid"
 	t0=$(now_ms)
 	kill "-$sig" "$pid"
+	if ! wait_for 20 gone "$pid"; then
+		fail "$name: SIG$sig during start-up ends vigil run" "still running 20 s after it"
+		kill -KILL "$pid"
+	fi
 	wait "$pid"
 	rc=$?
 	expect_eq "$name: SIG$sig during start-up is a stop (exit 0)" "$rc" 0
@@ -95,6 +102,10 @@ PIDS+=($pid)
 check "kinit: vigil run waits in rd_kafka_new for its kinit command" wait_for 30 test -e "$TMP/kinit.started"
 t0=$(now_ms)
 kill -TERM "$pid"
+if ! wait_for 20 gone "$pid"; then
+	fail "kinit: SIGTERM ends vigil run" "still running 20 s after it"
+	kill -KILL "$pid"
+fi
 wait "$pid"
 rc=$?
 elapsed=$(($(now_ms) - t0))
