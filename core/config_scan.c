@@ -52,7 +52,7 @@ static int anchor_add(struct scan *s, const yaml_event_t *ev, const yaml_char_t 
 		return VG_OK;
 	if (s->n_anchors == VG_CONFIG_MAX_ANCHORS)
 		return vg_config_fail_at(s->L, line_of(s, ev), "at most %d anchors (&name) in a configuration",
-					 VG_CONFIG_MAX_ANCHORS);
+		                         VG_CONFIG_MAX_ANCHORS);
 	if (!(s->anchors[s->n_anchors].name = strdup((const char *)name)))
 		return VG_ERR_NOMEM;
 	s->anchors[s->n_anchors].weight = 0;
@@ -68,9 +68,9 @@ static int add(struct scan *s, const yaml_event_t *ev, uint64_t w)
 		s->stack[s->depth - 1].weight += w;
 	if (s->expanded > VG_CONFIG_MAX_EXPANDED)
 		return vg_config_fail_at(s->L, line_of(s, ev),
-					 "aliases expand the configuration past %u MiB; an anchor shares a value, "
-					 "it must not multiply the document",
-					 VG_CONFIG_MAX_EXPANDED >> 20);
+		                         "aliases expand the configuration past %u MiB; an anchor shares a value, "
+		                         "it must not multiply the document",
+		                         VG_CONFIG_MAX_EXPANDED >> 20);
 	return VG_OK;
 }
 
@@ -86,7 +86,7 @@ static int alias(struct scan *s, const yaml_event_t *ev)
 			continue;
 		if (!s->anchors[i].weight)
 			return vg_config_fail_at(s->L, line_of(s, ev), "alias *%s refers to a node that contains it",
-						 name);
+			                         name);
 		return add(s, ev, s->anchors[i].weight);
 	}
 	return add(s, ev, 1);
@@ -101,13 +101,13 @@ static int event(struct scan *s, const yaml_event_t *ev)
 	case YAML_MAPPING_START_EVENT:
 		if (s->depth == VG_CONFIG_MAX_DEPTH)
 			return vg_config_fail_at(s->L, line_of(s, ev),
-						 "lists and mappings nested deeper than %d levels (the deepest key "
-						 "needs 5)",
-						 VG_CONFIG_MAX_DEPTH);
+			                         "lists and mappings nested deeper than %d levels (the deepest key "
+			                         "needs 5)",
+			                         VG_CONFIG_MAX_DEPTH);
 		if ((rc = anchor_add(s, ev,
-				     ev->type == YAML_SEQUENCE_START_EVENT ? ev->data.sequence_start.anchor
-									    : ev->data.mapping_start.anchor,
-				     &idx)) != VG_OK ||
+		                     ev->type == YAML_SEQUENCE_START_EVENT ? ev->data.sequence_start.anchor
+		                                                           : ev->data.mapping_start.anchor,
+		                     &idx)) != VG_OK ||
 		    (rc = add(s, ev, 1)) != VG_OK)
 			return rc;
 		s->stack[s->depth++] = (struct frame){.weight = 1, .anchor = idx};

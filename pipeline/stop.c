@@ -109,7 +109,7 @@ static void *dog_main(void *arg)
 			break;
 	}
 	vg_log_kv(VG_LOG_ERROR, "run", "graceful stop took longer than the shutdown timeout; exiting",
-		  VG_LOG_I("timeout_ms", dog_ms));
+	          VG_LOG_I("timeout_ms", dog_ms));
 	_exit(VG_EXIT_IO);
 	return NULL;
 }
