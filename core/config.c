@@ -14,7 +14,6 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #define PCRE2_CODE_UNIT_WIDTH 8
@@ -356,12 +355,6 @@ int vg_config_load_string(struct vg_config **out, const char *yaml, size_t len, 
 		errbuf[0] = '\0';
 	if (!cfg)
 		return VG_ERR_NOMEM;
-	if (len > VG_CONFIG_MAX_BYTES) {
-		snprintf(errbuf, errlen, "%s: %zu bytes; a configuration file is at most %u MiB", name, len,
-			 VG_CONFIG_MAX_BYTES >> 20);
-		free(cfg);
-		return VG_ERR_CONFIG;
-	}
 	if (!(cfg->source = strdup(name))) {
 		rc = VG_ERR_NOMEM;
 		goto out_free_cfg;
@@ -385,8 +378,8 @@ out_free_cfg:
 int vg_config_load(struct vg_config **out, const char *path, char *errbuf, size_t errlen)
 {
 	FILE *f;
-	char *text = NULL;
-	size_t len = 0, cap = 0;
+	char *text;
+	size_t len;
 	int rc;
 
 	if (!path)
@@ -396,51 +389,10 @@ int vg_config_load(struct vg_config **out, const char *path, char *errbuf, size_
 		snprintf(errbuf, errlen, "%s: cannot open: %s", path, strerror(errno));
 		return VG_ERR_IO;
 	}
-	/* One byte past the bound is enough to refuse the file: a 14 MB one is
-	 * not read whole. */
-	for (;;) {
-		if (len == cap) {
-			size_t ncap = cap ? cap * 2 : 8192;
-
-			if (ncap > VG_CONFIG_MAX_BYTES + 1)
-				ncap = VG_CONFIG_MAX_BYTES + 1;
-			char *t = realloc(text, ncap);
-
-			if (!t) {
-				free(text);
-				fclose(f);
-				snprintf(errbuf, errlen, "%s: out of memory", path);
-				return VG_ERR_NOMEM;
-			}
-			text = t;
-			cap = ncap;
-		}
-		size_t n = fread(text + len, 1, cap - len, f);
-
-		len += n;
-		if (n == 0 || len > VG_CONFIG_MAX_BYTES)
-			break;
-	}
-	if (len > VG_CONFIG_MAX_BYTES) {
-		struct stat st;
-
-		if (fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode))
-			snprintf(errbuf, errlen, "%s: %lld bytes; a configuration file is at most %u MiB", path,
-				 (long long)st.st_size, VG_CONFIG_MAX_BYTES >> 20);
-		else
-			snprintf(errbuf, errlen, "%s: more than %u bytes; a configuration file is at most %u MiB",
-				 path, VG_CONFIG_MAX_BYTES, VG_CONFIG_MAX_BYTES >> 20);
-		free(text);
-		fclose(f);
-		return VG_ERR_CONFIG;
-	}
-	if (ferror(f)) {
-		snprintf(errbuf, errlen, "%s: read error: %s", path, strerror(errno));
-		free(text);
-		fclose(f);
-		return VG_ERR_IO;
-	}
+	rc = vg_config_read(f, path, &text, &len, errbuf, errlen);
 	fclose(f);
+	if (rc != VG_OK)
+		return rc;
 	rc = vg_config_load_string(out, text, len, path, errbuf, errlen);
 	free(text);
 	return rc;

@@ -192,6 +192,25 @@ struct vg_config {
 	int64_t http_notify_failing_ms; /* /ready: a notifier failing at most this long */
 };
 
+/* Whether YAML text (len bytes; name is used in errors) keeps the bounds
+ * above that every YAML file vigil reads as configuration keeps (the
+ * configuration file, each alert rule file): the size, then, reading
+ * libyaml's events once (linear in len, stopping at the first event past
+ * a bound): nesting, anchors, the weight aliases expand to, an alias
+ * inside its own anchor. Run it before yaml_parser_load. Returns 0 (a
+ * syntax error too: loading says it), VG_ERR_CONFIG with "NAME:LINE:
+ * reason" (for the size "NAME: N bytes; ...") in errbuf, or VG_ERR_NOMEM.
+ * Thread-safe. */
+int vg_config_check_yaml(const char *text, size_t len, const char *name, char *errbuf, size_t errlen);
+
+/* Read the file f (opened by the caller, who closes it; path is used in
+ * errors) that is to be such YAML, refusing it past VG_CONFIG_MAX_BYTES
+ * without reading it whole. Returns 0 and the text in *text (*len bytes,
+ * not terminated; free it), VG_ERR_IO (a read error), VG_ERR_CONFIG ("PATH:
+ * N bytes; a configuration file is at most 1 MiB") or VG_ERR_NOMEM, with
+ * the sentence in errbuf. Thread-safe. */
+int vg_config_read(FILE *f, const char *path, char **text, size_t *len, char *errbuf, size_t errlen);
+
 /* Load the defaults, then path over them (path NULL: defaults only).
  * Returns 0 and a new configuration in *out (free with vg_config_free), or
  * VG_ERR_CONFIG / VG_ERR_IO / VG_ERR_NOMEM with "FILE:LINE: reason" in

@@ -84,14 +84,6 @@ struct loader {
  * (one loader per thread). */
 int vg_config_load_text(struct loader *L, const char *text, size_t len);
 
-/* Reads the text's YAML events once, before it is loaded, and refuses
- * what loading would choke on (config.h's bounds): nesting deeper than
- * VG_CONFIG_MAX_DEPTH, more than VG_CONFIG_MAX_ANCHORS anchors, aliases
- * expanding past VG_CONFIG_MAX_EXPANDED, an alias inside its own anchor.
- * Linear in len. Returns VG_OK (a syntax error too: loading says it),
- * VG_ERR_CONFIG with the line in L->err, or VG_ERR_NOMEM. (config_scan.c) */
-int vg_config_scan(struct loader *L, const char *text, size_t len);
-
 /* ---- errors and freeing (config.c) -------------------------------------- */
 
 /* Writes "NAME:LINE: " (or "NAME: (built-in default) " for line 0) and the

@@ -744,7 +744,7 @@ int vg_config_load_text(struct loader *L, const char *text, size_t len)
 	yaml_document_t doc;
 	int rc;
 
-	if ((rc = vg_config_scan(L, text, len)) != VG_OK)
+	if ((rc = vg_config_check_yaml(text, len, L->name, L->err, L->errlen)) != VG_OK)
 		return rc;
 	if (!yaml_parser_initialize(&parser))
 		return VG_ERR_NOMEM;

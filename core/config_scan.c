@@ -1,6 +1,7 @@
 /* vigil: the pass over a configuration's YAML events before it is loaded
- * (vg_config_scan, see config_internal.h): the bounds of config.h that
- * libyaml's loader cannot be trusted to meet on its own.
+ * (vg_config_check_yaml, see config.h; the configuration file's and each
+ * alert rule file's): the bounds of config.h that libyaml's loader cannot
+ * be trusted to meet on its own.
  *
  * Why a pass of its own: yaml_parser_load builds the whole document before
  * vigil sees a node, and on hostile input that is where the time goes.
@@ -13,8 +14,12 @@
 #define _POSIX_C_SOURCE 200809L
 #include "core/config_internal.h"
 
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "core/err.h"
 
@@ -31,7 +36,9 @@ struct frame {
 };
 
 struct scan {
-	struct loader *L;
+	const char *name;
+	char *err;
+	size_t errlen;
 	struct anchor anchors[VG_CONFIG_MAX_ANCHORS];
 	size_t n_anchors;
 	struct frame stack[VG_CONFIG_MAX_DEPTH];
@@ -39,9 +46,21 @@ struct scan {
 	uint64_t expanded; /* the document's weight, aliases expanded */
 };
 
-static int line_of(const struct scan *s, const yaml_event_t *ev)
+#if defined(__GNUC__)
+__attribute__((format(printf, 3, 4)))
+#endif
+static int
+fail(struct scan *s, const yaml_event_t *ev, const char *fmt, ...)
 {
-	return s->L->is_default ? 0 : (int)ev->start_mark.line + 1;
+	va_list ap;
+	int n = snprintf(s->err, s->errlen, "%s:%d: ", s->name, (int)ev->start_mark.line + 1);
+
+	if (n >= 0 && (size_t)n < s->errlen) {
+		va_start(ap, fmt);
+		vsnprintf(s->err + n, s->errlen - (size_t)n, fmt, ap);
+		va_end(ap);
+	}
+	return VG_ERR_CONFIG;
 }
 
 /* Register the event's anchor (NULL: none); its index in *idx, or -1. */
@@ -51,8 +70,7 @@ static int anchor_add(struct scan *s, const yaml_event_t *ev, const yaml_char_t 
 	if (!name)
 		return VG_OK;
 	if (s->n_anchors == VG_CONFIG_MAX_ANCHORS)
-		return vg_config_fail_at(s->L, line_of(s, ev), "at most %d anchors (&name) in a configuration",
-		                         VG_CONFIG_MAX_ANCHORS);
+		return fail(s, ev, "at most %d anchors (&name) in a configuration", VG_CONFIG_MAX_ANCHORS);
 	if (!(s->anchors[s->n_anchors].name = strdup((const char *)name)))
 		return VG_ERR_NOMEM;
 	s->anchors[s->n_anchors].weight = 0;
@@ -67,10 +85,10 @@ static int add(struct scan *s, const yaml_event_t *ev, uint64_t w)
 	if (s->depth)
 		s->stack[s->depth - 1].weight += w;
 	if (s->expanded > VG_CONFIG_MAX_EXPANDED)
-		return vg_config_fail_at(s->L, line_of(s, ev),
-		                         "aliases expand the configuration past %u MiB; an anchor shares a value, "
-		                         "it must not multiply the document",
-		                         VG_CONFIG_MAX_EXPANDED >> 20);
+		return fail(s, ev,
+		            "aliases expand the configuration past %u MiB; an anchor shares a value, "
+		            "it must not multiply the document",
+		            VG_CONFIG_MAX_EXPANDED >> 20);
 	return VG_OK;
 }
 
@@ -85,8 +103,7 @@ static int alias(struct scan *s, const yaml_event_t *ev)
 		if (strcmp(s->anchors[i].name, name) != 0)
 			continue;
 		if (!s->anchors[i].weight)
-			return vg_config_fail_at(s->L, line_of(s, ev), "alias *%s refers to a node that contains it",
-			                         name);
+			return fail(s, ev, "alias *%s refers to a node that contains it", name);
 		return add(s, ev, s->anchors[i].weight);
 	}
 	return add(s, ev, 1);
@@ -100,10 +117,10 @@ static int event(struct scan *s, const yaml_event_t *ev)
 	case YAML_SEQUENCE_START_EVENT:
 	case YAML_MAPPING_START_EVENT:
 		if (s->depth == VG_CONFIG_MAX_DEPTH)
-			return vg_config_fail_at(s->L, line_of(s, ev),
-			                         "lists and mappings nested deeper than %d levels (the deepest key "
-			                         "needs 5)",
-			                         VG_CONFIG_MAX_DEPTH);
+			return fail(s, ev,
+			            "lists and mappings nested deeper than %d levels (the deepest key "
+			            "needs 5)",
+			            VG_CONFIG_MAX_DEPTH);
 		if ((rc = anchor_add(s, ev,
 		                     ev->type == YAML_SEQUENCE_START_EVENT ? ev->data.sequence_start.anchor
 		                                                           : ev->data.mapping_start.anchor,
@@ -136,15 +153,20 @@ static int event(struct scan *s, const yaml_event_t *ev)
 	}
 }
 
-int vg_config_scan(struct loader *L, const char *text, size_t len)
+int vg_config_check_yaml(const char *text, size_t len, const char *name, char *errbuf, size_t errlen)
 {
 	yaml_parser_t parser;
-	struct scan *s = calloc(1, sizeof(*s));
+	struct scan *s;
 	int rc = VG_OK;
 
-	if (!s)
+	if (len > VG_CONFIG_MAX_BYTES) {
+		snprintf(errbuf, errlen, "%s: %zu bytes; a configuration file is at most %u MiB", name, len,
+		         VG_CONFIG_MAX_BYTES >> 20);
+		return VG_ERR_CONFIG;
+	}
+	if (!(s = calloc(1, sizeof(*s))))
 		return VG_ERR_NOMEM;
-	s->L = L;
+	*s = (struct scan){.name = name, .err = errbuf, .errlen = errlen};
 	if (!yaml_parser_initialize(&parser)) {
 		free(s);
 		return VG_ERR_NOMEM;
@@ -166,5 +188,60 @@ int vg_config_scan(struct loader *L, const char *text, size_t len)
 	for (size_t i = 0; i < s->n_anchors; i++)
 		free(s->anchors[i].name);
 	free(s);
+	return rc;
+}
+
+int vg_config_read(FILE *f, const char *path, char **text, size_t *len, char *errbuf, size_t errlen)
+{
+	char *t = NULL;
+	size_t n = 0, cap = 0;
+	int rc = VG_OK;
+
+	*text = NULL;
+	*len = 0;
+	/* One byte past the bound is enough to refuse the file: a 14 MB one is
+	 * not read whole. */
+	for (;;) {
+		if (n == cap) {
+			size_t ncap = cap ? cap * 2 : 8192;
+			char *nt;
+
+			if (ncap > VG_CONFIG_MAX_BYTES + 1)
+				ncap = VG_CONFIG_MAX_BYTES + 1;
+			if (!(nt = realloc(t, ncap))) {
+				snprintf(errbuf, errlen, "%s: out of memory", path);
+				rc = VG_ERR_NOMEM;
+				goto out;
+			}
+			t = nt;
+			cap = ncap;
+		}
+		size_t got = fread(t + n, 1, cap - n, f);
+
+		n += got;
+		if (got == 0 || n > VG_CONFIG_MAX_BYTES)
+			break;
+	}
+	if (ferror(f)) {
+		snprintf(errbuf, errlen, "%s: read error: %s", path, strerror(errno));
+		rc = VG_ERR_IO;
+	} else if (n > VG_CONFIG_MAX_BYTES) {
+		struct stat st;
+
+		if (fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode))
+			snprintf(errbuf, errlen, "%s: %lld bytes; a configuration file is at most %u MiB", path,
+			         (long long)st.st_size, VG_CONFIG_MAX_BYTES >> 20);
+		else
+			snprintf(errbuf, errlen, "%s: more than %u bytes; a configuration file is at most %u MiB", path,
+			         VG_CONFIG_MAX_BYTES, VG_CONFIG_MAX_BYTES >> 20);
+		rc = VG_ERR_CONFIG;
+	}
+out:
+	if (rc != VG_OK)
+		free(t);
+	else {
+		*text = t;
+		*len = n;
+	}
 	return rc;
 }

@@ -65,6 +65,14 @@ out=$("$VIGIL" config --check "$TMP/deep.yaml" 2>&1)
 case "$out" in "$TMP/deep.yaml:2: lists and mappings nested deeper than 32 levels"*) ok "a config nested 120,000 deep is refused at its line" ;;
 *) fail "a config nested 120,000 deep is refused at its line" "$out" ;; esac
 check "... within 10 s (was ~50 s)" test $((SECONDS - t0)) -le 10
+# An alert rule file keeps the same bounds (it is read again on SIGHUP).
+{ printf 'groups: '; head -c 120000 /dev/zero | tr '\0' '['; head -c 120000 /dev/zero | tr '\0' ']'; echo; } >"$TMP/deep-rules.yaml"
+printf 'rules:\n  files: [%s/deep-rules.yaml]\n' "$TMP" >"$TMP/deeprules.yaml"
+t0=$SECONDS
+out=$("$VIGIL" config --check "$TMP/deeprules.yaml" 2>&1)
+case "$out" in *"$TMP/deep-rules.yaml:1: lists and mappings nested deeper than 32 levels"*) ok "a rule file nested 120,000 deep is refused at its line" ;;
+*) fail "a rule file nested 120,000 deep is refused at its line" "$out" ;; esac
+check "... within 10 s" test $((SECONDS - t0)) -le 10
 { printf 'kafka:\n  topics:\n'; seq -f '    - t%g' 4097; } >"$TMP/topics.yaml"
 out=$("$VIGIL" config --check "$TMP/topics.yaml" 2>&1)
 expect_eq "more than 4096 topics are refused at check time" "$out" "$TMP/topics.yaml:3: kafka.topics: at most 4096 entries, got 4097"
