@@ -498,7 +498,6 @@ static bool stopped_at_start(const char *phase)
 
 /* vg_run_main, but for the watchdog's disarming. */
 static int run_main(const struct vg_run_opts *o)
-
 {
 	struct vg_run rc;
 	const char *config_path = o->config_path, *windows_path = o->windows_path, *records_path = o->records_path;
@@ -569,12 +568,12 @@ static int run_main(const struct vg_run_opts *o)
 	rc.agg.store_always = true;
 	rc.agg.catch_up_ms = cfg->notify_catch_up_ms;
 	rc.agg.quiet = windows_path == NULL;
-	/* The rules first: a configuration refused must not have truncated
-	 * the output files of the last good run. */
 	if (stopped_at_start("configuration")) {
 		vg_stage_close(&rc.agg.st);
 		return VG_EXIT_OK;
 	}
+	/* The rules first: a configuration refused must not have truncated
+	 * the output files of the last good run. */
 	if ((status = vg_pipeline_start(&rc.agg, 0, "run")) != VG_EXIT_OK)
 		return stopped_at_start("rules and notifiers") ? VG_EXIT_OK : status;
 	if (windows_path && strcmp(windows_path, "-") != 0 &&
