@@ -584,6 +584,8 @@ static int parse_into(struct vg_rules *rs, const char *text, size_t len, const c
 	yaml_parser_t p;
 	int rc;
 
+	if ((rc = vg_config_check_yaml(text, len, name, errbuf, errlen)) != VG_OK)
+		return rc;
 	if (!yaml_parser_initialize(&p))
 		return VG_ERR_NOMEM;
 	yaml_parser_set_input_string(&p, (const unsigned char *)text, len);
@@ -650,25 +652,20 @@ int vg_rules_load(struct vg_rules **out, const char *const *files, size_t n, con
 			continue;
 		}
 		FILE *f = fopen(files[i], "rb");
-		struct vg_buf b = {0};
-		char chunk[65536];
-		size_t got;
+		char *text;
+		size_t len;
 
 		if (!f) {
 			snprintf(errbuf, errlen, "%s: %s", files[i], strerror(errno));
 			rc = VG_ERR_IO;
 			break;
 		}
-		while ((got = fread(chunk, 1, sizeof(chunk), f)) > 0)
-			vg_buf_put(&b, chunk, got);
-		if (ferror(f) || b.failed) {
-			snprintf(errbuf, errlen, "%s: read error", files[i]);
-			rc = VG_ERR_IO;
-		}
+		/* A rule file keeps a configuration file's bounds (core/config.h). */
+		rc = vg_config_read(f, files[i], &text, &len, errbuf, errlen);
 		fclose(f);
 		if (rc == VG_OK)
-			rc = parse_into(rs, b.p ? b.p : "", b.len, files[i], env, errbuf, errlen);
-		vg_buf_free(&b);
+			rc = parse_into(rs, text ? text : "", len, files[i], env, errbuf, errlen);
+		free(text);
 	}
 	if (rc != VG_OK) {
 		vg_rules_destroy(rs);

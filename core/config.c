@@ -127,7 +127,9 @@ void vg_config_strlist_free(struct vg_strlist *l)
 	for (size_t i = 0; i < l->n; i++)
 		free(l->v[i]);
 	free(l->v);
+	free(l->lines);
 	l->v = NULL;
+	l->lines = NULL;
 	l->n = 0;
 }
 
@@ -387,8 +389,8 @@ out_free_cfg:
 int vg_config_load(struct vg_config **out, const char *path, char *errbuf, size_t errlen)
 {
 	FILE *f;
-	char *text = NULL;
-	size_t len = 0, cap = 0;
+	char *text;
+	size_t len;
 	int rc;
 
 	if (!path)
@@ -398,32 +400,10 @@ int vg_config_load(struct vg_config **out, const char *path, char *errbuf, size_
 		snprintf(errbuf, errlen, "%s: cannot open: %s", path, strerror(errno));
 		return VG_ERR_IO;
 	}
-	for (;;) {
-		if (len == cap) {
-			char *t = realloc(text, cap ? cap * 2 : 8192);
-
-			if (!t) {
-				free(text);
-				fclose(f);
-				snprintf(errbuf, errlen, "%s: out of memory", path);
-				return VG_ERR_NOMEM;
-			}
-			text = t;
-			cap = cap ? cap * 2 : 8192;
-		}
-		size_t n = fread(text + len, 1, cap - len, f);
-
-		len += n;
-		if (n == 0)
-			break;
-	}
-	if (ferror(f)) {
-		snprintf(errbuf, errlen, "%s: read error: %s", path, strerror(errno));
-		free(text);
-		fclose(f);
-		return VG_ERR_IO;
-	}
+	rc = vg_config_read(f, path, &text, &len, errbuf, errlen);
 	fclose(f);
+	if (rc != VG_OK)
+		return rc;
 	rc = vg_config_load_string(out, text, len, path, errbuf, errlen);
 	free(text);
 	return rc;
@@ -499,7 +479,7 @@ int vg_config_load_overridden(struct vg_config **out, const char *path, const st
 	if (ov->workers > 0)
 		cfg->workers = ov->workers;
 	if (ov->n_topics) {
-		struct vg_strlist topics = {calloc(ov->n_topics, sizeof(char *)), 0, cfg->kafka_topics.line};
+		struct vg_strlist topics = {.v = calloc(ov->n_topics, sizeof(char *)), .line = cfg->kafka_topics.line};
 
 		if (!topics.v)
 			goto out_nomem;

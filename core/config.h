@@ -26,12 +26,35 @@
 
 #include "core/record.h"
 
-/* A list of strings and the line it was written on. */
+/* A list of strings and the line it was written on; lines[i], when not
+ * NULL, is the line of v[i] (for a mapping kept as pairs, of its key and
+ * of its value). */
 struct vg_strlist {
 	char **v;
 	size_t n;
 	int line;
+	int *lines;
 };
+
+/* Bounds on a configuration file (docs/limits.md, "Configuration files"),
+ * each refused with the file and, but for the size, the line:
+ * - the file: at most 1 MiB. The shipped one is 11 KB; what makes one big
+ *   is lists (topics, properties, rules), bounded below.
+ * - nesting: lists and mappings at most 32 deep. The deepest key needs
+ *   5 (the file, a section, a list of rows, a row, its any: mapping).
+ *   Checked as libyaml reads (its scanner is quadratic in flow depth).
+ * - anchors: at most 256 (libyaml looks each alias up among them all).
+ * - aliases: the document they expand to weighs at most 4 MiB (a node
+ *   counts 1, a scalar its length more): an anchor shares a value, it
+ *   does not multiply the document.
+ * Lists bounded per key (the key's max in its table): kafka.topics 4096
+ * (vigil holds at most 4096 partitions; librdkafka's subscribe is
+ * quadratic in topics), kafka.properties and notify.kafka.properties
+ * 1024 (librdkafka has about 200), rules.files 256. */
+#define VG_CONFIG_MAX_BYTES (1u << 20)
+#define VG_CONFIG_MAX_DEPTH 32
+#define VG_CONFIG_MAX_ANCHORS 256
+#define VG_CONFIG_MAX_EXPANDED (4u << 20)
 
 /* One condition of a classification rule: field (enum vg_field) must match
  * the PCRE2 pattern. */
@@ -183,6 +206,25 @@ struct vg_config {
 	int64_t http_commit_age_ms;   /* /ready: the last offset commit at most this old */
 	int64_t http_notify_failing_ms; /* /ready: a notifier failing at most this long */
 };
+
+/* Whether YAML text (len bytes; name is used in errors) keeps the bounds
+ * above that every YAML file vigil reads as configuration keeps (the
+ * configuration file, each alert rule file): the size, then, reading
+ * libyaml's events once (linear in len, stopping at the first event past
+ * a bound): nesting, anchors, the weight aliases expand to, an alias
+ * inside its own anchor. Run it before yaml_parser_load. Returns 0 (a
+ * syntax error too: loading says it), VG_ERR_CONFIG with "NAME:LINE:
+ * reason" (for the size "NAME: N bytes; ...") in errbuf, or VG_ERR_NOMEM.
+ * Thread-safe. */
+int vg_config_check_yaml(const char *text, size_t len, const char *name, char *errbuf, size_t errlen);
+
+/* Read the file f (opened by the caller, who closes it; path is used in
+ * errors) that is to be such YAML, refusing it past VG_CONFIG_MAX_BYTES
+ * without reading it whole. Returns 0 and the text in *text (*len bytes,
+ * not terminated; free it), VG_ERR_IO (a read error), VG_ERR_CONFIG ("PATH:
+ * N bytes; a configuration file is at most 1 MiB") or VG_ERR_NOMEM, with
+ * the sentence in errbuf. Thread-safe. */
+int vg_config_read(FILE *f, const char *path, char **text, size_t *len, char *errbuf, size_t errlen);
 
 /* Load the defaults, then path over them (path NULL: defaults only).
  * Returns 0 and a new configuration in *out (free with vg_config_free), or

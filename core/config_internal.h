@@ -38,6 +38,8 @@ struct key {
 	size_t line_off; /* where its line lands (an int), or NO_LINE */
 	const char *def; /* default as YAML; a leading newline makes it a block */
 	const char *doc; /* comment lines printed above it */
+	/* The range of a K_UINT, K_SIZE or K_DURATION; for a K_STRLIST or
+	 * K_STRMAP, max is the most entries (0: as many as the file holds). */
 	unsigned long long min, max;
 };
 

@@ -160,13 +160,14 @@ static const struct key kafka_keys[] = {
 	{"group_id", K_STRING, OFF(kafka_group), NO_LINE, "vigil",
 	 "Consumer group. Instances with the same group share the partitions.", 0, 0},
 	{"topics", K_STRLIST, OFF(kafka_topics), NO_LINE, "[logs]",
-	 "Topics to consume; a name starting with ^ is a regular expression.", 0, 0},
+	 "Topics to consume; a name starting with ^ is a regular expression. At most 4096.", 0, 4096},
 	{"properties", K_STRMAP, OFF(kafka_properties), NO_LINE, "{}",
 	 "Any librdkafka consumer property, passed through unchanged (security.protocol,\n"
 	 "sasl.*, ssl.*, fetch sizes...). vigil sets enable.auto.offset.store=false itself:\n"
 	 "offsets are stored only once records are processed. A new group starts at the\n"
-	 "earliest offset unless auto.offset.reset says otherwise.",
-	 0, 0},
+	 "earliest offset unless auto.offset.reset says otherwise. `vigil config --check`\n"
+	 "checks each with librdkafka. At most 1024.",
+	 0, 1024},
 	{"workers", K_UINT, OFF(workers), NO_LINE, "0",
 	 "Worker threads; partition p goes to worker p mod workers. 0: one per core.", 0, 256},
 	{"batch", K_UINT, OFF(kafka_batch), NO_LINE, "1000", "Most messages a worker takes at once.", 1, 100000},
@@ -200,8 +201,8 @@ static const struct key archive_keys[] = {
 static const struct key rules_keys[] = {
 	{"files", K_STRLIST, OFF(rule_files), NO_LINE, "[builtin]",
 	 "Alert rule files (YAML, Prometheus-style groups); builtin: the shipped\n"
-	 "config/rules.yaml. Evaluated on every closed base window.",
-	 0, 0},
+	 "config/rules.yaml. Evaluated on every closed base window. At most 256.",
+	 0, 256},
 };
 
 /* Dotted names are sub-keys: "alertmanager.url" is url under alertmanager:.
@@ -225,8 +226,8 @@ static const struct key notify_keys[] = {
 	{"kafka.properties", K_STRMAP, OFF(notify_kafka_properties), NO_LINE, "{}",
 	 "librdkafka producer properties for the alert topic (security.protocol, sasl.*,\n"
 	 "ssl.*...): a secured cluster needs them here too, the kafka section's are the\n"
-	 "consumer's. vigil keeps enable.idempotence=true and acks=all.",
-	 0, 0},
+	 "consumer's. vigil keeps enable.idempotence=true and acks=all. At most 1024.",
+	 0, 1024},
 	{"file.path", K_STRING, OFF(notify_file), NO_LINE, "off",
 	 "NDJSON of every alert change to this file (- for standard output); off: none.", 0, 0},
 	{"outbox.dir", K_STRING, OFF(notify_outbox_dir), NO_LINE, "./outbox",

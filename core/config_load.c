@@ -70,23 +70,59 @@ static char *xstrdup(const char *s)
 #define PAIRS_FOR(doc, map, pair)                                                                   \
 	for (yaml_node_pair_t *pair = (map)->data.mapping.pairs.start; pair < (map)->data.mapping.pairs.top; pair++)
 
+/* FNV-1a, for the duplicate-key set. */
+static uint64_t key_hash(const char *s)
+{
+	uint64_t h = 14695981039346656037ull;
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ull;
+	return h;
+}
+
+/* Refuse non-scalar and duplicate keys, the second of a pair at its line.
+ * Linear: a mapping of more than a few keys goes through a hash set
+ * (200,000 kafka.properties took minutes when every pair was compared). */
 static int check_mapping_keys(struct loader *L, yaml_node_t *map, const char *what)
 {
+	size_t n = (size_t)(map->data.mapping.pairs.top - map->data.mapping.pairs.start), cap = 16;
+	const char **set = NULL;
+	int rc = VG_OK;
+
+	while (cap < 2 * n)
+		cap *= 2;
+	if (n > 8 && !(set = calloc(cap, sizeof(*set))))
+		return VG_ERR_NOMEM;
 	PAIRS_FOR(L->doc, map, a)
 	{
 		yaml_node_t *k = yaml_document_get_node(L->doc, a->key);
 		const char *ks = scalar(k);
+		bool dup = false;
 
-		if (!ks)
-			return fail(L, k, "%s: keys must be plain names, found %s", what, type_name(k));
-		for (yaml_node_pair_t *b = map->data.mapping.pairs.start; b < a; b++) {
-			const char *prev = scalar(yaml_document_get_node(L->doc, b->key));
+		if (!ks) {
+			rc = fail(L, k, "%s: keys must be plain names, found %s", what, type_name(k));
+			break;
+		}
+		if (set) {
+			size_t i = (size_t)key_hash(ks) & (cap - 1);
 
-			if (prev && strcmp(prev, ks) == 0)
-				return fail(L, k, "%s: duplicate key '%s'", what, ks);
+			while (set[i] && !(dup = strcmp(set[i], ks) == 0))
+				i = (i + 1) & (cap - 1);
+			set[i] = ks;
+		} else {
+			for (yaml_node_pair_t *b = map->data.mapping.pairs.start; b < a && !dup; b++) {
+				const char *prev = scalar(yaml_document_get_node(L->doc, b->key));
+
+				dup = prev && strcmp(prev, ks) == 0;
+			}
+		}
+		if (dup) {
+			rc = fail(L, k, "%s: duplicate key '%s'", what, ks);
+			break;
 		}
 	}
-	return VG_OK;
+	free(set);
+	return rc;
 }
 
 /* One row of a list of rows: a mapping with plain, distinct keys, else
@@ -300,17 +336,32 @@ static const struct row_list counter_rows = {
 	.parse = parse_counter, .free = vg_config_counters_free, .keep = counters_keep,
 };
 
-static int parse_strlist(struct loader *L, yaml_node_t *n, const char *what, struct vg_strlist *out)
+/* A list or mapping of cnt entries against its key's bound (max 0: none). */
+static int check_count(struct loader *L, yaml_node_t *n, const char *what, size_t cnt, unsigned long long max)
+{
+	if (max && cnt > max)
+		return fail(L, n, "%s: at most %llu entries, got %zu", what, max, cnt);
+	return VG_OK;
+}
+
+static int parse_strlist(struct loader *L, yaml_node_t *n, const char *what, unsigned long long max,
+			 struct vg_strlist *out)
 {
 	struct vg_strlist l = {.line = line_of(L, n)};
+	int rc;
 
 	if (n->type != YAML_SEQUENCE_NODE)
 		return fail(L, n, "%s: expected a list, got %s", what, type_name(n));
 	size_t cnt = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
 
+	if ((rc = check_count(L, n, what, cnt, max)) != VG_OK)
+		return rc;
 	l.v = calloc(cnt ? cnt : 1, sizeof(char *));
-	if (!l.v)
+	l.lines = calloc(cnt ? cnt : 1, sizeof(int));
+	if (!l.v || !l.lines) {
+		vg_config_strlist_free(&l);
 		return VG_ERR_NOMEM;
+	}
 	for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top; it++) {
 		yaml_node_t *e = yaml_document_get_node(L->doc, *it);
 		const char *s = scalar(e);
@@ -323,7 +374,7 @@ static int parse_strlist(struct loader *L, yaml_node_t *n, const char *what, str
 			vg_config_strlist_free(&l);
 			return VG_ERR_NOMEM;
 		}
-		l.n++;
+		l.lines[l.n++] = line_of(L, e);
 	}
 	vg_config_strlist_free(out);
 	*out = l;
@@ -375,20 +426,24 @@ static const struct row_list webhook_rows = {
 	.size = sizeof(struct vg_cfg_webhook), .parse = parse_webhook, .free = vg_config_webhooks_free, .keep = webhooks_keep,
 };
 
-static int parse_aliases(struct loader *L, yaml_node_t *n, const char *what, struct vg_strlist *out, bool lower)
+static int parse_aliases(struct loader *L, yaml_node_t *n, const char *what, unsigned long long max,
+			 struct vg_strlist *out, bool lower)
 {
 	struct vg_strlist l = {.line = line_of(L, n)};
 	int rc;
 
 	if (n->type != YAML_MAPPING_NODE)
 		return fail(L, n, "%s: expected a mapping, got %s", what, type_name(n));
-	if ((rc = check_mapping_keys(L, n, what)) != VG_OK)
-		return rc;
 	size_t cnt = (size_t)(n->data.mapping.pairs.top - n->data.mapping.pairs.start);
 
+	if ((rc = check_count(L, n, what, cnt, max)) != VG_OK || (rc = check_mapping_keys(L, n, what)) != VG_OK)
+		return rc;
 	l.v = calloc(2 * cnt + 1, sizeof(char *));
-	if (!l.v)
+	l.lines = calloc(2 * cnt + 1, sizeof(int));
+	if (!l.v || !l.lines) {
+		vg_config_strlist_free(&l);
 		return VG_ERR_NOMEM;
+	}
 	PAIRS_FOR(L->doc, n, pr)
 	{
 		yaml_node_t *v = yaml_document_get_node(L->doc, pr->value);
@@ -401,6 +456,8 @@ static int parse_aliases(struct loader *L, yaml_node_t *n, const char *what, str
 		}
 		l.v[l.n] = xstrdup(ks);
 		l.v[l.n + 1] = xstrdup(vs);
+		l.lines[l.n] = line_of(L, yaml_document_get_node(L->doc, pr->key));
+		l.lines[l.n + 1] = line_of(L, v);
 		l.n += 2;
 		if (!l.v[l.n - 2] || !l.v[l.n - 1]) {
 			vg_config_strlist_free(&l);
@@ -592,9 +649,9 @@ static int apply_key(struct loader *L, const struct section *sec, const struct k
 		*(char **)dst = d;
 		return VG_OK;
 	}
-	case K_STRLIST: return parse_strlist(L, v, what, dst);
-	case K_ALIASES: return parse_aliases(L, v, what, dst, true);
-	case K_STRMAP: return parse_aliases(L, v, what, dst, false);
+	case K_STRLIST: return parse_strlist(L, v, what, key->max, dst);
+	case K_ALIASES: return parse_aliases(L, v, what, key->max, dst, true);
+	case K_STRMAP: return parse_aliases(L, v, what, key->max, dst, false);
 	case K_RULES: return parse_rows(L, v, what, &rule_rows);
 	case K_RETENTION: return parse_rows(L, v, what, &retention_rows);
 	case K_DURATION: return parse_duration(L, v, what, key, dst);
@@ -688,6 +745,8 @@ int vg_config_load_text(struct loader *L, const char *text, size_t len)
 	yaml_document_t doc;
 	int rc;
 
+	if ((rc = vg_config_check_yaml(text, len, L->name, L->err, L->errlen)) != VG_OK)
+		return rc;
 	if (!yaml_parser_initialize(&parser))
 		return VG_ERR_NOMEM;
 	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);

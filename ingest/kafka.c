@@ -547,7 +547,7 @@ static int conf_set(rd_kafka_conf_t *conf, const char *key, const char *val, cha
 	char err[512];
 
 	if (rd_kafka_conf_set(conf, key, val, err, sizeof(err)) != RD_KAFKA_CONF_OK) {
-		snprintf(errbuf, errlen, "%s: kafka.properties: %s", source, err);
+		snprintf(errbuf, errlen, "%s: kafka: %s", source, err);
 		return VG_ERR_CONFIG;
 	}
 	return VG_OK;
@@ -562,12 +562,53 @@ static bool user_set(const struct vg_config *cfg, const char *key)
 	return false;
 }
 
+/* The consumer's configuration (see vg_kafka_check): defaults first, the
+ * user's properties over them, each refused at its own line, vigil's
+ * contract last (offsets are stored only after processing). */
+static int conf_build(rd_kafka_conf_t *conf, const struct vg_config *cfg, char *errbuf, size_t errlen)
+{
+	const struct vg_strlist *props = &cfg->kafka_properties;
+	char tmp[64], err[512];
+
+	snprintf(tmp, sizeof(tmp), "%lld", (long long)cfg->commit_interval_ms);
+	if (conf_set(conf, "bootstrap.servers", cfg->kafka_brokers, errbuf, errlen, cfg->source) ||
+	    conf_set(conf, "group.id", cfg->kafka_group, errbuf, errlen, cfg->source) ||
+	    conf_set(conf, "auto.offset.reset", "earliest", errbuf, errlen, cfg->source) ||
+	    conf_set(conf, "enable.auto.commit", "true", errbuf, errlen, cfg->source) ||
+	    conf_set(conf, "auto.commit.interval.ms", tmp, errbuf, errlen, cfg->source) ||
+	    conf_set(conf, "enable.partition.eof", "true", errbuf, errlen, cfg->source))
+		return VG_ERR_CONFIG;
+	if (!user_set(cfg, "fetch.max.bytes") &&
+	    conf_set(conf, "fetch.max.bytes", "67108864", errbuf, errlen, cfg->source))
+		return VG_ERR_CONFIG;
+	for (size_t i = 0; i + 1 < props->n; i += 2) {
+		if (rd_kafka_conf_set(conf, props->v[i], props->v[i + 1], err, sizeof(err)) != RD_KAFKA_CONF_OK) {
+			snprintf(errbuf, errlen, "%s:%d: kafka.properties: %s", cfg->source,
+				 props->lines ? props->lines[i] : props->line, err);
+			return VG_ERR_CONFIG;
+		}
+	}
+	return conf_set(conf, "enable.auto.offset.store", "false", errbuf, errlen, cfg->source);
+}
+
+int vg_kafka_check(const struct vg_config *cfg, char *errbuf, size_t errlen)
+{
+	rd_kafka_conf_t *conf = rd_kafka_conf_new();
+	int rc;
+
+	if (!conf)
+		return VG_ERR_NOMEM;
+	rc = conf_build(conf, cfg, errbuf, errlen);
+	rd_kafka_conf_destroy(conf);
+	return rc;
+}
+
 int vg_kafka_open(struct vg_kafka **out, const struct vg_config *cfg, const struct vg_kafka_handler *h,
 		  char *errbuf, size_t errlen)
 {
 	struct vg_kafka *k = calloc(1, sizeof(*k));
 	rd_kafka_conf_t *conf = rd_kafka_conf_new();
-	char tmp[64], err[512];
+	char err[512];
 	int rc = VG_ERR_CONFIG;
 
 	*out = NULL;
@@ -581,26 +622,7 @@ int vg_kafka_open(struct vg_kafka **out, const struct vg_config *cfg, const stru
 	k->h = *h;
 	pthread_mutex_init(&k->parts_mu, NULL);
 	k->n_workers = vg_config_workers(cfg);
-	snprintf(tmp, sizeof(tmp), "%lld", (long long)cfg->commit_interval_ms);
-	/* Defaults first, the user's properties over them, vigil's contract
-	 * last (offsets are stored only after processing). */
-	if (conf_set(conf, "bootstrap.servers", cfg->kafka_brokers, errbuf, errlen, cfg->source) ||
-	    conf_set(conf, "group.id", cfg->kafka_group, errbuf, errlen, cfg->source) ||
-	    conf_set(conf, "auto.offset.reset", "earliest", errbuf, errlen, cfg->source) ||
-	    conf_set(conf, "enable.auto.commit", "true", errbuf, errlen, cfg->source) ||
-	    conf_set(conf, "auto.commit.interval.ms", tmp, errbuf, errlen, cfg->source) ||
-	    conf_set(conf, "enable.partition.eof", "true", errbuf, errlen, cfg->source))
-		goto out_conf;
-	if (!user_set(cfg, "fetch.max.bytes") &&
-	    conf_set(conf, "fetch.max.bytes", "67108864", errbuf, errlen, cfg->source))
-		goto out_conf;
-	for (size_t i = 0; i + 1 < cfg->kafka_properties.n; i += 2) {
-		const char *key = cfg->kafka_properties.v[i], *val = cfg->kafka_properties.v[i + 1];
-
-		if (conf_set(conf, key, val, errbuf, errlen, cfg->source))
-			goto out_conf;
-	}
-	if (conf_set(conf, "enable.auto.offset.store", "false", errbuf, errlen, cfg->source))
+	if (conf_build(conf, cfg, errbuf, errlen) != VG_OK)
 		goto out_conf;
 	rd_kafka_conf_set_rebalance_cb(conf, vg_kafka_rebalance_cb);
 	rd_kafka_conf_set_error_cb(conf, vg_kafka_error_cb);

@@ -104,9 +104,18 @@ struct vg_kafka_handler {
 
 struct vg_kafka;
 
+/* What vg_kafka_open refuses of a configuration, checked without creating
+ * a consumer (vigil config --check): every kafka.properties entry goes
+ * through librdkafka's rd_kafka_conf_set, by the same function
+ * vg_kafka_open builds its configuration with. Returns 0, VG_ERR_CONFIG
+ * with "FILE:LINE: kafka.properties: librdkafka's reason" in errbuf, or
+ * VG_ERR_NOMEM. (What only rd_kafka_new checks, properties that conflict,
+ * is still said at vigil run.) Thread-safe. */
+int vg_kafka_check(const struct vg_config *cfg, char *errbuf, size_t errlen);
+
 /* Create the consumer and its workers (not yet subscribed). workers 0:
  * one per core. Returns 0, or VG_ERR_CONFIG with librdkafka's message for
- * a property it refuses, or VG_ERR_NOMEM. */
+ * a property it refuses (as vg_kafka_check says it), or VG_ERR_NOMEM. */
 int vg_kafka_open(struct vg_kafka **out, const struct vg_config *cfg, const struct vg_kafka_handler *h,
 		  char *errbuf, size_t errlen);
 

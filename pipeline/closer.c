@@ -191,6 +191,8 @@ int vg_closer_open(struct vg_pipeline *run, const struct vg_table_params *tp, in
 		.kafka_topic = strcmp(cfg->notify_kafka_topic, "off") ? cfg->notify_kafka_topic : NULL,
 		.kafka_properties = (const char *const *)cfg->notify_kafka_properties.v,
 		.n_kafka_properties = cfg->notify_kafka_properties.n,
+		.kafka_property_lines = cfg->notify_kafka_properties.lines,
+		.source = cfg->source,
 		.file = strcmp(cfg->notify_file, "off") ? cfg->notify_file : NULL,
 		.outbox_dir = cfg->notify_outbox_dir,
 		.outbox_max = cfg->notify_outbox_max,

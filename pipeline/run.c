@@ -469,20 +469,36 @@ static int open_archives(struct vg_pipeline *run)
 	return VG_OK;
 }
 
-/* A watchdog for the graceful stop: past the bound, say so and leave. */
-static void *stop_watchdog(void *arg)
+/* The librdkafka properties, consumer's and alert producer's, as
+ * vg_kafka_open and vg_notify_create apply them: vigil config --check and
+ * vigil run refuse them alike, at their lines. */
+static int check_kafka_properties(const struct vg_config *cfg, char *errbuf, size_t errlen)
 {
-	int64_t ms = *(int64_t *)arg;
-	struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
+	struct vg_notify_params np = {
+		.kafka_topic = strcmp(cfg->notify_kafka_topic, "off") ? cfg->notify_kafka_topic : NULL,
+		.kafka_properties = (const char *const *)cfg->notify_kafka_properties.v,
+		.n_kafka_properties = cfg->notify_kafka_properties.n,
+		.kafka_property_lines = cfg->notify_kafka_properties.lines,
+		.source = cfg->source,
+	};
+	int rc = vg_kafka_check(cfg, errbuf, errlen);
 
-	nanosleep(&ts, NULL);
-	vg_log_kv(VG_LOG_ERROR, "run", "graceful stop took longer than the shutdown timeout; exiting",
-		  VG_LOG_I("timeout_ms", ms));
-	_exit(VG_EXIT_IO);
-	return NULL;
+	return rc == VG_OK ? vg_notify_kafka_check(&np, errbuf, errlen) : rc;
 }
 
-int vg_run_main(const struct vg_run_opts *o)
+/* A stop asked for during start-up: nothing is consumed yet, so nothing
+ * is to drain or commit; said, and the start given up (exit 0, as a
+ * stop). */
+static bool stopped_at_start(const char *phase)
+{
+	if (!vg_stop_requested())
+		return false;
+	vg_log_kv(VG_LOG_INFO, "run", "stopped during start-up", VG_LOG_S("phase", phase));
+	return true;
+}
+
+/* vg_run_main, but for the watchdog's disarming. */
+static int run_main(const struct vg_run_opts *o)
 {
 	struct vg_run rc;
 	const char *config_path = o->config_path, *windows_path = o->windows_path, *records_path = o->records_path;
@@ -516,9 +532,36 @@ int vg_run_main(const struct vg_run_opts *o)
 		fprintf(stderr, "vigil run: out of memory\n");
 		return VG_EXIT_IO;
 	}
-	if (r != VG_OK || vg_stage_open(&rc.agg.st, cfg, err, sizeof(err)) != VG_OK) {
+	if (r != VG_OK) {
 		fprintf(stderr, "vigil: %s\n", err);
 		return VG_EXIT_CONFIG;
+	}
+	/* From here on, a stop signal in any phase of the start-up asks for a
+	 * graceful stop, and the watchdog ends the process if that takes longer
+	 * than kafka.shutdown_timeout from the signal: a phase that does not
+	 * come back (a subscribe that spins) cannot keep vigil from stopping.
+	 * Before it (the configuration read, bounded to 1 MiB), the signal's
+	 * default action ends the process at once. SIGHUP is caught as early:
+	 * its default would end the process too; the reload it asks for is
+	 * made once the closer runs. */
+	vg_stop_catch();
+	struct sigaction hup = {.sa_handler = on_reload_signal, .sa_flags = SA_RESTART};
+
+	sigemptyset(&hup.sa_mask);
+	sigaction(SIGHUP, &hup, NULL);
+	if (vg_stop_watchdog_arm(cfg->shutdown_timeout_ms) != VG_OK) {
+		fprintf(stderr, "vigil run: cannot start the shutdown watchdog's thread\n");
+		vg_config_free(cfg);
+		return VG_EXIT_IO;
+	}
+	if (vg_stage_open(&rc.agg.st, cfg, err, sizeof(err)) != VG_OK) {
+		fprintf(stderr, "vigil: %s\n", err);
+		return VG_EXIT_CONFIG;
+	}
+	if ((r = check_kafka_properties(cfg, err, sizeof(err))) != VG_OK) {
+		fprintf(stderr, "vigil: %s\n", r == VG_ERR_NOMEM ? "out of memory" : err);
+		vg_stage_close(&rc.agg.st);
+		return r == VG_ERR_NOMEM ? VG_EXIT_IO : VG_EXIT_CONFIG;
 	}
 	vg_log_set_level(log_level >= 0 ? log_level : cfg->log_level);
 	rc.agg.threads = vg_config_workers(cfg);
@@ -526,20 +569,31 @@ int vg_run_main(const struct vg_run_opts *o)
 	rc.agg.store_always = true;
 	rc.agg.catch_up_ms = cfg->notify_catch_up_ms;
 	rc.agg.quiet = windows_path == NULL;
+	if (stopped_at_start("configuration")) {
+		vg_stage_close(&rc.agg.st);
+		return VG_EXIT_OK;
+	}
 	/* The rules first: a configuration refused must not have truncated
 	 * the output files of the last good run. */
 	if ((status = vg_pipeline_start(&rc.agg, 0, "run")) != VG_EXIT_OK)
-		return status;
+		return stopped_at_start("rules and notifiers") ? VG_EXIT_OK : status;
 	if (windows_path && strcmp(windows_path, "-") != 0 &&
 	    (rc.agg.out_fd = open(windows_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0) {
-		fprintf(stderr, "vigil run: %s: %s\n", windows_path, strerror(errno));
+		/* A FIFO's open waits for a reader; a signal interrupts it. */
+		bool stopped = errno == EINTR && stopped_at_start("--windows");
+
+		if (!stopped)
+			fprintf(stderr, "vigil run: %s: %s\n", windows_path, strerror(errno));
 		run_release(&rc);
-		return VG_EXIT_IO;
+		return stopped ? VG_EXIT_OK : VG_EXIT_IO;
 	}
 	if (records_path && !(rc.records = fopen(records_path, "w"))) {
-		fprintf(stderr, "vigil run: %s: %s\n", records_path, strerror(errno));
+		bool stopped = errno == EINTR && stopped_at_start("--records");
+
+		if (!stopped)
+			fprintf(stderr, "vigil run: %s: %s\n", records_path, strerror(errno));
 		run_release(&rc);
-		return VG_EXIT_IO;
+		return stopped ? VG_EXIT_OK : VG_EXIT_IO;
 	}
 	pthread_mutex_init(&rc.records_mu, NULL);
 	pthread_mutex_init(&rc.lag_mu, NULL);
@@ -560,6 +614,10 @@ int vg_run_main(const struct vg_run_opts *o)
 	if (archiving && open_archives(&rc.agg) != VG_OK) {
 		run_release(&rc);
 		return VG_EXIT_IO;
+	}
+	if (stopped_at_start("outputs")) {
+		run_release(&rc);
+		return VG_EXIT_OK;
 	}
 	struct vg_kafka_handler h = {.worker_start = run_worker_start, .batch = run_batch,
 				     .worker_stop = run_worker_stop, .worker_idle = run_idle,
@@ -582,11 +640,14 @@ int vg_run_main(const struct vg_run_opts *o)
 		run_release(&rc);
 		return r == VG_ERR_CONFIG ? VG_EXIT_CONFIG : VG_EXIT_IO;
 	}
-	vg_stop_catch();
-	struct sigaction hup = {.sa_handler = on_reload_signal, .sa_flags = SA_RESTART};
-
-	sigemptyset(&hup.sa_mask);
-	sigaction(SIGHUP, &hup, NULL);
+	if (stopped_at_start("consumer")) {
+		vg_health_stop(&rc);
+		vg_kafka_close(k);
+		run_release(&rc);
+		return VG_EXIT_OK;
+	}
+	/* A stop during the subscribe (vg_kafka_run's first step) ends the
+	 * loop before it polls: the graceful stop below, with nothing read. */
 	double t0 = vg_clock_mono_s();
 
 	rc.closer_started = pthread_create(&rc.closer, NULL, closer_main, &rc) == 0;
@@ -596,16 +657,15 @@ int vg_run_main(const struct vg_run_opts *o)
 	} else if (vg_kafka_run(k, vg_stop_flag(), exit_at_end, run_tick, &rc) != VG_OK) {
 		status = VG_EXIT_IO;
 	}
-	/* Graceful stop, bounded. */
-	pthread_t dog;
-	int64_t bound = cfg->shutdown_timeout_ms;
+	/* Graceful stop, bounded by the watchdog: asked for here when the loop
+	 * ended for another reason than a signal (the end of the topics, a
+	 * fatal consumer error). */
+	vg_stop_request();
 	char committed[16384], extra[17000], why[512];
 
 	size_t lag_parts;
 	int64_t lag_end = vg_kafka_lag(k, &lag_parts); /* while the partitions are still ours */
 
-	pthread_create(&dog, NULL, stop_watchdog, &bound);
-	pthread_detach(dog);
 	vg_log(VG_LOG_DEBUG, "run", "stopping: the closer's last round");
 	atomic_store(&rc.closer_stop, true);
 	if (rc.closer_started)
@@ -679,6 +739,14 @@ int vg_run_main(const struct vg_run_opts *o)
 }
 
 
+int vg_run_main(const struct vg_run_opts *o)
+{
+	int status = run_main(o);
+
+	vg_stop_watchdog_disarm();
+	return status;
+}
+
 int vg_run_check(const char *config_path, char *errbuf, size_t errlen)
 {
 	struct vg_config *cfg;
@@ -696,6 +764,8 @@ int vg_run_check(const char *config_path, char *errbuf, size_t errlen)
 		rc = VG_ERR_CONFIG;
 		goto out_close;
 	}
+	if ((rc = check_kafka_properties(cfg, errbuf, errlen)) != VG_OK)
+		goto out_close;
 	if ((rc = vg_rules_load_config(&rules, cfg, cfg->window_ms, &names, errbuf, errlen)) != VG_OK) {
 		rc = rc == VG_ERR_NOMEM ? rc : VG_ERR_CONFIG;
 		goto out_close;

@@ -738,6 +738,38 @@ static void *notify_main(void *arg)
 
 /* ---- the API ------------------------------------------------------------ */
 
+/* The user's producer properties into conf, each refused at its line. */
+static int kafka_conf_user(rd_kafka_conf_t *conf, const struct vg_notify_params *p, char *errbuf, size_t errlen)
+{
+	char err[512];
+
+	for (size_t i = 0; i + 1 < p->n_kafka_properties; i += 2) {
+		if (rd_kafka_conf_set(conf, p->kafka_properties[i], p->kafka_properties[i + 1], err, sizeof(err))) {
+			if (p->source && p->kafka_property_lines)
+				snprintf(errbuf, errlen, "%s:%d: notify.kafka.properties: %s", p->source,
+					 p->kafka_property_lines[i], err);
+			else
+				snprintf(errbuf, errlen, "notify.kafka.properties: %s", err);
+			return VG_ERR_CONFIG;
+		}
+	}
+	return VG_OK;
+}
+
+int vg_notify_kafka_check(const struct vg_notify_params *p, char *errbuf, size_t errlen)
+{
+	rd_kafka_conf_t *conf;
+	int rc;
+
+	if (!p->kafka_topic)
+		return VG_OK;
+	if (!(conf = rd_kafka_conf_new()))
+		return VG_ERR_NOMEM;
+	rc = kafka_conf_user(conf, p, errbuf, errlen);
+	rd_kafka_conf_destroy(conf);
+	return rc;
+}
+
 /* The producer of the Kafka notifier. */
 static int kafka_open(struct vg_notify *n, struct notifier *nf, char *errbuf, size_t errlen)
 {
@@ -747,12 +779,9 @@ static int kafka_open(struct vg_notify *n, struct notifier *nf, char *errbuf, si
 	if (!conf)
 		return VG_ERR_NOMEM;
 	/* The user's properties first; the delivery contract over them. */
-	for (size_t i = 0; i + 1 < n->p.n_kafka_properties; i += 2) {
-		if (rd_kafka_conf_set(conf, n->p.kafka_properties[i], n->p.kafka_properties[i + 1], err, sizeof(err))) {
-			snprintf(errbuf, errlen, "notify.kafka.properties: %s", err);
-			rd_kafka_conf_destroy(conf);
-			return VG_ERR_CONFIG;
-		}
+	if (kafka_conf_user(conf, &n->p, errbuf, errlen) != VG_OK) {
+		rd_kafka_conf_destroy(conf);
+		return VG_ERR_CONFIG;
 	}
 	if (rd_kafka_conf_set(conf, "bootstrap.servers", n->p.kafka_brokers, err, sizeof(err)) ||
 	    rd_kafka_conf_set(conf, "enable.idempotence", "true", err, sizeof(err)) ||

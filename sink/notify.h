@@ -48,6 +48,8 @@ struct vg_notify_params {
 	const char *kafka_topic;   /* NULL: none */
 	const char *const *kafka_properties; /* pairs: [2i] = [2i+1], before vigil's own */
 	size_t n_kafka_properties;           /* entries (twice the pairs) */
+	const int *kafka_property_lines;     /* each entry's line in source, or NULL */
+	const char *source;                  /* the configuration file, for errors; or NULL */
 	const char *file;       /* NDJSON path, "-" for standard output; NULL: none */
 	const char *outbox_dir; /* created when missing */
 	size_t outbox_max;      /* entries kept undelivered at most */
@@ -75,6 +77,14 @@ struct vg_notify;
  * a Kafka topic without brokers, no outbox_dir, outbox_max 0, timeout_ms
  * (or resend_ms with Alertmanager) not positive. */
 int vg_notify_create(struct vg_notify **out, const struct vg_notify_params *p, char *errbuf, size_t errlen);
+
+/* What vg_notify_create refuses of the Kafka notifier's properties,
+ * checked without creating a producer (vigil config --check): each goes
+ * through librdkafka's rd_kafka_conf_set, by the function the producer's
+ * configuration is built with. Nothing to check without kafka_topic.
+ * Returns 0, VG_ERR_CONFIG with "SOURCE:LINE: notify.kafka.properties:
+ * librdkafka's reason" in errbuf, or VG_ERR_NOMEM. Thread-safe. */
+int vg_notify_kafka_check(const struct vg_notify_params *p, char *errbuf, size_t errlen);
 
 /* Queue one alert change for every notifier: in the outbox, fsynced, when
  * this returns 0; VG_ERR_IO otherwise (logged). Never waits on delivery. */
