@@ -81,6 +81,13 @@ struct vg_wstore {
 	uint32_t *refs; /* parts and buckets holding each id */
 	size_t cap_refs, dict_live;
 	unsigned dict_gen; /* bumped when compaction renumbers the ids */
+	/* The endpoint cap (NULL: none): a window with entries it turns
+	 * away is folded into `fold` before it is frozen. */
+	struct vg_epcap *cap;
+	struct vg_table *fold;
+	bool *keep; /* per entry of the window being added */
+	size_t cap_keep;
+	int64_t next_expire;
 };
 
 struct vg_wstore_view {
@@ -507,6 +514,15 @@ int vg_wstore_create(struct vg_wstore **out, const struct vg_wstore_params *p)
 		vg_wstore_destroy(s);
 		return VG_ERR_NOMEM;
 	}
+	if (p->max_endpoints || p->hold_404) {
+		struct vg_epcap_params cp = {.max_per_service = p->max_endpoints, .hold_404 = p->hold_404,
+					     .horizon_ms = p->retain_ms};
+
+		if (vg_epcap_create(&s->cap, &cp) != VG_OK || vg_table_create(&s->fold, &tp) != VG_OK) {
+			vg_wstore_destroy(s);
+			return VG_ERR_NOMEM;
+		}
+	}
 	*out = s;
 	return VG_OK;
 }
@@ -536,6 +552,9 @@ void vg_wstore_destroy(struct vg_wstore *s)
 	vg_table_destroy(s->dict);
 	vg_table_destroy(s->dict_spare);
 	free(s->refs);
+	vg_epcap_destroy(s->cap);
+	vg_table_destroy(s->fold);
+	free(s->keep);
 	free(s);
 }
 
@@ -716,12 +735,66 @@ out_fail:
 	s->dict_spare = t;
 }
 
+/* The window's table as the endpoint cap lets it into the store: *out is
+ * the table itself when the cap keeps every entry (normal traffic: the
+ * store holds what it held without a cap), else the store's fold table,
+ * where the entries turned away are summed under endpoint __other__. */
+static int cap_window(struct vg_wstore *s, const struct vg_window *win, const struct vg_table **out)
+{
+	const struct vg_table *t = win->table;
+	size_t n = vg_table_size(t), folds = 0;
+	int rc;
+
+	*out = t;
+	if (win->end_ms >= s->next_expire) {
+		vg_epcap_expire(s->cap, win->end_ms);
+		s->next_expire = win->end_ms + TIER2_MS;
+	}
+	if (vg_grow(&s->keep, &s->cap_keep, n ? n : 1, sizeof(*s->keep), 1024) != 0)
+		return VG_ERR_NOMEM;
+	for (size_t i = 0; i < n; i++) {
+		const struct vg_table_entry *e = vg_table_entry(t, i);
+
+		s->keep[i] = true;
+		if (e->key.kind != VG_TABLE_HTTP)
+			continue;
+		if ((rc = vg_epcap_admit(s->cap, e->key.service, e->key.endpoint, e->count, e->not_found, win->end_ms,
+					 &s->keep[i])) != VG_OK)
+			return rc;
+		folds += !s->keep[i];
+	}
+	if (!folds)
+		return VG_OK;
+	vg_table_reset(s->fold);
+	for (size_t i = 0; i < n; i++) {
+		const struct vg_table_entry *e = vg_table_entry(t, i);
+		struct vg_table_key k = e->key;
+		struct vg_table_entry *d;
+
+		if (!s->keep[i])
+			k.endpoint = VG_STR_LIT(VG_TABLE_OTHER);
+		if (!(d = vg_table_get(s->fold, &k)))
+			return VG_ERR_NOMEM;
+		d->count += e->count;
+		d->errors_4xx += e->errors_4xx;
+		d->errors_5xx += e->errors_5xx;
+		d->not_found += e->not_found;
+		if (vg_sketch_merge(&d->latency, &e->latency) != VG_OK)
+			return VG_ERR_NOMEM;
+	}
+	*out = s->fold;
+	return VG_OK;
+}
+
 int vg_wstore_add(struct vg_wstore *s, const struct vg_window *win)
 {
+	const struct vg_table *t = win->table;
 	struct frozen f;
 	int rc;
 
-	if (freeze(s, &f, win->table, win->start_ms, win->end_ms, true) != VG_OK)
+	if (s->cap && (rc = cap_window(s, win, &t)) != VG_OK)
+		return rc;
+	if (freeze(s, &f, t, win->start_ms, win->end_ms, true) != VG_OK)
 		return VG_ERR_NOMEM;
 	if (tier_push(&s->ring, &f) != VG_OK) {
 		frozen_free(s, &f);
@@ -809,6 +882,14 @@ int vg_wstore_merge(struct vg_wstore *s, int64_t from, int64_t to, bool latency,
 size_t vg_wstore_bytes(const struct vg_wstore *s)
 {
 	return s->bytes;
+}
+
+void vg_wstore_endpoints(const struct vg_wstore *s, struct vg_epcap_stats *out)
+{
+	if (s->cap)
+		vg_epcap_stats(s->cap, out);
+	else
+		memset(out, 0, sizeof(*out));
 }
 
 /* ---- views: the public side --------------------------------------------- */

@@ -135,7 +135,7 @@ int vg_pipeline_setup(struct vg_pipeline *run, int64_t window_ms)
 		return VG_ERR_CONFIG;
 	}
 	struct vg_wstore_params sp = {.window_ms = wp.window_ms, .ring_ms = VG_RULES_RING_MS, .retain_ms = 3 * 86400000LL,
-				      .map = wp.table.map};
+				      .map = wp.table.map, .max_endpoints = run->st.cfg->max_endpoints, .hold_404 = true};
 
 	if (vg_windows_create(&run->win, &wp) != VG_OK || vg_wstore_create(&run->store, &sp) != VG_OK)
 		return VG_ERR_NOMEM;
