@@ -15,6 +15,7 @@
 void vg_pipeline_summary(struct vg_pipeline *run, double seconds, const char *extra)
 {
 	struct vg_windows_stats ws;
+	struct vg_epcap_stats eps;
 	struct vg_buf b = {0};
 	uint64_t records = run->oversize, rejected = run->oversize, by_reason[VG_JR_COUNT] = {0};
 
@@ -64,7 +65,14 @@ void vg_pipeline_summary(struct vg_pipeline *run, double seconds, const char *ex
 	vg_buf_put_u64(&b, ws.closed);
 	vg_buf_puts(&b, ",\"keys_overflow\":");
 	vg_buf_put_u64(&b, ws.overflow);
-	vg_buf_puts(&b, ",\"store_bytes\":");
+	vg_wstore_endpoints(run->store, &eps);
+	vg_buf_puts(&b, ",\"store_endpoints\":");
+	vg_buf_put_u64(&b, eps.known);
+	vg_buf_puts(&b, ",\"store_endpoints_folded\":{\"cap\":");
+	vg_buf_put_u64(&b, eps.folded_cap);
+	vg_buf_puts(&b, ",\"not_found\":");
+	vg_buf_put_u64(&b, eps.folded_404);
+	vg_buf_puts(&b, "},\"store_bytes\":");
 	vg_buf_put_u64(&b, vg_wstore_bytes(run->store));
 	vg_buf_puts(&b, ",\"rules\":");
 	vg_buf_put_u64(&b, vg_rules_count(run->rules));
