@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "aggregate/table.h"
 #include "core/err.h"
+#include "core/mem.h"
 
 /* A service: how many endpoints it knows. */
 struct svc {
@@ -33,6 +33,9 @@ struct vg_epcap {
 	struct svc **svcs;
 	size_t n_sb, n_svcs;
 	struct vg_epcap_stats st;
+	struct vg_table *fold; /* vg_epcap_fold's result when it folds */
+	bool *keep;            /* per entry of the table being folded */
+	size_t cap_keep;
 };
 
 int vg_epcap_create(struct vg_epcap **out, const struct vg_epcap_params *p)
@@ -42,8 +45,14 @@ int vg_epcap_create(struct vg_epcap **out, const struct vg_epcap_params *p)
 	*out = NULL;
 	if (!c)
 		return VG_ERR_NOMEM;
+	struct vg_table_params tp = {.map = p->map, .max_keys = UINT32_MAX / 2};
+
 	c->p = *p;
 	c->n_eb = c->n_sb = 64;
+	if (vg_table_create(&c->fold, &tp) != VG_OK) {
+		vg_epcap_destroy(c);
+		return VG_ERR_NOMEM;
+	}
 	c->eps = calloc(c->n_eb, sizeof(*c->eps));
 	c->svcs = calloc(c->n_sb, sizeof(*c->svcs));
 	if (!c->eps || !c->svcs) {
@@ -72,6 +81,8 @@ void vg_epcap_destroy(struct vg_epcap *c)
 	}
 	free(c->eps);
 	free(c->svcs);
+	vg_table_destroy(c->fold);
+	free(c->keep);
 	free(c);
 }
 
@@ -184,6 +195,48 @@ int vg_epcap_admit(struct vg_epcap *c, vg_str service, vg_str endpoint, uint64_t
 	c->st.known++;
 	REHASH(struct ep, &c->eps, &c->n_eb, c->n_eps);
 	*keep = true;
+	return VG_OK;
+}
+
+int vg_epcap_fold(struct vg_epcap *c, const struct vg_table *t, int64_t now_ms, const struct vg_table **out)
+{
+	size_t n = vg_table_size(t), folds = 0;
+	int rc;
+
+	*out = t;
+	if (vg_grow(&c->keep, &c->cap_keep, n ? n : 1, sizeof(*c->keep), 1024) != 0)
+		return VG_ERR_NOMEM;
+	for (size_t i = 0; i < n; i++) {
+		const struct vg_table_entry *e = vg_table_entry(t, i);
+
+		c->keep[i] = true;
+		if (e->key.kind != VG_TABLE_HTTP)
+			continue;
+		if ((rc = vg_epcap_admit(c, e->key.service, e->key.endpoint, e->count, e->not_found, now_ms,
+					 &c->keep[i])) != VG_OK)
+			return rc;
+		folds += !c->keep[i];
+	}
+	if (!folds)
+		return VG_OK;
+	vg_table_reset(c->fold);
+	for (size_t i = 0; i < n; i++) {
+		const struct vg_table_entry *e = vg_table_entry(t, i);
+		struct vg_table_key k = e->key;
+		struct vg_table_entry *d;
+
+		if (!c->keep[i])
+			k.endpoint = VG_STR_LIT(VG_TABLE_OTHER);
+		if (!(d = vg_table_get(c->fold, &k)))
+			return VG_ERR_NOMEM;
+		d->count += e->count;
+		d->errors_4xx += e->errors_4xx;
+		d->errors_5xx += e->errors_5xx;
+		d->not_found += e->not_found;
+		if (vg_sketch_merge(&d->latency, &e->latency) != VG_OK)
+			return VG_ERR_NOMEM;
+	}
+	*out = c->fold;
 	return VG_OK;
 }
 

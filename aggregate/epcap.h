@@ -21,9 +21,12 @@
  * "__other__" endpoints (the window's own cap) are always kept as they
  * are. An endpoint not seen for horizon_ms is forgotten, freeing its room.
  *
+ * vg_epcap_fold applies it to a window's table, summing the entries
+ * turned away into one __other__ entry per (service, method).
+ *
  * Memory: about 64 bytes plus the labels per known endpoint, so at most
- * services x max_per_service of them. Not thread-safe: the closer's (the
- * store's) thread only. */
+ * services x max_per_service of them, and one table as big as the largest
+ * window folded. Not thread-safe: the closer's (the store's) thread only. */
 #ifndef VG_EPCAP_H
 #define VG_EPCAP_H
 
@@ -31,12 +34,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "aggregate/table.h"
 #include "core/str.h"
 
 struct vg_epcap_params {
 	unsigned max_per_service; /* 0: no cap */
 	bool hold_404;            /* new endpoints answering only 404 stay __other__ */
 	int64_t horizon_ms;       /* an endpoint unseen this long is forgotten */
+	const struct vg_sketch_map *map; /* of the tables vg_epcap_fold reads */
 };
 
 struct vg_epcap_stats {
@@ -57,6 +62,13 @@ void vg_epcap_destroy(struct vg_epcap *c);
  * Returns 0 or VG_ERR_NOMEM (then *keep is false). */
 int vg_epcap_admit(struct vg_epcap *c, vg_str service, vg_str endpoint, uint64_t requests, uint64_t not_found,
 		   int64_t now_ms, bool *keep);
+
+/* A window's table (window ending at now_ms) as the cap lets it in: *out
+ * is t itself when every HTTP entry keeps its endpoint, else the cap's own
+ * table (valid until the next call), holding t's entries with those
+ * turned away summed under endpoint __other__ (counts, 404s, latency), in
+ * t's order. t is only read. Returns 0 or VG_ERR_NOMEM. */
+int vg_epcap_fold(struct vg_epcap *c, const struct vg_table *t, int64_t now_ms, const struct vg_table **out);
 
 /* Forget endpoints not seen since now_ms - horizon_ms. Costs the known
  * endpoints; the store calls it once a roll-up bucket (10 minutes). */

@@ -81,13 +81,8 @@ struct vg_wstore {
 	uint32_t *refs; /* parts and buckets holding each id */
 	size_t cap_refs, dict_live;
 	unsigned dict_gen; /* bumped when compaction renumbers the ids */
-	/* The endpoint cap (NULL: none): a window with entries it turns
-	 * away is folded into `fold` before it is frozen. */
-	struct vg_epcap *cap;
-	struct vg_table *fold;
-	bool *keep; /* per entry of the window being added */
-	size_t cap_keep;
-	int64_t next_expire;
+	struct vg_epcap *cap; /* the endpoint cap (NULL: none) */
+	int64_t next_expire;  /* its next look for endpoints to forget */
 };
 
 struct vg_wstore_view {
@@ -516,9 +511,9 @@ int vg_wstore_create(struct vg_wstore **out, const struct vg_wstore_params *p)
 	}
 	if (p->max_endpoints || p->hold_404) {
 		struct vg_epcap_params cp = {.max_per_service = p->max_endpoints, .hold_404 = p->hold_404,
-					     .horizon_ms = p->retain_ms};
+					     .horizon_ms = p->retain_ms, .map = p->map};
 
-		if (vg_epcap_create(&s->cap, &cp) != VG_OK || vg_table_create(&s->fold, &tp) != VG_OK) {
+		if (vg_epcap_create(&s->cap, &cp) != VG_OK) {
 			vg_wstore_destroy(s);
 			return VG_ERR_NOMEM;
 		}
@@ -553,8 +548,6 @@ void vg_wstore_destroy(struct vg_wstore *s)
 	vg_table_destroy(s->dict_spare);
 	free(s->refs);
 	vg_epcap_destroy(s->cap);
-	vg_table_destroy(s->fold);
-	free(s->keep);
 	free(s);
 }
 
@@ -735,64 +728,17 @@ out_fail:
 	s->dict_spare = t;
 }
 
-/* The window's table as the endpoint cap lets it into the store: *out is
- * the table itself when the cap keeps every entry (normal traffic: the
- * store holds what it held without a cap), else the store's fold table,
- * where the entries turned away are summed under endpoint __other__. */
-static int cap_window(struct vg_wstore *s, const struct vg_window *win, const struct vg_table **out)
-{
-	const struct vg_table *t = win->table;
-	size_t n = vg_table_size(t), folds = 0;
-	int rc;
-
-	*out = t;
-	if (win->end_ms >= s->next_expire) {
-		vg_epcap_expire(s->cap, win->end_ms);
-		s->next_expire = win->end_ms + TIER2_MS;
-	}
-	if (vg_grow(&s->keep, &s->cap_keep, n ? n : 1, sizeof(*s->keep), 1024) != 0)
-		return VG_ERR_NOMEM;
-	for (size_t i = 0; i < n; i++) {
-		const struct vg_table_entry *e = vg_table_entry(t, i);
-
-		s->keep[i] = true;
-		if (e->key.kind != VG_TABLE_HTTP)
-			continue;
-		if ((rc = vg_epcap_admit(s->cap, e->key.service, e->key.endpoint, e->count, e->not_found, win->end_ms,
-					 &s->keep[i])) != VG_OK)
-			return rc;
-		folds += !s->keep[i];
-	}
-	if (!folds)
-		return VG_OK;
-	vg_table_reset(s->fold);
-	for (size_t i = 0; i < n; i++) {
-		const struct vg_table_entry *e = vg_table_entry(t, i);
-		struct vg_table_key k = e->key;
-		struct vg_table_entry *d;
-
-		if (!s->keep[i])
-			k.endpoint = VG_STR_LIT(VG_TABLE_OTHER);
-		if (!(d = vg_table_get(s->fold, &k)))
-			return VG_ERR_NOMEM;
-		d->count += e->count;
-		d->errors_4xx += e->errors_4xx;
-		d->errors_5xx += e->errors_5xx;
-		d->not_found += e->not_found;
-		if (vg_sketch_merge(&d->latency, &e->latency) != VG_OK)
-			return VG_ERR_NOMEM;
-	}
-	*out = s->fold;
-	return VG_OK;
-}
-
 int vg_wstore_add(struct vg_wstore *s, const struct vg_window *win)
 {
 	const struct vg_table *t = win->table;
 	struct frozen f;
 	int rc;
 
-	if (s->cap && (rc = cap_window(s, win, &t)) != VG_OK)
+	if (s->cap && win->end_ms >= s->next_expire) {
+		vg_epcap_expire(s->cap, win->end_ms);
+		s->next_expire = win->end_ms + TIER2_MS;
+	}
+	if (s->cap && (rc = vg_epcap_fold(s->cap, win->table, win->end_ms, &t)) != VG_OK)
 		return rc;
 	if (freeze(s, &f, t, win->start_ms, win->end_ms, true) != VG_OK)
 		return VG_ERR_NOMEM;
