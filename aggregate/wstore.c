@@ -91,7 +91,32 @@ struct vg_wstore_view {
 	int32_t tail;
 	struct vg_wstore_sum *sum; /* by dictionary id; cap_sum of them, zeroed past use */
 	size_t cap_sum, live;
+	/* What changed: syncs are numbered (pub, the last one); the ids whose
+	 * sums changed since sync list_pub - 1, each once (its sum's mark is
+	 * list_pub), for readers to apply only those; full_at: the sync after
+	 * which the list does not say everything (read every sum). */
+	uint64_t pub, list_pub, full_at;
+	uint32_t *changed;
+	size_t n_changed, cap_changed;
 };
+
+/* Sum id of v is about to change: on the list the next sync publishes. */
+static void view_touch(struct vg_wstore_view *v, uint32_t id)
+{
+	uint64_t next = v->pub + 1;
+
+	if (v->list_pub != next) {
+		v->n_changed = 0;
+		v->list_pub = next;
+	}
+	if (v->sum[id].mark == next)
+		return;
+	v->sum[id].mark = next;
+	if (vg_grow(&v->changed, &v->cap_changed, v->n_changed + 1, sizeof(*v->changed), 1024) != 0)
+		v->full_at = next;
+	else
+		v->changed[v->n_changed++] = id;
+}
 
 /* The id of key k (window 0) with one more holder; UINT32_MAX when out
  * of memory. */
@@ -392,6 +417,7 @@ static int view_part(struct vg_wstore_view *v, const struct frozen *f, int sign)
 		/* Unsigned wrap-around makes subtraction the same sum. */
 		uint64_t m = sign > 0 ? 1 : UINT64_MAX;
 
+		view_touch(v, fe->id);
 		sm->count += m * fe->count;
 		sm->errors_4xx += m * fe->errors_4xx;
 		sm->errors_5xx += m * fe->errors_5xx;
@@ -430,6 +456,7 @@ static int view_acc(struct vg_wstore_view *v, const struct acc *a, int sign)
 		const struct vg_table_entry *ae = vg_table_entry(a->t, i);
 		struct vg_wstore_sum *sm = &v->sum[a->ids[i]];
 
+		view_touch(v, a->ids[i]);
 		sm->count += m * ae->count;
 		sm->errors_4xx += m * ae->errors_4xx;
 		sm->errors_5xx += m * ae->errors_5xx;
@@ -454,6 +481,7 @@ static void view_clear(struct vg_wstore_view *v)
 	if (v->sum)
 		memset(v->sum, 0, v->cap_sum * sizeof(*v->sum));
 	v->live = 0;
+	v->full_at = v->pub + 1;
 	if (!s)
 		return;
 	tier_clear_bit(&s->ring, mask);
@@ -620,6 +648,7 @@ static int acc_roll(struct vg_wstore *s, struct acc *a, const struct frozen *f)
 
 			if (!(a->views & ((uint64_t)1 << b)))
 				continue;
+			view_touch(v, fe->id);
 			sm = &v->sum[fe->id];
 			sm->count += fe->count;
 			sm->errors_4xx += fe->errors_4xx;
@@ -710,6 +739,7 @@ static void dict_compact(struct vg_wstore *s)
 		free(v->sum);
 		v->sum = sums[b];
 		v->cap_sum = cap;
+		v->full_at = v->pub + 1; /* its list holds the old ids */
 	}
 	vg_table_reset(s->dict);
 	s->dict_spare = s->dict;
@@ -913,6 +943,7 @@ void vg_wstore_view_destroy(struct vg_wstore_view *v)
 		v->s->views[v->bit] = NULL;
 	}
 	free(v->sum);
+	free(v->changed);
 	free(v);
 }
 
@@ -965,7 +996,23 @@ int vg_wstore_view_sync(struct vg_wstore_view *v, int64_t from, int64_t to, stru
 		rc = view_fit(v); /* every id of the dictionary readable */
 	if (rc != VG_OK)
 		view_clear(v);
+	else
+		v->pub++;
 	return rc;
+}
+
+bool vg_wstore_view_changes(const struct vg_wstore_view *v, uint64_t *pub, const uint32_t **ids, size_t *n)
+{
+	*pub = v->pub;
+	*ids = NULL;
+	*n = 0;
+	if (!v->s || v->full_at == v->pub)
+		return false;
+	if (v->list_pub == v->pub) {
+		*ids = v->changed;
+		*n = v->n_changed;
+	}
+	return true;
 }
 
 const struct vg_table *vg_wstore_view_table(const struct vg_wstore_view *v)

@@ -95,6 +95,7 @@ struct vg_wstore_sum {
 	uint64_t l_count; /* latency values (parts with sketches only) */
 	uint64_t tail;    /* of those, in buckets >= the tail bucket */
 	uint64_t far;     /* in buckets >= tail + vg_sketch_map_buckets() - 1 (merging them may collapse the tail) */
+	uint64_t mark;    /* the view's own: the sync that publishes its last change */
 };
 
 struct vg_wstore_view;
@@ -117,6 +118,15 @@ int vg_wstore_view_sync(struct vg_wstore_view *v, int64_t from, int64_t to, stru
  * generation changes (the store forgot keys no part holds any more and
  * renumbered the rest, in order). */
 const struct vg_table *vg_wstore_view_table(const struct vg_wstore_view *v);
+
+/* What the last sync changed, for a reader that keeps its own sums: *pub
+ * numbers the syncs (the first is 1); (*ids, *n) the entries whose sums
+ * changed since sync *pub - 1 (each once; none: nothing changed), valid
+ * until the store or the view changes. A reader that last read sync
+ * *pub - 1 may apply just those. Returns false when the view cannot say
+ * (it was emptied, its ids renumbered, or the list ran out of memory):
+ * read every sum then. */
+bool vg_wstore_view_changes(const struct vg_wstore_view *v, uint64_t *pub, const uint32_t **ids, size_t *n);
 const struct vg_wstore_sum *vg_wstore_view_sums(const struct vg_wstore_view *v);
 unsigned vg_wstore_view_generation(const struct vg_wstore_view *v);
 

@@ -2,6 +2,8 @@
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "aggregate/wstore.h"
 #include "core/err.h"
@@ -510,5 +512,81 @@ Test(store, under_the_cap_the_store_holds_what_it_held_without_one)
 	vg_table_destroy(b);
 	vg_table_destroy(t);
 	vg_wstore_destroy(plain);
+	vg_wstore_destroy(s);
+}
+
+/* ---- what a sync changed ------------------------------------------------ */
+
+/* A reader keeping its own copy of a view's sums, applying only what each
+ * sync says changed (all of them when the view cannot say, or when the
+ * reader missed a sync), holds what the view holds: through windows
+ * entering and leaving, roll-ups, ageing out and renumbering. */
+Test(store, applying_a_sync_changes_keeps_a_copy_of_the_sums, .timeout = 120)
+{
+	struct vg_wstore *s;
+	struct vg_wstore_params p = {.window_ms = WIN, .ring_ms = 600000, .retain_ms = 7 * HOUR, .map = map};
+	struct vg_table *t;
+	struct vg_wstore_view *v[3];
+	static const int64_t widths[] = {300000, HOUR, 8 * HOUR};
+	int32_t tail = vg_sketch_index(map, 300);
+	struct vg_wstore_sum *copy[3] = {0};
+	size_t cap[3] = {0};
+	uint64_t read[3] = {0}, partial = 0, full = 0;
+
+	cr_assert_eq(vg_wstore_create(&s, &p), 0);
+	cr_assert_eq(vg_table_create(&t, &tp), 0);
+	for (int k = 0; k < 3; k++)
+		cr_assert_eq(vg_wstore_view_create(s, tail, &v[k]), 0);
+	for (int64_t i = 0; i < 6000; i++) {
+		vg_table_reset(t);
+		churn_window(t, i);
+		struct vg_window w = {.start_ms = i * WIN, .end_ms = (i + 1) * WIN, .table = t};
+
+		cr_assert_eq(vg_wstore_add(s, &w), 0);
+		for (int k = 0; k < 3; k++) {
+			struct vg_wstore_cover c;
+			const uint32_t *ids;
+			size_t n_ids, n;
+			uint64_t pub;
+
+			if (k == 2 && i % 3) /* this reader skips syncs */
+				continue;
+			cr_assert_eq(vg_wstore_view_sync(v[k], w.end_ms - widths[k], w.end_ms, &c), 0);
+			n = vg_table_size(vg_wstore_view_table(v[k]));
+			const struct vg_wstore_sum *sums = vg_wstore_view_sums(v[k]);
+			bool can = vg_wstore_view_changes(v[k], &pub, &ids, &n_ids);
+
+			if (n > cap[k]) {
+				copy[k] = realloc(copy[k], n * sizeof(*copy[k]));
+				memset(copy[k] + cap[k], 0, (n - cap[k]) * sizeof(*copy[k]));
+				cap[k] = n;
+			}
+			if (can && read[k] && read[k] + 1 == pub) {
+				for (size_t j = 0; j < n_ids; j++)
+					copy[k][ids[j]] = sums[ids[j]];
+				partial++;
+			} else {
+				memcpy(copy[k], sums, n * sizeof(*copy[k]));
+				full++;
+			}
+			read[k] = pub;
+			for (size_t e = 0; e < n; e++) {
+				const struct vg_wstore_sum *a = &copy[k][e], *b = &sums[e];
+
+				cr_assert(a->parts == b->parts && a->count == b->count && a->errors_4xx == b->errors_4xx &&
+					  a->errors_5xx == b->errors_5xx && a->l_count == b->l_count && a->tail == b->tail &&
+					  a->far == b->far,
+					  "view %d, window %lld, entry %zu: the copy differs", k, (long long)i, e);
+			}
+		}
+	}
+	cr_expect_gt(partial, 10 * full, "mostly the changes alone (%llu, all: %llu)", (unsigned long long)partial,
+		     (unsigned long long)full);
+	cr_expect_gt(vg_wstore_view_generation(v[0]), 0, "renumbered at least once");
+	for (int k = 0; k < 3; k++) {
+		vg_wstore_view_destroy(v[k]);
+		free(copy[k]);
+	}
+	vg_table_destroy(t);
 	vg_wstore_destroy(s);
 }
