@@ -120,13 +120,15 @@ int vg_wstore_view_sync(struct vg_wstore_view *v, int64_t from, int64_t to, stru
 const struct vg_table *vg_wstore_view_table(const struct vg_wstore_view *v);
 
 /* What the last sync changed, for a reader that keeps its own sums: *pub
- * numbers the syncs (the first is 1); (*ids, *n) the entries whose sums
- * changed since sync *pub - 1 (each once; none: nothing changed), valid
- * until the store or the view changes. A reader that last read sync
- * *pub - 1 may apply just those. Returns false when the view cannot say
- * (it was emptied, its ids renumbered, or the list ran out of memory):
- * read every sum then. */
-bool vg_wstore_view_changes(const struct vg_wstore_view *v, uint64_t *pub, const uint32_t **ids, size_t *n);
+ * numbers the syncs (the first is 1); ids[0..*n) the entries whose sums
+ * changed since sync *pub - 1 (each once; none: nothing changed) and
+ * before[i] the sum of ids[i] at that sync (read its counts: its mark is
+ * not), valid until the store or the view changes. A reader that last
+ * read sync *pub - 1 may apply just those. Returns false when the view
+ * cannot say (it was emptied, its ids renumbered, or the list ran out of
+ * memory): read every sum then. */
+bool vg_wstore_view_changes(const struct vg_wstore_view *v, uint64_t *pub, const uint32_t **ids,
+			    const struct vg_wstore_sum **before, size_t *n);
 const struct vg_wstore_sum *vg_wstore_view_sums(const struct vg_wstore_view *v);
 unsigned vg_wstore_view_generation(const struct vg_wstore_view *v);
 

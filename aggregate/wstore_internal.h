@@ -91,7 +91,8 @@ struct vg_wstore_view {
 	 * which the list does not say everything (read every sum). */
 	uint64_t pub, list_pub, full_at;
 	uint32_t *changed;
-	size_t n_changed, cap_changed;
+	struct vg_wstore_sum *before; /* of each changed id: its sum at list_pub - 1 */
+	size_t n_changed, cap_changed, cap_before;
 };
 
 /* (wstore.c) The id of key k (window 0) with one more holder; UINT32_MAX

@@ -19,11 +19,14 @@ void vg_wstore_view_touch(struct vg_wstore_view *v, uint32_t id)
 	}
 	if (v->sum[id].mark == next)
 		return;
-	v->sum[id].mark = next;
-	if (vg_grow(&v->changed, &v->cap_changed, v->n_changed + 1, sizeof(*v->changed), 1024) != 0)
+	if (vg_grow(&v->changed, &v->cap_changed, v->n_changed + 1, sizeof(*v->changed), 1024) != 0 ||
+	    vg_grow(&v->before, &v->cap_before, v->n_changed + 1, sizeof(*v->before), 1024) != 0) {
 		v->full_at = next;
-	else
-		v->changed[v->n_changed++] = id;
+		return;
+	}
+	v->before[v->n_changed] = v->sum[id];
+	v->changed[v->n_changed++] = id;
+	v->sum[id].mark = next;
 }
 
 /* ---- views -------------------------------------------------------------- */
@@ -225,6 +228,7 @@ void vg_wstore_view_destroy(struct vg_wstore_view *v)
 	}
 	free(v->sum);
 	free(v->changed);
+	free(v->before);
 	free(v);
 }
 
@@ -282,15 +286,18 @@ int vg_wstore_view_sync(struct vg_wstore_view *v, int64_t from, int64_t to, stru
 	return rc;
 }
 
-bool vg_wstore_view_changes(const struct vg_wstore_view *v, uint64_t *pub, const uint32_t **ids, size_t *n)
+bool vg_wstore_view_changes(const struct vg_wstore_view *v, uint64_t *pub, const uint32_t **ids,
+			    const struct vg_wstore_sum **before, size_t *n)
 {
 	*pub = v->pub;
 	*ids = NULL;
+	*before = NULL;
 	*n = 0;
 	if (!v->s || v->full_at == v->pub)
 		return false;
 	if (v->list_pub == v->pub) {
 		*ids = v->changed;
+		*before = v->before;
 		*n = v->n_changed;
 	}
 	return true;

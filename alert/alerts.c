@@ -101,14 +101,11 @@ struct vrange {
 	uint64_t synced; /* the evaluation it was last synced in */
 };
 
-/* A view entry a rule's selector takes: into which group, which of its
- * sums are the condition's bad ones (each 0 or 1), and what it adds to
- * its group now (in: the entry is in the range). */
+/* A view entry a rule's selector takes: into which group, and which of
+ * its sums are the condition's bad ones (each 0 or 1). */
 struct pick {
 	uint32_t e, g;
 	uint8_t bad_4xx, bad_5xx, bad_all;
-	bool in;
-	uint64_t count, bad, l_count, tail, far;
 };
 
 /* A slot's groups hold the sums of its picks from sync to sync: an
@@ -314,24 +311,22 @@ static int32_t tail_bucket(const struct vg_alerts *a, const struct rule *r)
 	return vg_sketch_index(a->map, r->threshold) - 1;
 }
 
-/* Bring pick pk's share of its group to what sum sm says now. Unsigned
- * wrap-around makes taking the old share away exact. */
-static void pick_apply(struct slot *s, struct pick *pk, const struct vg_wstore_sum *sm)
+/* Add (m 1) or take away (m UINT64_MAX: unsigned wrap-around makes it
+ * exact) pick pk's share of its group as sum sm says; a sum out of the
+ * range (no parts) has none. */
+static void pick_add(struct slot *s, const struct pick *pk, const struct vg_wstore_sum *sm, uint64_t m)
 {
 	struct group *g = &s->gs.g[pk->g];
-	bool in = sm->parts != 0;
-	uint64_t count = in ? sm->count : 0, l_count = in ? sm->l_count : 0; /* l_count: 0 but for HTTP keys */
-	uint64_t tail = in ? sm->tail : 0, far = in ? sm->far : 0;
-	uint64_t bad = in ? pk->bad_4xx * sm->errors_4xx + pk->bad_5xx * sm->errors_5xx + pk->bad_all * sm->count : 0;
 
-	g->count += count - pk->count;
-	g->bad += bad - pk->bad;
-	g->l_count += l_count - pk->l_count;
-	g->tail += tail - pk->tail;
-	g->far += far - pk->far;
-	g->n_in += (uint32_t)in - (uint32_t)pk->in;
+	if (!sm->parts)
+		return;
+	g->count += m * sm->count;
+	g->bad += m * (pk->bad_4xx * sm->errors_4xx + pk->bad_5xx * sm->errors_5xx + pk->bad_all * sm->count);
+	g->l_count += m * sm->l_count; /* 0 but for HTTP keys */
+	g->tail += m * sm->tail;
+	g->far += m * sm->far;
+	g->n_in += (uint32_t)m; /* 1 or -1 */
 	g->present = g->n_in != 0;
-	*pk = (struct pick){pk->e, pk->g, pk->bad_4xx, pk->bad_5xx, pk->bad_all, in, count, bad, l_count, tail, far};
 }
 
 /* The groups of rule ri over [from, to) from a store view, in slot sl:
@@ -419,9 +414,11 @@ static int view_collect(struct vg_alerts *a, size_t ri, size_t sl, struct vg_wst
 		s->pick_of[s->seen] = (uint32_t)s->n_picks;
 	}
 	const uint32_t *changed;
+	const struct vg_wstore_sum *before;
 	size_t n_changed;
 	uint64_t pub;
-	bool delta = vg_wstore_view_changes(vr->v, &pub, &changed, &n_changed) && s->pub && s->pub + 1 >= pub;
+	bool delta = vg_wstore_view_changes(vr->v, &pub, &changed, &before, &n_changed) && s->pub &&
+		     s->pub + 1 >= pub;
 
 	if (!delta) {
 		for (size_t i = 0; i < s->gs.n; i++) {
@@ -431,16 +428,18 @@ static int view_collect(struct vg_alerts *a, size_t ri, size_t sl, struct vg_wst
 			g->n_in = 0;
 			g->present = false;
 		}
-		for (size_t i = 0; i < s->n_picks; i++) {
-			s->picks[i].in = false;
-			s->picks[i].count = s->picks[i].bad = s->picks[i].l_count = 0;
-			s->picks[i].tail = s->picks[i].far = 0;
-			pick_apply(s, &s->picks[i], &sums[s->picks[i].e]);
-		}
+		for (size_t i = 0; i < s->n_picks; i++)
+			pick_add(s, &s->picks[i], &sums[s->picks[i].e], 1);
 	} else if (s->pub != pub) { /* the sync after the one read: what it changed */
-		for (size_t i = 0; i < n_changed; i++)
-			if (changed[i] < s->seen && s->pick_of[changed[i]])
-				pick_apply(s, &s->picks[s->pick_of[changed[i]] - 1], &sums[changed[i]]);
+		for (size_t i = 0; i < n_changed; i++) {
+			const struct pick *pk;
+
+			if (changed[i] >= s->seen || !s->pick_of[changed[i]])
+				continue;
+			pk = &s->picks[s->pick_of[changed[i]] - 1];
+			pick_add(s, pk, &before[i], UINT64_MAX);
+			pick_add(s, pk, &sums[changed[i]], 1);
+		}
 	}
 	s->pub = pub;
 	*out = &s->gs;

@@ -554,7 +554,8 @@ Test(store, applying_a_sync_changes_keeps_a_copy_of_the_sums, .timeout = 120)
 			cr_assert_eq(vg_wstore_view_sync(v[k], w.end_ms - widths[k], w.end_ms, &c), 0);
 			n = vg_table_size(vg_wstore_view_table(v[k]));
 			const struct vg_wstore_sum *sums = vg_wstore_view_sums(v[k]);
-			bool can = vg_wstore_view_changes(v[k], &pub, &ids, &n_ids);
+			const struct vg_wstore_sum *before;
+			bool can = vg_wstore_view_changes(v[k], &pub, &ids, &before, &n_ids);
 
 			if (n > cap[k]) {
 				copy[k] = realloc(copy[k], n * sizeof(*copy[k]));
@@ -562,11 +563,18 @@ Test(store, applying_a_sync_changes_keeps_a_copy_of_the_sums, .timeout = 120)
 				cap[k] = n;
 			}
 			if (can && read[k] && read[k] + 1 == pub) {
-				for (size_t j = 0; j < n_ids; j++)
+				for (size_t j = 0; j < n_ids; j++) {
+					const struct vg_wstore_sum *a = &copy[k][ids[j]], *b = &before[j];
+
+					cr_assert(a->parts == b->parts && a->count == b->count && a->l_count == b->l_count &&
+						  a->tail == b->tail, "view %d, window %lld: before is not the last sync's sum (id %u of %zu, gen %u, parts %llu/%llu count %llu/%llu)",
+						  k, (long long)i, ids[j], n, vg_wstore_view_generation(v[k]), (unsigned long long)a->parts, (unsigned long long)b->parts, (unsigned long long)a->count, (unsigned long long)b->count);
 					copy[k][ids[j]] = sums[ids[j]];
+				}
 				partial++;
 			} else {
 				memcpy(copy[k], sums, n * sizeof(*copy[k]));
+				memset(copy[k] + n, 0, (cap[k] - n) * sizeof(*copy[k])); /* ids to come start at 0 */
 				full++;
 			}
 			read[k] = pub;
