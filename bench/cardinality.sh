@@ -3,7 +3,9 @@
 # Four streams from bench/gen (seed 1), each run through vigil aggregate
 # --quiet --threads 1 with the shipped rules and with the rules off
 # (rules.files: []), BENCH_RUNS times interleaved (default 3); prints the
-# median wall time and the largest peak RSS (/usr/bin/time -v) of each:
+# median wall time, the median CPU time (user + system: on a shared machine
+# the steadier figure, as waiting for a core adds wall time, not CPU) and
+# the largest peak RSS (/usr/bin/time -v) of each:
 #   normal    3M records over 90 minutes of event time (555/s)
 #   scanner   the same with 2% of requests turned into 404s on random
 #             /xxxxxxxx.php paths (--incident scanner)
@@ -53,14 +55,18 @@ while [ "$i" -lt "$RUNS" ]; do
 				{ echo "cardinality.sh: vigil aggregate failed on $f" >&2; tail -n 3 "$DIR/card.time" >&2; exit 1; }
 			wall=$(awk -F': ' '/Elapsed/ { n = split($2, p, ":"); s = 0; for (k = 1; k <= n; k++) s = s * 60 + p[k]; print s }' "$DIR/card.time")
 			rss=$(awk -F': ' '/Maximum resident/ { print $2 }' "$DIR/card.time")
-			echo "$s $mode $wall $rss" >>"$res"
+			cpu=$(awk -F': ' '/User time|System time/ { s += $2 } END { print s }' "$DIR/card.time")
+			echo "$s $mode $wall $rss $cpu" >>"$res"
 		done
 	done
 done
-printf '%-9s %12s %12s %14s %14s\n' stream "wall rules" "wall off" "peak RSS rules" "peak RSS off"
+printf '%-9s %11s %11s %11s %11s %14s %14s\n' stream "wall rules" "wall off" "cpu rules" "cpu off" \
+	"peak RSS rules" "peak RSS off"
 for s in $STREAMS; do
-	med() { awk -v s="$s" -v m="$1" '$1 == s && $2 == m { print $3 }' "$res" | sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
+	# med MODE COLUMN: the median of a column over the runs
+	med() { awk -v s="$s" -v m="$1" -v c="$2" '$1 == s && $2 == m { print $c }' "$res" | sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 	top() { awk -v s="$s" -v m="$1" '$1 == s && $2 == m && $4 > x { x = $4 } END { print x }' "$res"; }
-	printf '%-9s %11.2fs %11.2fs %12.0f MB %12.0f MB\n' "$s" "$(med rules)" "$(med norules)" \
+	printf '%-9s %10.2fs %10.2fs %10.2fs %10.2fs %11.0f MB %11.0f MB\n' "$s" "$(med rules 3)" "$(med norules 3)" \
+		"$(med rules 5)" "$(med norules 5)" \
 		"$(echo "$(top rules)" | awk '{ print $1 / 1024 }')" "$(echo "$(top norules)" | awk '{ print $1 / 1024 }')"
 done
