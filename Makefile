@@ -55,7 +55,7 @@ TEST_BIN = $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 
 .PHONY: all demo docs readme deps test test-unit test-integration test-build test-tsan test-tsan-build test-reliability soak \
 	asan ubsan san san-build tsan tsan-build fuzz bench bench-parse \
-	bench-aggregate bench-archive bench-kafka \
+	bench-aggregate bench-archive bench-kafka bench-cardinality \
 	format format-check clean help
 
 all: vigil bench/gen
@@ -71,6 +71,7 @@ help:
 	@echo "make fuzz         libFuzzer on the parser (FUZZ_SECONDS=60)"
 	@echo "make bench        every stage benchmark and the end-to-end run: one table, bench/results/"
 	@echo "make bench-parse|bench-aggregate|bench-archive|bench-kafka  one stage"
+	@echo "make bench-cardinality  scanner and random-word paths with the rules on and off (docs/limits.md)"
 	@echo "make install      PREFIX=/usr/local DESTDIR=: vigil, bench/gen, config, docs, systemd unit (docs/deploy.md)"
 	@echo "make format | format-check | clean"
 
@@ -271,6 +272,9 @@ bench/bare_consumer: bench/bare_consumer.c $(FLAGS_STAMP) | $(DEPS_OK)
 
 bench-kafka: all bench/bare_consumer
 	@bench/kafka.sh
+
+bench-cardinality: all
+	@bench/cardinality.sh
 
 # Every stage, then the end-to-end run; one table, bench/results/<date>.json
 # and a chart (bench/run.sh).

@@ -349,7 +349,7 @@ static struct vg_table_entry *insert(struct vg_table *t, const struct vg_table_k
 	}
 	e->key = *key;
 	e->hash = h;
-	e->count = e->errors_4xx = e->errors_5xx = 0;
+	e->count = e->errors_4xx = e->errors_5xx = e->not_found = 0;
 	e->key.service.p = arena_copy(t, key->service);
 	e->key.endpoint.p = arena_copy(t, key->endpoint);
 	e->key.method.p = arena_copy(t, key->method);
@@ -487,6 +487,7 @@ int vg_table_add_record(struct vg_table *t, int64_t window, const struct vg_reco
 		e->count++;
 		e->errors_4xx += rec->status >= 400 && rec->status < 500;
 		e->errors_5xx += rec->status >= 500;
+		e->not_found += rec->status == 404;
 		if (vg_table_add_latency(t, e, rec->duration_ms) != VG_OK)
 			return VG_ERR_NOMEM;
 	}
@@ -538,12 +539,14 @@ static int merge(struct vg_table *dst, struct vg_table *src, int64_t from, int64
 			d->count = s->count;
 			d->errors_4xx = s->errors_4xx;
 			d->errors_5xx = s->errors_5xx;
+			d->not_found = s->not_found;
 			swap_payload(d, s);
 			continue;
 		}
 		d->count += s->count;
 		d->errors_4xx += s->errors_4xx;
 		d->errors_5xx += s->errors_5xx;
+		d->not_found += s->not_found;
 		if (vg_sketch_merge(&d->latency, &s->latency) != VG_OK)
 			return VG_ERR_NOMEM;
 		if (s->n_samples) {

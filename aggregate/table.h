@@ -46,6 +46,7 @@ struct vg_table_entry {
 	uint64_t hash;
 	uint64_t count;
 	uint64_t errors_4xx, errors_5xx;
+	uint64_t not_found; /* HTTP: of the 4xx, 404s (the store's endpoint cap reads it) */
 	struct vg_table_key key;
 	struct vg_sketch latency; /* HTTP: durations in ms */
 	double *samples;          /* exact mode: every duration */

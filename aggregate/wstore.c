@@ -1,5 +1,5 @@
 #define _DEFAULT_SOURCE /* madvise, MADV_HUGEPAGE */
-#include "aggregate/wstore.h"
+#include "aggregate/wstore_internal.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -12,88 +12,9 @@
 #define TIER1_SPAN_MS (6 * 3600000) /* then */
 #define TIER2_MS (10 * 60 * 1000)   /* to retain_ms */
 
-/* Frozen parts' memory. A store only appends parts and frees them oldest
- * first, so parts are carved in order from 2 MiB slabs, and a slab is
- * freed with the last of its parts. Slabs ask for transparent huge pages:
- * an hour of windows is tens of MB written once, and faulting that in by
- * 4 KiB pages costs more than building it. */
-#define SLAB_BYTES ((size_t)2 << 20)
-
-struct slab {
-	size_t used, cap; /* bytes of data */
-	size_t live;      /* parts not yet freed */
-	_Alignas(16) char data[];
-};
-
-/* One aggregate of a frozen window. */
-struct fentry {
-	struct vg_table_key key; /* labels point into the window's string block */
-	uint64_t count, errors_4xx, errors_5xx;
-	uint64_t l_count, l_zero, l_rejected, l_collapsed;
-	double l_sum, l_min, l_max;
-	uint32_t pair_off, n_pairs; /* into the window's pairs */
-	uint32_t id;                /* of the key in the store's dictionary (once keyed) */
-};
-
-/* A closed window or roll-up bucket, frozen. */
-struct frozen {
-	int64_t start_ms, end_ms;
-	bool latency; /* sketches kept */
-	struct fentry *e;
-	size_t n;
-	uint32_t *pairs; /* (bucket index as uint32, count) */
-	size_t n_pairs;
-	size_t bytes;
-	struct slab *slab; /* holding e, the label strings and pairs; NULL when empty */
-	uint64_t views;    /* bit b: views[b] counts this part */
-};
-
-/* A tier: frozen parts in time order. */
-struct tier {
-	struct frozen *v;
-	size_t n, cap;
-};
-
-/* A roll-up bucket being filled. */
-struct acc {
-	struct vg_table *t;
-	int64_t start_ms, end_ms; /* end: of the last part added; start == end: empty */
-	uint64_t views;           /* as a frozen part's */
-	uint32_t *ids;            /* dictionary id of each entry of t (once keyed) */
-	size_t cap_ids;
-};
-
-struct vg_wstore {
-	struct vg_wstore_params p;
-	struct tier ring, t1, t2;
-	struct acc a1, a2;
-	size_t bytes;
-	struct slab *slab; /* the one parts are carved from */
-	struct vg_wstore_view *views[VG_WSTORE_MAX_VIEWS];
-	/* Every key a stored part or bucket holds, under window 0, numbered
-	 * in order of first sight: views are arrays indexed by these ids, so
-	 * a part enters or leaves a view without a hash lookup. Only views
-	 * read it, so it is built with the first view (keyed); until then
-	 * parts carry no ids and a store without views keeps no dictionary,
-	 * which would otherwise be its biggest and most-written part. */
-	bool keyed;
-	struct vg_table *dict, *dict_spare;
-	uint32_t *refs; /* parts and buckets holding each id */
-	size_t cap_refs, dict_live;
-	unsigned dict_gen; /* bumped when compaction renumbers the ids */
-};
-
-struct vg_wstore_view {
-	struct vg_wstore *s; /* NULL once the store is destroyed */
-	unsigned bit;
-	int32_t tail;
-	struct vg_wstore_sum *sum; /* by dictionary id; cap_sum of them, zeroed past use */
-	size_t cap_sum, live;
-};
-
 /* The id of key k (window 0) with one more holder; UINT32_MAX when out
  * of memory. */
-static uint32_t dict_ref(struct vg_wstore *s, const struct vg_table_key *k)
+uint32_t vg_wstore_dict_ref(struct vg_wstore *s, const struct vg_table_key *k)
 {
 	size_t n = vg_table_size(s->dict);
 	struct vg_table_entry *e;
@@ -257,7 +178,7 @@ static int freeze(struct vg_wstore *s, struct frozen *f, const struct vg_table *
 
 		fe->key = e->key;
 		fe->key.window = 0;
-		fe->id = s->keyed ? dict_ref(s, &fe->key) : UINT32_MAX;
+		fe->id = s->keyed ? vg_wstore_dict_ref(s, &fe->key) : UINT32_MAX;
 		if (s->keyed && fe->id == UINT32_MAX) {
 			for (size_t j = 0; j + 1 < f->n; j++)
 				dict_unref(s, f->e[j].id);
@@ -356,126 +277,6 @@ static int table_into(const struct vg_table *t, struct vg_table *out)
 	return VG_OK;
 }
 
-/* ---- views -------------------------------------------------------------- */
-
-/* Room in the view for every id of the dictionary (zero sums). */
-static int view_fit(struct vg_wstore_view *v)
-{
-	size_t n = vg_table_size(v->s->dict), old = v->cap_sum;
-
-	if (n <= old)
-		return VG_OK;
-	if (vg_grow(&v->sum, &v->cap_sum, n, sizeof(*v->sum), 1024) != 0)
-		return VG_ERR_NOMEM;
-	memset(v->sum + old, 0, (v->cap_sum - old) * sizeof(*v->sum));
-	return VG_OK;
-}
-
-static void sum_parts(struct vg_wstore_view *v, struct vg_wstore_sum *sm, int sign)
-{
-	if (sign > 0 && sm->parts++ == 0)
-		v->live++;
-	else if (sign < 0 && --sm->parts == 0)
-		v->live--;
-}
-
-/* Add (sign 1) or take away (-1) a frozen part's entries. */
-static int view_part(struct vg_wstore_view *v, const struct frozen *f, int sign)
-{
-	if (view_fit(v) != VG_OK)
-		return VG_ERR_NOMEM;
-	for (size_t i = 0; i < f->n; i++) {
-		const struct fentry *fe = &f->e[i];
-		struct vg_wstore_sum *sm = &v->sum[fe->id];
-		/* Unsigned wrap-around makes subtraction the same sum. */
-		uint64_t m = sign > 0 ? 1 : UINT64_MAX;
-
-		sm->count += m * fe->count;
-		sm->errors_4xx += m * fe->errors_4xx;
-		sm->errors_5xx += m * fe->errors_5xx;
-		sum_parts(v, sm, sign);
-		if (!f->latency || !fe->l_count)
-			continue;
-		sm->l_count += m * fe->l_count;
-		if (v->tail == VG_WSTORE_NO_TAIL)
-			continue;
-		uint64_t tail = 0, far = 0;
-		int64_t far_from = (int64_t)v->tail + (int64_t)vg_sketch_map_buckets(v->s->p.map) - 1;
-
-		for (uint32_t j = 0; j < fe->n_pairs; j++) {
-			const uint32_t *pr = &f->pairs[2 * (fe->pair_off + j)];
-			int32_t b = (int32_t)pr[0];
-
-			if (b >= v->tail)
-				tail += pr[1];
-			if (b >= far_from)
-				far += pr[1];
-		}
-		sm->tail += m * tail;
-		sm->far += m * far;
-	}
-	return VG_OK;
-}
-
-/* The same for a roll-up bucket being filled (counts only). */
-static int view_acc(struct vg_wstore_view *v, const struct acc *a, int sign)
-{
-	uint64_t m = sign > 0 ? 1 : UINT64_MAX;
-
-	if (view_fit(v) != VG_OK)
-		return VG_ERR_NOMEM;
-	for (size_t i = 0; i < vg_table_size(a->t); i++) {
-		const struct vg_table_entry *ae = vg_table_entry(a->t, i);
-		struct vg_wstore_sum *sm = &v->sum[a->ids[i]];
-
-		sm->count += m * ae->count;
-		sm->errors_4xx += m * ae->errors_4xx;
-		sm->errors_5xx += m * ae->errors_5xx;
-		sum_parts(v, sm, sign);
-	}
-	return VG_OK;
-}
-
-static void tier_clear_bit(struct tier *t, uint64_t mask)
-{
-	for (size_t i = 0; i < t->n; i++)
-		t->v[i].views &= ~mask;
-}
-
-/* Empty a view and mark it as counting nothing: after an allocation
- * failure left it half updated. The next sync starts it again. */
-static void view_clear(struct vg_wstore_view *v)
-{
-	uint64_t mask = (uint64_t)1 << v->bit;
-	struct vg_wstore *s = v->s;
-
-	if (v->sum)
-		memset(v->sum, 0, v->cap_sum * sizeof(*v->sum));
-	v->live = 0;
-	if (!s)
-		return;
-	tier_clear_bit(&s->ring, mask);
-	tier_clear_bit(&s->t1, mask);
-	tier_clear_bit(&s->t2, mask);
-	s->a1.views &= ~mask;
-	s->a2.views &= ~mask;
-}
-
-/* A part leaves the store (rolled up or aged out): the views counting it
- * let it go. */
-static void views_drop(struct vg_wstore *s, struct frozen *f)
-{
-	for (unsigned b = 0; f->views && b < VG_WSTORE_MAX_VIEWS; b++) {
-		uint64_t mask = (uint64_t)1 << b;
-
-		if (!(f->views & mask))
-			continue;
-		f->views &= ~mask;
-		if (view_part(s->views[b], f, -1) != VG_OK)
-			view_clear(s->views[b]);
-	}
-}
-
 static int tier_push(struct tier *t, struct frozen *f)
 {
 	if (vg_grow(&t->v, &t->cap, t->n + 1, sizeof(*t->v), 64) != 0)
@@ -507,6 +308,15 @@ int vg_wstore_create(struct vg_wstore **out, const struct vg_wstore_params *p)
 		vg_wstore_destroy(s);
 		return VG_ERR_NOMEM;
 	}
+	if (p->max_endpoints || p->hold_404) {
+		struct vg_epcap_params cp = {.max_per_service = p->max_endpoints, .hold_404 = p->hold_404,
+					     .horizon_ms = p->retain_ms, .map = p->map};
+
+		if (vg_epcap_create(&s->cap, &cp) != VG_OK) {
+			vg_wstore_destroy(s);
+			return VG_ERR_NOMEM;
+		}
+	}
 	*out = s;
 	return VG_OK;
 }
@@ -536,6 +346,7 @@ void vg_wstore_destroy(struct vg_wstore *s)
 	vg_table_destroy(s->dict);
 	vg_table_destroy(s->dict_spare);
 	free(s->refs);
+	vg_epcap_destroy(s->cap);
 	free(s);
 }
 
@@ -559,7 +370,7 @@ static int acc_flush(struct vg_wstore *s, struct acc *a, struct tier *t)
 	if (tier_push(t, &f) != VG_OK) {
 		for (unsigned b = 0; b < VG_WSTORE_MAX_VIEWS; b++)
 			if (f.views & ((uint64_t)1 << b))
-				view_clear(s->views[b]);
+				vg_wstore_view_clear(s->views[b]);
 		frozen_free(s, &f);
 		return VG_ERR_NOMEM;
 	}
@@ -578,8 +389,8 @@ static int acc_flush(struct vg_wstore *s, struct acc *a, struct tier *t)
 static int acc_roll(struct vg_wstore *s, struct acc *a, const struct frozen *f)
 {
 	for (unsigned b = 0; b < VG_WSTORE_MAX_VIEWS; b++)
-		if ((a->views & ((uint64_t)1 << b)) && view_fit(s->views[b]) != VG_OK)
-			view_clear(s->views[b]);
+		if ((a->views & ((uint64_t)1 << b)) && vg_wstore_view_fit(s->views[b]) != VG_OK)
+			vg_wstore_view_clear(s->views[b]);
 	for (size_t i = 0; i < f->n; i++) {
 		const struct fentry *fe = &f->e[i];
 		struct vg_table_key k = fe->key;
@@ -608,12 +419,13 @@ static int acc_roll(struct vg_wstore *s, struct acc *a, const struct frozen *f)
 
 			if (!(a->views & ((uint64_t)1 << b)))
 				continue;
+			vg_wstore_view_touch(v, fe->id);
 			sm = &v->sum[fe->id];
 			sm->count += fe->count;
 			sm->errors_4xx += fe->errors_4xx;
 			sm->errors_5xx += fe->errors_5xx;
 			if (fresh)
-				sum_parts(v, sm, 1);
+				vg_wstore_sum_parts(v, sm, 1);
 		}
 	}
 	return VG_OK;
@@ -631,7 +443,7 @@ static int roll(struct vg_wstore *s, struct acc *a, struct tier *t, int64_t w, s
 	if (a->start_ms == a->end_ms)
 		a->start_ms = bucket;
 	a->end_ms = f->end_ms;
-	views_drop(s, f);
+	vg_wstore_views_drop(s, f);
 	rc = acc_roll(s, a, f);
 	s->bytes -= f->bytes;
 	frozen_free(s, f);
@@ -698,6 +510,7 @@ static void dict_compact(struct vg_wstore *s)
 		free(v->sum);
 		v->sum = sums[b];
 		v->cap_sum = cap;
+		v->full_at = v->pub + 1; /* its list holds the old ids */
 	}
 	vg_table_reset(s->dict);
 	s->dict_spare = s->dict;
@@ -718,10 +531,17 @@ out_fail:
 
 int vg_wstore_add(struct vg_wstore *s, const struct vg_window *win)
 {
+	const struct vg_table *t = win->table;
 	struct frozen f;
 	int rc;
 
-	if (freeze(s, &f, win->table, win->start_ms, win->end_ms, true) != VG_OK)
+	if (s->cap && win->end_ms >= s->next_expire) {
+		vg_epcap_expire(s->cap, win->end_ms);
+		s->next_expire = win->end_ms + TIER2_MS;
+	}
+	if (s->cap && (rc = vg_epcap_fold(s->cap, win->table, win->end_ms, &t)) != VG_OK)
+		return rc;
+	if (freeze(s, &f, t, win->start_ms, win->end_ms, true) != VG_OK)
 		return VG_ERR_NOMEM;
 	if (tier_push(&s->ring, &f) != VG_OK) {
 		frozen_free(s, &f);
@@ -752,7 +572,7 @@ int vg_wstore_add(struct vg_wstore *s, const struct vg_window *win)
 	while (s->t2.n && s->t2.v[0].end_ms <= now - s->p.retain_ms) {
 		struct frozen old = tier_pop(&s->t2);
 
-		views_drop(s, &old);
+		vg_wstore_views_drop(s, &old);
 		s->bytes -= old.bytes;
 		frozen_free(s, &old);
 	}
@@ -760,7 +580,7 @@ int vg_wstore_add(struct vg_wstore *s, const struct vg_window *win)
 	return VG_OK;
 }
 
-static void cover_add(struct vg_wstore_cover *c, int64_t from, int64_t to, bool latency)
+void vg_wstore_cover_add(struct vg_wstore_cover *c, int64_t from, int64_t to, bool latency)
 {
 	if (c->windows == 0 || from < c->from_ms)
 		c->from_ms = from;
@@ -780,7 +600,7 @@ static int tier_merge(const struct tier *t, int64_t from, int64_t to, bool laten
 			continue;
 		if (thaw_into(f, out, latency) != VG_OK)
 			return VG_ERR_NOMEM;
-		cover_add(c, f->start_ms, f->end_ms, f->latency && latency);
+		vg_wstore_cover_add(c, f->start_ms, f->end_ms, f->latency && latency);
 	}
 	return VG_OK;
 }
@@ -801,7 +621,7 @@ int vg_wstore_merge(struct vg_wstore *s, int64_t from, int64_t to, bool latency,
 			continue;
 		if (table_into(a->t, out) != VG_OK)
 			return VG_ERR_NOMEM;
-		cover_add(cover, a->start_ms, a->end_ms, false);
+		vg_wstore_cover_add(cover, a->start_ms, a->end_ms, false);
 	}
 	return tier_merge(&s->ring, from, to, latency, out, cover);
 }
@@ -811,147 +631,10 @@ size_t vg_wstore_bytes(const struct vg_wstore *s)
 	return s->bytes;
 }
 
-/* ---- views: the public side --------------------------------------------- */
-
-static int key_tier(struct vg_wstore *s, struct tier *t)
+void vg_wstore_endpoints(const struct vg_wstore *s, struct vg_epcap_stats *out)
 {
-	for (size_t i = 0; i < t->n; i++) {
-		for (size_t j = 0; j < t->v[i].n; j++) {
-			struct fentry *fe = &t->v[i].e[j];
-			struct vg_table_key k = fe->key;
-
-			k.window = 0;
-			if ((fe->id = dict_ref(s, &k)) == UINT32_MAX)
-				return VG_ERR_NOMEM;
-		}
-	}
-	return VG_OK;
-}
-
-static int key_acc(struct vg_wstore *s, struct acc *a)
-{
-	size_t n = vg_table_size(a->t);
-
-	if (n && vg_grow(&a->ids, &a->cap_ids, n, sizeof(*a->ids), 1024) != 0)
-		return VG_ERR_NOMEM;
-	for (size_t i = 0; i < n; i++) {
-		if ((a->ids[i] = dict_ref(s, &vg_table_entry(a->t, i)->key)) == UINT32_MAX)
-			return VG_ERR_NOMEM;
-	}
-	return VG_OK;
-}
-
-/* Give every part and bucket held its keys' ids, oldest first: the first
- * view needs them. Out of memory, the store stays without. */
-static int key_all(struct vg_wstore *s)
-{
-	if (key_tier(s, &s->t2) != VG_OK || key_acc(s, &s->a2) != VG_OK || key_tier(s, &s->t1) != VG_OK ||
-	    key_acc(s, &s->a1) != VG_OK || key_tier(s, &s->ring) != VG_OK) {
-		vg_table_reset(s->dict);
-		s->dict_live = 0;
-		return VG_ERR_NOMEM;
-	}
-	s->keyed = true;
-	return VG_OK;
-}
-
-int vg_wstore_view_create(struct vg_wstore *s, int32_t tail_bucket, struct vg_wstore_view **out)
-{
-	struct vg_wstore_view *v;
-	unsigned b = 0;
-
-	*out = NULL;
-	while (b < VG_WSTORE_MAX_VIEWS && s->views[b])
-		b++;
-	if (b == VG_WSTORE_MAX_VIEWS)
-		return VG_ERR_LIMIT;
-	if (!s->keyed && key_all(s) != VG_OK)
-		return VG_ERR_NOMEM;
-	if (!(v = calloc(1, sizeof(*v))))
-		return VG_ERR_NOMEM;
-	v->s = s;
-	v->bit = b;
-	v->tail = tail_bucket;
-	s->views[b] = v;
-	*out = v;
-	return VG_OK;
-}
-
-void vg_wstore_view_destroy(struct vg_wstore_view *v)
-{
-	if (!v)
-		return;
-	if (v->s) {
-		view_clear(v);
-		v->s->views[v->bit] = NULL;
-	}
-	free(v->sum);
-	free(v);
-}
-
-/* Count a part in the view, or stop counting it, as [from, to) says. */
-static int sync_part(struct vg_wstore_view *v, struct frozen *f, int64_t from, int64_t to,
-		     struct vg_wstore_cover *c)
-{
-	uint64_t mask = (uint64_t)1 << v->bit;
-	bool in = !(f->start_ms < from || f->end_ms > to), counted = f->views & mask;
-
-	if (in)
-		cover_add(c, f->start_ms, f->end_ms, f->latency);
-	if (in == counted)
-		return VG_OK;
-	f->views ^= mask;
-	return view_part(v, f, in ? 1 : -1);
-}
-
-static int sync_acc(struct vg_wstore_view *v, struct acc *a, int64_t from, int64_t to, struct vg_wstore_cover *c)
-{
-	uint64_t mask = (uint64_t)1 << v->bit;
-	bool in = !(a->start_ms == a->end_ms || a->start_ms < from || a->end_ms > to), counted = a->views & mask;
-
-	if (in)
-		cover_add(c, a->start_ms, a->end_ms, false);
-	if (in == counted)
-		return VG_OK;
-	a->views ^= mask;
-	return view_acc(v, a, in ? 1 : -1);
-}
-
-int vg_wstore_view_sync(struct vg_wstore_view *v, int64_t from, int64_t to, struct vg_wstore_cover *cover)
-{
-	struct vg_wstore *s = v->s;
-	int rc = VG_OK;
-
-	memset(cover, 0, sizeof(*cover));
-	if (!s)
-		return VG_ERR_INVALID;
-	struct tier *tiers[3] = {&s->t2, &s->t1, &s->ring};
-
-	for (int i = 0; i < 3 && rc == VG_OK; i++)
-		for (size_t j = 0; j < tiers[i]->n && rc == VG_OK; j++)
-			rc = sync_part(v, &tiers[i]->v[j], from, to, cover);
-	if (rc == VG_OK)
-		rc = sync_acc(v, &s->a2, from, to, cover);
-	if (rc == VG_OK)
-		rc = sync_acc(v, &s->a1, from, to, cover);
-	if (rc == VG_OK)
-		rc = view_fit(v); /* every id of the dictionary readable */
-	if (rc != VG_OK)
-		view_clear(v);
-	return rc;
-}
-
-const struct vg_table *vg_wstore_view_table(const struct vg_wstore_view *v)
-{
-	return v->s ? v->s->dict : NULL;
-}
-
-const struct vg_wstore_sum *vg_wstore_view_sums(const struct vg_wstore_view *v)
-{
-	return v->sum;
-}
-
-unsigned vg_wstore_view_generation(const struct vg_wstore_view *v)
-{
-	return v->s ? v->s->dict_gen : 0;
+	if (s->cap)
+		vg_epcap_stats(s->cap, out);
+	else
+		memset(out, 0, sizeof(*out));
 }

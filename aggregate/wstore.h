@@ -12,7 +12,11 @@
  * B non-empty buckets per HTTP key, the hour of base windows takes
  * (3600 / window_s) x K x (100 + 8B) bytes and the roll-ups 696 x K x 100
  * bytes. Keys per window are capped by aggregate.max_keys, so the store is
- * bounded; vg_wstore_bytes() reports what it holds.
+ * bounded; vg_wstore_bytes() reports what it holds. The endpoint cap
+ * (max_endpoints, hold_404) bounds the distinct keys over the whole
+ * horizon too: HTTP keys per service at most max_endpoints + 1 per method,
+ * whatever the paths, so the views' dictionary and what rules read per
+ * evaluation stay bounded when windows each hold different endpoints.
  *
  * A range query merges every stored window or bucket inside [from, to)
  * into a table, all under window index 0, and says what it covered and
@@ -27,6 +31,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "aggregate/epcap.h"
 #include "aggregate/table.h"
 #include "aggregate/window.h"
 
@@ -35,6 +40,12 @@ struct vg_wstore_params {
 	int64_t ring_ms;   /* base windows kept with sketches (default 1 h) */
 	int64_t retain_ms; /* roll-ups kept (default 3 d) */
 	const struct vg_sketch_map *map;
+	/* The endpoint cap (aggregate/epcap.h) over retain_ms: past
+	 * max_endpoints endpoints of a service (0: no cap), and with hold_404
+	 * for new endpoints answering only 404, a window's HTTP entries are
+	 * stored under the endpoint __other__ (service and method kept). */
+	unsigned max_endpoints;
+	bool hold_404;
 };
 
 struct vg_wstore_cover {
@@ -49,7 +60,9 @@ int vg_wstore_create(struct vg_wstore **out, const struct vg_wstore_params *p);
 void vg_wstore_destroy(struct vg_wstore *s);
 
 /* Freeze a closed window into the store (its table is only read), rolling
- * up and dropping what has aged. Windows must come in time order. */
+ * up and dropping what has aged. Windows must come in time order. With an
+ * endpoint cap, HTTP entries it turns away are stored folded (the window
+ * itself is not changed). */
 int vg_wstore_add(struct vg_wstore *s, const struct vg_window *win);
 
 /* Merge what lies in [from_ms, to_ms) into out (parameters as the windows'
@@ -82,6 +95,7 @@ struct vg_wstore_sum {
 	uint64_t l_count; /* latency values (parts with sketches only) */
 	uint64_t tail;    /* of those, in buckets >= the tail bucket */
 	uint64_t far;     /* in buckets >= tail + vg_sketch_map_buckets() - 1 (merging them may collapse the tail) */
+	uint64_t mark;    /* the view's own: the sync that publishes its last change */
 };
 
 struct vg_wstore_view;
@@ -104,10 +118,25 @@ int vg_wstore_view_sync(struct vg_wstore_view *v, int64_t from, int64_t to, stru
  * generation changes (the store forgot keys no part holds any more and
  * renumbered the rest, in order). */
 const struct vg_table *vg_wstore_view_table(const struct vg_wstore_view *v);
+
+/* What the last sync changed, for a reader that keeps its own sums: *pub
+ * numbers the syncs (the first is 1); ids[0..*n) the entries whose sums
+ * changed since sync *pub - 1 (each once; none: nothing changed) and
+ * before[i] the sum of ids[i] at that sync (read its counts: its mark is
+ * not), valid until the store or the view changes. A reader that last
+ * read sync *pub - 1 may apply just those. Returns false when the view
+ * cannot say (it was emptied, its ids renumbered, or the list ran out of
+ * memory): read every sum then. */
+bool vg_wstore_view_changes(const struct vg_wstore_view *v, uint64_t *pub, const uint32_t **ids,
+			    const struct vg_wstore_sum **before, size_t *n);
 const struct vg_wstore_sum *vg_wstore_view_sums(const struct vg_wstore_view *v);
 unsigned vg_wstore_view_generation(const struct vg_wstore_view *v);
 
 /* Bytes held by stored windows and roll-ups. */
 size_t vg_wstore_bytes(const struct vg_wstore *s);
+
+/* The endpoint cap's counts: endpoints known, entries folded (all 0
+ * without a cap). */
+void vg_wstore_endpoints(const struct vg_wstore *s, struct vg_epcap_stats *out);
 
 #endif

@@ -108,6 +108,10 @@ struct pick {
 	uint8_t bad_4xx, bad_5xx, bad_all;
 };
 
+/* A slot's groups hold the sums of its picks from sync to sync: an
+ * evaluation applies the entries the view's last sync changed (what
+ * entered or left the range), not every pick; all of them only when the
+ * slot missed a sync or the view cannot say what changed. */
 struct slot {
 	bool init;
 	size_t vr;          /* its vrange */
@@ -115,6 +119,9 @@ struct slot {
 	size_t seen;        /* view entries classified */
 	struct pick *picks; /* in view entry order */
 	size_t n_picks, cap_picks;
+	uint32_t *pick_of; /* by view entry: its pick + 1, 0 for none (seen of them) */
+	size_t cap_pick_of;
+	uint64_t pub;      /* the view's sync the groups' sums are of (0: none) */
 	struct groups gs;
 };
 
@@ -180,6 +187,7 @@ static void views_free(struct vg_alerts *a)
 	a->n_vr = 0;
 	for (size_t i = 0; a->slots && i < a->rules->n * MAX_SLOTS; i++) {
 		free(a->slots[i].picks);
+		free(a->slots[i].pick_of);
 		vg_groups_free(&a->slots[i].gs);
 		memset(&a->slots[i], 0, sizeof(a->slots[i]));
 	}
@@ -303,6 +311,24 @@ static int32_t tail_bucket(const struct vg_alerts *a, const struct rule *r)
 	return vg_sketch_index(a->map, r->threshold) - 1;
 }
 
+/* Add (m 1) or take away (m UINT64_MAX: unsigned wrap-around makes it
+ * exact) pick pk's share of its group as sum sm says; a sum out of the
+ * range (no parts) has none. */
+static void pick_add(struct slot *s, const struct pick *pk, const struct vg_wstore_sum *sm, uint64_t m)
+{
+	struct group *g = &s->gs.g[pk->g];
+
+	if (!sm->parts)
+		return;
+	g->count += m * sm->count;
+	g->bad += m * (pk->bad_4xx * sm->errors_4xx + pk->bad_5xx * sm->errors_5xx + pk->bad_all * sm->count);
+	g->l_count += m * sm->l_count; /* 0 but for HTTP keys */
+	g->tail += m * sm->tail;
+	g->far += m * sm->far;
+	g->n_in += (uint32_t)m; /* 1 or -1 */
+	g->present = g->n_in != 0;
+}
+
 /* The groups of rule ri over [from, to) from a store view, in slot sl:
  * *out, persistent groups with their sums for this range (present: the
  * group has keys in it), or NULL when no view can be had (the store's
@@ -360,18 +386,24 @@ static int view_collect(struct vg_alerts *a, size_t ri, size_t sl, struct vg_wst
 	if (s->gen != vg_wstore_view_generation(vr->v)) { /* renumbered: classify again */
 		s->gen = vg_wstore_view_generation(vr->v);
 		s->seen = s->n_picks = 0;
+		s->pub = 0;
 		vg_groups_free(&s->gs);
 	}
+	if (n > s->seen && vg_grow(&s->pick_of, &s->cap_pick_of, n, sizeof(*s->pick_of), 1024) != 0)
+		return VG_ERR_NOMEM;
 	for (; s->seen < n; s->seen++) {
 		const struct vg_table_entry *e = vg_table_entry(t, s->seen);
 
+		s->pick_of[s->seen] = 0;
 		if (!rule_takes(env, r, e, a->md))
 			continue;
 		size_t len = group_key(env, r, e, key);
 		struct group *g = vg_groups_get(&s->gs, key, len);
 
-		if (!g || vg_grow(&s->picks, &s->cap_picks, s->n_picks + 1, sizeof(*s->picks), 256) != 0)
+		if (!g || vg_grow(&s->picks, &s->cap_picks, s->n_picks + 1, sizeof(*s->picks), 256) != 0) {
+			s->pub = 0; /* a group may be new without its sums: all again */
 			return VG_ERR_NOMEM;
+		}
 		bool http = r->kind == VG_TABLE_HTTP;
 
 		s->picks[s->n_picks++] = (struct pick){
@@ -379,27 +411,37 @@ static int view_collect(struct vg_alerts *a, size_t ri, size_t sl, struct vg_wst
 			.bad_4xx = http && (r->of == OF_4XX || r->of == OF_BOTH),
 			.bad_5xx = http && (r->of == OF_5XX || r->of == OF_BOTH),
 			.bad_all = r->kind == VG_TABLE_LOG && e->key.level >= VG_LEVEL_ERROR};
+		s->pick_of[s->seen] = (uint32_t)s->n_picks;
 	}
-	for (size_t i = 0; i < s->gs.n; i++) {
-		struct group *g = &s->gs.g[i];
+	const uint32_t *changed;
+	const struct vg_wstore_sum *before;
+	size_t n_changed;
+	uint64_t pub;
+	bool delta = vg_wstore_view_changes(vr->v, &pub, &changed, &before, &n_changed) && s->pub &&
+		     s->pub + 1 >= pub;
 
-		g->count = g->bad = g->l_count = g->tail = g->far = 0;
-		g->present = false;
-	}
-	for (size_t i = 0; i < s->n_picks; i++) {
-		const struct pick *pk = &s->picks[i];
-		const struct vg_wstore_sum *sm = &sums[pk->e];
-		struct group *g = &s->gs.g[pk->g];
+	if (!delta) {
+		for (size_t i = 0; i < s->gs.n; i++) {
+			struct group *g = &s->gs.g[i];
 
-		if (!sm->parts)
-			continue;
-		g->present = true;
-		g->count += sm->count;
-		g->bad += pk->bad_4xx * sm->errors_4xx + pk->bad_5xx * sm->errors_5xx + pk->bad_all * sm->count;
-		g->l_count += sm->l_count; /* 0 but for HTTP keys */
-		g->tail += sm->tail;
-		g->far += sm->far;
+			g->count = g->bad = g->l_count = g->tail = g->far = 0;
+			g->n_in = 0;
+			g->present = false;
+		}
+		for (size_t i = 0; i < s->n_picks; i++)
+			pick_add(s, &s->picks[i], &sums[s->picks[i].e], 1);
+	} else if (s->pub != pub) { /* the sync after the one read: what it changed */
+		for (size_t i = 0; i < n_changed; i++) {
+			const struct pick *pk;
+
+			if (changed[i] >= s->seen || !s->pick_of[changed[i]])
+				continue;
+			pk = &s->picks[s->pick_of[changed[i]] - 1];
+			pick_add(s, pk, &before[i], UINT64_MAX);
+			pick_add(s, pk, &sums[changed[i]], 1);
+		}
 	}
+	s->pub = pub;
 	*out = &s->gs;
 	return VG_OK;
 }

@@ -20,6 +20,7 @@ struct group {
 	/* From store views (the fast path): */
 	uint64_t l_count, tail, far; /* latency values; at or above the rule's tail bucket; far above it */
 	bool present;                /* some key of the group is in the range */
+	uint32_t n_in;               /* how many (the view path keeps it from sync to sync) */
 	int64_t seen_ms;             /* an absent rule's known groups: the end of the last window with records */
 };
 

@@ -166,12 +166,13 @@ typedef struct gen_opts {
 	int check;
 	gen_incident incidents[GEN_MAX_INCIDENTS];
 	size_t n_incidents;
+	uint64_t rate; /* records per second of event time */
 } gen_opts;
 
 static void gen_usage(FILE *f)
 {
 	fputs("usage: gen [--count N] [--seed S] [--start EPOCH_MS] [--truth FILE] [--check]\n"
-	      "           [--incident KIND[:SERVICE]@START+DURATION]... [--help]\n"
+	      "           [--incident KIND[:SERVICE]@START+DURATION]... [--rate N] [--help]\n"
 	      "\n"
 	      "Writes N deterministic, realistic JSON service log records (NDJSON) to stdout,\n"
 	      "about 1000 per second of event time. Healthy traffic fires none of vigil's\n"
@@ -182,6 +183,7 @@ static void gen_usage(FILE *f)
 	      "  --seed S          PRNG seed, 0..2^64-1 (default 1); same seed+count, same bytes\n"
 	      "  --start EPOCH_MS  time of the first record, ms since 1970 (default\n"
 	      "                    1793491200000 = 2026-11-01T00:00:00Z)\n"
+	      "  --rate N          records per second of event time, 1..1000000 (default 1000)\n"
 	      "  --truth FILE      also write LEVEL\\tCATEGORY\\tRETENTION_DAYS\\tPRESENT\\tEVENT_ID\n"
 	      "                    per record to FILE\n"
 	      "  --check           generate and verify every line (200..400 bytes, valid JSON\n"
@@ -208,6 +210,11 @@ static void gen_usage(FILE *f)
 	      "                    0.6%) once 30m of the stream are in (its coverage) and the\n"
 	      "                    burn since the stream start is: AvailabilityBurnRatePage\n"
 	      "                    (that pair only)\n"
+	      "      scanner       2% of SERVICE's requests (default: every HTTP service's) become\n"
+	      "                    GET 404s on a random /xxxxxxxx.php path, a new endpoint each\n"
+	      "                    (a vulnerability scanner; no id, so vigil cannot fold them)\n"
+	      "      words         every request's path of SERVICE (default: every HTTP service)\n"
+	      "                    a random word of 300,000 (/bakomif): endpoint cardinality\n"
 	      "                    e.g. --count 1200000 --incident 5xx@5m+8m\n"
 	      "  --help            this text\n",
 	      f);
@@ -240,6 +247,7 @@ static int gen_parse_args(int argc, char **argv, gen_opts *o)
 	o->truth = NULL;
 	o->check = 0;
 	o->n_incidents = 0;
+	o->rate = 1000;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
@@ -250,7 +258,7 @@ static int gen_parse_args(int argc, char **argv, gen_opts *o)
 			o->check = 1;
 			continue;
 		}
-		static const char *const names[] = {"--count", "--seed", "--start", "--truth", "--incident"};
+		static const char *const names[] = {"--count", "--seed", "--start", "--truth", "--incident", "--rate"};
 		const char *val = NULL;
 		size_t which;
 		for (which = 0; which < GEN_N(names); which++) {
@@ -296,7 +304,8 @@ static int gen_parse_args(int argc, char **argv, gen_opts *o)
 			continue;
 		}
 		uint64_t v;
-		if (!gen_parse_u64(val, &v) || (which == 2 && v > GEN_MAX_START_MS)) {
+		if (!gen_parse_u64(val, &v) || (which == 2 && v > GEN_MAX_START_MS) ||
+		    (which == 5 && (v < 1 || v > 1000000))) {
 			fprintf(stderr, "gen: bad number for %s: '%s'\n", names[which], val);
 			return 2;
 		}
@@ -304,6 +313,8 @@ static int gen_parse_args(int argc, char **argv, gen_opts *o)
 			o->count = v;
 		else if (which == 1)
 			o->seed = v;
+		else if (which == 5)
+			o->rate = v;
 		else
 			o->start_ms = v;
 	}
@@ -342,6 +353,7 @@ int main(int argc, char **argv)
 
 	gen_state st;
 	gen_state_init(&st, o.seed, o.start_ms);
+	st.mean_gap_us = 1e6 / (double)o.rate;
 	memcpy(st.incidents, o.incidents, o.n_incidents * sizeof o.incidents[0]);
 	st.n_incidents = o.n_incidents;
 	uint64_t written = 0;

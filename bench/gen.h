@@ -349,7 +349,14 @@ typedef struct gen_mix {
 	double p_authfail[GEN_NSVC]; /* share of security records that are
 				      * failed logins */
 	int silent[GEN_NSVC];      /* records dropped, not written */
+	double p_scanner[GEN_NSVC]; /* requests turned into a scanner's 404 on
+				     * a random /xxxxxxxx.php path */
+	int words[GEN_NSVC];        /* every request's path a random word of
+				     * GEN_WORDS (no ids: each a key) */
 } gen_mix;
+
+/* The vocabulary of the words incident. */
+#define GEN_WORDS 300000
 
 /* Healthy traffic returns a 5xx for about one request in GEN_5XX_GAP per
  * service (0.025%, a quarter of a 99.9% SLO's budget), spread out: the
@@ -365,12 +372,14 @@ typedef enum gen_incident_kind {
 	GEN_INC_AUTH,     /* 25% of its security records are failed logins */
 	GEN_INC_SILENT,   /* the service logs nothing (records dropped) */
 	GEN_INC_SLOWBURN, /* 0.75% of the service's requests fail with a 5xx */
+	GEN_INC_SCANNER,  /* 2% of requests: 404s on random /xxxxxxxx.php paths */
+	GEN_INC_WORDS,    /* every request's path a random word of GEN_WORDS */
 	GEN_NINC
 } gen_incident_kind;
 
 typedef struct gen_incident {
 	gen_incident_kind kind;
-	int svc;
+	int svc; /* -1: every HTTP service (scanner and words by default) */
 	int64_t from_us, to_us; /* event time offsets from the stream start */
 } gen_incident;
 

@@ -9,7 +9,8 @@
 
 #include "bench/gen.h"
 
-static const char *const gen_incident_names[GEN_NINC] = {"5xx", "latency", "auth", "silent", "slowburn"};
+static const char *const gen_incident_names[GEN_NINC] = {"5xx", "latency", "auth", "silent", "slowburn",
+								      "scanner", "words"};
 
 void gen_state_init(gen_state *st, uint64_t seed, uint64_t start_ms)
 {
@@ -64,6 +65,17 @@ const gen_mix *gen_mix_at(const gen_state *st, int64_t t_us, gen_mix *scratch)
 			break;
 		case GEN_INC_AUTH:
 			scratch->p_authfail[inc->svc] = 0.25;
+			break;
+		case GEN_INC_SCANNER:
+		case GEN_INC_WORDS:
+			for (int s = 0; s < GEN_NSVC; s++) {
+				if (inc->svc >= 0 && s != inc->svc)
+					continue;
+				if (inc->kind == GEN_INC_SCANNER)
+					scratch->p_scanner[s] = 0.02;
+				else
+					scratch->words[s] = 1;
+			}
 			break;
 		default:
 			scratch->silent[inc->svc] = 1;
@@ -134,7 +146,7 @@ const char *gen_parse_incident(const char *spec, gen_incident *inc)
 	static const int default_svc[GEN_NINC] = {
 		[GEN_INC_5XX] = GEN_SVC_ORDERS, [GEN_INC_LATENCY] = GEN_SVC_PAYMENTS,
 		[GEN_INC_AUTH] = GEN_SVC_AUTH, [GEN_INC_SILENT] = GEN_SVC_NOTIFY,
-		[GEN_INC_SLOWBURN] = GEN_SVC_ORDERS,
+		[GEN_INC_SLOWBURN] = GEN_SVC_ORDERS, [GEN_INC_SCANNER] = -1, [GEN_INC_WORDS] = -1,
 	};
 	const char *at = strchr(spec, '@');
 	if (!at)
@@ -147,7 +159,7 @@ const char *gen_parse_incident(const char *spec, gen_incident *inc)
 		    memcmp(spec, gen_incident_names[k], (size_t)(kend - spec)) == 0)
 			kind = k;
 	if (kind < 0)
-		return "unknown kind (5xx, latency, auth, silent, slowburn)";
+		return "unknown kind (5xx, latency, auth, silent, slowburn, scanner, words)";
 	inc->kind = (gen_incident_kind)kind;
 	inc->svc = default_svc[kind];
 	if (colon) {

@@ -384,6 +384,40 @@ static const char *gen_access_logger(gen_rng *r, int svc)
 	}
 }
 
+/* The scanner and words incidents: paths that are not ids, so each is a
+ * key of its own. Drawn from a stream of their own, so the record's other
+ * content is the healthy record's. */
+static void gen_hostile_path(gen_ctx *c)
+{
+	static const char cons[] = "bcdfghjklmnprstvwz", vow[] = "aeiou";
+	gen_event *ev = c->ev;
+	gen_rng h;
+	gen_sb pb;
+
+	gen_rng_seed(&h, c->st->rng_base ^ gen_mix64(ev->seq + 0x5CA77E4ull));
+	if (gen_chance(&h, c->mix->p_scanner[ev->svc])) {
+		gen_sb_init(&pb, ev->path, sizeof ev->path);
+		gen_putc(&pb, '/');
+		for (int i = 0; i < 8; i++)
+			gen_putc(&pb, (char)('a' + gen_below(&h, 26)));
+		gen_puts(&pb, ".php");
+		ev->method = "GET";
+		ev->status = 404;
+		return;
+	}
+	if (!c->mix->words[ev->svc])
+		return;
+	gen_sb_init(&pb, ev->path, sizeof ev->path);
+	gen_putc(&pb, '/');
+	/* Word w of GEN_WORDS: three consonant-vowel syllables (18 x 5 = 90
+	 * of them, 90^3 > GEN_WORDS), all distinct. */
+	uint32_t w = gen_below(&h, GEN_WORDS);
+	for (int i = 0; i < 3; i++, w /= 90) {
+		gen_putc(&pb, cons[w % 90 / 5]);
+		gen_putc(&pb, vow[w % 5]);
+	}
+}
+
 static void gen_make_access(gen_ctx *c)
 {
 	gen_event *ev = c->ev;
@@ -419,6 +453,8 @@ static void gen_make_access(gen_ctx *c)
 		d = 0.05;
 	ev->dur_ms = d;
 	ev->status = gen_http_status(c, ev->svc, ep->method);
+	if (c->mix->p_scanner[ev->svc] > 0 || c->mix->words[ev->svc])
+		gen_hostile_path(c);
 	ev->level = ev->status >= 500 ? GEN_ERROR : GEN_INFO;
 
 	gen_sb mb;

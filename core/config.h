@@ -159,6 +159,7 @@ struct vg_config {
 	int64_t skew_ahead_ms, skew_behind_ms; /* 0: no bound */
 	int64_t max_duration_ms;               /* longest real duration (>= 1) */
 	unsigned max_keys;
+	unsigned max_endpoints; /* per service in the alert store's horizon */
 	double accuracy;
 	struct vg_cfg_counter *counters;
 	size_t n_counters;

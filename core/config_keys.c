@@ -140,6 +140,12 @@ static const struct key aggregate_keys[] = {
 	 1, 315360000000LL},
 	{"max_keys", K_UINT, OFF(max_keys), NO_LINE, "10000",
 	 "Keys per window and kind; past it, keys fold into __other__ (counted).", 16, 10000000},
+	{"max_endpoints", K_UINT, OFF(max_endpoints), NO_LINE, "1000",
+	 "Endpoints per service the alert rules' store keeps over its 3 days; past it, a new\n"
+	 "endpoint's requests count under endpoint __other__ there (counted). Also, a new\n"
+	 "endpoint that answered only 404 in its window (a scanner's probe) stays __other__\n"
+	 "until it answers something else. Windows themselves are not changed.",
+	 1, 1000000},
 	{"accuracy", K_FRACTION, OFF(accuracy), NO_LINE, "0.01",
 	 "Relative accuracy of latency quantiles (0.01 = 1%; the sketch guarantees it).", 0, 0},
 	{"counters", K_COUNTERS, OFF(counters), NO_LINE,

@@ -87,6 +87,7 @@ static void http_gather(struct vg_run *rc, struct vg_metrics_run *m)
 	int64_t now = mono_ms();
 	struct vg_kafka_stats ks;
 	struct vg_windows_stats ws;
+	struct vg_epcap_stats eps;
 	struct vg_notify_stats ns = {0};
 	struct vg_http_stats hs;
 	size_t pending = 0, firing = 0;
@@ -152,6 +153,10 @@ static void http_gather(struct vg_run *rc, struct vg_metrics_run *m)
 	m->close_seconds = h->close_seconds;
 	m->closes = h->closes;
 	m->store_bytes = vg_wstore_bytes(rc->agg.store); /* the closer's, like this */
+	vg_wstore_endpoints(rc->agg.store, &eps);
+	m->store_endpoints = eps.known;
+	m->store_folded_cap = eps.folded_cap;
+	m->store_folded_404 = eps.folded_404;
 	m->archive_dir = cfg->archive_dir;
 	vg_kafka_get_stats(rc->kafka, &ks);
 	m->group = cfg->kafka_group;

@@ -15,6 +15,7 @@
 void vg_pipeline_summary(struct vg_pipeline *run, double seconds, const char *extra)
 {
 	struct vg_windows_stats ws;
+	struct vg_epcap_stats eps;
 	struct vg_buf b = {0};
 	uint64_t records = run->oversize, rejected = run->oversize, by_reason[VG_JR_COUNT] = {0};
 	struct vg_classify_stats cs = {0};
@@ -69,7 +70,14 @@ void vg_pipeline_summary(struct vg_pipeline *run, double seconds, const char *ex
 	vg_buf_puts(&b, ",\"keys_overflow\":");
 	vg_buf_put_u64(&b, ws.overflow);
 	vg_classify_put_summary(&b, &cs);
-	vg_buf_puts(&b, ",\"store_bytes\":");
+	vg_wstore_endpoints(run->store, &eps);
+	vg_buf_puts(&b, ",\"store_endpoints\":");
+	vg_buf_put_u64(&b, eps.known);
+	vg_buf_puts(&b, ",\"store_endpoints_folded\":{\"cap\":");
+	vg_buf_put_u64(&b, eps.folded_cap);
+	vg_buf_puts(&b, ",\"not_found\":");
+	vg_buf_put_u64(&b, eps.folded_404);
+	vg_buf_puts(&b, "},\"store_bytes\":");
 	vg_buf_put_u64(&b, vg_wstore_bytes(run->store));
 	vg_buf_puts(&b, ",\"rules\":");
 	vg_buf_put_u64(&b, vg_rules_count(run->rules));
@@ -140,7 +148,7 @@ int vg_pipeline_setup(struct vg_pipeline *run, int64_t window_ms)
 		return VG_ERR_CONFIG;
 	}
 	struct vg_wstore_params sp = {.window_ms = wp.window_ms, .ring_ms = VG_RULES_RING_MS, .retain_ms = 3 * 86400000LL,
-				      .map = wp.table.map};
+				      .map = wp.table.map, .max_endpoints = run->st.cfg->max_endpoints, .hold_404 = true};
 
 	if (vg_windows_create(&run->win, &wp) != VG_OK || vg_wstore_create(&run->store, &sp) != VG_OK)
 		return VG_ERR_NOMEM;

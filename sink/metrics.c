@@ -357,6 +357,14 @@ void vg_metrics_run(struct vg_buf *b, const struct vg_metrics_run *r)
 	metric1(b, "vigil_window_store_bytes", "gauge",
 	        "Memory held by the window store the alert rules read (base-window ring and roll-ups).",
 	        (double)r->store_bytes);
+	metric1(b, "vigil_store_endpoints", "gauge",
+	        "Endpoints the window store keeps keys for (at most aggregate.max_endpoints per service).",
+	        (double)r->store_endpoints);
+	vg_metrics_family(b, "vigil_store_endpoints_folded_total", "counter",
+	                  "Window entries the store keeps under endpoint __other__: past aggregate.max_endpoints "
+	                  "(cap), or a new endpoint answering only 404 (not_found).");
+	metric_l(b, "vigil_store_endpoints_folded_total", "reason", "cap", (double)r->store_folded_cap);
+	metric_l(b, "vigil_store_endpoints_folded_total", "reason", "not_found", (double)r->store_folded_404);
 	metric1(b, "vigil_window_watermark_seconds", "gauge",
 	        "Event-time watermark, seconds since the epoch (0 before the first record).",
 	        r->watermark_ms == INT64_MIN ? 0 : (double)r->watermark_ms / 1000);

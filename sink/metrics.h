@@ -110,6 +110,8 @@ struct vg_metrics_run {
 	double close_seconds; /* time in close rounds that emitted windows, and how many */
 	uint64_t closes;
 	size_t store_bytes; /* the window store the rules read (ring and roll-ups) */
+	uint64_t store_endpoints;             /* endpoints the store's cap knows */
+	uint64_t store_folded_cap, store_folded_404; /* entries it stored as __other__ */
 	/* archive */
 	uint64_t archive_records, archive_dead, frames, files, archive_bytes_in, archive_bytes_out, fsyncs,
 	        write_errors, archive_unkept;

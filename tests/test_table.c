@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "aggregate/table.h"
+#include "core/record.h"
 
 static struct vg_table *make(unsigned max_keys, bool exact)
 {
@@ -166,4 +167,31 @@ Test(table, keys_built_to_collide_with_a_public_seed_hash_apart)
 			seen[distinct++] = h;
 	}
 	cr_expect_eq(distinct, 64u, "%zu distinct hashes of 64 keys", distinct);
+}
+
+/* The store's endpoint cap tells a scanner's probe by its 404s. */
+Test(table, http_entries_count_their_404s_and_merges_sum_them)
+{
+	struct vg_table *t = make(100, false), *u = make(100, false);
+	struct vg_record rec = {.service = VG_STR_LIT("web"), .endpoint = VG_STR_LIT("/x.php"),
+				.method = VG_STR_LIT("GET"), .duration_ms = 3.0};
+	static const int statuses[] = {404, 404, 403, 200, 404};
+
+	for (size_t i = 0; i < sizeof(statuses) / sizeof(statuses[0]); i++) {
+		rec.status = statuses[i];
+		cr_assert_eq(vg_table_add_record(t, 7, &rec), 0);
+	}
+	struct vg_table_key k = http(7, "web", "/x.php", "GET");
+	struct vg_table_entry *e = vg_table_get(t, &k);
+
+	cr_expect_eq(e->count, 5u);
+	cr_expect_eq(e->errors_4xx, 4u);
+	cr_expect_eq(e->not_found, 3u);
+	cr_assert_eq(vg_table_merge(u, t, 0, 100), 0);
+	cr_assert_eq(vg_table_merge(u, t, 0, 100), 0);
+	cr_expect_eq(vg_table_get(u, &k)->not_found, 6u);
+	cr_assert_eq(vg_table_absorb(u, t, 0, 100), 0);
+	cr_expect_eq(vg_table_get(u, &k)->not_found, 9u);
+	vg_table_destroy(t);
+	vg_table_destroy(u);
 }

@@ -2,6 +2,8 @@
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "aggregate/wstore.h"
 #include "core/err.h"
@@ -358,4 +360,241 @@ Test(store, view_limits)
 	cr_assert_eq(vg_wstore_view_sync(v[0], 0, 100 * WIN, &c), VG_ERR_INVALID);
 	for (int k = 0; k < VG_WSTORE_MAX_VIEWS; k++)
 		vg_wstore_view_destroy(v[k]);
+}
+
+/* ---- the endpoint cap --------------------------------------------------- */
+
+static struct vg_wstore *capped_store(unsigned max_endpoints, bool hold_404)
+{
+	struct vg_wstore *s;
+	struct vg_wstore_params p = {.window_ms = WIN, .ring_ms = HOUR, .retain_ms = 72 * HOUR, .map = map,
+				     .max_endpoints = max_endpoints, .hold_404 = hold_404};
+
+	cr_assert_eq(vg_wstore_create(&s, &p), 0);
+	return s;
+}
+
+static void add_http(struct vg_table *t, int64_t w, const char *svc, const char *ep, uint64_t n, uint64_t n404)
+{
+	struct vg_table_key key = {.window = w, .kind = VG_TABLE_HTTP, .service = vg_str_cstr(svc),
+				 .endpoint = vg_str_cstr(ep), .method = VG_STR_LIT("GET")};
+	struct vg_table_entry *e = vg_table_get(t, &key);
+
+	e->count += n;
+	e->errors_4xx += n404;
+	e->not_found += n404;
+	for (uint64_t v = 0; v < n; v++)
+		vg_table_add_latency(t, e, 10.0 + (double)v);
+}
+
+static uint64_t merged_count(struct vg_wstore *s, int64_t from, int64_t to, const char *svc, const char *ep,
+			     size_t *keys)
+{
+	struct vg_table *got;
+	struct vg_wstore_cover c;
+	uint64_t n = 0;
+
+	cr_assert_eq(vg_table_create(&got, &tp), 0);
+	cr_assert_eq(vg_wstore_merge(s, from, to, true, got, &c), 0);
+	for (size_t i = 0; i < vg_table_size(got); i++) {
+		struct vg_table_entry *e = vg_table_entry(got, i);
+
+		if (vg_str_eq_cstr(e->key.service, svc) && vg_str_eq_cstr(e->key.endpoint, ep))
+			n += e->count;
+	}
+	*keys = vg_table_size(got);
+	vg_table_destroy(got);
+	return n;
+}
+
+/* A client with a new path in every request: the store keeps max_endpoints
+ * of a service's endpoints and sums the rest under __other__, so what it
+ * holds (and what rules read) stays bounded. */
+Test(store, past_max_endpoints_a_service_new_endpoints_are_stored_as_other)
+{
+	struct vg_wstore *s = capped_store(5, true);
+	struct vg_table *t;
+	struct vg_epcap_stats st;
+	char ep[32];
+	size_t keys;
+	int64_t n = 360; /* an hour of windows, 20 new endpoints each */
+
+	cr_assert_eq(vg_table_create(&t, &tp), 0);
+	for (int64_t i = 0; i < n; i++) {
+		vg_table_reset(t);
+		for (int k = 0; k < 20; k++) {
+			snprintf(ep, sizeof(ep), "/word%lld", (long long)(i * 20 + k));
+			add_http(t, i, "web", ep, 2, 0);
+		}
+		add_http(t, i, "api", "/orders", 3, 1);
+		struct vg_window w = {.start_ms = i * WIN, .end_ms = (i + 1) * WIN, .table = t};
+
+		cr_assert_eq(vg_wstore_add(s, &w), 0);
+	}
+	/* 5 words, __other__, and api's /orders: every request counted. */
+	cr_expect_eq(merged_count(s, 0, n * WIN, "web", "__other__", &keys), (uint64_t)(n * 20 - 5) * 2);
+	cr_expect_eq(keys, 7u);
+	cr_expect_eq(merged_count(s, 0, n * WIN, "web", "/word4", &keys), 2u);
+	cr_expect_eq(merged_count(s, 0, n * WIN, "api", "/orders", &keys), (uint64_t)n * 3);
+	vg_wstore_endpoints(s, &st);
+	cr_expect_eq(st.known, 6u);
+	cr_expect_eq(st.folded_cap, (uint64_t)(n * 20 - 5));
+	/* The folded entries kept their latencies. */
+	struct vg_table *got;
+	struct vg_wstore_cover c;
+	struct vg_table_key other = {.kind = VG_TABLE_HTTP, .service = VG_STR_LIT("web"),
+				     .endpoint = VG_STR_LIT("__other__"), .method = VG_STR_LIT("GET")};
+
+	cr_assert_eq(vg_table_create(&got, &tp), 0);
+	cr_assert_eq(vg_wstore_merge(s, (n - 1) * WIN, n * WIN, true, got, &c), 0);
+	cr_expect_eq(vg_table_get(got, &other)->latency.count, 40u);
+	vg_table_destroy(got);
+	vg_table_destroy(t);
+	vg_wstore_destroy(s);
+}
+
+/* A scanner's probes (404 on paths never seen) are no keys of their own;
+ * a path that answers becomes one. */
+Test(store, a_new_endpoint_answering_only_404_is_stored_as_other_until_it_answers)
+{
+	struct vg_wstore *s = capped_store(1000, true);
+	struct vg_table *t;
+	struct vg_epcap_stats st;
+	char ep[32];
+	size_t keys;
+
+	cr_assert_eq(vg_table_create(&t, &tp), 0);
+	for (int64_t i = 0; i < 30; i++) {
+		vg_table_reset(t);
+		for (int k = 0; k < 50; k++) {
+			snprintf(ep, sizeof(ep), "/x%lldy%d.php", (long long)i, k);
+			add_http(t, i, "web", ep, 1, 1);
+		}
+		add_http(t, i, "web", "/", 10, 0);
+		add_http(t, i, "web", "/admin.php", 2, i < 20 ? 2 : 1);
+		struct vg_window w = {.start_ms = i * WIN, .end_ms = (i + 1) * WIN, .table = t};
+
+		cr_assert_eq(vg_wstore_add(s, &w), 0);
+	}
+	cr_expect_eq(merged_count(s, 0, 20 * WIN, "web", "__other__", &keys), 20u * 52);
+	cr_expect_eq(keys, 2u, "/ and __other__");
+	cr_expect_eq(merged_count(s, 20 * WIN, 30 * WIN, "web", "/admin.php", &keys), 20u);
+	cr_expect_eq(merged_count(s, 20 * WIN, 30 * WIN, "web", "__other__", &keys), 10u * 50);
+	vg_wstore_endpoints(s, &st);
+	cr_expect_eq(st.known, 2u);
+	cr_expect_eq(st.folded_404, 30u * 50 + 20);
+	vg_table_destroy(t);
+	vg_wstore_destroy(s);
+}
+
+/* Traffic within the cap is stored as it was without one. */
+Test(store, under_the_cap_the_store_holds_what_it_held_without_one)
+{
+	struct vg_wstore *plain = store_with(400), *s = capped_store(2, true);
+	struct vg_table *t, *a, *b;
+	struct vg_wstore_cover c;
+
+	cr_assert_eq(vg_table_create(&t, &tp), 0);
+	for (int64_t i = 0; i < 400; i++) {
+		vg_table_reset(t);
+		fill_window(t, i);
+		struct vg_window w = {.start_ms = i * WIN, .end_ms = (i + 1) * WIN, .table = t};
+
+		cr_assert_eq(vg_wstore_add(s, &w), 0);
+	}
+	cr_assert_eq(vg_table_create(&a, &tp), 0);
+	cr_assert_eq(vg_table_create(&b, &tp), 0);
+	cr_assert_eq(vg_wstore_merge(plain, 0, 400 * WIN, true, a, &c), 0);
+	cr_assert_eq(vg_wstore_merge(s, 0, 400 * WIN, true, b, &c), 0);
+	expect_tables_equal(b, a, true);
+	cr_expect_eq(vg_wstore_bytes(s), vg_wstore_bytes(plain));
+	vg_table_destroy(a);
+	vg_table_destroy(b);
+	vg_table_destroy(t);
+	vg_wstore_destroy(plain);
+	vg_wstore_destroy(s);
+}
+
+/* ---- what a sync changed ------------------------------------------------ */
+
+/* A reader keeping its own copy of a view's sums, applying only what each
+ * sync says changed (all of them when the view cannot say, or when the
+ * reader missed a sync), holds what the view holds: through windows
+ * entering and leaving, roll-ups, ageing out and renumbering. */
+Test(store, applying_a_sync_changes_keeps_a_copy_of_the_sums, .timeout = 120)
+{
+	struct vg_wstore *s;
+	struct vg_wstore_params p = {.window_ms = WIN, .ring_ms = 600000, .retain_ms = 7 * HOUR, .map = map};
+	struct vg_table *t;
+	struct vg_wstore_view *v[3];
+	static const int64_t widths[] = {300000, HOUR, 8 * HOUR};
+	int32_t tail = vg_sketch_index(map, 300);
+	struct vg_wstore_sum *copy[3] = {0};
+	size_t cap[3] = {0};
+	uint64_t read[3] = {0}, partial = 0, full = 0;
+
+	cr_assert_eq(vg_wstore_create(&s, &p), 0);
+	cr_assert_eq(vg_table_create(&t, &tp), 0);
+	for (int k = 0; k < 3; k++)
+		cr_assert_eq(vg_wstore_view_create(s, tail, &v[k]), 0);
+	for (int64_t i = 0; i < 6000; i++) {
+		vg_table_reset(t);
+		churn_window(t, i);
+		struct vg_window w = {.start_ms = i * WIN, .end_ms = (i + 1) * WIN, .table = t};
+
+		cr_assert_eq(vg_wstore_add(s, &w), 0);
+		for (int k = 0; k < 3; k++) {
+			struct vg_wstore_cover c;
+			const uint32_t *ids;
+			size_t n_ids, n;
+			uint64_t pub;
+
+			if (k == 2 && i % 3) /* this reader skips syncs */
+				continue;
+			cr_assert_eq(vg_wstore_view_sync(v[k], w.end_ms - widths[k], w.end_ms, &c), 0);
+			n = vg_table_size(vg_wstore_view_table(v[k]));
+			const struct vg_wstore_sum *sums = vg_wstore_view_sums(v[k]);
+			const struct vg_wstore_sum *before;
+			bool can = vg_wstore_view_changes(v[k], &pub, &ids, &before, &n_ids);
+
+			if (n > cap[k]) {
+				copy[k] = realloc(copy[k], n * sizeof(*copy[k]));
+				memset(copy[k] + cap[k], 0, (n - cap[k]) * sizeof(*copy[k]));
+				cap[k] = n;
+			}
+			if (can && read[k] && read[k] + 1 == pub) {
+				for (size_t j = 0; j < n_ids; j++) {
+					const struct vg_wstore_sum *a = &copy[k][ids[j]], *b = &before[j];
+
+					cr_assert(a->parts == b->parts && a->count == b->count && a->l_count == b->l_count &&
+						  a->tail == b->tail, "view %d, window %lld: before is not the last sync's sum (id %u of %zu, gen %u, parts %llu/%llu count %llu/%llu)",
+						  k, (long long)i, ids[j], n, vg_wstore_view_generation(v[k]), (unsigned long long)a->parts, (unsigned long long)b->parts, (unsigned long long)a->count, (unsigned long long)b->count);
+					copy[k][ids[j]] = sums[ids[j]];
+				}
+				partial++;
+			} else {
+				memcpy(copy[k], sums, n * sizeof(*copy[k]));
+				memset(copy[k] + n, 0, (cap[k] - n) * sizeof(*copy[k])); /* ids to come start at 0 */
+				full++;
+			}
+			read[k] = pub;
+			for (size_t e = 0; e < n; e++) {
+				const struct vg_wstore_sum *a = &copy[k][e], *b = &sums[e];
+
+				cr_assert(a->parts == b->parts && a->count == b->count && a->errors_4xx == b->errors_4xx &&
+					  a->errors_5xx == b->errors_5xx && a->l_count == b->l_count && a->tail == b->tail &&
+					  a->far == b->far,
+					  "view %d, window %lld, entry %zu: the copy differs", k, (long long)i, e);
+			}
+		}
+	}
+	cr_expect_gt(partial, 10 * full, "mostly the changes alone (%llu, all: %llu)", (unsigned long long)partial,
+		     (unsigned long long)full);
+	cr_expect_gt(vg_wstore_view_generation(v[0]), 0, "renumbered at least once");
+	for (int k = 0; k < 3; k++) {
+		vg_wstore_view_destroy(v[k]);
+		free(copy[k]);
+	}
+	vg_table_destroy(t);
+	vg_wstore_destroy(s);
 }
