@@ -77,7 +77,14 @@ handover() {
 	# was refused: the embedded broker refuses commits while the group is
 	# rebalancing (REBALANCE_IN_PROGRESS), always so in an eager rebalance,
 	# and in a cooperative one when the second round has begun already.
-	if grep -q 'commit on revoke failed\|final commit lost' "$TMP/$h.err" "$TMP/$i.err"; then
+	# Nor is it graceful when a member starved past its 4 s session (ASan
+	# on a busy machine) was put out of the group: its partitions are lost,
+	# not committed, and read again by their next owner.
+	local expelled=no
+	grep -q '"partitions lost' "$TMP/$h.err" "$TMP/$i.err" && expelled=yes
+	if [ "$expelled" = yes ]; then
+		echo "note $kind loop $2: a member was put out of the group (partitions lost), records read twice: $dups"
+	elif grep -q 'commit on revoke failed\|final commit lost' "$TMP/$h.err" "$TMP/$i.err"; then
 		echo "note $kind loop $2: a commit on revoke was refused, records read twice: $dups"
 	else
 		expect_eq "$kind: none twice (graceful handovers, commits accepted)" "$dups" 0
@@ -89,7 +96,9 @@ handover() {
 		revoked=$(partitions_in revoked "$TMP/$h.err.running" | sort -u | wc -l)
 		kept=$(comm -23 <(partitions_in assigned "$TMP/$h.err.running" | sort -u) \
 			<(partitions_in revoked "$TMP/$h.err.running" | sort -u) | wc -l)
-		if [ "$revoked" -gt 0 ] && [ "$kept" -gt 0 ]; then ok "coop: only some partitions revoked ($revoked revoked, $kept kept)"; else fail "coop: only some partitions revoked" "$revoked revoked, $kept kept"; fi
+		if [ "$expelled" = yes ]; then
+			echo "note coop loop $2: a member was put out of the group: everything revoked ($revoked revoked, $kept kept)"
+		elif [ "$revoked" -gt 0 ] && [ "$kept" -gt 0 ]; then ok "coop: only some partitions revoked ($revoked revoked, $kept kept)"; else fail "coop: only some partitions revoked" "$revoked revoked, $kept kept"; fi
 		check "coop: the rebalance protocol was cooperative" grep -q '"protocol":"COOPERATIVE"' "$TMP/$h.err"
 	fi
 }
