@@ -122,6 +122,13 @@ void vg_kafka_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_top
 {
 	struct vg_kafka *k = opaque;
 	const char *protocol = rd_kafka_rebalance_protocol(rk);
+
+	/* NULL once the group is being torn down (a revoke served inside
+	 * rd_kafka_consumer_close can see it) or without a group: the
+	 * protocol of the last rebalance still holds. */
+	if (protocol)
+		snprintf(k->protocol, sizeof(k->protocol), "%s", protocol);
+	protocol = k->protocol[0] ? k->protocol : "NONE";
 	bool coop = strcmp(protocol, "COOPERATIVE") == 0;
 	rd_kafka_error_t *error = NULL;
 	rd_kafka_resp_err_t e = RD_KAFKA_RESP_ERR_NO_ERROR;
