@@ -797,6 +797,14 @@ int vg_kafka_run(struct vg_kafka *k, atomic_int *stop, bool exit_at_end, void (*
 	return VG_OK;
 }
 
+/* A commit refused because the group is rebalancing (or has moved on
+ * without us): worth serving the rebalance and committing again. */
+static bool rebalancing(rd_kafka_resp_err_t err)
+{
+	return err == RD_KAFKA_RESP_ERR_ILLEGAL_GENERATION || err == RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS ||
+	       err == RD_KAFKA_RESP_ERR_UNKNOWN_MEMBER_ID;
+}
+
 int vg_kafka_stop(struct vg_kafka *k, char *out, size_t outlen)
 {
 	rd_kafka_topic_partition_list_t *assignment = NULL;
@@ -808,31 +816,30 @@ int vg_kafka_stop(struct vg_kafka *k, char *out, size_t outlen)
 	atomic_store(&k->stopping, 1);
 	stop_workers(k); /* after what was dispatched; they sync and store */
 	rd_kafka_resp_err_t err = rd_kafka_commit(k->rk, NULL, 0);
-
 	/* A rebalance under way (another member joining or leaving) makes the
-	 * commit's generation stale: serve the rebalance, then commit again. */
-	for (int tries = 0; tries < 4 && (err == RD_KAFKA_RESP_ERR_ILLEGAL_GENERATION ||
-					  err == RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS ||
-					  err == RD_KAFKA_RESP_ERR_UNKNOWN_MEMBER_ID);
-	     tries++) {
+	 * commit's generation stale: serve the rebalance, then commit again,
+	 * for up to a quarter of the shutdown timeout (the rest is for the
+	 * committed offsets and leaving the group). */
+	double until = vg_clock_mono_s() + (double)k->cfg->shutdown_timeout_ms / 4000.0;
+
+	while (rebalancing(err) && vg_clock_mono_s() < until) {
 		rd_kafka_message_t *m = rd_kafka_consumer_poll(k->rk, 500);
 
 		if (m)
 			rd_kafka_message_destroy(m); /* workers are gone: not processed, not stored */
 		err = rd_kafka_commit(k->rk, NULL, 0);
 	}
-	if (err == RD_KAFKA_RESP_ERR_ILLEGAL_GENERATION || err == RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS ||
-	    err == RD_KAFKA_RESP_ERR_UNKNOWN_MEMBER_ID) {
-		/* Not a failure of this member: its partitions' next owner starts
-		 * from the last commit, so records since are read twice, never
-		 * lost. Said loudly. */
+	if (err && err != RD_KAFKA_RESP_ERR__NO_OFFSET) {
+		/* Nothing is lost: the partitions' next owner (or the next
+		 * start) reads from the last commit that succeeded, so what was
+		 * processed since is read twice. Still a failure of the stop:
+		 * said as an error, and vigil run exits 3. */
 		atomic_fetch_add(&k->commits_failed, 1);
-		vg_log_kv(VG_LOG_WARNING, "ingest",
-			  "final commit lost to a rebalance; records since the last commit will be read again",
+		vg_log_kv(VG_LOG_ERROR, "ingest",
+			  rebalancing(err) ? "final commit lost to a rebalance; records since the last commit will be "
+					     "read again"
+					   : "final commit failed; records since the last commit will be read again",
 			  VG_LOG_S("error", rd_kafka_err2name(err)));
-	} else if (err && err != RD_KAFKA_RESP_ERR__NO_OFFSET) {
-		atomic_fetch_add(&k->commits_failed, 1);
-		vg_log_kv(VG_LOG_ERROR, "ingest", "final commit failed", VG_LOG_S("error", rd_kafka_err2str(err)));
 		rc = VG_ERR_IO;
 	}
 	if (rd_kafka_assignment(k->rk, &assignment) == 0 && assignment) {

@@ -129,9 +129,14 @@ int vg_kafka_run(struct vg_kafka *k, atomic_int *stop, bool exit_at_end, void (*
 		 void *tick_arg);
 
 /* Graceful stop: stop fetching, let workers finish, commit stored offsets
- * synchronously, leave the group; bounded by kafka.shutdown_timeout.
- * Writes the committed offsets as "topic/partition":offset pairs (JSON
- * object members, comma-separated) into out. Returns 0 or VG_ERR_IO. */
+ * synchronously (a commit refused by a rebalance under way is tried again
+ * after serving it, for up to a quarter of kafka.shutdown_timeout), leave
+ * the group; bounded by kafka.shutdown_timeout. Writes the committed
+ * offsets as "topic/partition":offset pairs (JSON object members,
+ * comma-separated) into out. Returns 0, or VG_ERR_IO when the final commit
+ * failed (logged as an error: what was processed since the last commit
+ * that succeeded is read again by the next owner) or leaving the group
+ * failed. */
 int vg_kafka_stop(struct vg_kafka *k, char *out, size_t outlen);
 
 /* Free everything (after vg_kafka_stop); NULL is a no-op. */

@@ -81,6 +81,7 @@ struct vg_kafka {
 	_Atomic int stopping;
 	bool running;      /* main thread: the workers take batches */
 	struct part *last; /* main thread: of the last message polled */
+	char protocol[16]; /* main thread: the group's rebalance protocol as of the last rebalance, or "" */
 	_Atomic int assigned_once;
 	_Atomic uint64_t messages, bytes, skipped, errors, rebalances, commits_failed, commits, pauses;
 	_Atomic size_t n_paused; /* partitions paused now */

@@ -122,6 +122,13 @@ void vg_kafka_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_top
 {
 	struct vg_kafka *k = opaque;
 	const char *protocol = rd_kafka_rebalance_protocol(rk);
+
+	/* NULL once the group is being torn down (a revoke served inside
+	 * rd_kafka_consumer_close can see it) or without a group: the
+	 * protocol of the last rebalance still holds. */
+	if (protocol)
+		snprintf(k->protocol, sizeof(k->protocol), "%s", protocol);
+	protocol = k->protocol[0] ? k->protocol : "NONE";
 	bool coop = strcmp(protocol, "COOPERATIVE") == 0;
 	rd_kafka_error_t *error = NULL;
 	rd_kafka_resp_err_t e = RD_KAFKA_RESP_ERR_NO_ERROR;
@@ -153,6 +160,15 @@ void vg_kafka_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_top
 				vg_log_kv(VG_LOG_WARNING, "ingest", "commit on revoke failed",
 					  VG_LOG_S("error", rd_kafka_err2str(ce)));
 			}
+		} else {
+			/* The group went on without us (our session expired: a
+			 * process stopped or starved past session.timeout.ms):
+			 * the partitions have another owner already, and a commit
+			 * would be refused. */
+			vg_log_kv(VG_LOG_WARNING, "ingest",
+				  "partitions lost (this member was out of the group); not committed: records since the "
+				  "last commit will be read again by their new owner",
+				  VG_LOG_I("count", parts->cnt));
 		}
 		vg_kafka_release_parts(k, parts);
 		own(k, parts, false);

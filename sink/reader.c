@@ -195,7 +195,8 @@ int vg_reader_list(const char *dir, struct vg_reader_list *out, char *errbuf, si
 	memset(out, 0, sizeof(*out));
 	if (rc != VG_OK)
 		goto out;
-	qsort(all.v, all.n, sizeof(*all.v), cmp_name);
+	if (all.n) /* an empty directory: all.v is NULL, which qsort may not take */
+		qsort(all.v, all.n, sizeof(*all.v), cmp_name);
 	for (size_t i = 0; i < all.n && rc == VG_OK; i++) {
 		const char *rel = all.v[i];
 		size_t len = strlen(rel);

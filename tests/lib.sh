@@ -156,6 +156,23 @@ broker_cmd() {
 	return 1
 }
 
+# broker_dropped TOPIC PARTITIONS: how many messages the embedded broker
+# dropped from the topic's heads (it keeps 5 MiB a partition): a loss that
+# is the test's sizing, not vigil's. 0 when it kept everything.
+broker_dropped() {
+	local args=() p
+	for p in $(seq 0 $(($2 - 1))); do args+=(-t "$1:$p:-2"); done
+	kcat -Q -b "$BROKERS" "${args[@]}" 2>/dev/null | awk '{ n += $NF } END { print n + 0 }'
+}
+
+# broker_end TOPIC PARTITIONS: messages in the topic so far (sum of the
+# partitions' end offsets).
+broker_end() {
+	local args=() p
+	for p in $(seq 0 $(($2 - 1))); do args+=(-t "$1:$p:-1"); done
+	kcat -Q -b "$BROKERS" "${args[@]}" 2>/dev/null | awk '{ n += $NF } END { print n + 0 }'
+}
+
 # ---- vigil run against the broker ---------------------------------------
 
 # The tests' generated corpus (bench/gen's default start, 2026-11-01) is a

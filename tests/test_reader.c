@@ -400,3 +400,17 @@ Test(reader, orphan_manifests_are_listed)
 	cr_expect_neq(vg_reader_list("/nonexistent-vigil", &l, err, sizeof(err)), VG_OK);
 	cr_expect(strstr(err, "/nonexistent-vigil") != NULL, "%s", err);
 }
+
+/* An archive directory with nothing in it yet (a member killed before its
+ * first file): listed as empty. qsort was handed NULL and 0, which UBSan
+ * stops (vigil cat under ASan+UBSan, tests/reliability/crash_group.sh). */
+Test(reader, an_empty_archive_lists_nothing)
+{
+	struct vg_reader_list l;
+	char err[256];
+
+	cr_assert_eq(vg_reader_list(dir, &l, err, sizeof(err)), VG_OK, "%s", err);
+	cr_assert_eq(l.n, 0);
+	cr_assert_eq(l.n_orphans, 0);
+	vg_reader_list_free(&l);
+}

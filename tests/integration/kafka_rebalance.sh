@@ -8,8 +8,13 @@
 . "$(dirname "$0")/../lib.sh"
 LOOPS=${REBALANCE_LOOPS:-1}
 N=120000
+# 120,000 records are 42 MB: 12 partitions hold 3.5 MB each, within the
+# embedded broker's 5 MiB a partition however far behind the members are
+# (with 6, it dropped a partition's oldest 1.7 MB while they were being
+# read, and a member slowed down by ASan on a busy machine lost them).
+PARTS=12
 topics=()
-for l in $(seq "$LOOPS"); do topics+=(--topic "eager$l:6" --topic "coop$l:6"); done
+for l in $(seq "$LOOPS"); do topics+=(--topic "eager$l:$PARTS" --topic "coop$l:$PARTS"); done
 start_broker --brokers 3 "${topics[@]}" || exit 1
 # The embedded broker waits session.timeout.ms - 1 s for members to rejoin.
 props='session.timeout.ms: "4000", heartbeat.interval.ms: "500"'
@@ -58,6 +63,13 @@ handover() {
 	local lost dups
 	lost=$(comm -23 "$TMP/$topic.want" <(uniq "$TMP/$topic.got") | wc -l)
 	dups=$(uniq -d "$TMP/$topic.got" | wc -l)
+	# The embedded broker keeps the last 5 MiB of a partition: had it
+	# dropped records before a member read them (the members far behind, as
+	# under ASan on a busy machine), librdkafka would skip to its new log
+	# start ("offset reset ... Offset out of range") and those records would
+	# count as lost here, though vigil never had them.
+	expect_eq "$kind: the broker kept every record (topic sized within its 5 MiB a partition)" \
+		"$(broker_dropped "$topic" $PARTS)" 0
 	echo "note $kind loop $2: $lost lost, $dups twice; first member $(lines "$TMP/$h.records")," \
 		"second $(lines "$TMP/$i.records"); under load: join $joined_under_load, leave $left_under_load"
 	expect_eq "$kind: every id processed" "$lost" 0
@@ -65,7 +77,14 @@ handover() {
 	# was refused: the embedded broker refuses commits while the group is
 	# rebalancing (REBALANCE_IN_PROGRESS), always so in an eager rebalance,
 	# and in a cooperative one when the second round has begun already.
-	if grep -q 'commit on revoke failed\|final commit lost' "$TMP/$h.err" "$TMP/$i.err"; then
+	# Nor is it graceful when a member starved past its 4 s session (ASan
+	# on a busy machine) was put out of the group: its partitions are lost,
+	# not committed, and read again by their next owner.
+	local expelled=no
+	grep -q '"partitions lost' "$TMP/$h.err" "$TMP/$i.err" && expelled=yes
+	if [ "$expelled" = yes ]; then
+		echo "note $kind loop $2: a member was put out of the group (partitions lost), records read twice: $dups"
+	elif grep -q 'commit on revoke failed\|final commit lost' "$TMP/$h.err" "$TMP/$i.err"; then
 		echo "note $kind loop $2: a commit on revoke was refused, records read twice: $dups"
 	else
 		expect_eq "$kind: none twice (graceful handovers, commits accepted)" "$dups" 0
@@ -77,7 +96,9 @@ handover() {
 		revoked=$(partitions_in revoked "$TMP/$h.err.running" | sort -u | wc -l)
 		kept=$(comm -23 <(partitions_in assigned "$TMP/$h.err.running" | sort -u) \
 			<(partitions_in revoked "$TMP/$h.err.running" | sort -u) | wc -l)
-		if [ "$revoked" -gt 0 ] && [ "$kept" -gt 0 ]; then ok "coop: only some partitions revoked ($revoked revoked, $kept kept)"; else fail "coop: only some partitions revoked" "$revoked revoked, $kept kept"; fi
+		if [ "$expelled" = yes ]; then
+			echo "note coop loop $2: a member was put out of the group: everything revoked ($revoked revoked, $kept kept)"
+		elif [ "$revoked" -gt 0 ] && [ "$kept" -gt 0 ]; then ok "coop: only some partitions revoked ($revoked revoked, $kept kept)"; else fail "coop: only some partitions revoked" "$revoked revoked, $kept kept"; fi
 		check "coop: the rebalance protocol was cooperative" grep -q '"protocol":"COOPERATIVE"' "$TMP/$h.err"
 	fi
 }

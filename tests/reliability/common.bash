@@ -46,19 +46,4 @@ if [ -n "${RELIABILITY_KEEP:-}" ]; then
 	trap 'mkdir -p "$RELIABILITY_KEEP" && cp -r "$TMP"/. "$RELIABILITY_KEEP"/ 2>/dev/null; cleanup' EXIT
 fi
 
-# broker_dropped TOPIC PARTITIONS: how many messages the embedded broker
-# dropped from the topic's heads (it keeps 5 MiB a partition): a loss that
-# is the test's sizing, not vigil's. 0 when it kept everything.
-broker_dropped() {
-	local args=() p
-	for p in $(seq 0 $(($2 - 1))); do args+=(-t "$1:$p:-2"); done
-	kcat -Q -b "$BROKERS" "${args[@]}" 2>/dev/null | awk '{ n += $NF } END { print n + 0 }'
-}
-
-# broker_end TOPIC PARTITIONS: messages in the topic so far (sum of the
-# partitions' end offsets).
-broker_end() {
-	local args=() p
-	for p in $(seq 0 $(($2 - 1))); do args+=(-t "$1:$p:-1"); done
-	kcat -Q -b "$BROKERS" "${args[@]}" 2>/dev/null | awk '{ n += $NF } END { print n + 0 }'
-}
+# broker_dropped and broker_end are in tests/lib.sh.
