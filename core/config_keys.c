@@ -83,6 +83,13 @@ static const struct key classify_keys[] = {
 	{"regex_depth_limit", K_UINT, OFF(regex_depth_limit), NO_LINE, "1000",
 	 "PCRE2 depth limit: how deep a backtrack may nest (its memory, without the JIT).", 1,
 	 VG_REGEX_LIMIT_MAX},
+	{"regex_record_limit", K_UINT, OFF(regex_record_limit), NO_LINE, "100000",
+	 "Steps all the patterns of one record may take together (classify.rules and\n"
+	 "aggregate.counters), plus 8 for each byte of the record: PCRE2's match limit\n"
+	 "restarts at every position of a long field, this does not. Past it the run, and\n"
+	 "the record's later runs on fields over 128 bytes, count as no match, in\n"
+	 "regex_limit_hits. At most 100000, about 0.6 ms.",
+	 1000, VG_REGEX_RECORD_LIMIT_MAX},
 };
 
 static const struct key retention_keys[] = {

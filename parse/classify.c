@@ -15,9 +15,29 @@
 #include "parse/json.h"
 #include "parse/level.h"
 
+/* A pattern compiled twice: as written, and with an automatic callout
+ * before each of its items, which counts the steps of a record's budget
+ * (classify.regex_record_limit). PCRE2's own match limit restarts at every
+ * start position, so it cannot bound what one record costs; the callouts
+ * can, at about three times the cost of a plain run. A short subject runs
+ * the plain copy first under a small per-start limit (FAST_STEPS), which
+ * bounds it by construction, and runs counted only when that limit is
+ * reached; a longer one runs counted. */
+struct pattern {
+	pcre2_code *plain;
+	pcre2_code *counted;
+};
+
+/* The plain run: subjects of at most FAST_BYTES bytes, FAST_STEPS steps
+ * from each start position (the shipped rules take at most 3 on the
+ * benchmark corpus). At most FAST_BYTES x FAST_STEPS steps, a few
+ * microseconds, not charged to the record's budget. */
+#define FAST_BYTES 128
+#define FAST_STEPS 16
+
 struct cond {
 	int field;
-	pcre2_code *re;
+	struct pattern re;
 };
 
 struct rule {
@@ -31,7 +51,7 @@ struct vg_classifier {
 	const struct vg_config *cfg;
 	struct rule *rules;
 	size_t n_rules;
-	pcre2_code *counter_re[VG_MAX_COUNTERS]; /* NULL: the counter has no pattern */
+	struct pattern counter_re[VG_MAX_COUNTERS]; /* NULL codes: the counter has no pattern */
 	uint16_t *retention; /* [category][level] */
 	size_t n_categories;
 	bool jit;
@@ -56,7 +76,7 @@ struct vg_classifier {
 #define MEMO_KEY 46     /* longest subject remembered */
 
 struct memo {
-	const pcre2_code *re; /* NULL: empty */
+	const struct pattern *re; /* NULL: empty */
 	uint8_t len;
 	uint8_t hit;
 	char key[MEMO_KEY];
@@ -66,8 +86,13 @@ struct vg_classify_ctx {
 	const struct vg_classifier *c;
 	struct memo *memo;
 	pcre2_match_data *md;
-	pcre2_match_context *mctx;
+	pcre2_match_context *mctx;      /* counted runs: the callout, the configured limits */
+	pcre2_match_context *mctx_fast; /* plain runs: FAST_STEPS */
 	pcre2_jit_stack *jit_stack;
+	/* Steps left in this record's budget: a counted run past it is
+	 * abandoned, and the record's later counted runs are not started
+	 * (plain runs of short subjects still are: they are bounded). */
+	uint64_t steps_left;
 	char *scratch;
 	size_t scratch_cap, scratch_used;
 	/* Decoded text of each field for this record, filled on first use. */
@@ -76,11 +101,40 @@ struct vg_classify_ctx {
 	struct vg_classify_stats stats;
 };
 
+static void pattern_free(struct pattern *p)
+{
+	pcre2_code_free(p->plain);
+	pcre2_code_free(p->counted);
+	p->plain = p->counted = NULL;
+}
+
+/* Compile src into p, both copies, JIT where it can (*jit turns false where
+ * it cannot: the interpreter runs the same patterns, only slower). Returns
+ * 0, or the PCRE2 error code with *off where the pattern went wrong. */
+static int pattern_compile(struct pattern *p, const char *src, bool *jit, PCRE2_SIZE *off)
+{
+	const uint32_t opts = PCRE2_UTF | PCRE2_NO_UTF_CHECK;
+	int err;
+
+	p->plain = pcre2_compile((PCRE2_SPTR)src, PCRE2_ZERO_TERMINATED, opts, &err, off, NULL);
+	if (!p->plain)
+		return err;
+	p->counted = pcre2_compile((PCRE2_SPTR)src, PCRE2_ZERO_TERMINATED, opts | PCRE2_AUTO_CALLOUT, &err, off, NULL);
+	if (!p->counted) {
+		pattern_free(p);
+		return err;
+	}
+	if (*jit && (pcre2_jit_compile(p->plain, PCRE2_JIT_COMPLETE) != 0 ||
+		     pcre2_jit_compile(p->counted, PCRE2_JIT_COMPLETE) != 0))
+		*jit = false;
+	return 0;
+}
+
 static void rules_free(struct rule *r, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		for (size_t j = 0; j < r[i].n_conds; j++)
-			pcre2_code_free(r[i].conds[j].re);
+			pattern_free(&r[i].conds[j].re);
 		free(r[i].conds);
 	}
 	free(r);
@@ -92,7 +146,7 @@ void vg_classifier_destroy(struct vg_classifier *c)
 		return;
 	rules_free(c->rules, c->n_rules);
 	for (size_t i = 0; i < VG_MAX_COUNTERS; i++)
-		pcre2_code_free(c->counter_re[i]);
+		pattern_free(&c->counter_re[i]);
 	free(c->retention);
 	free(c->cat_names);
 	free(c);
@@ -159,15 +213,14 @@ int vg_classifier_create(struct vg_classifier **out, const struct vg_config *cfg
 			goto out_free;
 		for (size_t j = 0; j < cr->n_conds; j++) {
 			const struct vg_cfg_cond *cc = &cr->conds[j];
-			int err;
 			PCRE2_SIZE off;
 
 			r->conds[j].field = cc->field;
 			c->fields_used |= 1u << cc->field;
-			r->conds[j].re = pcre2_compile((PCRE2_SPTR)cc->pattern, PCRE2_ZERO_TERMINATED,
-						       PCRE2_UTF | PCRE2_NO_UTF_CHECK, &err, &off, NULL);
+			int err = pattern_compile(&r->conds[j].re, cc->pattern, &c->jit, &off);
+
 			r->n_conds = j + 1;
-			if (!r->conds[j].re) {
+			if (err) {
 				PCRE2_UCHAR msg[256];
 
 				pcre2_get_error_message(err, msg, sizeof(msg));
@@ -176,29 +229,20 @@ int vg_classifier_create(struct vg_classifier **out, const struct vg_config *cfg
 				rc = VG_ERR_CONFIG;
 				goto out_free;
 			}
-			/* Without JIT (some platforms) the interpreter runs the same
-			 * patterns, only slower. */
-			if (c->jit && pcre2_jit_compile(r->conds[j].re, PCRE2_JIT_COMPLETE) != 0)
-				c->jit = false;
 		}
 	}
 	for (size_t i = 0; i < cfg->n_counters; i++) {
 		const struct vg_cfg_counter *k = &cfg->counters[i];
-		int err;
 		PCRE2_SIZE off;
 
 		if (!k->pattern)
 			continue;
-		c->counter_re[i] = pcre2_compile((PCRE2_SPTR)k->pattern, PCRE2_ZERO_TERMINATED,
-						 PCRE2_UTF | PCRE2_NO_UTF_CHECK, &err, &off, NULL);
-		if (!c->counter_re[i]) {
+		if (pattern_compile(&c->counter_re[i], k->pattern, &c->jit, &off) != 0) {
 			snprintf(errbuf, errlen, "%s:%d: aggregate.counters: bad pattern in '%s'", cfg->source, k->line,
 				 k->name);
 			rc = VG_ERR_CONFIG;
 			goto out_free;
 		}
-		if (c->jit && pcre2_jit_compile(c->counter_re[i], PCRE2_JIT_COMPLETE) != 0)
-			c->jit = false;
 	}
 	*out = c;
 	return VG_OK;
@@ -227,6 +271,19 @@ size_t vg_classifier_category_count(const struct vg_classifier *c)
 	return c->n_categories;
 }
 
+/* The callout before each item of a counted pattern: one step of the
+ * record's budget; past it, the run is abandoned. */
+static int count_step(pcre2_callout_block *cb, void *data)
+{
+	struct vg_classify_ctx *ctx = data;
+
+	(void)cb;
+	if (ctx->steps_left == 0)
+		return PCRE2_ERROR_CALLOUT;
+	ctx->steps_left--;
+	return 0;
+}
+
 int vg_classify_ctx_create(struct vg_classify_ctx **out, const struct vg_classifier *c)
 {
 	struct vg_classify_ctx *ctx = calloc(1, sizeof(*ctx));
@@ -237,20 +294,27 @@ int vg_classify_ctx_create(struct vg_classify_ctx **out, const struct vg_classif
 	ctx->c = c;
 	ctx->md = pcre2_match_data_create(4, NULL);
 	ctx->mctx = pcre2_match_context_create(NULL);
+	ctx->mctx_fast = pcre2_match_context_create(NULL);
 	if (c->jit)
 		ctx->jit_stack = pcre2_jit_stack_create(32 * 1024, 512 * 1024, NULL);
 	ctx->scratch_cap = 64 * 1024;
 	ctx->scratch = malloc(ctx->scratch_cap);
 	ctx->memo = calloc(MEMO_SLOTS, sizeof(*ctx->memo));
-	if (!ctx->md || !ctx->mctx || (c->jit && !ctx->jit_stack) || !ctx->scratch || !ctx->memo) {
+	if (!ctx->md || !ctx->mctx || !ctx->mctx_fast || (c->jit && !ctx->jit_stack) || !ctx->scratch || !ctx->memo) {
 		vg_classify_ctx_destroy(ctx);
 		return VG_ERR_NOMEM;
 	}
 	pcre2_set_match_limit(ctx->mctx, c->cfg->regex_match_limit);
 	pcre2_set_depth_limit(ctx->mctx, c->cfg->regex_depth_limit);
 	pcre2_set_heap_limit(ctx->mctx, VG_CLASSIFY_HEAP_KIB);
-	if (ctx->jit_stack)
+	pcre2_set_callout(ctx->mctx, count_step, ctx);
+	pcre2_set_match_limit(ctx->mctx_fast, FAST_STEPS);
+	pcre2_set_depth_limit(ctx->mctx_fast, FAST_STEPS);
+	pcre2_set_heap_limit(ctx->mctx_fast, VG_CLASSIFY_HEAP_KIB);
+	if (ctx->jit_stack) {
 		pcre2_jit_stack_assign(ctx->mctx, NULL, ctx->jit_stack);
+		pcre2_jit_stack_assign(ctx->mctx_fast, NULL, ctx->jit_stack);
+	}
 	*out = ctx;
 	return VG_OK;
 }
@@ -261,6 +325,7 @@ void vg_classify_ctx_destroy(struct vg_classify_ctx *ctx)
 		return;
 	pcre2_match_data_free(ctx->md);
 	pcre2_match_context_free(ctx->mctx);
+	pcre2_match_context_free(ctx->mctx_fast);
 	pcre2_jit_stack_free(ctx->jit_stack);
 	free(ctx->scratch);
 	free(ctx->memo);
@@ -343,7 +408,7 @@ static vg_str field_text(struct vg_classify_ctx *ctx, const struct vg_record *re
 	return t;
 }
 
-static size_t memo_slot(const pcre2_code *re, vg_str s)
+static size_t memo_slot(const struct pattern *re, vg_str s)
 {
 	const uint64_t k = 0x9E3779B97F4A7C15ull;
 	uint64_t h = ((uint64_t)(uintptr_t)re ^ s.len) * k;
@@ -356,10 +421,21 @@ static size_t memo_slot(const pcre2_code *re, vg_str s)
 	return (size_t)(h >> 54) & (MEMO_SLOTS - 1);
 }
 
-static int match(struct vg_classify_ctx *ctx, const pcre2_code *re, vg_str s)
+static int run(const struct vg_classify_ctx *ctx, const pcre2_code *re, vg_str s, pcre2_match_context *mctx)
+{
+	PCRE2_SPTR p = (PCRE2_SPTR)(s.p ? s.p : "");
+
+	if (ctx->c->jit)
+		return pcre2_jit_match(re, p, s.len, 0, 0, ctx->md, mctx);
+	return pcre2_match(re, p, s.len, 0, PCRE2_NO_UTF_CHECK, ctx->md, mctx);
+}
+
+/* Does re match s? A run stopped by a limit, or not run because the
+ * record's budget is spent, counts in regex_limit and is no match. */
+static int match(struct vg_classify_ctx *ctx, const struct pattern *re, vg_str s)
 {
 	struct memo *m = NULL;
-	int rc;
+	int rc = PCRE2_ERROR_MATCHLIMIT;
 
 	if (s.len <= MEMO_KEY && s.p) {
 		m = &ctx->memo[memo_slot(re, s)];
@@ -368,10 +444,10 @@ static int match(struct vg_classify_ctx *ctx, const pcre2_code *re, vg_str s)
 			return m->hit;
 		}
 	}
-	if (ctx->c->jit)
-		rc = pcre2_jit_match(re, (PCRE2_SPTR)(s.p ? s.p : ""), s.len, 0, 0, ctx->md, ctx->mctx);
-	else
-		rc = pcre2_match(re, (PCRE2_SPTR)(s.p ? s.p : ""), s.len, 0, PCRE2_NO_UTF_CHECK, ctx->md, ctx->mctx);
+	if (s.len <= FAST_BYTES)
+		rc = run(ctx, re->plain, s, ctx->mctx_fast);
+	if (rc == PCRE2_ERROR_MATCHLIMIT || rc == PCRE2_ERROR_DEPTHLIMIT)
+		rc = ctx->steps_left ? run(ctx, re->counted, s, ctx->mctx) : PCRE2_ERROR_CALLOUT;
 	if (rc != PCRE2_ERROR_NOMATCH && rc < 0) {
 		ctx->stats.regex_limit++; /* not remembered: a limit is no answer */
 		return 0;
@@ -396,7 +472,7 @@ static int category_from_rules(struct vg_classify_ctx *ctx, const struct vg_reco
 		for (size_t j = 0; j < r->n_conds; j++) {
 			const struct cond *cd = &r->conds[j];
 			bool m = rec->f[cd->field].type != VG_J_NONE &&
-				 match(ctx, cd->re, field_text(ctx, rec, cd->field));
+				 match(ctx, &cd->re, field_text(ctx, rec, cd->field));
 
 			if (r->all && !m) {
 				hit = false;
@@ -526,7 +602,7 @@ static uint32_t match_counters(struct vg_classify_ctx *ctx, const struct vg_reco
 		    (k->service && !vg_str_eq(rec->service, ctx->c->counter_service[i])))
 			continue;
 		if (k->field >= 0 && (rec->f[k->field].type == VG_J_NONE ||
-				      !match(ctx, ctx->c->counter_re[i], field_text(ctx, rec, k->field))))
+				      !match(ctx, &ctx->c->counter_re[i], field_text(ctx, rec, k->field))))
 			continue;
 		bits |= 1u << i;
 	}
@@ -539,6 +615,7 @@ int vg_classify(struct vg_classify_ctx *ctx, struct vg_record *rec)
 	int rc = VG_OK;
 
 	ctx->text_ready = 0;
+	ctx->steps_left = c->cfg->regex_record_limit + (uint64_t)VG_REGEX_STEPS_PER_BYTE * rec->raw.len;
 	if (scratch_reserve(ctx, rec) != VG_OK)
 		rc = VG_ERR_NOMEM; /* strings that do not fit are left empty */
 

@@ -2,6 +2,7 @@
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/clock.h"
@@ -150,6 +151,63 @@ Test(classify, regex_limits_stop_backtracking_and_are_counted)
 	memcpy(doc + o, "b\"}", 4);
 	cr_expect_str_eq(cat(doc), "application");
 	cr_expect_geq(vg_classify_ctx_stats(ctx)->regex_limit, 1u);
+}
+
+/* A record of n bytes of message made of runs of 15 'a's and a '!': an
+ * unanchored '(a+)+$' backtracks about 2^15 steps from every position of a
+ * run, under any per-start match limit, so only a budget over the whole
+ * record stops it (vigil issue 21 item 8: 0.8 s a record without one). */
+static char *runs_of_a(size_t n)
+{
+	char *doc = malloc(n + 32);
+	size_t o = (size_t)sprintf(doc, "{\"message\":\"");
+
+	for (size_t i = 0; i < n; i++)
+		doc[o++] = i % 16 == 15 ? '!' : 'a';
+	memcpy(doc + o, "\"}", 3);
+	return doc;
+}
+
+Test(classify, the_records_budget_stops_many_start_positions)
+{
+	teardown();
+	open_with("classify:\n  rules:\n    - category: security\n      any:\n        message: '(a+)+$'\n"
+		  "    - category: access\n      any:\n        message: '!'\n");
+	char *doc = runs_of_a(64 * 1024);
+	uint64_t before = vg_classify_ctx_stats(ctx)->regex_limit;
+
+	/* The budget is spent on the first rule: the second, which would
+	 * match, is not run, and the record takes the default. */
+	cr_expect_str_eq(cat(doc), "application");
+	cr_expect_eq(vg_classify_ctx_stats(ctx)->regex_limit, before + 2, "the stopped run and the rule not run");
+	/* The budget is the record's: the next one starts afresh. */
+	cr_expect_str_eq(cat("{\"message\":\"fine!\"}"), "access");
+	cr_expect_eq(vg_classify_ctx_stats(ctx)->regex_limit, before + 2);
+	free(doc);
+}
+
+Test(classify, the_records_budget_is_steps_not_time)
+{
+	/* Deterministic: the same record is stopped, or classified, the same
+	 * whatever the machine. 1,000 bytes of 5-'a' runs and a last "!aaaa":
+	 * '(a+)+!a{4}$' fails at every earlier position after a few hundred
+	 * steps each and matches at the last run, 40,346 steps in all; the
+	 * budget is the limit and 8 steps a byte (9,000 or 108,000 here). */
+	char doc[1100] = "{\"message\":\"";
+	size_t o = strlen(doc);
+
+	for (int i = 0; i < 1000; i++)
+		doc[o++] = i % 6 == 5 ? '!' : 'a';
+	memcpy(doc + o, "!aaaa\"}", 8);
+	for (int i = 0; i < 2; i++) {
+		teardown();
+		open_with(i ? "classify:\n  regex_record_limit: 100000\n  rules:\n    - category: security\n"
+			      "      any:\n        message: '(a+)+!a{4}$'\n"
+			    : "classify:\n  regex_record_limit: 1000\n  rules:\n    - category: security\n"
+			      "      any:\n        message: '(a+)+!a{4}$'\n");
+		cr_expect_str_eq(cat(doc), i ? "security" : "application", "limit %s", i ? "100000" : "1000");
+		cr_expect_eq(vg_classify_ctx_stats(ctx)->regex_limit, i ? 0u : 1u);
+	}
 }
 
 Test(classify, retention_table_matches_the_design)

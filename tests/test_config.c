@@ -482,6 +482,12 @@ Test(config, regex_limits_have_a_ceiling)
 	expect_error("classify:\n  regex_match_limit: 200001\n", 2, "out of range (1..200000)");
 	expect_error("classify:\n  regex_match_limit: 100000000\n", 2, "out of range (1..200000)");
 	expect_error("classify:\n  regex_depth_limit: 200001\n", 2, "out of range (1..200000)");
+	/* The record's budget: 100000 steps (about 0.6 ms) and 8 a byte. */
+	cr_assert_eq(load("classify:\n  regex_record_limit: 100000\n", &c), VG_OK, "%s", err);
+	cr_expect_eq(c->regex_record_limit, 100000u);
+	vg_config_free(c);
+	expect_error("classify:\n  regex_record_limit: 100001\n", 2, "out of range (1000..100000)");
+	expect_error("classify:\n  regex_record_limit: 10\n", 2, "out of range (1000..100000)");
 }
 
 /* classify.rules written as YAML aliases of one rule: "rules: [&r {...},

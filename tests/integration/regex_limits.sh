@@ -58,6 +58,25 @@ refused_alike "match limit 1e8" "$TMP/ml.yaml" "$TMP/ml.yaml:2: classify.regex_m
 printf 'classify:\n  regex_depth_limit: 1000000\n' >"$TMP/dl.yaml"
 refused_alike "depth limit 1e6" "$TMP/dl.yaml" "$TMP/dl.yaml:2: classify.regex_depth_limit: 1000000 is out of range (1..200000)"
 
+printf 'classify:\n  regex_record_limit: 1000000\n' >"$TMP/rl.yaml"
+refused_alike "record limit 1e6" "$TMP/rl.yaml" "$TMP/rl.yaml:2: classify.regex_record_limit: 1000000 is out of range (1000..100000)"
+
+# 2b. The match limit restarts at every start position; the record's budget
+# does not: an unanchored '(a+)+$' on 64 KiB of 15-'a' runs never reaches
+# the match limit from any one position (0.75 s a record before the budget).
+# Each record's run is stopped, and the next record is classified afresh.
+printf 'classify:\n  rules:\n    - category: security\n      any:\n        message: %s\n' "'(a+)+\$'" >"$TMP/long.yaml"
+long=$(head -c 65536 < <(yes 'aaaaaaaaaaaaaaa!' | tr -d '\n'))
+{
+	for _ in 1 2 3; do printf '{"ts":%s,"service":"s","message":"%s"}\n' "$now_ms" "$long"; done
+	printf '{"ts":%s,"service":"s","message":"aaaa"}\n' "$now_ms"
+} >"$TMP/long.ndjson"
+"$VIGIL" classify -c "$TMP/long.yaml" <"$TMP/long.ndjson" >"$TMP/long.out" 2>"$TMP/long.err"
+expect_eq "64 KiB records: vigil classify exits 0" "$?" 0
+expect_eq "64 KiB records: each record's run is stopped by its budget" "$(summary_num "$TMP/long.err" regex_limit_hits)" 3
+expect_eq "64 KiB records: they take the default category" "$(grep -c '"category":"application"' "$TMP/long.out")" 3
+expect_eq "the short record after them still matches" "$(grep -c '"category":"security"' "$TMP/long.out")" 1
+
 # 3. 100,000 rules written as aliases of one (a 400 KB file): refused as
 # 100,000 rules, at the line of the list, before any pattern is compiled.
 {
