@@ -7,7 +7,8 @@
  * Category: the record's own category field when its value (trimmed,
  * case-insensitive) is a configured category or alias; otherwise the first
  * classify.rules entry whose conditions match (PCRE2, JIT-compiled, with
- * match and depth limits); otherwise classify.default.
+ * match and depth limits, and a budget of steps over all the patterns of
+ * one record: classify.regex_record_limit); otherwise classify.default.
  *
  * A vg_classifier (compiled rules, retention table) is built once and shared
  * read-only by every thread. Each thread owns a vg_classify_ctx: PCRE2
