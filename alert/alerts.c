@@ -12,6 +12,7 @@
 #include "core/buf.h"
 #include "core/clock.h"
 #include "core/err.h"
+#include "core/log.h"
 #include "core/mem.h"
 #include "core/record.h"
 
@@ -30,8 +31,39 @@ static vg_str entry_label(const struct vg_rules_env *env, const struct vg_table_
 	}
 }
 
+/* The `where` patterns' matching: they run on label values the records
+ * chose, so with the classifier's bounds (parse/classify.h), not PCRE2's
+ * own (10 million steps, 20 GB). A run stopped counts as not matching and
+ * is said in the log, on the 1st, 2nd, 4th, 8th... time. */
+#define SEL_MATCH_LIMIT 100000
+#define SEL_DEPTH_LIMIT 1000
+#define SEL_HEAP_KIB 16384
+
+struct sel_re {
+	pcre2_match_data *md;
+	pcre2_match_context *mctx;
+	uint64_t limit_hits;
+};
+
+static bool sel_regex(struct sel_re *x, const struct rule *r, const struct sel *s, vg_str v)
+{
+	int rc = pcre2_match(s->re, (PCRE2_SPTR)(v.p ? v.p : ""), v.len, 0, 0, x->md, x->mctx);
+
+	if (rc < 0 && rc != PCRE2_ERROR_NOMATCH) {
+		x->limit_hits++;
+		if ((x->limit_hits & (x->limit_hits - 1)) == 0)
+			vg_log(VG_LOG_WARNING, "alert",
+			       "rule %s: where.%s's pattern stopped by the match limit (%d steps) on '%.*s': counted as "
+			       "not matching (%llu times so far)",
+			       r->name, vg_rules_label_names[s->label], SEL_MATCH_LIMIT, (int)(v.len > 200 ? 200 : v.len),
+			       v.p ? v.p : "", (unsigned long long)x->limit_hits);
+		return false;
+	}
+	return rc >= 0;
+}
+
 static bool sel_match(const struct vg_rules_env *env, const struct rule *r, const struct vg_table_entry *e,
-		      pcre2_match_data *md)
+		      struct sel_re *x)
 {
 	for (size_t i = 0; i < r->n_sels; i++) {
 		const struct sel *s = &r->sels[i];
@@ -42,7 +74,7 @@ static bool sel_match(const struct vg_rules_env *env, const struct rule *r, cons
 			hit = s->label == L_LEVEL ? v.len == strlen(s->value) && strncasecmp(v.p, s->value, v.len) == 0
 						  : vg_str_eq_cstr(v, s->value);
 		else
-			hit = pcre2_match(s->re, (PCRE2_SPTR)v.p, v.len, 0, 0, md, NULL) >= 0;
+			hit = sel_regex(x, r, s, v);
 		if (hit != (s->op == OP_EQ || s->op == OP_RE))
 			return false;
 	}
@@ -138,7 +170,7 @@ struct vg_alerts {
 	bool evaluating;    /* inside vg_alerts_eval: absent rules' resolution annotation */
 	struct range ranges[RANGE_CACHE];
 	size_t next_range;
-	pcre2_match_data *md;
+	struct sel_re re;
 	struct instance *in;
 	size_t n_in, cap_in;
 	struct vg_buf text; /* annotations of the alert being emitted */
@@ -165,14 +197,20 @@ int vg_alerts_create(struct vg_alerts **out, const struct vg_rules *rules, const
 		vg_alerts_destroy(a);
 		return VG_ERR_NOMEM;
 	}
-	a->md = pcre2_match_data_create(8, NULL);
-	for (size_t i = 0; a->md && i < RANGE_CACHE; i++) {
+	a->re.md = pcre2_match_data_create(8, NULL);
+	a->re.mctx = pcre2_match_context_create(NULL);
+	if (a->re.mctx) {
+		pcre2_set_match_limit(a->re.mctx, SEL_MATCH_LIMIT);
+		pcre2_set_depth_limit(a->re.mctx, SEL_DEPTH_LIMIT);
+		pcre2_set_heap_limit(a->re.mctx, SEL_HEAP_KIB);
+	}
+	for (size_t i = 0; a->re.md && a->re.mctx && i < RANGE_CACHE; i++) {
 		if (vg_table_create(&a->ranges[i].t, &p) != VG_OK) {
 			vg_alerts_destroy(a);
 			return VG_ERR_NOMEM;
 		}
 	}
-	if (!a->md) {
+	if (!a->re.md || !a->re.mctx) {
 		vg_alerts_destroy(a);
 		return VG_ERR_NOMEM;
 	}
@@ -208,17 +246,18 @@ void vg_alerts_destroy(struct vg_alerts *a)
 	for (size_t i = 0; a->known && i < a->rules->n; i++)
 		vg_groups_free(&a->known[i]);
 	free(a->known);
-	pcre2_match_data_free(a->md);
+	pcre2_match_data_free(a->re.md);
+	pcre2_match_context_free(a->re.mctx);
 	vg_buf_free(&a->text);
 	free(a);
 }
 
 /* Does rule r take entry e: its kind, its counter, its selector? */
 static bool rule_takes(const struct vg_rules_env *env, const struct rule *r, const struct vg_table_entry *e,
-		       pcre2_match_data *md)
+		       struct sel_re *x)
 {
 	return e->key.kind == r->kind && (r->kind != VG_TABLE_COUNTER || (int)e->key.counter == r->counter) &&
-	       sel_match(env, r, e, md);
+	       sel_match(env, r, e, x);
 }
 
 #define GROUP_KEY_MAX 1024
@@ -269,7 +308,7 @@ static int collect(struct vg_alerts *a, const struct rule *r, struct vg_wstore *
 	for (size_t i = 0, n = vg_table_size(t); i < n; i++) {
 		struct vg_table_entry *e = vg_table_entry(t, i);
 
-		if (!rule_takes(env, r, e, a->md))
+		if (!rule_takes(env, r, e, &a->re))
 			continue;
 		size_t len = group_key(env, r, e, key);
 		struct group *g = vg_groups_get(gs, key, len);
@@ -395,7 +434,7 @@ static int view_collect(struct vg_alerts *a, size_t ri, size_t sl, struct vg_wst
 		const struct vg_table_entry *e = vg_table_entry(t, s->seen);
 
 		s->pick_of[s->seen] = 0;
-		if (!rule_takes(env, r, e, a->md))
+		if (!rule_takes(env, r, e, &a->re))
 			continue;
 		size_t len = group_key(env, r, e, key);
 		struct group *g = vg_groups_get(&s->gs, key, len);

@@ -6,9 +6,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/buf.h"
 #include "core/err.h"
+#include "core/log.h"
 #include "core/record.h"
 #include "alert/alerts.h"
 #include "alert/rules.h"
@@ -261,6 +263,37 @@ Test(rules, selectors_and_by_make_separate_instances)
 	cr_expect(strstr(s.log.p, "\"endpoint\":\"/b\"") != NULL);
 	cr_expect(strstr(s.log.p, "test-web") == NULL);
 	cr_expect(strstr(s.log.p, "/health") == NULL);
+	series_close(&s);
+}
+
+/* A `where` pattern runs on label values the records chose (an endpoint
+ * a scanner sent, a service name): it has the classifier's bound, 100000
+ * steps from a position, not PCRE2's own 10 million (25 ms a value, on
+ * every entry of every close). Stopped, it counts as not matching, and the
+ * engine says so in its log. The first branch of this pattern needs about
+ * a million steps before the second matches "a"x18 "!". */
+Test(rules, a_where_pattern_has_a_match_limit)
+{
+	struct series s;
+	int fds[2];
+	char line[4096] = "";
+
+	cr_assert_eq(pipe(fds), 0);
+	vg_log_set_fd(fds[1]);
+	series_open(&s, RULE("        count: {window: 10s, above: 0}\n"
+			     "        where: {service: \"=~^(?:(a+)+x|a+!)$\"}\n"
+			     "        by: [service]\n"));
+	logs(&s, "aaaaaaaaaaaaaaaaaa!", 2, VG_LEVEL_INFO, 5);
+	logs(&s, "a!", 2, VG_LEVEL_INFO, 5);
+	tick(&s);
+	vg_log_set_fd(2);
+	close(fds[1]);
+	ssize_t n = read(fds[0], line, sizeof(line) - 1);
+
+	close(fds[0]);
+	cr_expect_eq(s.firing, 1, "a! only:\n%.*s", (int)s.log.len, s.log.p);
+	cr_expect(strstr(s.log.p, "aaaaaaaaaaaaaaaaaa!") == NULL);
+	cr_expect(n > 0 && strstr(line, "match limit") != NULL, "the log says it: %s", line);
 	series_close(&s);
 }
 
