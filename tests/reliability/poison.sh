@@ -24,6 +24,10 @@ start_broker --topic poison:32 || exit 1
 "$GEN" --count "$V" --seed 91 --truth "$TMP/valid.tsv" | "$POISON" --count "$P" --seed "$SEED" --max-bytes $MAX_BYTES --max-depth $MAX_DEPTH \
 	--truth "$TMP/truth.tsv" >"$TMP/mixed.ndjson"
 check "poison: the generator ran" test -s "$TMP/truth.tsv"
+# The smallest --max-bytes it accepts (1024) makes its records in time too
+# (below 2,002 its regex-heavy message length once wrapped around).
+"$GEN" --count 2000 --seed 91 | timeout 60 "$POISON" --count 500 --seed "$SEED" --max-bytes 1024 --max-depth 8 >"$TMP/small.ndjson"
+expect_eq "poison: --max-bytes 1024 finishes" "$?" 0
 t0=$SECONDS
 "$VIGIL" produce --brokers "$BROKERS" --topic poison "$TMP/mixed.ndjson" 2>"$TMP/produce.err"
 expect_eq "poison: every message produced" "$?" 0

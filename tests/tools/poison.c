@@ -277,7 +277,9 @@ static const char *make(enum kind k, const struct buf *src, const char *id, stru
 		                                   "\\\\",    "\xc3\xa9", "((((",   "authenticat "};
 		const char *u = unit[below(9)];
 		struct buf m = {0};
-		size_t n = 1000 + below(max_bytes / 2 - 1000); /* stays valid: under the size limit */
+		/* Stays valid: under half the size limit (1,000 bytes and more
+		 * when the limit leaves room for them). */
+		size_t half = max_bytes / 2, n = half > 1001 ? 1000 + below(half - 1000) : half / 2 + below(half / 2);
 
 		while (m.len < n)
 			puts_(&m, u);
