@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -497,6 +498,30 @@ static bool stopped_at_start(const char *phase)
 	return true;
 }
 
+/* The soft descriptor limit raised to the hard one (at most 2^20): a
+ * service manager's default soft limit (systemd: 1024) would leave the
+ * HTTP server a quarter of it (sink/http.h) and share the rest with the
+ * Kafka sockets and the archives. */
+#define FD_LIMIT_MAX 1048576
+
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return;
+	rlim_t want = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > FD_LIMIT_MAX ? FD_LIMIT_MAX : rl.rlim_max;
+
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want) {
+		rlim_t was = rl.rlim_cur;
+
+		rl.rlim_cur = want;
+		if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+			vg_log_kv(VG_LOG_WARNING, "run", "cannot raise the open file limit", VG_LOG_I("soft", was),
+				  VG_LOG_I("hard", rl.rlim_max), VG_LOG_S("error", strerror(errno)));
+	}
+}
+
 /* vg_run_main, but for the watchdog's disarming. */
 static int run_main(const struct vg_run_opts *o)
 {
@@ -545,6 +570,7 @@ static int run_main(const struct vg_run_opts *o)
 	 * its default would end the process too; the reload it asks for is
 	 * made once the closer runs. */
 	vg_stop_catch();
+	raise_fd_limit();
 	struct sigaction hup = {.sa_handler = on_reload_signal, .sa_flags = SA_RESTART};
 
 	sigemptyset(&hup.sa_mask);

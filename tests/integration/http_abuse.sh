@@ -44,3 +44,24 @@ fi
 expect_eq "/health 200 after the attack" "$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "http://$ADDR/health")" 200
 stop_run
 expect_eq "vigil run exits 0 on SIGTERM" "$RUN_STATUS" 0
+
+# A service manager's default soft descriptor limit (systemd: 1024, which
+# makes the connection limit 256) is raised to the hard limit at start,
+# up to 1048576: connections and Kafka sockets get the room the system
+# allows.
+hard=$(ulimit -H -n)
+[ "$hard" = unlimited ] && hard=1048576
+[ "$hard" -gt 1048576 ] && hard=1048576
+if [ "$hard" -gt 256 ]; then
+	(ulimit -S -n 256 && exec "$VIGIL" run --brokers "$BROKERS" --topic logs --group abuse2 --http 127.0.0.1:0 \
+		--archive off --records "$TMP/b.records" --windows "$TMP/b.windows" 2>"$TMP/b.err") &
+	RUN_PID=$!
+	PIDS+=($RUN_PID)
+	check "vigil run started under a soft limit of 256" wait_for 30 grep -q 'partitions assigned' "$TMP/b.err"
+	expect_eq "its soft descriptor limit is raised to the hard one ($hard)" \
+		"$(awk '/^Max open files/ { print $4 }' "/proc/$RUN_PID/limits")" "$hard"
+	stop_run
+	expect_eq "vigil run exits 0 on SIGTERM" "$RUN_STATUS" 0
+else
+	ok "no room above 256 descriptors here (hard limit $hard): nothing to raise"
+fi
