@@ -27,42 +27,21 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bench/gen.h"
 #include "parse/json.h"
 
-static uint64_t rng_s[4];
+/* The corpus generator's PRNG (xoshiro256** seeded by splitmix64), so a
+ * seed means the same stream in both tools. */
+static gen_rng rng;
 
-static uint64_t rotl(uint64_t x, int k)
+static uint64_t next(void)
 {
-	return (x << k) | (x >> (64 - k));
-}
-
-static uint64_t next(void) /* xoshiro256** */
-{
-	uint64_t *s = rng_s, out = rotl(s[1] * 5, 7) * 9, t = s[1] << 17;
-
-	s[2] ^= s[0];
-	s[3] ^= s[1];
-	s[1] ^= s[2];
-	s[0] ^= s[3];
-	s[2] ^= t;
-	s[3] = rotl(s[3], 45);
-	return out;
+	return gen_u64(&rng);
 }
 
 static size_t below(size_t n)
 {
 	return n ? (size_t)(next() % n) : 0;
-}
-
-static void seed(uint64_t x)
-{
-	for (int i = 0; i < 4; i++) {
-		uint64_t z = (x += 0x9E3779B97F4A7C15ull);
-
-		z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-		z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-		rng_s[i] = z ^ (z >> 31);
-	}
 }
 
 /* ---- a growable byte buffer ---- */
@@ -355,7 +334,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "poison: out of memory\n");
 		return 1;
 	}
-	seed(seed_v);
+	gen_rng_seed(&rng, seed_v);
 	char chunk[65536];
 	size_t r;
 
