@@ -5,81 +5,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "alert/groups.h"
+#include "alert/labels.h"
 #include "alert/rules_internal.h"
+#include "alert/select.h"
 #include "core/buf.h"
 #include "core/clock.h"
 #include "core/err.h"
-#include "core/log.h"
 #include "core/mem.h"
 #include "core/record.h"
-
-/* ---- evaluation: groups ------------------------------------------------- */
-
-/* The labels of one table entry. */
-static vg_str entry_label(const struct vg_rules_env *env, const struct vg_table_entry *e, int label)
-{
-	switch (label) {
-	case L_SERVICE: return e->key.service;
-	case L_ENDPOINT: return e->key.endpoint;
-	case L_METHOD: return e->key.method;
-	case L_CATEGORY:
-		return vg_str_cstr(e->key.category < env->n_categories ? env->categories[e->key.category] : "unknown");
-	default: return vg_str_cstr(vg_level_name(e->key.level));
-	}
-}
-
-/* The `where` patterns' matching: they run on label values the records
- * chose, so with the classifier's bounds (parse/classify.h), not PCRE2's
- * own (10 million steps, 20 GB). A run stopped counts as not matching and
- * is said in the log, on the 1st, 2nd, 4th, 8th... time. */
-#define SEL_MATCH_LIMIT 100000
-#define SEL_DEPTH_LIMIT 1000
-#define SEL_HEAP_KIB 16384
-
-struct sel_re {
-	pcre2_match_data *md;
-	pcre2_match_context *mctx;
-	uint64_t limit_hits;
-};
-
-static bool sel_regex(struct sel_re *x, const struct rule *r, const struct sel *s, vg_str v)
-{
-	int rc = pcre2_match(s->re, (PCRE2_SPTR)(v.p ? v.p : ""), v.len, 0, 0, x->md, x->mctx);
-
-	if (rc < 0 && rc != PCRE2_ERROR_NOMATCH) {
-		x->limit_hits++;
-		if ((x->limit_hits & (x->limit_hits - 1)) == 0)
-			vg_log(VG_LOG_WARNING, "alert",
-			       "rule %s: where.%s's pattern stopped by the match limit (%d steps) on '%.*s': counted as "
-			       "not matching (%llu times so far)",
-			       r->name, vg_rules_label_names[s->label], SEL_MATCH_LIMIT, (int)(v.len > 200 ? 200 : v.len),
-			       v.p ? v.p : "", (unsigned long long)x->limit_hits);
-		return false;
-	}
-	return rc >= 0;
-}
-
-static bool sel_match(const struct vg_rules_env *env, const struct rule *r, const struct vg_table_entry *e,
-		      struct sel_re *x)
-{
-	for (size_t i = 0; i < r->n_sels; i++) {
-		const struct sel *s = &r->sels[i];
-		vg_str v = entry_label(env, e, s->label);
-		bool hit;
-
-		if (s->op == OP_EQ || s->op == OP_NE)
-			hit = s->label == L_LEVEL ? v.len == strlen(s->value) && strncasecmp(v.p, s->value, v.len) == 0
-						  : vg_str_eq_cstr(v, s->value);
-		else
-			hit = sel_regex(x, r, s, v);
-		if (hit != (s->op == OP_EQ || s->op == OP_RE))
-			return false;
-	}
-	return true;
-}
 
 /* ---- the engine --------------------------------------------------------- */
 
@@ -170,7 +105,7 @@ struct vg_alerts {
 	bool evaluating;    /* inside vg_alerts_eval: absent rules' resolution annotation */
 	struct range ranges[RANGE_CACHE];
 	size_t next_range;
-	struct sel_re re;
+	struct vg_select sel;
 	struct instance *in;
 	size_t n_in, cap_in;
 	struct vg_buf text; /* annotations of the alert being emitted */
@@ -197,20 +132,15 @@ int vg_alerts_create(struct vg_alerts **out, const struct vg_rules *rules, const
 		vg_alerts_destroy(a);
 		return VG_ERR_NOMEM;
 	}
-	a->re.md = pcre2_match_data_create(8, NULL);
-	a->re.mctx = pcre2_match_context_create(NULL);
-	if (a->re.mctx) {
-		pcre2_set_match_limit(a->re.mctx, SEL_MATCH_LIMIT);
-		pcre2_set_depth_limit(a->re.mctx, SEL_DEPTH_LIMIT);
-		pcre2_set_heap_limit(a->re.mctx, SEL_HEAP_KIB);
-	}
-	for (size_t i = 0; a->re.md && a->re.mctx && i < RANGE_CACHE; i++) {
+	int rc = vg_select_init(&a->sel);
+
+	for (size_t i = 0; rc == VG_OK && i < RANGE_CACHE; i++) {
 		if (vg_table_create(&a->ranges[i].t, &p) != VG_OK) {
 			vg_alerts_destroy(a);
 			return VG_ERR_NOMEM;
 		}
 	}
-	if (!a->re.md || !a->re.mctx) {
+	if (rc != VG_OK) {
 		vg_alerts_destroy(a);
 		return VG_ERR_NOMEM;
 	}
@@ -246,37 +176,9 @@ void vg_alerts_destroy(struct vg_alerts *a)
 	for (size_t i = 0; a->known && i < a->rules->n; i++)
 		vg_groups_free(&a->known[i]);
 	free(a->known);
-	pcre2_match_data_free(a->re.md);
-	pcre2_match_context_free(a->re.mctx);
+	vg_select_free(&a->sel);
 	vg_buf_free(&a->text);
 	free(a);
-}
-
-/* Does rule r take entry e: its kind, its counter, its selector? */
-static bool rule_takes(const struct vg_rules_env *env, const struct rule *r, const struct vg_table_entry *e,
-		       struct sel_re *x)
-{
-	return e->key.kind == r->kind && (r->kind != VG_TABLE_COUNTER || (int)e->key.counter == r->counter) &&
-	       sel_match(env, r, e, x);
-}
-
-#define GROUP_KEY_MAX 1024
-
-/* e's group under r's `by` into key (GROUP_KEY_MAX bytes): each label's
- * value, cut to its share, NUL-ended. Returns the key's length. */
-static size_t group_key(const struct vg_rules_env *env, const struct rule *r, const struct vg_table_entry *e, char *key)
-{
-	size_t len = 0;
-
-	for (size_t b = 0; b < r->n_by; b++) {
-		vg_str v = entry_label(env, e, r->by[b]);
-		size_t take = v.len < GROUP_KEY_MAX / L_COUNT - 1 ? v.len : GROUP_KEY_MAX / L_COUNT - 1;
-
-		memcpy(key + len, v.p, take);
-		len += take;
-		key[len++] = '\0';
-	}
-	return len;
 }
 
 /* Merge [from, to) of store and sum it into groups by the rule's `by`. */
@@ -286,7 +188,7 @@ static int collect(struct vg_alerts *a, const struct rule *r, struct vg_wstore *
 	const struct vg_rules_env *env = &a->rules->env;
 	bool latency = r->cond == C_LATENCY;
 	struct vg_table *t = NULL;
-	char key[GROUP_KEY_MAX];
+	char key[VG_SELECT_KEY_MAX];
 
 	for (size_t i = 0; i < RANGE_CACHE && !t; i++) {
 		const struct range *rg = &a->ranges[i];
@@ -308,9 +210,9 @@ static int collect(struct vg_alerts *a, const struct rule *r, struct vg_wstore *
 	for (size_t i = 0, n = vg_table_size(t); i < n; i++) {
 		struct vg_table_entry *e = vg_table_entry(t, i);
 
-		if (!rule_takes(env, r, e, &a->re))
+		if (!vg_select_takes(&a->sel, env, r, e))
 			continue;
-		size_t len = group_key(env, r, e, key);
+		size_t len = vg_select_group_key(env, r, e, key);
 		struct group *g = vg_groups_get(gs, key, len);
 
 		if (!g)
@@ -379,7 +281,7 @@ static int view_collect(struct vg_alerts *a, size_t ri, size_t sl, struct vg_wst
 	const struct vg_rules_env *env = &a->rules->env;
 	struct slot *s = &a->slots[ri * MAX_SLOTS + sl];
 	struct vg_wstore_cover cover;
-	char key[GROUP_KEY_MAX];
+	char key[VG_SELECT_KEY_MAX];
 	int rc;
 
 	*out = NULL;
@@ -434,9 +336,9 @@ static int view_collect(struct vg_alerts *a, size_t ri, size_t sl, struct vg_wst
 		const struct vg_table_entry *e = vg_table_entry(t, s->seen);
 
 		s->pick_of[s->seen] = 0;
-		if (!rule_takes(env, r, e, &a->re))
+		if (!vg_select_takes(&a->sel, env, r, e))
 			continue;
-		size_t len = group_key(env, r, e, key);
+		size_t len = vg_select_group_key(env, r, e, key);
 		struct group *g = vg_groups_get(&s->gs, key, len);
 
 		if (!g || vg_grow(&s->picks, &s->cap_picks, s->n_picks + 1, sizeof(*s->picks), 256) != 0) {
@@ -816,87 +718,6 @@ static struct instance *instance_find(struct vg_alerts *a, size_t rule, const ch
 	return NULL;
 }
 
-/* Render a template into b. */
-static void render(struct vg_buf *b, const char *t, const struct vg_alert *al)
-{
-	for (const char *p = t; *p;) {
-		const char *o = strstr(p, "{{");
-
-		if (!o) {
-			vg_buf_puts(b, p);
-			break;
-		}
-		vg_buf_put(b, p, (size_t)(o - p));
-		const char *e = strstr(o, "}}"), *s = o + 2;
-
-		while (*s == ' ')
-			s++;
-		if (strncmp(s, "$value", 6) == 0) {
-			char num[32];
-
-			snprintf(num, sizeof(num), "%.4g", al->value);
-			vg_buf_puts(b, num);
-		} else {
-			size_t n = strcspn(s + 8, " }");
-
-			for (size_t i = 0; i < al->n_labels; i++)
-				if (strlen(al->label_names[i]) == n && strncmp(al->label_names[i], s + 8, n) == 0)
-					vg_buf_puts(b, al->label_values[i]);
-		}
-		p = e + 2; /* templates were checked at load */
-	}
-}
-
-static int cmp_label(const void *x, const void *y)
-{
-	const char *const *a = x, *const *b = y;
-
-	return strcmp(a[0], b[0]);
-}
-
-static bool by_label(const struct rule *r, const char *name)
-{
-	for (size_t b = 0; b < r->n_by; b++)
-		if (strcmp(vg_rules_label_names[r->by[b]], name) == 0)
-			return true;
-	return false;
-}
-
-static uint64_t fingerprint(const struct rule *r, const char *key, int level);
-
-static const char *const severity_name[] = {"", "P1", "P2", "P3", "P4"};
-
-/* The label set an instance of r with group key `key` (its `by` values)
- * sends at escalation level (1: escalation="L2" among them), sorted by
- * name, into pairs; returns how many. The notification and the
- * fingerprint are made from it. */
-static size_t label_set(const struct rule *r, const char *key, int level, const char *pairs[][2])
-{
-	const char *k = key;
-	size_t n = 0;
-
-	pairs[n][0] = "alertname";
-	pairs[n++][1] = r->name;
-	pairs[n][0] = "severity";
-	pairs[n++][1] = severity_name[r->severity];
-	for (size_t b = 0; b < r->n_by && n < VG_ALERT_MAX_LABELS; b++, k += strlen(k) + 1) {
-		pairs[n][0] = vg_rules_label_names[r->by[b]];
-		pairs[n++][1] = k;
-	}
-	for (size_t i = 0; i < r->n_labels && n < VG_ALERT_MAX_LABELS - 1; i++) {
-		if (by_label(r, r->lnames[i]))
-			continue; /* the instance's own value wins */
-		pairs[n][0] = r->lnames[i];
-		pairs[n++][1] = r->lvalues[i];
-	}
-	if (level && n < VG_ALERT_MAX_LABELS) {
-		pairs[n][0] = "escalation";
-		pairs[n++][1] = "L2";
-	}
-	qsort(pairs, n, sizeof(pairs[0]), cmp_label);
-	return n;
-}
-
 /* Build the notification for an instance's label set of escalation level
  * (0: L1, 1: L2) and hand it to emit. */
 static void notify(struct vg_alerts *a, const struct instance *in, enum vg_alert_state state, int64_t now,
@@ -905,12 +726,12 @@ static void notify(struct vg_alerts *a, const struct instance *in, enum vg_alert
 	const struct rule *r = &a->rules->r[in->rule];
 	const char *pairs[VG_ALERT_MAX_LABELS][2];
 	size_t n;
-	struct vg_alert al = {.name = r->name, .state = state, .severity = severity_name[r->severity],
+	struct vg_alert al = {.name = r->name, .state = state, .severity = vg_labels_severity(r->severity),
 			      .escalation = level + 1,
 			      .fingerprint = level ? in->fp_l2 : in->fp,
 			      .value = in->value, .at = now, .active_at = in->active_at, .fired_at = in->fired_at,
 			      .resolved_at = state == VG_ALERT_RESOLVED ? now : 0};
-	n = label_set(r, in->key, level, pairs);
+	n = vg_labels_set(r, in->key, level, pairs);
 	al.n_labels = n;
 	for (size_t i = 0; i < n; i++) {
 		al.label_names[i] = pairs[i][0];
@@ -922,7 +743,7 @@ static void notify(struct vg_alerts *a, const struct instance *in, enum vg_alert
 	a->text.len = 0;
 	for (size_t i = 0; i < r->n_ann; i++) {
 		offs[i] = a->text.len;
-		render(&a->text, r->atemplates[i], &al);
+		vg_labels_render(&a->text, r->atemplates[i], &al);
 		vg_buf_putc(&a->text, '\0');
 	}
 	if (!a->text.failed) {
@@ -943,21 +764,6 @@ static void notify(struct vg_alerts *a, const struct instance *in, enum vg_alert
 	emit(arg, &al);
 }
 
-/* The fingerprint: a hash of the sorted labels of the set sent (level 1:
- * escalation="L2" among them), as Alertmanager identifies alerts. */
-static uint64_t fingerprint(const struct rule *r, const char *key, int level)
-{
-	const char *pairs[VG_ALERT_MAX_LABELS][2];
-	size_t n = label_set(r, key, level, pairs);
-	uint64_t h = VG_GROUPS_FNV0;
-
-	for (size_t i = 0; i < n; i++) {
-		h = vg_groups_fnv(pairs[i][0], strlen(pairs[i][0]) + 1, h);
-		h = vg_groups_fnv(pairs[i][1], strlen(pairs[i][1]) + 1, h);
-	}
-	return h;
-}
-
 /* A firing instance unresolved past escalate_after, whether its condition
  * holds now or keep_firing_for holds it: sent again as L2, once, with L1's
  * label set still firing. */
@@ -968,7 +774,7 @@ static void escalate(struct vg_alerts *a, struct instance *in, int64_t now,
 
 	if (in->state == I_FIRING && r->escalate_ms && !in->escalations && now - in->fired_at >= r->escalate_ms) {
 		in->escalations = 1;
-		in->fp_l2 = fingerprint(r, in->key, 1); /* kept: a reload may change the labels */
+		in->fp_l2 = vg_labels_fingerprint(r, in->key, 1); /* kept: a reload may change the labels */
 		notify(a, in, VG_ALERT_FIRING, now, 1, emit, arg);
 	}
 }
@@ -1038,7 +844,7 @@ static int eval(struct vg_alerts *a, struct vg_wstore *store, int64_t now,
 				in->key = gr->key; /* taken over from the group */
 				in->key_len = gr->key_len;
 				gr->key = NULL;
-				in->fp = fingerprint(r, in->key, 0);
+				in->fp = vg_labels_fingerprint(r, in->key, 0);
 			}
 			in->seen = true;
 			in->value = values[g];
