@@ -792,6 +792,12 @@ int vg_alerts_eval(struct vg_alerts *a, struct vg_wstore *store, int64_t now,
 	return rc;
 }
 
+/* qsort: pointers to groups, by their groups' keys. */
+static int cmp_group_ptr(const void *x, const void *y)
+{
+	return cmp_group_key(*(const struct group *const *)x, *(const struct group *const *)y);
+}
+
 static int eval(struct vg_alerts *a, struct vg_wstore *store, int64_t now,
 		void (*emit)(void *arg, const struct vg_alert *al), void *arg)
 {
@@ -828,14 +834,30 @@ static int eval(struct vg_alerts *a, struct vg_wstore *store, int64_t now,
 			free(values);
 			return rc;
 		}
-		for (size_t g = 0; g < active.n; g++) {
-			struct group *gr = &active.g[g];
+		/* In the order of their keys, not of the tables' hashing (which
+		 * follows the order threads added to the windows): the same
+		 * stream gives the same notifications in the same order. */
+		struct group **order = active.n ? malloc(active.n * sizeof(*order)) : NULL;
+
+		if (active.n && !order) {
+			vg_groups_free(&active);
+			free(values);
+			return VG_ERR_NOMEM;
+		}
+		for (size_t g = 0; g < active.n; g++)
+			order[g] = &active.g[g];
+		if (active.n > 1)
+			qsort(order, active.n, sizeof(*order), cmp_group_ptr);
+		for (size_t o = 0; o < active.n; o++) {
+			struct group *gr = order[o];
+			size_t g = (size_t)(gr - active.g);
 			struct instance *in = instance_find(a, ri, gr->key, gr->key_len);
 
 			if (!in) {
 				if (vg_grow(&a->in, &a->cap_in, a->n_in + 1, sizeof(*a->in), 16) != 0) {
 					vg_groups_free(&active);
 					free(values);
+					free(order);
 					return VG_ERR_NOMEM;
 				}
 				in = &a->in[a->n_in++];
@@ -865,6 +887,7 @@ static int eval(struct vg_alerts *a, struct vg_wstore *store, int64_t now,
 		}
 		vg_groups_free(&active);
 		free(values);
+		free(order);
 	}
 	/* Instances the conditions no longer hold for. */
 	size_t keep = 0;

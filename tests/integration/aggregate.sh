@@ -133,3 +133,17 @@ for t in 1 3; do
 done
 got=$(cat "$TMP/big" | "$VIGIL" aggregate --quiet --threads 2 2>&1 | grep -o '"rejected":1,"rejected_by_reason":{"size":1},"aggregated":4000')
 expect_eq "the same through a pipe with --threads 2" "$got" '"rejected":1,"rejected_by_reason":{"size":1},"aggregated":4000'
+
+# Alerts in the same order whatever the threads: a latency incident makes
+# HTTPLatencyP95 change state for several endpoints of one service in the
+# same window; the notifications follow their label values, not the order
+# in which threads added records to the window (--threads 2 gave one of two
+# orders from run to run).
+"$GEN" --count 120000 --rate 200 --incident latency@1m+7m >"$TMP/lat.ndjson"
+"$VIGIL" aggregate --quiet --threads 1 --alerts "$TMP/lat1.alerts" "$TMP/lat.ndjson" 2>/dev/null
+check "the incident's alerts: several endpoints change in one window" \
+	test "$(cut -d, -f1 "$TMP/lat1.alerts" | sort | uniq -c | sort -rn | awk 'NR == 1 { print $1 }')" -ge 3
+for i in 1 2 3 4 5 6; do
+	"$VIGIL" aggregate --quiet --threads 2 --alerts "$TMP/lat2.alerts" "$TMP/lat.ndjson" 2>/dev/null
+	check "--threads 2, run $i: the alerts of --threads 1, in the same order" cmp -s "$TMP/lat1.alerts" "$TMP/lat2.alerts"
+done
