@@ -12,6 +12,7 @@
 #include "alert/alerts.h"
 #include "alert/rules_internal.h"
 #include "core/buf.h"
+#include "core/config.h"
 #include "core/err.h"
 #include "core/mem.h"
 #include "core/record.h"
@@ -337,11 +338,11 @@ int vg_ruletest_run(const char *path, const struct vg_rules_env *env, const stru
 		    char **report_out, int *tests, int *failures, char *errbuf, size_t errlen)
 {
 	struct loader L = {.name = path, .errbuf = errbuf, .errlen = errlen, .env = env};
-	struct vg_buf text = {0}, report = {0};
+	struct vg_buf report = {0};
 	struct vg_rules *rules = NULL;
 	yaml_parser_t p;
-	char chunk[65536];
-	size_t got;
+	char *text = NULL;
+	size_t len = 0;
 	int rc = VG_ERR_CONFIG;
 	FILE *f = fopen(path, "rb");
 
@@ -351,19 +352,28 @@ int vg_ruletest_run(const char *path, const struct vg_rules_env *env, const stru
 		snprintf(errbuf, errlen, "%s: %s", path, strerror(errno));
 		return VG_ERR_IO;
 	}
-	while ((got = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		vg_buf_put(&text, chunk, got);
+	/* A test file keeps a configuration file's bounds (core/config.h):
+	 * refused past 1 MiB without reading it whole, and its nesting,
+	 * anchors and aliases checked before the document is built. */
+	rc = vg_config_read(f, path, &text, &len, errbuf, errlen);
 	fclose(f);
+	if (rc == VG_OK)
+		rc = vg_config_check_yaml(text ? text : "", len, path, errbuf, errlen);
+	if (rc != VG_OK) {
+		free(text);
+		return rc;
+	}
+	rc = VG_ERR_CONFIG;
 	if (!yaml_parser_initialize(&p)) {
-		vg_buf_free(&text);
+		free(text);
 		return VG_ERR_NOMEM;
 	}
-	yaml_parser_set_input_string(&p, (const unsigned char *)(text.p ? text.p : ""), text.len);
+	yaml_parser_set_input_string(&p, (const unsigned char *)(text ? text : ""), len);
 	if (!yaml_parser_load(&p, &L.doc)) {
 		snprintf(errbuf, errlen, "%s:%lu: YAML syntax: %s", path, (unsigned long)p.problem_mark.line + 1,
 			 p.problem ? p.problem : "error");
 		yaml_parser_delete(&p);
-		vg_buf_free(&text);
+		free(text);
 		return VG_ERR_CONFIG;
 	}
 	yaml_node_t *root = yaml_document_get_root_node(&L.doc), *files = NULL, *cases = NULL;
@@ -488,7 +498,7 @@ out:
 	vg_rules_destroy(rules);
 	yaml_document_delete(&L.doc);
 	yaml_parser_delete(&p);
-	vg_buf_free(&text);
+	free(text);
 	if (rc == VG_OK) {
 		vg_buf_putc(&report, '\0');
 		*report_out = report.p; /* the caller frees it */

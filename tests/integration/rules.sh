@@ -51,3 +51,15 @@ expect_eq "rules --test: a failing test exits 1" "$?" 1
 check "rules --test: the report names the test and what fired" \
 	grep -q 'FAIL expects nothing during a burst (.*wrong.test.yaml:8, at 600s): expected 0 firing, got' "$TMP/wrong.out"
 check "rules --test: and lists the alerts" grep -q '^alertname=HTTP5xxErrorRate,service=orders,severity=P1$' "$TMP/wrong.out"
+
+# A rule test file keeps a configuration file's bounds (docs/limits.md):
+# nested 120,000 deep it is refused at its line, not parsed for a minute;
+# an endless one is refused by its size, not read whole.
+printf 'rule_files: [builtin]\ntests: %s%s\n' "$(head -c 120000 /dev/zero | tr '\0' '[')" \
+	"$(head -c 120000 /dev/zero | tr '\0' ']')" >"$TMP/deep.test.yaml"
+out=$(timeout 20 "$VIGIL" rules --test "$TMP/deep.test.yaml" 2>&1)
+expect_eq "rules --test: a test file nested 120,000 deep exits 1" "$?" 1
+case $out in *"deep.test.yaml:2: "*"nest"*) ok "rules --test: said at its line" ;; *) fail "rules --test: said at its line" "$out" ;; esac
+out=$(timeout 20 "$VIGIL" rules --test /dev/zero 2>&1)
+expect_eq "rules --test /dev/zero exits 1" "$?" 1
+case $out in *"/dev/zero: "*"at most 1 MiB"*) ok "rules --test /dev/zero: refused by its size" ;; *) fail "rules --test /dev/zero: refused by its size" "$out" ;; esac
