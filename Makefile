@@ -55,7 +55,7 @@ TEST_BIN = $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 
 .PHONY: all demo docs readme deps test test-unit test-integration test-build test-tsan test-tsan-build test-reliability soak \
 	asan ubsan san san-build tsan tsan-build fuzz bench bench-parse \
-	bench-aggregate bench-archive bench-kafka bench-cardinality \
+	bench-aggregate bench-archive bench-kafka bench-kafka-compare bench-cardinality \
 	format format-check clean help
 
 all: vigil bench/gen
@@ -71,6 +71,7 @@ help:
 	@echo "make fuzz         libFuzzer on the parser (FUZZ_SECONDS=60)"
 	@echo "make bench        every stage benchmark and the end-to-end run: one table, bench/results/"
 	@echo "make bench-parse|bench-aggregate|bench-archive|bench-kafka  one stage"
+	@echo "make bench-kafka-compare VIGILS=\"A=PATH B=PATH[,ARG...]\"  CPU of vigil binaries in Kafka mode, one session, interleaved"
 	@echo "make bench-cardinality  scanner and random-word paths with the rules on and off (docs/limits.md)"
 	@echo "make install      PREFIX=/usr/local DESTDIR=: vigil, bench/gen, config, docs, systemd unit (docs/deploy.md)"
 	@echo "make format | format-check | clean"
@@ -272,6 +273,11 @@ bench/bare_consumer: bench/bare_consumer.c $(FLAGS_STAMP) | $(DEPS_OK)
 
 bench-kafka: all bench/bare_consumer
 	@bench/kafka.sh
+
+# Two or more vigil binaries on one topic, interleaved:
+# make bench-kafka-compare VIGILS="old=/path/to/old/vigil new=build/vigil"
+bench-kafka-compare: all
+	@bench/kafka_compare.sh $(VIGILS)
 
 bench-cardinality: all
 	@bench/cardinality.sh
