@@ -141,6 +141,23 @@ struct gen {
 	struct gen *next;                 /* retired, not yet freed */
 };
 
+/* Reload (reload.c): a SIGHUP's reading of the configuration and its rule
+ * files, and their compiling, on a thread of their own, so that a file
+ * that is slow to read (a FIFO, a hung mount) never holds up the closer.
+ * The closer asks (vg_reload_ask), takes the result when one is ready
+ * (vg_reload_take: true with *rc 0, a new generation not yet numbered and
+ * its rules, both now the caller's; or *rc an error, said in err) and
+ * applies it. Asked again while it reads, it reads once more after; a
+ * result not taken yet gives way to a newer one. vg_reload_stop joins the
+ * thread, or, if it is still reading, leaves it to free itself. */
+struct vg_reload;
+struct vg_rules;
+int vg_reload_start(struct vg_reload **out, const char *config_path, int64_t window_ms);
+void vg_reload_ask(struct vg_reload *r);
+bool vg_reload_take(struct vg_reload *r, int *rc, struct gen **g, struct vg_rules **rules, char *err, size_t errlen);
+void vg_reload_stop(struct vg_reload *r);
+void vg_reload_gen_free(struct gen *g);
+
 /* A worker's generation: gen on the worker's thread, seq read by the closer. */
 struct worker_gen {
 	struct gen *gen;
@@ -160,6 +177,7 @@ struct vg_run {
 	_Atomic(struct gen *) gen; /* the current generation; published by the closer */
 	struct gen *retired;       /* closer thread */
 	struct worker_gen *wgen;   /* one per worker */
+	struct vg_reload *reload;  /* the reload's thread (closer thread's) */
 	_Atomic uint64_t reloads_ok, reloads_failed;
 	void (*on_tick)(const struct vg_run_status *st, void *arg);
 	void *on_tick_arg;

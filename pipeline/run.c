@@ -70,14 +70,6 @@ static void worker_follow_gen(struct vg_run *rc, struct vg_pipeline_worker *w)
 	atomic_store_explicit(&wg->seq, g->seq, memory_order_release);
 }
 
-static void gen_free(struct gen *g)
-{
-	vg_classifier_destroy(g->classifier);
-	vg_config_free(g->cfg);
-	free(g->counter_names);
-	free(g);
-}
-
 /* Free the retired generations no worker uses any more (closer thread). */
 static void gens_collect(struct vg_run *rc)
 {
@@ -94,7 +86,7 @@ static void gens_collect(struct vg_run *rc)
 
 		if (g->seq < oldest) {
 			*p = g->next;
-			gen_free(g);
+			vg_reload_gen_free(g);
 		} else {
 			p = &g->next;
 		}
@@ -128,27 +120,23 @@ static int reload_compatible(const struct vg_config *old, const struct vg_config
 	return VG_OK;
 }
 
-/* Read the configuration file and its rule files again (closer thread,
- * between window closes): classification, retention and alert rules
- * change together, or, if anything in them is wrong, not at all. */
-static void run_reload(struct vg_run *rc)
+/* A reload's result applied (closer thread, between window closes):
+ * classification, retention and alert rules change together, or, if
+ * anything in them is wrong, not at all. The files were read and compiled
+ * on the reload's thread (reload.c). */
+static void run_reload(struct vg_run *rc, int r, struct gen *g, struct vg_rules *rules, char *err, size_t errlen)
 {
 	struct vg_pipeline *run = &rc->agg;
-	struct gen *cur = atomic_load(&rc->gen), *g = calloc(1, sizeof(*g));
-	struct vg_rules *rules = NULL;
-	char err[1024] = "out of memory";
-	int r = g ? VG_OK : VG_ERR_NOMEM;
+	struct gen *cur = atomic_load(&rc->gen);
 
-	if (r == VG_OK && (r = vg_config_load(&g->cfg, rc->config_path, err, sizeof(err))) == VG_OK &&
-	    (r = reload_compatible(run->st.cfg, g->cfg, err, sizeof(err))) == VG_OK &&
-	    (r = vg_classifier_create(&g->classifier, g->cfg, err, sizeof(err))) == VG_OK)
-		r = vg_rules_load_config(&rules, g->cfg, run->st.cfg->window_ms, &g->counter_names, err, sizeof(err));
+	if (r == VG_OK)
+		r = reload_compatible(run->st.cfg, g->cfg, err, errlen);
 	if (r != VG_OK) {
 		atomic_fetch_add(&rc->reloads_failed, 1);
 		vg_log_kv(VG_LOG_ERROR, "reload", "configuration reload failed; the running configuration stays",
 			  VG_LOG_S("error", r == VG_ERR_NOMEM ? "out of memory" : err));
-		if (g)
-			gen_free(g);
+		vg_rules_destroy(rules);
+		vg_reload_gen_free(g);
 		return;
 	}
 	size_t ended = 0;
@@ -158,7 +146,7 @@ static void run_reload(struct vg_run *rc)
 		vg_log_kv(VG_LOG_ERROR, "reload", "configuration reload failed; the running configuration stays",
 			  VG_LOG_S("error", "out of memory"));
 		vg_rules_destroy(rules);
-		gen_free(g);
+		vg_reload_gen_free(g);
 		return;
 	}
 	g->seq = cur->seq + 1;
@@ -185,12 +173,12 @@ static void run_gens_free(struct vg_run *rc)
 	struct gen *cur = atomic_load(&rc->gen);
 
 	if (cur && cur != &rc->gen0) /* none yet when the start failed early */
-		gen_free(cur);
+		vg_reload_gen_free(cur);
 	while (rc->retired) {
 		struct gen *g = rc->retired;
 
 		rc->retired = g->next;
-		gen_free(g);
+		vg_reload_gen_free(g);
 	}
 	free(rc->wgen);
 	rc->wgen = NULL;
@@ -402,10 +390,17 @@ static void closer_round(struct vg_run *rc)
 {
 	double t0 = vg_clock_mono_s();
 
+	struct gen *g;
+	struct vg_rules *rules;
+	char err[1024];
+	int r;
+
 	if (reload_requested) {
 		reload_requested = 0;
-		run_reload(rc);
+		vg_reload_ask(rc->reload);
 	}
+	if (vg_reload_take(rc->reload, &r, &g, &rules, err, sizeof(err)))
+		run_reload(rc, r, g, rules, err, sizeof(err));
 	gens_collect(rc);
 	pthread_mutex_lock(&rc->close_mu);
 	vg_closer_close(&rc->agg, false, CLOSE_EVERY_MS);
@@ -676,9 +671,10 @@ static int run_main(const struct vg_run_opts *o)
 	 * loop before it polls: the graceful stop below, with nothing read. */
 	double t0 = vg_clock_mono_s();
 
-	rc.closer_started = pthread_create(&rc.closer, NULL, closer_main, &rc) == 0;
+	if (vg_reload_start(&rc.reload, rc.config_path, cfg->window_ms) == VG_OK)
+		rc.closer_started = pthread_create(&rc.closer, NULL, closer_main, &rc) == 0;
 	if (!rc.closer_started) {
-		fprintf(stderr, "vigil run: cannot start the closer's thread\n");
+		fprintf(stderr, "vigil run: cannot start the closer's threads\n");
 		status = VG_EXIT_IO;
 	} else if (vg_kafka_run(k, vg_stop_flag(), exit_at_end, run_tick, &rc) != VG_OK) {
 		status = VG_EXIT_IO;
@@ -696,6 +692,8 @@ static int run_main(const struct vg_run_opts *o)
 	atomic_store(&rc.closer_stop, true);
 	if (rc.closer_started)
 		pthread_join(rc.closer, NULL);
+	vg_reload_stop(rc.reload);
+	rc.reload = NULL;
 	vg_log(VG_LOG_DEBUG, "run", "stopping: leaving the consumer group");
 	if (vg_kafka_stop(k, committed, sizeof(committed)) != VG_OK)
 		status = VG_EXIT_IO;
