@@ -76,7 +76,8 @@ Test(kafka, offset_reset_lines_are_parsed)
 	cr_assert_eq(r.partition, 4095);
 	cr_assert_eq(r.from, 1000);
 	cr_assert_eq(r.to, -1, "not in the line");
-	cr_assert(vg_kafka_reset_parse("[thrd:main]: t [1]: offset reset (at offset 5, broker -1) to BEGINNING" OOR, &r));
+	cr_assert(vg_kafka_reset_parse("[thrd:main]: t [1]: offset reset (at offset 5, broker -1) to BEGINNING" OOR,
+				       &r));
 	cr_assert_eq(r.from, 5);
 }
 

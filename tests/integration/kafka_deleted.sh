@@ -79,7 +79,7 @@ expect_eq "records read and deleted: every offset once" \
 	$(($(lines "$TMP/a.records") + $(lines "$TMP/b.records") + want)) "$end"
 expect_eq "one warning" "$(deleted_line "$TMP/b.err" | wc -l)" 1
 check "the warning names topic, partition, offsets and count" grep -q \
-	"\"topic\":\"del\",\"partition\":0,\"from\":$committed,\"to\":$lo,\"deleted\":$want[,}]" <(deleted_line "$TMP/b.err")
+	"\"topic\":\"del\",\"partition\":0,\"from\":$committed,\"to\":$lo,\"deleted\":${want}[,}]" <(deleted_line "$TMP/b.err")
 
 # ---- 2. behind retention while running -----------------------------------
 "$GEN" --count 1000 --seed 24 >"$TMP/live.ndjson"
