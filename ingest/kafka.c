@@ -626,7 +626,7 @@ int vg_kafka_open(struct vg_kafka **out, const struct vg_config *cfg, const stru
 		goto out_conf;
 	rd_kafka_conf_set_rebalance_cb(conf, vg_kafka_rebalance_cb);
 	rd_kafka_conf_set_error_cb(conf, vg_kafka_error_cb);
-	rd_kafka_conf_set_log_cb(conf, vg_kafka_log_cb);
+	rd_kafka_conf_set_log_cb(conf, vg_kafka_consumer_log_cb);
 	rd_kafka_conf_set_offset_commit_cb(conf, vg_kafka_commit_cb);
 	rd_kafka_conf_set_opaque(conf, k);
 	if (!(k->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof(err)))) {
@@ -724,6 +724,8 @@ static int handle(struct vg_kafka *k, rd_kafka_message_t *m)
 		if (!p || p->partition != m->partition || strcmp(p->topic, topic) != 0)
 			p = k->last = vg_kafka_part_get(k, topic, m->partition);
 	}
+	if (p && !m->err)
+		vg_kafka_reset_seen(k, p, m->offset);
 	if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
 		if (p)
 			atomic_store(&p->eof, 1);

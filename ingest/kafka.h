@@ -28,6 +28,14 @@
  * first offset dispatched since are stored (an older one would move its
  * committed offset back).
  *
+ * Offsets the broker deleted (retention) before they were read: a fetch
+ * out of range makes librdkafka go on from the partition's earliest offset
+ * (auto.offset.reset earliest); vigil counts the offsets skipped
+ * (vg_kafka_stats.deleted) and says each reset in a warning ("records
+ * deleted by the broker before vigil read them": topic, partition, from,
+ * to, deleted). It learns of the reset from librdkafka's log line (see
+ * kafka_internal.h); what is consumed and committed is librdkafka's.
+ *
  * Threads: vg_kafka_run, vg_kafka_stop and vg_kafka_close on one thread
  * (the main one, which also serves rebalance events); batch functions and
  * the other hooks on the workers. */
@@ -146,6 +154,7 @@ struct vg_kafka_stats {
 	uint64_t messages;   /* handed to batch functions */
 	uint64_t bytes;      /* their payload bytes */
 	uint64_t skipped;    /* of revoked partitions, left to the new owner */
+	uint64_t deleted;    /* offsets the broker deleted before they were read (an offset reset) */
 	uint64_t errors;     /* consumer errors reported */
 	uint64_t rebalances; /* assignments and revocations */
 	uint64_t commits_failed;

@@ -36,6 +36,11 @@ struct part {
 	int said;              /* main thread: the enum vg_kafka_part_state last told the pipeline */
 	_Atomic uint64_t dispatched; /* messages handed to its worker (main thread writes) */
 	_Atomic uint64_t processed;  /* of those, processed (its worker writes) */
+	/* An offset reset past deleted offsets whose new position librdkafka
+	 * had to ask the broker for: the offset it was at (set by the log
+	 * callback, the lowest if several), until the poller sees the first
+	 * message at or past it; NO_OFFSET when none. */
+	_Atomic int64_t reset_from;
 };
 
 /* What the main thread hands a worker: messages of its partitions, in
@@ -84,6 +89,7 @@ struct vg_kafka {
 	char protocol[16]; /* main thread: the group's rebalance protocol as of the last rebalance, or "" */
 	_Atomic int assigned_once;
 	_Atomic uint64_t messages, bytes, skipped, errors, rebalances, commits_failed, commits, pauses;
+	_Atomic uint64_t deleted; /* offsets the broker deleted before they were read (offset resets) */
 	_Atomic size_t n_paused; /* partitions paused now */
 	double ends_s;           /* main thread: when the paused partitions' end offsets were asked */
 	_Atomic int64_t first_us, last_us; /* monotonic, of the first and last message processed */
@@ -117,6 +123,43 @@ void vg_kafka_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_top
 void vg_kafka_error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque);
 void vg_kafka_commit_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t *offsets,
 			void *opaque);
+
+/* ---- kafka_parts.c: offsets the broker deleted -------------------------
+ *
+ * A fetch at an offset the broker no longer has (deleted by retention
+ * while vigil was stopped or behind) makes librdkafka reset the position
+ * to auto.offset.reset, which vigil sets to earliest, and log it, once a
+ * reset, on its main thread (2.0.2, facility OFFSET, a warning):
+ *
+ *   TOPIC [P]: offset reset (at offset N, broker B) to cached BEGINNING offset M:
+ *     fetch failed due to requested offset not available on the broker: Broker: Offset out of range
+ *
+ * ("to BEGINNING: ..." when it has no log start cached from a fetch: it
+ * asks the broker, after the line). Offsets N to M - 1 were deleted before
+ * vigil read them: counted (vg_kafka_stats.deleted) and said in one
+ * warning, with M from the line or, when not in it, from the first message
+ * of the partition at or past N (vg_kafka_reset_seen). Messages fetched
+ * before the reset, below N, come first and are not mistaken for it. What
+ * is consumed and committed does not change. */
+
+/* A reset line, parsed: the topic, partition, offset N and, when the line
+ * has it, M (else -1). True only for a reset to BEGINNING after a fetch
+ * out of range at a numeric offset (a reset for a committed offset
+ * missing, or to END, is something else). Thread-safe. */
+struct vg_kafka_reset {
+	char topic[256];
+	int32_t partition;
+	int64_t from, to;
+};
+bool vg_kafka_reset_parse(const char *line, struct vg_kafka_reset *out);
+
+/* The consumer's log callback: vg_kafka_log_cb, after counting a reset
+ * line (above). The opaque is the struct vg_kafka. librdkafka's threads. */
+void vg_kafka_consumer_log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf);
+
+/* A message of p at offset: the end of a pending reset (p->reset_from)
+ * when at or past it, counted then. Main thread; cheap when none pends. */
+void vg_kafka_reset_seen(struct vg_kafka *k, struct part *p, int64_t offset);
 
 /* ---- kafka.c: the workers ---------------------------------------------- */
 

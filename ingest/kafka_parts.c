@@ -49,6 +49,7 @@ struct part *vg_kafka_part_get(struct vg_kafka *k, const char *topic, int32_t pa
 		p->said = VG_KAFKA_PART_GONE;
 		atomic_store(&p->dispatched, 0);
 		atomic_store(&p->processed, 0);
+		atomic_store(&p->reset_from, NO_OFFSET);
 		atomic_store_explicit(&k->n_parts, n + 1, memory_order_release);
 	}
 	pthread_mutex_unlock(&k->parts_mu);
@@ -86,6 +87,7 @@ static void own(struct vg_kafka *k, const rd_kafka_topic_partition_list_t *parts
 		if (p) {
 			atomic_store(&p->eof, 0);
 			atomic_store(&p->first, NO_OFFSET);
+			atomic_store(&p->reset_from, NO_OFFSET); /* of the last assignment */
 			atomic_store(&p->owned, on);
 			/* Assigned: behind (holding event time) before any
 			 * message of it can be polled; revoked: gone. */
@@ -192,6 +194,119 @@ void vg_kafka_log_cb(const rd_kafka_t *rk, int level, const char *fac, const cha
 	vg_log_librdkafka(rd_kafka_name(rk), level, fac, buf);
 }
 
+/* ---- offsets the broker deleted ----------------------------------------- */
+
+/* s at prefix: the rest of s, or NULL. */
+static const char *skip(const char *s, const char *prefix)
+{
+	size_t n = strlen(prefix);
+
+	return strncmp(s, prefix, n) == 0 ? s + n : NULL;
+}
+
+/* A non-negative decimal number at s: the rest of s, or NULL. */
+static const char *number(const char *s, int64_t max, int64_t *out)
+{
+	int64_t v = 0;
+
+	if (*s < '0' || *s > '9')
+		return NULL;
+	for (; *s >= '0' && *s <= '9'; s++) {
+		if (v > (max - (*s - '0')) / 10)
+			return NULL;
+		v = v * 10 + (*s - '0');
+	}
+	*out = v;
+	return s;
+}
+
+bool vg_kafka_reset_parse(const char *line, struct vg_kafka_reset *out)
+{
+	const char *s = line, *t;
+	int64_t partition, broker;
+	size_t n = 0;
+
+	/* librdkafka's log.thread.name (default true) puts "[thrd:NAME]: " first. */
+	if ((t = skip(s, "[thrd:")) != NULL) {
+		if (!(t = strstr(t, "]: ")))
+			return false;
+		s = t + 3;
+	}
+	/* Topic names are [a-zA-Z0-9._-]. */
+	while ((s[n] >= 'a' && s[n] <= 'z') || (s[n] >= 'A' && s[n] <= 'Z') || (s[n] >= '0' && s[n] <= '9') ||
+	       s[n] == '.' || s[n] == '_' || s[n] == '-')
+		n++;
+	if (n == 0 || n >= sizeof(out->topic))
+		return false;
+	memcpy(out->topic, s, n);
+	out->topic[n] = '\0';
+	out->to = -1;
+	if (!(s = skip(s + n, " [")) || !(s = number(s, INT32_MAX, &partition)) ||
+	    !(s = skip(s, "]: offset reset (at offset ")) || !(s = number(s, INT64_MAX, &out->from)) ||
+	    !(s = skip(s, ", broker ")))
+		return false;
+	if (*s == '-') /* no broker (RD_KAFKA_NODEID_UA) */
+		s++;
+	if (!(s = number(s, INT64_MAX, &broker)) || !(s = skip(s, ") to ")))
+		return false;
+	if ((t = skip(s, "cached BEGINNING offset ")) != NULL) {
+		if (!(s = number(t, INT64_MAX, &out->to)))
+			return false;
+	} else if (!(s = skip(s, "BEGINNING"))) {
+		return false;
+	}
+	out->partition = (int32_t)partition;
+	return skip(s, ": fetch failed due to requested offset not available on the broker: ") != NULL;
+}
+
+/* Offsets from to to - 1 deleted before vigil read them: counted, said. */
+static void count_deleted(struct vg_kafka *k, const char *topic, int32_t partition, int64_t from, int64_t to)
+{
+	if (to <= from) /* back (the log was truncated or the topic made again): nothing deleted unread */
+		return;
+	atomic_fetch_add(&k->deleted, (uint64_t)(to - from));
+	vg_log_kv(VG_LOG_WARNING, "ingest",
+		  "records deleted by the broker before vigil read them (retention); reading on from the partition's "
+		  "earliest offset",
+		  VG_LOG_S("topic", topic), VG_LOG_I("partition", partition), VG_LOG_I("from", from),
+		  VG_LOG_I("to", to), VG_LOG_I("deleted", to - from));
+}
+
+void vg_kafka_consumer_log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+	struct vg_kafka *k = rd_kafka_opaque(rk);
+	struct vg_kafka_reset r;
+	struct part *p;
+
+	/* librdkafka's line, then vigil's: counted whatever the log level. */
+	vg_kafka_log_cb(rk, level, fac, buf);
+	if (!k || strcmp(fac, "OFFSET") != 0 || !vg_kafka_reset_parse(buf, &r))
+		return;
+	/* Of an owned partition only: a revoked one's next owner counts. */
+	if (!(p = vg_kafka_part_find(k, r.topic, r.partition)) || !atomic_load(&p->owned))
+		return;
+	if (r.to >= 0) {
+		count_deleted(k, r.topic, r.partition, r.from, r.to);
+		return;
+	}
+	/* Asked of the broker, after this line: the poller sees it come. */
+	int64_t cur = atomic_load(&p->reset_from);
+
+	while (r.from < cur && !atomic_compare_exchange_weak(&p->reset_from, &cur, r.from))
+		;
+}
+
+void vg_kafka_reset_seen(struct vg_kafka *k, struct part *p, int64_t offset)
+{
+	int64_t from = atomic_load_explicit(&p->reset_from, memory_order_relaxed);
+
+	/* Below it: fetched before the reset. A newer reset meanwhile (the
+	 * exchange fails) is served at the next message. */
+	if (from == NO_OFFSET || offset < from || !atomic_compare_exchange_strong(&p->reset_from, &from, NO_OFFSET))
+		return;
+	count_deleted(k, p->topic, p->partition, from, offset);
+}
+
 /* Client-level errors (a broker down, a connection refused): librdkafka
  * recovers from most by itself; vigil counts and logs them, the first few
  * in full. */
@@ -235,6 +350,7 @@ void vg_kafka_get_stats(struct vg_kafka *k, struct vg_kafka_stats *out)
 	out->messages = atomic_load(&k->messages);
 	out->bytes = atomic_load(&k->bytes);
 	out->skipped = atomic_load(&k->skipped);
+	out->deleted = atomic_load(&k->deleted);
 	out->errors = atomic_load(&k->errors);
 	out->rebalances = atomic_load(&k->rebalances);
 	out->commits_failed = atomic_load(&k->commits_failed);

@@ -163,6 +163,7 @@ static void http_gather(struct vg_run *rc, struct vg_metrics_run *m)
 	m->bytes = ks.bytes;
 	m->messages = ks.messages;
 	m->skipped = ks.skipped;
+	m->offsets_deleted = ks.deleted;
 	m->kafka_errors = ks.errors;
 	m->rebalances = ks.rebalances;
 	m->commits = ks.commits;

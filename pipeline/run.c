@@ -734,13 +734,15 @@ static int run_main(const struct vg_run_opts *o)
 	}
 	snprintf(extra, sizeof(extra), ",\"archive\":{\"records\":%llu,\"dead\":%llu,\"frames\":%llu,\"files\":%llu,"
 				       "\"bytes_in\":%llu,\"bytes_out\":%llu,\"write_errors\":%llu}"
-				       ",\"kafka_errors\":%llu,\"skipped_revoked\":%llu,\"rebalances\":%llu,"
+				       ",\"kafka_errors\":%llu,\"skipped_revoked\":%llu,\"offsets_deleted\":%llu,"
+				       "\"rebalances\":%llu,"
 				       "\"commits\":%llu,\"commits_failed\":%llu,\"pauses\":%llu,"
 				       "\"consume_seconds\":%.6f,\"lag_max\":%lld,\"lag_end\":%lld,\"committed\":{%s}",
 		 (unsigned long long)as.records, (unsigned long long)as.dead, (unsigned long long)as.frames,
 		 (unsigned long long)as.files, (unsigned long long)as.bytes_in, (unsigned long long)as.bytes_out,
 		 (unsigned long long)as.write_errors, (unsigned long long)ks.errors, (unsigned long long)ks.skipped,
-		 (unsigned long long)ks.rebalances, (unsigned long long)ks.commits, (unsigned long long)ks.commits_failed,
+		 (unsigned long long)ks.deleted, (unsigned long long)ks.rebalances, (unsigned long long)ks.commits,
+		 (unsigned long long)ks.commits_failed,
 		 (unsigned long long)ks.pauses, ks.busy_seconds,
 		 (long long)rc.lag_max, (long long)lag_end, committed);
 	struct reload_stats rs;

@@ -394,6 +394,9 @@ void vg_metrics_run(struct vg_buf *b, const struct vg_metrics_run *r)
 	metric1(b, "vigil_kafka_messages_total", "counter", "Messages handed to the workers.", (double)r->messages);
 	metric1(b, "vigil_kafka_skipped_total", "counter", "Messages of revoked partitions left to their new owner.",
 	        (double)r->skipped);
+	metric1(b, "vigil_kafka_offsets_deleted_total", "counter",
+	        "Offsets the broker deleted (retention) before they were read: skipped by an offset reset.",
+	        (double)r->offsets_deleted);
 	metric1(b, "vigil_kafka_errors_total", "counter", "Consumer errors reported by librdkafka.",
 	        (double)r->kafka_errors);
 	metric1(b, "vigil_kafka_rebalances_total", "counter", "Partition assignments and revocations.",

@@ -122,6 +122,7 @@ struct vg_metrics_run {
 	/* Kafka */
 	const char *group;
 	uint64_t messages, skipped, kafka_errors, rebalances, commits, commits_failed;
+	uint64_t offsets_deleted; /* deleted by the broker before they were read (offset resets) */
 	uint64_t pauses; /* times a worker's partitions were paused (its batches all taken) */
 	size_t paused;   /* partitions paused now */
 	bool joined;
