@@ -312,7 +312,7 @@ static int parse_selector(struct loader *L, struct rule *r, const char *k, yaml_
 		int code;
 		PCRE2_SIZE off;
 
-		sl->re = pcre2_compile((PCRE2_SPTR)s, PCRE2_ZERO_TERMINATED, PCRE2_UTF, &code, &off, NULL);
+		sl->re = pcre2_compile((PCRE2_SPTR)s, PCRE2_ZERO_TERMINATED, PCRE2_UTF | PCRE2_MATCH_INVALID_UTF, &code, &off, NULL);
 		if (!sl->re) {
 			PCRE2_UCHAR msg[256];
 

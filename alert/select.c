@@ -48,12 +48,16 @@ static bool regex(struct vg_select *x, const struct rule *r, const struct sel *s
 
 	if (rc < 0 && rc != PCRE2_ERROR_NOMATCH) {
 		x->limit_hits++;
-		if ((x->limit_hits & (x->limit_hits - 1)) == 0)
+		if ((x->limit_hits & (x->limit_hits - 1)) == 0) {
+			PCRE2_UCHAR why[128];
+
+			pcre2_get_error_message(rc, why, sizeof(why));
 			vg_log(VG_LOG_WARNING, "alert",
-			       "rule %s: where.%s's pattern stopped by the match limit (%d steps) on '%.*s': counted as "
-			       "not matching (%llu times so far)",
-			       r->name, vg_rules_label_names[s->label], VG_SELECT_MATCH_LIMIT,
+			       "rule %s: where.%s's pattern stopped (%s; at most %d steps from a position) on '%.*s': "
+			       "counted as not matching (%llu times so far)",
+			       r->name, vg_rules_label_names[s->label], (const char *)why, VG_SELECT_MATCH_LIMIT,
 			       (int)(v.len > 200 ? 200 : v.len), v.p ? v.p : "", (unsigned long long)x->limit_hits);
+		}
 		return false;
 	}
 	return rc >= 0;

@@ -115,9 +115,11 @@ size_t vg_endpoint_normalize(const char *in, size_t len, char *out)
 		bool slash = p < end && *p == '/';
 
 		if (o + n + slash > VG_ENDPOINT_MAX) {
-			if (o == 0) { /* one giant segment: cut it */
-				memcpy(out, src, VG_ENDPOINT_MAX);
+			if (o == 0) { /* one giant segment: cut it where a character starts */
 				o = VG_ENDPOINT_MAX;
+				while (o > 0 && o < n && (src[o] & 0xC0) == 0x80)
+					o--;
+				memcpy(out, src, o);
 			}
 			return o;
 		}

@@ -10,7 +10,7 @@
  *     of 8 or more characters becomes ":id" too (hashed asset names:
  *     "/static/js/main.3f2a9c1b.js" -> "/static/js/main.:id.js");
  *   - the result is cut at VG_ENDPOINT_MAX bytes (at a segment boundary
- *     when possible).
+ *     when possible, else where a UTF-8 character starts).
  * Reentrant; no allocation. */
 #ifndef VG_ENDPOINT_H
 #define VG_ENDPOINT_H

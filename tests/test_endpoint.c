@@ -75,6 +75,23 @@ Test(endpoint, long_paths_are_cut)
 	cr_expect_eq(n, VG_ENDPOINT_MAX);
 }
 
+/* A giant segment is cut where a character starts, never inside one: an
+ * endpoint is a label value in JSON, alerts and /metrics, and PCRE2 (UTF)
+ * refuses a subject with half a character. "x" then 200 "é" (2 bytes
+ * each): the cut keeps "x" and 127 whole "é", 255 bytes. */
+Test(endpoint, a_giant_segment_is_cut_between_characters)
+{
+	char in[512] = "x", out[VG_ENDPOINT_MAX];
+
+	for (int i = 0; i < 200; i++)
+		strcat(in, "\xc3\xa9");
+	size_t n = vg_endpoint_normalize(in, strlen(in), out);
+
+	cr_expect_eq(n, VG_ENDPOINT_MAX - 1);
+	cr_expect_eq((unsigned char)out[n - 2], 0xc3);
+	cr_expect_eq((unsigned char)out[n - 1], 0xa9);
+}
+
 Test(endpoint, hashed_tokens_within_a_segment)
 {
 	expect("/static/js/main.3f2a9c1b.js", "/static/js/main.:id.js");
