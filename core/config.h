@@ -114,13 +114,12 @@ struct vg_cfg_counter {
  * the depth limit has the same ceiling. */
 #define VG_REGEX_LIMIT_MAX 200000
 
-/* The steps all the patterns of one record may take together are
- * classify.regex_record_limit plus VG_REGEX_STEPS_PER_BYTE for each byte of
- * the record: linear in its size, as its parsing is, and about twice what
- * the shipped rules take on long text. The ceiling of the limit keeps a
- * record of a few KiB under a millisecond of one core with the JIT
- * (docs/limits.md). */
-#define VG_REGEX_RECORD_LIMIT_MAX 100000
+/* The steps one pattern may take on one field over all its start
+ * positions are classify.regex_run_limit plus VG_REGEX_STEPS_PER_BYTE for
+ * each byte of the field: linear in its size, as its parsing is. The
+ * ceiling of the limit keeps a run on a field of a few KiB under a
+ * millisecond of one core with the JIT (docs/limits.md). */
+#define VG_REGEX_RUN_LIMIT_MAX 100000
 #define VG_REGEX_STEPS_PER_BYTE 8
 
 #define VG_MAX_WEBHOOKS 8
@@ -148,7 +147,7 @@ struct vg_config {
 	size_t n_rules;
 	unsigned regex_match_limit;
 	unsigned regex_depth_limit;
-	unsigned regex_record_limit;
+	unsigned regex_run_limit;
 
 	/* retention */
 	struct vg_cfg_retention *retention;

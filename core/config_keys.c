@@ -69,11 +69,16 @@ static const struct key classify_keys[] = {
 	 "- category: database\n"
 	 "  any:\n"
 	 "    logger: '(?i)(?:^|[._:/$-])(?:db|database|sql\\w*|postgres\\w*|pg\\w*|mysql|jdbc|hibernate|orm|mongo\\w*|redis|hikari\\w*)(?:$|[._:/$-])'\n"
-	 "    message: '(?i)\\b(?:slow query|query took|deadlock|connection pool|(?:select|insert into|update|delete from)\\b.*\\b(?:from|set|where|values)\\b)'\n",
+	 "    message: '(?i)\\b(?:slow query|query took|deadlock|connection pool)'\n"
+	 "- category: database\n"
+	 "  any:\n"
+	 "    message: '(?i)\\b(?:select|insert into|update|delete from)\\b(?:[^\\n]*?\\b(?:from|set|where|values)\\b|[^\\n]*+(*SKIP)(*FAIL))'\n",
 	 "Rules for records that name no category, tried in order; the first match wins.\n"
 	 "Access comes first: an HTTP request line is an access record whatever its path says.\n"
 	 "Each rule has `any:` or `all:`, a map of field name to PCRE2 pattern. At most 1000\n"
-	 "rules (a YAML alias counts as the rule it repeats) and 4000 patterns in all.",
+	 "rules (a YAML alias counts as the rule it repeats) and 4000 patterns in all.\n"
+	 "Database's second rule: a SQL verb, then a clause keyword on the same line; a verb\n"
+	 "with none after it skips the rest of its line ((*SKIP)), so its time is linear.",
 	 0, 0},
 	{"regex_match_limit", K_UINT, OFF(regex_match_limit), NO_LINE, "100000",
 	 "PCRE2 match limit: the backtracking steps of a pattern from one start position\n"
@@ -83,13 +88,12 @@ static const struct key classify_keys[] = {
 	{"regex_depth_limit", K_UINT, OFF(regex_depth_limit), NO_LINE, "1000",
 	 "PCRE2 depth limit: how deep a backtrack may nest (its memory, without the JIT).", 1,
 	 VG_REGEX_LIMIT_MAX},
-	{"regex_record_limit", K_UINT, OFF(regex_record_limit), NO_LINE, "100000",
-	 "Steps all the patterns of one record may take together (classify.rules and\n"
-	 "aggregate.counters), plus 8 for each byte of the record: PCRE2's match limit\n"
-	 "restarts at every position of a long field, this does not. Past it the run, and\n"
-	 "the record's later runs on fields over 128 bytes, count as no match, in\n"
+	{"regex_run_limit", K_UINT, OFF(regex_run_limit), NO_LINE, "100000",
+	 "Steps one pattern may take on one field over all its start positions, plus 8\n"
+	 "for each byte of the field (PCRE2's match limit restarts at every position of a\n"
+	 "long field; this does not). Past it the run counts as no match, in\n"
 	 "regex_limit_hits. At most 100000, about 0.6 ms.",
-	 1000, VG_REGEX_RECORD_LIMIT_MAX},
+	 1000, VG_REGEX_RUN_LIMIT_MAX},
 };
 
 static const struct key retention_keys[] = {

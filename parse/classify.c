@@ -16,23 +16,25 @@
 #include "parse/level.h"
 
 /* A pattern compiled twice: as written, and with an automatic callout
- * before each of its items, which counts the steps of a record's budget
- * (classify.regex_record_limit). PCRE2's own match limit restarts at every
- * start position, so it cannot bound what one record costs; the callouts
- * can, at about three times the cost of a plain run. A short subject runs
- * the plain copy first under a small per-start limit (FAST_STEPS), which
- * bounds it by construction, and runs counted only when that limit is
- * reached; a longer one runs counted. */
+ * before each of its items, which counts the steps of the run's budget
+ * (classify.regex_run_limit + VG_REGEX_STEPS_PER_BYTE a byte of the
+ * subject). PCRE2's own match limit restarts at every start position, so
+ * it cannot bound what a run on a long field costs; the callouts can, at
+ * three to six times the cost of a plain run. So a subject runs the plain
+ * copy first under a small limit from each position (FAST_STEPS), which
+ * bounds it to FAST_STEPS steps a byte, and runs counted only when that
+ * limit is reached. Each run has its own budget: its outcome depends on
+ * the pattern and the subject only, never on the record's other runs (so
+ * the memo holds). counted is NULL when the callouts made the pattern too
+ * large to compile: it then runs plain under the match limit alone. */
 struct pattern {
 	pcre2_code *plain;
 	pcre2_code *counted;
 };
 
-/* The plain run: subjects of at most FAST_BYTES bytes, FAST_STEPS steps
- * from each start position (the shipped rules take at most 3 on the
- * benchmark corpus). At most FAST_BYTES x FAST_STEPS steps, a few
- * microseconds, not charged to the record's budget. */
-#define FAST_BYTES 128
+/* The plain run's limit from each start position: the shipped rules take
+ * at most 3 on the benchmark corpus with the JIT (about 10 with the
+ * interpreter, whose depth limit is the same). */
 #define FAST_STEPS 16
 
 struct cond {
@@ -89,10 +91,7 @@ struct vg_classify_ctx {
 	pcre2_match_context *mctx;      /* counted runs: the callout, the configured limits */
 	pcre2_match_context *mctx_fast; /* plain runs: FAST_STEPS */
 	pcre2_jit_stack *jit_stack;
-	/* Steps left in this record's budget: a counted run past it is
-	 * abandoned, and the record's later counted runs are not started
-	 * (plain runs of short subjects still are: they are bounded). */
-	uint64_t steps_left;
+	uint64_t steps_left; /* of the counted run under way: past it, it is abandoned */
 	char *scratch;
 	size_t scratch_cap, scratch_used;
 	/* Decoded text of each field for this record, filled on first use. */
@@ -119,13 +118,12 @@ static int pattern_compile(struct pattern *p, const char *src, bool *jit, PCRE2_
 	p->plain = pcre2_compile((PCRE2_SPTR)src, PCRE2_ZERO_TERMINATED, opts, &err, off, NULL);
 	if (!p->plain)
 		return err;
+	/* The callouts make a pattern about 3.7 times as large: one that
+	 * compiles plain may not compile counted ("regular expression is too
+	 * large"). It is kept, without the run's budget. */
 	p->counted = pcre2_compile((PCRE2_SPTR)src, PCRE2_ZERO_TERMINATED, opts | PCRE2_AUTO_CALLOUT, &err, off, NULL);
-	if (!p->counted) {
-		pattern_free(p);
-		return err;
-	}
 	if (*jit && (pcre2_jit_compile(p->plain, PCRE2_JIT_COMPLETE) != 0 ||
-		     pcre2_jit_compile(p->counted, PCRE2_JIT_COMPLETE) != 0))
+		     (p->counted && pcre2_jit_compile(p->counted, PCRE2_JIT_COMPLETE) != 0)))
 		*jit = false;
 	return 0;
 }
@@ -272,7 +270,7 @@ size_t vg_classifier_category_count(const struct vg_classifier *c)
 }
 
 /* The callout before each item of a counted pattern: one step of the
- * record's budget; past it, the run is abandoned. */
+ * run's budget; past it, the run is abandoned. */
 static int count_step(pcre2_callout_block *cb, void *data)
 {
 	struct vg_classify_ctx *ctx = data;
@@ -296,7 +294,7 @@ int vg_classify_ctx_create(struct vg_classify_ctx **out, const struct vg_classif
 	ctx->mctx = pcre2_match_context_create(NULL);
 	ctx->mctx_fast = pcre2_match_context_create(NULL);
 	if (c->jit)
-		ctx->jit_stack = pcre2_jit_stack_create(32 * 1024, 512 * 1024, NULL);
+		ctx->jit_stack = pcre2_jit_stack_create(32 * 1024, VG_CLASSIFY_JIT_STACK_KIB * 1024, NULL);
 	ctx->scratch_cap = 64 * 1024;
 	ctx->scratch = malloc(ctx->scratch_cap);
 	ctx->memo = calloc(MEMO_SLOTS, sizeof(*ctx->memo));
@@ -430,8 +428,8 @@ static int run(const struct vg_classify_ctx *ctx, const pcre2_code *re, vg_str s
 	return pcre2_match(re, p, s.len, 0, PCRE2_NO_UTF_CHECK, ctx->md, mctx);
 }
 
-/* Does re match s? A run stopped by a limit, or not run because the
- * record's budget is spent, counts in regex_limit and is no match. */
+/* Does re match s? A run stopped by a limit counts in regex_limit and is
+ * no match. */
 static int match(struct vg_classify_ctx *ctx, const struct pattern *re, vg_str s)
 {
 	struct memo *m = NULL;
@@ -444,10 +442,11 @@ static int match(struct vg_classify_ctx *ctx, const struct pattern *re, vg_str s
 			return m->hit;
 		}
 	}
-	if (s.len <= FAST_BYTES)
-		rc = run(ctx, re->plain, s, ctx->mctx_fast);
-	if (rc == PCRE2_ERROR_MATCHLIMIT || rc == PCRE2_ERROR_DEPTHLIMIT)
-		rc = ctx->steps_left ? run(ctx, re->counted, s, ctx->mctx) : PCRE2_ERROR_CALLOUT;
+	rc = run(ctx, re->plain, s, ctx->mctx_fast);
+	if (rc == PCRE2_ERROR_MATCHLIMIT || rc == PCRE2_ERROR_DEPTHLIMIT) {
+		ctx->steps_left = ctx->c->cfg->regex_run_limit + (uint64_t)VG_REGEX_STEPS_PER_BYTE * s.len;
+		rc = run(ctx, re->counted ? re->counted : re->plain, s, ctx->mctx);
+	}
 	if (rc != PCRE2_ERROR_NOMATCH && rc < 0) {
 		ctx->stats.regex_limit++; /* not remembered: a limit is no answer */
 		return 0;
@@ -615,7 +614,6 @@ int vg_classify(struct vg_classify_ctx *ctx, struct vg_record *rec)
 	int rc = VG_OK;
 
 	ctx->text_ready = 0;
-	ctx->steps_left = c->cfg->regex_record_limit + (uint64_t)VG_REGEX_STEPS_PER_BYTE * rec->raw.len;
 	if (scratch_reserve(ctx, rec) != VG_OK)
 		rc = VG_ERR_NOMEM; /* strings that do not fit are left empty */
 

@@ -7,8 +7,8 @@
  * Category: the record's own category field when its value (trimmed,
  * case-insensitive) is a configured category or alias; otherwise the first
  * classify.rules entry whose conditions match (PCRE2, JIT-compiled, with
- * match and depth limits, and a budget of steps over all the patterns of
- * one record: classify.regex_record_limit); otherwise classify.default.
+ * match and depth limits, and a budget of steps for each run over all its
+ * start positions: classify.regex_run_limit); otherwise classify.default.
  *
  * A vg_classifier (compiled rules, retention table) is built once and shared
  * read-only by every thread. Each thread owns a vg_classify_ctx: PCRE2
@@ -48,6 +48,7 @@ struct vg_classify_stats {
  * stack of a ctx is at most 512 KiB. A run past either counts in
  * regex_limit. */
 #define VG_CLASSIFY_HEAP_KIB 16384
+#define VG_CLASSIFY_JIT_STACK_KIB 768 /* the counted copy needs about a quarter more than the plain one */
 
 /* Compile cfg's rules (JIT where available). cfg must outlive the
  * classifier. Returns 0, VG_ERR_CONFIG (errbuf names file, line and the

@@ -308,7 +308,7 @@ void vg_metrics_run(struct vg_buf *b, const struct vg_metrics_run *r)
 		metric_l(b, "vigil_records_rejected_total", "reason", r->reason_names[i], (double)r->rejected[i]);
 	metric1(b, "vigil_regex_limit_hits_total", "counter",
 	        "Pattern runs (classify.rules, aggregate.counters) stopped by a limit (classify.regex_match_limit, "
-	        "regex_depth_limit, the record's regex_record_limit, the heap or JIT stack): counted as no match.",
+	        "regex_depth_limit, regex_run_limit, the heap or JIT stack): counted as no match.",
 	        (double)r->regex_limit_hits);
 	metric1(b, "vigil_records_aggregated_total", "counter", "Records aggregated into windows.",
 	        (double)r->aggregated);

@@ -39,7 +39,7 @@ Test(config, defaults_load)
 	cr_expect_eq(c->max_record_bytes, (size_t)1 << 20);
 	cr_expect_eq(c->categories.n, 4u);
 	cr_expect_str_eq(c->default_category, "application");
-	cr_expect_eq(c->n_rules, 3u);
+	cr_expect_eq(c->n_rules, 4u); /* access, security, database twice (the SQL one of its own) */
 	cr_expect_eq(c->n_retention, 7u);
 	cr_expect_eq(c->paths[VG_F_TIME].n, 4u);
 	cr_expect_str_eq(c->paths[VG_F_TIME].v[1], "@timestamp");
@@ -482,12 +482,12 @@ Test(config, regex_limits_have_a_ceiling)
 	expect_error("classify:\n  regex_match_limit: 200001\n", 2, "out of range (1..200000)");
 	expect_error("classify:\n  regex_match_limit: 100000000\n", 2, "out of range (1..200000)");
 	expect_error("classify:\n  regex_depth_limit: 200001\n", 2, "out of range (1..200000)");
-	/* The record's budget: 100000 steps (about 0.6 ms) and 8 a byte. */
-	cr_assert_eq(load("classify:\n  regex_record_limit: 100000\n", &c), VG_OK, "%s", err);
-	cr_expect_eq(c->regex_record_limit, 100000u);
+	/* A run's budget: 100000 steps (about 0.6 ms) and 8 a byte. */
+	cr_assert_eq(load("classify:\n  regex_run_limit: 100000\n", &c), VG_OK, "%s", err);
+	cr_expect_eq(c->regex_run_limit, 100000u);
 	vg_config_free(c);
-	expect_error("classify:\n  regex_record_limit: 100001\n", 2, "out of range (1000..100000)");
-	expect_error("classify:\n  regex_record_limit: 10\n", 2, "out of range (1000..100000)");
+	expect_error("classify:\n  regex_run_limit: 100001\n", 2, "out of range (1000..100000)");
+	expect_error("classify:\n  regex_run_limit: 10\n", 2, "out of range (1000..100000)");
 }
 
 /* classify.rules written as YAML aliases of one rule: "rules: [&r {...},

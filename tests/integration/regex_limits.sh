@@ -58,10 +58,10 @@ refused_alike "match limit 1e8" "$TMP/ml.yaml" "$TMP/ml.yaml:2: classify.regex_m
 printf 'classify:\n  regex_depth_limit: 1000000\n' >"$TMP/dl.yaml"
 refused_alike "depth limit 1e6" "$TMP/dl.yaml" "$TMP/dl.yaml:2: classify.regex_depth_limit: 1000000 is out of range (1..200000)"
 
-printf 'classify:\n  regex_record_limit: 1000000\n' >"$TMP/rl.yaml"
-refused_alike "record limit 1e6" "$TMP/rl.yaml" "$TMP/rl.yaml:2: classify.regex_record_limit: 1000000 is out of range (1000..100000)"
+printf 'classify:\n  regex_run_limit: 1000000\n' >"$TMP/rl.yaml"
+refused_alike "run limit 1e6" "$TMP/rl.yaml" "$TMP/rl.yaml:2: classify.regex_run_limit: 1000000 is out of range (1000..100000)"
 
-# 2b. The match limit restarts at every start position; the record's budget
+# 2b. The match limit restarts at every start position; the run's budget
 # does not: an unanchored '(a+)+$' on 64 KiB of 15-'a' runs never reaches
 # the match limit from any one position (0.75 s a record before the budget).
 # Each record's run is stopped, and the next record is classified afresh.
