@@ -7,6 +7,7 @@
 #include "core/err.h"
 #include "core/log.h"
 #include "core/record.h"
+#include "parse/classify.h"
 
 int vg_select_init(struct vg_select *s)
 {
@@ -17,7 +18,7 @@ int vg_select_init(struct vg_select *s)
 		return VG_ERR_NOMEM;
 	pcre2_set_match_limit(s->mctx, VG_SELECT_MATCH_LIMIT);
 	pcre2_set_depth_limit(s->mctx, VG_SELECT_DEPTH_LIMIT);
-	pcre2_set_heap_limit(s->mctx, VG_SELECT_HEAP_KIB);
+	pcre2_set_heap_limit(s->mctx, VG_CLASSIFY_HEAP_KIB);
 	return VG_OK;
 }
 

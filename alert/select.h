@@ -20,9 +20,9 @@
 #include "aggregate/table.h"
 #include "alert/rules_internal.h"
 
+/* The classifier's default match and depth limits, and its heap limit. */
 #define VG_SELECT_MATCH_LIMIT 100000 /* steps of a selector from one start position */
 #define VG_SELECT_DEPTH_LIMIT 1000
-#define VG_SELECT_HEAP_KIB 16384
 
 /* A group key's size: each `by` value cut to its share, NUL-ended. */
 #define VG_SELECT_KEY_MAX 1024

@@ -433,7 +433,7 @@ static int run(const struct vg_classify_ctx *ctx, const pcre2_code *re, vg_str s
 static int match(struct vg_classify_ctx *ctx, const struct pattern *re, vg_str s)
 {
 	struct memo *m = NULL;
-	int rc = PCRE2_ERROR_MATCHLIMIT;
+	int rc;
 
 	if (s.len <= MEMO_KEY && s.p) {
 		m = &ctx->memo[memo_slot(re, s)];
